@@ -1,0 +1,1 @@
+"""Data consumers: the client library, the demo online services and the dashboard."""

@@ -1,0 +1,1 @@
+"""The NOOTS platform: transport hub, RDN, Vermittlungsstelle, IAM/PKI and Datenschutzcockpit."""

@@ -1,0 +1,20 @@
+"""The ``noots`` command line. Command groups are added in :func:`_register`."""
+
+from __future__ import annotations
+
+from noots.cli._app import app
+
+__all__ = ["app", "main"]
+
+
+def _register() -> None:
+    # One line per command group; each module adds its commands to ``app`` on import.
+    # Imports of heavy parts (servers, population) happen inside the commands themselves.
+    pass
+
+
+_register()
+
+
+def main() -> None:
+    app()

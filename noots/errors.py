@@ -1,0 +1,340 @@
+"""One exception tree for noots, and its mapping to the EDM error codes on the wire.
+
+Every failure the core library can detect is one of these classes. The core never raises HTTP
+errors; the services map a :class:`NootsError` to a signed ``DE.EvidenceErrorResponse.0103``
+(or a JSON problem) at their edge, using :attr:`NootsError.code`.
+
+::
+
+    NootsError                                 (EDM:ERR:0008 query error, the fallback)
+    ├── InvalidInput                           (EDM:ERR:0003 invalid request)
+    │   ├── InvalidIdnr                        .reason says which rule failed
+    │   ├── XmlError                           hostile or broken XML, refused before any work
+    │   │   ├── XmlSyntaxError
+    │   │   ├── XmlForbiddenConstruct          DTD, entity, processing instruction
+    │   │   ├── XmlTooLarge
+    │   │   └── XmlTooDeep
+    │   ├── MalformedMessage                   not a valid XNachweis / envelope / token
+    │   ├── ReplayDetected                     message id seen before
+    │   └── StaleMessage                       timestamp outside the accepted window
+    ├── AuthenticationError                    (EDM:ERR:0001 authentication)
+    │   ├── CertificateError
+    │   │   ├── CertificateUntrusted           not issued by the trust anchor
+    │   │   ├── CertificateExpired
+    │   │   ├── CertificateNotYetValid
+    │   │   ├── CertificateRevoked
+    │   │   └── WrongKeyUsage
+    │   ├── SignatureError
+    │   │   ├── SignatureMissing
+    │   │   ├── SignatureInvalid               digest or signature value does not verify
+    │   │   └── SignatureWrapping              the signed part is not the part that would be read
+    │   ├── SenderMismatch                     envelope sender is not the certificate's participant
+    │   └── ResponseBindingError               response not bound to the request it claims to answer
+    ├── AuthorisationError                     (EDM:ERR:0002 authorisation)
+    │   ├── AuthorisationRefused               the Vermittlungsstelle says no
+    │   └── TokenError
+    │       ├── TokenSealInvalid
+    │       ├── TokenExpired
+    │       └── TokenMismatch                  partners, purpose, IDNr use or request hash differ
+    ├── NotFound                               (EDM:ERR:0004 object not found)
+    │   └── PersonNotFound                     also for an information block and ambiguity
+    ├── UpstreamTimeout                        (EDM:ERR:0005 timeout)
+    ├── UnresolvedReference                    (EDM:ERR:0006 unresolved reference)
+    │   └── RouteNotFound                      no data provider / service for the request
+    ├── UnsupportedCapability                  (EDM:ERR:0007 unsupported capability)
+    │   └── UnsupportedEvidenceType
+    └── QueryError                             (EDM:ERR:0008 query error)
+        ├── UpstreamError                      a component behind answered garbage or failed
+        └── ProtocolLogError
+            └── ChainBroken                    an entry was changed, removed or reordered
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = [
+    "AuthenticationError",
+    "AuthorisationError",
+    "AuthorisationRefused",
+    "CertificateError",
+    "CertificateExpired",
+    "CertificateNotYetValid",
+    "CertificateRevoked",
+    "CertificateUntrusted",
+    "ChainBroken",
+    "EdmCode",
+    "InvalidIdnr",
+    "InvalidInput",
+    "MalformedMessage",
+    "NootsError",
+    "NotFound",
+    "PersonNotFound",
+    "ProtocolLogError",
+    "QueryError",
+    "ReplayDetected",
+    "ResponseBindingError",
+    "RouteNotFound",
+    "SenderMismatch",
+    "SignatureError",
+    "SignatureInvalid",
+    "SignatureMissing",
+    "SignatureWrapping",
+    "StaleMessage",
+    "TokenError",
+    "TokenExpired",
+    "TokenMismatch",
+    "TokenSealInvalid",
+    "UnresolvedReference",
+    "UnsupportedCapability",
+    "UnsupportedEvidenceType",
+    "UpstreamError",
+    "UpstreamTimeout",
+    "WrongKeyUsage",
+    "XmlError",
+    "XmlForbiddenConstruct",
+    "XmlSyntaxError",
+    "XmlTooDeep",
+    "XmlTooLarge",
+    "error_for_code",
+]
+
+
+class EdmCode(StrEnum):
+    """The EU OOTS EDM error codes used until the national list is published."""
+
+    AUTHENTICATION = "EDM:ERR:0001"
+    AUTHORISATION = "EDM:ERR:0002"
+    INVALID_REQUEST = "EDM:ERR:0003"
+    NOT_FOUND = "EDM:ERR:0004"
+    TIMEOUT = "EDM:ERR:0005"
+    UNRESOLVED_REFERENCE = "EDM:ERR:0006"
+    UNSUPPORTED_CAPABILITY = "EDM:ERR:0007"
+    QUERY_ERROR = "EDM:ERR:0008"
+
+    @property
+    def title(self) -> str:
+        return _TITLES[self]
+
+
+_TITLES = {
+    EdmCode.AUTHENTICATION: "authentication failed",
+    EdmCode.AUTHORISATION: "not authorised",
+    EdmCode.INVALID_REQUEST: "invalid request",
+    EdmCode.NOT_FOUND: "object not found",
+    EdmCode.TIMEOUT: "timeout",
+    EdmCode.UNRESOLVED_REFERENCE: "unresolved reference",
+    EdmCode.UNSUPPORTED_CAPABILITY: "unsupported capability",
+    EdmCode.QUERY_ERROR: "query error",
+}
+
+
+class NootsError(Exception):
+    """Base of every error noots raises on purpose.
+
+    ``message`` is safe to show to the other party: it never contains personal data or key
+    material. ``component`` names where the failure was detected (for example ``hub`` or a
+    register's participant id) when that is known.
+    """
+
+    code: EdmCode = EdmCode.QUERY_ERROR
+
+    def __init__(self, message: str, *, component: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.component = component
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidInput(NootsError):
+    code = EdmCode.INVALID_REQUEST
+
+
+class InvalidIdnr(InvalidInput):
+    """An identification number that breaks a rule; ``reason`` says which."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"invalid IDNr: {reason}")
+        self.reason = reason
+
+
+class XmlError(InvalidInput):
+    pass
+
+
+class XmlSyntaxError(XmlError):
+    pass
+
+
+class XmlForbiddenConstruct(XmlError):
+    pass
+
+
+class XmlTooLarge(XmlError):
+    pass
+
+
+class XmlTooDeep(XmlError):
+    pass
+
+
+class MalformedMessage(InvalidInput):
+    pass
+
+
+class ReplayDetected(InvalidInput):
+    pass
+
+
+class StaleMessage(InvalidInput):
+    pass
+
+
+class AuthenticationError(NootsError):
+    code = EdmCode.AUTHENTICATION
+
+
+class CertificateError(AuthenticationError):
+    pass
+
+
+class CertificateUntrusted(CertificateError):
+    pass
+
+
+class CertificateExpired(CertificateError):
+    pass
+
+
+class CertificateNotYetValid(CertificateError):
+    pass
+
+
+class CertificateRevoked(CertificateError):
+    pass
+
+
+class WrongKeyUsage(CertificateError):
+    pass
+
+
+class SignatureError(AuthenticationError):
+    pass
+
+
+class SignatureMissing(SignatureError):
+    pass
+
+
+class SignatureInvalid(SignatureError):
+    pass
+
+
+class SignatureWrapping(SignatureError):
+    pass
+
+
+class SenderMismatch(AuthenticationError):
+    pass
+
+
+class ResponseBindingError(AuthenticationError):
+    pass
+
+
+class AuthorisationError(NootsError):
+    code = EdmCode.AUTHORISATION
+
+
+class AuthorisationRefused(AuthorisationError):
+    pass
+
+
+class TokenError(AuthorisationError):
+    pass
+
+
+class TokenSealInvalid(TokenError):
+    pass
+
+
+class TokenExpired(TokenError):
+    pass
+
+
+class TokenMismatch(TokenError):
+    pass
+
+
+class NotFound(NootsError):
+    code = EdmCode.NOT_FOUND
+
+
+class PersonNotFound(NotFound):
+    pass
+
+
+class UpstreamTimeout(NootsError):
+    code = EdmCode.TIMEOUT
+
+
+class UnresolvedReference(NootsError):
+    code = EdmCode.UNRESOLVED_REFERENCE
+
+
+class RouteNotFound(UnresolvedReference):
+    pass
+
+
+class UnsupportedCapability(NootsError):
+    code = EdmCode.UNSUPPORTED_CAPABILITY
+
+
+class UnsupportedEvidenceType(UnsupportedCapability):
+    pass
+
+
+class QueryError(NootsError):
+    code = EdmCode.QUERY_ERROR
+
+
+class UpstreamError(QueryError):
+    pass
+
+
+class ProtocolLogError(QueryError):
+    pass
+
+
+class ChainBroken(ProtocolLogError):
+    """The protocol log's hash chain does not verify; ``sequence`` is the first bad entry."""
+
+    def __init__(self, message: str, *, sequence: int | None = None) -> None:
+        super().__init__(message)
+        self.sequence = sequence
+
+
+_BY_CODE: dict[EdmCode, type[NootsError]] = {
+    EdmCode.AUTHENTICATION: AuthenticationError,
+    EdmCode.AUTHORISATION: AuthorisationError,
+    EdmCode.INVALID_REQUEST: InvalidInput,
+    EdmCode.NOT_FOUND: NotFound,
+    EdmCode.TIMEOUT: UpstreamTimeout,
+    EdmCode.UNRESOLVED_REFERENCE: UnresolvedReference,
+    EdmCode.UNSUPPORTED_CAPABILITY: UnsupportedCapability,
+    EdmCode.QUERY_ERROR: QueryError,
+}
+
+
+def error_for_code(code: str, message: str, *, component: str | None = None) -> NootsError:
+    """The exception a receiver raises for an ``EDM:ERR`` code found in an error response.
+
+    An unknown code becomes a :class:`QueryError` that names it, never a silent success.
+    """
+    try:
+        edm = EdmCode(code)
+    except ValueError:
+        return QueryError(f"unknown error code {code!r}: {message}", component=component)
+    return _BY_CODE[edm](message, component=component)

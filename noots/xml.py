@@ -1,0 +1,91 @@
+"""The one place noots parses XML.
+
+Every byte string that arrives from outside goes through :func:`parse` before anything reads
+it. The parser never loads a DTD, never expands an entity, never touches the network, and
+refuses oversized or deeply nested documents with a typed error before doing any other work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lxml import etree
+
+from noots.errors import XmlForbiddenConstruct, XmlSyntaxError, XmlTooDeep, XmlTooLarge
+
+__all__ = ["DEFAULT_LIMITS", "XmlLimits", "parse", "serialize"]
+
+
+@dataclass(frozen=True)
+class XmlLimits:
+    """Safe defaults; loosen only on purpose."""
+
+    max_bytes: int = 5 * 1024 * 1024
+    max_depth: int = 64
+    max_elements: int = 50_000
+
+
+DEFAULT_LIMITS = XmlLimits()
+
+# One parser per thread is what lxml recommends; these options make a DTD inert, and the
+# explicit DOCTYPE check below refuses it outright so nothing downstream ever sees one.
+_PARSER_OPTIONS = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "huge_tree": False,
+    "remove_comments": False,
+    "remove_pis": False,
+    "collect_ids": False,
+}
+
+
+def _parser() -> etree.XMLParser:
+    return etree.XMLParser(**_PARSER_OPTIONS)
+
+
+def parse(data: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Element:
+    """Parse untrusted bytes into an element tree, or raise a :class:`~noots.errors.XmlError`."""
+    if not isinstance(data, bytes | bytearray):
+        raise TypeError("parse() takes bytes: decoding is the parser's job, not the caller's")
+    if len(data) > limits.max_bytes:
+        raise XmlTooLarge(f"document of {len(data)} bytes exceeds the limit of {limits.max_bytes}")
+    # Cheap pre-check: a DOCTYPE is never legitimate in this protocol, refuse before parsing.
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        raise XmlForbiddenConstruct("DTDs and entity declarations are not allowed")
+    try:
+        root = etree.fromstring(bytes(data), _parser())
+    except etree.XMLSyntaxError as exc:
+        raise XmlSyntaxError(f"not well-formed XML: {exc.msg}") from None
+    except ValueError as exc:  # e.g. unicode strings with an encoding declaration
+        raise XmlSyntaxError(f"not well-formed XML: {exc}") from None
+    tree = root.getroottree()
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise XmlForbiddenConstruct("DTDs are not allowed")
+    _check_shape(root, limits)
+    return root
+
+
+def _check_shape(root: etree._Element, limits: XmlLimits) -> None:
+    count = 0
+    # iterwalk-free depth check: an explicit stack, so deep documents cannot exhaust recursion.
+    stack: list[tuple[etree._Element, int]] = [(root, 1)]
+    while stack:
+        element, depth = stack.pop()
+        count += 1
+        if count > limits.max_elements:
+            raise XmlTooLarge(f"more than {limits.max_elements} nodes")
+        if depth > limits.max_depth:
+            raise XmlTooDeep(f"nesting deeper than {limits.max_depth} levels")
+        if isinstance(element, etree._Entity):
+            raise XmlForbiddenConstruct("entity references are not allowed")
+        if isinstance(element, etree._ProcessingInstruction):
+            raise XmlForbiddenConstruct("processing instructions are not allowed")
+        for child in element:
+            stack.append((child, depth + 1))
+
+
+def serialize(element: etree._Element) -> bytes:
+    """UTF-8 bytes with an XML declaration; never pretty-printed (signed content must not move)."""
+    return bytes(etree.tostring(element, xml_declaration=True, encoding="UTF-8"))

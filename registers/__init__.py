@@ -1,0 +1,2 @@
+"""Data providers (registers) on one shared pipeline, the IDNr lookup (IDA), the synthetic
+population and fault injection."""

@@ -1,0 +1,23 @@
+"""Shared fixtures. Helpers that others may need live in ``noots.testing`` (shipped with the
+library), not here."""
+
+from __future__ import annotations
+
+import runpy
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from noots.paths import shared_dir
+
+
+@pytest.fixture(scope="session")
+def xnachweis_check() -> Callable[[bytes], list[str]]:
+    """The official XNachweis 1.2.0 validator from ../shared (the oracle); [] means valid."""
+    shared = shared_dir()
+    if shared is None:
+        pytest.fail("../shared/xnachweis is missing: the XNachweis oracle is required for tests")
+    tool = Path(shared) / "tools" / "xnachweis_check.py"
+    validate: Callable[[bytes], list[str]] = runpy.run_path(str(tool))["validate"]
+    return validate
