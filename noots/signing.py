@@ -1,0 +1,301 @@
+"""XMLDSig for noots: enveloped signatures over the whole document, on signxml.
+
+The wire rules (docs/PROTOCOL.md): one ``ds:Signature``, the last child of the root, with one
+``Reference URI=""``, the transforms enveloped-signature + exclusive C14N, a SHA-256 digest,
+RSA-SHA256 (or ECDSA-SHA256 for EC keys) and the signer's certificate in
+``KeyInfo/X509Data``.
+
+:class:`XmlVerifier` enforces the shape of the signature before any cryptography, validates
+the signer's certificate path first, then lets signxml verify the signature with that
+certificate, and returns the element signxml says was signed. Callers read only that element:
+whatever else the document carries is never looked at.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from lxml import etree
+from signxml.algorithms import (
+    CanonicalizationMethod,
+    DigestAlgorithm,
+    SignatureConstructionMethod,
+    SignatureMethod,
+)
+from signxml.exceptions import InvalidDigest, SignXMLException
+from signxml.signer import SignatureReference, XMLSigner
+from signxml.verifier import SignatureConfiguration, XMLVerifier
+
+from noots.errors import SignatureInvalid, SignatureMissing, SignatureWrapping
+from noots.pki import (
+    CertificateValidator,
+    IssuedCredential,
+    PrivateKey,
+    Role,
+    ValidatedCertificate,
+)
+
+__all__ = [
+    "DS_NS",
+    "ECDSA_SHA256",
+    "ENVELOPED",
+    "EXC_C14N",
+    "RSA_SHA256",
+    "SHA256",
+    "VerificationPolicy",
+    "VerifiedXml",
+    "XmlSigner",
+    "XmlVerifier",
+]
+
+DS_NS = "http://www.w3.org/2000/09/xmldsig#"
+RSA_SHA256 = SignatureMethod.RSA_SHA256.value
+ECDSA_SHA256 = SignatureMethod.ECDSA_SHA256.value
+SHA256 = DigestAlgorithm.SHA256.value
+EXC_C14N = CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0.value
+ENVELOPED = SignatureConstructionMethod.enveloped.value
+
+_SIGNATURE = f"{{{DS_NS}}}Signature"
+_NS = {"ds": DS_NS}
+
+
+def _hardened_parser() -> etree.XMLParser:
+    # signxml re-parses its own serialisations internally; give it the same hardened options
+    # as noots.xml so even those copies never resolve entities or touch the network.
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        collect_ids=False,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Signing
+
+
+class _WholeDocumentSigner(XMLSigner):
+    """signxml would reference a root carrying an ``Id``/``ID`` attribute as ``#id``; the
+    protocol always signs the whole document with ``URI=""``."""
+
+    def _unpack(self, data: Any, references: Any) -> Any:
+        sig_root, doc_root, c14n_inputs, _ = super()._unpack(data, references)
+        return sig_root, doc_root, c14n_inputs, [SignatureReference(URI="")]
+
+
+class XmlSigner:
+    """Signs documents with one participant's key (the key object is reused, never re-parsed)."""
+
+    def __init__(self, credential: IssuedCredential) -> None:
+        self._init(credential.private_key, credential.certificate, credential.participant_id)
+
+    @classmethod
+    def from_key(cls, private_key: PrivateKey, certificate: x509.Certificate) -> XmlSigner:
+        signer = cls.__new__(cls)
+        signer._init(private_key, certificate, None)
+        return signer
+
+    def _init(
+        self, private_key: PrivateKey, certificate: x509.Certificate, participant_id: str | None
+    ) -> None:
+        if isinstance(private_key, ec.EllipticCurvePrivateKey):
+            self.signature_method = SignatureMethod.ECDSA_SHA256
+        elif isinstance(private_key, rsa.RSAPrivateKey):
+            self.signature_method = SignatureMethod.RSA_SHA256
+        else:
+            raise TypeError(f"unsupported private key type {type(private_key).__name__}")
+        if certificate.public_key() != private_key.public_key():
+            raise ValueError("the certificate does not belong to the private key")
+        self.private_key = private_key
+        self.certificate = certificate
+        self.participant_id = participant_id
+
+    def sign(self, root: etree._Element) -> etree._Element:
+        """A signed copy of ``root``: enveloped signature over the whole document, appended as
+        the last child. ``root`` itself is left unchanged."""
+        if root.tag == _SIGNATURE or next(root.iter(_SIGNATURE), None) is not None:
+            raise ValueError("the document already carries a ds:Signature")
+        if root.tail is not None:
+            # signxml serialises the element with its tail; a copy without it keeps that sane.
+            root = etree.fromstring(etree.tostring(root, with_tail=False), _hardened_parser())
+        # signxml keeps per-call state on the signer object: one per call is thread-safe.
+        signer = _WholeDocumentSigner(
+            method=SignatureConstructionMethod.enveloped,
+            signature_algorithm=self.signature_method,
+            digest_algorithm=DigestAlgorithm.SHA256,
+            c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
+        )
+        signed: etree._Element = signer.sign(root, key=self.private_key, cert=[self.certificate])
+        return signed
+
+
+# --------------------------------------------------------------------------------------------
+# Verification
+
+
+@dataclass(frozen=True)
+class VerificationPolicy:
+    """What a signature may look like. The defaults are the protocol; loosen only on purpose.
+
+    Always enforced, whatever the policy: exactly one ``ds:Signature``, a direct child of the
+    root, exactly one ``Reference`` with ``URI=""``, and the signer's certificate in KeyInfo.
+    """
+
+    signature_methods: frozenset[str] = frozenset({RSA_SHA256, ECDSA_SHA256})
+    digest_methods: frozenset[str] = frozenset({SHA256})
+    c14n_methods: frozenset[str] = frozenset({EXC_C14N})
+    transforms: tuple[str, ...] = (ENVELOPED, EXC_C14N)
+    signature_last: bool = True
+
+
+@dataclass(frozen=True)
+class VerifiedXml:
+    """The signed document as signxml returned it (signature removed, comments dropped by the
+    canonicalisation), and who signed it. Read only ``element``."""
+
+    element: etree._Element
+    signer: ValidatedCertificate
+
+
+class XmlVerifier:
+    def __init__(
+        self,
+        validator: CertificateValidator,
+        policy: VerificationPolicy = VerificationPolicy(),
+        *,
+        certificate_cache_size: int = 1024,
+    ) -> None:
+        self.validator = validator
+        self.policy = policy
+        self._config_base = SignatureConfiguration(
+            require_x509=True,
+            location="./",
+            expect_references=1,
+            signature_methods=frozenset(SignatureMethod(m) for m in policy.signature_methods),
+            digest_algorithms=frozenset(DigestAlgorithm(d) for d in policy.digest_methods),
+        )
+        # Parsing a DER certificate is cheap but not free; a landscape sees few distinct ones.
+        self._certificates: OrderedDict[str, x509.Certificate] = OrderedDict()
+        self._cache_size = certificate_cache_size
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    def verify(
+        self,
+        root: etree._Element,
+        *,
+        required_role: Role | frozenset[Role] | None = None,
+    ) -> VerifiedXml:
+        """Verify the enveloped signature of a document parsed by :func:`noots.xml.parse`.
+
+        Raises ``SignatureMissing``, ``SignatureWrapping`` (the signature is not where and
+        what the protocol says, so what it covers might not be what would be read),
+        ``SignatureInvalid`` (forbidden algorithm, no certificate, digest or value wrong) or a
+        :class:`~noots.errors.CertificateError` from the signer's certificate path.
+        """
+        signature = self._locate_signature(root)
+        self._check_shape(signature)
+        certificate = self._certificate(signature)
+        now = self.validator.clock.now()
+        signer = self.validator.validate(certificate, required_role=required_role, at=now)
+        config = SignatureConfiguration(
+            require_x509=self._config_base.require_x509,
+            location=self._config_base.location,
+            expect_references=self._config_base.expect_references,
+            signature_methods=self._config_base.signature_methods,
+            digest_algorithms=self._config_base.digest_algorithms,
+            verification_time=now,
+        )
+        try:
+            result = XMLVerifier().verify(
+                root,
+                x509_cert=certificate,
+                parser=self._parser(),
+                expect_config=config,
+            )
+        except InvalidDigest:
+            raise SignatureInvalid("signed content was changed (digest mismatch)") from None
+        except (SignXMLException, etree.DocumentInvalid, ValueError) as exc:
+            raise SignatureInvalid(f"signature does not verify: {type(exc).__name__}") from None
+        if isinstance(result, list) or result.signed_xml is None:
+            raise SignatureInvalid("signature does not cover one XML document")
+        signed = result.signed_xml
+        if signed.tag != root.tag:  # URI="" covers the root; anything else is not what we read
+            raise SignatureWrapping("the signed element is not the document root")
+        return VerifiedXml(element=signed, signer=signer)
+
+    def _parser(self) -> etree.XMLParser:
+        parser: etree.XMLParser | None = getattr(self._local, "parser", None)
+        if parser is None:  # lxml parsers must not be shared between threads
+            parser = _hardened_parser()
+            self._local.parser = parser
+        return parser
+
+    @staticmethod
+    def _locate_signature(root: etree._Element) -> etree._Element:
+        signatures = list(root.iter(_SIGNATURE))
+        if not signatures:
+            raise SignatureMissing("the document carries no signature")
+        if len(signatures) > 1:
+            raise SignatureWrapping(f"the document carries {len(signatures)} signatures, not one")
+        signature = signatures[0]
+        if signature is root or signature.getparent() is not root:
+            raise SignatureWrapping("the signature is not a direct child of the document root")
+        return signature
+
+    def _check_shape(self, signature: etree._Element) -> None:
+        policy = self.policy
+        if policy.signature_last and signature.getnext() is not None:
+            raise SignatureWrapping("the signature is not the last child of the document root")
+        signed_info = signature.find("ds:SignedInfo", _NS)
+        if signed_info is None:
+            raise SignatureInvalid("signature without SignedInfo")
+        c14n = signed_info.find("ds:CanonicalizationMethod", _NS)
+        if c14n is None or c14n.get("Algorithm") not in policy.c14n_methods:
+            raise SignatureInvalid("canonicalisation method not allowed")
+        method = signed_info.find("ds:SignatureMethod", _NS)
+        if method is None or method.get("Algorithm") not in policy.signature_methods:
+            raise SignatureInvalid("signature algorithm not allowed")
+        references = signed_info.findall("ds:Reference", _NS)
+        if len(references) != 1:
+            raise SignatureWrapping(f"{len(references)} references, exactly one is allowed")
+        reference = references[0]
+        if reference.get("URI") != "":
+            raise SignatureWrapping('the reference does not cover the whole document (URI="")')
+        transforms = tuple(
+            t.get("Algorithm") or "" for t in reference.findall("ds:Transforms/ds:Transform", _NS)
+        )
+        if transforms != policy.transforms:
+            raise SignatureInvalid("reference transforms not allowed")
+        digest = reference.find("ds:DigestMethod", _NS)
+        if digest is None or digest.get("Algorithm") not in policy.digest_methods:
+            raise SignatureInvalid("digest algorithm not allowed")
+
+    def _certificate(self, signature: etree._Element) -> x509.Certificate:
+        found = signature.findall("ds:KeyInfo/ds:X509Data/ds:X509Certificate", _NS)
+        if len(found) != 1:
+            raise SignatureInvalid("the signature must carry exactly one signer certificate")
+        text = "".join((found[0].text or "").split())
+        with self._lock:
+            cached = self._certificates.get(text)
+            if cached is not None:
+                self._certificates.move_to_end(text)
+                return cached
+        try:
+            certificate = x509.load_der_x509_certificate(base64.b64decode(text, validate=True))
+        except (ValueError, binascii.Error):
+            raise SignatureInvalid("the signer certificate cannot be read") from None
+        with self._lock:
+            self._certificates[text] = certificate
+            if len(self._certificates) > self._cache_size:
+                self._certificates.popitem(last=False)
+        return certificate
