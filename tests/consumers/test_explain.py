@@ -1,0 +1,70 @@
+"""Tests for consumers._explain: one actionable line per failure."""
+
+from __future__ import annotations
+
+import pytest
+
+from consumers._explain import ExchangeContext, explain
+from consumers._retry import TransportFailed
+from noots.errors import (
+    AuthorisationRefused,
+    EdmCode,
+    NootsError,
+    PersonNotFound,
+    RouteNotFound,
+    SignatureInvalid,
+    error_for_code,
+)
+
+CTX = ExchangeContext("08118079-BPA-87", "Meldebescheinigung", "Bewohnerparkausweis")
+
+
+def test_vs_refusal_names_consumer_evidence_and_purpose() -> None:
+    """A missing row in the matrix is explained with the three values that select it."""
+    text = explain(AuthorisationRefused("no row", component="noots-vs"), CTX)
+    assert text.code == EdmCode.AUTHORISATION
+    assert "08118079-BPA-87" in text.cause
+    assert "'Bewohnerparkausweis'" in text.cause
+    assert "--as" in text.fix
+
+
+def test_own_verification_failure_differs_from_a_refused_certificate() -> None:
+    """A forged answer (own check) is not explained as 'your certificate was refused'."""
+    forged = explain(SignatureInvalid("bad", component="08118079-BPA-87"), CTX)
+    refused = explain(SignatureInvalid("bad", component="noots-hub"), CTX)
+    assert "discarded" in forged.cause
+    assert "noots-hub did not accept" in refused.cause
+
+
+def test_unknown_person_suggests_idnr() -> None:
+    """No unique match suggests checking the basic data or passing --idnr."""
+    assert "--idnr" in explain(PersonNotFound("none"), CTX).fix
+
+
+@pytest.mark.parametrize("code", [c.value for c in EdmCode])
+def test_every_code_has_a_distinct_english_and_german_line(code: str) -> None:
+    """Each EDM code yields a cause and fix in both languages, never empty."""
+    error = error_for_code(code, "detail", component="991-01234ZFZR-41")
+    en, de = explain(error, CTX), explain(error, CTX, language="de")
+    assert en.code == de.code == code
+    assert all([en.cause, en.fix, de.cause, de.fix])
+    assert en.line() != de.line()
+
+
+@pytest.mark.parametrize(
+    ("error", "needle"),
+    [
+        (TransportFailed("refused"), "noots up"),
+        (RouteNotFound("no route"), "--region"),
+        (NootsError("odd"), "noots status"),
+    ],
+)
+def test_common_cases_point_at_the_fix(error: NootsError, needle: str) -> None:
+    """Unreachable platform, missing route and internal errors each name their fix."""
+    assert needle in explain(error, CTX).fix
+
+
+def test_german_lines_are_plain_language() -> None:
+    """The German text for a forged answer says the data were not used."""
+    text = explain(SignatureInvalid("bad", component="08118079-BPA-87"), CTX, language="de")
+    assert "keine Daten" in text.cause
