@@ -43,10 +43,12 @@ errors; the services map a :class:`NootsError` to a signed ``DE.EvidenceErrorRes
     │   └── RouteNotFound                      no data provider / service for the request
     ├── UnsupportedCapability                  (EDM:ERR:0007 unsupported capability)
     │   └── UnsupportedEvidenceType
-    └── QueryError                             (EDM:ERR:0008 query error)
-        ├── UpstreamError                      a component behind answered garbage or failed
-        └── ProtocolLogError
-            └── ChainBroken                    an entry was changed, removed or reordered
+    ├── QueryError                             (EDM:ERR:0008 query error)
+    │   ├── UpstreamError                      a component behind answered garbage or failed
+    │   └── ProtocolLogError
+    │       └── ChainBroken                    an entry was changed, removed or reordered
+    └── ConfigurationError                     (EDM:ERR:0008) settings or topology unusable at start
+        └── TopologyError                      .problems: file, path in the document, line
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ __all__ = [
     "CertificateRevoked",
     "CertificateUntrusted",
     "ChainBroken",
+    "ConfigurationError",
     "EdmCode",
     "InvalidIdnr",
     "InvalidInput",
@@ -85,6 +88,7 @@ __all__ = [
     "TokenExpired",
     "TokenMismatch",
     "TokenSealInvalid",
+    "TopologyError",
     "UnresolvedReference",
     "UnsupportedCapability",
     "UnsupportedEvidenceType",
@@ -113,7 +117,7 @@ class EdmCode(StrEnum):
     QUERY_ERROR = "EDM:ERR:0008"
 
     @property
-    def title(self) -> str:
+    def title(self) -> str:  # type: ignore[override]
         return _TITLES[self]
 
 
@@ -314,6 +318,33 @@ class ChainBroken(ProtocolLogError):
     def __init__(self, message: str, *, sequence: int | None = None) -> None:
         super().__init__(message)
         self.sequence = sequence
+
+
+class ConfigurationError(NootsError):
+    """Settings or the landscape topology cannot be used; raised at start, never on the wire."""
+
+    code = EdmCode.QUERY_ERROR
+
+
+class TopologyError(ConfigurationError):
+    """The topology file is not valid YAML or breaks the model.
+
+    ``problems`` lists each finding as ``(location, message, line)``: ``location`` is the path
+    inside the document (``registers[2].region``), ``line`` the 1-based line in ``file`` when known.
+    """
+
+    def __init__(
+        self,
+        file: str,
+        problems: list[tuple[str, str, int | None]],
+    ) -> None:
+        self.file = file
+        self.problems = problems
+        lines = [
+            f"{file}:{line}: {location}: {text}" if line else f"{file}: {location}: {text}"
+            for location, text, line in problems
+        ]
+        super().__init__(f"invalid topology {file}:\n  " + "\n  ".join(lines))
 
 
 _BY_CODE: dict[EdmCode, type[NootsError]] = {

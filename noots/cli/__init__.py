@@ -10,7 +10,7 @@ __all__ = ["app", "main"]
 def _register() -> None:
     # One line per command group; each module adds its commands to ``app`` on import.
     # Imports of heavy parts (servers, population) happen inside the commands themselves.
-    pass
+    import noots.cli._topology  # noqa: F401
 
 
 _register()

@@ -1,0 +1,110 @@
+"""Settings every noots process shares, read from ``NOOTS_*`` environment variables.
+
+Each service extends :class:`NootsSettings` with what only it needs (a register its
+participant id, for example) and is built from it by ``create_app(settings)``. Settings are
+checked at start: :func:`load_settings` turns every problem into one
+:class:`~noots.errors.ConfigurationError` that names the variable.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from noots.clock import SystemClock
+from noots.errors import ConfigurationError
+from noots.topology import DEFAULT_TOPOLOGY_PATH, Topology, load_topology
+
+__all__ = ["Mode", "NootsSettings", "load_settings"]
+
+
+class Mode(StrEnum):
+    """``test`` accepts test IDNrs and offers admin/fault endpoints; ``strict`` does neither."""
+
+    TEST = "test"
+    STRICT = "strict"
+
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class NootsSettings(BaseSettings):
+    """Shared settings; environment variables ``NOOTS_DATA_DIR``, ``NOOTS_MODE``, …"""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NOOTS_", extra="ignore", frozen=True, validate_default=True
+    )
+
+    data_dir: Path = Field(
+        default=Path("./noots-data"), description="State: PKI, population, protocol logs."
+    )
+    topology: Path = Field(default=DEFAULT_TOPOLOGY_PATH, description="The landscape file.")
+    mode: Mode = Field(
+        default=Mode.TEST, description="strict = production-like: no test IDNrs, no admin API."
+    )
+    tls: bool = Field(default=False, description="Serve and call over HTTPS.")
+    clock_offset_seconds: float = Field(
+        default=0.0, description="Shift of the simulated clock against the wall clock."
+    )
+    log_level: LogLevel = "INFO"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("clock_offset_seconds")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number of seconds")
+        return value
+
+    @field_validator("data_dir")
+    @classmethod
+    def _directory(cls, value: Path) -> Path:
+        if value.exists() and not value.is_dir():
+            raise ValueError(f"{value} exists and is not a directory")
+        return value
+
+    @field_validator("topology")
+    @classmethod
+    def _file(cls, value: Path) -> Path:
+        if not value.is_file():
+            raise ValueError(f"no topology file at {value}")
+        return value
+
+    @property
+    def strict(self) -> bool:
+        return self.mode is Mode.STRICT
+
+    def clock(self) -> SystemClock:
+        """The process clock: the wall clock shifted by ``clock_offset_seconds``."""
+        return SystemClock(timedelta(seconds=self.clock_offset_seconds))
+
+    def load_topology(self) -> Topology:
+        """The landscape this process belongs to (raises ``TopologyError``)."""
+        return load_topology(self.topology)
+
+
+SettingsT = TypeVar("SettingsT", bound=NootsSettings)
+
+
+def load_settings(cls: type[SettingsT] = NootsSettings, **overrides: object) -> SettingsT:  # type: ignore[assignment]
+    """Build ``cls`` from the environment and ``overrides``; problems become one
+    :class:`ConfigurationError` naming each ``NOOTS_*`` variable."""
+    try:
+        return cls(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        prefix = str(cls.model_config.get("env_prefix", ""))
+        lines = []
+        for error in exc.errors(include_url=False):
+            field = ".".join(str(part) for part in error["loc"])
+            lines.append(f"{prefix}{field.upper()} ({field}): {error['msg']}")
+        raise ConfigurationError("invalid settings:\n  " + "\n  ".join(lines)) from None

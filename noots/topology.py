@@ -1,0 +1,604 @@
+"""The landscape topology: who takes part, where they listen, and who may ask whom for what.
+
+One YAML file (``landscape.yaml`` at the project root by default) describes the whole simulated
+landscape. ``noots up``, ``docker compose``, the RDN, the Vermittlungsstelle, the registers and
+the online services all read the same file through :func:`load_topology`, so they agree on
+participant ids, ports, evidence types and the authorisation matrix.
+
+A broken file is refused at start with a :class:`~noots.errors.TopologyError` that names the
+file, the path inside the document and the line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from noots.errors import (
+    RouteNotFound,
+    TopologyError,
+    UnresolvedReference,
+    UnsupportedEvidenceType,
+)
+from noots.paths import PROJECT_ROOT
+
+__all__ = [
+    "DEFAULT_TOPOLOGY_PATH",
+    "PLATFORM_COMPONENTS",
+    "SERVICE_ID_PREFIX",
+    "AdministrativeArea",
+    "Authorisation",
+    "ComponentSpec",
+    "ConsumerSpec",
+    "EvidenceTypeSpec",
+    "IdaSpec",
+    "Municipality",
+    "Participant",
+    "PlatformSpec",
+    "RegisterSpec",
+    "Topology",
+    "load_topology",
+    "parse_topology",
+    "render_json_schema",
+    "topology_json_schema",
+]
+
+DEFAULT_TOPOLOGY_PATH = PROJECT_ROOT / "landscape.yaml"
+SERVICE_ID_PREFIX = "urn:noots:service:"
+CLASSIFICATION_PREFIX = "https://sr.oots.tech.ec.europa.eu/evidencetypeclassifications/ec/"
+#: Component names :meth:`Topology.base_url` accepts besides participant ids.
+PLATFORM_COMPONENTS = ("platform", "ida", "dashboard")
+
+ParticipantId = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9.:_-]{0,63}$"),
+    Field(description="Participant id (the subject CN of the participant's certificate)."),
+]
+Ags = Annotated[
+    str,
+    StringConstraints(pattern=r"^(0[1-9]|1[0-6])[0-9]{6}$"),
+    Field(description="Amtlicher Gemeindeschlüssel: 8 digits, the first two a Land (01-16)."),
+]
+Port = Annotated[int, Field(ge=1, le=65535)]
+Host = Annotated[str, StringConstraints(min_length=1, pattern=r"^[A-Za-z0-9.:_-]+$")]
+# Evidence type names appear in service ids and URLs: keep them to letters, digits and dashes.
+EvidenceTypeName = Annotated[str, StringConstraints(pattern=r"^[A-Za-zÄÖÜäöüß0-9_-]{1,64}$")]
+AreaId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,31}$")]
+Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
+
+RegisterKind = Literal["melderegister", "personenstandsregister", "kba", "handelsregister"]
+ConsumerKind = Literal["bewohnerparkausweis", "elterngeld", "gewerbeanmeldung"]
+#: Roles as the PKI names them (``noots.pki.Role`` values).
+ParticipantRole = Literal["consumer", "provider", "hub", "vs", "ida", "eid", "simulator"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class AdministrativeArea(_Model):
+    """A Verwaltungsbereich: a transfer that uses the IDNr across two of them needs the VS."""
+
+    id: AreaId
+    name: Text = Field(description="German name, e.g. 'Meldewesen'.")
+
+
+class EvidenceTypeSpec(_Model):
+    """An evidence type as the RDN knows it and as the 0101 request names it."""
+
+    name: EvidenceTypeName = Field(description="Short name used in RDN queries and service ids.")
+    classification: Annotated[
+        str, StringConstraints(pattern="^" + re.escape(CLASSIFICATION_PREFIX) + r"\S+$")
+    ] = Field(description="EvidenceTypeClassification URI (XNachweis pattern).")
+    identifier: UUID = Field(description="RequestedEvidenceType/Identifier.")
+    title: Text = Field(description="German title.")
+    subject: Literal["natural", "legal"] = Field(description="About a natural or a legal person.")
+    regional: bool = Field(
+        default=False, description="Answered by the register of the region (AGS), not nationwide."
+    )
+
+
+class ComponentSpec(_Model):
+    """Where a component listens; ``host`` falls back to the topology's ``host``."""
+
+    host: Host | None = None
+    port: Port
+
+
+class PlatformSpec(ComponentSpec):
+    """The platform process: transport hub, RDN, VS, IAM/PKI, DSC and the simulated eID."""
+
+    hub_id: ParticipantId = "noots-hub"
+    vs_id: ParticipantId = "noots-vs"
+    eid_id: ParticipantId = "noots-eid"
+    simulator_id: ParticipantId = "noots-simulator"
+    database: str | None = Field(
+        default=None,
+        description="Protocol log target (postgresql://… URL); SQLite in the data dir if unset.",
+    )
+
+
+class IdaSpec(ComponentSpec):
+    """The IDNr look-up (IDM für Personen)."""
+
+    participant_id: ParticipantId = "noots-ida"
+
+
+class Municipality(_Model):
+    """The municipality a Melderegister serves; the synthetic population lives there."""
+
+    name: Text = Field(description="Official German name, e.g. 'Korntal-Münchingen'.")
+    postcodes: list[Annotated[str, StringConstraints(pattern=r"^[0-9]{5}$")]] = Field(min_length=1)
+    plate_prefix: Annotated[str, StringConstraints(pattern=r"^[A-ZÄÖÜ]{1,3}$")] = Field(
+        description="Unterscheidungszeichen of the vehicle registration plates issued there."
+    )
+
+
+class RegisterSpec(_Model):
+    """A data provider."""
+
+    participant_id: ParticipantId
+    kind: RegisterKind
+    name: Text = Field(description="German name, as shown in messages.")
+    area: AreaId
+    region: Ags | None = Field(default=None, description="AGS of the municipality it serves.")
+    municipality: Municipality | None = Field(
+        default=None, description="Required for a Melderegister."
+    )
+    evidence_types: list[EvidenceTypeName] = Field(min_length=1)
+    host: Host | None = None
+    port: Port
+
+
+class ConsumerSpec(_Model):
+    """A data consumer (online service)."""
+
+    participant_id: ParticipantId
+    kind: ConsumerKind
+    name: Text
+    area: AreaId
+    region: Ags | None = Field(default=None, description="AGS of the authority, if local.")
+    host: Host | None = None
+    port: Port
+
+
+class Authorisation(_Model):
+    """One row of the abstract authorisation matrix the Vermittlungsstelle checks."""
+
+    consumer: ParticipantId
+    evidence_type: EvidenceTypeName
+    purpose: Text = Field(description="Declared purpose; the envelope's Purpose must equal it.")
+    legal_basis: Text
+    uses_idnr: bool = True
+    providers: Literal["*"] | list[ParticipantId] = Field(
+        default="*", description="'*' for every provider of the evidence type, or a list."
+    )
+
+    def allows_provider(self, provider: str) -> bool:
+        return self.providers == "*" or provider in self.providers
+
+
+@dataclass(frozen=True, slots=True)
+class Participant:
+    """Any participant of the landscape, platform components included."""
+
+    participant_id: str
+    role: ParticipantRole
+    name: str
+    area: str | None
+    host: str
+    port: int
+    spec: RegisterSpec | ConsumerSpec | None = None
+
+
+Location = tuple[str | int, ...]
+
+
+class _Problems(ValueError):
+    """Cross-reference findings, each with its location in the document."""
+
+    def __init__(self, problems: list[tuple[Location, str]]) -> None:
+        self.problems = problems
+        super().__init__(
+            "; ".join(f"{_format_location(loc)}: {message}" for loc, message in problems)
+        )
+
+
+class Topology(_Model):
+    """The whole landscape."""
+
+    version: Literal[1] = 1
+    name: Text = "noots"
+    host: Host = Field(default="127.0.0.1", description="Default listen host of every component.")
+    administrative_areas: list[AdministrativeArea] = Field(min_length=1)
+    evidence_types: list[EvidenceTypeSpec] = Field(min_length=1)
+    platform: PlatformSpec
+    ida: IdaSpec
+    registers: list[RegisterSpec] = Field(min_length=1)
+    consumers: list[ConsumerSpec] = Field(default_factory=list)
+    authorisations: list[Authorisation] = Field(default_factory=list)
+    dashboard: ComponentSpec
+
+    @model_validator(mode="after")
+    def _check_references(self) -> Topology:
+        problems = list(_reference_problems(self))
+        if problems:
+            raise _Problems(problems)
+        return self
+
+    # -- look-ups ---------------------------------------------------------------------------
+
+    def participants(self) -> Iterator[Participant]:
+        """Every participant: platform components, IDA, registers, consumers."""
+        platform_host = self.platform.host or self.host
+        p = self.platform
+        yield Participant(p.hub_id, "hub", "NOOTS Transport-Hub", None, platform_host, p.port)
+        yield Participant(p.vs_id, "vs", "Vermittlungsstelle", None, platform_host, p.port)
+        yield Participant(p.eid_id, "eid", "eID-Dienst (Simulation)", None, platform_host, p.port)
+        yield Participant(p.simulator_id, "simulator", "noots", None, platform_host, p.port)
+        yield Participant(
+            self.ida.participant_id,
+            "ida",
+            "IDM für Personen (IDNr-Abruf)",
+            None,
+            self.ida.host or self.host,
+            self.ida.port,
+        )
+        for register in self.registers:
+            yield Participant(
+                register.participant_id,
+                "provider",
+                register.name,
+                register.area,
+                register.host or self.host,
+                register.port,
+                register,
+            )
+        for consumer in self.consumers:
+            yield Participant(
+                consumer.participant_id,
+                "consumer",
+                consumer.name,
+                consumer.area,
+                consumer.host or self.host,
+                consumer.port,
+                consumer,
+            )
+
+    def participant(self, participant_id: str) -> Participant:
+        """The participant with this id (any kind); :class:`UnresolvedReference` if unknown."""
+        for candidate in self.participants():
+            if candidate.participant_id == participant_id:
+                return candidate
+        raise UnresolvedReference(f"unknown participant {participant_id!r}")
+
+    def register(self, participant_id: str) -> RegisterSpec:
+        for register in self.registers:
+            if register.participant_id == participant_id:
+                return register
+        raise UnresolvedReference(f"unknown data provider {participant_id!r}")
+
+    def consumer(self, participant_id: str) -> ConsumerSpec:
+        for consumer in self.consumers:
+            if consumer.participant_id == participant_id:
+                return consumer
+        raise UnresolvedReference(f"unknown data consumer {participant_id!r}")
+
+    def evidence_type(self, name: str) -> EvidenceTypeSpec:
+        """The evidence type by name; :class:`UnsupportedEvidenceType` if unknown."""
+        for spec in self.evidence_types:
+            if spec.name == name:
+                return spec
+        raise UnsupportedEvidenceType(f"unknown evidence type {name!r}")
+
+    def evidence_type_by_classification(self, classification: str) -> EvidenceTypeSpec:
+        """The evidence type a 0101 names by its classification URI."""
+        for spec in self.evidence_types:
+            if spec.classification == classification:
+                return spec
+        raise UnsupportedEvidenceType("unknown evidence type classification")
+
+    def area(self, area_id: str) -> AdministrativeArea:
+        for area in self.administrative_areas:
+            if area.id == area_id:
+                return area
+        raise UnresolvedReference(f"unknown administrative area {area_id!r}")
+
+    def area_of(self, participant_id: str) -> AdministrativeArea:
+        """The administrative area of a register or consumer (platform components have none)."""
+        participant = self.participant(participant_id)
+        if participant.area is None:
+            raise UnresolvedReference(f"{participant_id!r} belongs to no administrative area")
+        return self.area(participant.area)
+
+    def find_providers(self, evidence_type: str, region: str | None = None) -> list[RegisterSpec]:
+        """The registers that answer ``evidence_type`` (for ``region``, if the type is regional).
+
+        A nationwide type ignores ``region``; a regional type without ``region`` returns every
+        provider, and the caller has to choose. The order is the file's.
+        """
+        spec = self.evidence_type(evidence_type)
+        providers = [r for r in self.registers if spec.name in r.evidence_types]
+        if spec.regional and region is not None:
+            providers = [r for r in providers if r.region == region]
+        return providers
+
+    def service_id(self, participant_id: str, evidence_type: str) -> str:
+        """``urn:noots:service:<participant id>:<evidence type>`` (formatting only)."""
+        return f"{SERVICE_ID_PREFIX}{participant_id}:{evidence_type}"
+
+    def resolve_service(self, service_id: str) -> tuple[RegisterSpec, EvidenceTypeSpec]:
+        """The register and evidence type a service id names; :class:`RouteNotFound` if none."""
+        if not service_id.startswith(SERVICE_ID_PREFIX):
+            raise RouteNotFound("not a noots service id")
+        participant_id, sep, name = service_id[len(SERVICE_ID_PREFIX) :].rpartition(":")
+        if not sep:
+            raise RouteNotFound("service id without evidence type")
+        for register in self.registers:
+            if register.participant_id == participant_id and name in register.evidence_types:
+                return register, self.evidence_type(name)
+        raise RouteNotFound(f"no service {service_id!r}")
+
+    def authorisations_for(
+        self, consumer: str, evidence_type: str, provider: str
+    ) -> list[Authorisation]:
+        """The matrix rows that let ``consumer`` fetch ``evidence_type`` from ``provider``."""
+        return [
+            a
+            for a in self.authorisations
+            if a.consumer == consumer
+            and a.evidence_type == evidence_type
+            and a.allows_provider(provider)
+        ]
+
+    def base_url(self, participant_or_component: str, *, tls: bool = False) -> str:
+        """``http(s)://host:port`` of a participant id or of ``platform``/``ida``/``dashboard``."""
+        scheme = "https" if tls else "http"
+        if participant_or_component == "platform":
+            host, port = self.platform.host or self.host, self.platform.port
+        elif participant_or_component == "ida":
+            host, port = self.ida.host or self.host, self.ida.port
+        elif participant_or_component == "dashboard":
+            host, port = self.dashboard.host or self.host, self.dashboard.port
+        else:
+            participant = self.participant(participant_or_component)
+            host, port = participant.host, participant.port
+        if ":" in host:  # an IPv6 literal needs brackets in a URL
+            host = f"[{host}]"
+        return f"{scheme}://{host}:{port}"
+
+    def municipalities(self) -> list[RegisterSpec]:
+        """The Melderegister, one per municipality (region AGS) the landscape simulates."""
+        return [r for r in self.registers if r.kind == "melderegister"]
+
+
+def _reference_problems(t: Topology) -> Iterator[tuple[Location, str]]:
+    yield from _duplicates(
+        "administrative_areas", [a.id for a in t.administrative_areas], "id", "area id"
+    )
+    yield from _duplicates("evidence_types", [e.name for e in t.evidence_types], "name", "name")
+    yield from _duplicates(
+        "evidence_types", [str(e.identifier) for e in t.evidence_types], "identifier", "identifier"
+    )
+    yield from _duplicates(
+        "evidence_types",
+        [e.classification for e in t.evidence_types],
+        "classification",
+        "classification",
+    )
+
+    areas = {a.id for a in t.administrative_areas}
+    types = {e.name: e for e in t.evidence_types}
+
+    # Participant ids and listen addresses must be unique across the whole landscape; the
+    # platform's participants share one process, hence one address.
+    p = t.platform
+    ids: list[tuple[Location, str]] = [
+        (("platform", "hub_id"), p.hub_id),
+        (("platform", "vs_id"), p.vs_id),
+        (("platform", "eid_id"), p.eid_id),
+        (("platform", "simulator_id"), p.simulator_id),
+        (("ida", "participant_id"), t.ida.participant_id),
+    ]
+    ports: list[tuple[Location, str, int]] = [
+        (("platform", "port"), p.host or t.host, p.port),
+        (("ida", "port"), t.ida.host or t.host, t.ida.port),
+        (("dashboard", "port"), t.dashboard.host or t.host, t.dashboard.port),
+    ]
+    members: list[tuple[str, int, RegisterSpec | ConsumerSpec]] = [
+        *(("registers", i, r) for i, r in enumerate(t.registers)),
+        *(("consumers", i, c) for i, c in enumerate(t.consumers)),
+    ]
+    for section, i, member in members:
+        ids.append(((section, i, "participant_id"), member.participant_id))
+        ports.append(((section, i, "port"), member.host or t.host, member.port))
+    seen_ids: dict[str, Location] = {}
+    for loc, pid in ids:
+        if pid in seen_ids:
+            yield loc, f"participant id {pid!r} already used at {_format_location(seen_ids[pid])}"
+        else:
+            seen_ids[pid] = loc
+    seen_ports: dict[tuple[str, int], Location] = {}
+    for loc, host, port in ports:
+        if (host, port) in seen_ports:
+            first = _format_location(seen_ports[host, port])
+            yield loc, f"{host}:{port} already used at {first}"
+        else:
+            seen_ports[host, port] = loc
+
+    for i, r in enumerate(t.registers):
+        if r.area not in areas:
+            yield ("registers", i, "area"), f"unknown administrative area {r.area!r}"
+        if r.kind == "melderegister" and r.region is None:
+            yield ("registers", i, "region"), "a Melderegister needs the AGS of its municipality"
+        if r.kind == "melderegister" and r.municipality is None:
+            yield ("registers", i), "a Melderegister needs its municipality (name, postcodes)"
+        for j, name in enumerate(r.evidence_types):
+            type_spec = types.get(name)
+            if type_spec is None:
+                yield ("registers", i, "evidence_types", j), f"unknown evidence type {name!r}"
+            elif type_spec.regional and r.region is None:
+                yield (
+                    ("registers", i, "evidence_types", j),
+                    f"{name!r} is regional: the register needs a region",
+                )
+        if len(set(r.evidence_types)) != len(r.evidence_types):
+            yield ("registers", i, "evidence_types"), "an evidence type is listed twice"
+
+    for i, c in enumerate(t.consumers):
+        if c.area not in areas:
+            yield ("consumers", i, "area"), f"unknown administrative area {c.area!r}"
+
+    consumers = {c.participant_id for c in t.consumers}
+    registers = {r.participant_id: r for r in t.registers}
+    for i, a in enumerate(t.authorisations):
+        if a.consumer not in consumers:
+            yield ("authorisations", i, "consumer"), f"unknown consumer {a.consumer!r}"
+        if a.evidence_type not in types:
+            yield (
+                ("authorisations", i, "evidence_type"),
+                f"unknown evidence type {a.evidence_type!r}",
+            )
+        elif a.providers == "*" and not any(
+            a.evidence_type in r.evidence_types for r in t.registers
+        ):
+            yield (
+                ("authorisations", i, "evidence_type"),
+                f"no register provides {a.evidence_type!r}",
+            )
+        if a.providers != "*":
+            for j, provider in enumerate(a.providers):
+                register = registers.get(provider)
+                if register is None:
+                    yield ("authorisations", i, "providers", j), f"unknown register {provider!r}"
+                elif a.evidence_type not in register.evidence_types:
+                    yield (
+                        ("authorisations", i, "providers", j),
+                        f"{provider!r} does not provide {a.evidence_type!r}",
+                    )
+
+
+def _duplicates(
+    section: str, values: Sequence[str], field: str, what: str
+) -> Iterator[tuple[Location, str]]:
+    first: dict[str, int] = {}
+    for i, value in enumerate(values):
+        if value in first:
+            yield (
+                (section, i, field),
+                f"duplicate {what} {value!r} (first at {section}[{first[value]}])",
+            )
+        else:
+            first[value] = i
+
+
+def _format_location(loc: Sequence[str | int]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else part
+    return out or "(document)"
+
+
+# -- loading ---------------------------------------------------------------------------------
+
+
+def load_topology(path: Path | str | None = None) -> Topology:
+    """Read and validate the topology file (default: ``landscape.yaml`` at the project root)."""
+    path = Path(path) if path is not None else DEFAULT_TOPOLOGY_PATH
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TopologyError(str(path), [("(file)", exc.strerror or str(exc), None)]) from exc
+    return parse_topology(text, source=str(path))
+
+
+def parse_topology(text: str, *, source: str = "<topology>") -> Topology:
+    """Validate topology YAML ``text``; errors name ``source``, the location and the line."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise TopologyError(source, [("(document)", f"not valid YAML: {problem}", line)]) from exc
+    if not isinstance(data, dict):
+        raise TopologyError(source, [("(document)", "expected a mapping at the top level", 1)])
+    try:
+        return Topology.model_validate(data)
+    except ValidationError as exc:
+        raise TopologyError(source, list(_problems_of(exc, root))) from None
+
+
+def _problems_of(
+    exc: ValidationError, root: yaml.Node | None
+) -> Iterator[tuple[str, str, int | None]]:
+    for error in exc.errors(include_url=False):
+        inner = (error.get("ctx") or {}).get("error")
+        base: Location = tuple(error["loc"])
+        if isinstance(inner, _Problems):
+            for loc, message in inner.problems:
+                full = (*base, *loc)
+                yield _format_location(full), message, _line_of(root, full)
+        else:
+            yield _format_location(base), error["msg"], _line_of(root, base)
+
+
+def _line_of(root: yaml.Node | None, loc: Location) -> int | None:
+    """The 1-based line of the node at ``loc`` (or of its deepest existing ancestor)."""
+    node = root
+    if node is None:
+        return None
+    for part in loc:
+        child: yaml.Node | None = None
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == part:
+                    child = value
+                    break
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(part, int)
+            and 0 <= part < len(node.value)
+        ):
+            child = node.value[part]
+        if child is None:
+            break  # a missing field: report its parent
+        node = child
+    return int(node.start_mark.line) + 1
+
+
+# -- schema ----------------------------------------------------------------------------------
+
+
+def topology_json_schema() -> dict[str, Any]:
+    """The JSON Schema of the topology file, generated from :class:`Topology`."""
+    schema = Topology.model_json_schema(mode="validation")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "urn:noots:landscape:1",
+        **schema,
+    }
+
+
+def render_json_schema() -> str:
+    """The schema as committed in ``docs/schemas/landscape.schema.json``."""
+    return json.dumps(topology_json_schema(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
