@@ -29,7 +29,10 @@ errors; the services map a :class:`NootsError` to a signed ``DE.EvidenceErrorRes
     │   │   ├── SignatureInvalid               digest or signature value does not verify
     │   │   └── SignatureWrapping              the signed part is not the part that would be read
     │   ├── SenderMismatch                     envelope sender is not the certificate's participant
-    │   └── ResponseBindingError               response not bound to the request it claims to answer
+    │   ├── ResponseBindingError               response not bound to the request it claims to answer
+    │   └── IdentityError                      the citizen's eID identity token is unusable
+    │       ├── IdentityExpired                expired or not yet valid
+    │       └── IdentityLevelTooLow            level of assurance below what is required
     ├── AuthorisationError                     (EDM:ERR:0002 authorisation)
     │   ├── AuthorisationRefused               the Vermittlungsstelle says no
     │   └── TokenError
@@ -67,6 +70,9 @@ __all__ = [
     "ChainBroken",
     "ConfigurationError",
     "EdmCode",
+    "IdentityError",
+    "IdentityExpired",
+    "IdentityLevelTooLow",
     "InvalidIdnr",
     "InvalidInput",
     "MalformedMessage",
@@ -245,6 +251,18 @@ class SenderMismatch(AuthenticationError):
 
 
 class ResponseBindingError(AuthenticationError):
+    pass
+
+
+class IdentityError(AuthenticationError):
+    pass
+
+
+class IdentityExpired(IdentityError):
+    pass
+
+
+class IdentityLevelTooLow(IdentityError):
     pass
 
 
