@@ -27,22 +27,20 @@ class XmlLimits:
 
 DEFAULT_LIMITS = XmlLimits()
 
+
 # One parser per thread is what lxml recommends; these options make a DTD inert, and the
 # explicit DOCTYPE check below refuses it outright so nothing downstream ever sees one.
-_PARSER_OPTIONS = {
-    "resolve_entities": False,
-    "no_network": True,
-    "load_dtd": False,
-    "dtd_validation": False,
-    "huge_tree": False,
-    "remove_comments": False,
-    "remove_pis": False,
-    "collect_ids": False,
-}
-
-
 def _parser() -> etree.XMLParser:
-    return etree.XMLParser(**_PARSER_OPTIONS)
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=False,
+        remove_pis=False,
+        collect_ids=False,
+    )
 
 
 def parse(data: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Element:
@@ -61,7 +59,7 @@ def parse(data: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Element:
     except ValueError as exc:  # e.g. unicode strings with an encoding declaration
         raise XmlSyntaxError(f"not well-formed XML: {exc}") from None
     tree = root.getroottree()
-    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+    if tree.docinfo.internalDTD is not None or tree.docinfo.system_url or tree.docinfo.public_id:
         raise XmlForbiddenConstruct("DTDs are not allowed")
     _check_shape(root, limits)
     return root
