@@ -23,7 +23,7 @@ import ipaddress
 import json
 import os
 import re
-import tempfile
+import secrets
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
@@ -183,9 +183,9 @@ def _write_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     others, not even for an instant.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
-        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

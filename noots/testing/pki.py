@@ -23,7 +23,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 
+from lxml import etree
+
 from noots.clock import ManualClock
+from noots.paths import shared_dir
 from noots.pki import (
     CertificateAuthority,
     CertificateValidator,
@@ -34,8 +37,9 @@ from noots.pki import (
     generate_private_key,
 )
 from noots.signing import VerificationPolicy, XmlSigner, XmlVerifier
+from noots.xml import parse
 
-__all__ = ["TestPki", "pooled_key"]
+__all__ = ["TestPki", "pooled_key", "sample_envelope"]
 
 _POOL: dict[tuple[str, KeyType], PrivateKey] = {}
 _POOL_LOCK = threading.Lock()
@@ -170,3 +174,38 @@ class TestPki:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+_TRANSPORT_NS = "urn:noots:transport:1"
+
+
+def sample_envelope(body: etree._Element | None = None) -> etree._Element:
+    """An unsigned document shaped like a transport envelope (header, body), for signature
+    tests and benchmarks. The body defaults to the XNachweis example request 0101 from
+    ``../shared`` (about 6 KB), or to a stand-in of similar size when that is not present."""
+    if body is None:
+        shared = shared_dir()
+        example = (
+            shared / "xnachweis" / "examples" / "DE.EvidenceRequest.0101.xml" if shared else None
+        )
+        if example is not None and example.is_file():
+            body = parse(example.read_bytes())
+        else:
+            body = etree.Element("{urn:noots:sample}Request", id="urn:uuid:sample")
+            for index in range(60):
+                item = etree.SubElement(body, "{urn:noots:sample}Item", n=str(index))
+                item.text = f"Erika Mustermann, Musterstraße {index}, 70825 Korntal-Münchingen"
+    envelope = etree.Element(f"{{{_TRANSPORT_NS}}}TransportEnvelope", nsmap={"env": _TRANSPORT_NS})
+    envelope.set("version", "1")
+    header = etree.SubElement(envelope, f"{{{_TRANSPORT_NS}}}Header")
+    for name, value in (
+        ("MessageId", "9b0b0f5e-6d0a-4c1e-9f3b-2f1d8c6a7e01"),
+        ("Sender", "08118079-BPA-87"),
+        ("Recipient", "991-01234ZFZR-41"),
+        ("ServiceId", "urn:noots:service:991-01234ZFZR-41:Fahrzeughalterauskunft"),
+        ("Created", "2026-11-22T09:14:05.123Z"),
+        ("Purpose", "Bewohnerparkausweis"),
+    ):
+        etree.SubElement(header, f"{{{_TRANSPORT_NS}}}{name}").text = value
+    etree.SubElement(envelope, f"{{{_TRANSPORT_NS}}}Body").append(body)
+    return envelope
