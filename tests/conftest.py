@@ -4,7 +4,7 @@ library), not here."""
 from __future__ import annotations
 
 import runpy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,3 +21,17 @@ def xnachweis_check() -> Callable[[bytes], list[str]]:
     tool = Path(shared) / "tools" / "xnachweis_check.py"
     validate: Callable[[bytes], list[str]] = runpy.run_path(str(tool))["validate"]
     return validate
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL server for the session (noots.testing.postgres); fails, never
+    skips, when the server binaries are missing: CI installs them."""
+    from noots.testing.postgres import PostgresUnavailable, find_postgres_bin, postgres_server
+
+    try:
+        find_postgres_bin()
+    except PostgresUnavailable as error:
+        pytest.fail(str(error))
+    with postgres_server() as url:
+        yield url
