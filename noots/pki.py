@@ -805,6 +805,9 @@ class CertificateValidator:
         self.require_crl = require_crl
         self._cache_size = cache_size
         self._trusted: OrderedDict[bytes, _StaticFacts] = OrderedDict()
+        # Verifiers hand in the same certificate object for repeated messages; looking it up by
+        # identity saves hashing it. The entry holds the object, so its id cannot be reused.
+        self._by_identity: OrderedDict[int, tuple[x509.Certificate, _StaticFacts]] = OrderedDict()
         self._lock = threading.Lock()
         self._good_crl: x509.CertificateRevocationList | None = None
 
@@ -841,11 +844,17 @@ class CertificateValidator:
         return ValidatedCertificate(facts.participant_id, facts.role, cert)
 
     def _static_facts(self, cert: x509.Certificate) -> _StaticFacts:
+        with self._lock:
+            known = self._by_identity.get(id(cert))
+            if known is not None and known[0] is cert:
+                self._by_identity.move_to_end(id(cert))
+                return known[1]
         fingerprint = _fingerprint(cert)
         with self._lock:
             facts = self._trusted.get(fingerprint)
             if facts is not None:
                 self._trusted.move_to_end(fingerprint)
+                self._remember(cert, facts)
                 return facts
         if cert.issuer != self.trust_anchor.subject:
             raise CertificateUntrusted("certificate not issued by the trust anchor")
@@ -858,7 +867,13 @@ class CertificateValidator:
             self._trusted[fingerprint] = facts
             if len(self._trusted) > self._cache_size:
                 self._trusted.popitem(last=False)
+            self._remember(cert, facts)
         return facts
+
+    def _remember(self, cert: x509.Certificate, facts: _StaticFacts) -> None:
+        self._by_identity[id(cert)] = (cert, facts)
+        if len(self._by_identity) > self._cache_size:
+            self._by_identity.popitem(last=False)
 
     def _check_revocation(self, cert: x509.Certificate, now: datetime) -> None:
         crl = self.crl_source.current()

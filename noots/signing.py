@@ -63,7 +63,6 @@ EXC_C14N = CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0.value
 ENVELOPED = SignatureConstructionMethod.enveloped.value
 
 _SIGNATURE = f"{{{DS_NS}}}Signature"
-_NS = {"ds": DS_NS}
 
 
 def _hardened_parser() -> etree.XMLParser:
@@ -140,6 +139,16 @@ class XmlSigner:
 
 # --------------------------------------------------------------------------------------------
 # Verification
+
+
+def _children(element: etree._Element, name: str) -> list[etree._Element]:
+    # iterchildren filters in C; ElementPath find() with a prefix map costs ~10x more per call.
+    return list(element.iterchildren(f"{{{DS_NS}}}{name}"))
+
+
+def _one(element: etree._Element, name: str) -> etree._Element | None:
+    found = _children(element, name)
+    return found[0] if len(found) == 1 else None
 
 
 @dataclass(frozen=True)
@@ -256,32 +265,39 @@ class XmlVerifier:
         policy = self.policy
         if policy.signature_last and signature.getnext() is not None:
             raise SignatureWrapping("the signature is not the last child of the document root")
-        signed_info = signature.find("ds:SignedInfo", _NS)
+        signed_info = _one(signature, "SignedInfo")
         if signed_info is None:
-            raise SignatureInvalid("signature without SignedInfo")
-        c14n = signed_info.find("ds:CanonicalizationMethod", _NS)
+            raise SignatureInvalid("signature without exactly one SignedInfo")
+        c14n = _one(signed_info, "CanonicalizationMethod")
         if c14n is None or c14n.get("Algorithm") not in policy.c14n_methods:
             raise SignatureInvalid("canonicalisation method not allowed")
-        method = signed_info.find("ds:SignatureMethod", _NS)
+        method = _one(signed_info, "SignatureMethod")
         if method is None or method.get("Algorithm") not in policy.signature_methods:
             raise SignatureInvalid("signature algorithm not allowed")
-        references = signed_info.findall("ds:Reference", _NS)
+        references = _children(signed_info, "Reference")
         if len(references) != 1:
             raise SignatureWrapping(f"{len(references)} references, exactly one is allowed")
         reference = references[0]
         if reference.get("URI") != "":
             raise SignatureWrapping('the reference does not cover the whole document (URI="")')
         transforms = tuple(
-            t.get("Algorithm") or "" for t in reference.findall("ds:Transforms/ds:Transform", _NS)
+            t.get("Algorithm") or ""
+            for container in _children(reference, "Transforms")
+            for t in _children(container, "Transform")
         )
         if transforms != policy.transforms:
             raise SignatureInvalid("reference transforms not allowed")
-        digest = reference.find("ds:DigestMethod", _NS)
+        digest = _one(reference, "DigestMethod")
         if digest is None or digest.get("Algorithm") not in policy.digest_methods:
             raise SignatureInvalid("digest algorithm not allowed")
 
     def _certificate(self, signature: etree._Element) -> x509.Certificate:
-        found = signature.findall("ds:KeyInfo/ds:X509Data/ds:X509Certificate", _NS)
+        found = [
+            cert
+            for key_info in _children(signature, "KeyInfo")
+            for data in _children(key_info, "X509Data")
+            for cert in _children(data, "X509Certificate")
+        ]
         if len(found) != 1:
             raise SignatureInvalid("the signature must carry exactly one signer certificate")
         text = "".join((found[0].text or "").split())
