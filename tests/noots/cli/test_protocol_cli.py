@@ -1,0 +1,104 @@
+"""Tests of ``noots protocol verify`` and ``noots protocol show``."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from noots.cli import app
+from noots.clock import ManualClock
+from noots.protocol import open_protocol_log
+from noots.testing.postgres import fresh_database
+
+runner = CliRunner()
+IDNR = "02476291358"
+
+
+def make_log(target: str | Path, count: int = 3) -> None:
+    with open_protocol_log(target, party="991-01234ZFZR-41", clock=ManualClock()) as log:
+        for i in range(count):
+            log.append(
+                consumer="08118079-BPA-87",
+                provider="991-01234ZFZR-41",
+                evidence_type="Fahrzeughalterauskunft",
+                purpose="Bewohnerparkausweis",
+                idnr=IDNR if i % 2 == 0 else "86095742719",
+                message_id=f"msg-{i}",
+                outcome="delivered",
+            )
+
+
+def test_verify_intact_log(tmp_path: Path) -> None:
+    """An intact log exits 0 and reports its entry count."""
+    target = tmp_path / "log.db"
+    make_log(target)
+    result = runner.invoke(app, ["protocol", "verify", "--db", str(target)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "valid: 3 entries\n"
+
+
+def test_verify_tampered_log_names_the_first_bad_entry(tmp_path: Path) -> None:
+    """A changed entry exits 1 and names the entry."""
+    target = tmp_path / "log.db"
+    make_log(target)
+    connection = sqlite3.connect(target)
+    with connection:
+        connection.execute("UPDATE protocol_entries SET purpose = 'x' WHERE sequence = 2")
+    connection.close()
+    result = runner.invoke(app, ["protocol", "verify", "--db", str(target)])
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[0] == "chain broken: entry 2 was changed"
+    assert lines[1].startswith("entry 2: ")
+    assert "message msg-1" in lines[1]
+
+
+def test_verify_missing_file_is_not_created(tmp_path: Path) -> None:
+    """A path without a log exits 2 and creates nothing."""
+    target = tmp_path / "typo.db"
+    result = runner.invoke(app, ["protocol", "verify", "--db", str(target)])
+    assert result.exit_code == 2
+    assert "no protocol log" in result.output
+    assert not target.exists()
+
+
+def test_show_table_and_filter(tmp_path: Path) -> None:
+    """show prints a table of all entries, or only those about one IDNr."""
+    target = tmp_path / "log.db"
+    make_log(target)
+    everything = runner.invoke(app, ["protocol", "show", "--db", str(target)])
+    assert everything.exit_code == 0
+    assert "3 logged transfers" in everything.stdout
+    assert "msg-0" in everything.stdout
+    assert "msg-1" in everything.stdout
+    filtered = runner.invoke(app, ["protocol", "show", "--db", str(target), "--idnr", IDNR])
+    assert "2 logged transfers" in filtered.stdout
+    assert "msg-1" not in filtered.stdout
+
+
+def test_show_json(tmp_path: Path) -> None:
+    """--json prints every stored field of each entry."""
+    target = tmp_path / "log.db"
+    make_log(target, count=2)
+    result = runner.invoke(app, ["protocol", "show", "--db", str(target), "--json"])
+    assert result.exit_code == 0
+    rows = json.loads(result.stdout)
+    assert [r["sequence"] for r in rows] == [1, 2]
+    assert rows[0]["recorded_at"] == "2026-11-22T09:00:00+00:00"
+    assert rows[1]["prev_hash"] == rows[0]["entry_hash"]
+
+
+@pytest.mark.postgres
+def test_verify_postgres_url(postgres_url: str) -> None:
+    """verify and show take a postgresql:// URL as well."""
+    url = fresh_database(postgres_url)
+    make_log(url, count=4)
+    result = runner.invoke(app, ["protocol", "verify", "--db", url])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "valid: 4 entries\n"
+    shown = runner.invoke(app, ["protocol", "show", "--db", url, "--json"])
+    assert len(json.loads(shown.stdout)) == 4
