@@ -6,9 +6,10 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from noots import messages
 from noots.errors import InvalidInput
 
-__all__ = ["PersonQuery", "parse_person"]
+__all__ = ["PersonQuery", "company", "parse_person"]
 
 
 @dataclass(frozen=True)
@@ -80,3 +81,21 @@ def parse_person(text: str) -> PersonQuery:
         place = " ".join(words[i + 1 :]) or None
         return PersonQuery(" ".join(names[:-1]), names[-1], born, place)
     raise InvalidInput("no date of birth (YYYY-MM-DD or DD.MM.YYYY) in the person description")
+
+
+_REGISTER = re.compile(r"\b(HRA|HRB)\s*(\d+\s*[A-Z]?)$", re.IGNORECASE)
+
+
+def company(name: str, register_number: str) -> messages.LegalPerson:
+    """A company by name and Handelsregister number (``"HRB 254871"``, optionally with the court
+    in front: ``"Amtsgericht München HRB 254871"``)."""
+    text = " ".join(register_number.split())
+    match = _REGISTER.search(text)
+    if not name.strip() or match is None:
+        raise InvalidInput("a company needs its name and a register number like 'HRB 12345'")
+    scheme = match.group(1).upper()
+    court = text[: match.start()].strip()
+    value = f"{court} {scheme} {match.group(2)}" if court else f"{scheme} {match.group(2)}"
+    return messages.LegalPerson(
+        " ".join(name.split()), identifiers=(messages.LegalIdentifier(value, scheme),)
+    )
