@@ -1,0 +1,62 @@
+"""The edge of the platform: domain errors become HTTP answers here and nowhere else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from noots.errors import EdmCode, NootsError, XmlTooLarge
+from noots.xml import DEFAULT_LIMITS
+
+__all__ = ["XML_MEDIA_TYPE", "http_status", "problem", "read_body"]
+
+XML_MEDIA_TYPE = "application/xml"
+
+_STATUS = {
+    EdmCode.AUTHENTICATION: 401,
+    EdmCode.AUTHORISATION: 403,
+    EdmCode.INVALID_REQUEST: 400,
+    EdmCode.NOT_FOUND: 404,
+    EdmCode.TIMEOUT: 504,
+    EdmCode.UNRESOLVED_REFERENCE: 404,
+    EdmCode.UNSUPPORTED_CAPABILITY: 422,
+    EdmCode.QUERY_ERROR: 500,
+}
+
+
+def http_status(code: EdmCode | str, *, behind: bool = False) -> int:
+    """The HTTP status docs/PROTOCOL.md gives an EDM code; 0008 is 502 when a component
+    behind the answering one failed."""
+    edm = EdmCode(code)
+    if edm is EdmCode.QUERY_ERROR and behind:
+        return 502
+    return _STATUS[edm]
+
+
+def problem(error: NootsError, *, component: str, **extra: Any) -> JSONResponse:
+    """A JSON problem for the platform's JSON endpoints (RDN, IAM/PKI, DSC, eID)."""
+    body: dict[str, Any] = {
+        "code": error.code.value,
+        "title": error.code.title,
+        "detail": error.message,
+        "component": error.component or component,
+        **extra,
+    }
+    return JSONResponse(body, status_code=http_status(error.code))
+
+
+async def read_body(request: Request, limit: int = DEFAULT_LIMITS.max_bytes) -> bytes:
+    """The request body, read in chunks and refused as soon as it passes ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise XmlTooLarge(f"body of {declared} bytes exceeds the limit of {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise XmlTooLarge(f"body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)

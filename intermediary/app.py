@@ -1,0 +1,216 @@
+"""The platform app factory: one FastAPI app with a router per NOOTS central component.
+
+``create_app(settings)`` mounts every component; ``components=("hub",)`` (or any subset) runs
+some of them alone, so the platform can be deployed as one process or as several::
+
+    uvicorn --factory intermediary.app:app_from_env     # everything, settings from NOOTS_*
+
+Components: ``rdn`` (Registerdatennavigation), ``pki`` (IAM/PKI: participant registry, trust
+anchor, CRL, revocation), ``vs`` (Vermittlungsstelle), ``hub`` (transport hub), ``dsc``
+(Datenschutzcockpit) and ``eid`` (the *simulated* eID service). The data directory must have
+been bootstrapped (``noots.bootstrap``): the platform reads its participants' credentials from
+``<data_dir>/pki`` and operates the CA there.
+
+``transport`` replaces the network of the hub's outgoing client (tests wire hub → register
+through ``httpx.ASGITransport``); ``clock`` replaces the settings' clock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterable
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+
+from intermediary._context import PlatformContext
+from intermediary.settings import PlatformSettings
+from noots import __version__
+from noots.clock import Clock
+from noots.participant import load_participant, load_validator
+from noots.pki import CertificateAuthority
+from noots.protocol import open_protocol_log
+from noots.settings import load_settings
+from noots.signing import XmlVerifier
+
+__all__ = ["COMPONENTS", "app_from_env", "create_app", "protocol_target"]
+
+COMPONENTS = ("rdn", "pki", "vs", "hub", "dsc", "eid")
+
+
+def protocol_target(settings: PlatformSettings, party: str) -> str:
+    """Where ``party`` keeps its protocol log: the database URL, else its SQLite file."""
+    url = settings.database_url or settings.load_topology().platform.database
+    return url if url else str(settings.log_dir / f"{party}.db")
+
+
+def create_app(
+    settings: PlatformSettings,
+    *,
+    components: Iterable[str] = COMPONENTS,
+    transport: httpx.AsyncBaseTransport | None = None,
+    clock: Clock | None = None,
+) -> FastAPI:
+    """The platform app with the given components (see the module docstring)."""
+    selected = tuple(dict.fromkeys(components))
+    unknown = [c for c in selected if c not in COMPONENTS]
+    if unknown or not selected:
+        raise ValueError(f"unknown components {unknown}; choose from {', '.join(COMPONENTS)}")
+    topology = settings.load_topology()
+    context = PlatformContext(settings, topology, clock or settings.clock())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            _start(app, context, selected, transport, stack)
+            yield
+
+    app = FastAPI(
+        title="NOOTS platform (noots simulator)",
+        version=__version__,
+        summary="Transport hub, RDN, Vermittlungsstelle, IAM/PKI, Datenschutzcockpit, eID.",
+        lifespan=lifespan,
+    )
+    app.state.platform = context
+    app.state.components = selected
+
+    if "rdn" in selected:
+        from intermediary import rdn
+
+        app.include_router(rdn.router)
+    if "pki" in selected:
+        from intermediary import pki
+
+        app.include_router(pki.router)
+        if not settings.strict and settings.admin_token is not None:
+            app.include_router(pki.admin_router)
+    if "vs" in selected:
+        from intermediary import vs
+
+        app.include_router(vs.router)
+    if "hub" in selected:
+        from intermediary import hub
+
+        app.include_router(hub.router)
+    if "dsc" in selected:
+        from intermediary import dsc
+
+        app.include_router(dsc.router)
+        app.include_router(dsc.page_router)
+    if "eid" in selected:
+        from intermediary import eid
+
+        app.include_router(eid.router)
+
+    @app.get("/health", tags=["health"])
+    def health() -> JSONResponse:
+        """200 when every mounted component has what it needs, 503 otherwise."""
+        problems = _health_problems(app, context)
+        body: dict[str, Any] = {
+            "status": "degraded" if problems else "healthy",
+            "components": list(selected),
+            "problems": problems,
+        }
+        return JSONResponse(body, status_code=503 if problems else 200)
+
+    return app
+
+
+def _start(
+    app: FastAPI,
+    context: PlatformContext,
+    selected: tuple[str, ...],
+    transport: httpx.AsyncBaseTransport | None,
+    stack: contextlib.AsyncExitStack,
+) -> None:
+    """Open what the components need; everything opened is closed by ``stack``."""
+    settings, topology, clock = context.settings, context.topology, context.clock
+    pki_dir = settings.pki_dir
+    if "pki" in selected:
+        from intermediary.pki import IdentityRegistry
+
+        authority = CertificateAuthority.open(pki_dir, clock=clock)
+        app.state.registry = IdentityRegistry(topology, authority)
+    if "vs" in selected:
+        from intermediary.vs import DecisionLog, Vermittlungsstelle
+
+        decisions = DecisionLog(
+            settings.database_url
+            or topology.platform.database
+            or settings.data_dir / "vs" / "decisions.db",
+            clock=clock,
+        )
+        stack.callback(decisions.close)
+        app.state.vs = Vermittlungsstelle(
+            load_participant(pki_dir, topology.platform.vs_id, clock=clock),
+            topology,
+            decisions,
+            lifetime=timedelta(seconds=settings.vs_token_lifetime_seconds),
+        )
+    if "hub" in selected:
+        from intermediary.hub import HubPolicy, TransportHub
+
+        hub_id = topology.platform.hub_id
+        hub_log = open_protocol_log(protocol_target(settings, hub_id), party=hub_id, clock=clock)
+        stack.callback(hub_log.close)
+        # No pool-wide connection cap: the hub bounds connections per register itself, and a
+        # shared cap is exactly what would let one slow register starve the others.
+        client = httpx.AsyncClient(
+            transport=transport,
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
+            timeout=httpx.Timeout(None),
+            follow_redirects=False,
+        )
+        stack.push_async_callback(client.aclose)
+        app.state.hub = TransportHub(
+            load_participant(pki_dir, hub_id, clock=clock),
+            topology,
+            hub_log,
+            client,
+            HubPolicy(
+                timeout=settings.hub_timeout_seconds,
+                provider_timeouts=dict(settings.hub_provider_timeouts),
+                max_in_flight=settings.hub_max_in_flight,
+            ),
+            tls=settings.tls,
+        )
+    if "dsc" in selected:
+        from intermediary.dsc import Datenschutzcockpit, ProtocolSources
+
+        sources = ProtocolSources.for_settings(settings, clock=clock)
+        stack.callback(sources.close)
+        app.state.dsc = Datenschutzcockpit(
+            XmlVerifier(load_validator(pki_dir, clock=clock)), sources, topology, clock=clock
+        )
+    if "eid" in selected:
+        from intermediary.eid import EidService
+
+        app.state.eid = EidService.for_settings(
+            settings,
+            load_participant(pki_dir, topology.platform.eid_id, clock=clock),
+        )
+
+
+def _health_problems(app: FastAPI, context: PlatformContext) -> list[str]:
+    problems = []
+    for component, attribute in (
+        ("pki", "registry"),
+        ("vs", "vs"),
+        ("hub", "hub"),
+        ("dsc", "dsc"),
+        ("eid", "eid"),
+    ):
+        if component in app.state.components and not hasattr(app.state, attribute):
+            problems.append(f"{component}: not started")
+    crl = context.settings.pki_dir / "ca" / "crl.pem"
+    if not crl.is_file():
+        problems.append(f"no CRL at {crl}: certificates cannot be checked")
+    return problems
+
+
+def app_from_env() -> FastAPI:
+    """The whole platform, configured from ``NOOTS_*`` variables (for ``uvicorn --factory``)."""
+    return create_app(load_settings(PlatformSettings))

@@ -1,0 +1,29 @@
+"""Fixtures of the platform tests: one bootstrapped landscape per session, copied per test."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from noots.bootstrap import bootstrap_landscape
+from noots.clock import ManualClock
+from noots.topology import load_topology
+from tests.intermediary.support import Landscape
+
+
+@pytest.fixture(scope="session")
+def landscape_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """PKI for every participant and a small population, made once per session."""
+    data_dir = tmp_path_factory.mktemp("landscape-template")
+    bootstrap_landscape(data_dir, load_topology(), people=200, seed=7, clock=ManualClock())
+    return data_dir
+
+
+@pytest.fixture
+def landscape(landscape_template: Path, tmp_path: Path) -> Landscape:
+    """A private copy of the landscape (revocations and logs stay in this test)."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(landscape_template, data_dir)
+    return Landscape(data_dir, load_topology(), ManualClock())
