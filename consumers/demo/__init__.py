@@ -1,0 +1,8 @@
+"""Demo online services (German UI) that fetch evidence through the client library."""
+
+from __future__ import annotations
+
+from consumers.demo._app import DemoSettings, create_app
+from consumers.demo._services import SERVICES, EvidenceNeed, ServiceKind, service_kind
+
+__all__ = ["SERVICES", "DemoSettings", "EvidenceNeed", "ServiceKind", "create_app", "service_kind"]

@@ -1,0 +1,491 @@
+"""The demo online services: one app factory, the service kind comes from the topology.
+
+Flow (German UI): start → login with the simulated eID → consent (what is fetched from whom
+and why) → fetch through the client library → preview of each evidence with accept/reject →
+summary with the accepted data only (DC-07). The browser holds a signed session id; the
+application state stays on the server.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+from fastapi import Depends, FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import Field
+
+from consumers._client import AsyncClient, Endpoints
+from consumers._explain import ExchangeContext, explain
+from consumers._person import PersonQuery, company
+from consumers._retry import RetryPolicy
+from consumers.demo._flow import (
+    Application,
+    Citizen,
+    Decision,
+    FlowError,
+    SessionStore,
+    Step,
+    sign_session_id,
+    unsign_session_id,
+)
+from consumers.demo._services import EvidenceNeed, ServiceKind, service_kind
+from noots.bootstrap import LandscapePaths
+from noots.eid import verify_identity
+from noots.errors import NootsError
+from noots.participant import Participant, load_participant
+from noots.protocol import open_protocol_log
+from noots.settings import NootsSettings
+from noots.topology import ConsumerSpec, Topology
+from registers.identities import BEHAVIOUR_IDENTITIES
+
+__all__ = ["DemoSettings", "create_app"]
+
+log = logging.getLogger("consumers.demo")
+
+HERE = Path(__file__).parent
+COOKIE = "noots_antrag"
+_STEP_PATHS = {
+    Step.LOGIN: "/anmelden",
+    Step.CONSENT: "/einwilligung",
+    Step.PREVIEW: "/vorschau",
+    Step.DONE: "/abschluss",
+}
+
+
+class DemoSettings(NootsSettings):
+    """Settings of one demo service (``NOOTS_CONSUMER_ID``, ``NOOTS_SESSION_SECRET``, …)."""
+
+    consumer_id: str = Field(
+        default="08118079-BPA-87", description="Participant id of this online service."
+    )
+    session_secret: str = Field(
+        default="", description="Key for the session cookie; random per start when empty."
+    )
+    eid_url: str | None = Field(
+        default=None, description="Where the browser logs in (default: the platform's URL)."
+    )
+    platform_url: str | None = Field(default=None, description="Override of the platform URL.")
+    ida_url: str | None = Field(default=None, description="Override of the IDA URL.")
+
+
+class _State:
+    """What the routes share; built once in the lifespan."""
+
+    def __init__(
+        self,
+        settings: DemoSettings,
+        topology: Topology,
+        participant: Participant,
+        client: AsyncClient,
+        http: httpx.AsyncClient,
+        eid_url: str,
+    ) -> None:
+        self.settings = settings
+        self.topology = topology
+        self.participant = participant
+        self.client = client
+        self.http = http
+        self.eid_url = eid_url
+        self.spec: ConsumerSpec = topology.consumer(settings.consumer_id)
+        self.service: ServiceKind = service_kind(self.spec.kind)
+        self.secret = (settings.session_secret or secrets.token_hex(32)).encode()
+        self.store = SessionStore()
+
+    def purpose(self, evidence_type: str) -> tuple[str, str]:
+        """Purpose and legal basis of this service's matrix row for ``evidence_type``."""
+        for row in self.topology.authorisations:
+            if row.consumer == self.spec.participant_id and row.evidence_type == evidence_type:
+                return row.purpose, row.legal_basis
+        return self.service.kind.capitalize(), "nicht angegeben"
+
+
+def create_app(
+    settings: DemoSettings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    participant: Participant | None = None,
+    retry: RetryPolicy | None = None,
+) -> FastAPI:
+    """The demo service for ``settings.consumer_id`` (its kind decides which service it is)."""
+    topology = settings.load_topology()
+    spec = topology.consumer(settings.consumer_id)
+    service = service_kind(spec.kind)
+    templates = Jinja2Templates(directory=HERE / "templates")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        paths = LandscapePaths(settings.data_dir)
+        me = participant or load_participant(
+            paths.pki_dir, settings.consumer_id, clock=settings.clock()
+        )
+        endpoints = Endpoints.from_topology(topology, tls=settings.tls)
+        endpoints = Endpoints(
+            settings.platform_url or endpoints.platform, settings.ida_url or endpoints.ida
+        )
+        paths.logs_dir.mkdir(parents=True, exist_ok=True)
+        protocol = open_protocol_log(
+            paths.protocol_log(settings.consumer_id), party=settings.consumer_id, clock=me.clock
+        )
+        # One connection pool for everything this service calls (platform, IDA, eID).
+        http = httpx.AsyncClient(transport=transport, timeout=15.0)
+        options: dict[str, Any] = {"http": http, "protocol_log": protocol}
+        if retry is not None:
+            options["retry"] = retry
+        client = AsyncClient(me, endpoints, topology, test=not settings.strict, **options)
+        app.state.noots = _State(
+            settings, topology, me, client, http, settings.eid_url or endpoints.platform
+        )
+        try:
+            yield
+        finally:
+            await http.aclose()
+            protocol.close()
+
+    app = FastAPI(title=service.title, lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    def state(request: Request) -> _State:
+        value: _State = request.app.state.noots
+        return value
+
+    State = Annotated[_State, Depends(state)]
+
+    def current(request: Request, st: State) -> Application | None:
+        raw = request.cookies.get(COOKIE)
+        if not raw:
+            return None
+        session_id = unsign_session_id(st.secret, raw)
+        if session_id is None:
+            return None
+        return st.store.get(session_id, st.participant.clock.now())
+
+    Current = Annotated[Application | None, Depends(current)]
+
+    def page(request: Request, st: _State, name: str, **context: Any) -> HTMLResponse:
+        application = context.get("application")
+        csrf = sign_session_id(st.secret, application.id, "form") if application else ""
+        return templates.TemplateResponse(
+            request,
+            name,
+            {
+                "service": st.service,
+                "spec": st.spec,
+                "csrf": csrf,
+                "step": application.step.value if application else "start",
+                **context,
+            },
+        )
+
+    def go(path: str) -> RedirectResponse:
+        return RedirectResponse(path, status_code=303)
+
+    def check_form(st: _State, application: Application, token: str) -> None:
+        if unsign_session_id(st.secret, token, "form") != application.id:
+            raise FlowError("form token does not belong to this session", application.step)
+
+    @app.exception_handler(FlowError)
+    async def out_of_order(request: Request, exc: FlowError) -> Response:
+        return go(_STEP_PATHS[exc.step])
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "service": service.kind}
+
+    @app.get("/", response_class=HTMLResponse)
+    async def start(request: Request, st: State) -> HTMLResponse:
+        return page(request, st, "start.html", needs=_needs_with_providers(st))
+
+    @app.post("/antrag")
+    async def begin(st: State) -> Response:
+        application = st.store.create(st.service, st.participant.clock.now())
+        response = go("/anmelden")
+        response.set_cookie(
+            COOKIE,
+            sign_session_id(st.secret, application.id),
+            httponly=True,
+            samesite="lax",
+            secure=st.settings.tls,
+        )
+        return response
+
+    @app.get("/anmelden", response_class=HTMLResponse)
+    async def login(request: Request, st: State, application: Current) -> Response:
+        if application is None:
+            return go("/")
+        if application.step is not Step.LOGIN:
+            return go(_STEP_PATHS[application.step])
+        return page(request, st, "login.html", application=application, identities=_IDENTITIES)
+
+    @app.post("/anmelden", response_class=HTMLResponse)
+    async def log_in(
+        request: Request,
+        st: State,
+        application: Current,
+        csrf: Annotated[str, Form()] = "",
+        idnr: Annotated[str, Form()] = "",
+    ) -> Response:
+        if application is None:
+            return go("/")
+        check_form(st, application, csrf)
+        citizen = await _identify(st, idnr.strip())
+        if citizen is None:
+            return page(
+                request,
+                st,
+                "login.html",
+                application=application,
+                identities=_IDENTITIES,
+                failed=True,
+            )
+        application.log_in(citizen)
+        return go("/einwilligung")
+
+    @app.get("/einwilligung", response_class=HTMLResponse)
+    async def consent(request: Request, st: State, application: Current) -> Response:
+        if application is None:
+            return go("/")
+        if application.step is not Step.CONSENT:
+            return go(_STEP_PATHS[application.step])
+        return page(
+            request,
+            st,
+            "consent.html",
+            application=application,
+            needs=_needs_with_providers(st),
+            municipalities=st.topology.municipalities(),
+            errors={},
+            values={},
+        )
+
+    @app.post("/einwilligung", response_class=HTMLResponse)
+    async def give_consent(
+        request: Request,
+        st: State,
+        application: Current,
+        csrf: Annotated[str, Form()] = "",
+        agree: Annotated[str, Form()] = "",
+    ) -> Response:
+        if application is None:
+            return go("/")
+        check_form(st, application, csrf)
+        form = {k: str(v).strip() for k, v in (await request.form()).items()}
+        errors = _check_details(st, form)
+        if not agree:
+            errors["agree"] = "Bitte willigen Sie in den Abruf ein oder brechen Sie ab."
+        if errors:
+            return page(
+                request,
+                st,
+                "consent.html",
+                application=application,
+                needs=_needs_with_providers(st),
+                municipalities=st.topology.municipalities(),
+                errors=errors,
+                values=form,
+            )
+        details = {k: v for k, v in form.items() if k not in {"csrf", "agree"}}
+        application.give_consent(st.participant.clock.now(), details)
+        for retrieval in application.retrievals:
+            await _fetch(st, application, retrieval.need)
+        return go("/vorschau")
+
+    @app.post("/abbrechen")
+    async def cancel(
+        st: State, application: Current, csrf: Annotated[str, Form()] = ""
+    ) -> Response:
+        if application is not None:
+            check_form(st, application, csrf)
+        response = go("/")
+        response.delete_cookie(COOKIE)
+        return response
+
+    @app.get("/vorschau", response_class=HTMLResponse)
+    async def preview(request: Request, st: State, application: Current) -> Response:
+        if application is None:
+            return go("/")
+        if application.step is not Step.PREVIEW:
+            return go(_STEP_PATHS[application.step])
+        return page(request, st, "preview.html", application=application, missing=[])
+
+    @app.post("/vorschau", response_class=HTMLResponse)
+    async def decide(request: Request, st: State, application: Current) -> Response:
+        if application is None:
+            return go("/")
+        form = await request.form()
+        check_form(st, application, str(form.get("csrf", "")))
+        decisions: dict[str, Decision] = {}
+        missing = []
+        for retrieval in application.retrievals:
+            if not retrieval.fetched:
+                continue
+            key = retrieval.need.evidence_type
+            value = form.get(f"decision-{key}")
+            if value == "accepted":
+                decisions[key] = "accepted"
+            elif value == "rejected":
+                decisions[key] = "rejected"
+            else:
+                missing.append(key)
+        if missing:
+            return page(request, st, "preview.html", application=application, missing=missing)
+        application.decide(decisions)
+        application.complete(st.participant.clock.now())
+        log.info(
+            "application %s completed: accepted %s",
+            application.reference,
+            [r.need.evidence_type for r in application.accepted()],
+        )
+        return go("/abschluss")
+
+    @app.get("/abschluss", response_class=HTMLResponse)
+    async def summary(request: Request, st: State, application: Current) -> Response:
+        if application is None:
+            return go("/")
+        if application.step is not Step.DONE:
+            return go(_STEP_PATHS[application.step])
+        return page(request, st, "summary.html", application=application)
+
+    return app
+
+
+#: The simulated eID offers every test citizen; the login page lists the fixed test identities.
+_IDENTITIES = [
+    {"idnr": i.idnr, "name": f"{i.given_names} {i.family_name}", "description": i.description}
+    for i in BEHAVIOUR_IDENTITIES
+]
+
+
+async def _identify(st: _State, idnr: str) -> Citizen | None:
+    """Log in at the simulated eID and verify the identity token it issues for us."""
+    try:
+        response = await st.http.post(
+            f"{st.eid_url}/eid/v1/login",
+            json={"idnr": idnr, "level": "hoch", "audience": st.spec.participant_id},
+        )
+    except httpx.HTTPError as exc:
+        log.warning("eID unreachable: %s", type(exc).__name__)
+        return None
+    if response.status_code != 200:
+        return None
+    try:
+        identity = verify_identity(
+            str(response.json().get("token", "")),
+            st.participant.verifier,
+            clock=st.participant.clock,
+            min_level="substantiell",
+            audience=st.spec.participant_id,
+        )
+    except (NootsError, ValueError) as exc:
+        log.info("identity token refused: %s", exc)
+        return None
+    return Citizen(
+        identity.idnr,
+        identity.given_name,
+        identity.family_name,
+        identity.date_of_birth,
+        identity.level,
+    )
+
+
+def _needs_with_providers(st: _State) -> list[dict[str, Any]]:
+    """For the start and consent pages: each evidence, from whom, why, on what legal basis."""
+    out = []
+    for need in st.service.needs:
+        purpose, legal_basis = st.purpose(need.evidence_type)
+        spec = st.topology.evidence_type(need.evidence_type)
+        region = st.spec.region if spec.regional and not st.service.asks_residence else None
+        providers = st.topology.find_providers(need.evidence_type, region)
+        if len(providers) == 1:
+            source = providers[0].name
+        elif spec.regional:
+            source = "Melderegister Ihres Wohnorts"
+        else:
+            source = "zuständiges Register"
+        out.append(
+            {
+                "need": need,
+                "source": source,
+                "purpose": purpose,
+                "legal_basis": legal_basis,
+                "title": spec.title,
+            }
+        )
+    return out
+
+
+def _check_details(st: _State, form: dict[str, str]) -> dict[str, str]:
+    """The extra details the service asks for (residence, child, company); German messages."""
+    errors: dict[str, str] = {}
+    subjects = st.service.subjects
+    if st.service.asks_residence:
+        regions = {r.region for r in st.topology.municipalities()}
+        if form.get("region") not in regions:
+            errors["region"] = "Bitte wählen Sie Ihren Wohnort."
+    if "child" in subjects:
+        for key, label in (
+            ("child_given_name", "den Vornamen"),
+            ("child_family_name", "den Familiennamen"),
+        ):
+            if not form.get(key):
+                errors[key] = f"Bitte geben Sie {label} Ihres Kindes an."
+        try:
+            date.fromisoformat(form.get("child_date_of_birth", ""))
+        except ValueError:
+            errors["child_date_of_birth"] = "Bitte geben Sie das Geburtsdatum Ihres Kindes an."
+    if "company" in subjects:
+        if not form.get("company_name"):
+            errors["company_name"] = "Bitte geben Sie die Firma an."
+        try:
+            company(form.get("company_name") or "-", form.get("company_register_number", ""))
+        except NootsError:
+            errors["company_register_number"] = (
+                "Bitte geben Sie die Registernummer an, zum Beispiel „HRB 12345“."
+            )
+    return errors
+
+
+async def _fetch(st: _State, application: Application, need: EvidenceNeed) -> None:
+    """Fetch one evidence through the client library; a failure is kept as an explanation."""
+    retrieval = next(r for r in application.retrievals if r.need is need)
+    citizen = application.citizen
+    assert citizen is not None  # consent comes after login
+    purpose, legal_basis = st.purpose(need.evidence_type)
+    spec = st.topology.evidence_type(need.evidence_type)
+    region = application.details.get("region") or st.spec.region
+    kwargs: dict[str, Any] = {"purpose": purpose, "legal_basis": legal_basis}
+    if spec.regional:
+        kwargs["region"] = region
+    if need.subject == "citizen":
+        kwargs["idnr"] = citizen.idnr
+        kwargs["person"] = PersonQuery(
+            citizen.given_name, citizen.family_name, citizen.date_of_birth
+        )
+    elif need.subject == "child":
+        d = application.details
+        kwargs["person"] = PersonQuery(
+            d["child_given_name"],
+            d["child_family_name"],
+            date.fromisoformat(d["child_date_of_birth"]),
+        )
+    else:
+        d = application.details
+        kwargs["company"] = company(d["company_name"], d["company_register_number"])
+    try:
+        result = await st.client.fetch_evidence(need.evidence_type, **kwargs)
+    except NootsError as exc:
+        context = ExchangeContext(st.spec.participant_id, need.evidence_type, purpose)
+        retrieval.error = explain(exc, context, language="de")
+        log.info("retrieval of %s failed: %s %s", need.evidence_type, exc.code, exc.message)
+        return
+    retrieval.rows = result.rows()
+    retrieval.provider_name = result.route.provider_name
+    retrieval.request_id = f"urn:uuid:{result.request_id}"

@@ -1,0 +1,111 @@
+"""The three demo online services: what each one needs, and what it asks the citizen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["SERVICES", "EvidenceNeed", "ServiceKind", "service_kind"]
+
+#: Whose evidence it is: the logged-in citizen, a person the citizen names (their child), or a
+#: company the citizen names.
+Subject = Literal["citizen", "child", "company"]
+
+
+@dataclass(frozen=True)
+class EvidenceNeed:
+    """One evidence the service fetches, and why (shown on the consent page)."""
+
+    evidence_type: str
+    label: str
+    reason: str
+    subject: Subject = "citizen"
+
+
+@dataclass(frozen=True)
+class ServiceKind:
+    """An online service; ``kind`` matches ``ConsumerSpec.kind`` in the topology."""
+
+    kind: str
+    title: str
+    intro: str
+    outcome: str
+    needs: tuple[EvidenceNeed, ...]
+    asks_residence: bool = False
+
+    @property
+    def subjects(self) -> frozenset[Subject]:
+        return frozenset(need.subject for need in self.needs)
+
+
+SERVICES: dict[str, ServiceKind] = {
+    "bewohnerparkausweis": ServiceKind(
+        kind="bewohnerparkausweis",
+        title="Bewohnerparkausweis beantragen",
+        intro=(
+            "Mit dem Bewohnerparkausweis parken Sie in Ihrem Wohngebiet. Wir prüfen, dass Sie "
+            "hier mit Hauptwohnung gemeldet sind und ein Fahrzeug auf Sie zugelassen ist."
+        ),
+        outcome="Ihr Bewohnerparkausweis wird Ihnen per Post zugeschickt.",
+        needs=(
+            EvidenceNeed(
+                "Meldebescheinigung",
+                "Meldebescheinigung",
+                "um Ihre Wohnanschrift im Bewohnerparkgebiet zu prüfen",
+            ),
+            EvidenceNeed(
+                "Fahrzeughalterauskunft",
+                "Fahrzeughalterauskunft",
+                "um das Kennzeichen Ihres Fahrzeugs für den Ausweis zu übernehmen",
+            ),
+        ),
+    ),
+    "elterngeld": ServiceKind(
+        kind="elterngeld",
+        title="Elterngeld beantragen",
+        intro=(
+            "Elterngeld unterstützt Sie nach der Geburt Ihres Kindes. Wir benötigen die "
+            "Geburtsurkunde Ihres Kindes und Ihre Meldebescheinigung."
+        ),
+        outcome="Ihr Antrag wird von der Elterngeldstelle bearbeitet; Sie erhalten einen Bescheid.",
+        needs=(
+            EvidenceNeed(
+                "Geburtsurkunde",
+                "Geburtsurkunde Ihres Kindes",
+                "um die Geburt und Ihre Elternschaft nachzuweisen",
+                subject="child",
+            ),
+            EvidenceNeed(
+                "Meldebescheinigung",
+                "Meldebescheinigung",
+                "um Ihren Wohnsitz in Deutschland nachzuweisen",
+            ),
+        ),
+        asks_residence=True,
+    ),
+    "gewerbeanmeldung": ServiceKind(
+        kind="gewerbeanmeldung",
+        title="Gewerbe anmelden",
+        intro=(
+            "Melden Sie Ihr Gewerbe an. Für eingetragene Unternehmen übernehmen wir die Angaben "
+            "direkt aus dem Handelsregister."
+        ),
+        outcome="Sie erhalten die Empfangsbestätigung Ihrer Gewerbeanzeige per Post.",
+        needs=(
+            EvidenceNeed(
+                "Handelsregisterauszug",
+                "Handelsregisterauszug",
+                "um Firma, Rechtsform und Sitz Ihres Unternehmens zu übernehmen",
+                subject="company",
+            ),
+        ),
+    ),
+}
+
+
+def service_kind(kind: str) -> ServiceKind:
+    """The service for a topology ``kind``; ``KeyError`` names the known ones."""
+    try:
+        return SERVICES[kind]
+    except KeyError:
+        raise KeyError(f"unknown online service kind {kind!r}; known: {sorted(SERVICES)}") from None
