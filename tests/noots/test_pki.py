@@ -155,6 +155,24 @@ def test_layout_and_private_key_modes(ca: CertificateAuthority) -> None:
     assert not list(base.rglob("*.tmp")), "temporary files left behind"
 
 
+def test_concurrent_issuing_by_two_instances_loses_nothing(
+    ca: CertificateAuthority, clock: ManualClock
+) -> None:
+    """Two CA instances issuing at the same time (file lock) keep every record in the index."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    instances = [CertificateAuthority.open(ca.directory, clock=clock) for _ in range(2)]
+
+    def issue(number: int) -> int:
+        owner = instances[number % 2]
+        return owner.issue(f"p-{number}", Role.PROVIDER, key_type=KeyType.ECDSA_P256).serial
+
+    with ThreadPoolExecutor(4) as pool:
+        serials = set(pool.map(issue, range(12)))
+    assert {record.serial for record in ca.records()} == serials
+    assert ca.participants() == sorted(f"p-{n}" for n in range(12))
+
+
 def test_reissued_key_file_stays_private(ca: CertificateAuthority) -> None:
     """Re-issuing replaces the key file atomically and it is still 0600."""
     _issue(ca)

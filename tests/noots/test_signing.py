@@ -517,7 +517,7 @@ def test_certificate_is_checked_before_the_signature(verifier: XmlVerifier) -> N
 
 # -- properties
 
-_NAMES = st.sampled_from(["a", "b", "Nachweis", "x-y", "z.1", "_k"])
+_NAMES = st.sampled_from(["a", "b", "Nachweis", "x-y", "z.1", "{urn:a}n", "{urn:noots:b}Body"])
 _TEXT = st.text(
     alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff"),
     max_size=30,
@@ -546,7 +546,8 @@ def test_property_sign_then_verify_round_trips(
 ) -> None:
     """Any element tree signed with RSA or ECDSA verifies and comes back with equal content."""
     result = verifier.verify(parse(serialize(XmlSigner(credential).sign(tree))))
-    assert _c14n(result.element) == _c14n(tree)
+    # Compared with the tree as it goes over the wire: lxml may rename generated prefixes.
+    assert _c14n(result.element) == _c14n(parse(serialize(tree)))
 
 
 @settings(
