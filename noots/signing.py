@@ -63,6 +63,9 @@ EXC_C14N = CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0.value
 ENVELOPED = SignatureConstructionMethod.enveloped.value
 
 _SIGNATURE = f"{{{DS_NS}}}Signature"
+_SIGNATURE_CHILDREN = frozenset(
+    f"{{{DS_NS}}}{n}" for n in ("SignedInfo", "SignatureValue", "KeyInfo")
+)
 
 
 def _hardened_parser() -> etree.XMLParser:
@@ -265,6 +268,10 @@ class XmlVerifier:
         policy = self.policy
         if policy.signature_last and signature.getnext() is not None:
             raise SignatureWrapping("the signature is not the last child of the document root")
+        for child in signature:
+            if child.tag not in _SIGNATURE_CHILDREN:
+                # ds:Object and friends could smuggle content that looks signed but is not.
+                raise SignatureInvalid("unexpected content in the signature element")
         signed_info = _one(signature, "SignedInfo")
         if signed_info is None:
             raise SignatureInvalid("signature without exactly one SignedInfo")

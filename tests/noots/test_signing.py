@@ -340,6 +340,17 @@ def test_signature_as_root_is_wrapping(credential: IssuedCredential, verifier: X
         verifier.verify(parse(etree.tostring(signature)))
 
 
+def test_object_inside_signature_is_refused(
+    credential: IssuedCredential, verifier: XmlVerifier
+) -> None:
+    """A ds:Object (or comment) smuggled into the Signature element is refused."""
+    root = parse(_signed_bytes(credential))
+    obj = etree.SubElement(root.find("ds:Signature", NS), f"{{{DS_NS}}}Object")
+    obj.append(sample_envelope())
+    with pytest.raises(SignatureInvalid, match="unexpected content"):
+        verifier.verify(parse(serialize(root)))
+
+
 # -- algorithms
 
 
