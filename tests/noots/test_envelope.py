@@ -654,7 +654,6 @@ def test_replay_guard_refuses_bad_settings() -> None:
         ReplayGuard(ManualClock(T0), max_entries=0)
 
 
-def test_module_exports_are_sorted() -> None:
-    """The public API list is sorted and names only existing attributes."""
-    assert list(envelope.__all__) == sorted(envelope.__all__)
+def test_module_exports_exist() -> None:
+    """Every name in the public API list exists."""
     assert all(hasattr(envelope, name) for name in envelope.__all__)
