@@ -49,6 +49,7 @@ from noots.errors import (
 )
 
 __all__ = [
+    "CLOCK_SKEW",
     "ORGANISATION",
     "PARTICIPANT_ID_PATTERN",
     "CertificateAuthority",
@@ -73,6 +74,9 @@ __all__ = [
 ORGANISATION = "noots Simulator"
 ROOT_COMMON_NAME = "noots Simulator Root CA"
 PARTICIPANT_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.:_-]{0,63}")
+# Certificates issued "now" start this much earlier, so components whose clocks differ by a
+# little (or a test that steps its clock back a few seconds) do not see them as not yet valid.
+CLOCK_SKEW = timedelta(minutes=5)
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
@@ -358,6 +362,7 @@ class CertificateAuthority:
             raise FileExistsError(f"{path} already holds a certificate authority")
         key = root_key or generate_private_key(key_type)
         now = _seconds(clock.now())
+        start = now - CLOCK_SKEW
         name = x509.Name(
             [
                 x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANISATION),
@@ -371,7 +376,7 @@ class CertificateAuthority:
             .issuer_name(name)
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
-            .not_valid_before(now)
+            .not_valid_before(start)
             .not_valid_after(now + validity)
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(
@@ -450,6 +455,9 @@ class CertificateAuthority:
     ) -> IssuedCredential:
         """Issue (or re-issue) the participant's credential and store it.
 
+        Valid from ``not_before`` for ``validity``; by default from now (less
+        :data:`CLOCK_SKEW`) until now + ``validity``.
+
         With ``replace`` (the default) every earlier certificate of the participant is revoked;
         ``replace=False`` keeps them valid (key rollover, or one test participant with several
         key types). ``private_key`` reuses an existing key instead of generating one.
@@ -459,10 +467,13 @@ class CertificateAuthority:
         role = Role(role)
         key = private_key or generate_private_key(key_type)
         key_type = _key_type_of(key)
-        start = _seconds(not_before or self.clock.now())
-        certificate = self._build_certificate(
-            participant_id, role, key, start, validity, extra_names
-        )
+        if not_before is None:
+            now = _seconds(self.clock.now())
+            start, end = now - CLOCK_SKEW, now + validity
+        else:
+            start = _seconds(not_before)
+            end = start + validity
+        certificate = self._build_certificate(participant_id, role, key, start, end, extra_names)
         directory = self.participant_dir(participant_id)
         record = CertificateRecord(
             serial=certificate.serial_number,
@@ -504,7 +515,7 @@ class CertificateAuthority:
         role: Role,
         key: PrivateKey,
         start: datetime,
-        validity: timedelta,
+        end: datetime,
         extra_names: Iterable[str],
     ) -> x509.Certificate:
         subject = x509.Name(
@@ -534,7 +545,7 @@ class CertificateAuthority:
             .public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(start)
-            .not_valid_after(start + validity)
+            .not_valid_after(end)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(
                 x509.KeyUsage(

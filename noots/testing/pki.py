@@ -79,6 +79,9 @@ class TestPki:
             self.directory, clock=self.clock, key_type=root_key_type
         )
         self._credentials: dict[tuple[str, KeyType], IssuedCredential] = {}
+        self._validators: dict[bool, CertificateValidator] = {}
+        self._verifiers: dict[VerificationPolicy, XmlVerifier] = {}
+        self._signers: dict[int, tuple[IssuedCredential, XmlSigner]] = {}
         self._lock = threading.Lock()
 
     @property
@@ -144,9 +147,14 @@ class TestPki:
         self.ca.revoke(participant_id)
 
     def validator(self, *, require_crl: bool = True) -> CertificateValidator:
-        validator = self.ca.validator(clock=self.clock)
-        validator.require_crl = require_crl
-        return validator
+        """The validator of this PKI (one per setting, shared: its caches make tests faster)."""
+        with self._lock:
+            validator = self._validators.get(require_crl)
+            if validator is None:
+                validator = self.ca.validator(clock=self.clock)
+                validator.require_crl = require_crl
+                self._validators[require_crl] = validator
+            return validator
 
     def signer(
         self,
@@ -155,10 +163,23 @@ class TestPki:
         *,
         key_type: KeyType | None = None,
     ) -> XmlSigner:
-        return XmlSigner(self.credential(participant_id, role, key_type=key_type))
+        credential = self.credential(participant_id, role, key_type=key_type)
+        with self._lock:
+            cached = self._signers.get(id(credential))
+            if cached is None or cached[0] is not credential:
+                cached = (credential, XmlSigner(credential))
+                self._signers[id(credential)] = cached
+            return cached[1]
 
     def verifier(self, policy: VerificationPolicy | None = None) -> XmlVerifier:
-        return XmlVerifier(self.validator(), policy or VerificationPolicy())
+        policy = policy or VerificationPolicy()
+        validator = self.validator()
+        with self._lock:
+            verifier = self._verifiers.get(policy)
+            if verifier is None:
+                verifier = XmlVerifier(validator, policy)
+                self._verifiers[policy] = verifier
+            return verifier
 
     def close(self) -> None:
         if self._owns_directory:

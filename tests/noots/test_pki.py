@@ -24,6 +24,7 @@ from noots.errors import (
     WrongKeyUsage,
 )
 from noots.pki import (
+    CLOCK_SKEW,
     PARTICIPANT_ID_PATTERN,
     CertificateAuthority,
     CertificateValidator,
@@ -329,9 +330,11 @@ def test_expired_certificate(ca: CertificateAuthority, clock: ManualClock) -> No
 
 
 def test_not_yet_valid_certificate(ca: CertificateAuthority, clock: ManualClock) -> None:
-    """Before its not-before time a certificate is CertificateNotYetValid."""
+    """Before its not-before time (issue time less the clock skew) it is CertificateNotYetValid."""
     cred = _issue(ca)
     validator = ca.validator()
+    clock.advance(-CLOCK_SKEW)
+    validator.validate(cred.certificate)  # issued "now" tolerates clocks a little behind
     clock.advance(timedelta(seconds=-1))
     with pytest.raises(CertificateNotYetValid):
         validator.validate(cred.certificate)
