@@ -12,7 +12,7 @@ import math
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal, TypeVar, overload
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -96,7 +96,17 @@ class NootsSettings(BaseSettings):
 SettingsT = TypeVar("SettingsT", bound=NootsSettings)
 
 
-def load_settings(cls: type[SettingsT] = NootsSettings, **overrides: object) -> SettingsT:  # type: ignore[assignment]
+@overload
+def load_settings(**overrides: object) -> NootsSettings: ...
+
+
+@overload
+def load_settings(cls: type[SettingsT], /, **overrides: object) -> SettingsT: ...
+
+
+def load_settings(
+    cls: type[NootsSettings] = NootsSettings, /, **overrides: object
+) -> NootsSettings:
     """Build ``cls`` from the environment and ``overrides``; problems become one
     :class:`ConfigurationError` naming each ``NOOTS_*`` variable."""
     try:

@@ -147,6 +147,9 @@ class Municipality(_Model):
     plate_prefix: Annotated[str, StringConstraints(pattern=r"^[A-ZÄÖÜ]{1,3}$")] = Field(
         description="Unterscheidungszeichen of the vehicle registration plates issued there."
     )
+    inhabitants: int = Field(
+        default=10_000, ge=1, description="Weight of the municipality in the synthetic population."
+    )
 
 
 class RegisterSpec(_Model):
