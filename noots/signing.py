@@ -17,7 +17,7 @@ import base64
 import binascii
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from cryptography import x509
@@ -179,6 +179,9 @@ class VerifiedXml:
 
 
 class XmlVerifier:
+    """Verifies signed documents against one trust anchor (through its validator) and one
+    policy. Thread-safe; keep one per service so its caches pay off."""
+
     def __init__(
         self,
         validator: CertificateValidator,
@@ -219,14 +222,7 @@ class XmlVerifier:
         certificate = self._certificate(signature)
         now = self.validator.clock.now()
         signer = self.validator.validate(certificate, required_role=required_role, at=now)
-        config = SignatureConfiguration(
-            require_x509=self._config_base.require_x509,
-            location=self._config_base.location,
-            expect_references=self._config_base.expect_references,
-            signature_methods=self._config_base.signature_methods,
-            digest_algorithms=self._config_base.digest_algorithms,
-            verification_time=now,
-        )
+        config = replace(self._config_base, verification_time=now)
         try:
             result = XMLVerifier().verify(
                 root,
