@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 import uuid
 from collections.abc import Iterator
@@ -43,8 +44,8 @@ from noots.errors import (
     WrongKeyUsage,
     XmlForbiddenConstruct,
 )
-from noots.paths import XSD_DIR
-from noots.pki import Role
+from noots.paths import PROJECT_ROOT, XSD_DIR
+from noots.pki import KeyType, Role
 from noots.signing import DS_NS
 from noots.testing.pki import TestPki
 from noots.xml import parse, serialize
@@ -657,3 +658,68 @@ def test_replay_guard_refuses_bad_settings() -> None:
 def test_module_exports_exist() -> None:
     """Every name in the public API list exists."""
     assert all(hasattr(envelope, name) for name in envelope.__all__)
+
+
+# --------------------------------------------------------------------------------------------
+# The example in docs/PROTOCOL.md
+
+EXAMPLE_T0 = datetime(2026, 11, 22, 9, 14, 5, 123000, tzinfo=UTC)
+EXAMPLE_REQUEST_HASH = "61752633dcbe2f50845807598924affa28400d7d55dff0d38e7885d1c0de7305"
+EXAMPLE_EVIDENCE_TYPE = (
+    "https://sr.oots.tech.ec.europa.eu/evidencetypeclassifications/ec/"
+    "d830ee7b-b480-43f0-bbde-4a0da769deeb"
+)
+
+
+def protocol_example(root_tag: str) -> str:
+    """The ```xml block of docs/PROTOCOL.md that holds a document with this root."""
+    text = (PROJECT_ROOT / "docs" / "PROTOCOL.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```xml\n(.*?)```", text, flags=re.DOTALL)
+    found = [
+        b for b in blocks if b.startswith(f"<?xml version='1.0' encoding='UTF-8'?>\n<{root_tag}")
+    ]
+    assert len(found) == 1, f"expected one example of {root_tag} in PROTOCOL.md"
+    return found[0]
+
+
+def comparable(document: str) -> str:
+    """The document with the parts that depend on the key (certificate, signature) elided."""
+    document = re.sub(
+        r"<ds:X509Certificate>.*?</ds:X509Certificate>",
+        "<ds:X509Certificate>…</ds:X509Certificate>",
+        document,
+        flags=re.DOTALL,
+    )
+    return re.sub(r"<ds:SignatureValue>.*?</ds:SignatureValue>", "<ds:SignatureValue/>", document)
+
+
+def example_envelope(pki: TestPki) -> bytes:
+    from noots.tokens import TokenRequest, build_token_request
+
+    body = build_token_request(
+        TokenRequest(
+            consumer=CONSUMER,
+            provider=PROVIDER,
+            evidence_type=EXAMPLE_EVIDENCE_TYPE,
+            purpose="Bewohnerparkausweis",
+            legal_basis="§ 45 Abs. 1b StVO",
+            uses_idnr=True,
+            request_hash=EXAMPLE_REQUEST_HASH,
+        )
+    )
+    head = EnvelopeHeader(
+        message_id=uuid.UUID("9b0b0f5e-5b9c-4c55-9b4e-0c6f1a2b3c4d"),
+        sender=CONSUMER,
+        recipient="noots-vs",
+        service_id="urn:noots:service:noots-vs:tokens",
+        created=EXAMPLE_T0,
+        purpose="Bewohnerparkausweis",
+    )
+    signer = pki.signer(CONSUMER, Role.CONSUMER, key_type=KeyType.ECDSA_P256)
+    return seal(head, body, signer)
+
+
+def test_protocol_example_envelope(pki: TestPki) -> None:
+    """The signed envelope shown in PROTOCOL.md is what seal() produces, digest included."""
+    documented = protocol_example("env:TransportEnvelope")
+    assert comparable(example_envelope(pki).decode("utf-8")) == comparable(documented).rstrip("\n")

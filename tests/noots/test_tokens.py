@@ -39,8 +39,8 @@ from noots.messages import (
     LegalPerson,
     NaturalPerson,
 )
-from noots.paths import XSD_DIR, shared_dir
-from noots.pki import Role
+from noots.paths import PROJECT_ROOT, XSD_DIR, shared_dir
+from noots.pki import KeyType, Role
 from noots.signing import XmlSigner
 from noots.testing.pki import TestPki
 from noots.tokens import (
@@ -597,3 +597,38 @@ def test_binding_request_hash() -> None:
 def test_module_exports_exist() -> None:
     """Every name in the public API list exists."""
     assert all(hasattr(tokens, name) for name in tokens.__all__)
+
+
+def example_token(pki: TestPki) -> str:
+    """The token shown in PROTOCOL.md, for the official example 0101."""
+    shared = shared_dir()
+    assert shared is not None
+    example = parse((shared / "xnachweis/examples/DE.EvidenceRequest.0101.xml").read_bytes())
+    t0 = datetime(2026, 11, 22, 9, 14, 5, 123000, tzinfo=UTC)
+    token = AuthorisationToken(
+        token_id=uuid.UUID("5f0c6f52-3c1e-4b7a-9d51-2b8e7c0a4f13"),
+        issuer=VS,
+        issued_at=t0,
+        expires_at=t0 + timedelta(minutes=5),
+        consumer=CONSUMER,
+        provider=PROVIDER,
+        evidence_type=KFZ.classification,
+        purpose="Bewohnerparkausweis",
+        legal_basis="§ 45 Abs. 1b StVO",
+        uses_idnr=True,
+        request_hash=request_hash(example),
+    )
+    return issue_token(token, pki.signer(VS, Role.VS, key_type=KeyType.ECDSA_P256))
+
+
+def test_protocol_example_token(pki: TestPki) -> None:
+    """The signed token shown in PROTOCOL.md is what issue_token() produces, digest included."""
+    from tests.noots.test_envelope import comparable, protocol_example
+
+    issued = example_token(pki)
+    documented = protocol_example("vst:AuthorisationToken")
+    decoded = base64.b64decode(issued).decode("utf-8")
+    assert comparable(decoded) == comparable(documented).rstrip("\n")
+    # The documented TokenRequest body and the IssuedToken prefix are the same values.
+    text = (PROJECT_ROOT / "docs" / "PROTOCOL.md").read_text(encoding="utf-8")
+    assert issued[:80] in text
