@@ -43,6 +43,7 @@ from noots._messages_model import (
     LIST_MEDIA_TYPES,
     LIST_MESSAGE_TYPES,
     LIST_NUTS,
+    LIST_RESPONSE_STATUS,
     MESSAGE_TYPE_ERROR_RESPONSE,
     MESSAGE_TYPE_REQUEST,
     MESSAGE_TYPE_RESPONSE,
@@ -91,7 +92,8 @@ _DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(Z|[+-][0-9]{2}:[0-9]{2})?"
 _IDNR = re.compile(r"[0-9]{11}")
 _XML_SPACE = re.compile(r"[ \t\n\r]+")
 _NORMALIZE = str.maketrans("\t\n\r", "   ")
-_B64_SPACE = re.compile(rb"[ \t\n\r]+")
+_WHITESPACE = " \t\n\r"  # XML's whitespace; str.split() would take Unicode spaces as well
+_DROP_WHITESPACE = str.maketrans("", "", _WHITESPACE)
 
 
 def _name(tag: str) -> str:
@@ -211,7 +213,10 @@ def _normalized(element: etree._Element, path: str) -> str:
 
 def _collapsed(element: etree._Element, path: str) -> str:
     """An ``xs:token``-like value: surrounding whitespace dropped, runs collapsed."""
-    return _XML_SPACE.sub(" ", _text(element, path)).strip(" ")
+    text = _text(element, path).strip(_WHITESPACE)
+    if _XML_SPACE.search(text) is None:  # the usual case: nothing to collapse
+        return text
+    return _XML_SPACE.sub(" ", text)
 
 
 def _child_path(path: str, tag: str) -> str:
@@ -241,7 +246,8 @@ def _zone(text: str, path: str) -> timezone:
 
 
 def _date_time(element: etree._Element, path: str) -> datetime:
-    text = _collapsed(element, path)
+    # No surrounding whitespace: XSD would collapse it, but libxml2 (the oracle) refuses it.
+    text = _text(element, path)
     match = _DATE_TIME.fullmatch(text)
     if match is None:
         raise _fail(path, f"not an xs:dateTime: {text!r}")
@@ -265,7 +271,7 @@ def _date_time(element: etree._Element, path: str) -> datetime:
 
 
 def _date(element: etree._Element, path: str) -> date:
-    text = _collapsed(element, path)
+    text = _text(element, path)  # no surrounding whitespace, as in _date_time
     match = _DATE.fullmatch(text)
     if match is None:
         raise _fail(path, f"not an xs:date: {text!r}")
@@ -364,7 +370,8 @@ def _agent(element: etree._Element, path: str, classification: str) -> Agent:
 
 def _agents(elements: list[etree._Element], path: str, classification: str) -> Agent:
     if len(elements) != 1:
-        raise _fail(path, f"noots supports exactly one {_local(path)}, found {len(elements)}")
+        what = path.rpartition("/")[2]
+        raise _fail(path, f"noots supports exactly one {what}, found {len(elements)}")
     return _agent(elements[0], path, classification)
 
 
@@ -679,7 +686,8 @@ def _evidence(element: etree._Element, path: str) -> Evidence:
 
 
 def _base64(element: etree._Element, path: str) -> bytes:
-    data = _B64_SPACE.sub(b"", _text(element, path).encode("ascii", "replace"))
+    # base64Binary may be wrapped over lines; the strict decoder wants the bare alphabet.
+    data = _text(element, path).translate(_DROP_WHITESPACE).encode("ascii", "replace")
     try:
         return base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
@@ -740,7 +748,7 @@ def _response_start(
     request_id = _id_attribute(root, "requestid", path)
     children = _Children(root, path)
     head = _head(root, children, message_type, path)
-    status = _code(children.take(t.STATUS), path + "/status", _STATUS_LIST, fixed_uri=False)
+    status = _code(children.take(t.STATUS), path + "/status", LIST_RESPONSE_STATUS, fixed_uri=False)
     if status not in status_values:
         raise _fail(path + "/status", f"status must be one of {status_values}, not {status!r}")
     _specification(children, path)
@@ -751,9 +759,6 @@ def _response_start(
     issue_datetime = _date_time(children.take(t.ISSUE_DATE_TIME), path + "/IssueDateTime")
     head.update(request_id=request_id, response_id=response_id, issue_datetime=issue_datetime)
     return children, head, status
-
-
-_STATUS_LIST = CodeList("", "")  # status: listURI required, any value (schema)
 
 
 def _response(root: etree._Element) -> EvidenceResponse:

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from copy import deepcopy
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
@@ -267,6 +268,34 @@ def test_parse_accepts_only_schema_valid_after_removing_an_element(
     parent = victim.getparent()
     assert parent is not None
     parent.remove(victim)
+    raw = xml.serialize(root)
+    try:
+        messages.parse(xml.parse(raw))
+    except MalformedMessage:
+        return
+    assert xnachweis_check(raw) == []
+
+
+_XML_TEXT = st.text(
+    st.characters(blacklist_categories=("Cs", "Cc")) | st.sampled_from(" \t\n\r"), max_size=20
+)
+
+
+@settings(max_examples=50, deadline=None)
+@given(response=evidence_responses(), data=st.data())
+def test_parse_accepts_only_schema_valid_after_changing_a_value(
+    response: EvidenceResponse, data: st.DataObject, xnachweis_check: Check
+) -> None:
+    """With any one leaf text or attribute changed at random, parse refuses the message with
+    MalformedMessage (never another error) unless the oracle accepts it."""
+    root = messages.build(response)
+    leaves = [element for element in root.iter() if len(element) == 0]
+    victim = data.draw(st.sampled_from([*leaves, root]))
+    value = data.draw(_XML_TEXT)
+    if victim is root or (victim.attrib and data.draw(st.booleans())):
+        victim.set(data.draw(st.sampled_from(sorted(victim.attrib))), value)
+    else:
+        victim.text = value
     raw = xml.serialize(root)
     try:
         messages.parse(xml.parse(raw))
@@ -622,6 +651,16 @@ def test_malformed_variants_are_refused(name: str, old: str, new: str, fragment:
     with pytest.raises(MalformedMessage) as caught:
         messages.parse(element)
     assert fragment in str(caught.value)
+
+
+def test_second_requester_is_refused_as_unsupported() -> None:
+    """Several EvidenceRequester entries are valid XNachweis but not modelled: refused."""
+    root = messages.build(sample_request(ManualClock(START)))
+    requester = root.find(f"{{{messages.NS_DE}}}EvidenceRequester")
+    assert requester is not None
+    requester.addnext(deepcopy(requester))
+    with pytest.raises(MalformedMessage, match="exactly one EvidenceRequester, found 2"):
+        messages.parse(root)
 
 
 def test_unknown_root_is_refused() -> None:
