@@ -1,0 +1,46 @@
+"""Tests of ``noots seed``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from noots.cli import app
+from registers.population import PopulationStore
+
+runner = CliRunner()
+
+
+def test_seed_writes_the_population(tmp_path: Path) -> None:
+    """`noots seed` builds population.db in the data directory and summarises it."""
+    result = runner.invoke(
+        app, ["seed", "--people", "300", "--seed", "5", "--data-dir", str(tmp_path), "--quiet"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "300 people" in result.stdout
+    with PopulationStore(tmp_path / "population.db") as store:
+        assert store.count() == 300
+        assert store.meta()["seed"] == "5"
+
+
+def test_seed_uses_noots_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --data-dir the population goes to NOOTS_DATA_DIR."""
+
+    monkeypatch.setenv("NOOTS_DATA_DIR", str(tmp_path / "env"))
+    result = runner.invoke(app, ["seed", "-n", "20", "-q"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "env" / "population.db").is_file()
+
+
+def test_seed_refuses_a_bad_topology(tmp_path: Path) -> None:
+    """A broken topology file stops `noots seed` with exit code 2 and the reason."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nname: [\n", encoding="utf-8")
+    result = runner.invoke(
+        app, ["seed", "-n", "10", "--data-dir", str(tmp_path), "--topology", str(bad), "-q"]
+    )
+    assert result.exit_code == 2
+    assert "bad.yaml" in result.stderr
+    assert not (tmp_path / "population.db").exists()
