@@ -15,9 +15,10 @@ from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import parse_qsl
 
 import httpx
-from fastapi import Depends, FastAPI, Form, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -108,6 +109,28 @@ class _State:
         return self.service.kind.capitalize(), "nicht angegeben"
 
 
+def _state(request: Request) -> _State:
+    value: _State = request.app.state.noots
+    return value
+
+
+State = Annotated[_State, Depends(_state)]
+
+
+def _current(request: Request, st: State) -> Application | None:
+    """The application of this browser session, if the signed cookie names a live one."""
+    raw = request.cookies.get(COOKIE)
+    if not raw:
+        return None
+    session_id = unsign_session_id(st.secret, raw)
+    if session_id is None:
+        return None
+    return st.store.get(session_id, st.participant.clock.now())
+
+
+Current = Annotated[Application | None, Depends(_current)]
+
+
 def create_app(
     settings: DemoSettings,
     *,
@@ -152,23 +175,6 @@ def create_app(
 
     app = FastAPI(title=service.title, lifespan=lifespan, docs_url=None, redoc_url=None)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-
-    def state(request: Request) -> _State:
-        value: _State = request.app.state.noots
-        return value
-
-    State = Annotated[_State, Depends(state)]
-
-    def current(request: Request, st: State) -> Application | None:
-        raw = request.cookies.get(COOKIE)
-        if not raw:
-            return None
-        session_id = unsign_session_id(st.secret, raw)
-        if session_id is None:
-            return None
-        return st.store.get(session_id, st.participant.clock.now())
-
-    Current = Annotated[Application | None, Depends(current)]
 
     def page(request: Request, st: _State, name: str, **context: Any) -> HTMLResponse:
         application = context.get("application")
@@ -230,13 +236,12 @@ def create_app(
         request: Request,
         st: State,
         application: Current,
-        csrf: Annotated[str, Form()] = "",
-        idnr: Annotated[str, Form()] = "",
     ) -> Response:
         if application is None:
             return go("/")
-        check_form(st, application, csrf)
-        citizen = await _identify(st, idnr.strip())
+        form = await _form(request)
+        check_form(st, application, form.get("csrf", ""))
+        citizen = await _identify(st, form.get("idnr", ""))
         if citizen is None:
             return page(
                 request,
@@ -271,15 +276,13 @@ def create_app(
         request: Request,
         st: State,
         application: Current,
-        csrf: Annotated[str, Form()] = "",
-        agree: Annotated[str, Form()] = "",
     ) -> Response:
         if application is None:
             return go("/")
-        check_form(st, application, csrf)
-        form = {k: str(v).strip() for k, v in (await request.form()).items()}
+        form = await _form(request)
+        check_form(st, application, form.get("csrf", ""))
         errors = _check_details(st, form)
-        if not agree:
+        if not form.get("agree"):
             errors["agree"] = "Bitte willigen Sie in den Abruf ein oder brechen Sie ab."
         if errors:
             return page(
@@ -299,11 +302,9 @@ def create_app(
         return go("/vorschau")
 
     @app.post("/abbrechen")
-    async def cancel(
-        st: State, application: Current, csrf: Annotated[str, Form()] = ""
-    ) -> Response:
+    async def cancel(request: Request, st: State, application: Current) -> Response:
         if application is not None:
-            check_form(st, application, csrf)
+            check_form(st, application, (await _form(request)).get("csrf", ""))
         response = go("/")
         response.delete_cookie(COOKIE)
         return response
@@ -320,8 +321,8 @@ def create_app(
     async def decide(request: Request, st: State, application: Current) -> Response:
         if application is None:
             return go("/")
-        form = await request.form()
-        check_form(st, application, str(form.get("csrf", "")))
+        form = await _form(request)
+        check_form(st, application, form.get("csrf", ""))
         decisions: dict[str, Decision] = {}
         missing = []
         for retrieval in application.retrievals:
@@ -355,6 +356,18 @@ def create_app(
         return page(request, st, "summary.html", application=application)
 
     return app
+
+
+_MAX_FORM = 16 * 1024
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """The urlencoded form of a POST (the pages post nothing else), values stripped."""
+    body = await request.body()
+    if len(body) > _MAX_FORM:
+        return {}
+    pairs = parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    return {key: value.strip() for key, value in pairs}
 
 
 #: The simulated eID offers every test citizen; the login page lists the fixed test identities.

@@ -38,7 +38,10 @@ def fetch(
         str | None,
         typer.Option(
             "--person",
-            help="Basic data: 'Given Family 1990-01-31 [place]' or 'Family, Given, date[, place]'.",
+            help=(
+                "Basic data: 'Given Family 1990-01-31 \\[place]' "
+                "or 'Family, Given, date\\[, place]'."
+            ),
         ),
     ] = None,
     company: Annotated[

@@ -1,0 +1,48 @@
+"""Fixtures of the consumer tests: one served landscape per session, and a real browser."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from noots.testing.landscape import Landscape, serve_landscape
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def landscape(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Landscape]:
+    """Platform, IDA, registers and the demo services on real loopback sockets."""
+    with serve_landscape(tmp_path_factory.mktemp("landscape"), ida=False) as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian chromium driven by Playwright; a missing browser fails the test, loudly.
+
+    Module scope: the sync API runs an event loop in this thread while it is open, which
+    asyncio tests after the browser tests must not find still running.
+    """
+    from playwright.sync_api import sync_playwright
+
+    executable = Path(os.environ.get("NOOTS_CHROMIUM", CHROMIUM))
+    if not executable.is_file():
+        pytest.fail(f"{executable} is missing: install Debian's chromium (CI installs it)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
