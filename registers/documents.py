@@ -12,11 +12,12 @@ it takes untrusted bytes through :func:`noots.xml.parse` and validates before re
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from lxml import etree
 
@@ -320,6 +321,10 @@ def _build_handelsregisterauszug(d: Handelsregisterauszug) -> etree._Element:
 # -- validation ------------------------------------------------------------------------------
 
 
+# An XMLSchema keeps its error log on itself: concurrent validations would mix their findings.
+_SCHEMA_LOCK = threading.Lock()
+
+
 @cache
 def _schema(filename: str) -> etree.XMLSchema:
     # Our own self-contained schemas from xsd/: parsed with the hardened parser, no imports.
@@ -336,9 +341,12 @@ def schema_errors(root: etree._Element) -> list[str]:
     if etree.QName(root).localname != name:
         return [f"root element must be {name}"]
     schema = _schema(filename)
-    if schema.validate(root):
-        return []
-    return [f"line {e.line}: {e.message}" for e in schema.error_log]
+    with _SCHEMA_LOCK:
+        if schema.validate(root):
+            return []
+        # lxml-stubs types the error log as opaque; it is a list of _LogEntry.
+        entries: Any = schema.error_log
+        return [f"line {e.line}: {e.message}" for e in entries]
 
 
 def render(document: EvidenceDocument) -> bytes:

@@ -1,0 +1,263 @@
+"""Valid signed evidence requests for tests, and ways to spoil them one property at a time.
+
+::
+
+    factory = RequestFactory.from_test_pki(pki, topology)
+    signed = factory.signed(
+        consumer="08118079-BPA-87",
+        provider="991-01234ZFZR-41",
+        evidence_type="Fahrzeughalterauskunft",
+        subject=NaturalPerson("Mustermann", "Erika", date(1964, 8, 12), "02476291358"),
+    )
+    response = await client.post("/evidence/v1", content=signed.raw)
+
+A request is built as a data consumer builds it: the 0101 from the topology's names, a token of
+the Vermittlungsstelle (sealed by the VS credential) bound to the request hash, the 0101
+carrying the token, all in a transport envelope signed by the consumer. Every keyword of
+:meth:`RequestFactory.sign` changes one thing (the token's fields, who signs, the envelope
+header), so a test can break exactly one rule. The same factory works against a landscape data
+directory (:meth:`RequestFactory.from_pki_dir`), so the conformance suite can use it too.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from noots.clock import Clock
+from noots.envelope import EnvelopeHeader, request_digest, seal
+from noots.messages import Agent, EvidenceRequest, EvidenceType, Subject, build
+from noots.participant import load_credential
+from noots.pki import Role
+from noots.signing import XmlSigner
+from noots.testing.pki import TestPki
+from noots.tokens import AuthorisationToken, TokenRequest, issue_token, request_hash, uses_idnr
+from noots.topology import Topology
+
+__all__ = ["RequestFactory", "SignedRequest"]
+
+SignerFor = Callable[[str], XmlSigner]
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """A request as it goes on the wire, with the parts a test wants to look at."""
+
+    raw: bytes
+    request: EvidenceRequest
+    header: EnvelopeHeader
+    token: AuthorisationToken | None
+    issued_token: str
+
+    @property
+    def digest(self) -> str:
+        """What the answer's ``InResponseTo`` must be."""
+        return request_digest(self.raw)
+
+
+class RequestFactory:
+    """Builds evidence requests of any consumer of ``topology`` to any register.
+
+    ``consumer_signer`` gives the signer of a participant id (the consumer, or whoever a test
+    wants to sign); ``vs_signer`` seals tokens as the Vermittlungsstelle ``vs_id``.
+    """
+
+    def __init__(
+        self,
+        topology: Topology,
+        *,
+        clock: Clock,
+        consumer_signer: SignerFor,
+        vs_signer: XmlSigner,
+        vs_id: str | None = None,
+    ) -> None:
+        self.topology = topology
+        self.clock = clock
+        self.consumer_signer = consumer_signer
+        self.vs_signer = vs_signer
+        self.vs_id = vs_id or topology.platform.vs_id
+
+    @classmethod
+    def from_test_pki(cls, pki: TestPki, topology: Topology) -> RequestFactory:
+        """Credentials issued on demand by ``pki`` (consumers with role consumer)."""
+        return cls(
+            topology,
+            clock=pki.clock,
+            consumer_signer=lambda pid: pki.signer(pid, Role.CONSUMER),
+            vs_signer=pki.signer(topology.platform.vs_id, Role.VS),
+        )
+
+    @classmethod
+    def from_pki_dir(
+        cls, pki_dir: str | os.PathLike[str], topology: Topology, *, clock: Clock
+    ) -> RequestFactory:
+        """The credentials of a landscape data directory (``<data_dir>/pki``)."""
+        directory = Path(pki_dir)
+        return cls(
+            topology,
+            clock=clock,
+            consumer_signer=lambda pid: XmlSigner(load_credential(directory, pid)),
+            vs_signer=XmlSigner(load_credential(directory, topology.platform.vs_id)),
+        )
+
+    # -- the 0101
+
+    def request(
+        self,
+        *,
+        consumer: str,
+        provider: str,
+        evidence_type: str,
+        subject: Subject,
+        test: bool = True,
+    ) -> EvidenceRequest:
+        """A fresh 0101 (no token yet) with the names the topology gives the parties."""
+        spec = self.topology.evidence_type(evidence_type)
+        return EvidenceRequest.new(
+            requester=Agent(consumer, self._name(consumer)),
+            provider=Agent(provider, self._name(provider)),
+            evidence_type=EvidenceType(spec.classification, spec.title, spec.identifier),
+            subject=subject,
+            clock=self.clock,
+            test=test,
+        )
+
+    def _name(self, participant_id: str) -> str:
+        try:
+            return self.topology.participant(participant_id).name
+        except Exception:  # a participant the topology does not know: tests of exactly that
+            return participant_id
+
+    def _authorisation(self, request: EvidenceRequest) -> tuple[str, str]:
+        spec_name = self.evidence_type_name(request)
+        rows = self.topology.authorisations_for(
+            request.requester.identifier, spec_name, request.provider.identifier
+        )
+        if rows:
+            return rows[0].purpose, rows[0].legal_basis
+        return "Test", "Test"
+
+    def evidence_type_name(self, request: EvidenceRequest) -> str:
+        classification = request.evidence_type.classification
+        for spec in self.topology.evidence_types:
+            if spec.classification == classification:
+                return spec.name
+        return classification
+
+    # -- token and envelope
+
+    def token(
+        self,
+        request: EvidenceRequest,
+        *,
+        purpose: str,
+        legal_basis: str,
+        lifetime: timedelta = timedelta(minutes=5),
+        changes: Mapping[str, object] | None = None,
+        signer: XmlSigner | None = None,
+    ) -> tuple[AuthorisationToken, str]:
+        """The VS token for ``request`` (sealed): ``changes`` replaces token fields first."""
+        token_request = TokenRequest(
+            consumer=request.requester.identifier,
+            provider=request.provider.identifier,
+            evidence_type=request.evidence_type.classification,
+            purpose=purpose,
+            legal_basis=legal_basis,
+            uses_idnr=uses_idnr(request),
+            request_hash=request_hash(build(request)),
+        )
+        token = AuthorisationToken.grant(
+            token_request, issuer=self.vs_id, clock=self.clock, lifetime=lifetime
+        )
+        if changes:
+            token = dataclasses.replace(token, **changes)  # type: ignore[arg-type]
+        return token, issue_token(token, signer or self.vs_signer)
+
+    def sign(
+        self,
+        request: EvidenceRequest,
+        *,
+        purpose: str | None = None,
+        legal_basis: str | None = None,
+        issued_token: str | None = None,
+        with_token: bool = True,
+        token_lifetime: timedelta = timedelta(minutes=5),
+        token_changes: Mapping[str, object] | None = None,
+        token_signer: XmlSigner | None = None,
+        signer: XmlSigner | None = None,
+        sender: str | None = None,
+        recipient: str | None = None,
+        service_id: str | None = None,
+        envelope_purpose: str | None = None,
+        created: datetime | None = None,
+        message_id: uuid.UUID | None = None,
+    ) -> SignedRequest:
+        """The request with its token, in an envelope signed by the consumer.
+
+        ``issued_token`` is used verbatim instead of a fresh token; ``with_token=False`` sends
+        none. ``purpose`` goes into token and envelope alike; ``envelope_purpose`` changes only
+        the envelope's. ``created``/``message_id`` set the envelope header (stale, replayed).
+        """
+        default_purpose, default_basis = self._authorisation(request)
+        purpose = purpose or default_purpose
+        token: AuthorisationToken | None = None
+        if issued_token is None and with_token:
+            token, issued_token = self.token(
+                request,
+                purpose=purpose,
+                legal_basis=legal_basis or default_basis,
+                lifetime=token_lifetime,
+                changes=token_changes,
+                signer=token_signer,
+            )
+        final = request.with_token(issued_token or "")
+        consumer = request.requester.identifier
+        provider = request.provider.identifier
+        header = EnvelopeHeader(
+            message_id=message_id or uuid.uuid4(),
+            sender=sender or consumer,
+            recipient=recipient or provider,
+            service_id=service_id
+            or self.topology.service_id(provider, self.evidence_type_name(request)),
+            created=created or self.clock.now(),
+            purpose=envelope_purpose or purpose,
+        )
+        raw = seal(header, build(final), signer or self.consumer_signer(sender or consumer))
+        return SignedRequest(raw, final, header, token, issued_token or "")
+
+    def signed(
+        self,
+        *,
+        consumer: str,
+        provider: str,
+        evidence_type: str,
+        subject: Subject,
+        test: bool = True,
+        **options: object,
+    ) -> SignedRequest:
+        """:meth:`request` and :meth:`sign` in one call (``options`` go to :meth:`sign`)."""
+        request = self.request(
+            consumer=consumer,
+            provider=provider,
+            evidence_type=evidence_type,
+            subject=subject,
+            test=test,
+        )
+        return self.sign(request, **options)  # type: ignore[arg-type]
+
+    def resend(self, signed: SignedRequest, **options: object) -> SignedRequest:
+        """The same 0101 (same request id, same token) in a fresh envelope: a retry or the
+        collection of an asynchronous answer."""
+        base = dataclasses.replace(signed.request, issued_token="")
+        purpose = options.pop("purpose", None) or signed.header.purpose
+        return self.sign(
+            base,
+            issued_token=signed.issued_token,
+            purpose=purpose,  # type: ignore[arg-type]
+            **options,  # type: ignore[arg-type]
+        )

@@ -1,0 +1,577 @@
+"""The HTTP edge every register shares: ``POST /evidence/v1``, ``GET /health`` and the fault
+injection admin API. I/O lives here (body, population, protocol log, sleeping); the decisions
+are the pure steps of :mod:`registers._pipeline`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
+
+from noots import idnr as idnr_rules
+from noots import messages
+from noots.clock import Clock, format_utc
+from noots.envelope import EnvelopeHeader, ReplayGuard, build_envelope, seal
+from noots.errors import (
+    ConfigurationError,
+    NootsError,
+    QueryError,
+    XmlTooLarge,
+)
+from noots.participant import Participant, load_participant
+from noots.pki import IssuedCredential, Role
+from noots.protocol import ProtocolLog, open_protocol_log
+from noots.signing import XmlSigner
+from noots.topology import SERVICE_ID_PREFIX, RegisterKind, RegisterSpec, Topology
+from noots.xml import DEFAULT_LIMITS, serialize
+from registers import documents
+from registers._pipeline import (
+    UNKNOWN_PARTY,
+    AuthorisedRequest,
+    Pending,
+    Register,
+    VerifiedRequest,
+    answer_pending,
+    answer_with_document,
+    authorise,
+    decide,
+    http_status,
+    match_subject,
+    refusal,
+    subject_query,
+    verify_request,
+)
+from registers._sources import (
+    EvidenceSource,
+    FahrzeugregisterSource,
+    HandelsregisterSource,
+    MelderegisterSource,
+    PersonenstandsregisterSource,
+)
+from registers.faults import (
+    Fault,
+    FaultDecision,
+    FaultInjector,
+    FaultPlan,
+    corrupt_signature,
+    expired_credential,
+    truncate,
+)
+from registers.identities import Behaviour, behaviour_of, identity
+from registers.population import PopulationStore
+from registers.settings import RegisterSettings
+
+__all__ = ["ConnectionDropped", "RegisterService", "create_register_app"]
+
+log = logging.getLogger("noots.registers")
+
+XML_MEDIA_TYPE = "application/xml"
+# Bodies above the parser's limit are still hashed (so the refusal is bound to them) up to this
+# many bytes; beyond it the connection is not worth keeping.
+_HASH_LIMIT = 8 * DEFAULT_LIMITS.max_bytes
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class ConnectionDropped(Exception):
+    """Raised after half an answer was sent: the server closes the connection (fault)."""
+
+
+# -- pending asynchronous requests -------------------------------------------------------------
+
+
+class PendingRequests:
+    """Asynchronous requests announced but not yet collected, bounded; thread-safe.
+
+    Keyed by (consumer, request id), so a request id names the same request only for the
+    consumer that sent it. When full, the oldest announcement is forgotten: its collection
+    then starts a new wait, which is slower but never wrong.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._items: OrderedDict[tuple[str, uuid.UUID], datetime] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+    def get(self, key: tuple[str, uuid.UUID]) -> datetime | None:
+        with self._lock:
+            return self._items.get(key)
+
+    def put(self, key: tuple[str, uuid.UUID], available_at: datetime) -> None:
+        with self._lock:
+            self._items[key] = available_at
+            self._items.move_to_end(key)
+            while len(self._items) > self._limit:
+                self._items.popitem(last=False)
+
+    def discard(self, key: tuple[str, uuid.UUID]) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
+
+# -- the service -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the pipeline decided for one request, before signing."""
+
+    message: messages.EvidenceResponse | messages.EvidenceErrorResponse
+    verified: VerifiedRequest | None
+    outcome: str
+    delay: float = 0.0
+
+
+def _source_for(kind: RegisterKind, store: PopulationStore, spec: RegisterSpec) -> EvidenceSource:
+    if kind == "melderegister":
+        return MelderegisterSource(store, spec)
+    if kind == "personenstandsregister":
+        return PersonenstandsregisterSource(store)
+    if kind == "kba":
+        return FahrzeugregisterSource(store)
+    return HandelsregisterSource(store)
+
+
+class RegisterService:
+    """One running register: its identity, data, log, replay cache and faults."""
+
+    def __init__(
+        self,
+        settings: RegisterSettings,
+        *,
+        kind: RegisterKind | None = None,
+        topology: Topology | None = None,
+        clock: Clock | None = None,
+        participant: Participant | None = None,
+        population: PopulationStore | None = None,
+        protocol_log: ProtocolLog | None = None,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.settings = settings
+        self.topology = topology or settings.load_topology()
+        self.spec = settings.register_spec(self.topology, kind)
+        self.clock = clock or settings.clock()
+        self.sleep = sleep
+        self.participant = participant or load_participant(
+            settings.pki_dir, self.spec.participant_id, clock=self.clock
+        )
+        if self.participant.participant_id != self.spec.participant_id:
+            raise ConfigurationError("the credential belongs to another participant")
+        self.register = Register(
+            participant_id=self.spec.participant_id,
+            name=self.spec.name,
+            evidence_types=tuple(self.topology.evidence_type(n) for n in self.spec.evidence_types),
+            allow_test_numbers=not settings.strict,
+        )
+        self._owns_population = population is None
+        self.population = population or PopulationStore(settings.population_path)
+        self.source = _source_for(self.spec.kind, self.population, self.spec)
+        self._owns_log = protocol_log is None
+        if protocol_log is None:
+            target = settings.protocol_log_target(self.spec.participant_id)
+            if not str(target).startswith(("postgresql://", "postgres://")):
+                settings.data_dir.joinpath("logs").mkdir(parents=True, exist_ok=True)
+            protocol_log = open_protocol_log(
+                target, party=self.spec.participant_id, clock=self.clock
+            )
+        self.protocol_log = protocol_log
+        self.replay = ReplayGuard(
+            self.clock, window=settings.replay_window, max_entries=settings.replay_cache_size
+        )
+        self.pending = PendingRequests(settings.pending_limit)
+        self.faults = FaultInjector(settings.faults if not settings.strict else FaultPlan())
+        self._expired: IssuedCredential | None = None
+        self._expired_lock = threading.Lock()
+        self.check_plan(self.faults.baseline)
+
+    def close(self) -> None:
+        if self._owns_log:
+            self.protocol_log.close()
+        if self._owns_population:
+            self.population.close()
+
+    # -- faults
+
+    def check_plan(self, plan: FaultPlan) -> None:
+        """Refuse a plan this register cannot carry out (an expired certificate needs the CA)."""
+        if plan.rates.get(Fault.EXPIRED_CERTIFICATE, 0) > 0:
+            self._expired_signer()
+
+    def _expired_signer(self) -> XmlSigner:
+        with self._expired_lock:
+            if self._expired is None or self._expired.certificate.not_valid_after_utc >= (
+                self.clock.now()
+            ):
+                try:
+                    self._expired = expired_credential(
+                        self.settings.pki_dir,
+                        self.spec.participant_id,
+                        Role.PROVIDER,
+                        clock=self.clock,
+                    )
+                except FileNotFoundError:
+                    raise ConfigurationError(
+                        "the expired-certificate fault needs the landscape's CA in the data dir"
+                    ) from None
+            return XmlSigner(self._expired)
+
+    # -- the pipeline, run in a worker thread (signatures, SQLite)
+
+    def handle(self, raw: bytes, *, body_error: NootsError | None, inject_error: bool) -> Outcome:
+        verified: VerifiedRequest | None = None
+        authorised: AuthorisedRequest | None = None
+        try:
+            if body_error is not None:
+                raise body_error
+            verified = verify_request(
+                raw, verifier=self.participant.verifier, register=self.register
+            )
+            self.replay.check(verified.header)
+            if inject_error:
+                raise QueryError("fault injection: internal error")
+            authorised = authorise(
+                verified,
+                verifier=self.participant.verifier,
+                clock=self.clock,
+                register=self.register,
+            )
+            return self._answer(authorised)
+        except NootsError as error:
+            return self._refuse(error, verified, authorised)
+        except Exception:
+            log.exception("internal error while answering an evidence request")
+            return self._refuse(QueryError("internal error"), verified, authorised)
+
+    def _answer(self, authorised: AuthorisedRequest) -> Outcome:
+        query = subject_query(authorised, register=self.register)
+        matched = match_subject(authorised, query, self.source.candidates(query))
+        behaviour = behaviour_of(matched.idnr) if matched.idnr is not None else Behaviour.NORMAL
+        person = identity(matched.idnr) if matched.idnr is not None else None
+        if behaviour is Behaviour.INTERNAL_ERROR:
+            raise QueryError("internal error of the register (behaviour identity)")
+        delay: timedelta | None = None
+        if behaviour is Behaviour.ASYNCHRONOUS:
+            seconds = self.settings.async_delay_seconds
+            if seconds is not None:
+                delay = timedelta(seconds=seconds)
+            elif person is not None:
+                delay = person.delay
+        key = (authorised.verified.header.sender, authorised.request.request_id)
+        now = self.clock.now()
+        decision = decide(matched, now=now, announced=self.pending.get(key), delay=delay)
+        if isinstance(decision, Pending):
+            self.pending.put(key, decision.available_at)
+            message: messages.EvidenceResponse = answer_pending(matched, decision, clock=self.clock)
+            return self._logged(Outcome(message, authorised.verified, "pending"), authorised)
+        document = documents.render(self.source.document(matched.candidate, issued_at=now))
+        message = answer_with_document(matched, document, register=self.register, clock=self.clock)
+        slow = 0.0
+        if behaviour is Behaviour.SLOW:
+            configured = self.settings.slow_delay_seconds
+            if configured is not None:
+                slow = configured
+            elif person is not None and person.delay is not None:
+                slow = person.delay.total_seconds()
+        outcome = self._logged(Outcome(message, authorised.verified, "delivered", slow), authorised)
+        if outcome.outcome == "delivered":
+            self.pending.discard(key)
+        return outcome
+
+    def _refuse(
+        self,
+        error: NootsError,
+        verified: VerifiedRequest | None,
+        authorised: AuthorisedRequest | None,
+    ) -> Outcome:
+        message = refusal(error, verified=verified, register=self.register, clock=self.clock)
+        return self._logged(Outcome(message, verified, f"refused:{error.code.value}"), authorised)
+
+    def _logged(self, outcome: Outcome, authorised: AuthorisedRequest | None) -> Outcome:
+        """DP-12: every answer to an authenticated request is logged before it leaves. A
+        delivery that cannot be logged is not delivered (fail closed)."""
+        verified = outcome.verified
+        if verified is None:
+            log.info("refused an unauthenticated request: %s", outcome.outcome)
+            return outcome
+        request = verified.request
+        subject = request.subject
+        idnr = subject.idnr if isinstance(subject, messages.NaturalPerson) else None
+        if idnr is not None and not idnr_rules.is_valid(
+            idnr, allow_test_numbers=self.register.allow_test_numbers
+        ):
+            idnr = None  # an invalid number is nobody's: nothing to show in a cockpit
+        evidence_type = (
+            authorised.evidence_type.name
+            if authorised is not None
+            else request.evidence_type.classification
+        )
+        try:
+            self.protocol_log.append(
+                consumer=verified.header.sender,
+                provider=self.register.participant_id,
+                evidence_type=evidence_type,
+                purpose=verified.header.purpose or "-",
+                idnr=idnr,
+                message_id=f"urn:uuid:{request.request_id}",
+                outcome=outcome.outcome,
+            )
+        except Exception:
+            log.exception("protocol log unavailable")
+            if not outcome.outcome.startswith("refused:"):
+                error = QueryError("the transfer could not be logged")
+                message = refusal(
+                    error, verified=verified, register=self.register, clock=self.clock
+                )
+                return Outcome(message, verified, f"refused:{error.code.value}")
+        return outcome
+
+    # -- signing the answer
+
+    def seal_answer(self, outcome: Outcome, digest: str, fault: Fault | None) -> bytes:
+        verified = outcome.verified
+        header = EnvelopeHeader(
+            message_id=uuid.uuid4(),
+            sender=self.register.participant_id,
+            recipient=verified.header.sender if verified is not None else UNKNOWN_PARTY,
+            service_id=(
+                verified.header.service_id
+                if verified is not None
+                else f"{SERVICE_ID_PREFIX}{self.register.participant_id}"
+            ),
+            created=self.clock.now(),
+            in_response_to=(
+                hashlib.sha256(b"another request" + uuid.uuid4().bytes).hexdigest()
+                if fault is Fault.WRONG_BINDING
+                else digest
+            ),
+            request_message_id=verified.header.message_id if verified is not None else None,
+        )
+        body = messages.build(outcome.message)
+        if fault is Fault.MISSING_SIGNATURE:
+            return serialize(build_envelope(header, body))
+        signer = (
+            self._expired_signer()
+            if fault is Fault.EXPIRED_CERTIFICATE
+            else self.participant.signer
+        )
+        sealed = seal(header, body, signer)
+        if fault is Fault.BAD_SIGNATURE:
+            return corrupt_signature(sealed)
+        if fault is Fault.MALFORMED:
+            return truncate(sealed)
+        return sealed
+
+    # -- health
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        checks: dict[str, str] = {}
+        try:
+            self.participant.validator.validate(
+                self.participant.credential.certificate, required_role=Role.PROVIDER
+            )
+            checks["certificate"] = "ok"
+        except NootsError as error:
+            checks["certificate"] = f"failed: {error.message}"
+        try:
+            self.population.meta()
+            checks["population"] = "ok"
+        except Exception as error:  # any failure to read is "degraded", whatever its kind
+            checks["population"] = f"failed: {type(error).__name__}"
+        healthy = all(value == "ok" for value in checks.values())
+        return healthy, {
+            "status": "healthy" if healthy else "degraded",
+            "participant": self.register.participant_id,
+            "kind": self.spec.kind,
+            "region": self.spec.region,
+            "evidence_types": list(self.spec.evidence_types),
+            "time": format_utc(self.clock.now(), millis=True),
+            "checks": checks,
+        }
+
+
+# -- the HTTP edge -----------------------------------------------------------------------------
+
+
+async def _read_body(request: Request) -> tuple[bytes, str, NootsError | None]:
+    """The body, its SHA-256, and an error if it is larger than the parser accepts.
+
+    An oversize body is hashed to the end (up to a hard limit) but not kept, so its refusal is
+    still bound to exactly what was sent.
+    """
+    limit = DEFAULT_LIMITS.max_bytes
+    digest = hashlib.sha256()
+    kept: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > _HASH_LIMIT:
+            break
+        digest.update(chunk)
+        if size <= limit:
+            kept.append(chunk)
+    if size > limit:
+        return b"", digest.hexdigest(), XmlTooLarge(f"body exceeds the limit of {limit} bytes")
+    return b"".join(kept), digest.hexdigest(), None
+
+
+class DroppedResponse(Response):
+    """Sends the head and half a body, then gives up: the server closes the connection."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=200, media_type=XML_MEDIA_TYPE)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-type", XML_MEDIA_TYPE.encode()),
+                    (b"content-length", b"4096"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": b"<?xml version=", "more_body": True})
+        raise ConnectionDropped("fault injection: connection dropped")
+
+
+async def _hang(request: Request, seconds: float, sleep: Sleep) -> None:
+    """Wait until the client gives up or ``seconds`` pass, whichever comes first."""
+    waited = 0.0
+    step = 0.05
+    while waited < seconds:
+        if await request.is_disconnected():
+            return
+        await sleep(step)
+        waited += step
+
+
+def _service(request: Request) -> RegisterService:
+    service: RegisterService = request.app.state.register
+    return service
+
+
+ServiceDep = Annotated[RegisterService, Depends(_service)]
+
+
+def create_register_app(
+    settings: RegisterSettings,
+    *,
+    kind: RegisterKind | None = None,
+    topology: Topology | None = None,
+    clock: Clock | None = None,
+    participant: Participant | None = None,
+    population: PopulationStore | None = None,
+    protocol_log: ProtocolLog | None = None,
+    sleep: Sleep = asyncio.sleep,
+) -> FastAPI:
+    """The FastAPI app of one register. The keyword arguments replace what would otherwise be
+    loaded from ``settings`` (tests inject a manual clock or a shared population)."""
+    service = RegisterService(
+        settings,
+        kind=kind,
+        topology=topology,
+        clock=clock,
+        participant=participant,
+        population=population,
+        protocol_log=protocol_log,
+        sleep=sleep,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        service.close()
+
+    app = FastAPI(
+        title=service.spec.name,
+        summary=f"noots data provider {service.spec.participant_id} ({service.spec.kind})",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.register = service
+
+    @app.post("/evidence/v1", response_class=Response)
+    async def evidence(request: Request, service: ServiceDep) -> Response:
+        raw, digest, body_error = await _read_body(request)
+        decision: FaultDecision = service.faults.decide()
+        if decision.delay_seconds > 0:
+            await service.sleep(decision.delay_seconds)
+        if decision.fault is Fault.TIMEOUT:
+            await _hang(request, decision.hang_seconds, service.sleep)
+            return DroppedResponse()
+        if decision.fault is Fault.DROP:
+            return DroppedResponse()
+        outcome = await run_in_threadpool(
+            service.handle,
+            raw,
+            body_error=body_error,
+            inject_error=decision.fault is Fault.ERROR,
+        )
+        if outcome.delay > 0:
+            await service.sleep(outcome.delay)
+        sealed = await run_in_threadpool(service.seal_answer, outcome, digest, decision.fault)
+        status = 200 if decision.fault is Fault.MALFORMED else http_status(outcome.message)
+        return Response(sealed, status_code=status, media_type=XML_MEDIA_TYPE)
+
+    @app.get("/health")
+    async def health(service: ServiceDep) -> JSONResponse:
+        healthy, body = await run_in_threadpool(service.health)
+        return JSONResponse(body, status_code=200 if healthy else 503)
+
+    if not settings.strict and settings.admin_token is not None:
+        _add_admin_routes(app, settings.admin_token.get_secret_value())
+    return app
+
+
+def _add_admin_routes(app: FastAPI, token: str) -> None:
+    expected = f"Bearer {token}".encode()
+
+    def admin(authorization: Annotated[str | None, Header()] = None) -> None:
+        given = (authorization or "").encode()
+        if not hmac.compare_digest(given, expected):
+            raise HTTPException(
+                status_code=401,
+                detail="admin token required",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+
+    AdminDep = Annotated[None, Depends(admin)]
+
+    @app.get("/admin/v1/faults")
+    async def get_faults(_: AdminDep, service: ServiceDep) -> FaultPlan:
+        return service.faults.plan
+
+    @app.put("/admin/v1/faults")
+    async def put_faults(plan: FaultPlan, _: AdminDep, service: ServiceDep) -> FaultPlan:
+        try:
+            await run_in_threadpool(service.check_plan, plan)
+        except ConfigurationError as error:
+            raise HTTPException(status_code=409, detail=error.message) from None
+        service.faults.set(plan)
+        return plan
+
+    @app.delete("/admin/v1/faults")
+    async def delete_faults(_: AdminDep, service: ServiceDep) -> FaultPlan:
+        service.faults.reset()
+        return service.faults.plan
