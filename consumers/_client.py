@@ -40,6 +40,8 @@ from noots.envelope import (
 )
 from noots.errors import (
     AuthenticationError,
+    AuthorisationError,
+    AuthorisationRefused,
     ConfigurationError,
     InvalidInput,
     MalformedMessage,
@@ -287,13 +289,17 @@ class AsyncClient:
             uses_idnr=exchange.idnr is not None,
             request_hash=tokens.request_hash(unsigned),
         )
-        opened, _raw = await self._platform_call(
-            f"{self.endpoints.platform}{_platform.VS_PATH}",
-            vs_id,
-            _platform.VS_SERVICE,
-            tokens.build_token_request(asked),
-            purpose=exchange.purpose,
-        )
+        try:
+            opened, _raw = await self._platform_call(
+                f"{self.endpoints.platform}{_platform.VS_PATH}",
+                vs_id,
+                _platform.VS_SERVICE,
+                tokens.build_token_request(asked),
+                purpose=exchange.purpose,
+            )
+        except AuthorisationError as exc:
+            # The VS's "no" is a refusal of the transfer itself (DC-03): nothing is sent.
+            raise AuthorisationRefused(exc.message, component=exc.component or vs_id) from None
         exchange.token = _platform.read_token_answer(
             opened.body,
             self.participant.verifier,

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from noots.paths import shared_dir
+from noots.testing.landscape import Landscape
 
 
 @pytest.fixture(scope="session")
@@ -35,3 +36,13 @@ def postgres_url() -> Iterator[str]:
         pytest.fail(str(error))
     with postgres_server() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def landscape(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Landscape]:
+    """The whole landscape (platform, IDA, registers, demo services) on loopback sockets,
+    bootstrapped once per session (noots.testing.landscape)."""
+    from noots.testing.landscape import serve_landscape
+
+    with serve_landscape(tmp_path_factory.mktemp("landscape"), ida=False) as served:
+        yield served

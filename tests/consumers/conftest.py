@@ -1,4 +1,4 @@
-"""Fixtures of the consumer tests: one served landscape per session, and a real browser."""
+"""Fixtures of the consumer tests: a real browser (the served landscape is in tests/conftest)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from noots.testing.landscape import Landscape, serve_landscape
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -21,13 +19,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-@pytest.fixture(scope="session")
-def landscape(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Landscape]:
-    """Platform, IDA, registers and the demo services on real loopback sockets."""
-    with serve_landscape(tmp_path_factory.mktemp("landscape"), ida=False) as served:
-        yield served
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from noots import tokens
 from noots.envelope import open_envelope
 from noots.errors import (
     AuthenticationError,
-    AuthorisationError,
+    AuthorisationRefused,
     EdmCode,
     InvalidIdnr,
     NootsError,
@@ -149,7 +149,7 @@ async def test_dc03_nothing_is_sent_when_the_vs_refuses(
     """DC-03: a VS refusal raises AuthorisationError and the hub receives no request at all."""
     platform.refuse_tokens = True
     async with make_client(platform, log=protocol) as client:
-        with pytest.raises(AuthorisationError) as caught:
+        with pytest.raises(AuthorisationRefused) as caught:
             await fetch(client)
     assert len(platform.vs_requests) == 1
     assert platform.hub_requests == []

@@ -1,0 +1,148 @@
+"""``noots fetch`` against a real landscape on loopback sockets (CliRunner)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from noots.cli import app
+from noots.testing.landscape import Landscape
+
+pytestmark = pytest.mark.e2e
+
+ERIKA = ["--idnr", "02476291358", "--person", "Erika Mustermann 1964-08-12"]
+
+
+def run(landscape: Landscape, *args: str) -> tuple[int, str, str]:
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        [
+            "fetch",
+            "--data-dir",
+            str(landscape.data_dir),
+            "--topology",
+            str(landscape.topology_path),
+            *args,
+        ],
+    )
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_prints_the_evidence_as_a_table(landscape: Landscape) -> None:
+    """The default consumer fetches a Meldebescheinigung and prints it as a table, exit 0."""
+    code, out, _ = run(landscape, "--evidence", "Meldebescheinigung", *ERIKA)
+    assert code == 0
+    assert "Meldebescheinigung — Stadt Korntal-Münchingen, Melderegister" in out
+    assert "Heidestraße" in out
+    assert "verified" in out
+
+
+def test_json_output_carries_document_and_ids(landscape: Landscape) -> None:
+    """--json prints the document and the request ids as JSON."""
+    code, out, _ = run(landscape, "--evidence", "Fahrzeughalterauskunft", *ERIKA, "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["provider"] == "991-01234ZFZR-41"
+    assert data["request_id"].startswith("urn:uuid:")
+    vehicle = data["document"]["Fahrzeughalterauskunft"]["Fahrzeug"]
+    assert vehicle["Kennzeichen"] == "LB-EM 1964"
+
+
+def test_company_evidence_by_register_number(landscape: Landscape) -> None:
+    """A legal-person evidence is fetched with --company and --register-number."""
+    code, out, _ = run(
+        landscape,
+        "--evidence",
+        "Handelsregisterauszug",
+        "--as",
+        "09162000-GEWA-65",
+        "--company",
+        "Mustermann Digital GmbH",
+        "--register-number",
+        "HRB 254871",
+    )
+    assert code == 0, out
+    assert "Mustermann Digital GmbH" in out
+
+
+def test_unauthorised_purpose_is_explained(landscape: Landscape) -> None:
+    """A purpose outside the matrix: EDM:ERR:0002 from the VS, cause and fix, exit 2."""
+    code, _, err = run(
+        landscape, "--evidence", "Meldebescheinigung", *ERIKA, "--purpose", "Neugier"
+    )
+    assert code == 2
+    assert "EDM:ERR:0002" in err
+    assert "authorisation matrix has no row" in err
+    assert "'Neugier'" in err
+
+
+def test_unknown_person_is_explained(landscape: Landscape) -> None:
+    """A person no register knows: EDM:ERR:0004 with the hint to check the data, exit 2."""
+    code, _, err = run(
+        landscape,
+        "--evidence",
+        "Meldebescheinigung",
+        "--idnr",
+        "01234567837",
+        "--person",
+        "Nils Niemand 1990-01-01",
+    )
+    assert code == 2
+    assert "EDM:ERR:0004" in err
+    assert "no unique person" in err
+
+
+def test_wrong_participant_is_a_tool_failure(landscape: Landscape) -> None:
+    """--as with a participant that is no consumer: a one-line error, exit 1."""
+    code, _, err = run(landscape, "--evidence", "Meldebescheinigung", *ERIKA, "--as", "noots-hub")
+    assert code == 1
+    assert "wrong --as?" in err
+
+
+def test_failure_as_json(landscape: Landscape) -> None:
+    """With --json a refusal is printed as JSON with code, cause and fix."""
+    code, out, _ = run(
+        landscape,
+        "--evidence",
+        "Geburtsurkunde",
+        *ERIKA,
+        "--purpose",
+        "Bewohnerparkausweis",
+        "--json",
+    )
+    assert code == 2
+    data = json.loads(out)
+    assert data["code"] == "EDM:ERR:0002"
+    assert data["ok"] is False
+    assert data["fix"]
+
+
+def test_landscape_not_running_is_a_tool_failure(tmp_path: Path, landscape: Landscape) -> None:
+    """A data dir whose landscape is down: 'start it with noots up', exit 1."""
+    import shutil
+
+    copy = tmp_path / "down"
+    shutil.copytree(landscape.data_dir, copy)
+    topology = copy / "landscape.yaml"
+    text = topology.read_text(encoding="utf-8")
+    port = str(landscape.topology.platform.port)
+    topology.write_text(text.replace(f"port: {port}", "port: 9"), encoding="utf-8")
+    result = CliRunner().invoke(
+        app,
+        [
+            "fetch",
+            "--data-dir",
+            str(copy),
+            "--topology",
+            str(topology),
+            "--evidence",
+            "Meldebescheinigung",
+            *ERIKA,
+        ],
+    )
+    assert result.exit_code == 1
+    assert "noots up" in result.stderr
