@@ -35,15 +35,16 @@ from noots.pki import CertificateAuthority
 from noots.protocol import open_protocol_log
 from noots.settings import load_settings
 from noots.signing import XmlVerifier
+from noots.topology import Topology
 
 __all__ = ["COMPONENTS", "app_from_env", "create_app", "protocol_target"]
 
 COMPONENTS = ("rdn", "pki", "vs", "hub", "dsc", "eid")
 
 
-def protocol_target(settings: PlatformSettings, party: str) -> str:
+def protocol_target(settings: PlatformSettings, topology: Topology, party: str) -> str:
     """Where ``party`` keeps its protocol log: the database URL, else its SQLite file."""
-    url = settings.database_url or settings.load_topology().platform.database
+    url = settings.database_url or topology.platform.database
     return url if url else str(settings.log_dir / f"{party}.db")
 
 
@@ -138,9 +139,7 @@ def _start(
         from intermediary.vs import DecisionLog, Vermittlungsstelle
 
         decisions = DecisionLog(
-            settings.database_url
-            or topology.platform.database
-            or settings.data_dir / "vs" / "decisions.db",
+            settings.database_url or topology.platform.database or settings.vs_log_path,
             clock=clock,
         )
         stack.callback(decisions.close)
@@ -154,7 +153,9 @@ def _start(
         from intermediary.hub import HubPolicy, TransportHub
 
         hub_id = topology.platform.hub_id
-        hub_log = open_protocol_log(protocol_target(settings, hub_id), party=hub_id, clock=clock)
+        hub_log = open_protocol_log(
+            protocol_target(settings, topology, hub_id), party=hub_id, clock=clock
+        )
         stack.callback(hub_log.close)
         # No pool-wide connection cap: the hub bounds connections per register itself, and a
         # shared cap is exactly what would let one slow register starve the others.
@@ -180,7 +181,11 @@ def _start(
     if "dsc" in selected:
         from intermediary.dsc import Datenschutzcockpit, ProtocolSources
 
-        sources = ProtocolSources.for_settings(settings, clock=clock)
+        sources = ProtocolSources(
+            database_url=settings.database_url or topology.platform.database,
+            log_dir=settings.log_dir,
+            clock=clock,
+        )
         stack.callback(sources.close)
         app.state.dsc = Datenschutzcockpit(
             XmlVerifier(load_validator(pki_dir, clock=clock)), sources, topology, clock=clock

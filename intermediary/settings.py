@@ -64,5 +64,10 @@ class PlatformSettings(NootsSettings):
         """Where every party of the landscape keeps its SQLite protocol log."""
         return self.data_dir / "logs"
 
+    @property
+    def vs_log_path(self) -> Path:
+        """The Vermittlungsstelle's abstract log (SQLite), apart from the § 9 protocol logs."""
+        return self.data_dir / "vs" / "decisions.db"
+
     def timeout_for(self, provider: str) -> float:
         return self.hub_provider_timeouts.get(provider, self.hub_timeout_seconds)

@@ -1,0 +1,381 @@
+"""Datenschutzcockpit (DSC, § 10 OZG): a citizen sees every transfer about their own IDNr.
+
+``GET /dsc/v1/transfers`` with ``Authorization: Bearer <identity token>`` answers the transfers
+logged about the token's IDNr: who asked whom, for which evidence type and purpose, when, and
+the outcome, one row per transfer (the entries of the hub, the register and the online
+service for the same request id are joined, each party's record kept). ``/dsc/`` is the same
+as a plain HTML page in German, with a login form for the simulated eID (:mod:`intermediary.eid`).
+
+Authentication: the token must be sealed by a participant of role ``eid`` under the landscape's
+trust anchor, be valid now, be meant for the DSC (audience ``noots-dsc`` or none) and have the
+level of assurance **hoch**. Missing, broken or expired → 401; a lower level → 403, each with a
+message that says what is needed.
+
+Where the entries come from (:class:`ProtocolSources`): every party of the landscape writes its
+protocol log (§ 9 IDNrG) to ``<data_dir>/logs/<participant id>.db``, or, when a database URL is
+configured, all parties write to the one PostgreSQL database. The DSC reads them all and asks
+each log only for the entries with the citizen's IDNr; nothing else is ever read or shown.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+import jinja2
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from intermediary.eid import DSC_AUDIENCE, LEVEL_CHOICES, EidService
+from intermediary.settings import PlatformSettings
+from noots.clock import Clock, format_utc
+from noots.eid import IdentityToken, verify_identity
+from noots.errors import (
+    IdentityError,
+    IdentityLevelTooLow,
+    NootsError,
+    UnresolvedReference,
+)
+from noots.protocol import ProtocolEntry, ProtocolLog, open_protocol_log
+from noots.signing import XmlVerifier
+from noots.topology import Topology
+
+__all__ = [
+    "Datenschutzcockpit",
+    "ProtocolSources",
+    "Transfer",
+    "group_transfers",
+    "page_router",
+    "router",
+]
+
+SESSION_COOKIE = "noots_dsc_identity"
+DSC_PARTY = "noots-dsc"
+
+_OUTCOME_DE = {
+    "delivered": "übermittelt",
+    "pending": "wird nachgereicht",
+    "refused:EDM:ERR:0001": "abgelehnt: Authentifizierung fehlgeschlagen",
+    "refused:EDM:ERR:0002": "abgelehnt: nicht berechtigt",
+    "refused:EDM:ERR:0003": "abgelehnt: ungültige Anfrage",
+    "refused:EDM:ERR:0004": "kein Nachweis vorhanden",
+    "refused:EDM:ERR:0005": "abgebrochen: Zeitüberschreitung",
+    "refused:EDM:ERR:0006": "abgelehnt: Empfänger unbekannt",
+    "refused:EDM:ERR:0007": "abgelehnt: nicht unterstützt",
+    "refused:EDM:ERR:0008": "fehlgeschlagen",
+}
+
+
+class ProtocolSources:
+    """The protocol logs the DSC reads: one database, or every SQLite file of a directory.
+
+    New files (a register started later) are picked up on the next query. Logs are only read:
+    the DSC appends nothing.
+    """
+
+    def __init__(self, *, database_url: str | None, log_dir: Path, clock: Clock) -> None:
+        self._url = database_url
+        self._dir = log_dir
+        self._clock = clock
+        self._logs: dict[str, ProtocolLog] = {}
+        self._lock = threading.Lock()
+
+    def _current(self) -> list[ProtocolLog]:
+        targets = [self._url] if self._url else sorted(str(p) for p in self._dir.glob("*.db"))
+        with self._lock:
+            for target in targets:
+                if target not in self._logs:
+                    self._logs[target] = open_protocol_log(
+                        target, party=DSC_PARTY, clock=self._clock
+                    )
+            return [self._logs[t] for t in targets]
+
+    def entries(self, idnr: str) -> list[ProtocolEntry]:
+        """Every logged entry about ``idnr``, from every source."""
+        found: list[ProtocolEntry] = []
+        for log in self._current():
+            found.extend(e for e in log.entries(idnr=idnr) if e.idnr == idnr)
+        return found
+
+    def close(self) -> None:
+        with self._lock:
+            for log in self._logs.values():
+                log.close()
+            self._logs.clear()
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """One transfer as the citizen sees it; ``records`` are the parties' log entries."""
+
+    request_id: str
+    first_seen: datetime
+    last_seen: datetime
+    consumer: str
+    provider: str
+    evidence_type: str
+    purpose: str
+    outcome: str
+    records: tuple[ProtocolEntry, ...]
+
+
+def group_transfers(entries: Iterable[ProtocolEntry]) -> list[Transfer]:
+    """One :class:`Transfer` per (request id, consumer, provider), newest first (pure).
+
+    The outcome is the latest record's (a ``pending`` followed by ``delivered`` is delivered);
+    every party's record stays visible in ``records``.
+    """
+    groups: dict[tuple[str, str, str], list[ProtocolEntry]] = {}
+    for entry in entries:
+        groups.setdefault((entry.message_id, entry.consumer, entry.provider), []).append(entry)
+    transfers = []
+    for (request_id, consumer, provider), records in groups.items():
+        records.sort(key=lambda e: (e.recorded_at, e.party, e.sequence))
+        last = records[-1]
+        transfers.append(
+            Transfer(
+                request_id=request_id,
+                first_seen=records[0].recorded_at,
+                last_seen=last.recorded_at,
+                consumer=consumer,
+                provider=provider,
+                evidence_type=last.evidence_type,
+                purpose=last.purpose,
+                outcome=last.outcome,
+                records=tuple(records),
+            )
+        )
+    transfers.sort(key=lambda t: (t.first_seen, t.request_id), reverse=True)
+    return transfers
+
+
+class Datenschutzcockpit:
+    """Authenticates citizens and shows them their own transfers."""
+
+    def __init__(
+        self,
+        verifier: XmlVerifier,
+        sources: ProtocolSources,
+        topology: Topology,
+        *,
+        clock: Clock,
+    ) -> None:
+        self.verifier = verifier
+        self.sources = sources
+        self.topology = topology
+        self.clock = clock
+
+    def authenticate(self, token: str) -> IdentityToken:
+        """The citizen behind ``token``; :class:`IdentityError` (401) or
+        :class:`IdentityLevelTooLow` (403)."""
+        identity = verify_identity(token, self.verifier, clock=self.clock, min_level="hoch")
+        if identity.audience not in (None, DSC_AUDIENCE):
+            raise IdentityError(
+                f"this identity token is meant for {identity.audience}, not the DSC"
+            )
+        return identity
+
+    def transfers(self, identity: IdentityToken) -> list[Transfer]:
+        return group_transfers(self.sources.entries(identity.idnr))
+
+    def _name(self, participant_id: str) -> str:
+        try:
+            return self.topology.participant(participant_id).name
+        except UnresolvedReference:
+            return participant_id
+
+    def _evidence_title(self, name: str) -> str:
+        for spec in self.topology.evidence_types:
+            if name in (spec.name, spec.classification):
+                return spec.title
+        return name
+
+    def to_json(self, identity: IdentityToken, transfers: list[Transfer]) -> dict[str, Any]:
+        return {
+            "citizen": {
+                "idnr": identity.idnr,
+                "givenName": identity.given_name,
+                "familyName": identity.family_name,
+                "level": identity.level,
+            },
+            "transfers": [
+                {
+                    "requestId": t.request_id,
+                    "time": format_utc(t.first_seen),
+                    "consumer": {"participantId": t.consumer, "name": self._name(t.consumer)},
+                    "provider": {"participantId": t.provider, "name": self._name(t.provider)},
+                    "evidenceType": t.evidence_type,
+                    "evidenceTitle": self._evidence_title(t.evidence_type),
+                    "purpose": t.purpose,
+                    "outcome": t.outcome,
+                    "outcomeText": _OUTCOME_DE.get(t.outcome, t.outcome),
+                    "records": [
+                        {
+                            "party": e.party,
+                            "partyName": self._name(e.party),
+                            "time": format_utc(e.recorded_at, millis=True),
+                            "outcome": e.outcome,
+                        }
+                        for e in t.records
+                    ],
+                }
+                for t in transfers
+            ],
+        }
+
+
+def get_dsc(request: Request) -> Datenschutzcockpit:
+    dsc: Datenschutzcockpit = request.app.state.dsc
+    return dsc
+
+
+DscDep = Annotated[Datenschutzcockpit, Depends(get_dsc)]
+
+
+def _refusal(exc: NootsError) -> JSONResponse:
+    if isinstance(exc, IdentityLevelTooLow):
+        return JSONResponse(
+            {
+                "detail": f"{exc.message}: the Datenschutzcockpit needs an identification "
+                "at level 'hoch' (online ID card)",
+            },
+            status_code=403,
+        )
+    return JSONResponse(
+        {
+            "detail": f"not authenticated: {exc.message}. Send Authorization: Bearer <identity "
+            "token of the eID service, level 'hoch'>",
+        },
+        status_code=401,
+        headers={"WWW-Authenticate": 'Bearer realm="noots-dsc"'},
+    )
+
+
+router = APIRouter(prefix="/dsc/v1", tags=["Datenschutzcockpit"])
+
+
+@router.get("/transfers")
+async def transfers(
+    dsc: DscDep, authorization: Annotated[str | None, Header()] = None
+) -> JSONResponse:
+    """The transfers about the authenticated citizen's own IDNr, newest first."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return _refusal(IdentityError("no bearer token"))
+
+    def read() -> dict[str, Any]:
+        identity = dsc.authenticate(token.strip())
+        return dsc.to_json(identity, dsc.transfers(identity))
+
+    try:
+        return JSONResponse(await run_in_threadpool(read))
+    except (IdentityError, IdentityLevelTooLow) as exc:
+        return _refusal(exc)
+
+
+# --------------------------------------------------------------------------------------------
+# The HTML page
+
+_templates = jinja2.Environment(
+    loader=jinja2.PackageLoader("intermediary", "templates"),
+    autoescape=jinja2.select_autoescape(["html"]),
+    undefined=jinja2.StrictUndefined,
+)
+
+page_router = APIRouter(prefix="/dsc", tags=["Datenschutzcockpit"], include_in_schema=False)
+
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def _page(status: int = 200, **values: Any) -> HTMLResponse:
+    values.setdefault("citizen", None)
+    values.setdefault("transfers", [])
+    values.setdefault("message", None)
+    values.setdefault("eid_available", False)
+    values.setdefault("levels", LEVEL_CHOICES)
+    html = _templates.get_template("dsc.html").render(**values)
+    return HTMLResponse(html, status_code=status, headers=_SECURITY_HEADERS)
+
+
+@page_router.get("/", response_class=HTMLResponse)
+async def page(request: Request, dsc: DscDep) -> HTMLResponse:
+    """The Datenschutzcockpit page: the login form, or the citizen's transfers."""
+    eid_available = hasattr(request.app.state, "eid")
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return _page(eid_available=eid_available)
+
+    def read() -> dict[str, Any]:
+        identity = dsc.authenticate(token)
+        return dsc.to_json(identity, dsc.transfers(identity))
+
+    try:
+        data = await run_in_threadpool(read)
+    except IdentityLevelTooLow:
+        return _page(
+            403,
+            eid_available=eid_available,
+            message="Das Datenschutzcockpit erfordert eine Anmeldung mit dem "
+            "Vertrauensniveau „hoch“ (Online-Ausweisfunktion).",
+        )
+    except IdentityError:
+        return _page(
+            401,
+            eid_available=eid_available,
+            message="Ihre Anmeldung ist abgelaufen oder ungültig. Bitte melden Sie sich an.",
+        )
+    return _page(citizen=data["citizen"], transfers=data["transfers"])
+
+
+@page_router.post("/anmelden")
+async def sign_in(request: Request) -> Response:
+    """The simulated login of the page: form fields ``idnr`` and ``level`` (or ``token``)."""
+    form = parse_qs((await request.body())[:4096].decode("utf-8", "replace"))
+    token = (form.get("token") or [""])[0].strip()
+    eid: EidService | None = getattr(request.app.state, "eid", None)
+    if not token:
+        idnr = (form.get("idnr") or [""])[0].strip()
+        level = (form.get("level") or ["hoch"])[0]
+        if eid is None or level not in LEVEL_CHOICES:
+            return _page(400, message="Anmeldung nicht möglich: kein eID-Dienst verfügbar.")
+        try:
+            citizen = await run_in_threadpool(eid.citizen, idnr=idnr)
+            _, token = await run_in_threadpool(
+                lambda: eid.login(citizen, level=level)  # type: ignore[arg-type]
+            )
+        except NootsError as exc:
+            return _page(
+                400,
+                eid_available=True,
+                message=f"Anmeldung fehlgeschlagen: {exc.message}",
+            )
+    settings: PlatformSettings = request.app.state.platform.settings
+    response = RedirectResponse("/dsc/", status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=settings.tls,
+        path="/dsc",
+    )
+    return response
+
+
+@page_router.post("/abmelden")
+async def sign_out() -> Response:
+    response = RedirectResponse("/dsc/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/dsc")
+    return response

@@ -1,0 +1,331 @@
+"""Helpers for the platform tests: a bootstrapped landscape per test, a data consumer that
+builds real signed requests with a real VS token, and a minimal register built on the core
+that can also misbehave on purpose (hang, garbage, unsigned, unbound, wrong signer)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from lxml import etree
+
+from intermediary.settings import PlatformSettings
+from noots import messages, tokens
+from noots.clock import ManualClock
+from noots.envelope import (
+    ENV_NS,
+    EnvelopeHeader,
+    build_envelope,
+    open_envelope,
+    request_digest,
+    seal,
+)
+from noots.errors import NootsError
+from noots.participant import Participant, load_participant
+from noots.pki import Role
+from noots.protocol import open_protocol_log
+from noots.topology import Topology
+from noots.xml import serialize
+
+CONSUMER = "08118079-BPA-87"  # area verkehr
+ELTERNGELD = "08-ELTERNGELD-79"  # area familie
+GEWERBE = "09162000-GEWA-65"  # area wirtschaft
+MELDEREGISTER = "08118079-MELD-12"  # area meldewesen
+KBA = "991-01234ZFZR-41"  # area verkehr (same as CONSUMER)
+PSTR = "992-00001PSTR-10"
+HREG = "993-00001HREG-32"
+HUB = "noots-hub"
+VS = "noots-vs"
+
+ERIKA = ("02476291358", "Mustermann", "Erika", date(1964, 8, 12))
+LENA = ("01234567812", "Musterfrau", "Lena", date(1992, 3, 14))
+
+DOCUMENT = b'<doc:Testnachweis xmlns:doc="urn:noots:test:1">Inhalt</doc:Testnachweis>'
+
+
+@dataclass
+class Landscape:
+    """A bootstrapped data directory, the topology and the clock every component shares."""
+
+    data_dir: Path
+    topology: Topology
+    clock: ManualClock
+
+    def settings(self, **overrides: Any) -> PlatformSettings:
+        values: dict[str, Any] = {
+            "data_dir": self.data_dir,
+            "admin_token": "admin-secret",
+            "hub_timeout_seconds": 5.0,
+        }
+        values.update(overrides)
+        return PlatformSettings(**values)
+
+    def participant(self, participant_id: str) -> Participant:
+        return load_participant(self.data_dir / "pki", participant_id, clock=self.clock)
+
+    def host_port(self, participant_id: str) -> str:
+        return self.topology.base_url(participant_id).removeprefix("http://")
+
+
+@dataclass
+class Consumer:
+    """A data consumer that speaks the protocol by hand (so each field can be broken)."""
+
+    landscape: Landscape
+    participant_id: str = CONSUMER
+    participant: Participant = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.participant = self.landscape.participant(self.participant_id)
+
+    def request(
+        self,
+        provider: str,
+        evidence_type: str,
+        person: tuple[str, str, str, date] | None = ERIKA,
+        *,
+        requester: str | None = None,
+    ) -> messages.EvidenceRequest:
+        topology = self.landscape.topology
+        spec = topology.evidence_type(evidence_type)
+        subject = (
+            messages.NaturalPerson(person[1], person[2], person[3], person[0])
+            if person is not None
+            else messages.LegalPerson("Mustermann Digital GmbH")
+        )
+        requester_id = requester or self.participant_id
+        return messages.EvidenceRequest.new(
+            requester=messages.Agent(requester_id, "Testverfahren"),
+            provider=messages.Agent(provider, topology.participant(provider).name),
+            evidence_type=messages.EvidenceType(spec.classification, spec.title, spec.identifier),
+            subject=subject,
+            clock=self.landscape.clock,
+            test=True,
+        )
+
+    def token_request(
+        self,
+        request: messages.EvidenceRequest,
+        purpose: str,
+        legal_basis: str | None = None,
+        *,
+        consumer: str | None = None,
+    ) -> tokens.TokenRequest:
+        topology = self.landscape.topology
+        spec = topology.evidence_type_by_classification(request.evidence_type.classification)
+        if legal_basis is None:
+            rows = topology.authorisations_for(
+                self.participant_id, spec.name, request.provider.identifier
+            )
+            legal_basis = next((r.legal_basis for r in rows if r.purpose == purpose), "keine")
+        return tokens.TokenRequest(
+            consumer=consumer or self.participant_id,
+            provider=request.provider.identifier,
+            evidence_type=request.evidence_type.classification,
+            purpose=purpose,
+            legal_basis=legal_basis,
+            uses_idnr=tokens.uses_idnr(request),
+            request_hash=tokens.request_hash(messages.build(request)),
+        )
+
+    def seal_to(
+        self, recipient: str, service_id: str, body: etree._Element, purpose: str | None
+    ) -> bytes:
+        header = EnvelopeHeader(
+            message_id=uuid.uuid4(),
+            sender=self.participant_id,
+            recipient=recipient,
+            service_id=service_id,
+            created=self.landscape.clock.now(),
+            purpose=purpose,
+        )
+        return seal(header, body, self.participant.signer)
+
+    def token_envelope(self, token_request: tokens.TokenRequest) -> bytes:
+        return self.seal_to(
+            VS,
+            "urn:noots:service:noots-vs:tokens",
+            tokens.build_token_request(token_request),
+            token_request.purpose,
+        )
+
+    async def fetch_token(
+        self, platform: httpx.AsyncClient, token_request: tokens.TokenRequest
+    ) -> str:
+        answer = await platform.post(
+            "/vs/v1/tokens",
+            content=self.token_envelope(token_request),
+            headers={"Content-Type": "application/xml"},
+        )
+        opened = open_envelope(answer.content, self.participant.verifier, required_role=Role.VS)
+        assert answer.status_code == 200, opened.body.findtext(f"{{{ENV_NS}}}Detail")
+        return tokens.parse_issued_token_body(opened.body)
+
+    def evidence_envelope(
+        self,
+        request: messages.EvidenceRequest,
+        purpose: str | None,
+        *,
+        service_id: str | None = None,
+        recipient: str | None = None,
+    ) -> bytes:
+        topology = self.landscape.topology
+        provider = request.provider.identifier
+        spec = topology.evidence_type_by_classification(request.evidence_type.classification)
+        return self.seal_to(
+            recipient or provider,
+            service_id or topology.service_id(provider, spec.name),
+            messages.build(request),
+            purpose,
+        )
+
+    async def prepared(
+        self,
+        platform: httpx.AsyncClient,
+        provider: str,
+        evidence_type: str,
+        purpose: str,
+        person: tuple[str, str, str, date] | None = ERIKA,
+    ) -> tuple[messages.EvidenceRequest, bytes]:
+        """A 0101 with a real VS token, sealed for the hub."""
+        request = self.request(provider, evidence_type, person)
+        issued = await self.fetch_token(platform, self.token_request(request, purpose))
+        request = request.with_token(issued)
+        return request, self.evidence_envelope(request, purpose)
+
+    def open_answer(self, raw: bytes, request_raw: bytes) -> tuple[Any, Any]:
+        """The verified answer envelope and its parsed body (0102/0103 or env:Error)."""
+        opened = open_envelope(raw, self.participant.verifier)
+        assert opened.header.in_response_to == request_digest(request_raw)
+        if opened.body.tag == f"{{{ENV_NS}}}Error":
+            return opened, None
+        return opened, messages.parse(opened.body)
+
+
+def error_of(opened: Any, parsed: Any) -> tuple[str, str]:
+    """(code, detail) of a 0103 or an env:Error answer."""
+    if parsed is None:
+        return (
+            opened.body.findtext(f"{{{ENV_NS}}}Code"),
+            opened.body.findtext(f"{{{ENV_NS}}}Detail"),
+        )
+    assert isinstance(parsed, messages.EvidenceErrorResponse), parsed
+    return parsed.errors[0].code.value, parsed.errors[0].detail or ""
+
+
+class TestRegister:
+    """A register on the core library: verifies envelope and token, answers, logs.
+
+    ``mode`` makes it misbehave: ``hang`` (waits until ``release`` is set), ``garbage``,
+    ``unsigned``, ``unbound``, ``wrong-signer``, ``http-500``.
+    """
+
+    __test__ = False
+
+    def __init__(self, landscape: Landscape, participant_id: str) -> None:
+        self.landscape = landscape
+        self.participant_id = participant_id
+        self.participant = landscape.participant(participant_id)
+        self.mode = "normal"
+        self.received: list[bytes] = []
+        self.release = asyncio.Event()
+        self.entered = asyncio.Event()
+        self.log = open_protocol_log(
+            landscape.data_dir / "logs" / f"{participant_id}.db",
+            party=participant_id,
+            clock=landscape.clock,
+        )
+
+    def close(self) -> None:
+        self.log.close()
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.post("/evidence/v1")
+        async def evidence(request: Request) -> Response:
+            raw = await request.body()
+            self.received.append(raw)
+            if self.mode == "hang":
+                self.entered.set()
+                await self.release.wait()
+            if self.mode == "garbage":
+                return Response(b"<html>Bad Gateway</html", media_type="text/html")
+            if self.mode == "http-500":
+                return Response(b"", status_code=500)
+            return Response(self.answer(raw), media_type="application/xml")
+
+        return app
+
+    def answer(self, raw: bytes) -> bytes:
+        clock = self.landscape.clock
+        opened = open_envelope(raw, self.participant.verifier, required_role=Role.CONSUMER)
+        request = messages.parse(opened.body)
+        assert isinstance(request, messages.EvidenceRequest)
+        try:
+            token = tokens.verify_token(
+                request.issued_token, self.participant.verifier, clock=clock
+            )
+            tokens.check_token_binding(
+                token,
+                request=request,
+                request_element=opened.body,
+                header=opened.header,
+                provider_id=self.participant_id,
+            )
+            evidence = messages.Evidence.new(
+                DOCUMENT,
+                issuing_authority=request.provider,
+                evidence_type=request.evidence_type,
+                subject=request.subject,
+                clock=clock,
+            )
+            answer: messages.Message = messages.answer_with_evidence(request, evidence, clock=clock)
+            outcome = "delivered"
+        except NootsError as exc:
+            answer = messages.answer_with_error(request, exc.code, exc.message, clock=clock)
+            outcome = f"refused:{exc.code.value}"
+        subject = request.subject
+        self.log.append(
+            consumer=opened.header.sender,
+            provider=self.participant_id,
+            evidence_type=self.landscape.topology.evidence_type_by_classification(
+                request.evidence_type.classification
+            ).name,
+            purpose=opened.header.purpose or "",
+            idnr=subject.idnr if isinstance(subject, messages.NaturalPerson) else None,
+            message_id=str(request.request_id),
+            outcome=outcome,
+        )
+        header = EnvelopeHeader(
+            message_id=uuid.uuid4(),
+            sender=self.participant_id,
+            recipient=opened.header.sender,
+            service_id=opened.header.service_id,
+            created=clock.now(),
+            in_response_to=("0" * 64 if self.mode == "unbound" else request_digest(raw)),
+            request_message_id=opened.header.message_id,
+        )
+        body = messages.build(answer)
+        if self.mode == "unsigned":
+            return serialize(build_envelope(header, body))
+        if self.mode == "wrong-signer":
+            other = self.landscape.participant(KBA if self.participant_id != KBA else PSTR)
+            header = EnvelopeHeader(
+                message_id=header.message_id,
+                sender=other.participant_id,
+                recipient=header.recipient,
+                service_id=header.service_id,
+                created=header.created,
+                in_response_to=header.in_response_to,
+                request_message_id=header.request_message_id,
+            )
+            return seal(header, body, other.signer)
+        return seal(header, body, self.participant.signer)

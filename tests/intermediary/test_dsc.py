@@ -1,0 +1,231 @@
+"""Datenschutzcockpit: a citizen at level "hoch" sees exactly the transfers about their own
+IDNr, from every party's protocol log, as JSON and as the German HTML page."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from intermediary.app import create_app
+from intermediary.dsc import group_transfers
+from noots.clock import ManualClock
+from noots.eid import IdentityToken, issue_identity
+from noots.protocol import open_protocol_log
+from noots.testing.asgi import running
+from tests.intermediary.support import (
+    CONSUMER,
+    ELTERNGELD,
+    ERIKA,
+    HUB,
+    KBA,
+    LENA,
+    MELDEREGISTER,
+    PSTR,
+    Landscape,
+)
+
+OTHER = "65929970489"  # a valid IDNr that is neither citizen's
+
+
+def log_transfers(landscape: Landscape, plan: list[tuple[str, str, str, str, str, str]]) -> None:
+    """Write (idnr, consumer, provider, evidence type, purpose, outcome) transfers into the
+    hub's and the provider's logs, as the running landscape would."""
+    for idnr, consumer, provider, evidence_type, purpose, outcome in plan:
+        request_id = str(uuid.uuid4())
+        for party in (HUB, provider):
+            with open_protocol_log(
+                landscape.data_dir / "logs" / f"{party}.db", party=party, clock=landscape.clock
+            ) as log:
+                log.append(
+                    consumer=consumer,
+                    provider=provider,
+                    evidence_type=evidence_type,
+                    purpose=purpose,
+                    idnr=idnr,
+                    message_id=request_id,
+                    outcome=outcome,
+                )
+        landscape.clock.advance(timedelta(minutes=1))
+
+
+PLAN = [
+    (ERIKA[0], CONSUMER, MELDEREGISTER, "Meldebescheinigung", "Bewohnerparkausweis", "delivered"),
+    (LENA[0], ELTERNGELD, PSTR, "Geburtsurkunde", "Elterngeld", "delivered"),
+    (ERIKA[0], CONSUMER, KBA, "Fahrzeughalterauskunft", "Bewohnerparkausweis", "delivered"),
+    (OTHER, CONSUMER, KBA, "Fahrzeughalterauskunft", "Bewohnerparkausweis", "delivered"),
+    (
+        LENA[0],
+        ELTERNGELD,
+        MELDEREGISTER,
+        "Meldebescheinigung",
+        "Elterngeld",
+        "refused:EDM:ERR:0004",
+    ),
+]
+
+
+async def login(client: Any, idnr: str, level: str = "hoch") -> str:
+    answer = await client.post("/eid/v1/login", json={"idnr": idnr, "level": level})
+    assert answer.status_code == 200, answer.text
+    token: str = answer.json()["token"]
+    return token
+
+
+def test_group_transfers_joins_parties_and_keeps_the_latest_outcome() -> None:
+    """Entries of hub and register for one request are one transfer; pending then delivered
+    is delivered; the newest transfer comes first."""
+    clock = ManualClock()
+    with open_protocol_log(":memory:", party=HUB, clock=clock) as log:
+        first = str(uuid.uuid4())
+        for outcome in ("pending", "delivered"):
+            log.append(
+                consumer=CONSUMER,
+                provider=KBA,
+                evidence_type="Fahrzeughalterauskunft",
+                purpose="Bewohnerparkausweis",
+                idnr=ERIKA[0],
+                message_id=first,
+                outcome=outcome,
+            )
+            clock.advance(timedelta(seconds=30))
+        second = str(uuid.uuid4())
+        log.append(
+            consumer=CONSUMER,
+            provider=MELDEREGISTER,
+            evidence_type="Meldebescheinigung",
+            purpose="Bewohnerparkausweis",
+            idnr=ERIKA[0],
+            message_id=second,
+            outcome="refused:EDM:ERR:0004",
+        )
+        transfers = group_transfers(log.entries())
+    assert [t.request_id for t in transfers] == [second, first]
+    assert [t.outcome for t in transfers] == ["refused:EDM:ERR:0004", "delivered"]
+    assert [e.outcome for e in transfers[1].records] == ["pending", "delivered"]
+
+
+@pytest.mark.parametrize(("citizen", "count"), [(ERIKA, 2), (LENA, 2)])
+async def test_citizen_sees_exactly_their_own_transfers(
+    landscape: Landscape, citizen: tuple[Any, ...], count: int
+) -> None:
+    """Of five logged transfers about three people, each citizen sees exactly theirs, each
+    joined from the hub's and the register's entries, and nobody else's."""
+    log_transfers(landscape, PLAN)
+    app = create_app(landscape.settings(), components=("dsc", "eid"), clock=landscape.clock)
+    async with running(app) as client:
+        token = await login(client, citizen[0])
+        answer = await client.get("/dsc/v1/transfers", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["citizen"]["idnr"] == citizen[0]
+    expected = [(c, p, e, o) for i, c, p, e, _, o in reversed(PLAN) if i == citizen[0]]
+    seen = [
+        (
+            t["consumer"]["participantId"],
+            t["provider"]["participantId"],
+            t["evidenceType"],
+            t["outcome"],
+        )
+        for t in body["transfers"]
+    ]
+    assert seen == expected
+    assert len(seen) == count
+    for transfer in body["transfers"]:
+        assert {r["party"] for r in transfer["records"]} == {
+            HUB,
+            transfer["provider"]["participantId"],
+        }
+    text = answer.text
+    for stranger in {ERIKA[0], LENA[0], OTHER} - {citizen[0]}:
+        assert stranger not in text
+
+
+async def test_authentication_failures_are_401_and_low_level_is_403(
+    landscape: Landscape,
+) -> None:
+    """No token, garbage, a token not sealed by the eID, an expired one or one meant for
+    another participant → 401; level "substantiell" → 403 saying "hoch" is needed."""
+    log_transfers(landscape, PLAN)
+    app = create_app(landscape.settings(), components=("dsc", "eid"), clock=landscape.clock)
+    now = landscape.clock.now()
+    forged = issue_identity(
+        IdentityToken(
+            idnr=ERIKA[0],
+            given_name=ERIKA[2],
+            family_name=ERIKA[1],
+            date_of_birth=ERIKA[3],
+            level="hoch",
+            issued_at=now,
+            expires_at=now + timedelta(minutes=5),
+        ),
+        landscape.participant(HUB).signer,
+    )
+    async with running(app) as client:
+        substantial = await login(client, ERIKA[0], "substantiell")
+        other_audience = (
+            await client.post(
+                "/eid/v1/login", json={"idnr": ERIKA[0], "audience": "08118079-BPA-87"}
+            )
+        ).json()["token"]
+        expiring = await login(client, ERIKA[0])
+
+        async def get(token: str | None) -> Any:
+            headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+            return await client.get("/dsc/v1/transfers", headers=headers)
+
+        answers = {
+            "none": await get(None),
+            "garbage": await get("not-a-token"),
+            "forged": await get(forged),
+            "audience": await get(other_audience),
+            "low": await get(substantial),
+        }
+        landscape.clock.advance(timedelta(hours=1))
+        answers["expired"] = await get(expiring)
+    for name in ("none", "garbage", "forged", "audience", "expired"):
+        assert answers[name].status_code == 401, name
+        assert "not authenticated" in answers[name].json()["detail"]
+        assert ERIKA[0] not in answers[name].text
+    assert answers["low"].status_code == 403
+    assert "hoch" in answers["low"].json()["detail"]
+
+
+async def test_html_page_with_simulated_login(landscape: Landscape) -> None:
+    """The German page logs in through the simulated eID and lists only the citizen's own
+    transfers; a lower level of assurance is refused on the page."""
+    log_transfers(landscape, PLAN)
+    app = create_app(landscape.settings(), components=("dsc", "eid"), clock=landscape.clock)
+    async with running(app) as client:
+        start = await client.get("/dsc/")
+        signed_in = await client.post(
+            "/dsc/anmelden",
+            content=f"idnr={ERIKA[0]}&level=hoch",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        page = await client.get("/dsc/")
+        await client.post("/dsc/abmelden")
+        client.cookies.clear()
+        await client.post(
+            "/dsc/anmelden",
+            content=f"idnr={LENA[0]}&level=normal",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        low = await client.get("/dsc/")
+    assert start.status_code == 200
+    assert "Anmelden" in start.text
+    assert "Simulation" in start.text
+    assert signed_in.status_code == 303
+    assert page.status_code == 200
+    assert "Übermittlungen (2)" in page.text
+    assert "Stadt Korntal-Münchingen, Bewohnerparkausweis" in page.text
+    assert page.text.count('class="uebermittlung"') == 2
+    assert LENA[0] not in page.text
+    assert OTHER not in page.text
+    assert "<script" not in page.text
+    assert 'src="http' not in page.text
+    assert 'href="http' not in page.text
+    assert low.status_code == 403
+    assert "Vertrauensniveau" in low.text

@@ -1,0 +1,254 @@
+"""Vermittlungsstelle: the abstract authorisation, the intra-area rule, the sealed token bound
+to the request hash, signed refusals with a reason, and the abstract log."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+
+import pytest
+
+from intermediary.app import create_app
+from intermediary.vs import authorise
+from noots import messages, tokens
+from noots.envelope import ENV_NS, open_envelope, request_digest
+from noots.errors import AuthorisationRefused, TokenMismatch
+from noots.pki import Role
+from noots.testing.asgi import running
+from noots.topology import load_topology
+from tests.intermediary.support import (
+    CONSUMER,
+    ELTERNGELD,
+    ERIKA,
+    GEWERBE,
+    HREG,
+    KBA,
+    MELDEREGISTER,
+    PSTR,
+    VS,
+    Consumer,
+    Landscape,
+)
+
+TOPOLOGY = load_topology()
+BPA_MELDE_BASIS = "§ 45 Abs. 1b Satz 1 Nr. 2a StVO i. V. m. § 34 Abs. 1 BMG"
+
+
+def ask(
+    *,
+    consumer: str = CONSUMER,
+    provider: str = MELDEREGISTER,
+    evidence_type: str = "Meldebescheinigung",
+    purpose: str = "Bewohnerparkausweis",
+    legal_basis: str = BPA_MELDE_BASIS,
+    uses_idnr: bool = True,
+) -> tokens.TokenRequest:
+    return tokens.TokenRequest(
+        consumer=consumer,
+        provider=provider,
+        evidence_type=TOPOLOGY.evidence_type(evidence_type).classification,
+        purpose=purpose,
+        legal_basis=legal_basis,
+        uses_idnr=uses_idnr,
+        request_hash="ab" * 32,
+    )
+
+
+def test_landscape_has_at_least_six_administrative_areas() -> None:
+    """The intra-area rule is exercised over at least six areas of the landscape."""
+    assert len(TOPOLOGY.administrative_areas) >= 6
+    used = {r.area for r in TOPOLOGY.registers} | {c.area for c in TOPOLOGY.consumers}
+    assert len(used) >= 6
+
+
+def test_matrix_row_grants_a_cross_area_transfer() -> None:
+    """Verkehr → Meldewesen with the matrix row's purpose and legal basis is granted."""
+    grant = authorise(TOPOLOGY, ask(), signer=CONSUMER)
+    assert grant.rule == "matrix"
+    assert (grant.consumer_area, grant.provider_area) == ("verkehr", "meldewesen")
+
+
+def test_same_area_needs_no_matrix_row() -> None:
+    """Consumer and provider in one area (Verkehr): a token without a matrix entry."""
+    request = ask(
+        provider=KBA,
+        evidence_type="Fahrzeughalterauskunft",
+        purpose="Verkehrsüberwachung",
+        legal_basis="§ 35 StVG",
+    )
+    assert not [
+        a
+        for a in TOPOLOGY.authorisations_for(CONSUMER, "Fahrzeughalterauskunft", KBA)
+        if a.purpose == "Verkehrsüberwachung"
+    ]
+    grant = authorise(TOPOLOGY, request, signer=CONSUMER)
+    assert grant.rule == "intra-area"
+    assert grant.consumer_area == grant.provider_area == "verkehr"
+
+
+def test_the_same_transfer_across_areas_needs_the_matrix() -> None:
+    """The other side of the intra-area rule: from Familie to Verkehr the row is missing."""
+    request = ask(
+        consumer=ELTERNGELD,
+        provider=KBA,
+        evidence_type="Fahrzeughalterauskunft",
+        purpose="Verkehrsüberwachung",
+        legal_basis="§ 35 StVG",
+    )
+    with pytest.raises(AuthorisationRefused, match="evidence type not authorised"):
+        authorise(TOPOLOGY, request, signer=ELTERNGELD)
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"provider": PSTR, "evidence_type": "Geburtsurkunde"}, "evidence type not authorised"),
+        ({"provider": "09162000-MELD-57"}, "provider not authorised"),
+        ({"provider": KBA}, "wrong provider: 991-01234ZFZR-41 does not provide"),
+        ({"purpose": "Kindergeld"}, "purpose not authorised"),
+        ({"legal_basis": "§ 1 Phantasiegesetz"}, "legal basis not authorised"),
+        ({"consumer": "noots-ida"}, "noots-ida is not a data consumer"),
+        ({"provider": "noots-hub"}, "noots-hub is not a data provider"),
+    ],
+)
+def test_refusals_name_the_rule_broken(changes: dict[str, str], reason: str) -> None:
+    """Each refusal names the first rule broken (wrong type, provider, purpose, basis …)."""
+    request = ask(**changes)  # type: ignore[arg-type]
+    signer = changes.get("consumer", CONSUMER)
+    with pytest.raises(AuthorisationRefused, match=reason) as caught:
+        authorise(TOPOLOGY, request, signer=signer)
+    if "not authorised" in reason:
+        assert "Authorised for this consumer" in caught.value.message
+
+
+def test_idnr_use_needs_a_row_that_allows_it() -> None:
+    """A row with uses_idnr false allows the transfer without the IDNr, refuses it with."""
+    row = {
+        "consumer": GEWERBE,
+        "provider": HREG,
+        "evidence_type": "Handelsregisterauszug",
+        "purpose": "Gewerbeanzeige",
+        "legal_basis": "§ 14 Abs. 1 GewO i. V. m. § 9 Abs. 1 HGB",
+    }
+    assert authorise(TOPOLOGY, ask(**row, uses_idnr=False), signer=GEWERBE).rule == "matrix"
+    with pytest.raises(AuthorisationRefused, match="IDNr use not authorised"):
+        authorise(TOPOLOGY, ask(**row, uses_idnr=True), signer=GEWERBE)
+
+
+def test_a_consumer_asks_only_for_itself() -> None:
+    """A token request signed by one consumer for another is refused."""
+    with pytest.raises(AuthorisationRefused, match="can ask only for itself"):
+        authorise(TOPOLOGY, ask(), signer=ELTERNGELD)
+
+
+# -- over HTTP ---------------------------------------------------------------------------------
+
+
+async def test_granted_token_is_sealed_and_bound_to_the_request_hash(landscape: Landscape) -> None:
+    """The answer is signed by the VS, bound to the request bytes, and carries a token
+    sealed by the VS for exactly this 0101: another 0101 does not match it."""
+    app = create_app(landscape.settings(), components=("vs",), clock=landscape.clock)
+    dc = Consumer(landscape)
+    request = dc.request(MELDEREGISTER, "Meldebescheinigung")
+    asked = dc.token_request(request, "Bewohnerparkausweis")
+    raw = dc.token_envelope(asked)
+    async with running(app) as client:
+        answer = await client.post("/vs/v1/tokens", content=raw)
+    assert answer.status_code == 200
+    opened = open_envelope(answer.content, dc.participant.verifier, required_role=Role.VS)
+    assert opened.header.sender == VS
+    assert opened.header.recipient == CONSUMER
+    assert opened.header.in_response_to == request_digest(raw)
+    issued = tokens.parse_issued_token_body(opened.body)
+    token = tokens.verify_token(issued, dc.participant.verifier, clock=landscape.clock)
+    assert token.request_hash == tokens.request_hash(messages.build(request))
+    assert (token.consumer, token.provider, token.purpose) == (
+        CONSUMER,
+        MELDEREGISTER,
+        "Bewohnerparkausweis",
+    )
+    # The token travels inside the request; the hash ignores the token text, so it matches …
+    carried = request.with_token(issued)
+    envelope = dc.evidence_envelope(carried, "Bewohnerparkausweis")
+    opened_request = open_envelope(envelope, dc.participant.verifier)
+    tokens.check_token_binding(
+        token,
+        request=carried,
+        request_element=opened_request.body,
+        header=opened_request.header,
+        provider_id=MELDEREGISTER,
+    )
+    # … and a request about someone else does not.
+    other = dataclasses.replace(
+        carried, subject=messages.NaturalPerson("Musterfrau", "Lena", ERIKA[3], "01234567812")
+    )
+    with pytest.raises(TokenMismatch, match="request hash"):
+        tokens.check_token_binding(
+            token,
+            request=other,
+            request_element=messages.build(other),
+            header=opened_request.header,
+            provider_id=MELDEREGISTER,
+        )
+
+
+async def test_refusal_is_a_signed_0002_with_the_reason(landscape: Landscape) -> None:
+    """A refused request gets 403 and a VS-signed env:Error EDM:ERR:0002 saying why."""
+    app = create_app(landscape.settings(), components=("vs",), clock=landscape.clock)
+    dc = Consumer(landscape)
+    request = dc.request(MELDEREGISTER, "Meldebescheinigung")
+    raw = dc.token_envelope(dc.token_request(request, "Kindergeld", BPA_MELDE_BASIS))
+    async with running(app) as client:
+        answer = await client.post("/vs/v1/tokens", content=raw)
+    assert answer.status_code == 403
+    opened = open_envelope(answer.content, dc.participant.verifier, required_role=Role.VS)
+    assert opened.header.in_response_to == request_digest(raw)
+    assert opened.body.findtext(f"{{{ENV_NS}}}Code") == "EDM:ERR:0002"
+    assert "purpose not authorised" in opened.body.findtext(f"{{{ENV_NS}}}Detail")
+    assert opened.body.findtext(f"{{{ENV_NS}}}Component") == VS
+
+
+async def test_only_consumers_get_tokens(landscape: Landscape) -> None:
+    """A register asking for a token, or an unsigned request, is refused with 0001."""
+    app = create_app(landscape.settings(), components=("vs",), clock=landscape.clock)
+    register = Consumer(landscape, participant_id=MELDEREGISTER)
+    dc = Consumer(landscape)
+    request = dc.request(MELDEREGISTER, "Meldebescheinigung")
+    from_register = register.token_envelope(
+        dc.token_request(request, "Bewohnerparkausweis", consumer=MELDEREGISTER)
+    )
+    unsigned = dc.token_envelope(dc.token_request(request, "Bewohnerparkausweis"))
+    start = unsigned.index(b"<ds:Signature")
+    unsigned = unsigned[:start] + unsigned[unsigned.index(b"</ds:Signature>") + 15 :]
+    async with running(app) as client:
+        answers = [
+            await client.post("/vs/v1/tokens", content=raw) for raw in (from_register, unsigned)
+        ]
+    for answer in answers:
+        assert answer.status_code == 401
+        opened = open_envelope(answer.content, dc.participant.verifier, required_role=Role.VS)
+        assert opened.body.findtext(f"{{{ENV_NS}}}Code") == "EDM:ERR:0001"
+
+
+async def test_abstract_log_has_decisions_but_no_personal_data(landscape: Landscape) -> None:
+    """Both decisions are logged (parties, purpose, decision); no IDNr, hash or content."""
+    settings = landscape.settings()
+    app = create_app(settings, components=("vs",), clock=landscape.clock)
+    dc = Consumer(landscape)
+    request = dc.request(MELDEREGISTER, "Meldebescheinigung")
+    granted = dc.token_request(request, "Bewohnerparkausweis")
+    refused = dc.token_request(dc.request(PSTR, "Geburtsurkunde"), "Bewohnerparkausweis")
+    async with running(app) as client:
+        for asked in (granted, refused):
+            await client.post("/vs/v1/tokens", content=dc.token_envelope(asked))
+        entries = app.state.vs.log.entries()
+    assert [(e.provider, e.evidence_type, e.decision) for e in entries] == [
+        (MELDEREGISTER, "Meldebescheinigung", "granted:matrix"),
+        (PSTR, "Geburtsurkunde", "refused"),
+    ]
+    assert all(e.consumer == CONSUMER and e.purpose == "Bewohnerparkausweis" for e in entries)
+    path = settings.data_dir / "vs" / "decisions.db"
+    with sqlite3.connect(path) as db:
+        dump = "\n".join(db.iterdump())
+    for secret in (ERIKA[0], ERIKA[1], granted.request_hash, refused.request_hash):
+        assert secret not in dump
