@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from consumers.demo._app import DemoSettings, create_app
+from consumers.demo._app import DemoSettings, app_from_env, create_app
 from consumers.demo._services import SERVICES, EvidenceNeed, ServiceKind, service_kind
 
-__all__ = ["SERVICES", "DemoSettings", "EvidenceNeed", "ServiceKind", "create_app", "service_kind"]
+__all__ = [
+    "SERVICES",
+    "DemoSettings",
+    "EvidenceNeed",
+    "ServiceKind",
+    "app_from_env",
+    "create_app",
+    "service_kind",
+]

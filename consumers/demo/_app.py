@@ -44,11 +44,11 @@ from noots.eid import verify_identity
 from noots.errors import NootsError
 from noots.participant import Participant, load_participant
 from noots.protocol import open_protocol_log
-from noots.settings import NootsSettings
+from noots.settings import NootsSettings, load_settings
 from noots.topology import ConsumerSpec, Topology
 from registers.identities import BEHAVIOUR_IDENTITIES
 
-__all__ = ["DemoSettings", "create_app"]
+__all__ = ["DemoSettings", "app_from_env", "create_app"]
 
 log = logging.getLogger("consumers.demo")
 
@@ -107,6 +107,12 @@ class _State:
             if row.consumer == self.spec.participant_id and row.evidence_type == evidence_type:
                 return row.purpose, row.legal_basis
         return self.service.kind.capitalize(), "nicht angegeben"
+
+
+def app_from_env() -> FastAPI:
+    """The demo service named by ``NOOTS_CONSUMER_ID``, for
+    ``uvicorn --factory consumers.demo:app_from_env``."""
+    return create_app(load_settings(DemoSettings))
 
 
 def _state(request: Request) -> _State:
