@@ -24,6 +24,7 @@ __all__ = [
     "IdentityVehicle",
     "behaviour_of",
     "identity",
+    "markdown_table",
     "reserved_idnrs",
     "reserved_plates",
 ]
@@ -405,3 +406,28 @@ def reserved_plates() -> frozenset[str]:
 
 
 _BY_IDNR = {i.idnr: i for i in BEHAVIOUR_IDENTITIES}
+
+
+def markdown_table() -> str:
+    """The identities as the Markdown table in ``docs/identities.md``."""
+    rows = [
+        "| IDNr | Name | Geburtsdatum | Verhalten | Beschreibung |",
+        "|---|---|---|---|---|",
+    ]
+    for i in BEHAVIOUR_IDENTITIES:
+        rows.append(
+            f"| `{i.idnr}` | {i.given_names} {i.family_name} | {i.date_of_birth:%d.%m.%Y} "
+            f"| `{i.behaviour.value}` | {i.description} |"
+        )
+    d = DEMO_COMPANY
+    return (
+        "# Test identities\n\n"
+        "Fixed test persons that every seeded population contains (`noots seed`, any size and\n"
+        "seed), each provoking one register behaviour. Generated from\n"
+        "`registers/identities.py` (`BEHAVIOUR_IDENTITIES`); a test keeps this file current.\n"
+        "All IDNrs are test numbers (leading 0) that the random generator never hands out.\n\n"
+        + "\n".join(rows)
+        + "\n\n"
+        f"Demo company for the Gewerbeanmeldung: **{d.name}**, {d.court}, "
+        f"{d.register} {d.number}, represented by the normal person `{d.managing_director}`.\n"
+    )

@@ -77,3 +77,14 @@ def test_identities_live_in_default_municipalities() -> None:
     assert seat is not None
     assert DEMO_COMPANY.postcode in seat.postcodes
     assert DEMO_COMPANY.managing_director in reserved_idnrs()
+
+
+def test_docs_table_is_current() -> None:
+    """docs/identities.md is the table generated from BEHAVIOUR_IDENTITIES."""
+    from noots.paths import PROJECT_ROOT
+    from registers.identities import markdown_table
+
+    committed = (PROJECT_ROOT / "docs" / "identities.md").read_text(encoding="utf-8")
+    assert committed == markdown_table(), "regenerate docs/identities.md from markdown_table()"
+    for ident in BEHAVIOUR_IDENTITIES:
+        assert ident.idnr in committed
