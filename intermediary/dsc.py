@@ -133,7 +133,9 @@ def group_transfers(entries: Iterable[ProtocolEntry]) -> list[Transfer]:
     """
     groups: dict[tuple[str, str, str], list[ProtocolEntry]] = {}
     for entry in entries:
-        groups.setdefault((entry.message_id, entry.consumer, entry.provider), []).append(entry)
+        # Parties log the 0101's id as "urn:uuid:…"; a bare UUID is the same request.
+        request_id = entry.message_id.removeprefix("urn:uuid:")
+        groups.setdefault((request_id, entry.consumer, entry.provider), []).append(entry)
     transfers = []
     for (request_id, consumer, provider), records in groups.items():
         records.sort(key=lambda e: (e.recorded_at, e.party, e.sequence))

@@ -18,8 +18,9 @@ One request travels DC → hub → DP → hub → DC. The hub, in this order:
 4. verifies the answer: the register's signature and certificate (role ``provider``, signer =
    the register it was sent to), ``InResponseTo`` = SHA-256 of the request bytes, a 0102 or
    0103 answering this 0101;
-5. logs the transfer (§ 9 IDNrG: consumer, provider, evidence type, purpose, IDNr, request id,
-   outcome) and returns the register's bytes unchanged.
+5. logs the transfer (§ 9 IDNrG: consumer, provider, evidence type, purpose, IDNr, the 0101's
+   ``id`` as ``urn:uuid:…`` — the id consumer and register log too, and which stays the same
+   across retries — and the outcome) and returns the register's bytes unchanged.
 
 Whatever fails is answered by the hub itself: an envelope signed by the hub and bound to the
 request bytes, with a ``DE.EvidenceErrorResponse.0103`` when the 0101 was read (error provider:
@@ -304,7 +305,7 @@ class TransportHub:
                 evidence_type=evidence_type,
                 purpose=opened.header.purpose,
                 idnr=idnr,
-                message_id=str(request.request_id),
+                message_id=f"urn:uuid:{request.request_id}",
                 outcome=outcome,
             )
         except (ProtocolLogError, ValueError) as exc:

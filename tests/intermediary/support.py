@@ -301,7 +301,7 @@ class TestRegister:
             ).name,
             purpose=opened.header.purpose or "",
             idnr=subject.idnr if isinstance(subject, messages.NaturalPerson) else None,
-            message_id=str(request.request_id),
+            message_id=f"urn:uuid:{request.request_id}",
             outcome=outcome,
         )
         header = EnvelopeHeader(

@@ -34,7 +34,7 @@ def log_transfers(landscape: Landscape, plan: list[tuple[str, str, str, str, str
     """Write (idnr, consumer, provider, evidence type, purpose, outcome) transfers into the
     hub's and the provider's logs, as the running landscape would."""
     for idnr, consumer, provider, evidence_type, purpose, outcome in plan:
-        request_id = str(uuid.uuid4())
+        request_id = f"urn:uuid:{uuid.uuid4()}"
         for party in (HUB, provider):
             with open_protocol_log(
                 landscape.data_dir / "logs" / f"{party}.db", party=party, clock=landscape.clock
@@ -75,19 +75,19 @@ async def login(client: Any, idnr: str, level: str = "hoch") -> str:
 
 
 def test_group_transfers_joins_parties_and_keeps_the_latest_outcome() -> None:
-    """Entries of hub and register for one request are one transfer; pending then delivered
-    is delivered; the newest transfer comes first."""
+    """Entries for one request id (bare or as urn:uuid) are one transfer; pending then
+    delivered is delivered; the newest transfer comes first."""
     clock = ManualClock()
     with open_protocol_log(":memory:", party=HUB, clock=clock) as log:
         first = str(uuid.uuid4())
-        for outcome in ("pending", "delivered"):
+        for outcome, message_id in (("pending", first), ("delivered", f"urn:uuid:{first}")):
             log.append(
                 consumer=CONSUMER,
                 provider=KBA,
                 evidence_type="Fahrzeughalterauskunft",
                 purpose="Bewohnerparkausweis",
                 idnr=ERIKA[0],
-                message_id=first,
+                message_id=message_id,
                 outcome=outcome,
             )
             clock.advance(timedelta(seconds=30))

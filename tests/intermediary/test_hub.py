@@ -104,7 +104,7 @@ async def test_request_travels_dc_hub_dp_hub_dc(landscape: Landscape, xnachweis_
             PURPOSE,
             ERIKA[0],
         )
-        assert (entry.message_id, entry.outcome) == (str(request.request_id), "delivered")
+        assert (entry.message_id, entry.outcome) == (f"urn:uuid:{request.request_id}", "delivered")
         [logged] = register.log.entries(idnr=ERIKA[0])
         assert logged.message_id == entry.message_id
 
