@@ -53,6 +53,13 @@ class NootsSettings(BaseSettings):
         default=0.0, description="Shift of the simulated clock against the wall clock."
     )
     log_level: LogLevel = "INFO"
+    hosts: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Hosts that replace the topology's for some components (JSON: component name or "
+            "participant id → host), e.g. the service names inside docker compose."
+        ),
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -89,8 +96,14 @@ class NootsSettings(BaseSettings):
         return SystemClock(timedelta(seconds=self.clock_offset_seconds))
 
     def load_topology(self) -> Topology:
-        """The landscape this process belongs to (raises ``TopologyError``)."""
-        return load_topology(self.topology)
+        """The landscape this process belongs to (raises ``TopologyError``), with ``hosts``
+        applied."""
+        topology = load_topology(self.topology)
+        if not self.hosts:
+            return topology
+        from noots.components import with_hosts
+
+        return with_hosts(topology, self.hosts)
 
 
 SettingsT = TypeVar("SettingsT", bound=NootsSettings)

@@ -1,0 +1,189 @@
+"""The processes of a landscape: one :class:`Component` per server the topology describes.
+
+``noots up`` starts each as ``noots serve <name>``, ``noots compose`` turns each into a
+container, and both name them the same way: ``platform`` (hub, RDN, VS, IAM/PKI, DSC, eID),
+``ida``, every register and every online service by its participant id, and ``dashboard``
+when the dashboard app is installed.
+
+:func:`create_component_app` builds a component's ASGI app through its owner's
+``create_app(settings)`` factory; the settings come from ``NOOTS_*`` variables plus the
+overrides the caller passes (data directory, topology, TLS).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from noots.errors import ConfigurationError
+from noots.tls import ClientCertificates
+from noots.topology import Topology
+
+__all__ = [
+    "Component",
+    "ComponentKind",
+    "create_component_app",
+    "dashboard_available",
+    "landscape_components",
+    "with_hosts",
+]
+
+ComponentKind = Literal["platform", "ida", "register", "consumer", "dashboard"]
+
+_DASHBOARD_MODULE = "consumers.dashboard"
+
+
+@dataclass(frozen=True)
+class Component:
+    """One server process of the landscape."""
+
+    name: str
+    kind: ComponentKind
+    #: The participant whose certificate the server presents (and its outgoing client).
+    participant_id: str
+    title: str
+    host: str
+    port: int
+
+    @property
+    def client_certificates(self) -> ClientCertificates:
+        """Registers and the IDA serve participants only; the others also serve browsers."""
+        if self.kind in ("register", "ida"):
+            return ClientCertificates.REQUIRED
+        return ClientCertificates.OPTIONAL
+
+    def url(self, *, tls: bool = False) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'https' if tls else 'http'}://{host}:{self.port}"
+
+
+def dashboard_available() -> bool:
+    """Whether the dashboard app (``consumers.dashboard``) is installed."""
+    try:
+        return importlib.util.find_spec(_DASHBOARD_MODULE) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def landscape_components(topology: Topology, *, dashboard: bool | None = None) -> list[Component]:
+    """Every component of ``topology`` in start order (platform first, online services last).
+
+    ``dashboard`` None: included when :func:`dashboard_available`.
+    """
+    host = topology.host
+    platform, ida = topology.platform, topology.ida
+    components = [
+        Component(
+            "platform",
+            "platform",
+            platform.hub_id,
+            "Plattform: Transport-Hub, RDN, Vermittlungsstelle, IAM/PKI, Datenschutzcockpit, eID",
+            platform.host or host,
+            platform.port,
+        ),
+        Component(
+            "ida",
+            "ida",
+            ida.participant_id,
+            "IDM für Personen (IDNr-Abruf)",
+            ida.host or host,
+            ida.port,
+        ),
+    ]
+    components.extend(
+        Component(r.participant_id, "register", r.participant_id, r.name, r.host or host, r.port)
+        for r in topology.registers
+    )
+    components.extend(
+        Component(c.participant_id, "consumer", c.participant_id, c.name, c.host or host, c.port)
+        for c in topology.consumers
+    )
+    if dashboard if dashboard is not None else dashboard_available():
+        components.append(
+            Component(
+                "dashboard",
+                "dashboard",
+                platform.simulator_id,
+                "Dashboard",
+                topology.dashboard.host or host,
+                topology.dashboard.port,
+            )
+        )
+    return components
+
+
+def with_hosts(topology: Topology, hosts: Mapping[str, str]) -> Topology:
+    """``topology`` with the host of some components replaced (keys: component names).
+
+    In containers every component runs on a host of its own (its service name) while the
+    topology file, shared with ``noots up``, says 127.0.0.1; ``NOOTS_HOSTS`` maps the names.
+    """
+    if not hosts:
+        return topology
+    known = {c.name for c in landscape_components(topology, dashboard=True)}
+    unknown = sorted(set(hosts) - known)
+    if unknown:
+        raise ConfigurationError(
+            f"NOOTS_HOSTS names unknown components: {', '.join(unknown)} "
+            f"(known: platform, ida, dashboard and the participant ids of the topology)"
+        )
+    update: dict[str, Any] = {}
+    for section in ("platform", "ida", "dashboard"):
+        if section in hosts:
+            update[section] = getattr(topology, section).model_copy(update={"host": hosts[section]})
+    update["registers"] = [
+        r.model_copy(update={"host": hosts[r.participant_id]}) if r.participant_id in hosts else r
+        for r in topology.registers
+    ]
+    update["consumers"] = [
+        c.model_copy(update={"host": hosts[c.participant_id]}) if c.participant_id in hosts else c
+        for c in topology.consumers
+    ]
+    return topology.model_copy(update=update)
+
+
+def create_component_app(
+    component: Component,
+    overrides: Mapping[str, Any],
+    *,
+    transport: Any = None,
+) -> Any:
+    """The ASGI app of ``component``; ``overrides`` go into its settings (beside ``NOOTS_*``).
+
+    ``transport`` (an ``httpx.AsyncBaseTransport``) carries the component's outgoing calls: the
+    hub's to the registers, an online service's to the platform (with TLS, one that presents
+    the component's certificate).
+    """
+    from noots.settings import load_settings
+
+    common = dict(overrides)
+    if component.kind == "platform":
+        from intermediary.app import create_app as create_platform
+        from intermediary.settings import PlatformSettings
+
+        return create_platform(load_settings(PlatformSettings, **common), transport=transport)
+    if component.kind == "ida":
+        try:
+            ida = importlib.import_module("registers.ida")
+        except ModuleNotFoundError as exc:
+            raise ConfigurationError(
+                "the IDA app (registers.ida) is not installed in this version"
+            ) from exc
+        return ida.create_ida_app(load_settings(ida.IdaSettings, **common))
+    if component.kind == "register":
+        from registers.settings import RegisterSettings
+
+        register = load_settings(RegisterSettings, participant_id=component.name, **common)
+        kind = register.register_spec(register.load_topology()).kind
+        return importlib.import_module(f"registers.{kind}").create_app(register)
+    if component.kind == "consumer":
+        from consumers.demo import DemoSettings
+        from consumers.demo import create_app as create_demo
+
+        demo = load_settings(DemoSettings, consumer_id=component.name, **common)
+        return create_demo(demo, transport=transport)
+    dashboard = importlib.import_module(_DASHBOARD_MODULE)
+    return dashboard.create_app(load_settings(dashboard.DashboardSettings, **common))
