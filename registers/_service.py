@@ -76,7 +76,13 @@ from registers.identities import Behaviour, behaviour_of, identity
 from registers.population import PopulationStore
 from registers.settings import RegisterSettings
 
-__all__ = ["ConnectionDropped", "RegisterService", "create_register_app"]
+__all__ = [
+    "XML_MEDIA_TYPE",
+    "ConnectionDropped",
+    "RegisterService",
+    "create_register_app",
+    "read_body",
+]
 
 log = logging.getLogger("noots.registers")
 
@@ -411,7 +417,7 @@ class RegisterService:
 # -- the HTTP edge -----------------------------------------------------------------------------
 
 
-async def _read_body(request: Request) -> tuple[bytes, str, NootsError | None]:
+async def read_body(request: Request) -> tuple[bytes, str, NootsError | None]:
     """The body, its SHA-256, and an error if it is larger than the parser accepts.
 
     An oversize body is hashed to the end (up to a hard limit) but not kept, so its refusal is
@@ -513,7 +519,7 @@ def create_register_app(
 
     @app.post("/evidence/v1", response_class=Response)
     async def evidence(request: Request, service: ServiceDep) -> Response:
-        raw, digest, body_error = await _read_body(request)
+        raw, digest, body_error = await read_body(request)
         decision: FaultDecision = service.faults.decide()
         if decision.delay_seconds > 0:
             await service.sleep(decision.delay_seconds)

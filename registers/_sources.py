@@ -51,15 +51,7 @@ def _people(store: PopulationStore, query: NaturalQuery) -> list[Person]:
         return [person] if person is not None else []
     if query.postcode:
         return store.find_by_address(query.family_name, query.date_of_birth, query.postcode)
-    found = store.find_by_name(query.family_name, query.given_name, query.date_of_birth)
-    if query.birth_name and query.birth_name != query.family_name:
-        known = {p.idnr for p in found}
-        found += [
-            p
-            for p in store.find_by_name(query.birth_name, query.given_name, query.date_of_birth)
-            if p.idnr not in known
-        ]
-    return found
+    return store.find_by_name(query.family_name, query.given_name, query.date_of_birth)
 
 
 def _candidate(person: Person, record: object, *, blocked: bool | None = None) -> NaturalCandidate:

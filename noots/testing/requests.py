@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from noots.clock import Clock
 from noots.envelope import EnvelopeHeader, request_digest, seal
@@ -237,27 +238,22 @@ class RequestFactory:
         provider: str,
         evidence_type: str,
         subject: Subject,
-        test: bool = True,
-        **options: object,
+        **options: Any,
     ) -> SignedRequest:
-        """:meth:`request` and :meth:`sign` in one call (``options`` go to :meth:`sign`)."""
+        """:meth:`request` and :meth:`sign` in one call: ``test`` goes to :meth:`request`, every
+        other option to :meth:`sign`."""
         request = self.request(
             consumer=consumer,
             provider=provider,
             evidence_type=evidence_type,
             subject=subject,
-            test=test,
+            test=bool(options.pop("test", True)),
         )
-        return self.sign(request, **options)  # type: ignore[arg-type]
+        return self.sign(request, **options)
 
-    def resend(self, signed: SignedRequest, **options: object) -> SignedRequest:
+    def resend(self, signed: SignedRequest, **options: Any) -> SignedRequest:
         """The same 0101 (same request id, same token) in a fresh envelope: a retry or the
         collection of an asynchronous answer."""
         base = dataclasses.replace(signed.request, issued_token="")
         purpose = options.pop("purpose", None) or signed.header.purpose
-        return self.sign(
-            base,
-            issued_token=signed.issued_token,
-            purpose=purpose,  # type: ignore[arg-type]
-            **options,  # type: ignore[arg-type]
-        )
+        return self.sign(base, issued_token=signed.issued_token, purpose=purpose, **options)

@@ -1,0 +1,335 @@
+"""The IDM für Personen (IDA): basic data → IDNr, and IDNr → basic data (§ 6 (3) IDNrG).
+
+``POST /ida/v1/lookup`` takes a signed envelope (role consumer) whose body is an
+``ida:LookupRequest`` (wire format: :mod:`noots.ida`) and answers a signed envelope, bound to
+the request, with an ``ida:LookupResult`` or an ``env:Error``. No unique match gives no data,
+and a person with an information block gets exactly the answer of an unknown person.
+Every answer to an authenticated request is in the IDA's protocol log; the process log names
+outcomes only, never the data asked for.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from lxml import etree
+from pydantic import Field
+from starlette.concurrency import run_in_threadpool
+
+from noots import ida
+from noots import idnr as idnr_rules
+from noots.clock import Clock, format_utc
+from noots.envelope import (
+    EnvelopeHeader,
+    OpenedEnvelope,
+    ReplayGuard,
+    error_body,
+    open_envelope,
+    seal,
+)
+from noots.errors import (
+    EdmCode,
+    NootsError,
+    NotFound,
+    PersonNotFound,
+    QueryError,
+    RouteNotFound,
+)
+from noots.participant import Participant, load_participant
+from noots.pki import Role
+from noots.protocol import ProtocolLog, open_protocol_log
+from noots.settings import NootsSettings, load_settings
+from noots.topology import Topology
+from registers._pipeline import HTTP_STATUS, UNKNOWN_PARTY, error_detail
+from registers._service import XML_MEDIA_TYPE, read_body
+from registers.population import Person, PopulationStore
+
+__all__ = ["IdaService", "IdaSettings", "create_app", "create_ida_app", "match_person"]
+
+log = logging.getLogger("noots.ida")
+
+#: What the protocol log names as the "evidence type" of a look-up.
+LOG_EVIDENCE_TYPE = "IDNr"
+
+
+class IdaSettings(NootsSettings):
+    """Settings of the IDA (``NOOTS_*``); its participant id comes from the topology."""
+
+    database_url: str | None = Field(
+        default=None,
+        description="Protocol log target (postgresql://…); SQLite under <data_dir>/logs if unset.",
+    )
+    population: str | None = Field(
+        default=None, description="Population file; <data_dir>/population.db if unset."
+    )
+    replay_window_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    replay_cache_size: int = Field(default=100_000, ge=1)
+
+
+# -- the pure part ----------------------------------------------------------------------------
+
+
+def _norm(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+
+
+def match_person(query: ida.LookupQuery, candidates: list[Person]) -> Person:
+    """The one person ``query`` names, or :class:`PersonNotFound` (none, several, blocked).
+
+    The candidates come from an index search; the rules are applied here again, normalised,
+    so the decision does not depend on how the store searched.
+    """
+    found: list[Person] = []
+    for person in candidates:
+        if person.date_of_birth != query.date_of_birth:
+            continue
+        if isinstance(query, ida.ByIdnr):
+            if person.idnr == query.idnr:
+                found.append(person)
+            continue
+        if _norm(query.family_name) != _norm(person.family_name):
+            continue
+        if isinstance(query, ida.ByAddress):
+            if person.postcode == query.postcode and _norm(person.city) == _norm(query.place):
+                found.append(person)
+        elif set(_norm(query.given_name).split()) <= set(_norm(person.given_names).split()):
+            found.append(person)
+    if len(found) != 1 or found[0].information_block:
+        raise PersonNotFound(ida.NOT_UNIQUE_DETAIL)
+    return found[0]
+
+
+def result_for(query: ida.LookupQuery, person: Person) -> ida.LookupResult:
+    """Only the IDNr for a query by basic data; the other basic data for a query by IDNr."""
+    if not isinstance(query, ida.ByIdnr):
+        return ida.LookupResult(person.idnr)
+    return ida.LookupResult(
+        person.idnr,
+        ida.BasicData(
+            family_name=person.family_name,
+            birth_name=person.birth_name,
+            given_names=person.given_names,
+            date_of_birth=person.date_of_birth,
+            place_of_birth=person.place_of_birth,
+            sex=person.sex,
+            address=ida.PostalAddress(
+                person.street, person.house_number, person.postcode, person.city
+            ),
+        ),
+    )
+
+
+# -- the service ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Answer:
+    body: etree._Element
+    status: int
+    opened: OpenedEnvelope | None
+
+
+class IdaService:
+    def __init__(
+        self,
+        settings: IdaSettings,
+        *,
+        topology: Topology | None = None,
+        clock: Clock | None = None,
+        participant: Participant | None = None,
+        population: PopulationStore | None = None,
+        protocol_log: ProtocolLog | None = None,
+    ) -> None:
+        self.settings = settings
+        self.topology = topology or settings.load_topology()
+        self.participant_id = self.topology.ida.participant_id
+        self.clock = clock or settings.clock()
+        self.participant = participant or load_participant(
+            settings.data_dir / "pki", self.participant_id, clock=self.clock
+        )
+        self.allow_test_numbers = not settings.strict
+        self._owns_population = population is None
+        self.population = population or PopulationStore(
+            settings.population or settings.data_dir / "population.db"
+        )
+        self._owns_log = protocol_log is None
+        if protocol_log is None:
+            target = settings.database_url or settings.data_dir / "logs" / (
+                f"{self.participant_id}.db"
+            )
+            if settings.database_url is None:
+                (settings.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+            protocol_log = open_protocol_log(target, party=self.participant_id, clock=self.clock)
+        self.protocol_log = protocol_log
+        self.replay = ReplayGuard(
+            self.clock,
+            window=timedelta(seconds=settings.replay_window_seconds),
+            max_entries=settings.replay_cache_size,
+        )
+
+    def close(self) -> None:
+        if self._owns_log:
+            self.protocol_log.close()
+        if self._owns_population:
+            self.population.close()
+
+    def _candidates(self, query: ida.LookupQuery) -> list[Person]:
+        store = self.population
+        if isinstance(query, ida.ByIdnr):
+            person = store.person_by_idnr(query.idnr)
+            return [person] if person is not None else []
+        if isinstance(query, ida.ByAddress):
+            return store.find_by_address(
+                query.family_name, query.date_of_birth, query.postcode, query.place
+            )
+        found = store.find_by_name(query.family_name, query.given_name, query.date_of_birth)
+        return found
+
+    def handle(self, raw: bytes, body_error: NootsError | None) -> _Answer:
+        opened: OpenedEnvelope | None = None
+        found: Person | None = None
+        try:
+            if body_error is not None:
+                raise body_error
+            opened = open_envelope(raw, self.participant.verifier, required_role=Role.CONSUMER)
+            if opened.header.service_id != ida.service_id(self.participant_id):
+                raise RouteNotFound("the service id does not name the IDNr look-up")
+            self.replay.check(opened.header)
+            query = ida.parse_query(opened.body)
+            if isinstance(query, ida.ByIdnr):
+                idnr_rules.validate(query.idnr, allow_test_numbers=self.allow_test_numbers)
+            found = match_person(query, self._candidates(query))
+            answer = _Answer(ida.build_result(result_for(query, found)), 200, opened)
+            outcome = "delivered"
+        except NootsError as error:
+            answer = self._refusal(error, opened)
+            outcome = f"refused:{error.code.value}"
+            found = None
+        except Exception:
+            log.exception("internal error of the IDNr look-up")
+            answer = self._refusal(QueryError("internal error"), opened)
+            outcome = f"refused:{EdmCode.QUERY_ERROR.value}"
+        log.info("look-up %s", outcome)
+        if opened is not None:
+            try:
+                self.protocol_log.append(
+                    consumer=opened.header.sender,
+                    provider=self.participant_id,
+                    evidence_type=LOG_EVIDENCE_TYPE,
+                    purpose=opened.header.purpose or "-",
+                    idnr=found.idnr if found is not None else None,
+                    message_id=f"urn:uuid:{opened.header.message_id}",
+                    outcome=outcome,
+                )
+            except Exception:
+                log.exception("protocol log unavailable")
+                if outcome == "delivered":
+                    return self._refusal(QueryError("the look-up could not be logged"), opened)
+        return answer
+
+    def _refusal(self, error: NootsError, opened: OpenedEnvelope | None) -> _Answer:
+        detail = ida.NOT_UNIQUE_DETAIL if isinstance(error, NotFound) else error_detail(error)
+        body = error_body(error.code, detail, self.participant_id)
+        return _Answer(body, HTTP_STATUS[error.code], opened)
+
+    def seal_answer(self, answer: _Answer, digest: str) -> bytes:
+        opened = answer.opened
+        header = EnvelopeHeader(
+            message_id=uuid.uuid4(),
+            sender=self.participant_id,
+            recipient=opened.header.sender if opened is not None else UNKNOWN_PARTY,
+            service_id=ida.service_id(self.participant_id),
+            created=self.clock.now(),
+            in_response_to=digest,
+            request_message_id=opened.header.message_id if opened is not None else None,
+        )
+        return seal(header, answer.body, self.participant.signer)
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        checks: dict[str, str] = {}
+        try:
+            self.participant.validator.validate(
+                self.participant.credential.certificate, required_role=Role.IDA
+            )
+            checks["certificate"] = "ok"
+        except NootsError as error:
+            checks["certificate"] = f"failed: {error.message}"
+        try:
+            self.population.meta()
+            checks["population"] = "ok"
+        except Exception as error:  # any failure to read is "degraded"
+            checks["population"] = f"failed: {type(error).__name__}"
+        healthy = all(value == "ok" for value in checks.values())
+        return healthy, {
+            "status": "healthy" if healthy else "degraded",
+            "participant": self.participant_id,
+            "time": format_utc(self.clock.now(), millis=True),
+            "checks": checks,
+        }
+
+
+def _service(request: Request) -> IdaService:
+    service: IdaService = request.app.state.ida
+    return service
+
+
+ServiceDep = Annotated[IdaService, Depends(_service)]
+
+
+def create_ida_app(
+    settings: IdaSettings | None = None,
+    *,
+    topology: Topology | None = None,
+    clock: Clock | None = None,
+    participant: Participant | None = None,
+    population: PopulationStore | None = None,
+    protocol_log: ProtocolLog | None = None,
+) -> FastAPI:
+    """The IDA app; the keyword arguments replace what would be loaded from ``settings``."""
+    service = IdaService(
+        settings or load_settings(IdaSettings),
+        topology=topology,
+        clock=clock,
+        participant=participant,
+        population=population,
+        protocol_log=protocol_log,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        service.close()
+
+    app = FastAPI(
+        title="IDM für Personen (IDNr-Abruf)",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.ida = service
+
+    @app.post(ida.LOOKUP_PATH, response_class=Response)
+    async def lookup(request: Request, service: ServiceDep) -> Response:
+        raw, digest, body_error = await read_body(request)
+        answer = await run_in_threadpool(service.handle, raw, body_error)
+        sealed = await run_in_threadpool(service.seal_answer, answer, digest)
+        return Response(sealed, status_code=answer.status, media_type=XML_MEDIA_TYPE)
+
+    @app.get("/health")
+    async def health(service: ServiceDep) -> JSONResponse:
+        healthy, body = await run_in_threadpool(service.health)
+        return JSONResponse(body, status_code=200 if healthy else 503)
+
+    return app
+
+
+create_app = create_ida_app
