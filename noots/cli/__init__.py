@@ -10,12 +10,16 @@ __all__ = ["app", "main"]
 def _register() -> None:
     # One line per command group; each module adds its commands to ``app`` on import.
     # Imports of heavy parts (servers, population) happen inside the commands themselves.
+    import noots.cli._compose
+    import noots.cli._demo
     import noots.cli._fetch
     import noots.cli._idnr
     import noots.cli._pki
     import noots.cli._protocol
+    import noots.cli._report
     import noots.cli._seed
-    import noots.cli._topology  # noqa: F401
+    import noots.cli._topology
+    import noots.cli._up  # noqa: F401
 
 
 _register()
