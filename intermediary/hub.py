@@ -238,6 +238,16 @@ class TransportHub:
                 f"data provider {provider} is unreachable at {url} ({type(exc).__name__})",
                 component=provider,
             ) from None
+        except NootsError:
+            raise
+        except Exception as exc:
+            # Whatever else the connection to one register raises (an in-process transport
+            # passes the register's own exceptions through) is that register's failure.
+            log.warning("exchange with %s failed: %r", provider, exc)
+            raise UpstreamError(
+                f"the exchange with data provider {provider} failed ({type(exc).__name__})",
+                component=provider,
+            ) from None
 
     async def _read_limited(self, response: httpx.Response, provider: str) -> bytes:
         limit = self.policy.max_response_bytes

@@ -1,10 +1,11 @@
 """Helpers for the platform tests: a bootstrapped landscape per test, a data consumer that
-builds real signed requests with a real VS token, and a minimal register built on the core
-that can also misbehave on purpose (hang, garbage, unsigned, unbound, wrong signer)."""
+builds real signed requests with a real VS token (and can break each field), the real
+registers with a controllable ``sleep``, and a tap between hub and register."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
@@ -12,27 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi import FastAPI
 from lxml import etree
 
 from intermediary.settings import PlatformSettings
 from noots import messages, tokens
 from noots.clock import ManualClock
-from noots.envelope import (
-    ENV_NS,
-    EnvelopeHeader,
-    build_envelope,
-    open_envelope,
-    request_digest,
-    seal,
-)
-from noots.errors import NootsError
+from noots.envelope import ENV_NS, EnvelopeHeader, open_envelope, request_digest, seal
 from noots.participant import Participant, load_participant
 from noots.pki import Role
-from noots.protocol import open_protocol_log
 from noots.topology import Topology
-from noots.xml import serialize
+from registers._service import create_register_app
+from registers.settings import RegisterSettings
 
 CONSUMER = "08118079-BPA-87"  # area verkehr
 ELTERNGELD = "08-ELTERNGELD-79"  # area familie
@@ -46,8 +38,6 @@ VS = "noots-vs"
 
 ERIKA = ("02476291358", "Mustermann", "Erika", date(1964, 8, 12))
 LENA = ("01234567812", "Musterfrau", "Lena", date(1992, 3, 14))
-
-DOCUMENT = b'<doc:Testnachweis xmlns:doc="urn:noots:test:1">Inhalt</doc:Testnachweis>'
 
 
 @dataclass
@@ -220,112 +210,56 @@ def error_of(opened: Any, parsed: Any) -> tuple[str, str]:
     return parsed.errors[0].code.value, parsed.errors[0].detail or ""
 
 
-class TestRegister:
-    """A register on the core library: verifies envelope and token, answers, logs.
+class Gate:
+    """The ``sleep`` a register is given: no real waiting; while ``closed``, every sleep
+    waits until ``opened`` is set (a register as slow as the test wants)."""
 
-    ``mode`` makes it misbehave: ``hang`` (waits until ``release`` is set), ``garbage``,
-    ``unsigned``, ``unbound``, ``wrong-signer``, ``http-500``.
-    """
-
-    __test__ = False
-
-    def __init__(self, landscape: Landscape, participant_id: str) -> None:
-        self.landscape = landscape
-        self.participant_id = participant_id
-        self.participant = landscape.participant(participant_id)
-        self.mode = "normal"
-        self.received: list[bytes] = []
-        self.release = asyncio.Event()
+    def __init__(self) -> None:
+        self.closed = False
+        self.opened = asyncio.Event()
         self.entered = asyncio.Event()
-        self.log = open_protocol_log(
-            landscape.data_dir / "logs" / f"{participant_id}.db",
-            party=participant_id,
-            clock=landscape.clock,
+
+    async def sleep(self, _seconds: float) -> None:
+        if self.closed:
+            self.entered.set()
+            await self.opened.wait()
+
+
+class Tap(httpx.AsyncBaseTransport):
+    """Sits between the hub and one register: records the bytes the hub forwards and, when
+    told, replaces the register's answer (``http-500``: an empty 500; ``wrong-signer``: the
+    answer re-signed by another provider, as a man in the middle would)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, landscape: Landscape, pid: str) -> None:
+        self.inner = inner
+        self.landscape = landscape
+        self.participant_id = pid
+        self.received: list[bytes] = []
+        self.mode = "pass"
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.received.append(await request.aread())
+        response = await self.inner.handle_async_request(request)
+        if self.mode == "pass":
+            return response
+        content = await response.aread()
+        if self.mode == "http-500":
+            return httpx.Response(500, content=b"")
+        assert self.mode == "wrong-signer"
+        other = self.landscape.participant(KBA if self.participant_id != KBA else PSTR)
+        opened = open_envelope(content, other.verifier)
+        header = dataclasses.replace(opened.header, sender=other.participant_id)
+        return httpx.Response(
+            response.status_code,
+            headers={"Content-Type": "application/xml"},
+            content=seal(header, opened.body, other.signer),
         )
 
-    def close(self) -> None:
-        self.log.close()
 
-    def app(self) -> FastAPI:
-        app = FastAPI()
-
-        @app.post("/evidence/v1")
-        async def evidence(request: Request) -> Response:
-            raw = await request.body()
-            self.received.append(raw)
-            if self.mode == "hang":
-                self.entered.set()
-                await self.release.wait()
-            if self.mode == "garbage":
-                return Response(b"<html>Bad Gateway</html", media_type="text/html")
-            if self.mode == "http-500":
-                return Response(b"", status_code=500)
-            return Response(self.answer(raw), media_type="application/xml")
-
-        return app
-
-    def answer(self, raw: bytes) -> bytes:
-        clock = self.landscape.clock
-        opened = open_envelope(raw, self.participant.verifier, required_role=Role.CONSUMER)
-        request = messages.parse(opened.body)
-        assert isinstance(request, messages.EvidenceRequest)
-        try:
-            token = tokens.verify_token(
-                request.issued_token, self.participant.verifier, clock=clock
-            )
-            tokens.check_token_binding(
-                token,
-                request=request,
-                request_element=opened.body,
-                header=opened.header,
-                provider_id=self.participant_id,
-            )
-            evidence = messages.Evidence.new(
-                DOCUMENT,
-                issuing_authority=request.provider,
-                evidence_type=request.evidence_type,
-                subject=request.subject,
-                clock=clock,
-            )
-            answer: messages.Message = messages.answer_with_evidence(request, evidence, clock=clock)
-            outcome = "delivered"
-        except NootsError as exc:
-            answer = messages.answer_with_error(request, exc.code, exc.message, clock=clock)
-            outcome = f"refused:{exc.code.value}"
-        subject = request.subject
-        self.log.append(
-            consumer=opened.header.sender,
-            provider=self.participant_id,
-            evidence_type=self.landscape.topology.evidence_type_by_classification(
-                request.evidence_type.classification
-            ).name,
-            purpose=opened.header.purpose or "",
-            idnr=subject.idnr if isinstance(subject, messages.NaturalPerson) else None,
-            message_id=f"urn:uuid:{request.request_id}",
-            outcome=outcome,
-        )
-        header = EnvelopeHeader(
-            message_id=uuid.uuid4(),
-            sender=self.participant_id,
-            recipient=opened.header.sender,
-            service_id=opened.header.service_id,
-            created=clock.now(),
-            in_response_to=("0" * 64 if self.mode == "unbound" else request_digest(raw)),
-            request_message_id=opened.header.message_id,
-        )
-        body = messages.build(answer)
-        if self.mode == "unsigned":
-            return serialize(build_envelope(header, body))
-        if self.mode == "wrong-signer":
-            other = self.landscape.participant(KBA if self.participant_id != KBA else PSTR)
-            header = EnvelopeHeader(
-                message_id=header.message_id,
-                sender=other.participant_id,
-                recipient=header.recipient,
-                service_id=header.service_id,
-                created=header.created,
-                in_response_to=header.in_response_to,
-                request_message_id=header.request_message_id,
-            )
-            return seal(header, body, other.signer)
-        return seal(header, body, self.participant.signer)
+def register_app(landscape: Landscape, participant_id: str, gate: Gate) -> FastAPI:
+    """The real register (registers._service) on the landscape, with the test's clock."""
+    return create_register_app(
+        RegisterSettings(data_dir=landscape.data_dir, participant_id=participant_id),
+        clock=landscape.clock,
+        sleep=gate.sleep,
+    )

@@ -19,6 +19,7 @@ from noots.envelope import ENV_NS, open_envelope
 from noots.pki import CertificateAuthority, Role
 from noots.testing.asgi import RoutingTransport, running
 from noots.testing.pki import TestPki
+from registers.faults import Fault, FaultPlan
 from tests.intermediary.support import (
     CONSUMER,
     ELTERNGELD,
@@ -27,9 +28,11 @@ from tests.intermediary.support import (
     KBA,
     MELDEREGISTER,
     Consumer,
+    Gate,
     Landscape,
-    TestRegister,
+    Tap,
     error_of,
+    register_app,
 )
 
 PURPOSE = "Bewohnerparkausweis"
@@ -40,7 +43,9 @@ XML = {"Content-Type": "application/xml"}
 class Wired:
     client: httpx.AsyncClient
     app: Any
-    registers: dict[str, TestRegister]
+    taps: dict[str, Tap]
+    gates: dict[str, Gate]
+    registers: dict[str, Any]
     dc: Consumer
 
     async def send(self, raw: bytes) -> httpx.Response:
@@ -49,32 +54,40 @@ class Wired:
     def hub_entries(self) -> list[Any]:
         return list(self.app.state.hub.protocol_log.entries())
 
+    def fault(self, provider: str, fault: Fault) -> None:
+        self.registers[provider].state.register.faults.set(FaultPlan.always(fault))
+
+    def register_entries(self, provider: str) -> list[Any]:
+        return list(self.registers[provider].state.register.protocol_log.entries())
+
 
 @contextlib.asynccontextmanager
 async def wired(
     landscape: Landscape, *, providers: tuple[str, ...] = (MELDEREGISTER, KBA), **settings: Any
 ) -> AsyncIterator[Wired]:
-    """The platform (VS, hub, PKI) with test registers for ``providers`` on in-process routes."""
-    registers = {pid: TestRegister(landscape, pid) for pid in providers}
-    routes = RoutingTransport(
-        {
-            landscape.host_port(pid): httpx.ASGITransport(app=register.app())
-            for pid, register in registers.items()
-        }
-    )
+    """The platform (VS, hub, PKI) and the real registers for ``providers``, in-process, with
+    a tap between the hub and each register."""
+    gates = {pid: Gate() for pid in providers}
+    registers = {pid: register_app(landscape, pid, gates[pid]) for pid in providers}
+    taps = {
+        pid: Tap(httpx.ASGITransport(app=app), landscape, pid) for pid, app in registers.items()
+    }
+    routes = RoutingTransport({landscape.host_port(pid): tap for pid, tap in taps.items()})
     app = create_app(
         landscape.settings(**settings),
         components=("vs", "hub", "pki"),
         transport=routes,
         clock=landscape.clock,
     )
-    try:
-        async with running(app) as client:
-            yield Wired(client, app, registers, Consumer(landscape))
-    finally:
+    async with contextlib.AsyncExitStack() as stack:
         for register in registers.values():
-            register.release.set()
-            register.close()
+            await stack.enter_async_context(register.router.lifespan_context(register))
+        try:
+            client = await stack.enter_async_context(running(app))
+            yield Wired(client, app, taps, gates, registers, Consumer(landscape))
+        finally:
+            for gate in gates.values():
+                gate.opened.set()
 
 
 def drop_signature(raw: bytes) -> bytes:
@@ -88,14 +101,13 @@ async def test_request_travels_dc_hub_dp_hub_dc(landscape: Landscape, xnachweis_
     async with wired(landscape) as w:
         request, raw = await w.dc.prepared(w.client, MELDEREGISTER, "Meldebescheinigung", PURPOSE)
         answer = await w.send(raw)
-        register = w.registers[MELDEREGISTER]
-        assert register.received == [raw]
+        assert w.taps[MELDEREGISTER].received == [raw]
         assert answer.status_code == 200
         opened, parsed = w.dc.open_answer(answer.content, raw)
         assert opened.signer.participant_id == MELDEREGISTER
         assert isinstance(parsed, messages.EvidenceResponse)
         assert parsed.request_id == request.request_id
-        assert parsed.evidences[0].document.startswith(b"<doc:Testnachweis")
+        assert b"Mustermann" in parsed.evidences[0].document
         assert xnachweis_check(messages.to_bytes(parsed)) == []
         [entry] = w.hub_entries()
         assert (entry.party, entry.consumer, entry.provider) == (HUB, CONSUMER, MELDEREGISTER)
@@ -105,8 +117,12 @@ async def test_request_travels_dc_hub_dp_hub_dc(landscape: Landscape, xnachweis_
             ERIKA[0],
         )
         assert (entry.message_id, entry.outcome) == (f"urn:uuid:{request.request_id}", "delivered")
-        [logged] = register.log.entries(idnr=ERIKA[0])
-        assert logged.message_id == entry.message_id
+        [logged] = w.register_entries(MELDEREGISTER)
+        assert (logged.message_id, logged.idnr, logged.outcome) == (
+            entry.message_id,
+            ERIKA[0],
+            "delivered",
+        )
 
 
 async def test_unsigned_request_is_refused_before_routing(landscape: Landscape) -> None:
@@ -121,7 +137,7 @@ async def test_unsigned_request_is_refused_before_routing(landscape: Landscape) 
         code, detail = error_of(opened, parsed)
         assert code == "EDM:ERR:0001"
         assert HUB in detail
-        assert w.registers[MELDEREGISTER].received == []
+        assert w.taps[MELDEREGISTER].received == []
         assert w.hub_entries() == []
 
 
@@ -134,7 +150,7 @@ async def test_tampered_request_is_refused(landscape: Landscape) -> None:
         answer = await w.send(tampered)
         code, _ = error_of(*w.dc.open_answer(answer.content, tampered))
         assert code == "EDM:ERR:0001"
-        assert w.registers[MELDEREGISTER].received == []
+        assert w.taps[MELDEREGISTER].received == []
         assert w.hub_entries() == []
 
 
@@ -151,7 +167,7 @@ async def test_certificate_of_another_ca_is_untrusted(landscape: Landscape) -> N
         code, detail = error_of(*w.dc.open_answer(answer.content, raw))
         assert code == "EDM:ERR:0001"
         assert "trust" in detail.lower() or "issued" in detail.lower()
-        assert w.registers[MELDEREGISTER].received == []
+        assert w.taps[MELDEREGISTER].received == []
 
 
 def dataclass_replace_signer(participant: Any, signer: Any) -> Any:
@@ -186,7 +202,7 @@ async def test_expired_and_not_yet_valid_certificates_are_refused(
         code, detail = error_of(*w.dc.open_answer(answer.content, raw))
         assert code == "EDM:ERR:0001"
         assert word in detail.lower()
-        assert w.registers[MELDEREGISTER].received == []
+        assert w.taps[MELDEREGISTER].received == []
 
 
 async def test_revoking_a_consumer_takes_effect_at_the_next_request(landscape: Landscape) -> None:
@@ -207,7 +223,7 @@ async def test_revoking_a_consumer_takes_effect_at_the_next_request(landscape: L
         code, detail = error_of(*w.dc.open_answer(answer.content, second))
         assert code == "EDM:ERR:0001"
         assert "revoked" in detail.lower()
-        assert w.registers[MELDEREGISTER].received == [first]
+        assert w.taps[MELDEREGISTER].received == [first]
 
 
 async def test_revoking_a_register_makes_the_hub_refuse_its_answer(landscape: Landscape) -> None:
@@ -222,7 +238,7 @@ async def test_revoking_a_register_makes_the_hub_refuse_its_answer(landscape: La
         )
         assert revoked.status_code == 200
         answer = await w.send(raw)
-        assert w.registers[MELDEREGISTER].received == [raw]
+        assert w.taps[MELDEREGISTER].received == [raw]
         assert answer.status_code == 502
         opened, parsed = w.dc.open_answer(answer.content, raw)
         assert opened.signer.participant_id == HUB
@@ -254,7 +270,7 @@ async def test_sender_must_be_the_certificates_participant(landscape: Landscape)
         code, detail = error_of(*w.dc.open_answer(answer.content, raw))
         assert code == "EDM:ERR:0001"
         assert ELTERNGELD in detail
-        assert w.registers[MELDEREGISTER].received == []
+        assert w.taps[MELDEREGISTER].received == []
 
 
 async def test_sender_must_be_the_requester_named_in_the_0101(
@@ -276,7 +292,7 @@ async def test_sender_must_be_the_requester_named_in_the_0101(
         assert code == "EDM:ERR:0001"
         assert "requester" in detail
         assert xnachweis_check(messages.to_bytes(parsed)) == []
-        assert w.registers[MELDEREGISTER].received == []
+        assert w.taps[MELDEREGISTER].received == []
 
 
 async def test_unknown_service_id_is_0006_listing_the_services(landscape: Landscape) -> None:
@@ -291,7 +307,7 @@ async def test_unknown_service_id_is_0006_listing_the_services(landscape: Landsc
         code, detail = error_of(*w.dc.open_answer(answer.content, raw))
         assert code == "EDM:ERR:0006"
         assert "urn:noots:service:08118079-MELD-12:Meldebescheinigung" in detail
-        assert w.registers[MELDEREGISTER].received == []
+        assert w.taps[MELDEREGISTER].received == []
 
 
 async def test_register_down_is_0008_502_naming_it(landscape: Landscape) -> None:
@@ -309,7 +325,8 @@ async def test_register_down_is_0008_502_naming_it(landscape: Landscape) -> None
 async def test_register_too_slow_is_0005(landscape: Landscape) -> None:
     """A register that does not answer within its timeout → 504 with 0005 naming it."""
     async with wired(landscape, hub_provider_timeouts={MELDEREGISTER: 0.2}) as w:
-        w.registers[MELDEREGISTER].mode = "hang"
+        w.registers[MELDEREGISTER].state.register.faults.set(FaultPlan(latency_ms=1))
+        w.gates[MELDEREGISTER].closed = True
         _, raw = await w.dc.prepared(w.client, MELDEREGISTER, "Meldebescheinigung", PURPOSE)
         answer = await w.send(raw)
         assert answer.status_code == 504
@@ -322,19 +339,26 @@ async def test_register_too_slow_is_0005(landscape: Landscape) -> None:
 @pytest.mark.parametrize(
     ("mode", "phrase"),
     [
-        ("garbage", "not well-formed"),
+        (Fault.MALFORMED, "not well-formed"),
+        (Fault.MISSING_SIGNATURE, "signature"),
+        (Fault.BAD_SIGNATURE, "signature"),
+        (Fault.EXPIRED_CERTIFICATE, "expired"),
+        (Fault.WRONG_BINDING, "different request"),
+        (Fault.DROP, "failed (ConnectionDropped)"),
         ("http-500", "not well-formed"),
-        ("unsigned", "signature"),
-        ("unbound", "different request"),
         ("wrong-signer", "not by 08118079-MELD-12"),
     ],
 )
 async def test_bad_answers_are_refused_by_the_hub(
-    landscape: Landscape, mode: str, phrase: str
+    landscape: Landscape, mode: Fault | str, phrase: str
 ) -> None:
-    """Garbage, an empty 500, unsigned, unbound or foreign-signed answers → hub 0008/502."""
+    """Garbage, a dropped connection, an empty 500, an unsigned, tampered, expired-signed,
+    unbound or foreign-signed answer → hub-signed 0008/502 naming the register and why."""
     async with wired(landscape) as w:
-        w.registers[MELDEREGISTER].mode = mode
+        if isinstance(mode, Fault):
+            w.fault(MELDEREGISTER, mode)
+        else:
+            w.taps[MELDEREGISTER].mode = mode
         _, raw = await w.dc.prepared(w.client, MELDEREGISTER, "Meldebescheinigung", PURPOSE)
         answer = await w.send(raw)
         assert answer.status_code == 502
@@ -344,6 +368,7 @@ async def test_bad_answers_are_refused_by_the_hub(
         assert code == "EDM:ERR:0008"
         assert MELDEREGISTER in detail
         assert phrase in detail
+        assert [e.outcome for e in w.hub_entries()] == ["refused:EDM:ERR:0008"]
 
 
 async def test_register_refusal_passes_back_unchanged(landscape: Landscape) -> None:
@@ -381,12 +406,13 @@ async def test_slow_register_does_not_stall_the_others(landscape: Landscape) -> 
     """With one register hanging (and its one slot taken), requests to another register
     complete, and a second request to the hanging one waits for a slot without reaching it."""
     async with wired(landscape, hub_max_in_flight=1) as w:
-        kba = w.registers[KBA]
-        kba.mode = "hang"
+        kba, gate = w.taps[KBA], w.gates[KBA]
+        w.registers[KBA].state.register.faults.set(FaultPlan(latency_ms=1))
+        gate.closed = True
         _, slow_1 = await w.dc.prepared(w.client, KBA, "Fahrzeughalterauskunft", PURPOSE)
         _, slow_2 = await w.dc.prepared(w.client, KBA, "Fahrzeughalterauskunft", PURPOSE)
         first = asyncio.create_task(w.send(slow_1))
-        await asyncio.wait_for(kba.entered.wait(), timeout=5)
+        await asyncio.wait_for(gate.entered.wait(), timeout=5)
         second = asyncio.create_task(w.send(slow_2))
         for _ in range(3):
             _, fast = await w.dc.prepared(w.client, MELDEREGISTER, "Meldebescheinigung", PURPOSE)
@@ -394,8 +420,8 @@ async def test_slow_register_does_not_stall_the_others(landscape: Landscape) -> 
         assert not first.done()
         assert not second.done()
         assert kba.received == [slow_1]  # the second waits for the one slot
-        kba.mode = "normal"
-        kba.release.set()
+        gate.closed = False
+        gate.opened.set()
         answers = await asyncio.gather(first, second)
         assert [a.status_code for a in answers] == [200, 200]
         assert kba.received == [slow_1, slow_2]
