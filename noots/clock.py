@@ -6,11 +6,24 @@ All instants are timezone-aware UTC.
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "ManualClock", "SystemClock", "format_utc", "parse_utc", "utcnow"]
+__all__ = [
+    "Clock",
+    "LandscapeClock",
+    "ManualClock",
+    "SystemClock",
+    "format_utc",
+    "parse_utc",
+    "read_shared_offset",
+    "utcnow",
+    "write_shared_offset",
+]
 
 
 @runtime_checkable
@@ -29,6 +42,63 @@ class SystemClock:
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self.offset
+
+
+def read_shared_offset(path: Path) -> timedelta:
+    """The shared offset stored at ``path`` (zero when there is none or it is unreadable)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        seconds = float(data["offsetSeconds"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return timedelta(0)
+    if seconds != seconds or abs(seconds) > 100 * 365 * 86400:  # NaN or absurd: ignore
+        return timedelta(0)
+    return timedelta(seconds=seconds)
+
+
+def write_shared_offset(path: Path, offset: timedelta) -> None:
+    """Move the clock of every process that reads ``path`` (atomically; zero removes it)."""
+    if offset == timedelta(0):
+        path.unlink(missing_ok=True)
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"offsetSeconds": offset.total_seconds()}), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class LandscapeClock(SystemClock):
+    """The simulated clock of a running landscape: the wall clock, shifted by ``offset`` and by
+    the offset every process of the landscape reads from one shared file.
+
+    Scenario suites move time for the whole landscape at once by rewriting that file
+    (:func:`write_shared_offset`; ``<data_dir>/run/clock.json``): registers, platform, online
+    services and the suite itself then agree on "now" without restarts or admin calls. The file
+    is checked on every call (one ``stat``) and re-read only when it changed.
+    """
+
+    def __init__(self, path: Path, offset: timedelta = timedelta(0)) -> None:
+        super().__init__(offset)
+        self.path = path
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int] | None = None
+        self._shared = timedelta(0)
+
+    @property
+    def shared_offset(self) -> timedelta:
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return timedelta(0)
+        stamp = (info.st_mtime_ns, info.st_ino)
+        with self._lock:
+            if stamp != self._stamp:
+                self._shared = read_shared_offset(self.path)
+                self._stamp = stamp
+            return self._shared
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset + self.shared_offset
 
 
 class ManualClock:

@@ -17,11 +17,14 @@ from typing import Literal, TypeVar, overload
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from noots.clock import SystemClock
+from noots.clock import LandscapeClock, SystemClock
 from noots.errors import ConfigurationError
 from noots.topology import DEFAULT_TOPOLOGY_PATH, Topology, load_topology
 
-__all__ = ["Mode", "NootsSettings", "load_settings"]
+__all__ = ["CLOCK_FILE", "Mode", "NootsSettings", "load_settings"]
+
+#: The shared clock offset of a landscape, below ``<data_dir>/run``.
+CLOCK_FILE = "clock.json"
 
 
 class Mode(StrEnum):
@@ -92,8 +95,13 @@ class NootsSettings(BaseSettings):
         return self.mode is Mode.STRICT
 
     def clock(self) -> SystemClock:
-        """The process clock: the wall clock shifted by ``clock_offset_seconds``."""
-        return SystemClock(timedelta(seconds=self.clock_offset_seconds))
+        """The process clock: the wall clock shifted by ``clock_offset_seconds`` and, in test
+        mode, by the landscape's shared offset (``<data_dir>/run/clock.json``, moved by
+        scenario suites; see :class:`~noots.clock.LandscapeClock`)."""
+        offset = timedelta(seconds=self.clock_offset_seconds)
+        if self.strict:
+            return SystemClock(offset)
+        return LandscapeClock(self.data_dir / "run" / CLOCK_FILE, offset)
 
     def load_topology(self) -> Topology:
         """The landscape this process belongs to (raises ``TopologyError``), with ``hosts``
