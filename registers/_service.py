@@ -550,19 +550,20 @@ def create_register_app(
     return app
 
 
+def _admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
+    """The bearer admin token, compared in constant time."""
+    expected = f"Bearer {request.app.state.admin_token}".encode()
+    if not hmac.compare_digest((authorization or "").encode(), expected):
+        raise HTTPException(
+            status_code=401, detail="admin token required", headers={"WWW-Authenticate": "Bearer"}
+        )
+
+
+AdminDep = Annotated[None, Depends(_admin)]
+
+
 def _add_admin_routes(app: FastAPI, token: str) -> None:
-    expected = f"Bearer {token}".encode()
-
-    def admin(authorization: Annotated[str | None, Header()] = None) -> None:
-        given = (authorization or "").encode()
-        if not hmac.compare_digest(given, expected):
-            raise HTTPException(
-                status_code=401,
-                detail="admin token required",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-
-    AdminDep = Annotated[None, Depends(admin)]
+    app.state.admin_token = token
 
     @app.get("/admin/v1/faults")
     async def get_faults(_: AdminDep, service: ServiceDep) -> FaultPlan:
