@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -12,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from lxml import etree
 
 from intermediary.app import create_app
 from noots import messages
@@ -26,6 +28,7 @@ from tests.intermediary.support import (
     ERIKA,
     HUB,
     KBA,
+    LENA,
     MELDEREGISTER,
     Consumer,
     Gate,
@@ -37,6 +40,7 @@ from tests.intermediary.support import (
 
 PURPOSE = "Bewohnerparkausweis"
 XML = {"Content-Type": "application/xml"}
+ADMIN = {"Authorization": "Bearer admin-secret"}
 
 
 @dataclass
@@ -435,3 +439,70 @@ async def test_oversized_body_is_refused_unread(landscape: Landscape) -> None:
         opened = open_envelope(answer.content, w.dc.participant.verifier)
         assert opened.signer.participant_id == HUB
         assert opened.body.findtext(f"{{{ENV_NS}}}Code") == "EDM:ERR:0003"
+
+
+HOSTILE = {
+    "empty": b"",
+    "not xml": b"\x00\xff garbage",
+    "entity bomb": b'<!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]><x>&b;</x>',
+    "deep": b"<a>" * 200 + b"</a>" * 200,
+    "other root": b'<env:Other xmlns:env="urn:noots:transport:1"/>',
+    "html": b"<html><body>hello</body></html>",
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+async def test_hostile_bodies_get_a_signed_refusal_and_go_nowhere(
+    landscape: Landscape, name: str
+) -> None:
+    """Hostile or broken bodies are refused with a hub-signed 0003 (never a crash) and
+    nothing reaches a register or the log."""
+    async with wired(landscape) as w:
+        raw = HOSTILE[name]
+        answer = await w.send(raw)
+        assert answer.status_code == 400
+        opened = open_envelope(answer.content, w.dc.participant.verifier)
+        assert opened.signer.participant_id == HUB
+        assert opened.header.recipient == "unknown"
+        assert opened.body.findtext(f"{{{ENV_NS}}}Code") == "EDM:ERR:0003"
+        assert all(tap.received == [] for tap in w.taps.values())
+        assert w.hub_entries() == []
+
+
+async def test_signature_wrapping_is_refused(landscape: Landscape) -> None:
+    """A signed envelope whose body is swapped for another under a wrapper → 0001."""
+    async with wired(landscape) as w:
+        _, genuine = await w.dc.prepared(w.client, MELDEREGISTER, "Meldebescheinigung", PURPOSE)
+        root = etree.fromstring(genuine)
+        body = root.find(f"{{{ENV_NS}}}Body")
+        assert body is not None
+        wrapper = etree.SubElement(root, f"{{{ENV_NS}}}Wrapper")
+        wrapper.append(copy.deepcopy(body))
+        body[0].find(".//{*}IDNr").text = LENA[0]
+        raw = etree.tostring(root)
+        answer = await w.send(raw)
+        assert answer.status_code in (400, 401)
+        opened, parsed = w.dc.open_answer(answer.content, raw)
+        assert opened.signer.participant_id == HUB
+        assert error_of(opened, parsed)[0] in ("EDM:ERR:0001", "EDM:ERR:0003")
+        assert w.taps[MELDEREGISTER].received == []
+
+
+async def test_revoked_consumer_is_refused_by_the_register_too(landscape: Landscape) -> None:
+    """The platform's revocation reaches the registers at once: the revoked DC's request,
+    sent to the register directly, is refused there with 0001."""
+    async with wired(landscape) as w:
+        _, raw = await w.dc.prepared(w.client, MELDEREGISTER, "Meldebescheinigung", PURPOSE)
+        revoked = await w.client.post(
+            "/admin/v1/revoke", json={"participantId": CONSUMER}, headers=ADMIN
+        )
+        assert revoked.status_code == 200
+        register = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=w.registers[MELDEREGISTER]), base_url="http://dp"
+        )
+        async with register:
+            answer = await register.post("/evidence/v1", content=raw, headers=XML)
+        assert answer.status_code == 401
+        opened, parsed = w.dc.open_answer(answer.content, raw)
+        assert opened.signer.participant_id == MELDEREGISTER
+        assert error_of(opened, parsed)[0] == "EDM:ERR:0001"
