@@ -63,9 +63,11 @@ class Component:
 def dashboard_available() -> bool:
     """Whether the dashboard app (``consumers.dashboard``) is installed."""
     try:
-        return importlib.util.find_spec(_DASHBOARD_MODULE) is not None
+        spec = importlib.util.find_spec(_DASHBOARD_MODULE)
     except ModuleNotFoundError:
         return False
+    # A directory without __init__.py (a package still being written) is no dashboard.
+    return spec is not None and spec.origin is not None
 
 
 def landscape_components(topology: Topology, *, dashboard: bool | None = None) -> list[Component]:

@@ -1,0 +1,439 @@
+"""``noots up``, ``noots serve``, ``noots bootstrap``, ``noots status``, ``noots down``.
+
+``noots up`` runs the whole landscape in the foreground; Ctrl-C (or SIGTERM) stops it.
+Exit codes of ``noots up``: 0 stopped cleanly; 1 could not start (the message names the
+component and quotes its log); 3 stopped after a component had died while it ran (the others
+kept running and the death was reported when it happened).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from noots.cli._app import app
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from noots.settings import NootsSettings
+    from noots.supervisor import ComponentExit, RunInfo, Supervisor
+
+EXIT_COMPONENT_DIED = 3
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="State directory (default: NOOTS_DATA_DIR or ./noots-data)."),
+]
+TopologyOption = Annotated[
+    Path | None,
+    typer.Option("--topology", help="Topology file (default: NOOTS_TOPOLOGY or landscape.yaml)."),
+]
+TlsOption = Annotated[
+    bool | None,
+    typer.Option("--tls/--no-tls", help="HTTPS with mutual TLS on every hop (default: NOOTS_TLS)."),
+]
+PeopleOption = Annotated[
+    int,
+    typer.Option("--people", min=0, help="Size of the synthetic population (first start only)."),
+]
+SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the synthetic population.")]
+
+
+def load_cli_settings(
+    data_dir: Path | None, topology: Path | None, tls: bool | None = None
+) -> NootsSettings:
+    """NootsSettings from the environment and the common options; exits 1 on a problem."""
+    from noots.errors import NootsError
+    from noots.settings import NootsSettings, load_settings
+
+    overrides: dict[str, Any] = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if topology is not None:
+        overrides["topology"] = topology
+    if tls is not None:
+        overrides["tls"] = tls
+    try:
+        settings = load_settings(NootsSettings, **overrides)
+        settings.load_topology()
+    except NootsError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    return settings
+
+
+def bootstrap_with_progress(
+    console: Console, settings: NootsSettings, *, people: int, seed: int
+) -> None:
+    """PKI and population for the data dir (only what is missing), with progress bars."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from noots.bootstrap import LandscapePaths, bootstrap_landscape, ensure_pki
+
+    topology = settings.load_topology()
+    paths = LandscapePaths(settings.data_dir)
+    paths.data_dir.mkdir(parents=True, exist_ok=True)
+    participants = list(topology.participants())
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("PKI: issuing certificates", total=len(participants))
+        ensure_pki(
+            paths.pki_dir,
+            topology,
+            clock=settings.clock(),
+            on_issue=lambda _pid: progress.advance(task),
+        )
+    if not paths.population_db.exists():
+        console.print(f"Population: seeding {people:,} people (seed {seed}) …")
+        started = time.monotonic()
+        bootstrap_landscape(
+            settings.data_dir, topology, people=people, seed=seed, show_progress=True
+        )
+        console.print(
+            f"Population: {paths.population_db} ready in {time.monotonic() - started:.1f} s"
+        )
+    else:
+        bootstrap_landscape(settings.data_dir, topology, people=people, seed=seed)
+
+
+def start_landscape(
+    console: Console,
+    settings: NootsSettings,
+    *,
+    people: int,
+    seed: int,
+    start_timeout: float,
+) -> Supervisor:
+    """Bootstrap and start every component; the supervisor of the running landscape.
+
+    On failure every process is stopped again and the CLI exits 1.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from noots.errors import NootsError
+    from noots.supervisor import Supervisor, signals_ignored
+
+    supervisor = Supervisor(
+        settings.data_dir,
+        settings.topology,
+        tls=settings.tls,
+        start_timeout=start_timeout,
+        log_level=settings.log_level,
+    )
+    try:
+        supervisor.check_free()
+        bootstrap_with_progress(console, settings, people=people, seed=seed)
+        started = time.monotonic()
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[last]}"),
+            console=console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task(
+                "Starting components", total=len(supervisor.components), last=""
+            )
+
+            def healthy(name: str, done: int, _total: int) -> None:
+                progress.update(task, completed=done, last=name)
+
+            supervisor.start(on_progress=healthy)
+        console.print(
+            f"[green]All {len(supervisor.components)} components healthy[/green] "
+            f"after {time.monotonic() - started:.1f} s"
+        )
+    except NootsError as exc:
+        with signals_ignored():
+            supervisor.stop()
+        console.print(f"[red]error[/red] {exc.message}")
+        raise typer.Exit(1) from None
+    except BaseException:
+        with signals_ignored():
+            supervisor.stop()
+        raise
+    return supervisor
+
+
+def print_landscape(console: Console, info: RunInfo) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"noots landscape ({'HTTPS, mutual TLS' if info.tls else 'HTTP'})")
+    table.add_column("component", style="bold")
+    table.add_column("participant id")
+    table.add_column("URL")
+    table.add_column("pid", justify="right")
+    for component in info.components:
+        participant = component.participant_id if component.kind != "platform" else "noots-hub …"
+        table.add_row(component.title, participant, component.url, str(component.pid))
+    console.print(table)
+    console.print("[bold]In the browser:[/bold]")
+    for title, url in info.demo_urls.items():
+        console.print(f"  {title}: [link={url}]{url}[/link]")
+    console.print(f"Logs: {Path(info.data_dir) / 'run'}  ·  state: {info.data_dir}")
+
+
+def report_exit(console: Console, exit_: ComponentExit) -> None:
+    from rich.panel import Panel
+
+    from noots.supervisor import log_tail
+
+    console.print(
+        Panel(
+            log_tail(exit_.log),
+            title=f"[red bold]{exit_.component.name} ({exit_.component.title}) "
+            f"{exit_.reason}[/red bold]",
+            subtitle=f"{exit_.log} · the other components keep running",
+            border_style="red",
+        )
+    )
+
+
+def supervise(console: Console, supervisor: Supervisor) -> int:
+    """Watch until Ctrl-C/SIGTERM; stop everything; the exit code of ``noots up``."""
+    from noots.supervisor import signals_ignored, signals_raise_interrupt
+
+    died = False
+    try:
+        with signals_raise_interrupt():
+            while True:
+                for exit_ in supervisor.poll():
+                    died = True
+                    report_exit(console, exit_)
+                time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    console.print("Stopping the landscape …")
+    with signals_ignored():
+        supervisor.stop()
+    console.print("[green]stopped[/green]" + (" (a component had died)" if died else ""))
+    return EXIT_COMPONENT_DIED if died else 0
+
+
+@app.command("up")
+def up(
+    data_dir: DataDirOption = None,
+    topology: TopologyOption = None,
+    tls: TlsOption = None,
+    people: PeopleOption = 10_000,
+    seed: SeedOption = 20261122,
+    start_timeout: Annotated[
+        float, typer.Option("--start-timeout", help="Seconds until every /health must be 200.")
+    ] = 120.0,
+) -> None:
+    """Start the whole landscape on this machine, one process per component; Ctrl-C stops it.
+
+    The first start generates the PKI and the synthetic population in the data dir; later
+    starts reuse them (and the protocol logs).
+    """
+    from rich.console import Console
+
+    from noots.supervisor import signals_raise_interrupt
+
+    console = Console()
+    settings = load_cli_settings(data_dir, topology, tls)
+    with signals_raise_interrupt():
+        supervisor = start_landscape(
+            console, settings, people=people, seed=seed, start_timeout=start_timeout
+        )
+    assert supervisor.info is not None
+    print_landscape(console, supervisor.info)
+    console.print("[bold]Ctrl-C stops the landscape.[/bold]")
+    raise typer.Exit(supervise(console, supervisor))
+
+
+@app.command("serve")
+def serve(
+    component: Annotated[
+        str,
+        typer.Argument(help="platform, ida, dashboard, or a register's/online service's id."),
+    ],
+    data_dir: DataDirOption = None,
+    topology: TopologyOption = None,
+    tls: TlsOption = None,
+    host: Annotated[
+        str | None,
+        typer.Option("--host", help="Listen on this address instead of the topology's."),
+    ] = None,
+    supervisor_pid: Annotated[
+        int | None, typer.Option("--supervisor-pid", hidden=True, help="Exit when it exits.")
+    ] = None,
+) -> None:
+    """Run one component of the landscape in the foreground (what `noots up` starts)."""
+    from noots.errors import NootsError
+    from noots.server import plan_server, run_server
+
+    settings = load_cli_settings(data_dir, topology, tls)
+    if not (settings.data_dir / "pki" / "ca" / "root-cert.pem").is_file():
+        typer.echo(
+            f"error: {settings.data_dir} has no PKI yet: run `noots bootstrap` (or `noots up`) "
+            "with this --data-dir first",
+            err=True,
+        )
+        raise typer.Exit(1)
+    overrides: dict[str, Any] = {
+        "data_dir": settings.data_dir,
+        "topology": settings.topology,
+        "tls": settings.tls,
+    }
+    try:
+        plan = plan_server(component, overrides, listen_host=host)
+    except NootsError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    if supervisor_pid is not None:
+        _exit_with(supervisor_pid)
+    try:
+        run_server(plan)
+    except NootsError as exc:
+        typer.echo(f"error: {component}: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _exit_with(supervisor_pid: int) -> None:
+    """Stop this process (gracefully, SIGTERM) when the supervisor is gone."""
+    import signal
+
+    def watch() -> None:
+        while os.getppid() == supervisor_pid:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="noots-supervisor-watch", daemon=True).start()
+
+
+@app.command("bootstrap")
+def bootstrap(
+    data_dir: DataDirOption = None,
+    topology: TopologyOption = None,
+    people: PeopleOption = 10_000,
+    seed: SeedOption = 20261122,
+) -> None:
+    """Create what a landscape needs in the data dir (PKI, population); keeps what exists."""
+    from rich.console import Console
+
+    console = Console()
+    settings = load_cli_settings(data_dir, topology)
+    bootstrap_with_progress(console, settings, people=people, seed=seed)
+    console.print(f"[green]ready[/green] {settings.data_dir}")
+
+
+@app.command("status")
+def status(
+    data_dir: DataDirOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show the landscape running for the data dir and the health of each component.
+
+    Exit 0 all healthy, 1 none running, 2 some component unhealthy.
+    """
+    import json
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from noots.supervisor import pid_alive, running_landscape
+
+    settings = load_cli_settings(data_dir, None)
+    info = running_landscape(settings.data_dir.resolve())
+    console = Console()
+    if info is None:
+        if as_json:
+            console.print_json(json.dumps({"running": False}))
+        else:
+            console.print(f"no landscape runs for {settings.data_dir.resolve()}")
+        raise typer.Exit(1)
+    rows = []
+    with _client_for(info) as client:
+        for component in info.components:
+            health = "exited" if not pid_alive(component.pid) else _health(client, component.url)
+            rows.append((component, health))
+    healthy = all(health == "healthy" for _c, health in rows)
+    if as_json:
+        console.print_json(
+            json.dumps(
+                {
+                    "running": True,
+                    "supervisor_pid": info.supervisor_pid,
+                    "tls": info.tls,
+                    "components": [
+                        {"name": c.name, "url": c.url, "pid": c.pid, "health": h} for c, h in rows
+                    ],
+                }
+            )
+        )
+    else:
+        table = Table(
+            title=f"noots landscape of {info.data_dir} (noots up pid {info.supervisor_pid})"
+        )
+        for column in ("component", "URL", "pid", "health"):
+            table.add_column(column)
+        for component, health in rows:
+            style = "green" if health == "healthy" else "red"
+            table.add_row(
+                component.name, component.url, str(component.pid), f"[{style}]{health}[/{style}]"
+            )
+        console.print(table)
+    raise typer.Exit(0 if healthy else 2)
+
+
+def _client_for(info: RunInfo) -> Any:
+    import httpx
+
+    verify: Any = True
+    if info.tls:
+        from noots.tls import TlsFiles, client_context
+        from noots.topology import load_topology
+
+        simulator = load_topology(Path(info.topology)).platform.simulator_id
+        verify = client_context(TlsFiles.for_participant(Path(info.data_dir) / "pki", simulator))
+    return httpx.Client(timeout=3.0, verify=verify, trust_env=False)
+
+
+def _health(client: Any, url: str) -> str:
+    import httpx
+
+    try:
+        response = client.get(url + "/health")
+    except httpx.HTTPError as exc:
+        return f"no answer ({type(exc).__name__})"
+    return "healthy" if response.status_code == 200 else f"HTTP {response.status_code}"
+
+
+@app.command("down")
+def down(
+    data_dir: DataDirOption = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait.")] = 30.0,
+) -> None:
+    """Stop the landscape that `noots up` (or `noots demo --keep-running`) runs for the data dir."""
+    import signal
+
+    from noots.supervisor import pid_alive, running_landscape
+
+    settings = load_cli_settings(data_dir, None)
+    info = running_landscape(settings.data_dir.resolve())
+    if info is None:
+        typer.echo(f"no landscape runs for {settings.data_dir.resolve()}")
+        raise typer.Exit(0)
+    os.kill(info.supervisor_pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while pid_alive(info.supervisor_pid):
+        if time.monotonic() > deadline:
+            typer.echo(
+                f"noots up (pid {info.supervisor_pid}) did not stop in {timeout:g} s", err=True
+            )
+            raise typer.Exit(1)
+        time.sleep(0.1)
+    typer.echo("stopped")

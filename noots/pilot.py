@@ -1,0 +1,586 @@
+"""The "Bewohnerparkausweis beantragen" pilot, played end to end against a running landscape.
+
+The online service of Korntal-Münchingen (the topology's ``bewohnerparkausweis`` consumer)
+acts with its own credential, through the client library (:mod:`consumers`), over the real
+sockets of the running components:
+
+1. the citizen (Erika Mustermann, the normal-case test identity) logs in with the simulated
+   eID: the service receives her sealed identity (names, date of birth);
+2. IDA: basic data → IDNr;
+3. for each evidence the pilot needs (Meldebescheinigung from the Melderegister of the
+   municipality, Fahrzeughalterauskunft from the KBA): RDN → Vermittlungsstelle token → hub →
+   register → the verified answer;
+4. the citizen opens the Datenschutzcockpit (eID at level "hoch") and sees the transfers.
+
+Every HTTP exchange is recorded; the checks printed for a hop are made again here on the
+recorded bytes (signatures and certificates with the service's verifier, the binding of each
+answer to its request, the VS token's binding to the 0101), and the protocol entries the hub
+and the register wrote are read from the data directory when it is at hand.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from noots import idnr as idnr_rules
+from noots import messages, tokens
+from noots.eid import Level
+from noots.envelope import OpenedEnvelope, check_binding, open_envelope
+from noots.errors import NootsError, UpstreamError
+from noots.participant import Participant
+from noots.pki import Role
+from noots.topology import Topology
+from noots.xml import parse as parse_xml
+
+__all__ = [
+    "PILOT_CITIZEN",
+    "PILOT_KIND",
+    "Check",
+    "Exchange",
+    "Hop",
+    "PilotReport",
+    "play_pilot",
+]
+
+#: Erika Mustermann: the normal case in every register (see registers.identities).
+PILOT_CITIZEN = "02476291358"
+PILOT_KIND = "bewohnerparkausweis"
+#: The evidence types of the pilot, in the order the online service asks for them.
+PILOT_EVIDENCE = ("Meldebescheinigung", "Fahrzeughalterauskunft")
+
+
+@dataclass(frozen=True)
+class Check:
+    label: str
+    passed: bool
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP request and its answer, as they went over the wire."""
+
+    method: str
+    url: str
+    request_body: bytes
+    status: int | None
+    response_body: bytes
+    millis: float
+    error: str | None = None
+
+    @property
+    def path(self) -> str:
+        return httpx.URL(self.url).path
+
+
+@dataclass(frozen=True)
+class Hop:
+    title: str
+    sender: str
+    receiver: str
+    exchange: Exchange
+    summary: str
+    checks: tuple[Check, ...]
+
+    @property
+    def passed(self) -> bool:
+        return self.exchange.status is not None and all(c.passed for c in self.checks)
+
+
+@dataclass
+class PilotReport:
+    consumer: str
+    consumer_name: str
+    citizen: str = ""
+    idnr: str | None = None
+    hops: list[Hop] = field(default_factory=list)
+    evidences: list[Any] = field(default_factory=list)  # consumers.EvidenceResult
+    dsc: dict[str, Any] | None = None
+    error: NootsError | None = None
+
+    @property
+    def completed(self) -> bool:
+        return (
+            self.error is None
+            and len(self.evidences) == len(PILOT_EVIDENCE)
+            and all(h.passed for h in self.hops)
+            and self.dsc is not None
+            and self.dsc_entries() >= len(PILOT_EVIDENCE)
+        )
+
+    def dsc_entries(self) -> int:
+        """Transfers of this run's requests the Datenschutzcockpit shows."""
+        if self.dsc is None:
+            return 0
+        ids = {str(e.request_id) for e in self.evidences}
+        return sum(
+            1
+            for t in self.dsc.get("transfers", [])
+            if str(t.get("requestId", "")).removeprefix("urn:uuid:") in ids
+        )
+
+
+class _Recorder:
+    """httpx event hooks that keep every exchange in order."""
+
+    def __init__(self) -> None:
+        self.exchanges: list[Exchange] = []
+        self._started: dict[int, float] = {}
+
+    async def on_request(self, request: httpx.Request) -> None:
+        self._started[id(request)] = time.perf_counter()
+
+    async def on_response(self, response: httpx.Response) -> None:
+        await response.aread()
+        request = response.request
+        started = self._started.pop(id(request), time.perf_counter())
+        self.exchanges.append(
+            Exchange(
+                request.method,
+                str(request.url),
+                request.content,
+                response.status_code,
+                response.content,
+                (time.perf_counter() - started) * 1000,
+            )
+        )
+
+    def hooks(self) -> dict[str, list[Callable[..., Awaitable[None]]]]:
+        return {"request": [self.on_request], "response": [self.on_response]}
+
+    def since(self, start: int) -> list[Exchange]:
+        return self.exchanges[start:]
+
+
+def _envelope_checks(
+    exchange: Exchange, verifier: Any, *, signer: str, role: Role
+) -> tuple[OpenedEnvelope | None, list[Check]]:
+    """Open the answer as the service does: certificate path and signature, signer, binding."""
+    checks: list[Check] = []
+    try:
+        opened = open_envelope(exchange.response_body, verifier, required_role=role)
+    except NootsError as exc:
+        return None, [Check("answer signature and certificate", False, exc.message)]
+    checks.append(
+        Check(
+            f"answer signed by {opened.signer.participant_id}",
+            opened.signer.participant_id == signer,
+            f"role {opened.signer.role.value}, certificate chains to the landscape root, "
+            "not revoked",
+        )
+    )
+    try:
+        check_binding(opened, exchange.request_body)
+        checks.append(Check("answer bound to our request", True, "InResponseTo = SHA-256"))
+    except NootsError as exc:
+        checks.append(Check("answer bound to our request", False, exc.message))
+    return opened, checks
+
+
+def _request_of(exchange: Exchange) -> messages.EvidenceRequest | None:
+    """The 0101 we sent (our own bytes: read without verifying our own signature)."""
+    root = parse_xml(exchange.request_body)
+    body = root.find("{urn:noots:transport:1}Body")
+    if body is None or len(body) == 0:
+        return None
+    message = messages.parse(body[0])
+    return message if isinstance(message, messages.EvidenceRequest) else None
+
+
+class _Pilot:
+    def __init__(
+        self,
+        participant: Participant,
+        topology: Topology,
+        *,
+        tls: bool,
+        data_dir: Path | None,
+        http: httpx.AsyncClient,
+        recorder: _Recorder,
+        citizen_idnr: str,
+    ) -> None:
+        spec = next(c for c in topology.consumers if c.participant_id == participant.participant_id)
+        self.participant = participant
+        self.topology = topology
+        self.tls = tls
+        self.data_dir = data_dir
+        self.http = http
+        self.recorder = recorder
+        self.citizen_idnr = citizen_idnr
+        self.spec = spec
+        self.platform = topology.base_url("platform", tls=tls)
+        self.report = PilotReport(spec.participant_id, spec.name)
+
+    @property
+    def verifier(self) -> Any:
+        return self.participant.verifier
+
+    def name(self, participant_id: str) -> str:
+        try:
+            return self.topology.participant(participant_id).name
+        except NootsError:
+            return participant_id
+
+    async def run(self) -> PilotReport:
+        from consumers import AsyncClient, Endpoints, PersonQuery
+        from noots.protocol import open_protocol_log
+
+        identity = await self.login(audience=self.spec.participant_id, level="substantiell")
+        person = PersonQuery(identity.given_name, identity.family_name, identity.date_of_birth)
+        self.report.citizen = f"{identity.given_name} {identity.family_name}"
+        log = None
+        if self.data_dir is not None:
+            (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+            log = open_protocol_log(
+                self.data_dir / "logs" / f"{self.spec.participant_id}.db",
+                party=self.spec.participant_id,
+                clock=self.participant.clock,
+            )
+        try:
+            client = AsyncClient(
+                self.participant,
+                Endpoints.from_topology(self.topology, tls=self.tls),
+                self.topology,
+                http=self.http,
+                protocol_log=log,
+            )
+            start = len(self.recorder.exchanges)
+            idnr = await client.lookup_idnr(person)
+            self.report.idnr = idnr
+            self.ida_hop(self.recorder.since(start)[-1], idnr)
+            for evidence_type in PILOT_EVIDENCE:
+                purpose = next(
+                    a.purpose
+                    for a in self.topology.authorisations
+                    if a.consumer == self.spec.participant_id and a.evidence_type == evidence_type
+                )
+                region = (
+                    self.spec.region
+                    if self.topology.evidence_type(evidence_type).regional
+                    else None
+                )
+                start = len(self.recorder.exchanges)
+                try:
+                    result = await client.fetch_evidence(
+                        evidence_type, purpose=purpose, idnr=idnr, person=person, region=region
+                    )
+                finally:
+                    self.evidence_hops(self.recorder.since(start), idnr)
+                self.report.evidences.append(result)
+        finally:
+            if log is not None:
+                log.close()
+        await self.datenschutzcockpit()
+        return self.report
+
+    # -- the hops --------------------------------------------------------------------------
+
+    async def login(self, *, audience: str, level: Level) -> Any:
+        from noots.eid import verify_identity
+
+        start = len(self.recorder.exchanges)
+        try:
+            response = await self.http.post(
+                f"{self.platform}/eid/v1/login",
+                json={"idnr": self.citizen_idnr, "level": level, "audience": audience},
+            )
+        except httpx.HTTPError as exc:
+            raise UpstreamError(
+                f"the eID service at {self.platform} is unreachable ({type(exc).__name__})",
+                component=self.topology.platform.eid_id,
+            ) from None
+        exchange = self.recorder.since(start)[-1]
+        if response.status_code != 200:
+            raise UpstreamError(
+                f"the eID service refused the login: HTTP {response.status_code}",
+                component=self.topology.platform.eid_id,
+            )
+        token = str(response.json().get("token", ""))
+        identity = verify_identity(
+            token, self.verifier, clock=self.participant.clock, min_level=level, audience=audience
+        )
+        who = "Datenschutzcockpit" if audience != self.spec.participant_id else self.spec.name
+        self.report.hops.append(
+            Hop(
+                "eID (Simulation): Anmeldung der Bürgerin",
+                "Bürgerin",
+                self.name(self.topology.platform.eid_id),
+                exchange,
+                f"{identity.given_name} {identity.family_name}, geb. "
+                f"{identity.date_of_birth:%d.%m.%Y}, Vertrauensniveau {identity.level} → {who}",
+                (
+                    Check(
+                        f"identity sealed by {self.topology.platform.eid_id}",
+                        True,
+                        "role eid, chains to the landscape root",
+                    ),
+                    Check("meant for this recipient", True, f"audience {audience}"),
+                    Check("valid now", True, f"until {identity.expires_at:%H:%M:%S} UTC"),
+                ),
+            )
+        )
+        return identity
+
+    def ida_hop(self, exchange: Exchange, idnr: str) -> None:
+        ida = self.topology.ida.participant_id
+        _opened, checks = _envelope_checks(exchange, self.verifier, signer=ida, role=Role.IDA)
+        checks.append(
+            Check(
+                "IDNr well-formed",
+                idnr_rules.is_valid(idnr, allow_test_numbers=True),
+                "11 digits, ISO/IEC 7064 check digit" + (", test number" if idnr[0] == "0" else ""),
+            )
+        )
+        self.report.hops.append(
+            Hop(
+                "IDA: IDNr zu den Grunddaten",
+                self.spec.participant_id,
+                ida,
+                exchange,
+                f"unique match → IDNr {idnr}",
+                tuple(checks),
+            )
+        )
+
+    def evidence_hops(self, exchanges: list[Exchange], idnr: str) -> None:
+        token: tokens.AuthorisationToken | None = None
+        for exchange in exchanges:
+            path = exchange.path
+            if path.endswith("/rdn/v1/services"):
+                self.rdn_hop(exchange)
+            elif path.endswith("/vs/v1/tokens"):
+                token = self.vs_hop(exchange)
+            elif path.endswith("/transport/v1/messages"):
+                self.hub_hop(exchange, token, idnr)
+
+    def rdn_hop(self, exchange: Exchange) -> None:
+        query = httpx.URL(exchange.url).params
+        checks = [Check("HTTP 200", exchange.status == 200, f"HTTP {exchange.status}")]
+        summary = f"HTTP {exchange.status}"
+        try:
+            import json
+
+            answer = json.loads(exchange.response_body)
+            services = answer.get("services", answer) if isinstance(answer, dict) else answer
+            first = services[0] if isinstance(services, list) and services else {}
+            provider = first.get("participantId") or first.get("provider") or "?"
+            service_id = first.get("serviceId") or first.get("service_id") or "?"
+            checks.append(Check("exactly one data provider", len(services) == 1, ""))
+            summary = f"{self.name(provider)} · {service_id}"
+        except (ValueError, AttributeError, TypeError, IndexError):
+            checks.append(Check("JSON answer", False, "unreadable"))
+        where = f" für Region {query['region']}" if "region" in query else ""
+        self.report.hops.append(
+            Hop(
+                f"RDN: wer liefert {query.get('evidenceType', '?')}{where}?",
+                self.spec.participant_id,
+                "RDN",
+                exchange,
+                summary,
+                tuple(checks),
+            )
+        )
+
+    def vs_hop(self, exchange: Exchange) -> tokens.AuthorisationToken | None:
+        vs = self.topology.platform.vs_id
+        opened, checks = _envelope_checks(exchange, self.verifier, signer=vs, role=Role.VS)
+        token: tokens.AuthorisationToken | None = None
+        summary = "refused"
+        if opened is not None:
+            try:
+                issued = tokens.parse_issued_token_body(opened.body)
+                token = tokens.verify_token(issued, self.verifier, clock=self.participant.clock)
+                checks.append(
+                    Check(
+                        "token sealed by the VS, not expired",
+                        True,
+                        f"valid until {token.expires_at:%H:%M:%S} UTC",
+                    )
+                )
+                checks.append(
+                    Check(
+                        "token names the partners and the purpose",
+                        token.consumer == self.spec.participant_id,
+                        f"{token.consumer} → {token.provider}, {token.purpose}, "
+                        f"{'with' if token.uses_idnr else 'without'} IDNr",
+                    )
+                )
+                summary = f"token {token.token_id} ({token.legal_basis})"
+            except NootsError as exc:
+                checks.append(Check("token", False, exc.message))
+        self.report.hops.append(
+            Hop(
+                "Vermittlungsstelle: abstrakte Berechtigung",
+                self.spec.participant_id,
+                vs,
+                exchange,
+                summary,
+                tuple(checks),
+            )
+        )
+        return token
+
+    def hub_hop(
+        self, exchange: Exchange, token: tokens.AuthorisationToken | None, idnr: str
+    ) -> None:
+        request = _request_of(exchange)
+        provider = request.provider.identifier if request is not None else "?"
+        checks: list[Check] = []
+        if request is not None and token is not None:
+            element = messages.build(request)
+            checks.append(
+                Check(
+                    "VS token bound to this exact 0101",
+                    tokens.request_hash(element) == token.request_hash,
+                    "SHA-256 over the request without the token",
+                )
+            )
+        opened, envelope_checks = _envelope_checks(
+            exchange, self.verifier, signer=provider, role=Role.PROVIDER
+        )
+        checks.extend(envelope_checks)
+        summary = f"HTTP {exchange.status}"
+        if opened is not None and request is not None:
+            try:
+                answer = messages.parse(opened.body)
+            except NootsError as exc:
+                answer = None
+                checks.append(Check("XNachweis answer", False, exc.message))
+            if isinstance(answer, messages.EvidenceResponse):
+                checks.append(
+                    Check(
+                        "0102 answers our 0101",
+                        answer.request_id == request.request_id,
+                        f"requestid urn:uuid:{answer.request_id}",
+                    )
+                )
+                subjects = [e.subject for e in answer.evidences]
+                checks.append(
+                    Check(
+                        "evidence about the person asked for",
+                        all(getattr(s, "idnr", None) == idnr for s in subjects) and bool(subjects),
+                        f"IDNr {idnr}",
+                    )
+                )
+                summary = "DE.EvidenceResponse.0102 with the evidence, signed end to end"
+            elif isinstance(answer, messages.EvidenceErrorResponse):
+                first = answer.errors[0]
+                summary = f"DE.EvidenceErrorResponse.0103: {first.code.value} {first.detail or ''}"
+        if request is not None:
+            checks.extend(self.logged(request))
+        self.report.hops.append(
+            Hop(
+                f"Transport-Hub → {self.name(provider)}",
+                self.spec.participant_id,
+                f"{self.topology.platform.hub_id} → {provider}",
+                exchange,
+                summary,
+                tuple(checks),
+            )
+        )
+
+    def logged(self, request: messages.EvidenceRequest) -> list[Check]:
+        """The § 9 IDNrG entries the hub and the register wrote, if their logs are at hand."""
+        from noots.protocol import open_protocol_log
+
+        if self.data_dir is None:
+            return []
+        wanted = {str(request.request_id), f"urn:uuid:{request.request_id}"}
+        idnr = getattr(request.subject, "idnr", None)
+        checks = []
+        for party, what in (
+            (self.topology.platform.hub_id, "hub verified, routed and logged"),
+            (request.provider.identifier, "register verified, answered and logged"),
+        ):
+            path = self.data_dir / "logs" / f"{party}.db"
+            if not path.is_file():
+                continue
+            log = open_protocol_log(path, party=party, clock=self.participant.clock)
+            try:
+                entries = [e for e in log.entries(idnr=idnr) if e.message_id in wanted]
+            finally:
+                log.close()
+            outcome = entries[-1].outcome if entries else "no entry"
+            checks.append(Check(what, outcome == "delivered", f"{party}: {outcome}"))
+        return checks
+
+    async def datenschutzcockpit(self) -> None:
+        from intermediary.eid import DSC_AUDIENCE
+
+        identity_start = len(self.recorder.exchanges)
+        await self.login(audience=DSC_AUDIENCE, level="hoch")
+        token_exchange = self.recorder.since(identity_start)[-1]
+        import json
+
+        token = json.loads(token_exchange.response_body)["token"]
+        start = len(self.recorder.exchanges)
+        response = await self.http.get(
+            f"{self.platform}/dsc/v1/transfers", headers={"Authorization": f"Bearer {token}"}
+        )
+        exchange = self.recorder.since(start)[-1]
+        if response.status_code != 200:
+            raise UpstreamError(
+                f"the Datenschutzcockpit answered HTTP {response.status_code}",
+                component="dsc",
+            )
+        self.report.dsc = response.json()
+        shown = self.report.dsc_entries()
+        self.report.hops.append(
+            Hop(
+                "Datenschutzcockpit: die Bürgerin sieht ihre Übermittlungen",
+                "Bürgerin",
+                "Datenschutzcockpit",
+                exchange,
+                f"{len(self.report.dsc.get('transfers', []))} Übermittlungen zur IDNr, "
+                f"{shown} aus diesem Durchlauf",
+                (
+                    Check(
+                        "both transfers of this run listed",
+                        shown >= len(PILOT_EVIDENCE),
+                        f"{shown} of {len(PILOT_EVIDENCE)}",
+                    ),
+                ),
+            )
+        )
+
+
+async def play_pilot(
+    participant: Participant,
+    topology: Topology,
+    *,
+    tls: bool = False,
+    data_dir: Path | None = None,
+    verify: Any = True,
+    citizen_idnr: str = PILOT_CITIZEN,
+    timeout: float = 20.0,
+) -> PilotReport:
+    """Play the pilot as ``participant`` (an online service of kind bewohnerparkausweis).
+
+    ``verify`` is the TLS setting of the HTTP client (an ``ssl.SSLContext`` presenting the
+    participant's certificate with ``tls``). Never raises a :class:`NootsError`: a failure ends
+    the pilot and is in :attr:`PilotReport.error`, with the hops up to it.
+    """
+    recorder = _Recorder()
+    async with httpx.AsyncClient(
+        verify=verify, timeout=timeout, event_hooks=recorder.hooks(), trust_env=False
+    ) as http:
+        pilot = _Pilot(
+            participant,
+            topology,
+            tls=tls,
+            data_dir=data_dir,
+            http=http,
+            recorder=recorder,
+            citizen_idnr=citizen_idnr,
+        )
+        try:
+            return await pilot.run()
+        except NootsError as exc:
+            pilot.report.error = exc
+            return pilot.report

@@ -1,0 +1,119 @@
+"""Run one component of the landscape as a server process (``noots serve COMPONENT``).
+
+The component's app comes from its owner's ``create_app(settings)``; it listens on the
+topology's host and port (or ``listen_host``, e.g. ``0.0.0.0`` in a container) with uvicorn on
+uvloop and httptools. With ``tls`` it serves HTTPS with its participant's certificate, asks for
+client certificates (:mod:`noots.tls`), and its outgoing calls present its own certificate.
+SIGINT and SIGTERM shut it down gracefully (uvicorn's handlers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from noots.components import Component, create_component_app, landscape_components
+from noots.errors import ConfigurationError
+from noots.settings import NootsSettings, load_settings
+
+__all__ = [
+    "ServerPlan",
+    "build_app",
+    "find_component",
+    "plan_server",
+    "run_server",
+    "server_config",
+]
+
+#: Seconds uvicorn waits for open requests after SIGTERM before it closes them.
+GRACEFUL_SHUTDOWN_SECONDS = 5
+
+
+def find_component(components: list[Component], name: str) -> Component:
+    for component in components:
+        if component.name == name:
+            return component
+    raise ConfigurationError(
+        f"no component {name!r} in this landscape; components: "
+        + ", ".join(c.name for c in components)
+    )
+
+
+@dataclass(frozen=True)
+class ServerPlan:
+    """What :func:`run_server` will start: the component, where, and how."""
+
+    component: Component
+    settings: NootsSettings
+    overrides: Mapping[str, Any]
+    listen_host: str
+
+    @property
+    def tls(self) -> bool:
+        return self.settings.tls
+
+
+def plan_server(
+    name: str, overrides: Mapping[str, Any], *, listen_host: str | None = None
+) -> ServerPlan:
+    """Resolve ``name`` against the topology the settings name (raises ``ConfigurationError``)."""
+    settings = load_settings(NootsSettings, **overrides)
+    topology = settings.load_topology()
+    component = find_component(landscape_components(topology, dashboard=True), name)
+    return ServerPlan(component, settings, dict(overrides), listen_host or component.host)
+
+
+def build_app(plan: ServerPlan) -> Any:
+    """The component's app, wrapped for TLS when the plan says so."""
+    import httpx
+
+    from noots.participant import load_validator
+    from noots.tls import TlsFiles, TlsPeerMiddleware, client_context
+
+    component, settings = plan.component, plan.settings
+    transport = None
+    if plan.tls:
+        files = TlsFiles.for_participant(settings.data_dir / "pki", component.participant_id)
+        transport = httpx.AsyncHTTPTransport(
+            verify=client_context(files),
+            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
+        )
+    app = create_component_app(component, plan.overrides, transport=transport)
+    if plan.tls:
+        validator = load_validator(settings.data_dir / "pki", clock=settings.clock())
+        app = TlsPeerMiddleware(app, validator)
+    return app
+
+
+def server_config(plan: ServerPlan) -> Any:
+    """The ``uvicorn.Config`` of the plan: uvloop, httptools, HTTPS when the plan says so."""
+    import uvicorn
+
+    from noots.tls import TlsFiles, uvicorn_tls_options
+
+    component, settings = plan.component, plan.settings
+    options: dict[str, Any] = {"http": "httptools"}
+    if plan.tls:
+        files = TlsFiles.for_participant(settings.data_dir / "pki", component.participant_id)
+        options = uvicorn_tls_options(files, client_certificates=component.client_certificates)
+    return uvicorn.Config(
+        build_app(plan),
+        host=plan.listen_host,
+        port=component.port,
+        loop="uvloop",
+        lifespan="on",
+        log_level=settings.log_level.lower(),
+        access_log=settings.log_level == "DEBUG",
+        server_header=False,
+        proxy_headers=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        **options,
+    )
+
+
+def run_server(plan: ServerPlan) -> None:
+    """Serve until SIGINT or SIGTERM."""
+    import uvicorn
+
+    uvicorn.Server(server_config(plan)).run()
