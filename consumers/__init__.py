@@ -18,7 +18,7 @@ from __future__ import annotations
 from consumers._client import AsyncClient, Client, Endpoints
 from consumers._document import DocumentRow, document_rows, document_to_dict
 from consumers._explain import ExchangeContext, Explanation, explain
-from consumers._person import PersonQuery, company, parse_person
+from consumers._person import PersonQuery, company, parse_date, parse_person
 from consumers._results import EvidenceResult, Route
 from consumers._retry import RetryPolicy, TransportFailed, is_retryable
 
@@ -39,5 +39,6 @@ __all__ = [
     "document_to_dict",
     "explain",
     "is_retryable",
+    "parse_date",
     "parse_person",
 ]

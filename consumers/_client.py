@@ -15,7 +15,7 @@ import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
@@ -27,8 +27,8 @@ from consumers import _platform
 from consumers._person import PersonQuery
 from consumers._results import EvidenceResult, Route
 from consumers._retry import AsyncSleeper, RetryPolicy, TransportFailed, is_retryable, real_sleep
+from noots import ida, messages, tokens
 from noots import idnr as idnr_rules
-from noots import messages, tokens
 from noots.envelope import (
     ENV_NS,
     EnvelopeHeader,
@@ -48,6 +48,7 @@ from noots.errors import (
     NootsError,
     ResponseBindingError,
     SenderMismatch,
+    UpstreamError,
     UpstreamTimeout,
     XmlError,
     error_for_code,
@@ -175,14 +176,18 @@ class AsyncClient:
         company: messages.LegalPerson | None = None,
         region: str | None = None,
         legal_basis: str | None = None,
+        born: date | None = None,
     ) -> EvidenceResult:
         """One evidence for one subject, verified; or a typed :class:`NootsError`.
 
-        The subject is a natural person by ``idnr`` (with ``person`` as basic data if known),
-        by ``person`` alone (the IDA finds the IDNr), or a legal person by ``company``.
+        The subject is a natural person by ``idnr`` with ``person`` (basic data) or ``born``
+        (the IDA supplies the rest), by ``person`` alone (the IDA finds the IDNr), or a legal
+        person by ``company``.
         """
         spec = self.topology.evidence_type(evidence_type)
-        subject, subject_idnr = await self._subject(spec.subject, idnr, person, company)
+        subject, subject_idnr = await self._subject(
+            spec.subject, idnr, person, company, born, purpose
+        )
         route = await self.find_route(evidence_type, region)
         request = messages.EvidenceRequest.new(
             requester=self._agent,
@@ -208,14 +213,40 @@ class AsyncClient:
                 return row.legal_basis
         return "nicht angegeben"  # no row: the VS will refuse, and nothing is sent (DC-03)
 
-    async def lookup_idnr(self, person: PersonQuery) -> str:
-        """The IDNr for basic data (IDA); :class:`PersonNotFound` if none or several match."""
-        ida_id = self.topology.ida.participant_id
-        body = _platform.ida_request(person)
-        opened, _raw = await self._platform_call(
-            f"{self.endpoints.ida}{_platform.IDA_PATH}", ida_id, _platform.IDA_SERVICE, body
+    async def lookup_idnr(self, person: PersonQuery, *, purpose: str | None = None) -> str:
+        """The IDNr for basic data (IDA); :class:`NotFound` if none or several match."""
+        result = await self._ida(
+            ida.ByName(person.family_name, person.given_name, person.date_of_birth), purpose
         )
-        return _platform.read_ida_answer(opened.body, component=ida_id)
+        return result.idnr
+
+    async def basic_data(self, idnr: str, born: date, *, purpose: str | None = None) -> PersonQuery:
+        """The basic data the IDA holds for an IDNr and date of birth."""
+        result = await self._ida(ida.ByIdnr(idnr, born), purpose)
+        data = result.basic_data
+        if data is None or result.idnr != idnr:
+            raise _own(
+                UpstreamError("the IDA answered without the basic data asked for"), self.consumer_id
+            )
+        return PersonQuery(
+            data.given_names, data.family_name, data.date_of_birth, data.place_of_birth
+        )
+
+    async def _ida(self, query: ida.LookupQuery, purpose: str | None) -> ida.LookupResult:
+        ida_id = self.topology.ida.participant_id
+        opened, _raw = await self._platform_call(
+            f"{self.endpoints.ida}{ida.LOOKUP_PATH}",
+            ida_id,
+            ida.service_id(ida_id),
+            ida.build_query(query),
+            purpose=purpose,
+        )
+        try:
+            return ida.parse_result(opened.body)
+        except NootsError as exc:
+            raise _own(
+                MalformedMessage(f"unusable IDA answer: {exc.message}"), self.consumer_id
+            ) from None
 
     async def find_route(self, evidence_type: str, region: str | None) -> Route:
         """The one provider the RDN names for ``evidence_type`` in ``region``."""
@@ -239,6 +270,8 @@ class AsyncClient:
         idnr: str | None,
         person: PersonQuery | None,
         company: messages.LegalPerson | None,
+        born: date | None,
+        purpose: str,
     ) -> tuple[messages.NaturalPerson | messages.LegalPerson, str | None]:
         if kind == "legal":
             if company is None:
@@ -249,11 +282,16 @@ class AsyncClient:
         if idnr is None:
             if person is None:
                 raise InvalidInput("pass idnr= or person= to name the evidence subject")
-            idnr = await self.lookup_idnr(person)
+            idnr = await self.lookup_idnr(person, purpose=purpose)
         # DC-04: never send an IDNr that breaks the rules; test numbers only in test mode.
         idnr = idnr_rules.validate(idnr, allow_test_numbers=self._test)
         if person is None:
-            person = await self._basic_data(idnr)
+            if born is None:
+                raise InvalidInput(
+                    "the 0101 carries basic data beside the IDNr: give the person or the date "
+                    "of birth (the IDA supplies the rest)"
+                )
+            person = await self.basic_data(idnr, born, purpose=purpose)
         subject = messages.NaturalPerson(
             person.family_name,
             person.given_name,
@@ -262,12 +300,6 @@ class AsyncClient:
             place_of_birth=person.place_of_birth,
         )
         return subject, idnr
-
-    async def _basic_data(self, idnr: str) -> PersonQuery:
-        """The basic data the 0101 must carry beside the IDNr (the register checks both)."""
-        raise InvalidInput(
-            "the request carries the basic data beside the IDNr: give the person as well"
-        )
 
     async def _fresh_token(self, exchange: _Exchange) -> None:
         """Get (or renew) the VS token for this exact request and put it into the 0101.
@@ -603,8 +635,8 @@ class Client:
     def fetch_evidence(self, evidence_type: str, **kwargs: Any) -> EvidenceResult:
         return self._portal.call(partial(self._client.fetch_evidence, evidence_type, **kwargs))
 
-    def lookup_idnr(self, person: PersonQuery) -> str:
-        return self._portal.call(self._client.lookup_idnr, person)
+    def lookup_idnr(self, person: PersonQuery, *, purpose: str | None = None) -> str:
+        return self._portal.call(partial(self._client.lookup_idnr, person, purpose=purpose))
 
     def find_route(self, evidence_type: str, region: str | None = None) -> Route:
         return self._portal.call(self._client.find_route, evidence_type, region)

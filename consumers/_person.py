@@ -9,7 +9,7 @@ from datetime import date, datetime
 from noots import messages
 from noots.errors import InvalidInput
 
-__all__ = ["PersonQuery", "company", "parse_person"]
+__all__ = ["PersonQuery", "company", "parse_date", "parse_person"]
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,14 @@ def _date(text: str) -> date | None:
     except ValueError:
         raise InvalidInput(f"not a calendar date: {text!r}") from None
     return None
+
+
+def parse_date(text: str) -> date:
+    """A date as ``YYYY-MM-DD`` or ``DD.MM.YYYY``; :class:`InvalidInput` otherwise."""
+    value = _date(text)
+    if value is None:
+        raise InvalidInput(f"not a date (YYYY-MM-DD or DD.MM.YYYY): {text!r}")
+    return value
 
 
 def parse_person(text: str) -> PersonQuery:

@@ -11,7 +11,6 @@ from datetime import datetime
 
 from lxml import etree
 
-from consumers._person import PersonQuery
 from consumers._results import Route
 from noots import tokens
 from noots.clock import Clock
@@ -26,7 +25,6 @@ from noots.signing import XmlVerifier
 
 __all__ = [
     "HUB_PATH",
-    "IDA_PATH",
     "RDN_PATH",
     "VS_PATH",
     "Token",
@@ -37,10 +35,8 @@ __all__ = [
 
 HUB_PATH = "/transport/v1/messages"
 VS_PATH = "/vs/v1/tokens"
-IDA_PATH = "/ida/v1/lookup"
 RDN_PATH = "/rdn/v1/services"
 VS_SERVICE = "urn:noots:service:noots-vs:tokens"
-IDA_SERVICE = "urn:noots:service:noots-ida:lookup"
 
 
 @dataclass(frozen=True)
@@ -154,11 +150,3 @@ def read_rdn_answer(status: int, content: bytes, evidence_type: str) -> Route:
         raise UpstreamError(
             "RDN service entry lacks participantId or serviceId", component="rdn"
         ) from None
-
-
-def ida_request(person: PersonQuery) -> etree._Element:
-    raise NotImplementedError
-
-
-def read_ida_answer(body: etree._Element, *, component: str) -> str:
-    raise NotImplementedError

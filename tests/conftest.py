@@ -44,5 +44,5 @@ def landscape(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Landscape]:
     bootstrapped once per session (noots.testing.landscape)."""
     from noots.testing.landscape import serve_landscape
 
-    with serve_landscape(tmp_path_factory.mktemp("landscape"), ida=False) as served:
+    with serve_landscape(tmp_path_factory.mktemp("landscape")) as served:
         yield served

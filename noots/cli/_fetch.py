@@ -44,6 +44,10 @@ def fetch(
             ),
         ),
     ] = None,
+    born: Annotated[
+        str | None,
+        typer.Option("--born", help="Date of birth with --idnr (the IDA supplies the rest)."),
+    ] = None,
     company: Annotated[
         str | None, typer.Option("--company", help="Company name (legal-person evidence).")
     ] = None,
@@ -105,6 +109,7 @@ def fetch(
             purpose=purpose,
             idnr=idnr,
             person=person,
+            born=born,
             company=company,
             register_number=register_number,
             region=region,
@@ -190,6 +195,7 @@ def _run(
     purpose: str,
     idnr: str | None,
     person: str | None,
+    born: str | None,
     company: str | None,
     register_number: str | None,
     region: str | None,
@@ -199,7 +205,7 @@ def _run(
 ) -> EvidenceResult:
     from datetime import timedelta
 
-    from consumers import Client, Endpoints, parse_person
+    from consumers import Client, Endpoints, parse_date, parse_person
     from consumers import company as company_subject
     from noots.bootstrap import LandscapePaths
     from noots.clock import SystemClock
@@ -224,6 +230,8 @@ def _run(
         subject["idnr"] = idnr
     if person is not None:
         subject["person"] = parse_person(person)
+    if born is not None:
+        subject["born"] = parse_date(born)
     if company is not None:
         subject["company"] = company_subject(company, register_number or "")
     paths.logs_dir.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,6 @@ Two ways to run it, over one data directory bootstrapped with
 from __future__ import annotations
 
 import contextlib
-import importlib
 import secrets
 import socket
 import threading
@@ -134,6 +133,7 @@ def _apps(
     from intermediary.app import create_app as create_platform
     from intermediary.settings import PlatformSettings
     from registers._service import create_register_app
+    from registers.ida import IdaSettings, create_ida_app
     from registers.settings import RegisterSettings
 
     topology, common = landscape.topology, landscape.settings_overrides
@@ -147,7 +147,7 @@ def _apps(
         transport=transport,
     )
     if ida:
-        apps[key("ida")] = _ida_app(common)
+        apps[key("ida")] = create_ida_app(IdaSettings(**common))
     wanted = None if registers is None else set(registers)
     for spec in topology.registers:
         if wanted is None or spec.participant_id in wanted:
@@ -166,17 +166,6 @@ def _apps(
             )
             apps[key(consumer.participant_id)] = create_demo(demo, transport=transport)
     return apps
-
-
-def _ida_app(common: dict[str, Any]) -> Any:
-    # Looked up by name: the IDA service (engineer F) lands after this helper.
-    try:
-        module = importlib.import_module("registers.ida")
-    except ImportError as exc:
-        raise RuntimeError(
-            "registers.ida is not available: start the landscape with ida=False"
-        ) from exc
-    return module.create_ida_app(module.IdaSettings(**common))
 
 
 @contextlib.contextmanager

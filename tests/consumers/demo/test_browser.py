@@ -146,3 +146,24 @@ def test_business_registration_fetches_the_commercial_register(
     page.wait_for_url("**/abschluss")
     assert "Mustermann Digital GmbH" in page.inner_text("#uebernommen-Handelsregisterauszug")
     assert transfers(landscape, "gewerbeanmeldung")[-1].outcome == "delivered"
+
+
+def test_parental_allowance_finds_the_child_through_the_ida(
+    page: Any, landscape: Landscape
+) -> None:
+    """Elterngeld: the child's birth certificate via IDA lookup, the parent's registration."""
+    start(page, landscape, "elterngeld", LENA)
+    page.select_option("#region", "05315000")
+    page.fill("#child_given_name", "Paul")
+    page.fill("#child_family_name", "Musterfrau")
+    page.fill("#child_date_of_birth", "2026-06-03")
+    consent(page)
+    assert "Paul" in page.inner_text("#nachweis-Geburtsurkunde")
+    assert "Hohe Straße" in page.inner_text("#nachweis-Meldebescheinigung")
+    page.check("#accept-Geburtsurkunde")
+    page.check("#reject-Meldebescheinigung")
+    page.click("#absenden")
+    page.wait_for_url("**/abschluss")
+    summary = page.inner_text("main")
+    assert "Paul" in page.inner_text("#uebernommen-Geburtsurkunde")
+    assert "Hohe Straße" not in summary

@@ -52,6 +52,37 @@ def test_json_output_carries_document_and_ids(landscape: Landscape) -> None:
     assert vehicle["Kennzeichen"] == "LB-EM 1964"
 
 
+def test_person_alone_is_looked_up_in_the_ida(landscape: Landscape) -> None:
+    """--person without --idnr: the IDA finds the IDNr, the evidence names it."""
+    code, out, _ = run(
+        landscape, "--evidence", "Meldebescheinigung", "--person", "Erika Mustermann 12.08.1964"
+    )
+    assert code == 0, out
+    assert "02476291358" in out
+
+
+def test_idnr_with_date_of_birth_gets_basic_data_from_the_ida(landscape: Landscape) -> None:
+    """--idnr with --born: the IDA supplies the basic data the 0101 carries."""
+    code, out, _ = run(
+        landscape,
+        "--evidence",
+        "Fahrzeughalterauskunft",
+        "--idnr",
+        "02476291358",
+        "--born",
+        "1964-08-12",
+    )
+    assert code == 0, out
+    assert "LB-EM 1964" in out
+
+
+def test_idnr_alone_asks_for_the_date_of_birth(landscape: Landscape) -> None:
+    """--idnr alone cannot build a 0101: a tool failure that names --born, exit 1."""
+    code, _, err = run(landscape, "--evidence", "Meldebescheinigung", "--idnr", "02476291358")
+    assert code == 1
+    assert "date of birth" in err
+
+
 def test_company_evidence_by_register_number(landscape: Landscape) -> None:
     """A legal-person evidence is fetched with --company and --register-number."""
     code, out, _ = run(
