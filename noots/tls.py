@@ -148,6 +148,15 @@ class PeerCertificateProtocol(HttpToolsProtocol):
             "noots_cipher": cipher[0] if cipher else None,
         }
 
+    def shutdown(self) -> None:
+        # An idle TLS connection closed politely waits for the peer's close_notify, which a
+        # pooled client rarely sends: the server would sit out its whole graceful-shutdown
+        # bound. Nothing is in flight, so the connection is dropped at once.
+        if self._tls_extension is not None and (self.cycle is None or self.cycle.response_complete):
+            self.transport.abort()
+        else:
+            super().shutdown()
+
     def on_message_begin(self) -> None:
         super().on_message_begin()
         if self._tls_extension is not None:
