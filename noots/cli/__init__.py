@@ -16,6 +16,7 @@ def _register() -> None:
     import noots.cli._idnr
     import noots.cli._pki
     import noots.cli._protocol
+    import noots.cli._register
     import noots.cli._report
     import noots.cli._seed
     import noots.cli._topology

@@ -1,0 +1,211 @@
+"""Registers over real loopback sockets: `noots register run` as a process, and fault
+injection as a real client sees it (uvicorn in a thread)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from noots.clock import SystemClock
+from noots.envelope import check_binding, open_envelope
+from noots.errors import EdmCode
+from noots.messages import EvidenceErrorResponse, EvidenceResponse, NaturalPerson, parse
+from noots.participant import load_validator
+from noots.pki import Role
+from noots.signing import XmlVerifier
+from noots.testing.landscape import bootstrap, free_port
+from noots.testing.requests import RequestFactory
+from noots.topology import Topology
+from registers._service import create_register_app
+from registers.documents import Fahrzeughalterauskunft, parse_document
+from registers.faults import Fault, FaultPlan
+from registers.settings import RegisterSettings
+
+pytestmark = pytest.mark.e2e
+
+ERIKA = NaturalPerson("Mustermann", "Erika", date(1964, 8, 12), "02476291358")
+KBA = "991-01234ZFZR-41"
+CONSUMER = "08118079-BPA-87"
+TOKEN = "e2e-admin-token"
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Topology]:
+    """A bootstrapped landscape data directory (wall clock, free ports, small population)."""
+    directory = tmp_path_factory.mktemp("landscape")
+    return directory, bootstrap(directory, people=200)
+
+
+def _verifier(directory: Path) -> XmlVerifier:
+    return XmlVerifier(load_validator(directory / "pki", clock=SystemClock()))
+
+
+def _factory(directory: Path, topology: Topology) -> RequestFactory:
+    return RequestFactory.from_pki_dir(directory / "pki", topology, clock=SystemClock())
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes] | None = None) -> httpx.Response:
+    deadline = time.monotonic() + 60
+    while True:
+        if process is not None and process.poll() is not None:
+            output = process.stdout.read().decode() if process.stdout else ""
+            pytest.fail(f"the register exited with {process.returncode}:\n{output}")
+        with contextlib.suppress(httpx.TransportError):
+            response = httpx.get(f"{url}/health", timeout=2)
+            if response.status_code == 200:
+                return response
+        if time.monotonic() > deadline:
+            pytest.fail(f"{url} did not become healthy")
+        time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def _cli(directory: Path, *args: str) -> Iterator[subprocess.Popen[bytes]]:
+    env = {**os.environ, "NOOTS_LOG_LEVEL": "WARNING"}
+    command = [
+        sys.executable,
+        "-c",
+        "from noots.cli import main; main()",
+        "register",
+        "run",
+        *args,
+        "--data-dir",
+        str(directory),
+        "--topology",
+        str(directory / "landscape.yaml"),
+    ]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_register_run_serves_signed_evidence_over_a_socket(
+    data_dir: tuple[Path, Topology],
+) -> None:
+    """`noots register run kba` answers a real signed request over TCP with verifiable,
+    bound evidence, and an unsigned one with a signed 0001."""
+    directory, topology = data_dir
+    url = topology.base_url(KBA)
+    with _cli(directory, "kba") as process:
+        health = _wait_healthy(url, process).json()
+        assert health["participant"] == KBA
+        signed = _factory(directory, topology).signed(
+            consumer=CONSUMER, provider=KBA, evidence_type="Fahrzeughalterauskunft", subject=ERIKA
+        )
+        with httpx.Client(base_url=url, timeout=10) as client:
+            response = client.post("/evidence/v1", content=signed.raw)
+            unsigned = signed.raw.split(b"<ds:Signature")[0] + b"</env:TransportEnvelope>"
+            refusal = client.post("/evidence/v1", content=unsigned)
+    assert response.status_code == 200
+    opened = open_envelope(response.content, _verifier(directory), required_role=Role.PROVIDER)
+    check_binding(opened, signed.raw)
+    message = parse(opened.body)
+    assert isinstance(message, EvidenceResponse)
+    assert message.evidence is not None
+    document = parse_document(message.evidence.document)
+    assert isinstance(document, Fahrzeughalterauskunft)
+    assert document.vehicles[0].plate == "LB-EM 1964"
+
+    assert refusal.status_code == 401
+    opened = open_envelope(refusal.content, _verifier(directory))
+    check_binding(opened, unsigned)
+    error = parse(opened.body)
+    assert isinstance(error, EvidenceErrorResponse)
+    assert error.code is EdmCode.AUTHENTICATION
+
+
+def test_register_run_picks_a_melderegister_by_region_and_port(
+    data_dir: tuple[Path, Topology],
+) -> None:
+    """`noots register run melderegister --region 08118079 --port P` serves that municipality."""
+    directory, _topology = data_dir
+    port = free_port()
+    with _cli(directory, "melderegister", "--region", "08118079", "--port", str(port)) as process:
+        health = _wait_healthy(f"http://127.0.0.1:{port}", process).json()
+    assert health["participant"] == "08118079-MELD-12"
+    assert health["region"] == "08118079"
+
+
+def test_register_run_refuses_an_ambiguous_kind(data_dir: tuple[Path, Topology]) -> None:
+    """Several Melderegister and no --region: the command names the regions and exits 1."""
+    directory, _topology = data_dir
+    with _cli(directory, "melderegister") as process:
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert b"--region" in output
+    assert b"08118079" in output
+
+
+@contextlib.contextmanager
+def _threaded(app: object, port: int) -> Iterator[str]:
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="critical", lifespan="on")  # type: ignore[arg-type]
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="register-e2e", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                pytest.fail("uvicorn did not start")
+            time.sleep(0.02)
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+def test_drop_and_timeout_faults_over_a_real_socket(data_dir: tuple[Path, Topology]) -> None:
+    """drop: the client sees the connection close mid-answer; timeout: the client times out
+    and the register, once the fault is reset, answers normally again."""
+    directory, topology = data_dir
+    settings = RegisterSettings(
+        data_dir=directory,
+        topology=directory / "landscape.yaml",
+        participant_id=KBA,
+        admin_token=TOKEN,
+    )
+    app = create_register_app(settings, topology=topology)
+    factory = _factory(directory, topology)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+
+    def request() -> bytes:
+        return factory.signed(
+            consumer=CONSUMER, provider=KBA, evidence_type="Fahrzeughalterauskunft", subject=ERIKA
+        ).raw
+
+    with _threaded(app, free_port()) as url, httpx.Client(base_url=url, timeout=5) as client:
+        drop = FaultPlan.always(Fault.DROP).model_dump(mode="json")
+        assert client.put("/admin/v1/faults", json=drop, headers=auth).status_code == 200
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            client.post("/evidence/v1", content=request())
+
+        hang = FaultPlan.always(Fault.TIMEOUT, hang_seconds=60).model_dump(mode="json")
+        assert client.put("/admin/v1/faults", json=hang, headers=auth).status_code == 200
+        with pytest.raises(httpx.ReadTimeout):
+            client.post("/evidence/v1", content=request(), timeout=0.5)
+
+        assert client.delete("/admin/v1/faults", headers=auth).status_code == 200
+        raw = request()
+        response = client.post("/evidence/v1", content=raw)
+        assert response.status_code == 200
+        check_binding(open_envelope(response.content, _verifier(directory)), raw)
