@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
+import httpx
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -94,8 +95,14 @@ _HASH_LIMIT = 8 * DEFAULT_LIMITS.max_bytes
 Sleep = Callable[[float], Awaitable[None]]
 
 
-class ConnectionDropped(Exception):
-    """Raised after half an answer was sent: the server closes the connection (fault)."""
+class ConnectionDropped(httpx.RemoteProtocolError):
+    """Raised after half an answer was sent: the server closes the connection (fault).
+
+    Under a real server the client sees the connection close mid-answer
+    (``httpx.RemoteProtocolError``). In-process (``httpx.ASGITransport`` re-raises what the app
+    raises) the client gets this exception, which is that same error, so callers handle both
+    alike.
+    """
 
 
 # -- pending asynchronous requests -------------------------------------------------------------
