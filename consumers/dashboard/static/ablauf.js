@@ -1,0 +1,461 @@
+/* Live-Ablauf: exchanges drawn hop by hop from the server-sent events, pilot start, faults. */
+"use strict";
+
+(function () {
+  const { el, json, keyValueTable } = window.noots;
+  const participants = JSON.parse(document.getElementById("teilnehmer").textContent);
+
+  const LANES = ["Online-Dienst", "IDA", "RDN", "Vermittlungsstelle", "Transport-Hub", "Register"];
+  const HOPS = {
+    "dc→ida": { from: 0, to: 1, both: true, order: 0, name: "Online-Dienst ⇄ IDA" },
+    "dc→rdn": { from: 0, to: 2, both: true, order: 1, name: "Online-Dienst ⇄ RDN" },
+    "dc→vs": { from: 0, to: 3, both: true, order: 2, name: "Online-Dienst ⇄ Vermittlungsstelle" },
+    "dc→hub": { from: 0, to: 4, order: 3, name: "Online-Dienst → Transport-Hub" },
+    "hub→dp": { from: 4, to: 5, order: 4, name: "Transport-Hub → Register" },
+    "dp→hub": { from: 5, to: 4, order: 5, name: "Register → Transport-Hub" },
+    "hub→dc": { from: 4, to: 0, order: 6, name: "Transport-Hub → Online-Dienst" },
+  };
+  const MAX_EXCHANGES = 30;
+  const SLOW_MS = 450;
+
+  const container = document.getElementById("ablaeufe");
+  const emptyHint = document.getElementById("leer-hinweis");
+  const announcer = document.getElementById("ansage");
+  const connection = document.getElementById("verbindung");
+  const slowMotion = document.getElementById("zeitlupe");
+  const details = document.getElementById("details");
+  const detailsBody = document.getElementById("details-inhalt");
+  const detailsTitle = document.getElementById("details-h");
+
+  const exchanges = new Map();
+  const runs = new Map();
+  let lastSeq = 0;
+  let queue = [];
+  let draining = false;
+  let openedFrom = null;
+
+  function roleOf(id) {
+    return participants[id] ? participants[id].role : null;
+  }
+  function nameOf(id) {
+    return participants[id] ? participants[id].name : id;
+  }
+
+  // -- exchanges and rows ----------------------------------------------------------------
+
+  function exchangeFor(event) {
+    const key = event.traceId || "ohne-" + event.eventId;
+    let exchange = exchanges.get(key);
+    if (exchange) return exchange;
+    exchange = { key, traceId: event.traceId, flowId: null, rows: new Map(), envelopes: [], dc: null, dp: null, title: "" };
+    const heading = el("h3", {}, "Austausch");
+    const meta = el("p", { class: "meta" }, event.traceId ? "Anfrage-ID " + event.traceId : "ohne zuordenbare Anfrage-ID");
+    const pilot = el("p", { class: "meta pilot" });
+    const overall = el("span", { class: "gesamt laeuft" }, "läuft …");
+    const laneCells = LANES.map((lane) => el("div", { class: "bahn" }, lane, el("small", {}, "")));
+    const list = el("ol", { class: "sequenz", "aria-label": "Schritte" });
+    const card = el("article", { class: "austausch", "data-trace": event.traceId || "" },
+      el("div", { class: "austausch-kopf" }, el("div", {}, heading, meta, pilot), overall),
+      el("div", { class: "bahnen", "aria-hidden": "true" }, ...laneCells),
+      list);
+    Object.assign(exchange, { card, heading, meta, pilot, overall, laneCells, list });
+    exchanges.set(key, exchange);
+    container.prepend(card);
+    emptyHint.hidden = true;
+    while (exchanges.size > MAX_EXCHANGES) {
+      const [oldestKey, oldest] = exchanges.entries().next().value;
+      oldest.card.remove();
+      exchanges.delete(oldestKey);
+    }
+    return exchange;
+  }
+
+  function noteParties(exchange, event) {
+    for (const id of [event.component, event.peer]) {
+      if (!id) continue;
+      if (roleOf(id) === "consumer" && !exchange.dc) {
+        exchange.dc = id;
+        exchange.laneCells[0].querySelector("small").textContent = nameOf(id);
+      }
+      if (roleOf(id) === "provider" && !exchange.dp) {
+        exchange.dp = id;
+        exchange.laneCells[5].querySelector("small").textContent = nameOf(id);
+      }
+    }
+    if (event.flowId) {
+      exchange.flowId = event.flowId;
+      exchange.card.dataset.flow = event.flowId;
+      describePilot(exchange);
+    }
+    if (event.title && (event.hop === "dc→hub" || (!exchange.title && event.hop === "dc→rdn"))) {
+      exchange.title = event.title;
+    }
+    const parts = [exchange.title || "Austausch"];
+    if (exchange.dc && exchange.dp) parts.push(`${nameOf(exchange.dc)} → ${nameOf(exchange.dp)}`);
+    exchange.heading.textContent = parts.join(" · ");
+  }
+
+  function describePilot(exchange) {
+    const run = exchange.flowId ? runs.get(exchange.flowId) : null;
+    exchange.pilot.textContent = run ? `Pilot „${run.title}“ mit ${run.identity.name}` : "";
+  }
+
+  function attemptOf(exchange, envelopeId, hop) {
+    if (!envelopeId || !["dc→hub", "hub→dp", "dp→hub", "hub→dc"].includes(hop)) return 1;
+    let index = exchange.envelopes.indexOf(envelopeId);
+    if (index < 0) index = exchange.envelopes.push(envelopeId) - 1;
+    return index + 1;
+  }
+
+  function rowFor(exchange, event) {
+    const hop = HOPS[event.hop];
+    const attempt = attemptOf(exchange, event.envelopeId, event.hop);
+    const key = event.hop + "|" + attempt;
+    let row = exchange.rows.get(key);
+    if (row) return row;
+    const low = Math.min(hop.from, hop.to);
+    const high = Math.max(hop.from, hop.to);
+    const direction = hop.both ? "beide" : hop.to > hop.from ? "rechts" : "links";
+    const arrow = el("div", { class: `pfeil von-${low + 1} bis-${high + 1} span-${high - low + 1} ${direction}` });
+    const name = el("span", { class: "schritt-name" }, hop.name + (attempt > 1 ? ` (Versuch ${attempt})` : ""));
+    const title = el("span", { class: "schritt-titel" });
+    const timing = el("span", { class: "dauer" });
+    const verdict = el("span", { class: "ergebnis-text" });
+    const button = el("button", { type: "button", class: "schritt-knopf", "aria-controls": "details", "aria-expanded": "false" },
+      name, title, timing, verdict);
+    const checks = el("ul", { class: "pruefungen", "aria-label": "Prüfungen" });
+    const item = el("li", { class: "schritt", "data-hop": event.hop, "data-attempt": String(attempt) }, arrow, button, checks);
+    row = { key, hop: event.hop, attempt, events: [], item, title, timing, verdict, checks, start: Infinity, exchange };
+    button.addEventListener("click", () => openDetails(row, button));
+    exchange.rows.set(key, row);
+    placeRow(exchange, row, Date.parse(event.startedAt));
+    return row;
+  }
+
+  function placeRow(exchange, row, start) {
+    row.start = start;
+    const order = (r) => [r.attempt, r.start, HOPS[r.hop].order];
+    const mine = order(row);
+    const later = [...exchange.rows.values()].filter((other) => {
+      if (other === row || !other.item.isConnected) return false;
+      const theirs = order(other);
+      for (let i = 0; i < 3; i += 1) if (theirs[i] !== mine[i]) return theirs[i] > mine[i];
+      return false;
+    });
+    const next = later.map((r) => r.item).find((node) => node.parentNode === exchange.list);
+    exchange.list.insertBefore(row.item, next || null);
+  }
+
+  function renderRow(row) {
+    const checks = row.events.flatMap((e) => e.checks.map((c) => Object.assign({ component: e.component }, c)));
+    const failed = checks.filter((c) => !c.ok);
+    const ok = failed.length === 0;
+    row.item.classList.toggle("ok", ok);
+    row.item.classList.toggle("fehler", !ok);
+    const head = row.events.find((e) => e.component === headComponent(row)) || row.events[0];
+    row.title.textContent = row.events.map((e) => e.title).filter(Boolean)[0] || "";
+    row.timing.textContent = `${formatMs(head.durationMs)}`;
+    row.verdict.textContent = ok
+      ? `✓ ${checks.length} ${checks.length === 1 ? "Prüfung" : "Prüfungen"} bestanden`
+      : `✗ ${failed.length} von ${checks.length} fehlgeschlagen`;
+    row.checks.replaceChildren(...checks.map((c) =>
+      el("li", { class: "pruefung " + (c.ok ? "ok" : "fehler"), title: c.detail || "" }, (c.ok ? "✓ " : "✗ ") + c.name)));
+    return { ok, failed, checks };
+  }
+
+  function headComponent(row) {
+    // The side that receives the message did the checks that matter for the row's time.
+    const exchange = row.exchange;
+    if (row.hop === "hub→dp") return exchange.dp;
+    if (row.hop === "hub→dc") return exchange.dc;
+    if (row.hop === "dc→hub" || row.hop === "dp→hub") return "noots-hub";
+    return exchange.dc;
+  }
+
+  function formatMs(ms) {
+    return ms >= 1000 ? `${(ms / 1000).toFixed(1).replace(".", ",")} s` : `${Math.round(ms)} ms`;
+  }
+
+  function renderExchange(exchange) {
+    const rows = [...exchange.rows.values()];
+    const failed = rows.some((r) => r.item.classList.contains("fehler"));
+    const answered = rows.some((r) => r.hop === "hub→dc");
+    const state = failed ? "fehler" : answered ? "ok" : "laeuft";
+    exchange.card.classList.toggle("ok", state === "ok");
+    exchange.card.classList.toggle("fehler", state === "fehler");
+    exchange.overall.className = "gesamt " + state;
+    if (state === "fehler") {
+      const first = rows.flatMap((r) => r.events.flatMap((e) => e.checks)).find((c) => !c.ok);
+      exchange.overall.textContent = "✗ Fehler: " + (first ? first.name : "");
+    } else {
+      exchange.overall.textContent = state === "ok" ? "✓ alle Prüfungen bestanden" : "läuft …";
+    }
+  }
+
+  function applyFlow(event) {
+    if (!HOPS[event.hop]) return;
+    const exchange = exchangeFor(event);
+    noteParties(exchange, event);
+    const row = rowFor(exchange, event);
+    if (row.events.some((e) => e.eventId === event.eventId)) return;
+    row.events.push(event);
+    const verdict = renderRow(row);
+    renderExchange(exchange);
+    announcer.textContent = verdict.ok
+      ? `${HOPS[row.hop].name}: ${verdict.checks.length} Prüfungen bestanden`
+      : `${HOPS[row.hop].name}: fehlgeschlagen – ${verdict.failed.map((c) => c.name).join(", ")}`;
+    if (openedFrom && openedFrom.row === row) renderDetails(row);
+  }
+
+  // -- pilot runs ------------------------------------------------------------------------
+
+  const runBox = document.getElementById("lauf");
+  const STATE_SYMBOL = { geliefert: "✓", fehlgeschlagen: "✗", angekündigt: "⏱", läuft: "…", wartet: "·" };
+
+  function applyRun(run) {
+    runs.set(run.runId, run);
+    for (const exchange of exchanges.values()) if (exchange.flowId === run.runId) describePilot(exchange);
+    const newest = [...runs.values()].sort((a, b) => (a.startedAt < b.startedAt ? 1 : -1))[0];
+    if (newest.runId !== run.runId) return;
+    const items = run.results.map((result) => {
+      const item = el("div", { class: "ergebnis " + result.state, "data-evidence": result.evidenceType },
+        el("p", {}, el("strong", {}, `${STATE_SYMBOL[result.state] || ""} ${result.label}`), ` für ${result.subject}: ${result.state}`),
+        result.text ? el("p", { class: "klein" }, result.text) : null,
+        result.fix ? el("p", { class: "klein" }, "Was hilft: " + result.fix) : null);
+      if (result.rows.length) {
+        const table = el("table", {}, el("caption", { class: "sr-only" }, "Übernommene Daten"));
+        for (const [label, value] of result.rows) table.append(el("tr", {}, el("th", { scope: "row" }, label), el("td", {}, value)));
+        item.append(table);
+      }
+      return item;
+    });
+    runBox.replaceChildren(
+      el("h3", {}, `${run.title} – ${run.identity.name}`),
+      el("p", { class: "klein", id: "lauf-zustand", "data-state": run.state },
+        `${run.consumerName} · ${run.viaIda ? "IDNr über IDA" : "IDNr aus eID"} · ${run.state}`),
+      ...items);
+  }
+
+  const pilotForm = document.getElementById("pilot-form");
+  const pilotMessage = document.getElementById("pilot-meldung");
+  const identity = document.getElementById("identitaet");
+  identity.addEventListener("change", () => {
+    document.getElementById("identitaet-hinweis").textContent = identity.selectedOptions[0].dataset.description || "";
+  });
+  pilotForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = document.getElementById("pilot-start");
+    button.disabled = true;
+    pilotMessage.textContent = "Pilot wird gestartet …";
+    try {
+      const run = await json("/api/v1/runs", {
+        method: "POST",
+        body: { pilot: pilotForm.pilot.value, idnr: pilotForm.idnr.value, viaIda: pilotForm.weg.value === "ida" },
+      });
+      pilotMessage.textContent = `Pilot „${run.title}“ gestartet.`;
+      applyRun(run);
+    } catch (error) {
+      pilotMessage.textContent = "Start fehlgeschlagen: " + error.message;
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  // -- faults ----------------------------------------------------------------------------
+
+  function showFault(row, entry) {
+    const cell = row.querySelector(".stoerung-zustand");
+    cell.textContent = entry.text;
+    cell.classList.toggle("aktiv", Boolean(entry.choice));
+    if (entry.choice !== undefined) row.querySelector(".stoerung-wahl").value = entry.choice || "";
+  }
+
+  async function loadFaults() {
+    try {
+      const data = await json("/api/v1/faults");
+      for (const entry of data.registers) {
+        const row = document.querySelector(`#stoerungen-tabelle tr[data-register="${CSS.escape(entry.participantId)}"]`);
+        if (row) showFault(row, entry);
+      }
+    } catch (error) {
+      for (const cell of document.querySelectorAll(".stoerung-zustand")) cell.textContent = "unbekannt: " + error.message;
+    }
+  }
+
+  for (const row of document.querySelectorAll("#stoerungen-tabelle tbody tr")) {
+    row.querySelector(".stoerung-setzen").addEventListener("click", async () => {
+      const choice = row.querySelector(".stoerung-wahl").value || null;
+      const cell = row.querySelector(".stoerung-zustand");
+      cell.textContent = "wird gesetzt …";
+      try {
+        showFault(row, await json(`/api/v1/faults/${encodeURIComponent(row.dataset.register)}`, { method: "PUT", body: { fault: choice } }));
+      } catch (error) {
+        cell.textContent = "nicht gesetzt: " + error.message;
+      }
+    });
+  }
+
+  // -- details panel -----------------------------------------------------------------------
+
+  function openDetails(row, button) {
+    if (openedFrom) openedFrom.button.setAttribute("aria-expanded", "false");
+    openedFrom = { row, button };
+    button.setAttribute("aria-expanded", "true");
+    renderDetails(row);
+    details.hidden = false;
+    details.focus();
+  }
+
+  function closeDetails() {
+    details.hidden = true;
+    if (openedFrom) {
+      openedFrom.button.setAttribute("aria-expanded", "false");
+      openedFrom.button.focus();
+    }
+    openedFrom = null;
+  }
+
+  document.getElementById("details-zu").addEventListener("click", closeDetails);
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && !details.hidden) closeDetails();
+  });
+
+  function renderDetails(row) {
+    detailsTitle.textContent = HOPS[row.hop].name + (row.attempt > 1 ? ` (Versuch ${row.attempt})` : "");
+    const parts = row.events.map((event) => {
+      const part = el("section", { class: "teil" },
+        el("h3", {}, `${nameOf(event.component)} (${event.component})`),
+        el("p", { class: "klein" }, `${event.title || ""} · ${formatMs(event.durationMs)} · begonnen ${new Date(event.startedAt).toLocaleTimeString("de-DE")}`),
+        el("ul", { class: "pruefliste" }, ...event.checks.map((c) =>
+          el("li", { class: c.ok ? "ok" : "fehler" }, c.name, c.detail ? el("span", { class: "detail" }, c.detail) : null))));
+      if (event.documents.length) {
+        const target = el("div", { class: "dokument-ansicht" });
+        const buttons = event.documents.map((doc) => {
+          const knopf = el("button", { type: "button", class: "knopf dokument-knopf", disabled: doc.omitted },
+            `${doc.label} anzeigen (${doc.size} Bytes)`);
+          knopf.addEventListener("click", () => showDocument(event.eventId, doc.index, target));
+          return knopf;
+        });
+        part.append(el("div", { class: "dokument-knoepfe" }, ...buttons), target);
+      }
+      return part;
+    });
+    detailsBody.replaceChildren(...parts);
+  }
+
+  async function showDocument(eventId, index, target) {
+    target.replaceChildren(el("p", {}, "Nachricht wird geprüft …"));
+    try {
+      const doc = await json(`/api/v1/events/${eventId}/documents/${index}`);
+      target.replaceChildren(renderDocument(doc, 4));
+    } catch (error) {
+      target.replaceChildren(el("p", { class: "fehler-text" }, "Nicht verfügbar: " + error.message));
+    }
+  }
+
+  function renderDocument(doc, level) {
+    const h = (text) => el("h" + Math.min(level, 6), {}, text);
+    const box = el("div", { class: "dokument" }, h(doc.kind), el("p", { class: "klein" }, `${doc.label} · ${doc.size} Bytes · SHA-256 ${doc.sha256}`));
+    if (doc.problem) box.append(el("p", { class: "fehler-text" }, doc.problem));
+    if (doc.verification) {
+      box.append(el("p", { class: "urteil " + (doc.verification.ok ? "ok" : "fehler") },
+        (doc.verification.ok ? "✓ " : "✗ ") + doc.verification.text));
+    } else if (!doc.problem) {
+      box.append(el("p", { class: "klein" }, "Dieses Dokument trägt keine eigene Signatur."));
+    }
+    if (doc.header && doc.header.length) box.append(h("Inhalt (Kopfdaten)"), keyValueTable(doc.header, "Kopfdaten"));
+    if (doc.signature) {
+      const table = el("table", { class: "kv signatur" },
+        el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Bestandteil"), el("th", { scope: "col" }, "Wert"), el("th", { scope: "col" }, "Bedeutung"))));
+      const body = el("tbody");
+      for (const item of doc.signature.items) {
+        body.append(el("tr", {}, el("th", { scope: "row" }, item.name), el("td", {}, el("code", {}, item.value)), el("td", {}, `${item.meaning} – ${item.explain}`)));
+      }
+      table.append(body);
+      box.append(h("Signatur (XMLDSig, SignedInfo)"), table);
+    }
+    if (doc.certificate) {
+      box.append(h("Zertifikatskette des Unterzeichners"),
+        el("ol", { class: "pruefliste kette" }, ...doc.certificate.chain.map((step) =>
+          el("li", { class: step.ok ? "ok" : "fehler" }, el("strong", {}, step.name), el("span", { class: "detail" }, step.text)))),
+        keyValueTable(doc.certificate.details, "Zertifikat"));
+    }
+    box.append(h("XML (formatiert, nur zur Anzeige – signiert sind die Originalbytes)"), highlighted(doc.pretty));
+    for (const nested of doc.nested || []) {
+      box.append(el("details", { class: "verschachtelt" }, el("summary", {}, nested.label), renderDocument(nested, level + 1)));
+    }
+    return box;
+  }
+
+  function highlighted(text) {
+    const pre = el("pre", { class: "xml", tabindex: "0" });
+    const code = el("code");
+    for (const piece of text.split(/(<[^>]+>)/)) {
+      if (!piece) continue;
+      if (piece.startsWith("<")) code.append(el("span", { class: /<\/?ds:/.test(piece) ? "x-tag x-sig" : "x-tag" }, piece));
+      else code.append(document.createTextNode(piece));
+    }
+    pre.append(code);
+    return pre;
+  }
+
+  // -- the event stream --------------------------------------------------------------------
+
+  function handle(kind, data) {
+    if (kind === "flow") applyFlow(data);
+    else if (kind === "run") applyRun(data);
+  }
+
+  function drain() {
+    if (!queue.length) {
+      draining = false;
+      return;
+    }
+    draining = true;
+    const [kind, data] = queue.shift();
+    handle(kind, data);
+    const delay = slowMotion.checked && kind === "flow" ? SLOW_MS : 0;
+    setTimeout(drain, delay);
+  }
+
+  function enqueue(kind, data, seq) {
+    if (seq <= lastSeq) return;
+    lastSeq = seq;
+    queue.push([kind, data]);
+    if (!draining) drain();
+  }
+
+  document.getElementById("leeren").addEventListener("click", () => {
+    for (const exchange of exchanges.values()) exchange.card.remove();
+    exchanges.clear();
+    emptyHint.hidden = false;
+    closeDetails();
+  });
+
+  async function start() {
+    try {
+      const recent = await json("/events/v1");
+      for (const notice of recent.notices) {
+        lastSeq = Math.max(lastSeq, notice.seq);
+        handle(notice.kind, notice.data);
+      }
+    } catch (error) {
+      connection.textContent = "Verlauf nicht geladen";
+    }
+    const source = new EventSource("/events/v1/stream?after=" + lastSeq);
+    source.addEventListener("open", () => {
+      connection.dataset.state = "offen";
+      connection.textContent = "live verbunden";
+    });
+    source.addEventListener("error", () => {
+      connection.dataset.state = "getrennt";
+      connection.textContent = "Verbindung unterbrochen – verbinde neu …";
+    });
+    for (const kind of ["flow", "run"]) {
+      source.addEventListener(kind, (message) => enqueue(kind, JSON.parse(message.data), Number(message.lastEventId)));
+    }
+  }
+
+  loadFaults();
+  start();
+})();

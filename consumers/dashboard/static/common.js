@@ -1,0 +1,49 @@
+/* Shared helpers of the dashboard pages. Everything from the server is inserted as text. */
+"use strict";
+
+window.noots = (function () {
+  /** Build an element: el("p", {class: "x"}, "text", child, ...). */
+  function el(tag, attributes, ...children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attributes || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (name === "text") node.textContent = value;
+      else node.setAttribute(name, value === true ? "" : String(value));
+    }
+    for (const child of children) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  async function json(url, options) {
+    const init = Object.assign({ headers: {} }, options || {});
+    if (init.body !== undefined && typeof init.body !== "string") {
+      init.body = JSON.stringify(init.body);
+      init.headers["Content-Type"] = "application/json";
+    }
+    const response = await fetch(url, init);
+    let data = null;
+    try { data = await response.json(); } catch (error) { data = null; }
+    if (!response.ok) {
+      const detail = data && data.detail ? (typeof data.detail === "string" ? data.detail : JSON.stringify(data.detail)) : "HTTP " + response.status;
+      const failure = new Error(detail);
+      failure.status = response.status;
+      failure.data = data;
+      throw failure;
+    }
+    return data;
+  }
+
+  function keyValueTable(rows, caption) {
+    const table = el("table", { class: "kv" });
+    if (caption) table.append(el("caption", { class: "sr-only" }, caption));
+    const body = el("tbody");
+    for (const [key, value] of rows) body.append(el("tr", {}, el("th", { scope: "row" }, key), el("td", {}, value)));
+    table.append(body);
+    return table;
+  }
+
+  return { el, json, keyValueTable };
+})();
