@@ -115,6 +115,8 @@ class AsyncClient:
 
     ``http`` (or ``transport``) lets tests wire the client to in-process apps; ``sleep`` and
     ``rng`` make waiting and jitter observable; ``protocol_log`` records every transfer (DC-09).
+    ``timeout`` is per HTTP request and longer than the hub's wait for a register (10 s by
+    default), so a slow register is reported by the hub (``0005``) rather than cut off here.
     """
 
     def __init__(
@@ -129,7 +131,7 @@ class AsyncClient:
         sleep: AsyncSleeper = real_sleep,
         rng: random.Random | None = None,
         protocol_log: ProtocolLog | None = None,
-        timeout: float = 10.0,
+        timeout: float = 30.0,
         test: bool = True,
     ) -> None:
         self.participant = participant

@@ -12,7 +12,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -76,6 +76,14 @@ class DemoSettings(NootsSettings):
     )
     platform_url: str | None = Field(default=None, description="Override of the platform URL.")
     ida_url: str | None = Field(default=None, description="Override of the IDA URL.")
+    pending_wait_seconds: float = Field(
+        default=15.0,
+        ge=0,
+        description=(
+            "How long a page waits for an evidence announced for later "
+            "(ResponseAvailableDateTime) before telling the citizen to come back."
+        ),
+    )
 
 
 class _State:
@@ -165,10 +173,12 @@ def create_app(
             paths.protocol_log(settings.consumer_id), party=settings.consumer_id, clock=me.clock
         )
         # One connection pool for everything this service calls (platform, IDA, eID).
-        http = httpx.AsyncClient(transport=transport, timeout=15.0)
-        options: dict[str, Any] = {"http": http, "protocol_log": protocol}
-        if retry is not None:
-            options["retry"] = retry
+        http = httpx.AsyncClient(transport=transport, timeout=30.0)
+        # A citizen waits on the page: asynchronous evidence is awaited briefly only.
+        policy = retry or RetryPolicy(
+            max_pending_wait=timedelta(seconds=settings.pending_wait_seconds)
+        )
+        options: dict[str, Any] = {"http": http, "protocol_log": protocol, "retry": policy}
         client = AsyncClient(me, endpoints, topology, test=not settings.strict, **options)
         app.state.noots = _State(
             settings, topology, me, client, http, settings.eid_url or endpoints.platform

@@ -89,3 +89,13 @@ def test_health(landscape: Landscape) -> None:
     """/health answers 200 with the service kind."""
     with client(landscape, "gewerbeanmeldung") as http:
         assert http.get("/health").json() == {"status": "ok", "service": "gewerbeanmeldung"}
+
+
+def test_evidence_announced_for_later_is_explained_not_awaited(landscape: Landscape) -> None:
+    """A register that announces the evidence for in 2 minutes: the page says to come back."""
+    with client(landscape) as http:
+        token = csrf_of(http.post("/antrag").text)
+        http.post("/anmelden", data={"csrf": token, "idnr": "01234567907"})
+        answer = http.post("/einwilligung", data={"csrf": token, "agree": "ja"})
+    assert answer.url.path == "/vorschau"
+    assert answer.text.count("Das Register hat nicht rechtzeitig geantwortet.") == 2
