@@ -12,7 +12,8 @@ been bootstrapped (``noots.bootstrap``): the platform reads its participants' cr
 ``<data_dir>/pki`` and operates the CA there.
 
 ``transport`` replaces the network of the hub's outgoing client (tests wire hub → register
-through ``httpx.ASGITransport``); ``clock`` replaces the settings' clock.
+through ``httpx.ASGITransport``); ``clock`` replaces the settings' clock and ``topology`` the
+file the settings name (already loaded by the caller).
 """
 
 from __future__ import annotations
@@ -54,13 +55,14 @@ def create_app(
     components: Iterable[str] = COMPONENTS,
     transport: httpx.AsyncBaseTransport | None = None,
     clock: Clock | None = None,
+    topology: Topology | None = None,
 ) -> FastAPI:
     """The platform app with the given components (see the module docstring)."""
     selected = tuple(dict.fromkeys(components))
     unknown = [c for c in selected if c not in COMPONENTS]
     if unknown or not selected:
         raise ValueError(f"unknown components {unknown}; choose from {', '.join(COMPONENTS)}")
-    topology = settings.load_topology()
+    topology = topology or settings.load_topology()
     context = PlatformContext(settings, topology, clock or settings.clock())
 
     @contextlib.asynccontextmanager

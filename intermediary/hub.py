@@ -233,7 +233,7 @@ class TransportHub:
                 f"data provider {provider} did not answer within {timeout:g} s",
                 component=provider,
             ) from None
-        except httpx.HTTPError as exc:
+        except httpx.ConnectError as exc:
             raise UpstreamError(
                 f"data provider {provider} is unreachable at {url} ({type(exc).__name__})",
                 component=provider,
@@ -241,11 +241,12 @@ class TransportHub:
         except NootsError:
             raise
         except Exception as exc:
-            # Whatever else the connection to one register raises (an in-process transport
-            # passes the register's own exceptions through) is that register's failure.
+            # A connection dropped mid-answer, a protocol error, or whatever else an in-process
+            # transport passes through from the register: that register's failure, not ours.
             log.warning("exchange with %s failed: %r", provider, exc)
             raise UpstreamError(
-                f"the exchange with data provider {provider} failed ({type(exc).__name__})",
+                f"the exchange with data provider {provider} at {url} failed "
+                f"({type(exc).__name__})",
                 component=provider,
             ) from None
 

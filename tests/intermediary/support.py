@@ -261,5 +261,6 @@ def register_app(landscape: Landscape, participant_id: str, gate: Gate) -> FastA
     return create_register_app(
         RegisterSettings(data_dir=landscape.data_dir, participant_id=participant_id),
         clock=landscape.clock,
+        topology=landscape.topology,
         sleep=gate.sleep,
     )

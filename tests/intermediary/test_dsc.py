@@ -114,7 +114,12 @@ async def test_citizen_sees_exactly_their_own_transfers(
     """Of five logged transfers about three people, each citizen sees exactly theirs, each
     joined from the hub's and the register's entries, and nobody else's."""
     log_transfers(landscape, PLAN)
-    app = create_app(landscape.settings(), components=("dsc", "eid"), clock=landscape.clock)
+    app = create_app(
+        landscape.settings(),
+        components=("dsc", "eid"),
+        clock=landscape.clock,
+        topology=landscape.topology,
+    )
     async with running(app) as client:
         token = await login(client, citizen[0])
         answer = await client.get("/dsc/v1/transfers", headers={"Authorization": f"Bearer {token}"})
@@ -149,7 +154,12 @@ async def test_authentication_failures_are_401_and_low_level_is_403(
     """No token, garbage, a token not sealed by the eID, an expired one or one meant for
     another participant → 401; level "substantiell" → 403 saying "hoch" is needed."""
     log_transfers(landscape, PLAN)
-    app = create_app(landscape.settings(), components=("dsc", "eid"), clock=landscape.clock)
+    app = create_app(
+        landscape.settings(),
+        components=("dsc", "eid"),
+        clock=landscape.clock,
+        topology=landscape.topology,
+    )
     now = landscape.clock.now()
     forged = issue_identity(
         IdentityToken(
@@ -197,7 +207,12 @@ async def test_html_page_with_simulated_login(landscape: Landscape) -> None:
     """The German page logs in through the simulated eID and lists only the citizen's own
     transfers; a lower level of assurance is refused on the page."""
     log_transfers(landscape, PLAN)
-    app = create_app(landscape.settings(), components=("dsc", "eid"), clock=landscape.clock)
+    app = create_app(
+        landscape.settings(),
+        components=("dsc", "eid"),
+        clock=landscape.clock,
+        topology=landscape.topology,
+    )
     async with running(app) as client:
         start = await client.get("/dsc/")
         signed_in = await client.post(

@@ -13,7 +13,12 @@ async def test_login_with_idnr_issues_a_token_with_the_population_names(
     landscape: Landscape,
 ) -> None:
     """An IDNr of the population yields a token sealed by the eID with the person's names."""
-    app = create_app(landscape.settings(), components=("eid",), clock=landscape.clock)
+    app = create_app(
+        landscape.settings(),
+        components=("eid",),
+        clock=landscape.clock,
+        topology=landscape.topology,
+    )
     async with running(app) as client:
         answer = await client.post("/eid/v1/login", json={"idnr": ERIKA[0], "level": "hoch"})
     assert answer.status_code == 200
@@ -32,7 +37,12 @@ async def test_login_with_idnr_issues_a_token_with_the_population_names(
 
 async def test_login_as_behaviour_identity(landscape: Landscape) -> None:
     """A behaviour name logs in as that fixed identity, even one not in the population."""
-    app = create_app(landscape.settings(), components=("eid",), clock=landscape.clock)
+    app = create_app(
+        landscape.settings(),
+        components=("eid",),
+        clock=landscape.clock,
+        topology=landscape.topology,
+    )
     not_found = next(i for i in BEHAVIOUR_IDENTITIES if i.behaviour is Behaviour.NOT_FOUND)
     async with running(app) as client:
         answer = await client.post(
@@ -46,7 +56,12 @@ async def test_login_as_behaviour_identity(landscape: Landscape) -> None:
 
 async def test_unknown_or_invalid_citizens_are_refused(landscape: Landscape) -> None:
     """A valid IDNr nobody has → 404 (0004); a broken IDNr or behaviour → 400 (0003)."""
-    app = create_app(landscape.settings(), components=("eid",), clock=landscape.clock)
+    app = create_app(
+        landscape.settings(),
+        components=("eid",),
+        clock=landscape.clock,
+        topology=landscape.topology,
+    )
     async with running(app) as client:
         nobody = await client.post("/eid/v1/login", json={"idnr": "86095742719"})
         broken = await client.post("/eid/v1/login", json={"idnr": "02476291359"})

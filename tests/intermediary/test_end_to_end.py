@@ -91,7 +91,10 @@ async def in_process(
         return log
 
     platform = create_app(
-        landscape.settings(database_url=database_url), transport=routes, clock=landscape.clock
+        landscape.settings(database_url=database_url),
+        transport=routes,
+        clock=landscape.clock,
+        topology=landscape.topology,
     )
     async with contextlib.AsyncExitStack() as stack:
         for pid in REGISTERS:
@@ -100,6 +103,7 @@ async def in_process(
                     data_dir=landscape.data_dir, participant_id=pid, database_url=database_url
                 ),
                 clock=landscape.clock,
+                topology=landscape.topology,
             )
             await stack.enter_async_context(register.router.lifespan_context(register))
             routes.add(landscape.host_port(pid), httpx.ASGITransport(app=register))

@@ -82,6 +82,7 @@ async def wired(
         components=("vs", "hub", "pki"),
         transport=routes,
         clock=landscape.clock,
+        topology=landscape.topology,
     )
     async with contextlib.AsyncExitStack() as stack:
         for register in registers.values():

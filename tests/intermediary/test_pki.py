@@ -14,7 +14,12 @@ ADMIN = {"Authorization": "Bearer admin-secret"}
 
 async def test_trust_anchor_and_crl_are_published_as_pem(landscape: Landscape) -> None:
     """The trust anchor is the CA's root certificate; the CRL is signed by it."""
-    app = create_app(landscape.settings(), components=("pki",), clock=landscape.clock)
+    app = create_app(
+        landscape.settings(),
+        components=("pki",),
+        clock=landscape.clock,
+        topology=landscape.topology,
+    )
     async with running(app) as client:
         anchor_answer = await client.get("/pki/v1/trust-anchor")
         crl_answer = await client.get("/pki/v1/crl")
@@ -31,7 +36,12 @@ async def test_participant_registry_lists_every_participant_with_role(
     landscape: Landscape,
 ) -> None:
     """Every participant of the topology is listed with role, area, address and status."""
-    app = create_app(landscape.settings(), components=("pki",), clock=landscape.clock)
+    app = create_app(
+        landscape.settings(),
+        components=("pki",),
+        clock=landscape.clock,
+        topology=landscape.topology,
+    )
     async with running(app) as client:
         listing = (await client.get("/pki/v1/participants")).json()["participants"]
         one = (await client.get(f"/pki/v1/participants/{CONSUMER}")).json()
@@ -48,7 +58,12 @@ async def test_participant_registry_lists_every_participant_with_role(
 
 async def test_revocation_changes_registry_and_crl_at_once(landscape: Landscape) -> None:
     """After revoke the registry says revoked and the published CRL lists the serial."""
-    app = create_app(landscape.settings(), components=("pki",), clock=landscape.clock)
+    app = create_app(
+        landscape.settings(),
+        components=("pki",),
+        clock=landscape.clock,
+        topology=landscape.topology,
+    )
     async with running(app) as client:
         before = load_crl((await client.get("/pki/v1/crl")).content)
         answer = await client.post(
@@ -69,7 +84,12 @@ async def test_revocation_changes_registry_and_crl_at_once(landscape: Landscape)
 
 async def test_admin_endpoints_are_absent_in_strict_mode(landscape: Landscape) -> None:
     """Strict mode mounts no admin route, even with a token configured."""
-    app = create_app(landscape.settings(mode="strict"), components=("pki",), clock=landscape.clock)
+    app = create_app(
+        landscape.settings(mode="strict"),
+        components=("pki",),
+        clock=landscape.clock,
+        topology=landscape.topology,
+    )
     async with running(app) as client:
         answer = await client.post(
             "/admin/v1/revoke", json={"participantId": CONSUMER}, headers=ADMIN
@@ -81,7 +101,12 @@ async def test_admin_endpoints_are_absent_in_strict_mode(landscape: Landscape) -
 
 async def test_health_reports_the_mounted_components(landscape: Landscape) -> None:
     """/health is 200 with the mounted components, 503 when the CRL is gone."""
-    app = create_app(landscape.settings(), components=("pki", "rdn"), clock=landscape.clock)
+    app = create_app(
+        landscape.settings(),
+        components=("pki", "rdn"),
+        clock=landscape.clock,
+        topology=landscape.topology,
+    )
     async with running(app) as client:
         healthy = await client.get("/health")
         (landscape.data_dir / "pki" / "ca" / "crl.pem").unlink()

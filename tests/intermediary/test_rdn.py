@@ -105,7 +105,12 @@ def test_any_query_is_answered_or_refused_with_a_typed_error(
 
 async def test_http_answer_and_0006_problem(landscape: Landscape) -> None:
     """Over HTTP: 200 with the service list, 404 with code EDM:ERR:0006 and the question."""
-    app = create_app(landscape.settings(), components=("rdn",), clock=landscape.clock)
+    app = create_app(
+        landscape.settings(),
+        components=("rdn",),
+        clock=landscape.clock,
+        topology=landscape.topology,
+    )
     async with running(app) as client:
         ok = await client.get(
             "/rdn/v1/services", params={"evidenceType": "Meldebescheinigung", "region": "08118079"}

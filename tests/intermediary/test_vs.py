@@ -147,7 +147,9 @@ def test_a_consumer_asks_only_for_itself() -> None:
 async def test_granted_token_is_sealed_and_bound_to_the_request_hash(landscape: Landscape) -> None:
     """The answer is signed by the VS, bound to the request bytes, and carries a token
     sealed by the VS for exactly this 0101: another 0101 does not match it."""
-    app = create_app(landscape.settings(), components=("vs",), clock=landscape.clock)
+    app = create_app(
+        landscape.settings(), components=("vs",), clock=landscape.clock, topology=landscape.topology
+    )
     dc = Consumer(landscape)
     request = dc.request(MELDEREGISTER, "Meldebescheinigung")
     asked = dc.token_request(request, "Bewohnerparkausweis")
@@ -194,7 +196,9 @@ async def test_granted_token_is_sealed_and_bound_to_the_request_hash(landscape: 
 
 async def test_refusal_is_a_signed_0002_with_the_reason(landscape: Landscape) -> None:
     """A refused request gets 403 and a VS-signed env:Error EDM:ERR:0002 saying why."""
-    app = create_app(landscape.settings(), components=("vs",), clock=landscape.clock)
+    app = create_app(
+        landscape.settings(), components=("vs",), clock=landscape.clock, topology=landscape.topology
+    )
     dc = Consumer(landscape)
     request = dc.request(MELDEREGISTER, "Meldebescheinigung")
     raw = dc.token_envelope(dc.token_request(request, "Kindergeld", BPA_MELDE_BASIS))
@@ -210,7 +214,9 @@ async def test_refusal_is_a_signed_0002_with_the_reason(landscape: Landscape) ->
 
 async def test_only_consumers_get_tokens(landscape: Landscape) -> None:
     """A register asking for a token, or an unsigned request, is refused with 0001."""
-    app = create_app(landscape.settings(), components=("vs",), clock=landscape.clock)
+    app = create_app(
+        landscape.settings(), components=("vs",), clock=landscape.clock, topology=landscape.topology
+    )
     register = Consumer(landscape, participant_id=MELDEREGISTER)
     dc = Consumer(landscape)
     request = dc.request(MELDEREGISTER, "Meldebescheinigung")
@@ -233,7 +239,9 @@ async def test_only_consumers_get_tokens(landscape: Landscape) -> None:
 async def test_abstract_log_has_decisions_but_no_personal_data(landscape: Landscape) -> None:
     """Both decisions are logged (parties, purpose, decision); no IDNr, hash or content."""
     settings = landscape.settings()
-    app = create_app(settings, components=("vs",), clock=landscape.clock)
+    app = create_app(
+        settings, components=("vs",), clock=landscape.clock, topology=landscape.topology
+    )
     dc = Consumer(landscape)
     request = dc.request(MELDEREGISTER, "Meldebescheinigung")
     granted = dc.token_request(request, "Bewohnerparkausweis")
