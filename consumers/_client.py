@@ -235,14 +235,28 @@ class AsyncClient:
         )
 
     async def _ida(self, query: ida.LookupQuery, purpose: str | None) -> ida.LookupResult:
+        """One IDA look-up; an IDNr received (or refused) is a transfer to log (§ 9 IDNrG)."""
         ida_id = self.topology.ida.participant_id
-        opened, _raw = await self._platform_call(
-            f"{self.endpoints.ida}{ida.LOOKUP_PATH}",
-            ida_id,
-            ida.service_id(ida_id),
-            ida.build_query(query),
-            purpose=purpose,
-        )
+        asked = query.idnr if isinstance(query, ida.ByIdnr) else None
+        envelope_id = uuid.uuid4()
+        message = f"urn:uuid:{envelope_id}"  # the look-up's request envelope names the transfer
+        try:
+            opened, _raw = await self._platform_call(
+                f"{self.endpoints.ida}{ida.LOOKUP_PATH}",
+                ida_id,
+                ida.service_id(ida_id),
+                ida.build_query(query),
+                purpose=purpose,
+                message_id=envelope_id,
+            )
+            result = self._ida_result(opened)
+        except NootsError as exc:
+            self._log(ida_id, "IDNr", purpose, asked, message, f"refused:{exc.code}")
+            raise
+        self._log(ida_id, "IDNr", purpose, result.idnr, message, "delivered")
+        return result
+
+    def _ida_result(self, opened: OpenedEnvelope) -> ida.LookupResult:
         try:
             return ida.parse_result(opened.body)
         except NootsError as exc:
@@ -430,6 +444,7 @@ class AsyncClient:
             raw_request,
             status,
             allowed={route.provider, self.topology.platform.hub_id},
+            sent_id=header.message_id,
         )
         return self._read_evidence_answer(exchange, opened, raw_request, status)
 
@@ -454,13 +469,14 @@ class AsyncClient:
         body: etree._Element,
         *,
         purpose: str | None = None,
+        message_id: uuid.UUID | None = None,
     ) -> tuple[OpenedEnvelope, bytes]:
         """One signed request to a platform service (VS, IDA); its verified answer.
 
         An ``env:Error`` answer becomes the typed error of its code.
         """
         header = EnvelopeHeader(
-            message_id=uuid.uuid4(),
+            message_id=message_id or uuid.uuid4(),
             sender=self.consumer_id,
             recipient=recipient,
             service_id=service_id,
@@ -470,14 +486,22 @@ class AsyncClient:
         raw_request = seal(header, body, self.participant.signer)
         status, raw_response = await self._post(url, raw_request, component=recipient)
         log.info("%s envelope %s → %s: HTTP %d", service_id, header.message_id, recipient, status)
-        opened = self._open_answer(raw_response, raw_request, status, allowed={recipient})
+        opened = self._open_answer(
+            raw_response, raw_request, status, allowed={recipient}, sent_id=header.message_id
+        )
         if opened.body.tag == f"{{{ENV_NS}}}Error":
             code, detail, component = parse_error_body(opened.body)
             raise error_for_code(code, detail, component=component)
         return opened, raw_request
 
     def _open_answer(
-        self, raw_response: bytes, raw_request: bytes, status: int, *, allowed: set[str]
+        self,
+        raw_response: bytes,
+        raw_request: bytes,
+        status: int,
+        *,
+        allowed: set[str],
+        sent_id: uuid.UUID,
     ) -> OpenedEnvelope:
         """Verify an answer completely before anything in it is read (DC-05).
 
@@ -506,6 +530,8 @@ class AsyncClient:
             if opened.header.recipient != own:
                 raise SenderMismatch(f"answer addressed to {opened.header.recipient!r}, not to us")
             check_binding(opened, raw_request)
+            if opened.header.request_message_id not in (None, sent_id):
+                raise ResponseBindingError("answer names another request envelope")
         except (AuthenticationError, InvalidInput) as exc:
             raise _own(exc, own) from None
         return opened
@@ -582,23 +608,41 @@ class AsyncClient:
 
     def _record(self, exchange: _Exchange, outcome: str) -> None:
         """DC-09: one protocol entry per outcome of the request (idempotent per outcome)."""
-        log.info(
-            "transfer %s %s → %s %s: %s",
-            exchange.request.request_id,
-            self.consumer_id,
+        self._log(
             exchange.route.provider,
             exchange.evidence_type,
+            exchange.purpose,
+            exchange.idnr,
+            f"urn:uuid:{exchange.request.request_id}",
+            outcome,
+        )
+
+    def _log(
+        self,
+        provider: str,
+        evidence_type: str,
+        purpose: str | None,
+        idnr: str | None,
+        message_id: str,
+        outcome: str,
+    ) -> None:
+        log.info(
+            "transfer %s %s → %s %s: %s",
+            message_id,
+            self.consumer_id,
+            provider,
+            evidence_type,
             outcome,
         )
         if self.protocol_log is None:
             return
         self.protocol_log.append(
             consumer=self.consumer_id,
-            provider=exchange.route.provider,
-            evidence_type=exchange.evidence_type,
-            purpose=exchange.purpose,
-            idnr=exchange.idnr,
-            message_id=f"urn:uuid:{exchange.request.request_id}",
+            provider=provider,
+            evidence_type=evidence_type,
+            purpose=purpose or "-",
+            idnr=idnr,
+            message_id=message_id,
             outcome=outcome,
         )
 
@@ -634,8 +678,31 @@ class Client:
     def async_client(self) -> AsyncClient:
         return self._client
 
-    def fetch_evidence(self, evidence_type: str, **kwargs: Any) -> EvidenceResult:
-        return self._portal.call(partial(self._client.fetch_evidence, evidence_type, **kwargs))
+    def fetch_evidence(
+        self,
+        evidence_type: str,
+        *,
+        purpose: str,
+        idnr: str | None = None,
+        person: PersonQuery | None = None,
+        company: messages.LegalPerson | None = None,
+        region: str | None = None,
+        legal_basis: str | None = None,
+        born: date | None = None,
+    ) -> EvidenceResult:
+        """See :meth:`AsyncClient.fetch_evidence`."""
+        call = partial(
+            self._client.fetch_evidence,
+            evidence_type,
+            purpose=purpose,
+            idnr=idnr,
+            person=person,
+            company=company,
+            region=region,
+            legal_basis=legal_basis,
+            born=born,
+        )
+        return self._portal.call(call)
 
     def lookup_idnr(self, person: PersonQuery, *, purpose: str | None = None) -> str:
         return self._portal.call(partial(self._client.lookup_idnr, person, purpose=purpose))

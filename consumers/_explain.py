@@ -79,10 +79,10 @@ def _english(error: NootsError, c: ExchangeContext) -> tuple[str, str]:
             f"the landscape data for {c.consumer} is missing or unusable ({error.message})",
             "bootstrap the data dir with `noots up` once, or pass the right --data-dir",
         )
-    if isinstance(error, AuthenticationError) and _own_check(error, c):
+    if _own_check(error, c):
         return (
-            "the answer failed verification (tampered, unsigned, wrongly signed or not bound to "
-            "this request) and was discarded unread",
+            "the answer failed verification (tampered, unsigned, wrongly signed, malformed or "
+            "not bound to this request) and was discarded unread",
             "nothing was used; check who sits between you and the platform, then retry",
         )
     if isinstance(error, AuthenticationError):
@@ -151,7 +151,7 @@ def _german(error: NootsError, c: ExchangeContext) -> tuple[str, str]:
             "Der Nachweisabruf ist im Moment technisch nicht erreichbar.",
             "Bitte versuchen Sie es später noch einmal.",
         )
-    if isinstance(error, AuthenticationError) and _own_check(error, c):
+    if _own_check(error, c):
         return (
             "Die Antwort des Registers war nicht korrekt gesichert. Wir haben sie verworfen und "
             "keine Daten daraus verwendet.",

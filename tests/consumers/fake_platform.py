@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse, Response
 from lxml import etree
 
 from consumers import AsyncClient, Endpoints, RetryPolicy
-from noots import messages, tokens
+from noots import ida, messages, tokens
 from noots.clock import ManualClock
 from noots.envelope import (
     EnvelopeHeader,
@@ -127,6 +127,18 @@ class FakePlatform:
             issued = tokens.issue_token(token, self.signer(VS, Role.VS))
             body = tokens.build_issued_token_body(issued)
             return self._reply(VS, Role.VS, opened, raw, body, 200)
+
+        @app.post("/ida/v1/lookup")
+        async def ida_lookup(request: Request) -> Response:
+            raw = await request.body()
+            opened = open_envelope(raw, self.verifier(), required_role=Role.CONSUMER)
+            query = ida.parse_query(opened.body)
+            self.ida_requests += 1
+            if isinstance(query, ida.ByName) and query.family_name == "Mustermann":
+                body = ida.build_result(ida.LookupResult(IDNR))
+                return self._reply(IDA, Role.IDA, opened, raw, body, 200)
+            body = error_body(EdmCode.NOT_FOUND, ida.NOT_UNIQUE_DETAIL, IDA)
+            return self._reply(IDA, Role.IDA, opened, raw, body, 404)
 
         @app.post("/transport/v1/messages")
         async def hub(request: Request) -> Response:

@@ -26,6 +26,7 @@ from noots.errors import (
     EdmCode,
     InvalidIdnr,
     NootsError,
+    NotFound,
     QueryError,
     ResponseBindingError,
     SenderMismatch,
@@ -337,6 +338,25 @@ async def test_dc09_delivered_transfer_is_logged(
     assert entry.message_id == f"urn:uuid:{result.request_id}"
     assert entry.outcome == "delivered"
     assert protocol.verify() == 1
+
+
+async def test_dc09_ida_lookups_are_logged_as_transfers(
+    platform: FakePlatform, protocol: ProtocolLog
+) -> None:
+    """DC-09: an IDNr received from the IDA is logged, and so is a refused look-up."""
+    async with make_client(platform, log=protocol) as client:
+        await fetch(client, idnr=None)
+        with pytest.raises(NotFound):
+            await fetch(client, idnr=None, person=PersonQuery("Nils", "Niemand", date(1990, 1, 1)))
+    entries = protocol.entries()
+    ida_entries = [e for e in entries if e.provider == "noots-ida"]
+    assert [(e.evidence_type, e.idnr, e.outcome) for e in ida_entries] == [
+        ("IDNr", IDNR, "delivered"),
+        ("IDNr", None, "refused:EDM:ERR:0004"),
+    ]
+    assert [e.outcome for e in entries if e.provider == PROVIDER] == ["delivered"]
+    assert platform.ida_requests == 2
+    assert len(platform.hub_requests) == 1  # nothing sent for the unknown person
 
 
 # -- the result ------------------------------------------------------------------------------
