@@ -51,7 +51,7 @@ from lxml import etree
 
 from intermediary._edge import XML_MEDIA_TYPE, http_status, read_body
 from intermediary._envelopes import Addressing, claimed_addressing, sign_answer
-from noots import messages
+from noots import messages, trace
 from noots.envelope import OpenedEnvelope, check_binding, error_body, open_envelope
 from noots.errors import (
     InvalidInput,
@@ -68,6 +68,7 @@ from noots.pki import Role
 from noots.protocol import ProtocolLog
 from noots.tls import NO_TLS, TlsPeer
 from noots.topology import EvidenceTypeSpec, RegisterSpec, Topology
+from noots.trace import Hop
 from noots.xml import DEFAULT_LIMITS
 
 __all__ = ["HUB_SERVICE_ID", "HubAnswer", "HubPolicy", "TransportHub", "router"]
@@ -140,13 +141,31 @@ class TransportHub:
         """One request, end to end; always a signed answer. ``peer`` is the TLS client."""
         transfer = _Transfer(raw, claimed_addressing(raw, default_service=HUB_SERVICE_ID))
         try:
-            await run_in_threadpool(self._inbound, transfer, peer)
+            with trace.span(Hop.DC_HUB, self.hub_id, title="Anfrage annehmen und prüfen"):
+                await run_in_threadpool(self._inbound, transfer, peer)
             assert transfer.register is not None
-            content = await self._forward(transfer.register, raw)
-            answer = await run_in_threadpool(self._outbound, transfer, content)
+            with self._span(Hop.HUB_DP, transfer, "Weiterleitung an das Register"):
+                content = await self._forward(transfer.register, raw)
+            with self._span(Hop.DP_HUB, transfer, "Antwort des Registers prüfen"):
+                answer = await run_in_threadpool(self._outbound, transfer, content)
         except NootsError as exc:
             return await run_in_threadpool(self._refuse, transfer, exc)
         return answer
+
+    def _span(self, hop: Hop, transfer: _Transfer, title: str) -> trace.Span:
+        """The hub's part of a hop after the request was verified (noots.trace)."""
+        if not trace.enabled():
+            return trace.NULL_SPAN
+        assert transfer.opened is not None
+        assert transfer.request is not None
+        return trace.span(
+            hop,
+            self.hub_id,
+            trace_id=str(transfer.request.request_id),
+            peer=transfer.register.participant_id if transfer.register else None,
+            envelope_id=str(transfer.opened.header.message_id),
+            title=title,
+        )
 
     async def refuse_unread(self, error: NootsError) -> HubAnswer:
         """The answer to a body refused before it was read in full (too large)."""
@@ -156,18 +175,23 @@ class TransportHub:
     # -- the steps ------------------------------------------------------------------------
 
     def _inbound(self, transfer: _Transfer, peer: TlsPeer) -> None:
+        trace.step("Signatur, Zertifikat (Kette, Gültigkeit, Sperrliste) und Absender des DC")
         opened = open_envelope(transfer.raw, self.participant.verifier, required_role=Role.CONSUMER)
         transfer.addressing = Addressing.of(opened.header)
         # With TLS the connecting participant must be the one that signed (noots.tls).
         peer.check(opened.header.sender, component=self.hub_id)
         transfer.opened = opened
+        trace.note(peer=opened.header.sender, envelope_id=str(opened.header.message_id))
+        trace.step("Nachricht ist eine XNachweis-Anfrage 0101")
         message = messages.parse(opened.body)
         if not isinstance(message, messages.EvidenceRequest):
             raise MalformedMessage(
                 f"the hub carries DE.EvidenceRequest.0101 only, not {type(message).__name__}"
             )
         transfer.request = message
+        trace.bind(str(message.request_id))
         header = opened.header
+        trace.step("Anfragender im 0101 = Absender, Zweck angegeben")
         if message.requester.identifier != header.sender:
             raise SenderMismatch(
                 f"the 0101 names requester {message.requester.identifier}, but the envelope "
@@ -175,6 +199,7 @@ class TransportHub:
             )
         if header.purpose is None:
             raise InvalidInput("an evidence request envelope must declare its Purpose")
+        trace.step("Route: Dienst-ID, Empfänger und Nachweistyp gehören zum Register")
         register, spec = self._route(header.service_id, header.recipient)
         transfer.register, transfer.evidence_type = register, spec
         if header.recipient != register.participant_id:
@@ -219,6 +244,7 @@ class TransportHub:
             slots = self._slots.setdefault(provider, asyncio.Semaphore(self.policy.max_in_flight))
         timeout = self.policy.timeout_for(provider)
         url = self.topology.base_url(provider, tls=self.tls) + EVIDENCE_PATH
+        trace.step(f"Register erreichbar, Antwort innerhalb von {timeout:g} s")
         try:
             async with (
                 asyncio.timeout(timeout),
@@ -269,12 +295,15 @@ class TransportHub:
         assert transfer.request is not None
         provider = transfer.register.participant_id
         try:
+            trace.step("Signatur und Zertifikat des Registers gültig (Rolle provider)")
             opened = open_envelope(content, self.participant.verifier, required_role=Role.PROVIDER)
             if opened.signer.participant_id != provider:
                 raise SenderMismatch(
                     f"answer signed by {opened.signer.participant_id}, not by {provider}"
                 )
+            trace.step("Antwort an die Anfrage gebunden (InResponseTo = SHA-256 der Anfrage)")
             check_binding(opened, transfer.raw)
+            trace.step("Antwort 0102/0103 zu genau dieser Anfrage")
             answer = messages.parse(opened.body)
             if isinstance(answer, messages.EvidenceRequest):
                 raise MalformedMessage("answered with a request instead of a 0102 or 0103")
@@ -292,6 +321,8 @@ class TransportHub:
             outcome, status = "pending", 200
         else:
             outcome, status = "delivered", 200
+        trace.note(title=f"Antwort des Registers geprüft: {outcome}")
+        trace.step("Übermittlung protokolliert (§ 9 IDNrG)")
         self._log(transfer, outcome)
         return HubAnswer(status, content, outcome)
 

@@ -73,12 +73,19 @@ def build_app(plan: ServerPlan) -> Any:
 
     component, settings = plan.component, plan.settings
     transport = None
+    verify: Any = True
     if plan.tls:
         files = TlsFiles.for_participant(settings.data_dir / "pki", component.participant_id)
+        verify = client_context(files)
         transport = httpx.AsyncHTTPTransport(
-            verify=client_context(files),
+            verify=verify,
             limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
         )
+    if settings.trace_url is not None and component.kind != "dashboard":
+        # Every component reports its hops to the dashboard (which traces its own pilots).
+        from consumers.dashboard.sink import install_http_sink
+
+        install_http_sink(settings.trace_url, verify=verify)
     app = create_component_app(component, plan.overrides, transport=transport)
     if plan.tls:
         validator = load_validator(settings.data_dir / "pki", clock=settings.clock())

@@ -63,11 +63,27 @@ class NootsSettings(BaseSettings):
             "participant id → host), e.g. the service names inside docker compose."
         ),
     )
+    trace_url: str | None = Field(
+        default=None,
+        description=(
+            "The dashboard's collector (…/events/v1) this process reports each hop of an "
+            "exchange to (noots.trace); `noots up` sets it. Unset or empty: no tracing."
+        ),
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("trace_url", mode="before")
+    @classmethod
+    def _trace_url(cls, value: object) -> object:
+        if value == "":
+            return None
+        if isinstance(value, str) and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value
 
     @field_validator("clock_offset_seconds")
     @classmethod

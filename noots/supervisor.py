@@ -272,6 +272,9 @@ class Supervisor:
         env["NOOTS_LOG_LEVEL"] = self.log_level
         token = env.get("NOOTS_ADMIN_TOKEN") or secrets.token_urlsafe(24)
         env["NOOTS_ADMIN_TOKEN"] = token
+        for component in self.components:
+            if component.kind == "dashboard":  # every component reports its hops there
+                env.setdefault("NOOTS_TRACE_URL", component.url(tls=self.tls) + "/events/v1")
         token_file = self.run_dir / "admin-token"
         fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="ascii") as out:
