@@ -140,13 +140,9 @@ def read_rdn_answer(status: int, content: bytes, evidence_type: str) -> Route:
             f"{len(services)} providers answer {evidence_type}: name the region", component="rdn"
         )
     entry = services[0]
-    try:
-        return Route(
-            provider=str(entry["participantId"]),
-            provider_name=str(entry.get("name") or entry["participantId"]),
-            service_id=str(entry["serviceId"]),
-        )
-    except (KeyError, TypeError):
-        raise UpstreamError(
-            "RDN service entry lacks participantId or serviceId", component="rdn"
-        ) from None
+    fields = entry if isinstance(entry, dict) else {}
+    provider, service_id = fields.get("participantId"), fields.get("serviceId")
+    name = fields.get("name") or provider
+    if not all(isinstance(v, str) and v for v in (provider, service_id, name)):
+        raise UpstreamError("RDN service entry lacks participantId or serviceId", component="rdn")
+    return Route(provider=str(provider), provider_name=str(name), service_id=str(service_id))
