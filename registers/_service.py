@@ -38,6 +38,7 @@ from noots.participant import Participant, load_participant
 from noots.pki import IssuedCredential, Role
 from noots.protocol import ProtocolLog, open_protocol_log
 from noots.signing import XmlSigner
+from noots.tls import NO_TLS, TlsPeer
 from noots.topology import SERVICE_ID_PREFIX, RegisterKind, RegisterSpec, Topology
 from noots.xml import DEFAULT_LIMITS, serialize
 from registers import documents
@@ -249,12 +250,21 @@ class RegisterService:
 
     # -- the pipeline, run in a worker thread (signatures, SQLite)
 
-    def handle(self, raw: bytes, *, body_error: NootsError | None, inject_error: bool) -> Outcome:
+    def handle(
+        self,
+        raw: bytes,
+        *,
+        body_error: NootsError | None,
+        inject_error: bool,
+        peer: TlsPeer = NO_TLS,
+    ) -> Outcome:
         verified: VerifiedRequest | None = None
         authorised: AuthorisedRequest | None = None
         try:
             if body_error is not None:
                 raise body_error
+            # With mutual TLS only the transport hub connects to a register (noots.tls).
+            peer.check(self.topology.platform.hub_id, component=self.register.participant_id)
             verified = verify_request(
                 raw, verifier=self.participant.verifier, register=self.register
             )
@@ -540,6 +550,7 @@ def create_register_app(
             raw,
             body_error=body_error,
             inject_error=decision.fault is Fault.ERROR,
+            peer=TlsPeer.of(request.scope),
         )
         if outcome.delay > 0:
             await service.sleep(outcome.delay)

@@ -48,6 +48,7 @@ from noots.participant import Participant, load_participant
 from noots.pki import Role
 from noots.protocol import ProtocolLog, open_protocol_log
 from noots.settings import NootsSettings, load_settings
+from noots.tls import NO_TLS, TlsPeer
 from noots.topology import Topology
 from registers._pipeline import HTTP_STATUS, UNKNOWN_PARTY, error_detail
 from registers._service import XML_MEDIA_TYPE, read_body
@@ -194,13 +195,15 @@ class IdaService:
         found = store.find_by_name(query.family_name, query.given_name, query.date_of_birth)
         return found
 
-    def handle(self, raw: bytes, body_error: NootsError | None) -> _Answer:
+    def handle(self, raw: bytes, body_error: NootsError | None, peer: TlsPeer = NO_TLS) -> _Answer:
         opened: OpenedEnvelope | None = None
         found: Person | None = None
         try:
             if body_error is not None:
                 raise body_error
             opened = open_envelope(raw, self.participant.verifier, required_role=Role.CONSUMER)
+            # With mutual TLS the connecting participant must be the signer (noots.tls).
+            peer.check(opened.header.sender, component=self.participant_id)
             if opened.header.service_id != ida.service_id(self.participant_id):
                 raise RouteNotFound("the service id does not name the IDNr look-up")
             self.replay.check(opened.header)
@@ -320,7 +323,7 @@ def create_ida_app(
     @app.post(ida.LOOKUP_PATH, response_class=Response)
     async def lookup(request: Request, service: ServiceDep) -> Response:
         raw, digest, body_error = await read_body(request)
-        answer = await run_in_threadpool(service.handle, raw, body_error)
+        answer = await run_in_threadpool(service.handle, raw, body_error, TlsPeer.of(request.scope))
         sealed = await run_in_threadpool(service.seal_answer, answer, digest)
         return Response(sealed, status_code=answer.status, media_type=XML_MEDIA_TYPE)
 

@@ -7,7 +7,6 @@ landscape could not be started or used; 2 the pilot failed (the hop and the erro
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -93,6 +92,8 @@ def demo(
 
 
 def _play(console: Console, info: RunInfo) -> PilotReport:
+    import asyncio
+
     from noots.clock import SystemClock
     from noots.errors import NootsError
     from noots.participant import load_participant

@@ -1,0 +1,163 @@
+"""``noots up`` as a real subprocess, for end-to-end tests::
+
+    topology = write_landscape(tmp_path / "landscape.yaml", keep={"platform", "ida", KBA})
+    with noots_up(data_dir, topology, tls=True) as up:
+        up.info.component(KBA).url       # from <data_dir>/run/landscape.json
+        up.output()                       # what noots up printed so far
+    # left: every component stopped (SIGINT), the run file removed, up.returncode set
+
+:func:`write_landscape` copies the project's topology with every port replaced by a free one
+(and, with ``keep``, only some registers and online services), so a test never collides with a
+landscape a person runs on the default ports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import yaml
+
+from noots.supervisor import RunInfo, running_landscape
+from noots.topology import DEFAULT_TOPOLOGY_PATH
+
+__all__ = ["UpProcess", "noots_up", "write_landscape"]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def write_landscape(
+    target: Path,
+    *,
+    source: Path = DEFAULT_TOPOLOGY_PATH,
+    keep: Collection[str] | None = None,
+) -> Path:
+    """Write ``source`` to ``target`` on free loopback ports.
+
+    ``keep`` (participant ids): only these registers and online services stay, and the
+    authorisation rows that still make sense; the platform, the IDA and the dashboard always
+    stay.
+    """
+    data: dict[str, Any] = yaml.safe_load(source.read_text(encoding="utf-8"))
+    data["host"] = "127.0.0.1"
+    if keep is not None:
+        wanted = set(keep)
+        data["registers"] = [r for r in data["registers"] if r["participant_id"] in wanted]
+        data["consumers"] = [
+            c for c in data.get("consumers") or [] if c["participant_id"] in wanted
+        ]
+        registers = {r["participant_id"]: r for r in data["registers"]}
+        consumers = {c["participant_id"] for c in data["consumers"]}
+        rows = []
+        for row in data.get("authorisations") or []:
+            providers = row.get("providers", "*")
+            if row["consumer"] not in consumers:
+                continue
+            if providers != "*":
+                row["providers"] = [p for p in providers if p in registers]
+                if not row["providers"]:
+                    continue
+            elif not any(row["evidence_type"] in r["evidence_types"] for r in registers.values()):
+                continue
+            rows.append(row)
+        data["authorisations"] = rows
+    for section in ("platform", "ida", "dashboard"):
+        data[section]["port"] = _free_port()
+        data[section].pop("host", None)
+    for section in ("registers", "consumers"):
+        for entry in data.get(section) or []:
+            entry["port"] = _free_port()
+            entry.pop("host", None)
+    target.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return target
+
+
+@dataclass
+class UpProcess:
+    """A running ``noots up`` and what it wrote."""
+
+    process: subprocess.Popen[bytes]
+    data_dir: Path
+    log: IO[bytes]
+    info: RunInfo
+
+    def output(self) -> str:
+        self.log.flush()
+        with open(self.log.name, "rb") as out:
+            return out.read().decode("utf-8", errors="replace")
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.poll()
+
+    def stop(self, *, timeout: float = 60.0) -> int:
+        """SIGINT (as Ctrl-C does) and wait; the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
+
+
+@contextlib.contextmanager
+def noots_up(
+    data_dir: Path,
+    topology: Path,
+    *,
+    tls: bool = False,
+    people: int = 300,
+    timeout: float = 240.0,
+    extra: Collection[str] = (),
+) -> Iterator[UpProcess]:
+    """Start ``noots up`` and wait until its run file says the landscape is up."""
+    command = [
+        sys.executable,
+        "-m",
+        "noots",
+        "up",
+        "--data-dir",
+        str(data_dir),
+        "--topology",
+        str(topology),
+        "--people",
+        str(people),
+        "--tls" if tls else "--no-tls",
+        *extra,
+    ]
+    env = dict(os.environ, COLUMNS="160", NO_COLOR="1")
+    with tempfile.NamedTemporaryFile(prefix="noots-up-", suffix=".log") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        up = UpProcess(process, data_dir, log, None)  # type: ignore[arg-type]
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                info = running_landscape(data_dir.resolve())
+                if info is not None and info.supervisor_pid == process.pid:
+                    up.info = info
+                    break
+                if process.poll() is not None:
+                    raise RuntimeError(f"noots up exited with {process.returncode}:\n{up.output()}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"noots up not ready after {timeout:g} s:\n{up.output()}")
+                time.sleep(0.2)
+            yield up
+        finally:
+            up.stop()

@@ -1,0 +1,185 @@
+"""`noots up --tls` as a subprocess: every hop HTTPS with mutual TLS from the simulator PKI, the
+TLS client must be the envelope's sender (registers: the hub), a killed register is refused
+clearly, Ctrl-C stops everything. A small landscape keeps it quick."""
+
+from __future__ import annotations
+
+import os
+import signal
+import ssl
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from lxml import etree
+
+from consumers import Client, Endpoints, PersonQuery, RetryPolicy, parse_person
+from noots.clock import SystemClock
+from noots.envelope import EnvelopeHeader, open_envelope, parse_error_body, seal
+from noots.errors import AuthenticationError, NootsError
+from noots.participant import load_participant
+from noots.supervisor import RUN_FILE, pid_alive
+from noots.testing.up import UpProcess, noots_up, write_landscape
+from noots.tls import TlsFiles, client_context
+from noots.topology import Topology, load_topology
+from tests.e2e.conftest import copy_data_dir
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+BPA = "08118079-BPA-87"
+ELTERNGELD = "08-ELTERNGELD-79"
+KBA = "991-01234ZFZR-41"
+MELDE = "08118079-MELD-12"
+ERIKA = "Erika Mustermann 1964-08-12"
+
+
+@pytest.fixture(scope="module")
+def landscape(
+    bootstrapped: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[UpProcess, Topology]]:
+    base = tmp_path_factory.mktemp("up-tls")
+    data_dir = copy_data_dir(bootstrapped, base / "data")
+    topology_path = write_landscape(base / "landscape.yaml", keep={BPA, ELTERNGELD, KBA, MELDE})
+    with noots_up(data_dir, topology_path, tls=True) as up:
+        yield up, load_topology(topology_path)
+
+
+def tls_of(up: UpProcess, participant_id: str) -> ssl.SSLContext:
+    return client_context(TlsFiles.for_participant(up.data_dir / "pki", participant_id))
+
+
+def client(up: UpProcess, topology: Topology, *, tls_as: str = BPA) -> Client:
+    """The Bewohnerparkausweis service; its TLS certificate is ``tls_as``'s."""
+    participant = load_participant(up.data_dir / "pki", BPA, clock=SystemClock())
+    return Client(
+        participant,
+        Endpoints.from_topology(topology, tls=True),
+        topology,
+        http=httpx.AsyncClient(verify=tls_of(up, tls_as), timeout=10, trust_env=False),
+        retry=RetryPolicy(max_attempts=1),
+    )
+
+
+def sealed_by_bpa(up: UpProcess, recipient: str) -> bytes:
+    """A correctly signed envelope of the Bewohnerparkausweis service (its body is no 0101)."""
+    participant = load_participant(up.data_dir / "pki", BPA, clock=SystemClock())
+    header = EnvelopeHeader(
+        message_id=uuid.uuid4(),
+        sender=BPA,
+        recipient=recipient,
+        service_id=f"urn:noots:service:{recipient}:Fahrzeughalterauskunft",
+        created=datetime.now(UTC),
+        purpose="Bewohnerparkausweis",
+    )
+    return seal(header, etree.Element("{urn:example:test}Nothing"), participant.signer)
+
+
+def test_every_component_serves_https_with_client_certificates(
+    landscape: tuple[UpProcess, Topology],
+) -> None:
+    """All components answer over HTTPS; registers and the IDA refuse clients without a
+    certificate, the platform lets browsers in, and plain HTTP gets nowhere."""
+    up, topology = landscape
+    anonymous = ssl.create_default_context(cafile=str(up.data_dir / "pki" / "ca" / "root-cert.pem"))
+    with (
+        httpx.Client(verify=tls_of(up, "noots-simulator"), timeout=5, trust_env=False) as mtls,
+        httpx.Client(verify=anonymous, timeout=5, trust_env=False) as browser,
+        httpx.Client(timeout=5, trust_env=False) as plain,
+    ):
+        for component in up.info.components:
+            assert component.url.startswith("https://"), component.name
+            assert mtls.get(component.url + "/health").status_code == 200, component.name
+            if component.kind in ("register", "ida"):
+                with pytest.raises(httpx.TransportError):
+                    browser.get(component.url + "/health")
+        assert browser.get(topology.base_url("platform", tls=True) + "/health").status_code == 200
+        with pytest.raises(httpx.TransportError):
+            plain.get(topology.base_url(KBA) + "/health")
+
+
+def test_evidence_over_mutual_tls(landscape: tuple[UpProcess, Topology]) -> None:
+    """IDA, RDN, VS and hub → KBA over mutual TLS: the Fahrzeughalterauskunft arrives verified."""
+    up, topology = landscape
+    with client(up, topology) as dc:
+        result = dc.fetch_evidence(
+            "Fahrzeughalterauskunft", purpose="Bewohnerparkausweis", person=parse_person(ERIKA)
+        )
+    assert result.provider == KBA
+    assert "LB-EM 1964" in [row.value for row in result.rows()]
+
+
+def test_tls_client_other_than_the_signer_is_refused(landscape: tuple[UpProcess, Topology]) -> None:
+    """A consumer presenting another participant's TLS certificate than the one that signed
+    the envelope is refused with EDM:ERR:0001 at its first hop."""
+    up, topology = landscape
+    with client(up, topology, tls_as=ELTERNGELD) as dc, pytest.raises(AuthenticationError) as err:
+        dc.fetch_evidence(
+            "Fahrzeughalterauskunft",
+            purpose="Bewohnerparkausweis",
+            idnr="02476291358",
+            person=PersonQuery("Erika", "Mustermann", datetime(1964, 8, 12).date()),
+        )
+    assert err.value.code.value == "EDM:ERR:0001"
+    assert f"TLS client certificate belongs to {ELTERNGELD}" in err.value.message
+
+
+def test_hub_compares_tls_client_and_envelope_sender(
+    landscape: tuple[UpProcess, Topology],
+) -> None:
+    """The hub answers an envelope signed by one consumer but sent over another's TLS
+    connection with a signed EDM:ERR:0001; the same bytes from the signer get past that check."""
+    up, topology = landscape
+    hub_url = topology.base_url("platform", tls=True) + "/transport/v1/messages"
+    raw = sealed_by_bpa(up, KBA)
+    verifier = load_participant(up.data_dir / "pki", BPA, clock=SystemClock()).verifier
+    codes = {}
+    for tls_as in (ELTERNGELD, BPA):
+        with httpx.Client(verify=tls_of(up, tls_as), timeout=10, trust_env=False) as http:
+            answer = http.post(hub_url, content=raw, headers={"Content-Type": "application/xml"})
+        opened = open_envelope(answer.content, verifier)
+        assert opened.signer.participant_id == topology.platform.hub_id
+        code, detail, _component = parse_error_body(opened.body)
+        codes[tls_as] = (code.value, detail)
+    assert codes[ELTERNGELD][0] == "EDM:ERR:0001"
+    assert ELTERNGELD in codes[ELTERNGELD][1]
+    assert codes[BPA][0] != "EDM:ERR:0001"
+
+
+def test_register_accepts_only_the_hub(landscape: tuple[UpProcess, Topology]) -> None:
+    """A consumer that bypasses the hub and calls a register directly is refused (0001)."""
+    up, topology = landscape
+    with httpx.Client(verify=tls_of(up, BPA), timeout=10, trust_env=False) as http:
+        answer = http.post(
+            topology.base_url(KBA, tls=True) + "/evidence/v1",
+            content=sealed_by_bpa(up, KBA),
+            headers={"Content-Type": "application/xml"},
+        )
+    assert answer.status_code == 401
+    assert b"EDM:ERR:0001" in answer.content
+    assert b"noots-hub" in answer.content
+
+
+def test_killed_register_is_refused_clearly(landscape: tuple[UpProcess, Topology]) -> None:
+    """With TLS too, a register that is down is named in the hub's EDM:ERR:0008."""
+    up, topology = landscape
+    os.kill(up.info.component(KBA).pid, signal.SIGKILL)
+    with client(up, topology) as dc, pytest.raises(NootsError) as refused:
+        dc.fetch_evidence(
+            "Fahrzeughalterauskunft",
+            purpose="Bewohnerparkausweis",
+            idnr="02476291358",
+            person=PersonQuery("Erika", "Mustermann", datetime(1964, 8, 12).date()),
+        )
+    assert refused.value.code.value == "EDM:ERR:0008"
+    assert KBA in refused.value.message
+
+
+def test_ctrl_c_stops_every_component(landscape: tuple[UpProcess, Topology]) -> None:
+    """SIGINT stops all components and removes the run file (exit 3: one had died)."""
+    up, _topology = landscape
+    assert up.stop() == 3
+    assert not [c.name for c in up.info.components if pid_alive(c.pid)]
+    assert not (up.data_dir / "run" / RUN_FILE).exists()
