@@ -27,7 +27,7 @@ from consumers import _platform
 from consumers._person import PersonQuery
 from consumers._results import EvidenceResult, Route
 from consumers._retry import AsyncSleeper, RetryPolicy, TransportFailed, is_retryable, real_sleep
-from noots import ida, messages, tokens
+from noots import ida, messages, tokens, trace
 from noots import idnr as idnr_rules
 from noots.envelope import (
     ENV_NS,
@@ -56,6 +56,7 @@ from noots.errors import (
 from noots.participant import Participant
 from noots.protocol import ProtocolLog
 from noots.topology import Topology
+from noots.trace import Hop
 from noots.xml import parse as parse_xml
 
 __all__ = ["AsyncClient", "Client", "Endpoints"]
@@ -186,26 +187,30 @@ class AsyncClient:
         (the IDA supplies the rest), by ``person`` alone (the IDA finds the IDNr), or a legal
         person by ``company``.
         """
-        spec = self.topology.evidence_type(evidence_type)
-        subject, subject_idnr = await self._subject(
-            spec.subject, idnr, person, company, born, purpose
-        )
-        route = await self.find_route(evidence_type, region)
-        request = messages.EvidenceRequest.new(
-            requester=self._agent,
-            provider=messages.Agent(route.provider, route.provider_name),
-            evidence_type=messages.EvidenceType(spec.classification, spec.title, spec.identifier),
-            subject=subject,
-            clock=self.participant.clock,
-            test=self._test,
-        )
-        legal_basis = legal_basis or self._legal_basis(evidence_type, route.provider, purpose)
-        exchange = _Exchange(evidence_type, purpose, legal_basis, route, request, subject_idnr)
-        try:
-            return await self._run(exchange)
-        except NootsError as exc:
-            self._record(exchange, f"refused:{exc.code}")
-            raise
+        with trace.exchange():  # the hops before the 0101 exists get its id (noots.trace)
+            spec = self.topology.evidence_type(evidence_type)
+            subject, subject_idnr = await self._subject(
+                spec.subject, idnr, person, company, born, purpose
+            )
+            route = await self.find_route(evidence_type, region)
+            request = messages.EvidenceRequest.new(
+                requester=self._agent,
+                provider=messages.Agent(route.provider, route.provider_name),
+                evidence_type=messages.EvidenceType(
+                    spec.classification, spec.title, spec.identifier
+                ),
+                subject=subject,
+                clock=self.participant.clock,
+                test=self._test,
+            )
+            trace.bind(str(request.request_id))
+            legal_basis = legal_basis or self._legal_basis(evidence_type, route.provider, purpose)
+            exchange = _Exchange(evidence_type, purpose, legal_basis, route, request, subject_idnr)
+            try:
+                return await self._run(exchange)
+            except NootsError as exc:
+                self._record(exchange, f"refused:{exc.code}")
+                raise
 
     def _legal_basis(self, evidence_type: str, provider: str, purpose: str) -> str:
         """The legal basis of the matrix row this request claims; the VS decides about it."""
@@ -240,21 +245,29 @@ class AsyncClient:
         asked = query.idnr if isinstance(query, ida.ByIdnr) else None
         envelope_id = uuid.uuid4()
         message = f"urn:uuid:{envelope_id}"  # the look-up's request envelope names the transfer
-        try:
-            opened, _raw = await self._platform_call(
-                f"{self.endpoints.ida}{ida.LOOKUP_PATH}",
-                ida_id,
-                ida.service_id(ida_id),
-                ida.build_query(query),
-                purpose=purpose,
-                message_id=envelope_id,
-            )
-            result = self._ida_result(opened)
-        except NootsError as exc:
-            self._log(ida_id, "IDNr", purpose, asked, message, f"refused:{exc.code}")
-            raise
-        self._log(ida_id, "IDNr", purpose, result.idnr, message, "delivered")
-        return result
+        with trace.span(
+            Hop.DC_IDA,
+            self.consumer_id,
+            peer=ida_id,
+            envelope_id=str(envelope_id),
+            title="IDNr-Abfrage",
+        ):
+            try:
+                opened, _raw = await self._platform_call(
+                    f"{self.endpoints.ida}{ida.LOOKUP_PATH}",
+                    ida_id,
+                    ida.service_id(ida_id),
+                    ida.build_query(query),
+                    purpose=purpose,
+                    message_id=envelope_id,
+                )
+                trace.step("IDNr eindeutig ermittelt")
+                result = self._ida_result(opened)
+            except NootsError as exc:
+                self._log(ida_id, "IDNr", purpose, asked, message, f"refused:{exc.code}")
+                raise
+            self._log(ida_id, "IDNr", purpose, result.idnr, message, "delivered")
+            return result
 
     def _ida_result(self, opened: OpenedEnvelope) -> ida.LookupResult:
         try:
@@ -266,17 +279,20 @@ class AsyncClient:
 
     async def find_route(self, evidence_type: str, region: str | None) -> Route:
         """The one provider the RDN names for ``evidence_type`` in ``region``."""
-        url = f"{self.endpoints.platform}{_platform.RDN_PATH}"
-        params = {"evidenceType": evidence_type}
-        if region:
-            params["region"] = region
-        try:
-            response = await self._http.get(url, params=params)
-        except httpx.HTTPError as exc:
-            raise TransportFailed(
-                f"RDN unreachable: {type(exc).__name__}", component="rdn"
-            ) from exc
-        return _platform.read_rdn_answer(response.status_code, response.content, evidence_type)
+        with trace.span(Hop.DC_RDN, self.consumer_id, title=f"{evidence_type}: Datenhalter finden"):
+            trace.step("RDN erreichbar")
+            url = f"{self.endpoints.platform}{_platform.RDN_PATH}"
+            params = {"evidenceType": evidence_type}
+            if region:
+                params["region"] = region
+            try:
+                response = await self._http.get(url, params=params)
+            except httpx.HTTPError as exc:
+                raise TransportFailed(
+                    f"RDN unreachable: {type(exc).__name__}", component="rdn"
+                ) from exc
+            trace.step("Genau ein zuständiger Datenhalter")
+            return _platform.read_rdn_answer(response.status_code, response.content, evidence_type)
 
     # -- steps -------------------------------------------------------------------------------
 
@@ -337,24 +353,28 @@ class AsyncClient:
             uses_idnr=exchange.idnr is not None,
             request_hash=tokens.request_hash(unsigned),
         )
-        try:
-            opened, _raw = await self._platform_call(
-                f"{self.endpoints.platform}{_platform.VS_PATH}",
-                vs_id,
-                _platform.VS_SERVICE,
-                tokens.build_token_request(asked),
-                purpose=exchange.purpose,
+        with trace.span(
+            Hop.DC_VS, self.consumer_id, peer=vs_id, title=f"Token für {exchange.evidence_type}"
+        ):
+            try:
+                opened, _raw = await self._platform_call(
+                    f"{self.endpoints.platform}{_platform.VS_PATH}",
+                    vs_id,
+                    _platform.VS_SERVICE,
+                    tokens.build_token_request(asked),
+                    purpose=exchange.purpose,
+                )
+            except AuthorisationError as exc:
+                # The VS's "no" is a refusal of the transfer itself (DC-03): nothing is sent.
+                raise AuthorisationRefused(exc.message, component=exc.component or vs_id) from None
+            trace.step("Token von der VS versiegelt und an genau diese Anfrage gebunden (Hash)")
+            exchange.token = _platform.read_token_answer(
+                opened.body,
+                self.participant.verifier,
+                clock=self.participant.clock,
+                expected=asked,
+                component=vs_id,
             )
-        except AuthorisationError as exc:
-            # The VS's "no" is a refusal of the transfer itself (DC-03): nothing is sent.
-            raise AuthorisationRefused(exc.message, component=exc.component or vs_id) from None
-        exchange.token = _platform.read_token_answer(
-            opened.body,
-            self.participant.verifier,
-            clock=self.participant.clock,
-            expected=asked,
-            component=vs_id,
-        )
         exchange.element = messages.build(exchange.request.with_token(exchange.token.issued))
 
     async def _run(self, exchange: _Exchange) -> EvidenceResult:
@@ -423,13 +443,19 @@ class AsyncClient:
             created=self.participant.clock.now(),
             purpose=exchange.purpose,
         )
-        raw_request = seal(header, exchange.element, self.participant.signer)
-        exchange.envelope_ids.append(header.message_id)
-        url = f"{self.endpoints.platform}{_platform.HUB_PATH}"
-        exchange.last_status = None
-        status, raw_response = await self._post(
-            url, raw_request, component=self.topology.platform.hub_id
-        )
+        hub_id = self.topology.platform.hub_id
+        hop = {"peer": hub_id, "envelope_id": str(header.message_id)}
+        with trace.span(
+            Hop.DC_HUB, self.consumer_id, title=f"{exchange.evidence_type} anfragen", **hop
+        ):
+            trace.step("0101 mit VS-Token im Umschlag signiert (eigener Schlüssel)")
+            raw_request = seal(header, exchange.element, self.participant.signer)
+            trace.attach("Nachweisanfrage (signierter Transportumschlag mit 0101)", raw_request)
+            exchange.envelope_ids.append(header.message_id)
+            url = f"{self.endpoints.platform}{_platform.HUB_PATH}"
+            exchange.last_status = None
+            trace.step("Transport-Hub erreichbar, Antwort erhalten")
+            status, raw_response = await self._post(url, raw_request, component=hub_id)
         log.info(
             "0101 %s envelope %s → %s via hub: HTTP %d, %d bytes",
             exchange.request.request_id,
@@ -439,14 +465,16 @@ class AsyncClient:
             len(raw_response),
         )
         exchange.last_status = status
-        opened = self._open_answer(
-            raw_response,
-            raw_request,
-            status,
-            allowed={route.provider, self.topology.platform.hub_id},
-            sent_id=header.message_id,
-        )
-        return self._read_evidence_answer(exchange, opened, raw_request, status)
+        with trace.span(Hop.HUB_DC, self.consumer_id, title="Antwort prüfen", **hop):
+            trace.attach("Antwort (signierter Transportumschlag)", raw_response)
+            opened = self._open_answer(
+                raw_response,
+                raw_request,
+                status,
+                allowed={route.provider, hub_id},
+                sent_id=header.message_id,
+            )
+            return self._read_evidence_answer(exchange, opened, raw_request, status)
 
     # -- talking HTTP ------------------------------------------------------------------------
 
@@ -483,12 +511,18 @@ class AsyncClient:
             created=self.participant.clock.now(),
             purpose=purpose,
         )
+        trace.note(envelope_id=str(header.message_id))
+        trace.step("Anfrage im Umschlag signiert (eigener Schlüssel)")
         raw_request = seal(header, body, self.participant.signer)
+        trace.attach("Anfrage (signierter Transportumschlag)", raw_request)
+        trace.step(f"{recipient} erreichbar, Antwort erhalten")
         status, raw_response = await self._post(url, raw_request, component=recipient)
+        trace.attach("Antwort (signierter Transportumschlag)", raw_response)
         log.info("%s envelope %s → %s: HTTP %d", service_id, header.message_id, recipient, status)
         opened = self._open_answer(
             raw_response, raw_request, status, allowed={recipient}, sent_id=header.message_id
         )
+        trace.step("Antwort ohne Fehlermeldung")
         if opened.body.tag == f"{{{ENV_NS}}}Error":
             code, detail, component = parse_error_body(opened.body)
             raise error_for_code(code, detail, component=component)
@@ -509,6 +543,7 @@ class AsyncClient:
         failed; anything that claims to be an envelope and fails a check is refused for good.
         """
         own = self.consumer_id
+        trace.step("Antwort ist ein XML-Transportumschlag")
         try:
             root = parse_xml(raw_response)
         except XmlError as exc:
@@ -522,13 +557,16 @@ class AsyncClient:
         if root.tag != f"{{{ENV_NS}}}TransportEnvelope" and status >= 500:
             raise TransportFailed(f"HTTP {status} without an envelope", component="hub")
         try:
+            trace.step("Signatur und Zertifikat der Antwort (Kette, Gültigkeit, Sperrliste)")
             opened = open_envelope(raw_response, self.participant.verifier)
+            trace.step("Absender und Empfänger der Antwort")
             if opened.header.sender not in allowed:
                 raise SenderMismatch(
                     f"answer signed by {opened.header.sender!r}, expected one of {sorted(allowed)}"
                 )
             if opened.header.recipient != own:
                 raise SenderMismatch(f"answer addressed to {opened.header.recipient!r}, not to us")
+            trace.step("Antwort an die eigene Anfrage gebunden (InResponseTo)")
             check_binding(opened, raw_request)
             if opened.header.request_message_id not in (None, sent_id):
                 raise ResponseBindingError("answer names another request envelope")
@@ -542,9 +580,11 @@ class AsyncClient:
         own = self.consumer_id
         hub_id = self.topology.platform.hub_id
         provider = exchange.route.provider
+        trace.step("Antwort ohne Fehlermeldung der Plattform")
         if opened.body.tag == f"{{{ENV_NS}}}Error":
             code, detail, component = parse_error_body(opened.body)
             raise error_for_code(code, detail, component=component)
+        trace.step("Antwort ist eine gültige XNachweis-Antwort zu dieser Anfrage")
         try:
             message = messages.parse(opened.body)
         except NootsError as exc:
@@ -558,6 +598,7 @@ class AsyncClient:
             raise _own(ResponseBindingError("answer echoes another request id"), own)
         if message.requester.identifier != own:
             raise _own(ResponseBindingError("answer names another requester"), own)
+        trace.step("Antwort enthält den Nachweis (keine Fehlerantwort 0103)")
         if isinstance(message, messages.EvidenceErrorResponse):
             reporter = message.error_provider.identifier
             if reporter not in {provider, hub_id} or reporter != opened.header.sender:
@@ -565,10 +606,12 @@ class AsyncClient:
             first = message.errors[0]
             raise error_for_code(first.code, first.detail or first.code.title, component=reporter)
         # Evidence (or its announcement) only ever comes from the provider that was asked.
+        trace.step("Nachweis vom angefragten Datenhalter signiert")
         if opened.header.sender != provider or message.provider.identifier != provider:
             raise _own(
                 SenderMismatch(f"evidence not signed by the addressed provider {provider!r}"), own
             )
+        trace.step("Nachweistyp und Person (IDNr) wie angefragt")
         for evidence in message.evidences:
             if evidence.conformance.classification != request.evidence_type.classification:
                 raise _own(ResponseBindingError("evidence of another type than requested"), own)
