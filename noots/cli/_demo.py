@@ -185,15 +185,12 @@ def _print_dsc(console: Console, report: PilotReport) -> None:
     assert report.dsc is not None
     ids = {str(e.request_id) for e in report.evidences}
     table = Table(title="Datenschutzcockpit: Übermittlungen zu Ihrer IDNr (aus diesem Durchlauf)")
-    for column in (
-        "Zeit (UTC)",
-        "Abrufende Stelle",
-        "Auskunftgebende Stelle",
-        "Nachweis",
-        "Zweck",
-        "Ergebnis",
-    ):
-        table.add_column(column)
+    table.add_column("Zeit (UTC)", no_wrap=True)
+    table.add_column("Abruf durch", overflow="fold")
+    table.add_column("Auskunft von", overflow="fold")
+    table.add_column("Nachweis", overflow="fold")
+    table.add_column("Zweck", overflow="fold")
+    table.add_column("Ergebnis", overflow="fold")
     for transfer in report.dsc.get("transfers", []):
         if str(transfer.get("requestId", "")).removeprefix("urn:uuid:") not in ids:
             continue
@@ -201,7 +198,7 @@ def _print_dsc(console: Console, report: PilotReport) -> None:
             str(transfer.get("time", "")).replace("T", " ").removesuffix("Z"),
             transfer.get("consumer", {}).get("name", ""),
             transfer.get("provider", {}).get("name", ""),
-            transfer.get("evidenceTitle", transfer.get("evidenceType", "")),
+            transfer.get("evidenceType", ""),
             transfer.get("purpose", ""),
             transfer.get("outcomeText", transfer.get("outcome", "")),
         )

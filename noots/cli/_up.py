@@ -171,13 +171,12 @@ def print_landscape(console: Console, info: RunInfo) -> None:
     from rich.table import Table
 
     table = Table(title=f"noots landscape ({'HTTPS, mutual TLS' if info.tls else 'HTTP'})")
-    table.add_column("component", style="bold")
-    table.add_column("participant id")
-    table.add_column("URL")
-    table.add_column("pid", justify="right")
+    table.add_column("component", style="bold", no_wrap=True)
+    table.add_column("what", overflow="ellipsis", no_wrap=True, max_width=48)
+    table.add_column("URL", no_wrap=True)
+    table.add_column("pid", justify="right", no_wrap=True)
     for component in info.components:
-        participant = component.participant_id if component.kind != "platform" else "noots-hub …"
-        table.add_row(component.title, participant, component.url, str(component.pid))
+        table.add_row(component.name, component.title, component.url, str(component.pid))
     console.print(table)
     console.print("[bold]In the browser:[/bold]")
     for title, url in info.demo_urls.items():
