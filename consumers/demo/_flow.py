@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 from collections import OrderedDict
@@ -19,7 +20,7 @@ from typing import Literal
 
 from consumers._document import DocumentRow
 from consumers._explain import Explanation
-from consumers.demo._services import EvidenceNeed, ServiceKind
+from consumers.demo._services import ApplicationField, EvidenceNeed, ServiceKind
 
 __all__ = [
     "Application",
@@ -140,9 +141,37 @@ class Application:
         """The evidence the application may use: fetched, previewed and accepted."""
         return [r for r in self.retrievals if r.fetched and r.decision == "accepted"]
 
+    def form(self) -> list[tuple[str, str | None]]:
+        """The application's fields, filled from accepted evidence only (``None``: not proven)."""
+        accepted = {r.need.evidence_type: r for r in self.accepted()}
+        out: list[tuple[str, str | None]] = []
+        for field_ in self.service.fields:
+            retrieval = accepted.get(field_.evidence_type)
+            out.append((field_.label, None if retrieval is None else _fill(field_, retrieval)))
+        return out
+
     def not_used(self) -> list[Retrieval]:
         """Rejected or failed evidence: the citizen hands these in themselves."""
         return [r for r in self.retrievals if not (r.fetched and r.decision == "accepted")]
+
+
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+
+
+def _fill(field_: ApplicationField, retrieval: Retrieval) -> str | None:
+    values = {"/".join(row.path): row.value for row in retrieval.rows}
+    missing = False
+
+    def value(match: re.Match[str]) -> str:
+        nonlocal missing
+        found = values.get(match.group(1))
+        if found is None:
+            missing = True
+            return ""
+        return found
+
+    text = _PLACEHOLDER.sub(value, field_.template)
+    return None if missing else text
 
 
 class SessionStore:

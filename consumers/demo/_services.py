@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["SERVICES", "EvidenceNeed", "ServiceKind", "service_kind"]
+__all__ = ["SERVICES", "ApplicationField", "EvidenceNeed", "ServiceKind", "service_kind"]
 
 #: Whose evidence it is: the logged-in citizen, a person the citizen names (their child), or a
 #: company the citizen names.
@@ -23,6 +23,19 @@ class EvidenceNeed:
 
 
 @dataclass(frozen=True)
+class ApplicationField:
+    """A field of the application form filled from an evidence.
+
+    ``template`` names document paths in braces, e.g. ``"{Fahrzeug/Kennzeichen}"``; the field
+    stays empty unless the evidence was accepted and has every path.
+    """
+
+    label: str
+    evidence_type: str
+    template: str
+
+
+@dataclass(frozen=True)
 class ServiceKind:
     """An online service; ``kind`` matches ``ConsumerSpec.kind`` in the topology."""
 
@@ -31,6 +44,7 @@ class ServiceKind:
     intro: str
     outcome: str
     needs: tuple[EvidenceNeed, ...]
+    fields: tuple[ApplicationField, ...] = ()
     asks_residence: bool = False
 
     @property
@@ -59,6 +73,18 @@ SERVICES: dict[str, ServiceKind] = {
                 "um das Kennzeichen Ihres Fahrzeugs für den Ausweis zu übernehmen",
             ),
         ),
+        fields=(
+            ApplicationField(
+                "Name", "Meldebescheinigung", "{Person/Vornamen} {Person/Familienname}"
+            ),
+            ApplicationField(
+                "Wohnanschrift",
+                "Meldebescheinigung",
+                "{Wohnung/Anschrift/Strasse} {Wohnung/Anschrift/Hausnummer}, "
+                "{Wohnung/Anschrift/Postleitzahl} {Wohnung/Anschrift/Wohnort}",
+            ),
+            ApplicationField("Kennzeichen", "Fahrzeughalterauskunft", "{Fahrzeug/Kennzeichen}"),
+        ),
     ),
     "elterngeld": ServiceKind(
         kind="elterngeld",
@@ -81,6 +107,16 @@ SERVICES: dict[str, ServiceKind] = {
                 "um Ihren Wohnsitz in Deutschland nachzuweisen",
             ),
         ),
+        fields=(
+            ApplicationField("Kind", "Geburtsurkunde", "{Kind/Vornamen} {Kind/Familienname}"),
+            ApplicationField("Geburtsdatum des Kindes", "Geburtsurkunde", "{Kind/Geburtsdatum}"),
+            ApplicationField(
+                "Wohnanschrift",
+                "Meldebescheinigung",
+                "{Wohnung/Anschrift/Strasse} {Wohnung/Anschrift/Hausnummer}, "
+                "{Wohnung/Anschrift/Postleitzahl} {Wohnung/Anschrift/Wohnort}",
+            ),
+        ),
         asks_residence=True,
     ),
     "gewerbeanmeldung": ServiceKind(
@@ -97,6 +133,21 @@ SERVICES: dict[str, ServiceKind] = {
                 "Handelsregisterauszug",
                 "um Firma, Rechtsform und Sitz Ihres Unternehmens zu übernehmen",
                 subject="company",
+            ),
+        ),
+        fields=(
+            ApplicationField("Firma", "Handelsregisterauszug", "{Firma}"),
+            ApplicationField("Rechtsform", "Handelsregisterauszug", "{Rechtsform}"),
+            ApplicationField(
+                "Registereintrag",
+                "Handelsregisterauszug",
+                "{Registergericht} {Registerart} {Registernummer}",
+            ),
+            ApplicationField(
+                "Betriebsstätte",
+                "Handelsregisterauszug",
+                "{Geschaeftsanschrift/Strasse} {Geschaeftsanschrift/Hausnummer}, "
+                "{Geschaeftsanschrift/Postleitzahl} {Geschaeftsanschrift/Ort}",
             ),
         ),
     ),

@@ -75,6 +75,9 @@ def test_parking_permit_accept_path(page: Any, landscape: Landscape) -> None:
     assert page.inner_text("#aktenzeichen").startswith("BEW-")
     assert "LB-EM 1964" in page.inner_text("#uebernommen-Fahrzeughalterauskunft")
     assert "Heidestraße" in page.inner_text("#uebernommen-Meldebescheinigung")
+    form = page.inner_text("#antragsdaten")
+    assert "Heidestraße 17, 70825 Korntal-Münchingen" in form
+    assert "LB-EM 1964" in form
 
 
 def test_parking_permit_reject_path_uses_accepted_data_only(
@@ -92,6 +95,9 @@ def test_parking_permit_reject_path_uses_accepted_data_only(
     assert "LB-EM 1964" not in summary
     assert page.locator("#uebernommen-Fahrzeughalterauskunft").count() == 0
     assert "abgelehnt" in page.inner_text("#nachreichen-Fahrzeughalterauskunft")
+    form = page.inner_text("#antragsdaten")
+    assert "Heidestraße 17, 70825 Korntal-Münchingen" in form
+    assert "nicht übernommen" in form
 
 
 def test_preview_requires_a_decision_for_each_evidence(page: Any, landscape: Landscape) -> None:

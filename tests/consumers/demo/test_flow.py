@@ -80,6 +80,24 @@ def test_only_accepted_evidence_is_used() -> None:
     assert application.reference is not None
 
 
+def test_application_form_is_filled_from_accepted_evidence_only() -> None:
+    """The plate comes from an accepted vehicle extract; a rejected one leaves it unproven."""
+    application = fetched_application()
+    melde, kfz = application.retrievals
+    melde.rows = [
+        DocumentRow(("Person", "Vornamen"), "", "Erika"),
+        DocumentRow(("Person", "Familienname"), "", "Mustermann"),
+    ]
+    kfz.rows = [DocumentRow(("Fahrzeug", "Kennzeichen"), "", "LB-EM 1964")]
+    application.decide({"Meldebescheinigung": "accepted", "Fahrzeughalterauskunft": "rejected"})
+    application.complete(NOW)
+    assert application.form() == [
+        ("Name", "Erika Mustermann"),
+        ("Wohnanschrift", None),  # accepted, but the document lacks the address: not proven
+        ("Kennzeichen", None),
+    ]
+
+
 def test_failed_retrieval_needs_no_decision_and_is_not_used() -> None:
     """A retrieval that failed is shown with its explanation, needs no decision, is never used."""
     application = fetched_application()
