@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from noots import idnr as idnr_rules
-from noots import messages
+from noots import messages, trace
 from noots.clock import Clock, format_utc
 from noots.envelope import EnvelopeHeader, ReplayGuard, build_envelope, seal
 from noots.errors import (
@@ -40,6 +40,7 @@ from noots.protocol import ProtocolLog, open_protocol_log
 from noots.signing import XmlSigner
 from noots.tls import NO_TLS, TlsPeer
 from noots.topology import SERVICE_ID_PREFIX, RegisterKind, RegisterSpec, Topology
+from noots.trace import Hop
 from noots.xml import DEFAULT_LIMITS, serialize
 from registers import documents
 from registers._pipeline import (
@@ -258,19 +259,36 @@ class RegisterService:
         inject_error: bool,
         peer: TlsPeer = NO_TLS,
     ) -> Outcome:
+        with trace.span(
+            Hop.HUB_DP,
+            self.register.participant_id,
+            peer=self.topology.platform.hub_id,
+            title="Anfrage prüfen und beantworten",
+        ):
+            return self._handle(raw, body_error=body_error, inject_error=inject_error, peer=peer)
+
+    def _handle(
+        self, raw: bytes, *, body_error: NootsError | None, inject_error: bool, peer: TlsPeer
+    ) -> Outcome:
         verified: VerifiedRequest | None = None
         authorised: AuthorisedRequest | None = None
         try:
             if body_error is not None:
                 raise body_error
             # With mutual TLS only the transport hub connects to a register (noots.tls).
+            trace.step("Signatur und Zertifikat des Online-Dienstes, 0101 an dieses Register")
             peer.check(self.topology.platform.hub_id, component=self.register.participant_id)
             verified = verify_request(
                 raw, verifier=self.participant.verifier, register=self.register
             )
+            trace.bind(str(verified.request.request_id))
+            trace.note(envelope_id=str(verified.header.message_id))
+            trace.step("Keine Wiederholung, Zeitstempel frisch")
             self.replay.check(verified.header)
             if inject_error:
+                trace.step("Simulierte Störung: interner Fehler")
                 raise QueryError("fault injection: internal error")
+            trace.step("VS-Token: Siegel, Ablauf, Partner, Zweck, Nachweistyp, Anfrage-Hash")
             authorised = authorise(
                 verified,
                 verifier=self.participant.verifier,
@@ -279,14 +297,19 @@ class RegisterService:
             )
             return self._answer(authorised)
         except NootsError as error:
+            trace.fail(error)
             return self._refuse(error, verified, authorised)
-        except Exception:
+        except Exception as error:
             log.exception("internal error while answering an evidence request")
+            trace.fail(error)
             return self._refuse(QueryError("internal error"), verified, authorised)
 
     def _answer(self, authorised: AuthorisedRequest) -> Outcome:
+        trace.step("IDNr gültig, Nachweissubjekt passt zum Nachweistyp")
         query = subject_query(authorised, register=self.register)
+        trace.step("Person eindeutig gefunden (sonst: kein Nachweis, wie bei Auskunftssperre)")
         matched = match_subject(authorised, query, self.source.candidates(query))
+        trace.step("Nachweis erstellt")
         behaviour = behaviour_of(matched.idnr) if matched.idnr is not None else Behaviour.NORMAL
         person = identity(matched.idnr) if matched.idnr is not None else None
         if behaviour is Behaviour.INTERNAL_ERROR:
@@ -302,6 +325,7 @@ class RegisterService:
         now = self.clock.now()
         decision = decide(matched, now=now, announced=self.pending.get(key), delay=delay)
         if isinstance(decision, Pending):
+            trace.check("Nachweis angekündigt (ResponseAvailableDateTime)", True)
             self.pending.put(key, decision.available_at)
             message: messages.EvidenceResponse = answer_pending(matched, decision, clock=self.clock)
             return self._logged(Outcome(message, authorised.verified, "pending"), authorised)
@@ -347,6 +371,7 @@ class RegisterService:
             if authorised is not None
             else request.evidence_type.classification
         )
+        trace.step("Übermittlung protokolliert (§ 9 IDNrG)")
         try:
             self.protocol_log.append(
                 consumer=verified.header.sender,
@@ -357,8 +382,9 @@ class RegisterService:
                 message_id=f"urn:uuid:{request.request_id}",
                 outcome=outcome.outcome,
             )
-        except Exception:
+        except Exception as error:
             log.exception("protocol log unavailable")
+            trace.fail(error)
             if not outcome.outcome.startswith("refused:"):
                 error = QueryError("the transfer could not be logged")
                 message = refusal(
@@ -370,6 +396,23 @@ class RegisterService:
     # -- signing the answer
 
     def seal_answer(self, outcome: Outcome, digest: str, fault: Fault | None) -> bytes:
+        verified = outcome.verified
+        with trace.span(
+            Hop.DP_HUB,
+            self.register.participant_id,
+            trace_id=str(verified.request.request_id) if verified is not None else None,
+            peer=self.topology.platform.hub_id,
+            envelope_id=str(verified.header.message_id) if verified is not None else None,
+            title=f"Antwort signieren ({outcome.outcome})",
+        ):
+            if fault is not None:
+                trace.check("Keine simulierte Störung", False, f"Störung aktiv: {fault.value}")
+            trace.step("Antwort im Umschlag signiert und an die Anfrage gebunden (InResponseTo)")
+            sealed = self._seal_answer(outcome, digest, fault)
+            trace.attach("Antwort des Registers (signierter Transportumschlag)", sealed)
+            return sealed
+
+    def _seal_answer(self, outcome: Outcome, digest: str, fault: Fault | None) -> bytes:
         verified = outcome.verified
         header = EnvelopeHeader(
             message_id=uuid.uuid4(),
