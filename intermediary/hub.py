@@ -58,6 +58,7 @@ from noots.errors import (
     MalformedMessage,
     NootsError,
     ProtocolLogError,
+    QueryError,
     RouteNotFound,
     SenderMismatch,
     UpstreamError,
@@ -150,6 +151,12 @@ class TransportHub:
                 answer = await run_in_threadpool(self._outbound, transfer, content)
         except NootsError as exc:
             return await run_in_threadpool(self._refuse, transfer, exc)
+        except Exception:
+            # A failure outside the error tree (a bug in a library below) must not become an
+            # unsigned 500: it is logged and refused like any other, failing closed.
+            log.exception("unexpected failure in the hub")
+            error = QueryError("internal error in the hub; the request was not completed")
+            return await run_in_threadpool(self._refuse, transfer, error)
         return answer
 
     def _span(self, hop: Hop, transfer: _Transfer, title: str) -> trace.Span:

@@ -32,6 +32,7 @@ type, purpose, legal basis, decision and reason; never an IDNr, a request hash o
 from __future__ import annotations
 
 import contextlib
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -53,6 +54,7 @@ from noots.errors import (
     AuthorisationRefused,
     InvalidInput,
     NootsError,
+    QueryError,
     UnresolvedReference,
     UnsupportedEvidenceType,
 )
@@ -77,6 +79,8 @@ __all__ = [
     "authorise",
     "router",
 ]
+
+log = logging.getLogger("intermediary.vs")
 
 VS_SERVICE_ID = "urn:noots:service:noots-vs:tokens"
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -347,6 +351,13 @@ class Vermittlungsstelle:
         except NootsError as exc:
             body = error_body(exc.code, exc.message, self.participant.participant_id)
             status = http_status(exc.code)
+        except Exception:
+            # A failure outside the error tree (a bug in a library below) is refused, signed,
+            # never answered with an unsigned 500 or a token.
+            log.exception("unexpected failure in the Vermittlungsstelle")
+            error = QueryError("internal error in the Vermittlungsstelle; no token issued")
+            body = error_body(error.code, error.message, self.participant.participant_id)
+            status = http_status(error.code)
         else:
             status = 200
         return VsAnswer(status, sign_answer(self.participant, addressing, raw, body))

@@ -507,3 +507,25 @@ async def test_revoked_consumer_is_refused_by_the_register_too(landscape: Landsc
         opened, parsed = w.dc.open_answer(answer.content, raw)
         assert opened.signer.participant_id == MELDEREGISTER
         assert error_of(opened, parsed)[0] == "EDM:ERR:0001"
+
+
+async def test_a_bug_below_becomes_a_signed_refusal(
+    landscape: Landscape, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exception outside the error tree (a library bug) is answered with a hub-signed
+    0008, never an unsigned 500, and nothing is forwarded."""
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("library bug")
+
+    async with wired(landscape) as w:
+        _, raw = await w.dc.prepared(w.client, MELDEREGISTER, "Meldebescheinigung", PURPOSE)
+        monkeypatch.setattr("intermediary.hub.open_envelope", broken)
+        answer = await w.send(raw)
+        assert answer.status_code == 500
+        opened, parsed = w.dc.open_answer(answer.content, raw)
+        assert opened.signer.participant_id == HUB
+        code, detail = error_of(opened, parsed)
+        assert code == "EDM:ERR:0008"
+        assert "internal error in the hub" in detail
+        assert w.taps[MELDEREGISTER].received == []

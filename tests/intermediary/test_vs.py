@@ -260,3 +260,26 @@ async def test_abstract_log_has_decisions_but_no_personal_data(landscape: Landsc
         dump = "\n".join(db.iterdump())
     for secret in (ERIKA[0], ERIKA[1], granted.request_hash, refused.request_hash):
         assert secret not in dump
+
+
+async def test_a_bug_below_is_refused_without_a_token(
+    landscape: Landscape, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exception outside the error tree is a VS-signed 0008, never a token or a bare 500."""
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("library bug")
+
+    app = create_app(
+        landscape.settings(), components=("vs",), clock=landscape.clock, topology=TOPOLOGY
+    )
+    dc = Consumer(landscape)
+    raw = dc.token_envelope(
+        dc.token_request(dc.request(MELDEREGISTER, "Meldebescheinigung"), "Bewohnerparkausweis")
+    )
+    monkeypatch.setattr("intermediary.vs.issue_token", broken)
+    async with running(app) as client:
+        answer = await client.post("/vs/v1/tokens", content=raw)
+    assert answer.status_code == 500
+    opened = open_envelope(answer.content, dc.participant.verifier, required_role=Role.VS)
+    assert opened.body.findtext(f"{{{ENV_NS}}}Code") == "EDM:ERR:0008"
