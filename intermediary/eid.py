@@ -13,7 +13,9 @@ choose the level of assurance to try what the Datenschutzcockpit does with a low
 
 The citizen's names and date of birth come from the population (``<data_dir>/population.db``)
 or, for a behaviour identity, from its fixed record. An unknown IDNr is refused (404): the
-simulated eID knows only the simulated people.
+simulated eID knows only the simulated people. In strict mode test IDNrs (leading 0) are
+refused like everywhere else, and the synthetic population has no other: mount the ``eid``
+component in test mode only.
 """
 
 from __future__ import annotations
