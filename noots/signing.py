@@ -232,7 +232,9 @@ class XmlVerifier:
             )
         except InvalidDigest:
             raise SignatureInvalid("signed content was changed (digest mismatch)") from None
-        except (SignXMLException, etree.DocumentInvalid, ValueError) as exc:
+        except (SignXMLException, etree.LxmlError, ValueError) as exc:
+            # LxmlError covers DocumentInvalid and C14NError (a relative namespace URI makes
+            # canonicalisation itself fail): an untyped error here would crash the receiver.
             raise SignatureInvalid(f"signature does not verify: {type(exc).__name__}") from None
         if isinstance(result, list) or result.signed_xml is None:
             raise SignatureInvalid("signature does not cover one XML document")

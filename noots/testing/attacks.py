@@ -27,6 +27,7 @@ attacks do not interfere with each other through a receiver's replay cache. The 
 - **signature wrapping** (``EDM:ERR:0001``): the signed body moved, duplicated, wrapped in an
   unknown element or hidden in a ``ds:Object``; a genuine signature whose reference names an
   id that appears twice, or covers the header only; two signatures; tampered after signing;
+  a namespace URI canonicalisation cannot process;
   no signature; a certificate from another CA;
 - **hostile XML** (``EDM:ERR:0003``): external entities, entity expansion (also in UTF-16,
   past byte-level checks), external DTDs, parameter entities, more than 5 MiB, nesting deeper
@@ -95,6 +96,7 @@ __all__ = [
     "token_sealed_by_consumer",
     "too_many_elements",
     "two_signatures",
+    "uncanonicalisable_namespace",
     "unsigned",
     "untrusted_certificate",
     "very_deep_nesting",
@@ -378,6 +380,15 @@ def unsigned(kit: AttackKit) -> _Payload:
     assert signature is not None
     root.remove(signature)
     return serialize(root)
+
+
+@_attack(EdmCode.AUTHENTICATION)
+def uncanonicalisable_namespace(kit: AttackKit) -> _Payload:
+    """A namespace URI changed to a relative one, which exclusive C14N refuses to process."""
+    raw = kit.fresh().raw
+    uri = b'xmlns:bn-beh="http://'
+    at = raw.index(uri) + len(uri) - 3
+    return raw[:at] + b";" + raw[at + 1 :]
 
 
 @_attack(EdmCode.AUTHENTICATION, "untrusted_signer")
