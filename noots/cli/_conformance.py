@@ -1,0 +1,261 @@
+"""``noots conformance provider|consumer``: test someone else's register or online service.
+
+Exit codes: 0 every condition passed (or was skipped); 1 the tool could not run (no PKI,
+unreachable target, bad options); 2 at least one condition failed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from noots.cli._app import app
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from noots.clock import Clock
+    from noots.conformance import Report
+    from noots.settings import NootsSettings
+
+conformance_app = typer.Typer(
+    name="conformance",
+    help="Test a register (provider) or an online service (consumer) against the connection "
+    "conditions.",
+    no_args_is_help=True,
+)
+app.add_typer(conformance_app)
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option("--data-dir", help="Landscape data dir with the PKI (default: NOOTS_DATA_DIR)."),
+]
+TopologyOption = Annotated[
+    Path | None, typer.Option("--topology", help="Topology file (default: NOOTS_TOPOLOGY).")
+]
+PkiOption = Annotated[
+    Path | None, typer.Option("--pki-dir", help="Simulator PKI (default: DATA_DIR/pki).")
+]
+ReportOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--report",
+        help="Directory for report.html, report.xml (JUnit), report.json and their signatures.",
+    ),
+]
+
+
+def _settings(data_dir: Path | None, topology: Path | None) -> NootsSettings:
+    from noots.errors import NootsError
+    from noots.settings import NootsSettings, load_settings
+
+    overrides: dict[str, Any] = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if topology is not None:
+        overrides["topology"] = topology
+    try:
+        settings = load_settings(NootsSettings, **overrides)
+        settings.load_topology()
+    except NootsError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    return settings
+
+
+def _pki_dir(settings: NootsSettings, pki_dir: Path | None) -> Path:
+    directory = pki_dir or settings.data_dir / "pki"
+    if not (directory / "ca" / "root-key.pem").is_file():
+        typer.echo(
+            f"error: no simulator CA at {directory}: run `noots bootstrap` (or `noots up`) "
+            "first, or pass --pki-dir",
+            err=True,
+        )
+        raise typer.Exit(1)
+    return directory
+
+
+def publish_report(
+    console: Console,
+    report: Report,
+    *,
+    report_dir: Path | None,
+    html: Path | None = None,
+    junit: Path | None = None,
+    json_file: Path | None = None,
+    pki_dir: Path | None,
+    simulator_id: str,
+    clock: Clock,
+) -> None:
+    """Print the summary table; write the files asked for and sign them as the simulator."""
+    from rich.table import Table
+
+    from noots.conformance import Status, sign_report_files, write_report
+    from noots.participant import load_credential
+    from noots.pki import UnknownParticipant
+    from noots.signing import XmlSigner
+
+    table = Table(title=report.title, caption=report.target)
+    for column in ("condition", "title", "status", "checks"):
+        table.add_column(column)
+    colours = {Status.PASSED: "green", Status.FAILED: "red", Status.SKIPPED: "yellow"}
+    for section in report.sections:
+        colour = colours[section.status]
+        table.add_row(
+            section.id,
+            section.title,
+            f"[{colour}]{section.status.value}[/{colour}]",
+            f"{section.count(Status.PASSED)}/{len(section.checks)}",
+        )
+    console.print(table)
+    summary = report.summary
+    verdict = "[green]PASSED[/green]" if report.passed else "[red]FAILED[/red]"
+    console.print(
+        f"{verdict} · score {summary.score:g} % · coverage {summary.coverage:g} % "
+        f"({summary.passed} passed, {summary.failed} failed, {summary.skipped} skipped, "
+        f"{summary.checks} checks, {report.seconds:.1f} s)"
+    )
+    for section in report.sections:
+        if section.status is Status.FAILED:
+            failed = [c for c in section.checks if c.status is Status.FAILED]
+            console.print(f"[red]{section.id}[/red] {failed[0].name}: {failed[0].actual}")
+            console.print(f"  fix: {failed[0].hint or section.hint}")
+    if report_dir is not None:
+        html = html or report_dir / "report.html"
+        junit = junit or report_dir / "report.xml"
+        json_file = json_file or report_dir / "report.json"
+    files = write_report(report, html=html, junit=junit, json=json_file)
+    if not files.paths():
+        return
+    signed: list[Path] = []
+    if pki_dir is not None:
+        try:
+            signer = XmlSigner(load_credential(pki_dir, simulator_id))
+        except (UnknownParticipant, OSError, ValueError):
+            console.print(f"[yellow]not signed:[/yellow] no credential of {simulator_id}")
+        else:
+            signed = sign_report_files(files, report, signer, clock=clock)
+    for path in files.paths():
+        console.print(f"report: {path}")
+    if signed:
+        console.print(
+            f"signed by {simulator_id}: {', '.join(p.name for p in signed)} "
+            "(check with `noots report verify FILE`)"
+        )
+
+
+@conformance_app.command("provider")
+def provider(
+    target: Annotated[str, typer.Option("--target", help="The register's base URL.")],
+    participant: Annotated[
+        str, typer.Option("--participant", help="The register's participant id.")
+    ],
+    evidence: Annotated[
+        str | None,
+        typer.Option("--evidence", help="Evidence type to request (default: the register's)."),
+    ] = None,
+    consumer: Annotated[
+        str | None, typer.Option("--consumer", help="Consumer to act as (default: authorised).")
+    ] = None,
+    idnr: Annotated[
+        str | None, typer.Option("--idnr", help="IDNr of a person the register knows.")
+    ] = None,
+    person: Annotated[
+        str | None,
+        typer.Option("--person", help="That person's basic data: 'Family, Given, YYYY-MM-DD'."),
+    ] = None,
+    company: Annotated[
+        str | None, typer.Option("--company", help="A company the register knows (legal).")
+    ] = None,
+    register_number: Annotated[
+        str | None, typer.Option("--register-number", help="Its number, e.g. 'HRB 12345'.")
+    ] = None,
+    protocol_log: Annotated[
+        str | None,
+        typer.Option(
+            "--protocol-log",
+            help="The register's protocol log (SQLite file or postgresql:// URL) for DP-12.",
+        ),
+    ] = None,
+    time_budget: Annotated[
+        float, typer.Option("--time-budget", help="Seconds an answer may take (DP-13).")
+    ] = 10.0,
+    max_wait: Annotated[
+        float,
+        typer.Option("--max-wait", help="Longest wait for an announced asynchronous answer."),
+    ] = 30.0,
+    report_dir: ReportOption = None,
+    data_dir: DataDirOption = None,
+    topology: TopologyOption = None,
+    pki_dir: PkiOption = None,
+) -> None:
+    """Send real requests to a register and grade its answers against DP-01…DP-15."""
+    import asyncio
+
+    from rich.console import Console
+
+    from consumers import company as company_subject
+    from consumers import parse_person
+    from consumers.provider_conformance import default_target, run_provider_suite
+    from noots.errors import NootsError
+    from noots.messages import NaturalPerson, Subject
+
+    console = Console(soft_wrap=True)
+    settings = _settings(data_dir, topology)
+    landscape = settings.load_topology()
+    pki = _pki_dir(settings, pki_dir)
+    clock = settings.clock()
+    subject: Subject | None = None
+    try:
+        if company is not None:
+            subject = company_subject(company, register_number or "")
+        elif idnr is not None or person is not None:
+            if idnr is None or person is None:
+                raise typer.BadParameter("--idnr and --person go together")
+            basic = parse_person(person)
+            subject = NaturalPerson(basic.family_name, basic.given_name, basic.date_of_birth, idnr)
+        if protocol_log is None:
+            candidate = settings.data_dir / "logs" / f"{participant}.db"
+            protocol_log = str(candidate) if candidate.is_file() else None
+        spec = default_target(
+            landscape,
+            participant,
+            target,
+            evidence_type=evidence,
+            consumer=consumer,
+            subject=subject,
+            protocol_log=protocol_log,
+            time_budget=time_budget,
+            max_wait=max_wait,
+        )
+    except NootsError as exc:
+        console.print(f"[red]error[/red] {exc.message}")
+        raise typer.Exit(1) from None
+    console.print(f"[bold]Provider conformance of {participant}[/bold] at {spec.endpoint}")
+    try:
+        report = asyncio.run(
+            run_provider_suite(
+                spec,
+                topology=landscape,
+                pki_dir=pki,
+                clock=clock,
+                on_progress=lambda text: console.print(f"  … {text}"),
+            )
+        )
+    except NootsError as exc:
+        console.print(f"[red]error[/red] {exc.message}")
+        raise typer.Exit(1) from None
+    console.print("[bold]What the register must have installed:[/bold]")
+    for note in report.notes:
+        console.print(f"  • {note}")
+    publish_report(
+        console,
+        report,
+        report_dir=report_dir,
+        pki_dir=pki,
+        simulator_id=landscape.platform.simulator_id,
+        clock=clock,
+    )
+    raise typer.Exit(report.exit_code)
