@@ -54,7 +54,11 @@ def load_credential(pki_dir: str | os.PathLike[str], participant_id: str) -> Iss
     cert_path, key_path = directory / "cert.pem", directory / "key.pem"
     try:
         certificate = load_certificate(cert_path.read_bytes())
-        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+        # The key file is this participant's own, written by the landscape's CA; the RSA
+        # consistency check costs ~100 ms per load and would only re-prove what the CA made.
+        key = serialization.load_pem_private_key(
+            key_path.read_bytes(), password=None, unsafe_skip_rsa_key_validation=True
+        )
     except FileNotFoundError:
         raise UnknownParticipant(participant_id) from None
     if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
