@@ -473,6 +473,7 @@ class AsyncClient:
                 status,
                 allowed={route.provider, hub_id},
                 sent_id=header.message_id,
+                peer=self.topology.platform.hub_id,
             )
             return self._read_evidence_answer(exchange, opened, raw_request, status)
 
@@ -520,7 +521,12 @@ class AsyncClient:
         trace.attach("Antwort (signierter Transportumschlag)", raw_response)
         log.info("%s envelope %s → %s: HTTP %d", service_id, header.message_id, recipient, status)
         opened = self._open_answer(
-            raw_response, raw_request, status, allowed={recipient}, sent_id=header.message_id
+            raw_response,
+            raw_request,
+            status,
+            allowed={recipient},
+            sent_id=header.message_id,
+            peer=recipient,
         )
         trace.step("Antwort ohne Fehlermeldung")
         if opened.body.tag == f"{{{ENV_NS}}}Error":
@@ -536,6 +542,7 @@ class AsyncClient:
         *,
         allowed: set[str],
         sent_id: uuid.UUID,
+        peer: str,
     ) -> OpenedEnvelope:
         """Verify an answer completely before anything in it is read (DC-05).
 
@@ -548,14 +555,12 @@ class AsyncClient:
             root = parse_xml(raw_response)
         except XmlError as exc:
             if status >= 500 or not raw_response:
-                raise TransportFailed(
-                    f"HTTP {status} without an envelope", component="hub"
-                ) from exc
+                raise TransportFailed(f"HTTP {status} without an envelope", component=peer) from exc
             raise _own(
                 MalformedMessage(f"answer is not acceptable XML: {exc.message}"), own
             ) from exc
         if root.tag != f"{{{ENV_NS}}}TransportEnvelope" and status >= 500:
-            raise TransportFailed(f"HTTP {status} without an envelope", component="hub")
+            raise TransportFailed(f"HTTP {status} without an envelope", component=peer)
         try:
             trace.step("Signatur und Zertifikat der Antwort (Kette, Gültigkeit, Sperrliste)")
             opened = open_envelope(raw_response, self.participant.verifier)

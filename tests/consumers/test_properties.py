@@ -96,7 +96,9 @@ def test_any_bytes_as_answer_are_refused_with_a_typed_error(
 ) -> None:
     """DC-05: arbitrary bytes never pass as an answer and never raise an untyped exception."""
     with pytest.raises(NootsError):
-        client._open_answer(raw, b"request", status, allowed={PROVIDER, HUB}, sent_id=uuid.uuid4())
+        client._open_answer(
+            raw, b"request", status, allowed={PROVIDER, HUB}, sent_id=uuid.uuid4(), peer=HUB
+        )
 
 
 def test_component_of_own_refusals_is_the_consumer(client: AsyncClient) -> None:
@@ -108,5 +110,6 @@ def test_component_of_own_refusals_is_the_consumer(client: AsyncClient) -> None:
             200,
             allowed={PROVIDER},
             sent_id=uuid.uuid4(),
+            peer=HUB,
         )
     assert caught.value.component == CONSUMER
