@@ -1,11 +1,22 @@
 # One command each: `make setup`, `make check`, `make test`, `make demo`.
-PYTHON ?= python3
+SYSTEM_PYTHON ?= python3
 SHARED ?= ../shared
+# Debian's own Python refuses system-wide pip installs (PEP 668): there, and only there, the
+# project installs into a virtual environment in .venv.
+EXTERNALLY_MANAGED := $(shell $(SYSTEM_PYTHON) -c "import sys, sysconfig, pathlib; print(int(sys.prefix == sys.base_prefix and pathlib.Path(sysconfig.get_path('stdlib'), 'EXTERNALLY-MANAGED').exists()))" 2>/dev/null)
+ifeq ($(EXTERNALLY_MANAGED),1)
+PYTHON ?= .venv/bin/python
+else
+PYTHON ?= $(SYSTEM_PYTHON)
+endif
+# Extra options of `noots demo`, e.g. `make demo DEMO_ARGS=--keep-running` for the browser.
+DEMO_ARGS ?=
 
 .PHONY: setup check test demo bench format
 
 .setup-stamp: pyproject.toml .ci/install-system-deps
 	bash .ci/install-system-deps
+	if [ "$(EXTERNALLY_MANAGED)" = 1 ] && [ ! -x .venv/bin/python ]; then $(SYSTEM_PYTHON) -m venv .venv; fi
 	$(PYTHON) -m pip install -q -e '.[dev]'
 	touch .setup-stamp
 
@@ -24,7 +35,7 @@ test: .setup-stamp
 	$(PYTHON) -m pytest
 
 demo: .setup-stamp
-	noots demo
+	$(PYTHON) -m noots demo $(DEMO_ARGS)
 
 bench: .setup-stamp
 	$(PYTHON) bench/crypto.py
