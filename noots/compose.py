@@ -128,6 +128,11 @@ def render_compose(
         '  NOOTS_MODE: "test"',
         '  NOOTS_TLS: "false"',
         f"  NOOTS_DATABASE_URL: {_q(DATABASE_URL)}",
+        *(
+            f"  NOOTS_TRACE_URL: {_q(f'http://{s.name}:{s.port}/events/v1')}"
+            for s in services
+            if s.component.kind == "dashboard"
+        ),
         # Single-quoted: the JSON inside stays readable (participant ids hold no quote).
         f"  NOOTS_HOSTS: '{json.dumps(hosts, separators=(', ', ': '), ensure_ascii=False)}'",
         "",

@@ -53,6 +53,9 @@ PILOT_CITIZEN = "02476291358"
 PILOT_KIND = "bewohnerparkausweis"
 #: The evidence types of the pilot, in the order the online service asks for them.
 PILOT_EVIDENCE = ("Meldebescheinigung", "Fahrzeughalterauskunft")
+#: The audience of identity tokens for the Datenschutzcockpit (intermediary.eid.DSC_AUDIENCE;
+#: not imported, so the CLI does not load the platform's web stack).
+DSC_AUDIENCE = "noots-dsc"
 
 
 @dataclass(frozen=True)
@@ -511,8 +514,6 @@ class _Pilot:
         return checks
 
     async def datenschutzcockpit(self) -> None:
-        from intermediary.eid import DSC_AUDIENCE
-
         identity_start = len(self.recorder.exchanges)
         await self.login(audience=DSC_AUDIENCE, level="hoch")
         token_exchange = self.recorder.since(identity_start)[-1]

@@ -21,11 +21,14 @@ __all__ = [
     "ServerPlan",
     "build_app",
     "find_component",
+    "install_trace_sink",
     "plan_server",
     "run_server",
     "server_config",
 ]
 
+#: Where the components report their hops (the dashboard's collector); set by ``noots up``.
+TRACE_URL_VARIABLE = "NOOTS_TRACE_URL"
 #: Seconds uvicorn waits for open requests after SIGTERM before it closes them.
 GRACEFUL_SHUTDOWN_SECONDS = 5
 
@@ -119,8 +122,32 @@ def server_config(plan: ServerPlan) -> Any:
     )
 
 
+def install_trace_sink(plan: ServerPlan, url: str | None) -> bool:
+    """Report this component's hops to the dashboard's collector at ``url`` (``noots up`` sets
+    ``NOOTS_TRACE_URL``); False when there is no URL or no dashboard package."""
+    from noots.components import dashboard_available
+
+    if not url or not dashboard_available():
+        return False
+    from consumers.dashboard.sink import install_http_sink
+
+    verify: Any = True
+    if plan.tls:
+        from noots.tls import TlsFiles, client_context
+
+        files = TlsFiles.for_participant(
+            plan.settings.data_dir / "pki", plan.component.participant_id
+        )
+        verify = client_context(files)
+    install_http_sink(url, verify=verify)
+    return True
+
+
 def run_server(plan: ServerPlan) -> None:
     """Serve until SIGINT or SIGTERM."""
+    import os
+
     import uvicorn
 
+    install_trace_sink(plan, os.environ.get(TRACE_URL_VARIABLE))
     uvicorn.Server(server_config(plan)).run()

@@ -102,6 +102,8 @@ class RunInfo:
     components: tuple[RunningComponent, ...]
     demo_urls: dict[str, str] = field(default_factory=dict)
     admin_token_file: str | None = None
+    #: The dashboard's event collector the components report their hops to, if any.
+    trace_url: str | None = None
 
     def component(self, name: str) -> RunningComponent:
         for component in self.components:
@@ -260,6 +262,7 @@ class Supervisor:
             ),
             demo_urls=demo_urls(self.topology, self.components, tls=self.tls),
             admin_token_file=str(self.run_dir / "admin-token"),
+            trace_url=env.get("NOOTS_TRACE_URL"),
         )
         tmp = self.run_file.with_suffix(".tmp")
         tmp.write_text(self.info.to_json(), encoding="utf-8")
@@ -272,6 +275,9 @@ class Supervisor:
         env["NOOTS_LOG_LEVEL"] = self.log_level
         token = env.get("NOOTS_ADMIN_TOKEN") or secrets.token_urlsafe(24)
         env["NOOTS_ADMIN_TOKEN"] = token
+        dashboard = next((c for c in self.components if c.kind == "dashboard"), None)
+        if dashboard is not None and "NOOTS_TRACE_URL" not in env:
+            env["NOOTS_TRACE_URL"] = dashboard.url(tls=self.tls) + "/events/v1"
         for component in self.components:
             if component.kind == "dashboard":  # every component reports its hops there
                 env.setdefault("NOOTS_TRACE_URL", component.url(tls=self.tls) + "/events/v1")

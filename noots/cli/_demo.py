@@ -79,12 +79,18 @@ def demo(
         _print_report(console, report, info)
     completed = report is not None and report.completed
     if supervisor is None:
+        _print_urls(console, info, "In the browser:")
         raise typer.Exit(0 if completed else EXIT_PILOT_FAILED)
     if keep_running and completed:
         print_landscape(console, info)
         console.print("[bold]The landscape keeps running; Ctrl-C stops it.[/bold]")
         code = supervise(console, supervisor)
         raise typer.Exit(code)
+    _print_urls(
+        console,
+        info,
+        "In the browser, while a landscape runs (`noots up`, or `noots demo --keep-running`):",
+    )
     console.print("Stopping the landscape this demo started (keep it: --keep-running) …")
     with signals_ignored():
         supervisor.stop()
@@ -117,6 +123,14 @@ def _play(console: Console, info: RunInfo) -> PilotReport:
         from noots.tls import TlsFiles, client_context
 
         verify = client_context(TlsFiles.for_participant(pki, consumer.participant_id))
+    if info.trace_url:
+        # The pilot's own hops (the online service's side) appear on the dashboard too.
+        from noots.components import dashboard_available
+
+        if dashboard_available():
+            from consumers.dashboard.sink import install_http_sink
+
+            install_http_sink(info.trace_url, verify=verify)
     with console.status("Playing the pilot …"):
         return asyncio.run(
             play_pilot(
@@ -174,7 +188,10 @@ def _print_report(console: Console, report: PilotReport, info: RunInfo) -> None:
         )
     else:
         console.print("\n[red bold]The pilot did not complete[/red bold]: see the ✗ above.")
-    console.print("\n[bold]In the browser:[/bold]")
+
+
+def _print_urls(console: Console, info: RunInfo, heading: str) -> None:
+    console.print(f"\n[bold]{heading}[/bold]")
     for title, url in info.demo_urls.items():
         console.print(f"  {title}: [link={url}]{url}[/link]")
 

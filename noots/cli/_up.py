@@ -214,6 +214,9 @@ def supervise(console: Console, supervisor: Supervisor) -> int:
                 time.sleep(0.5)
     except KeyboardInterrupt:
         pass
+    for exit_ in supervisor.poll():  # died before the interrupt, not yet seen by the loop
+        died = True
+        report_exit(console, exit_)
     console.print("Stopping the landscape …")
     with signals_ignored():
         supervisor.stop()

@@ -142,6 +142,10 @@ def test_demo_plays_the_pilot_on_the_running_landscape(
     assert f"{topology.base_url(BPA)}/" in result.stdout
     assert up.returncode is None
     assert all(pid_alive(c.pid) for c in up.info.components)
+    dashboard = up.info.component("dashboard").url
+    with httpx.Client(timeout=5, trust_env=False) as http:
+        notices = http.get(dashboard + "/events/v1").json()["notices"]
+    assert any(n["kind"] == "flow" for n in notices), "no hop reached the dashboard"
 
 
 def test_killed_register_is_reported_and_refused_clearly(

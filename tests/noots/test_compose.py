@@ -110,6 +110,7 @@ def test_environment_and_volumes(compose: dict[str, Any]) -> None:
         assert env["NOOTS_TOPOLOGY"] == TOPOLOGY_PATH, name
         assert env["NOOTS_DATA_DIR"] == "/data", name
         assert env["NOOTS_DATABASE_URL"] == DATABASE_URL, name
+        assert env["NOOTS_TRACE_URL"] == f"http://dashboard:{TOPOLOGY.dashboard.port}/events/v1"
         assert f"./landscape.yaml:{TOPOLOGY_PATH}:ro" in spec["volumes"], name
         assert "noots-data:/data" in spec["volumes"], name
     assert set(compose["volumes"]) == {"noots-data", "noots-postgres"}
