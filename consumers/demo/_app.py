@@ -48,12 +48,19 @@ from noots.settings import NootsSettings, load_settings
 from noots.topology import ConsumerSpec, Topology
 from registers.identities import BEHAVIOUR_IDENTITIES
 
-__all__ = ["DemoSettings", "app_from_env", "create_app"]
+__all__ = ["DemoSettings", "app_from_env", "cookie_name", "create_app"]
 
 log = logging.getLogger("consumers.demo")
 
 HERE = Path(__file__).parent
-COOKIE = "noots_antrag"
+
+
+def cookie_name(service: ServiceKind) -> str:
+    """One cookie per service: browsers share cookies across the ports of one host, and the
+    three demo services usually run on one host."""
+    return f"noots_antrag_{service.kind}"
+
+
 _STEP_PATHS = {
     Step.LOGIN: "/anmelden",
     Step.CONSENT: "/einwilligung",
@@ -133,7 +140,7 @@ State = Annotated[_State, Depends(_state)]
 
 def _current(request: Request, st: State) -> Application | None:
     """The application of this browser session, if the signed cookie names a live one."""
-    raw = request.cookies.get(COOKIE)
+    raw = request.cookies.get(cookie_name(st.service))
     if not raw:
         return None
     session_id = unsign_session_id(st.secret, raw)
@@ -231,7 +238,7 @@ def create_app(
         application = st.store.create(st.service, st.participant.clock.now())
         response = go("/anmelden")
         response.set_cookie(
-            COOKIE,
+            cookie_name(st.service),
             sign_session_id(st.secret, application.id),
             httponly=True,
             samesite="lax",
@@ -322,7 +329,7 @@ def create_app(
         if application is not None:
             check_form(st, application, (await _form(request)).get("csrf", ""))
         response = go("/")
-        response.delete_cookie(COOKIE)
+        response.delete_cookie(cookie_name(st.service))
         return response
 
     @app.get("/vorschau", response_class=HTMLResponse)

@@ -22,15 +22,12 @@ from __future__ import annotations
 import contextlib
 import secrets
 import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import SecretStr
 
 from noots.bootstrap import bootstrap_landscape
 from noots.testing.asgi import RoutingTransport
@@ -127,44 +124,27 @@ def _apps(
     consumers: bool,
     ida: bool,
 ) -> dict[str, Any]:
-    """Every app of the landscape by its topology address key (``host:port``)."""
-    from consumers.demo import DemoSettings
-    from consumers.demo import create_app as create_demo
-    from intermediary.app import create_app as create_platform
-    from intermediary.settings import PlatformSettings
-    from registers._service import create_register_app
-    from registers.ida import IdaSettings, create_ida_app
-    from registers.settings import RegisterSettings
+    """The apps of the selected components (as ``noots up`` builds them), by ``host:port``."""
+    from noots.components import create_component_app, landscape_components
 
-    topology, common = landscape.topology, landscape.settings_overrides
-    apps: dict[str, Any] = {}
-
-    def key(name: str) -> str:
-        return landscape.url(name).removeprefix("http://")
-
-    apps[key("platform")] = create_platform(
-        PlatformSettings(**common, admin_token=SecretStr(landscape.admin_token)),
-        transport=transport,
-    )
-    if ida:
-        apps[key("ida")] = create_ida_app(IdaSettings(**common))
     wanted = None if registers is None else set(registers)
-    for spec in topology.registers:
-        if wanted is None or spec.participant_id in wanted:
-            settings = RegisterSettings(
-                **common,
-                participant_id=spec.participant_id,
-                admin_token=SecretStr(landscape.admin_token),
+    overrides = {
+        **landscape.settings_overrides,
+        "admin_token": landscape.admin_token,
+        "session_secret": secrets.token_hex(16),
+    }
+    apps: dict[str, Any] = {}
+    for component in landscape_components(landscape.topology, dashboard=False):
+        if (
+            (component.kind == "ida" and not ida)
+            or (component.kind == "consumer" and not consumers)
+            or (
+                component.kind == "register" and wanted is not None and component.name not in wanted
             )
-            apps[key(spec.participant_id)] = create_register_app(settings)
-    if consumers:
-        for consumer in topology.consumers:
-            demo = DemoSettings(
-                **common,
-                consumer_id=consumer.participant_id,
-                session_secret=secrets.token_hex(16),
-            )
-            apps[key(consumer.participant_id)] = create_demo(demo, transport=transport)
+        ):
+            continue
+        app = create_component_app(component, overrides, transport=transport)
+        apps[f"{component.host}:{component.port}"] = app
     return apps
 
 
@@ -180,38 +160,19 @@ def serve_landscape(
     ida: bool = True,
     start_timeout: float = 30.0,
 ) -> Iterator[Landscape]:
-    """Run the landscape on real loopback sockets, one uvicorn server per component."""
-    import uvicorn
+    """Run the landscape on real loopback sockets, one uvicorn server (thread) per component."""
+    from noots.testing.servers import serving
 
     topology = bootstrap(data_dir, source=source, people=people, seed=seed)
     landscape = Landscape(data_dir, topology, data_dir / "landscape.yaml")
     landscape.apps = _apps(
         landscape, transport=None, registers=registers, consumers=consumers, ida=ida
     )
-    servers: list[tuple[uvicorn.Server, threading.Thread]] = []
-    try:
+    with contextlib.ExitStack() as stack:
         for address, app in landscape.apps.items():
             host, _, port = address.rpartition(":")
-            config = uvicorn.Config(
-                app, host=host, port=int(port), log_level="warning", lifespan="on"
-            )
-            server = uvicorn.Server(config)
-            # uvicorn installs signal handlers only in the main thread; a thread is quiet.
-            thread = threading.Thread(target=server.run, name=f"noots-{address}", daemon=True)
-            thread.start()
-            servers.append((server, thread))
-        deadline = time.monotonic() + start_timeout
-        for server, thread in servers:
-            while not server.started:
-                if not thread.is_alive() or time.monotonic() > deadline:
-                    raise RuntimeError(f"{thread.name} did not start")
-                time.sleep(0.02)
+            stack.enter_context(serving(app, host=host, port=int(port), timeout=start_timeout))
         yield landscape
-    finally:
-        for server, _thread in servers:
-            server.should_exit = True
-        for _server, thread in servers:
-            thread.join(timeout=10)
 
 
 @contextlib.asynccontextmanager

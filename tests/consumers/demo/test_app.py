@@ -7,7 +7,8 @@ import re
 import httpx
 import pytest
 
-from consumers.demo._app import COOKIE
+from consumers.demo import SERVICES
+from consumers.demo._app import cookie_name
 from noots.testing.landscape import Landscape
 
 pytestmark = pytest.mark.e2e
@@ -41,8 +42,9 @@ def test_forged_cookie_starts_over(landscape: Landscape) -> None:
     """A session cookie with a wrong MAC is ignored: the consent page sends back to the start."""
     with client(landscape) as http:
         http.post("/antrag")
-        value = http.cookies[COOKIE]
-        http.cookies.set(COOKIE, value[:-1] + ("0" if value[-1] != "0" else "1"))
+        name = cookie_name(SERVICES["bewohnerparkausweis"])
+        value = http.cookies[name]
+        http.cookies.set(name, value[:-1] + ("0" if value[-1] != "0" else "1"))
         answer = http.get("/einwilligung")
     assert answer.url.path == "/"
 
