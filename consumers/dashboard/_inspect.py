@@ -230,9 +230,17 @@ def _xnachweis_rows(message: etree._Element) -> list[list[str]]:
     evidence_title = message.find(".//{*}RequestedEvidenceType/{*}Title")
     if evidence_title is not None:
         rows.append(["Nachweistyp", _text(evidence_title)])
-    idnr = message.find(".//{*}NaturalPerson/{*}Identifier")
-    if idnr is not None:
-        rows.append(["IDNr des Nachweissubjekts", _text(idnr)])
+    person = message.find(".//{*}NaturalPerson")
+    if person is not None:
+        name = f"{_text(person.find('{*}GivenName'))} {_text(person.find('{*}FamilyName'))}"
+        born = _text(person.find("{*}DateOfBirth"))
+        rows.append(["Nachweissubjekt", f"{name}, geboren {born}" if born else name])
+        idnr = person.find("{*}IDNr")
+        if idnr is not None:
+            rows.append(["IDNr des Nachweissubjekts", _text(idnr)])
+    company = message.find(".//{*}LegalPerson/{*}LegalName")
+    if company is not None:
+        rows.append(["Nachweissubjekt (Unternehmen)", _text(company)])
     for exception in message.findall(".//{*}Exception"):
         rows.append(
             ["Fehler", f"{_text(exception.find('{*}Code'))}: {_text(exception.find('{*}Detail'))}"]

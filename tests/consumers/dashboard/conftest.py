@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterable
+import threading
+import time
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 from pydantic import SecretStr
 
 from consumers.dashboard import DashboardSettings, create_app
@@ -71,3 +74,42 @@ async def wired_dashboard(
                 transport=httpx.ASGITransport(app=app), base_url=wired.url("dashboard")
             ) as client:
                 yield WiredDashboard(app, client, wired, routes)
+
+
+@dataclass
+class ServedDashboard:
+    """The dashboard on a real loopback socket, beside the served landscape."""
+
+    url: str
+    app: Any
+    landscape: Landscape
+
+
+@pytest.fixture(scope="session")
+def served_dashboard(landscape: Landscape) -> Iterator[ServedDashboard]:
+    """The dashboard app under uvicorn on the topology's dashboard address (session-wide)."""
+    import uvicorn
+
+    settings = DashboardSettings(
+        **landscape.settings_overrides, admin_token=SecretStr(landscape.admin_token)
+    )
+    app = create_app(settings)
+    url = landscape.url("dashboard")
+    host, _, port = url.removeprefix("http://").rpartition(":")
+    config = uvicorn.Config(
+        app, host=host, port=int(port), log_level="warning", timeout_graceful_shutdown=1
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name="noots-dashboard", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the dashboard did not start")
+        time.sleep(0.02)
+    try:
+        yield ServedDashboard(url, app, landscape)
+    finally:
+        app.state.events.close()
+        server.should_exit = True
+        thread.join(timeout=10)

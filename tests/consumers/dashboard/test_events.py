@@ -1,0 +1,89 @@
+"""consumers.dashboard._events: the bounded log, its replay and the live fan-out."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from datetime import UTC, datetime
+
+import pytest
+
+from consumers.dashboard._events import EventLog, LocalSink, event_summary
+from noots import trace
+from noots.trace import FlowEvent, Hop, TracedDocument
+
+
+def event(n: int, xml: bytes = b"") -> FlowEvent:
+    now = datetime.now(UTC)
+    return FlowEvent(
+        trace_id=f"t-{n}",
+        hop=Hop.HUB_DC,
+        component="08118079-BPA-87",
+        started_at=now,
+        ended_at=now,
+        documents=(TracedDocument(label="Antwort", xml=xml),) if xml else (),
+    )
+
+
+def test_the_ring_keeps_the_newest_entries_and_their_documents() -> None:
+    """Beyond its capacity the log forgets the oldest notices and events."""
+    log = EventLog(capacity=10)
+    first = event(0, b"<a/>")
+    log.add_event(first)
+    for n in range(1, 15):
+        log.add_event(event(n))
+    notices = log.notices(after=0)
+    assert [json.loads(n.data)["traceId"] for n in notices] == [f"t-{n}" for n in range(5, 15)]
+    assert [n.seq for n in notices] == list(range(6, 16))
+    assert log.event(first.event_id) is None
+    assert log.notices(after=14)[0].seq == 15
+
+
+def test_summaries_carry_no_document_bytes() -> None:
+    """The stream names documents by index, label and size only."""
+    summary = event_summary(event(1, b"<secret-ish/>"))
+    assert summary["documents"] == [{"index": 0, "label": "Antwort", "size": 13, "omitted": False}]
+    assert "secret-ish" not in json.dumps(summary)
+
+
+async def test_a_stream_replays_then_follows_events_from_other_threads() -> None:
+    """Replay after the given seq, then live notices added by a worker thread, in order."""
+    log = EventLog(capacity=100)
+    log.add_event(event(1))
+    log.add_run({"runId": "r1"})
+    stream = log.stream(after=1)
+    assert await anext(stream) == "retry: 2000\n\n"
+    replayed = await anext(stream)
+    assert replayed.startswith("id: 2\nevent: run\n")
+    worker = threading.Thread(target=lambda: LocalSink(log).emit(event(3)))
+    worker.start()
+    worker.join()
+    live = await asyncio.wait_for(anext(stream), 5)
+    assert live.startswith("id: 3\nevent: flow\ndata: ")
+    assert json.loads(live.split("data: ", 1)[1])["traceId"] == "t-3"
+    log.close()
+    await stream.aclose()
+
+
+async def test_closing_the_log_ends_open_streams() -> None:
+    """Shutdown: a waiting stream finishes instead of hanging."""
+    log = EventLog(capacity=10)
+    stream = log.stream(after=0)
+    await anext(stream)
+    waiting = asyncio.ensure_future(anext(stream))
+    await asyncio.sleep(0)
+    log.close()
+    with pytest.raises(StopAsyncIteration):
+        await asyncio.wait_for(waiting, 5)
+
+
+def test_local_sink_is_a_trace_sink() -> None:
+    """The dashboard's pilots trace straight into the log."""
+    log = EventLog(capacity=10)
+    sink = LocalSink(log)
+    assert isinstance(sink, trace.TraceSink)
+    with trace.flow("run", sink=sink), trace.span(Hop.DC_RDN, "08118079-BPA-87"):
+        trace.step("RDN erreichbar")
+    [notice] = log.notices()
+    assert json.loads(notice.data)["flowId"] == "run"
