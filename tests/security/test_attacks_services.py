@@ -1,0 +1,134 @@
+"""Every attack of noots.testing.attacks against the running hub and every register
+(in-process ASGI): refused with the right code, signed and bound, and without personal data."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from noots.clock import SystemClock
+from noots.envelope import request_digest
+from noots.errors import EdmCode
+from noots.protocol import open_protocol_log
+from noots.testing.attacks import ATTACKS, AttackKit, leaked_personal_data
+from noots.testing.landscape import Landscape, bootstrap, landscape_in_process
+from noots.topology import load_topology
+from tests.security.support import Armoury, read_answer
+
+# One in-process landscape (platform and every register) serves every test of the module.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+STATUS = {EdmCode.AUTHENTICATION: 401, EdmCode.AUTHORISATION: 403, EdmCode.INVALID_REQUEST: 400}
+TOPOLOGY = load_topology()
+REGISTERS = [r.participant_id for r in TOPOLOGY.registers]
+HUB_TARGETS = ["991-01234ZFZR-41", "993-00001HREG-32"]
+
+
+@pytest.fixture(scope="module")
+def armoury(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Armoury]:
+    data_dir = tmp_path_factory.mktemp("attacks")
+    topology = bootstrap(data_dir, people=300)
+    armoury = Armoury.prepare(data_dir, topology)
+    yield armoury
+    armoury.foreign.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def wired(armoury: Armoury) -> AsyncIterator[tuple[Landscape, httpx.AsyncClient]]:
+    async with (
+        landscape_in_process(armoury.data_dir, consumers=False, ida=False) as (landscape, routes),
+        httpx.AsyncClient(transport=routes) as client,
+    ):
+        yield landscape, client
+
+
+async def run_attacks(
+    client: httpx.AsyncClient, url: str, kit: AttackKit, armoury: Armoury
+) -> tuple[list[str], int]:
+    """Send every applicable attack; return the problems found and how many attacks ran."""
+    problems: list[str] = []
+    ran = 0
+    for attack in ATTACKS.values():
+        if not attack.applies_to(kit):
+            continue
+        ran += 1
+        hostile = attack.build(kit)
+        for raw in hostile.prelude:
+            first = await client.post(url, content=raw)
+            if first.status_code != 200:
+                problems.append(f"{attack.name}: prelude answered {first.status_code}")
+        response = await client.post(url, content=hostile.raw)
+        where = f"{attack.name}: HTTP {response.status_code}"
+        try:
+            answer = read_answer(response.content, armoury.verifier)
+        except Exception as error:  # an unsigned or unreadable answer is itself the finding
+            problems.append(f"{where}: answer unusable ({type(error).__name__}: {error})")
+            continue
+        if answer.code is not hostile.code:
+            problems.append(f"{where}: code {answer.code}, expected {hostile.code}")
+        if response.status_code != STATUS[hostile.code]:
+            problems.append(f"{where}: expected HTTP {STATUS[hostile.code]}")
+        if answer.delivered:
+            problems.append(f"{where}: evidence delivered")
+        bound = answer.envelope.header.in_response_to
+        if bound not in (request_digest(hostile.raw), None):
+            problems.append(f"{where}: answer bound to other bytes")
+        if leaked := leaked_personal_data(response.content, kit):
+            problems.append(f"{where}: personal data in the answer: {leaked}")
+    return problems, ran
+
+
+def delivered_in_log(data_dir: Path, party: str) -> int:
+    log = open_protocol_log(data_dir / "logs" / f"{party}.db", party=party, clock=SystemClock())
+    try:
+        log.verify()
+        return sum(1 for e in log.entries() if e.outcome == "delivered")
+    finally:
+        log.close()
+
+
+@pytest.mark.parametrize("register", REGISTERS)
+async def test_every_attack_on_a_register_is_refused_without_data(
+    register: str, armoury: Armoury, wired: tuple[Landscape, httpx.AsyncClient]
+) -> None:
+    """POST /evidence/v1 of each register refuses each attack with its code and no data;
+    only the replay's original is delivered and logged."""
+    landscape, client = wired
+    kit = armoury.kit(armoury.topology.register(register))
+    before = delivered_in_log(armoury.data_dir, register)
+    url = landscape.url(register) + "/evidence/v1"
+    problems, ran = await run_attacks(client, url, kit, armoury)
+    assert problems == []
+    # Every attack runs; only the IDNr one needs a subject with an IDNr.
+    assert ran == len(ATTACKS) - (0 if ATTACKS["idnr_of_another_person"].applies_to(kit) else 1)
+    # Only the replay's original went through.
+    assert delivered_in_log(armoury.data_dir, register) - before == 1
+
+
+@pytest.mark.parametrize("register", HUB_TARGETS)
+async def test_every_attack_through_the_hub_is_refused_without_data(
+    register: str, armoury: Armoury, wired: tuple[Landscape, httpx.AsyncClient]
+) -> None:
+    """POST /transport/v1/messages refuses each attack (itself or by relaying the register's
+    signed refusal) with its code and no data; only the replay's original is delivered."""
+    landscape, client = wired
+    kit = armoury.kit(armoury.topology.register(register))
+    hub = armoury.topology.platform.hub_id
+    before = delivered_in_log(armoury.data_dir, hub)
+    url = landscape.url("platform") + "/transport/v1/messages"
+    problems, _ran = await run_attacks(client, url, kit, armoury)
+    assert problems == []
+    assert delivered_in_log(armoury.data_dir, hub) - before == 1
+
+
+@pytest.mark.asyncio(loop_scope="function")
+def test_the_kits_cover_natural_and_legal_subjects(armoury: Armoury) -> None:
+    """Every register gets a kit; the IDNr attack applies wherever the subject has an IDNr."""
+    for register in armoury.topology.registers:
+        kit = armoury.kit(register)
+        applies = ATTACKS["idnr_of_another_person"].applies_to(kit)
+        assert applies is (register.kind != "handelsregister")
