@@ -22,12 +22,14 @@ from noots.errors import (
     error_for_code,
 )
 from noots.signing import XmlVerifier
+from noots.topology import Authorisation, Topology
 
 __all__ = [
     "HUB_PATH",
     "RDN_PATH",
     "VS_PATH",
     "Token",
+    "matrix_rows",
     "read_rdn_answer",
     "read_token_answer",
     "token_request",
@@ -37,6 +39,15 @@ HUB_PATH = "/transport/v1/messages"
 VS_PATH = "/vs/v1/tokens"
 RDN_PATH = "/rdn/v1/services"
 VS_SERVICE = "urn:noots:service:noots-vs:tokens"
+
+
+def matrix_rows(topology: Topology, consumer: str, evidence_type: str) -> list[Authorisation]:
+    """The authorisation matrix rows of ``consumer`` for ``evidence_type`` (any provider)."""
+    return [
+        row
+        for row in topology.authorisations
+        if row.consumer == consumer and row.evidence_type == evidence_type
+    ]
 
 
 @dataclass(frozen=True)

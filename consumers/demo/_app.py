@@ -27,6 +27,7 @@ from pydantic import Field
 from consumers._client import AsyncClient, Endpoints
 from consumers._explain import ExchangeContext, explain
 from consumers._person import PersonQuery, company
+from consumers._platform import matrix_rows
 from consumers._retry import RetryPolicy
 from consumers.demo._flow import (
     Application,
@@ -118,9 +119,9 @@ class _State:
 
     def purpose(self, evidence_type: str) -> tuple[str, str]:
         """Purpose and legal basis of this service's matrix row for ``evidence_type``."""
-        for row in self.topology.authorisations:
-            if row.consumer == self.spec.participant_id and row.evidence_type == evidence_type:
-                return row.purpose, row.legal_basis
+        rows = matrix_rows(self.topology, self.spec.participant_id, evidence_type)
+        if rows:
+            return rows[0].purpose, rows[0].legal_basis
         return self.service.kind.capitalize(), "nicht angegeben"
 
 

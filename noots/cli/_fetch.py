@@ -167,16 +167,14 @@ def _defaults(
     topology: Topology, consumer: str, evidence: str, purpose: str | None, region: str | None
 ) -> tuple[str, str | None]:
     """The purpose of the consumer's only matrix row, and its own region for regional types."""
+    from consumers._platform import matrix_rows
     from noots.errors import ConfigurationError
 
     spec = topology.evidence_type(evidence)
     if region is None and spec.regional:
         region = topology.consumer(consumer).region
     if purpose is None:
-        purposes = sorted(
-            {a.purpose for a in topology.authorisations if a.consumer == consumer}
-            & {a.purpose for a in topology.authorisations if a.evidence_type == evidence}
-        )
+        purposes = sorted({row.purpose for row in matrix_rows(topology, consumer, evidence)})
         if len(purposes) != 1:
             raise ConfigurationError(
                 f"give --purpose: {consumer} has {len(purposes)} authorised purposes for "
