@@ -171,6 +171,10 @@ def test_killed_register_is_reported_and_refused_clearly(
     assert refused.value.code.value == "EDM:ERR:0008"
     assert KBA in refused.value.message
     assert "unreachable" in refused.value.message
+    demo = noots("demo", "--data-dir", str(up.data_dir))
+    assert demo.returncode == 2, demo.stdout + demo.stderr
+    assert "The pilot failed" in demo.stdout
+    assert KBA in demo.stdout
     status = noots("status", "--data-dir", str(up.data_dir))
     assert status.returncode == 2
     assert "exited" in status.stdout

@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import signal
 import ssl
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -160,6 +162,22 @@ def test_register_accepts_only_the_hub(landscape: tuple[UpProcess, Topology]) ->
     assert answer.status_code == 401
     assert b"EDM:ERR:0001" in answer.content
     assert b"noots-hub" in answer.content
+
+
+def test_demo_over_mutual_tls(landscape: tuple[UpProcess, Topology]) -> None:
+    """`noots demo` finds the TLS landscape and completes the pilot over HTTPS."""
+    up, topology = landscape
+    result = subprocess.run(
+        [sys.executable, "-m", "noots", "demo", "--data-dir", str(up.data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ, COLUMNS="160", NO_COLOR="1"),
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Pilot completed" in result.stdout
+    assert f"POST {topology.base_url('platform', tls=True)}/transport/v1/messages" in result.stdout
 
 
 def test_killed_register_is_refused_clearly(landscape: tuple[UpProcess, Topology]) -> None:
