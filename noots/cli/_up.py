@@ -74,12 +74,14 @@ def bootstrap_with_progress(
     """PKI and population for the data dir (only what is missing), with progress bars."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from noots.bootstrap import LandscapePaths, bootstrap_landscape, ensure_pki
+    from noots.bootstrap import BootstrapReport, LandscapePaths, bootstrap_landscape, ensure_pki
 
     topology = settings.load_topology()
     paths = LandscapePaths(settings.data_dir)
     paths.data_dir.mkdir(parents=True, exist_ok=True)
     participants = list(topology.participants())
+    report = BootstrapReport()
+    started = time.monotonic()
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -92,7 +94,13 @@ def bootstrap_with_progress(
             paths.pki_dir,
             topology,
             clock=settings.clock(),
+            report=report,
             on_issue=lambda _pid: progress.advance(task),
+        )
+    if report.issued:
+        console.print(
+            f"PKI: {len(report.issued)} certificates issued in {time.monotonic() - started:.1f} s "
+            f"under {paths.pki_dir / 'ca' / 'root-cert.pem'}"
         )
     if not paths.population_db.exists():
         console.print(f"Population: seeding {people:,} people (seed {seed}) …")
