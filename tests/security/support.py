@@ -13,15 +13,15 @@ from noots import messages
 from noots.clock import SystemClock
 from noots.envelope import ENV_NS, OpenedEnvelope, open_envelope, parse_error_body
 from noots.errors import EdmCode
-from noots.messages import LegalIdentifier, LegalPerson, NaturalPerson, Subject
+from noots.messages import NaturalPerson, Subject
 from noots.participant import load_credential, load_validator
 from noots.pki import CertificateAuthority, Role
 from noots.signing import XmlSigner, XmlVerifier
 from noots.testing.attacks import AttackKit
+from noots.testing.load import consumer_for, subject_of
 from noots.testing.pki import TestPki
 from noots.testing.requests import RequestFactory
 from noots.topology import RegisterSpec, Topology
-from registers.identities import Behaviour, behaviour_of
 
 REVOKED_CONSUMER = "attacker-revoked-1"
 
@@ -35,40 +35,6 @@ def person(row: sqlite3.Row) -> NaturalPerson:
     )
 
 
-# Fixed queries: people the register holds who are not blocked and alive.
-_HOLDS = {
-    "melderegister": (
-        "SELECT p.* FROM persons p WHERE p.information_block = 0 AND p.date_of_death IS NULL"
-        " AND p.ags = ? ORDER BY p.idnr"
-    ),
-    "personenstandsregister": (
-        "SELECT p.* FROM persons p WHERE p.information_block = 0 AND p.date_of_death IS NULL"
-        " AND EXISTS (SELECT 1 FROM births b WHERE b.idnr = p.idnr) ORDER BY p.idnr"
-    ),
-    "kba": (
-        "SELECT p.* FROM persons p WHERE p.information_block = 0 AND p.date_of_death IS NULL"
-        " AND EXISTS (SELECT 1 FROM vehicles v WHERE v.holder_idnr = p.idnr) ORDER BY p.idnr"
-    ),
-}
-
-
-def subject_of(db: sqlite3.Connection, register: RegisterSpec) -> Subject:
-    """Someone (or a company) the register holds and discloses: an answer would carry data."""
-    if register.kind == "handelsregister":
-        company = db.execute("SELECT * FROM companies ORDER BY id LIMIT 1").fetchone()
-        return LegalPerson(
-            company["name"],
-            identifiers=(LegalIdentifier(company["number"], company["register"]),),
-        )
-    query = _HOLDS[register.kind]
-    rows = db.execute(query, (register.region,) if "?" in query else ())
-    for found in rows:
-        # Behaviour identities are slow, asynchronous or failing on purpose: not a baseline.
-        if behaviour_of(found["idnr"]) is Behaviour.NORMAL:
-            return person(found)
-    raise AssertionError(f"the population has nobody for {register.participant_id}")
-
-
 def other_person(db: sqlite3.Connection, subject: Subject) -> NaturalPerson:
     exclude = subject.idnr if isinstance(subject, NaturalPerson) else ""
     row = db.execute(
@@ -76,16 +42,6 @@ def other_person(db: sqlite3.Connection, subject: Subject) -> NaturalPerson:
         (exclude,),
     ).fetchone()
     return person(row)
-
-
-def consumer_for(topology: Topology, register: RegisterSpec) -> tuple[str, str]:
-    """An authorised consumer of one of the register's evidence types, and that type."""
-    for row in topology.authorisations:
-        if row.evidence_type in register.evidence_types and (
-            row.providers == "*" or register.participant_id in row.providers
-        ):
-            return row.consumer, row.evidence_type
-    return topology.consumers[0].participant_id, register.evidence_types[0]
 
 
 @dataclass
