@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import threading
-import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +12,10 @@ import pytest
 from pydantic import SecretStr
 
 from consumers.dashboard import DashboardSettings, create_app
+from consumers.dashboard.sink import HttpTraceSink
+from noots import trace
 from noots.testing.asgi import RoutingTransport
+from noots.testing.dashboard import ServedDashboard, serve_dashboard
 from noots.testing.landscape import Landscape, landscape_in_process
 
 KBA = "991-01234ZFZR-41"
@@ -76,40 +77,21 @@ async def wired_dashboard(
                 yield WiredDashboard(app, client, wired, routes)
 
 
-@dataclass
-class ServedDashboard:
-    """The dashboard on a real loopback socket, beside the served landscape."""
-
-    url: str
-    app: Any
-    landscape: Landscape
-
-
 @pytest.fixture(scope="session")
 def served_dashboard(landscape: Landscape) -> Iterator[ServedDashboard]:
-    """The dashboard app under uvicorn on the topology's dashboard address (session-wide)."""
-    import uvicorn
+    """The dashboard on the topology's dashboard address, beside the served landscape."""
+    with serve_dashboard(landscape, trace_landscape=False) as served:
+        yield served
 
-    settings = DashboardSettings(
-        **landscape.settings_overrides, admin_token=SecretStr(landscape.admin_token)
-    )
-    app = create_app(settings)
-    url = landscape.url("dashboard")
-    host, _, port = url.removeprefix("http://").rpartition(":")
-    config = uvicorn.Config(
-        app, host=host, port=int(port), log_level="warning", timeout_graceful_shutdown=1
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="noots-dashboard", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the dashboard did not start")
-        time.sleep(0.02)
+
+@pytest.fixture(scope="module")
+def traced(served_dashboard: ServedDashboard) -> Iterator[ServedDashboard]:
+    """For one module: the landscape's components (threads of this process) report their hops
+    to the served dashboard over HTTP, as the processes of `noots up` do."""
+    sink = HttpTraceSink(served_dashboard.url + "/events/v1")
+    previous = trace.install(sink)
     try:
-        yield ServedDashboard(url, app, landscape)
+        yield served_dashboard
     finally:
-        app.state.events.close()
-        server.should_exit = True
-        thread.join(timeout=10)
+        trace.install(previous)
+        sink.close()

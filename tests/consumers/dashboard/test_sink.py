@@ -14,8 +14,8 @@ import pytest
 
 from consumers.dashboard.sink import MAX_BATCH, HttpTraceSink, install_http_sink
 from noots import trace
+from noots.testing.dashboard import ServedDashboard
 from noots.trace import FlowEvent, Hop
-from tests.consumers.dashboard.conftest import ServedDashboard
 
 DP = "991-01234ZFZR-41"
 
@@ -154,15 +154,17 @@ def test_only_http_urls_are_accepted() -> None:
 
 def test_install_http_sink_enables_tracing_for_the_process() -> None:
     """install_http_sink makes spans real; uninstalling turns them inert again."""
-    sink = install_http_sink("http://127.0.0.1:9/events/v1")
+    previous = trace.install(None)
     try:
+        sink = install_http_sink("http://127.0.0.1:9/events/v1")
         assert trace.enabled()
         with trace.span(Hop.HUB_DP, DP) as span:
             assert span is not trace.NULL_SPAN
-    finally:
         trace.install(None)
         sink.close()
-    assert not trace.enabled()
+        assert not trace.enabled()
+    finally:
+        trace.install(previous)
 
 
 def test_noots_serve_installs_the_sink_for_every_component_but_the_dashboard(
@@ -173,6 +175,7 @@ def test_noots_serve_installs_the_sink_for_every_component_but_the_dashboard(
 
     landscape = served_dashboard.landscape
     overrides = {**landscape.settings_overrides, "trace_url": served_dashboard.url + "/events/v1"}
+    previous = trace.install(None)
     try:
         build_app(plan_server("dashboard", overrides))
         assert not trace.enabled()
@@ -182,7 +185,7 @@ def test_noots_serve_installs_the_sink_for_every_component_but_the_dashboard(
         assert sink.url == served_dashboard.url + "/events/v1"
         sink.close()
     finally:
-        trace.install(None)
+        trace.install(previous)
 
 
 def test_noots_up_points_every_component_at_the_dashboard(tmp_path: Path) -> None:

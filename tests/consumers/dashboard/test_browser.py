@@ -1,0 +1,236 @@
+"""The dashboard in Debian chromium against the served landscape, its hops traced over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from noots.clock import SystemClock
+from noots.conformance import (
+    Check,
+    Report,
+    Section,
+    Status,
+    condition,
+    sign_report_files,
+    write_report,
+)
+from noots.participant import load_participant
+from noots.testing.dashboard import ServedDashboard
+from tests.consumers.dashboard.conftest import ERIKA, KBA
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+
+HOPS = ["dc→ida", "dc→rdn", "dc→vs", "dc→hub", "hub→dp", "dp→hub", "hub→dc"]
+TIMEOUT = 45_000
+
+RECORD_ROWS = """() => {
+  window.__rows = [];
+  new MutationObserver((records) => {
+    const rows = new Set();
+    for (const record of records)
+      for (const node of record.addedNodes)
+        if (node.nodeType === 1) {
+          if (node.matches("li.schritt")) rows.add(node);
+          for (const inner of node.querySelectorAll("li.schritt")) rows.add(inner);
+        }
+    if (rows.size) window.__rows.push([...rows].map((row) => row.dataset.hop));
+  }).observe(document.getElementById("ablaeufe"), { childList: true, subtree: true });
+}"""
+
+
+@pytest.fixture
+def page(browser: Any, traced: ServedDashboard) -> Iterator[Any]:
+    context = browser.new_context(locale="de-DE", viewport={"width": 1600, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    yield page
+    context.close()
+    # Leave no fault behind for the other tests of the session.
+    landscape = traced.landscape
+    httpx.delete(
+        landscape.url(KBA) + "/admin/v1/faults",
+        headers={"Authorization": f"Bearer {landscape.admin_token}"},
+    )
+
+
+def open_live(page: Any, dashboard: ServedDashboard) -> None:
+    page.goto(dashboard.url + "/ablauf")
+    page.wait_for_selector("#verbindung[data-state='offen']")
+    page.click("#leeren")
+
+
+def start_pilot(page: Any, pilot: str, idnr: str) -> None:
+    page.select_option("#pilot-wahl", pilot)
+    page.select_option("#identitaet", idnr)
+    page.click("#pilot-start")
+    page.wait_for_selector("#lauf-zustand[data-state='fertig']")
+
+
+def exchange(page: Any, evidence: str, *, state: str) -> Any:
+    card = page.locator(f"article.austausch.{state}", has_text=evidence).first
+    card.wait_for()
+    return card
+
+
+def test_a_pilot_appears_hop_by_hop_with_every_check_green(
+    page: Any, traced: ServedDashboard
+) -> None:
+    """Bewohnerparkausweis for Erika: two exchanges drawn one hop at a time, all green."""
+    open_live(page, traced)
+    page.evaluate(RECORD_ROWS)
+    start_pilot(page, "bewohnerparkausweis", ERIKA)
+    for evidence in ("Meldebescheinigung", "Fahrzeughalterauskunft"):
+        card = exchange(page, evidence, state="ok")
+        card.locator("li.schritt[data-hop='hub→dc']").wait_for()
+        assert card.locator("li.schritt").evaluate_all("rows => rows.map(r => r.dataset.hop)") == (
+            HOPS
+        )
+        assert card.locator("li.schritt.fehler").count() == 0
+        assert card.locator(".pruefung.fehler").count() == 0
+        assert "Bewohnerparkausweis" in card.locator(".bahn").first.inner_text()
+        assert "alle Prüfungen bestanden" in card.locator(".gesamt").inner_text()
+    kfz = exchange(page, "Fahrzeughalterauskunft", state="ok")
+    assert "Kraftfahrt-Bundesamt" in kfz.locator(".bahn").last.inner_text()
+    register_step = kfz.locator("li.schritt[data-hop='hub→dp']")
+    assert "Person eindeutig gefunden" in register_step.inner_text()
+    assert "✓" in register_step.locator(".ergebnis-text").inner_text()
+    batches = page.evaluate("window.__rows")
+    assert all(len(batch) == 1 for batch in batches), batches  # one hop at a time
+    assert sorted(hop for [hop] in batches) == sorted(HOPS * 2)
+    results = page.locator("#lauf .ergebnis.geliefert")
+    assert results.count() == 2
+    assert "LB-EM 1964" in page.inner_text("#lauf")
+    assert "Prüfungen bestanden" in page.inner_text("#ansage")  # the live region speaks
+
+
+def test_a_hops_signed_xml_opens_with_signature_and_chain_explained(
+    page: Any, traced: ServedDashboard
+) -> None:
+    """Clicking dc→hub shows the signed 0101, its signature parts and the verified chain."""
+    open_live(page, traced)
+    start_pilot(page, "bewohnerparkausweis", ERIKA)
+    card = exchange(page, "Fahrzeughalterauskunft", state="ok")
+    step = card.locator("li.schritt[data-hop='dc→hub'] .schritt-knopf")
+    step.click()
+    assert step.get_attribute("aria-expanded") == "true"
+    panel = page.locator("#details")
+    panel.wait_for(state="visible")
+    assert "Online-Dienst → Transport-Hub" in page.inner_text("#details-h")
+    panel.locator(".dokument-knopf", has_text="Nachweisanfrage").click()
+    xml = panel.locator("pre.xml").first
+    xml.wait_for()
+    assert "<xn-de:DE.EvidenceRequest.0101" in xml.inner_text()
+    assert "<ds:SignatureValue>" in xml.inner_text()
+    verdict = panel.locator(".urteil").first
+    assert "ok" in verdict.get_attribute("class")
+    assert "Signatur gültig: signiert von 08118079-BPA-87" in verdict.inner_text()
+    chain = panel.locator("ol.kette").first.inner_text()
+    for step_name in ("Vertrauensanker", "Ausgestellt vom Vertrauensanker", "Sperrliste (CRL)"):
+        assert step_name in chain
+    assert panel.locator("ol.kette").first.locator("li.fehler").count() == 0
+    assert "RSA mit SHA-256" in panel.locator("table.signatur").first.inner_text()
+    panel.locator("details.verschachtelt summary", has_text="Berechtigungstoken").first.click()
+    assert "noots-vs" in panel.locator("details.verschachtelt").first.inner_text()
+    page.keyboard.press("Escape")
+    panel.wait_for(state="hidden")
+    assert page.evaluate("document.activeElement.classList.contains('schritt-knopf')")
+
+
+def test_a_register_fault_shows_the_red_path(page: Any, traced: ServedDashboard) -> None:
+    """A corrupted KBA signature: dp→hub turns red at the hub's signature check, the DC fails."""
+    open_live(page, traced)
+    row = page.locator(f"#stoerungen-tabelle tr[data-register='{KBA}']")
+    row.locator("select.stoerung-wahl").select_option("bad_signature")
+    row.locator(".stoerung-setzen").click()
+    page.wait_for_function(
+        "row => row.querySelector('.stoerung-zustand').textContent.includes('verfälscht')",
+        arg=row.element_handle(),
+    )
+    start_pilot(page, "bewohnerparkausweis", ERIKA)
+    card = exchange(page, "Fahrzeughalterauskunft", state="fehler")
+    red = card.locator("li.schritt.fehler[data-hop='dp→hub']").first
+    red.wait_for()
+    # the register's own report (the simulated fault) and the hub's refusal, as they arrive
+    red.locator(".pruefung.fehler", has_text="Signatur und Zertifikat des Registers").wait_for()
+    assert "✗ Keine simulierte Störung" in red.locator(".pruefung.fehler").all_inner_texts()
+    assert card.locator("li.schritt.fehler[data-hop='hub→dc']").count() >= 1
+    assert "Fehler" in card.locator(".gesamt").inner_text()
+    assert (
+        exchange(page, "Meldebescheinigung", state="ok").locator("li.schritt.fehler").count() == 0
+    )
+    assert (
+        page.locator("#lauf .ergebnis.fehlgeschlagen", has_text="Fahrzeughalterauskunft").count()
+        == 1
+    )
+    row.locator("select.stoerung-wahl").select_option("")
+    row.locator(".stoerung-setzen").click()
+    page.wait_for_function(
+        "row => row.querySelector('.stoerung-zustand').textContent === 'keine Störung'",
+        arg=row.element_handle(),
+    )
+
+
+def test_datenschutzcockpit_view_lists_the_citizens_transfers(
+    page: Any, traced: ServedDashboard
+) -> None:
+    """Erika logs in with the simulated eID and sees who fetched which evidence about her."""
+    open_live(page, traced)
+    start_pilot(page, "bewohnerparkausweis", ERIKA)
+    page.goto(traced.url + "/datenschutzcockpit")
+    page.select_option("#dsc-person", ERIKA)
+    page.click("#dsc-anmelden")
+    page.locator("#dsc-tabelle tr.uebermittlung").first.wait_for()
+    table = page.inner_text("#dsc-tabelle")
+    assert "Fahrzeughalterauskunft aus dem Zentralen Fahrzeugregister" in table
+    assert "Stadt Korntal-Münchingen, Bewohnerparkausweis" in table
+    assert "Bewohnerparkausweis" in table
+    assert "Vertrauensniveau hoch" in page.inner_text("#dsc-person-info")
+
+
+def test_landscape_view_shows_live_health(page: Any, traced: ServedDashboard) -> None:
+    """The platform and every register turn healthy in the components table."""
+    page.goto(traced.url + "/")
+    page.wait_for_selector("tr[data-component='platform'] .zustand[data-status='healthy']")
+    page.wait_for_selector(f"tr[data-component='{KBA}'] .zustand[data-status='healthy']")
+    assert "gesund" in page.inner_text(f"tr[data-component='{KBA}'] .zustand")
+    assert page.locator("#matrix td.erlaubt").count() >= 5
+
+
+def test_reports_view_says_when_there_is_none_and_shows_a_new_one(
+    page: Any, traced: ServedDashboard
+) -> None:
+    """No report yet: the page says so; after a suite writes one, it is listed and opens."""
+    reports = traced.landscape.data_dir / "reports"
+    page.goto(traced.url + "/berichte")
+    if not any(reports.rglob("*.json")):
+        assert "noch keine Berichte" in page.inner_text("#keine-berichte")
+    start = datetime.now(UTC)
+    report = Report(
+        kind="provider",
+        title="Anschlussprüfung KBA (Browser-Test)",
+        target=traced.landscape.url(KBA),
+        started_at=start,
+        finished_at=start + timedelta(seconds=2),
+        sections=(
+            Section.for_condition(
+                condition("DP-15"), [Check("GET /health", Status.PASSED, expected="200")]
+            ),
+        ),
+        participant=KBA,
+    )
+    files = write_report(report, json=reports / "browser-kba.json")
+    simulator = load_participant(
+        traced.landscape.data_dir / "pki", "noots-simulator", clock=SystemClock()
+    )
+    sign_report_files(files, report, simulator.signer, clock=SystemClock())
+    page.reload()
+    link = page.locator("a", has_text="Anschlussprüfung KBA (Browser-Test)")
+    assert "vom Simulator signiert" in page.locator("#berichte tr", has=link).inner_text()
+    link.click()
+    page.wait_for_selector("h1:has-text('Anschlussprüfung KBA (Browser-Test)')")
+    assert "DP-15" in page.inner_text("main")
