@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
@@ -87,7 +88,27 @@ def _hardened_parser() -> etree.XMLParser:
 
 class _WholeDocumentSigner(XMLSigner):
     """signxml would reference a root carrying an ``Id``/``ID`` attribute as ``#id``; the
-    protocol always signs the whole document with ``URI=""``."""
+    protocol always signs the whole document with ``URI=""``.
+
+    signxml copies the input twice by serialising and parsing it: once for the tree that
+    receives the signature, once more for the canonicalisation input of the digest. The
+    second copy is taken from the first (still unchanged at that point) with lxml's deep copy,
+    which keeps the re-parsed tree's namespaces exactly and costs half as much. (The first
+    must stay a re-parse: an element tree built in memory can carry namespace declarations
+    that only serialising makes consistent.)
+    """
+
+    _input: Any = None
+    _copy: Any = None
+
+    def get_root(self, data: Any) -> Any:
+        if data is self._input and self._copy is not None:
+            return copy.deepcopy(self._copy)
+        base: Any = super()  # signxml's methods are untyped
+        root = base.get_root(data)
+        if isinstance(data, etree._Element) and root.getparent() is None:
+            self._input, self._copy = data, root
+        return root
 
     def _unpack(self, data: Any, references: Any) -> Any:
         sig_root, doc_root, c14n_inputs, _ = super()._unpack(data, references)
@@ -152,6 +173,61 @@ def _children(element: etree._Element, name: str) -> list[etree._Element]:
 def _one(element: etree._Element, name: str) -> etree._Element | None:
     found = _children(element, name)
     return found[0] if len(found) == 1 else None
+
+
+class _Reuse:
+    """What :meth:`_WholeDocumentVerifier._tostring` hands back instead of bytes for a tree
+    that verifier parsed itself: signxml only ever feeds it straight to ``_fromstring``."""
+
+    __slots__ = ("root",)
+
+    def __init__(self, root: etree._Element) -> None:
+        self.root = root
+
+
+class _WholeDocumentVerifier(XMLVerifier):
+    """signxml's verifier, minus copies that protect nothing here (one instance per call).
+
+    signxml serialises and re-parses the whole document four times per verification (the
+    input, the copy the enveloped signature is cut from, that copy again before
+    canonicalising, and the canonical bytes it returns as what was signed). Two of them are
+    redundant for a document root that :func:`noots.xml.parse` produced:
+
+    - the input copy: signxml only reads the input (it cuts the signature from its own copy),
+      and a root has no parent whose namespaces could leak into canonicalisation;
+    - the re-copy of its own private, parentless copy right before canonicalising it.
+
+    The copy the signature is cut from and the parse of the canonical bytes (``signed_xml``,
+    the only thing noots reads) stay. ``_get_cert_description`` skips formatting the subject
+    DN on every call: it only labels signxml's own error messages, which noots never shows.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._own: list[etree._Element] = []
+
+    def get_root(self, data: Any) -> Any:
+        if isinstance(data, etree._Element) and data.getparent() is None:
+            return data
+        base: Any = super()  # signxml's methods are untyped
+        return base.get_root(data)
+
+    def _tostring(self, xml_node: Any, **kwargs: Any) -> Any:
+        if not kwargs and any(xml_node is own for own in self._own):
+            return _Reuse(xml_node)
+        base: Any = super()
+        return base._tostring(xml_node, **kwargs)
+
+    def _fromstring(self, xml_string: Any, **kwargs: Any) -> Any:
+        if isinstance(xml_string, _Reuse):
+            return xml_string.root
+        base: Any = super()
+        root = base._fromstring(xml_string, **kwargs)
+        self._own.append(root)
+        return root
+
+    def _get_cert_description(self, cert: Any, cert_source: str) -> str:
+        return f"{cert_source} (serial={cert.serial_number})"
 
 
 @dataclass(frozen=True)
@@ -224,7 +300,7 @@ class XmlVerifier:
         signer = self.validator.validate(certificate, required_role=required_role, at=now)
         config = replace(self._config_base, verification_time=now)
         try:
-            result = XMLVerifier().verify(
+            result = _WholeDocumentVerifier().verify(
                 root,
                 x509_cert=certificate,
                 parser=self._parser(),
