@@ -406,7 +406,7 @@ class RegisterService:
             title=f"Antwort signieren ({outcome.outcome})",
         ):
             if fault is not None:
-                trace.check("Keine simulierte Störung", False, f"Störung aktiv: {fault.value}")
+                trace.check("Register arbeitet ohne Störung", False, f"simuliert: {fault.value}")
             trace.step("Antwort im Umschlag signiert und an die Anfrage gebunden (InResponseTo)")
             sealed = self._seal_answer(outcome, digest, fault)
             trace.attach("Antwort des Registers (signierter Transportumschlag)", sealed)

@@ -340,8 +340,8 @@ def _verify(root: etree._Element, ctx: _Context) -> dict[str, Any]:
     return {
         "ok": True,
         "text": (
-            f"Signatur gültig: signiert von {signer.participant_id} "
-            f"({ROLE_NAMES.get(signer.role.value, signer.role.value)}), Zertifikatspfad bis "
+            f"Signatur gültig: signiert von {signer.participant_id} – "
+            f"{ROLE_NAMES.get(signer.role.value, signer.role.value)}; Zertifikatspfad bis "
             "zum Vertrauensanker geprüft"
         ),
         "at": at.isoformat(timespec="seconds"),

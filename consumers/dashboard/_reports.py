@@ -57,11 +57,17 @@ class ReportEntry:
                 passed=report.passed,
                 score=summary.score,
                 coverage=summary.coverage,
+                scoreDe=_percent(summary.score),
+                coverageDe=_percent(summary.coverage),
                 sectionsPassed=summary.passed,
                 sectionsFailed=summary.failed,
                 sectionsSkipped=summary.skipped,
             )
         return entry
+
+
+def _percent(value: float) -> str:
+    return f"{value:.1f} %".replace(".", ",")
 
 
 def _load(path: Path, name: str, verifier: XmlVerifier) -> ReportEntry:

@@ -40,6 +40,16 @@
   function nameOf(id) {
     return participants[id] ? participants[id].name : id;
   }
+  const ROLE_SHORT = { consumer: "Online-Dienst", provider: "Register", hub: "Hub", vs: "VS", ida: "IDA" };
+  function shortName(id) {
+    return ROLE_SHORT[roleOf(id)] || id;
+  }
+  function byStart(events) {
+    return [...events].sort((a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt));
+  }
+  function clip(text, length) {
+    return text.length > length ? text.slice(0, length - 1) + "…" : text;
+  }
 
   // -- exchanges and rows ----------------------------------------------------------------
 
@@ -147,29 +157,27 @@
   }
 
   function renderRow(row) {
-    const checks = row.events.flatMap((e) => e.checks.map((c) => Object.assign({ component: e.component }, c)));
+    const events = byStart(row.events);
+    const checks = events.flatMap((e) => e.checks);
     const failed = checks.filter((c) => !c.ok);
     const ok = failed.length === 0;
     row.item.classList.toggle("ok", ok);
     row.item.classList.toggle("fehler", !ok);
-    const head = row.events.find((e) => e.component === headComponent(row)) || row.events[0];
-    row.title.textContent = row.events.map((e) => e.title).filter(Boolean)[0] || "";
-    row.timing.textContent = `${formatMs(head.durationMs)}`;
+    row.title.textContent = events.map((e) => e.title).filter(Boolean)[0] || "";
+    // Each side's own time: the sender's includes the wait for the answer.
+    row.timing.textContent = events.map((e) => `${shortName(e.component)} ${formatMs(e.durationMs)}`).join(" · ");
     row.verdict.textContent = ok
       ? `✓ ${checks.length} ${checks.length === 1 ? "Prüfung" : "Prüfungen"} bestanden`
       : `✗ ${failed.length} von ${checks.length} fehlgeschlagen`;
-    row.checks.replaceChildren(...checks.map((c) =>
-      el("li", { class: "pruefung " + (c.ok ? "ok" : "fehler"), title: c.detail || "" }, (c.ok ? "✓ " : "✗ ") + c.name)));
+    const groups = events.filter((e) => e.checks.length).map((event) =>
+      el("li", { class: "gruppe" },
+        el("span", { class: "wer" }, shortName(event.component) + ":"),
+        el("ul", {}, ...event.checks.map((check) =>
+          el("li", { class: "pruefung " + (check.ok ? "ok" : "fehler"), title: check.detail || "" },
+            (check.ok ? "✓ " : "✗ ") + check.name,
+            !check.ok && check.detail ? el("span", { class: "grund" }, " – " + clip(check.detail, 110)) : null)))));
+    row.checks.replaceChildren(...groups);
     return { ok, failed, checks };
-  }
-
-  function headComponent(row) {
-    // The side that receives the message did the checks that matter for the row's time.
-    const exchange = row.exchange;
-    if (row.hop === "hub→dp") return exchange.dp;
-    if (row.hop === "hub→dc") return exchange.dc;
-    if (row.hop === "dc→hub" || row.hop === "dp→hub") return "noots-hub";
-    return exchange.dc;
   }
 
   function formatMs(ms) {
@@ -225,7 +233,7 @@
       if (result.rows.length) {
         const table = el("table", {}, el("caption", { class: "sr-only" }, "Übernommene Daten"));
         for (const [label, value] of result.rows) table.append(el("tr", {}, el("th", { scope: "row" }, label), el("td", {}, value)));
-        item.append(table);
+        item.append(el("details", { class: "daten" }, el("summary", {}, `Übernommene Daten (${result.rows.length} Angaben)`), table));
       }
       return item;
     });
@@ -322,7 +330,7 @@
 
   function renderDetails(row) {
     detailsTitle.textContent = HOPS[row.hop].name + (row.attempt > 1 ? ` (Versuch ${row.attempt})` : "");
-    const parts = row.events.map((event) => {
+    const parts = byStart(row.events).map((event) => {
       const part = el("section", { class: "teil" },
         el("h3", {}, `${nameOf(event.component)} (${event.component})`),
         el("p", { class: "klein" }, `${event.title || ""} · ${formatMs(event.durationMs)} · begonnen ${new Date(event.startedAt).toLocaleTimeString("de-DE")}`),

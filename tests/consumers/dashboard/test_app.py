@@ -154,7 +154,7 @@ async def test_register_fault_turns_the_path_red_until_reset(landscape: Landscap
         for e in hub_answer
     )
     register_answer = [e for e in exchange if e["hop"] == "dp→hub" and e["component"] == KBA]
-    assert all(failed(e) == ["Keine simulierte Störung"] for e in register_answer)
+    assert all(failed(e) == ["Register arbeitet ohne Störung"] for e in register_answer)
     assert any(e["hop"] == "hub→dc" and not e["ok"] for e in exchange)  # the DC sees the hub's 0008
     assert all(e["ok"] for e in by_trace(events, melde["requestId"]))
     assert reset.json() == {"participantId": KBA, "choice": None, "text": "keine Störung"}
