@@ -63,6 +63,10 @@ def parse(data: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Element:
     tree = root.getroottree()
     if tree.docinfo.internalDTD is not None or tree.docinfo.system_url or tree.docinfo.public_id:
         raise XmlForbiddenConstruct("DTDs are not allowed")
+    # Siblings of the root (before or after it) are outside the subtree walked below.
+    for sibling in (*root.itersiblings(preceding=True), *root.itersiblings()):
+        if isinstance(sibling, etree._ProcessingInstruction):
+            raise XmlForbiddenConstruct("processing instructions are not allowed")
     _check_shape(root, limits)
     return root
 
