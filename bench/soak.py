@@ -198,18 +198,23 @@ def report(
         doubled = duplicates(entries)
         print(f"  {party}: {count} entries, chain verifies, {len(doubled)} duplicates")
     print()
-    print("RSS in MiB (first / median / last; change from the first to the last quarter):")
+    print(
+        "RSS in MiB (first / median / last sample; change of the mean from the first quarter,"
+        " and from the second quarter (after warm-up), to the last quarter):"
+    )
     for name, samples in sampler.series.items():
         values = [rss / 1024 for _at, rss in samples]
         if len(values) < 4:
             print(f"  {name:36} {len(values)} samples: {', '.join(f'{v:.0f}' for v in values)}")
             continue
         quarter = max(1, len(values) // 4)
-        first, last = statistics.mean(values[:quarter]), statistics.mean(values[-quarter:])
-        change = (last - first) / first * 100
+        first = statistics.mean(values[:quarter])
+        second = statistics.mean(values[quarter : 2 * quarter])
+        last = statistics.mean(values[-quarter:])
         print(
             f"  {name:36} {values[0]:6.1f} / {statistics.median(values):6.1f} / "
-            f"{values[-1]:6.1f}   {change:+5.1f} % over {len(values)} samples"
+            f"{values[-1]:6.1f}   {(last - first) / first * 100:+5.1f} %, "
+            f"{(last - second) / second * 100:+5.1f} % over {len(values)} samples"
         )
     load = os.getloadavg()
     print(f"\nload average: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({os.cpu_count()} CPUs)")
