@@ -1,0 +1,104 @@
+"""The dashboard in a real `noots up --tls`: every component a process of its own, the hops
+reported over HTTPS to the dashboard's collector."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from noots.testing.up import noots_up, write_landscape
+from noots.tls import TlsFiles, client_context
+from tests.consumers.dashboard.conftest import ERIKA, KBA, MELDE_KORNTAL
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+BPA = "08118079-BPA-87"
+
+
+def run(client: httpx.Client, url: str) -> dict[str, Any]:
+    started = client.post(
+        url + "/api/v1/runs", json={"pilot": "bewohnerparkausweis", "idnr": ERIKA}
+    ).json()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        state: dict[str, Any] = client.get(f"{url}/api/v1/runs/{started['runId']}").json()
+        if state["state"] == "fertig":
+            return state
+        time.sleep(0.2)
+    raise AssertionError("the pilot did not finish")
+
+
+def events_of(client: httpx.Client, url: str, trace_id: str, *, wanted: int) -> list[Any]:
+    """The flow events of one exchange, once ``wanted`` of them have arrived."""
+    deadline = time.monotonic() + 20
+    found: list[Any] = []
+    while time.monotonic() < deadline:
+        notices = client.get(url + "/events/v1", params={"after": 0}).json()["notices"]
+        found = [
+            n["data"] for n in notices if n["kind"] == "flow" and n["data"]["traceId"] == trace_id
+        ]
+        if len(found) >= wanted:
+            return found
+        time.sleep(0.2)
+    return found
+
+
+def hub_answers(client: httpx.Client, url: str) -> list[Any]:
+    """The hub's checks of register answers (dp→hub), once a refused one has arrived."""
+    deadline = time.monotonic() + 20
+    found: list[Any] = []
+    while time.monotonic() < deadline:
+        notices = client.get(url + "/events/v1", params={"after": 0}).json()["notices"]
+        found = [
+            n["data"]
+            for n in notices
+            if n["kind"] == "flow"
+            and n["data"]["hop"] == "dp→hub"
+            and n["data"]["component"] == "noots-hub"
+        ]
+        if any(not e["ok"] for e in found):
+            return found
+        time.sleep(0.2)
+    return found
+
+
+def test_noots_up_with_tls_traces_every_process_to_the_dashboard(tmp_path: Path) -> None:
+    """A pilot through real processes: hub and register hops arrive; a fault turns them red."""
+    topology = write_landscape(tmp_path / "landscape.yaml", keep={BPA, MELDE_KORNTAL, KBA})
+    data_dir = tmp_path / "data"
+    with noots_up(data_dir, topology, tls=True) as up:
+        url = up.info.component("dashboard").url
+        assert url.startswith("https://")
+        verify = client_context(TlsFiles.for_participant(data_dir / "pki", "noots-simulator"))
+        with httpx.Client(verify=verify, timeout=30) as client:
+            health = client.get(url + "/api/v1/health").json()["components"]
+            assert {c["name"]: c["status"] for c in health} == {
+                name: "healthy"
+                for name in ("platform", "ida", MELDE_KORNTAL, KBA, BPA, "dashboard")
+            }
+            green = run(client, url)
+            assert [r["state"] for r in green["results"]] == ["geliefert", "geliefert"]
+            kfz = green["results"][1]["requestId"]
+            components = {
+                (e["hop"], e["component"]) for e in events_of(client, url, kfz, wanted=10)
+            }
+            assert {("dc→hub", "noots-hub"), ("hub→dp", KBA), ("dp→hub", "noots-hub")} <= components
+
+            switched = client.put(url + f"/api/v1/faults/{KBA}", json={"fault": "wrong_binding"})
+            assert switched.json()["choice"] == "wrong_binding"
+            red = run(client, url)
+            client.put(url + f"/api/v1/faults/{KBA}", json={"fault": None})
+            refused = [
+                [c["name"] for c in e["checks"] if not c["ok"]]
+                for e in hub_answers(client, url)
+                if not e["ok"]
+            ]
+    binding = "Antwort an die Anfrage gebunden (InResponseTo = SHA-256 der Anfrage)"
+    assert refused
+    assert all(names == [binding] for names in refused)
+    assert [r["state"] for r in red["results"]] == ["geliefert", "fehlgeschlagen"]
+    assert up.returncode == 0
