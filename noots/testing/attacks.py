@@ -30,8 +30,9 @@ attacks do not interfere with each other through a receiver's replay cache. The 
   a namespace URI canonicalisation cannot process;
   no signature; a certificate from another CA;
 - **hostile XML** (``EDM:ERR:0003``): external entities, entity expansion (also in UTF-16,
-  past byte-level checks), external DTDs, parameter entities, more than 5 MiB, nesting deeper
-  than the limit (and deeper than libxml2's own), too many elements;
+  past byte-level checks), external DTDs, parameter entities, a stylesheet instruction,
+  more than 5 MiB, nesting deeper than the limit (and deeper than libxml2's own), too many
+  elements;
 - **freshness** (``EDM:ERR:0003``): the same bytes twice, an envelope created an hour ago;
 - **identity** (``EDM:ERR:0001``): a revoked sender, participant X's certificate in an envelope
   that claims to come from Y;
@@ -89,6 +90,7 @@ __all__ = [
     "revoked_sender",
     "signature_in_object",
     "stale_envelope",
+    "stylesheet_instruction",
     "tampered_after_signing",
     "token_expired",
     "token_for_another_request",
@@ -453,6 +455,14 @@ def parameter_entity(kit: AttackKit) -> _Payload:
         b'<!ENTITY % remote SYSTEM "http://127.0.0.1:9/noots-evil.dtd"> %remote;]>'
     )
     return _with_doctype(kit.fresh().raw, doctype)
+
+
+@_attack(EdmCode.INVALID_REQUEST)
+def stylesheet_instruction(kit: AttackKit) -> _Payload:
+    """An ``xml-stylesheet`` processing instruction (remote XSLT) before the signed root."""
+    declaration, newline, rest = kit.fresh().raw.partition(b"\n")
+    instruction = b'<?xml-stylesheet type="text/xsl" href="http://127.0.0.1:9/noots-evil.xsl"?>'
+    return declaration + newline + instruction + rest
 
 
 @_attack(EdmCode.INVALID_REQUEST)

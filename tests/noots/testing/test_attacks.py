@@ -141,6 +141,7 @@ def test_wrapping_attacks_fail_in_the_signature_check(kit: AttackKit, pki: TestP
         "billion_laughs_utf16",
         "external_dtd",
         "parameter_entity",
+        "stylesheet_instruction",
         "oversize",
         "deep_nesting",
         "very_deep_nesting",
