@@ -259,3 +259,173 @@ def provider(
         clock=clock,
     )
     raise typer.Exit(report.exit_code)
+
+
+@conformance_app.command("consumer")
+def consumer(
+    listen: Annotated[
+        str, typer.Option("--listen", help="HOST:PORT where the suite plays the platform.")
+    ],
+    participant: Annotated[
+        str, typer.Option("--participant", help="The online service's participant id.")
+    ],
+    demo_url: Annotated[
+        str | None,
+        typer.Option("--demo-url", help="Drive a service with the noots demo web flow here."),
+    ] = None,
+    trigger_url: Annotated[
+        str | None,
+        typer.Option("--trigger-url", help="POST each retrieval to this test hook of yours."),
+    ] = None,
+    evidence: Annotated[
+        str | None, typer.Option("--evidence", help="Evidence type the hook fetches.")
+    ] = None,
+    protocol_log: Annotated[
+        str | None,
+        typer.Option("--protocol-log", help="The service's protocol log for DC-09."),
+    ] = None,
+    report_dir: ReportOption = None,
+    data_dir: DataDirOption = None,
+    topology: TopologyOption = None,
+) -> None:
+    """Play platform and registers for an online service and grade it against DC-01…DC-09.
+
+    Point the service's platform and IDA URLs at --listen. Without --demo-url or
+    --trigger-url the suite asks you to start each retrieval by hand.
+    """
+    import asyncio
+
+    from rich.console import Console
+
+    from noots.bootstrap import bootstrap_landscape
+    from noots.errors import NootsError
+    from noots.pki import CertificateAuthority, Role
+
+    console = Console(soft_wrap=True)
+    settings = _settings(data_dir, topology)
+    landscape = settings.load_topology()
+    host, _, port_text = listen.rpartition(":")
+    if not host or not port_text.isdigit():
+        console.print("[red]error[/red] --listen takes HOST:PORT, e.g. 127.0.0.1:8600")
+        raise typer.Exit(1)
+    try:
+        spec = landscape.consumer(participant)
+    except NootsError:
+        known = ", ".join(c.participant_id for c in landscape.consumers)
+        console.print(
+            f"[red]error[/red] {participant} is not an online service of the topology "
+            f"({known}); add it to your topology file"
+        )
+        raise typer.Exit(1) from None
+    if trigger_url is not None and evidence is None:
+        rows = [a for a in landscape.authorisations if a.consumer == participant]
+        evidence = rows[0].evidence_type if rows else None
+    bootstrap_landscape(settings.data_dir, landscape, people=500, seed=20261122)
+    pki = settings.data_dir / "pki"
+    authority = CertificateAuthority.open(pki, clock=settings.clock())
+    if participant not in authority.participants():
+        authority.issue(participant, Role.CONSUMER)
+    url = f"http://{listen}"
+    notes = (
+        f"Point the service's platform URL and IDA URL at {url} (hub /transport/v1/messages, "
+        "VS /vs/v1/tokens, RDN /rdn/v1/services, IDA /ida/v1/lookup, eID /eid/v1/login)",
+        f"Its credential: {authority.participant_dir(participant) / 'cert.pem'} and "
+        f"{authority.participant_dir(participant) / 'key.pem'} (participant {participant}, "
+        "role consumer)",
+        f"Trust anchor: {authority.root_cert_path}; CRL: {url}/pki/v1/crl",
+    )
+    console.print(f"[bold]Consumer conformance of {participant}[/bold]")
+    for note in notes:
+        console.print(f"  • {note}")
+    try:
+        report = asyncio.run(
+            _run_consumer(
+                console,
+                settings,
+                participant=participant,
+                kind=spec.kind,
+                host=host,
+                port=int(port_text),
+                demo_url=demo_url,
+                trigger_url=trigger_url,
+                evidence=evidence,
+                protocol_log=protocol_log,
+                notes=notes,
+            )
+        )
+    except (NootsError, OSError) as exc:
+        console.print(f"[red]error[/red] {exc}")
+        raise typer.Exit(1) from None
+    publish_report(
+        console,
+        report,
+        report_dir=report_dir,
+        pki_dir=pki,
+        simulator_id=landscape.platform.simulator_id,
+        clock=settings.clock(),
+    )
+    raise typer.Exit(report.exit_code)
+
+
+async def _run_consumer(
+    console: Console,
+    settings: NootsSettings,
+    *,
+    participant: str,
+    kind: str,
+    host: str,
+    port: int,
+    demo_url: str | None,
+    trigger_url: str | None,
+    evidence: str | None,
+    protocol_log: str | None,
+    notes: tuple[str, ...],
+) -> Report:
+    import asyncio
+
+    import uvicorn
+
+    from registers.consumer_conformance import (
+        ConsumerDriver,
+        ConsumerTarget,
+        DemoServiceDriver,
+        HttpTriggerDriver,
+        ManualDriver,
+        conformance_platform,
+        run_consumer_suite,
+    )
+
+    landscape = settings.load_topology()
+    clock = settings.clock()
+    driver: ConsumerDriver
+    if demo_url is not None:
+        driver = DemoServiceDriver(demo_url, kind=kind)
+    elif trigger_url is not None:
+        driver = HttpTriggerDriver(trigger_url, evidence_type=evidence or "")
+    else:
+        driver = ManualDriver(console.print)
+    async with conformance_platform(
+        settings.data_dir, landscape, settings.topology, consumer=participant, clock=clock
+    ) as gateway:
+        server = uvicorn.Server(
+            uvicorn.Config(gateway, host=host, port=port, log_level="warning", lifespan="off")
+        )
+        serving = asyncio.create_task(server.serve())
+        while not server.started:
+            if serving.done():
+                serving.result()
+                raise OSError(f"could not listen on {host}:{port}")
+            await asyncio.sleep(0.05)
+        try:
+            return await run_consumer_suite(
+                ConsumerTarget(participant, kind=kind, protocol_log=protocol_log),
+                gateway=gateway,
+                driver=driver,
+                topology=landscape,
+                clock=clock,
+                on_progress=lambda text: console.print(f"  … {text}"),
+                notes=notes,
+            )
+        finally:
+            server.should_exit = True
+            await serving

@@ -1,0 +1,228 @@
+"""How the suite makes the online service under test fetch, and learns what it did with it.
+
+- :class:`DemoServiceDriver` goes through an online service shaped like the noots demo
+  services (start → eID login → consent → preview with accept/reject → summary) over HTTP, as
+  a citizen's browser would. It sees everything DC-07 is about: whether anything is fetched
+  before consent, whether each evidence is previewed, whether a rejected one is used.
+- :class:`HttpTriggerDriver` POSTs the case as JSON to a test hook of the service
+  (``{"evidenceType", "idnr", "givenName", "familyName", "dateOfBirth", "round"}``) and reads
+  ``{"received": [evidence types the service accepted], "shown": "what it showed"}``.
+- :class:`ManualDriver` asks a person to start one retrieval and waits until the platform
+  has seen it; what the service did with the answer stays unknown (those checks are skipped).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Protocol
+
+import httpx
+
+from registers.identities import DEMO_COMPANY
+
+__all__ = [
+    "ConsumerDriver",
+    "DemoServiceDriver",
+    "DriverResult",
+    "HttpTriggerDriver",
+    "ManualDriver",
+    "RetrievalCase",
+]
+
+
+@dataclass(frozen=True)
+class RetrievalCase:
+    """One retrieval the suite asks for: about whom, and which evidence to decline."""
+
+    round: str
+    idnr: str
+    given_name: str
+    family_name: str
+    date_of_birth: date
+    evidence_type: str | None = None
+    reject: frozenset[str] = frozenset()
+
+
+@dataclass
+class DriverResult:
+    """What the service did. ``None`` means the driver cannot tell."""
+
+    received: frozenset[str] | None
+    shown: str = ""
+    used: frozenset[str] | None = None
+    fetched_before_consent: bool | None = None
+    previewed: bool | None = None
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class ConsumerDriver(Protocol):
+    #: Whether the driver can hand the service an IDNr of the suite's choosing (DC-04 round).
+    supports_idnr: bool
+
+    async def retrieve(
+        self, case: RetrievalCase, platform_calls: Callable[[], int]
+    ) -> DriverResult:
+        """Make the service fetch; ``platform_calls`` counts the VS and hub requests so far."""
+        ...
+
+
+_CSRF = re.compile(r'name="csrf" value="([^"]*)"')
+
+
+def _csrf(text: str) -> str:
+    match = _CSRF.search(text)
+    return match.group(1) if match else ""
+
+
+class DemoServiceDriver:
+    """Drives a noots-style demo online service through its German web flow."""
+
+    supports_idnr = False
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        kind: str,
+        region: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.kind = kind
+        self.region = region
+        self.transport = transport
+
+    def _details(self) -> dict[str, str]:
+        if self.kind == "elterngeld":
+            return {
+                "region": self.region or "05315000",
+                "child_given_name": "Paul",
+                "child_family_name": "Musterfrau",
+                "child_date_of_birth": "2026-06-03",
+            }
+        if self.kind == "gewerbeanmeldung":
+            return {
+                "company_name": DEMO_COMPANY.name,
+                "company_register_number": f"{DEMO_COMPANY.register} {DEMO_COMPANY.number}",
+            }
+        return {"region": self.region} if self.region else {}
+
+    async def retrieve(
+        self, case: RetrievalCase, platform_calls: Callable[[], int]
+    ) -> DriverResult:
+        async with httpx.AsyncClient(
+            base_url=self.base_url, transport=self.transport, timeout=120.0, trust_env=False
+        ) as http:
+            start = await http.post("/antrag")
+            if start.status_code >= 500:
+                return DriverResult(None, error=f"POST /antrag: HTTP {start.status_code}")
+            login_page = await http.get("/anmelden")
+            await http.post("/anmelden", data={"csrf": _csrf(login_page.text), "idnr": case.idnr})
+            consent_page = await http.get("/einwilligung")
+            if consent_page.status_code != 200 or 'name="agree"' not in consent_page.text:
+                return DriverResult(
+                    frozenset(),
+                    shown=consent_page.text,
+                    error=f"login as {case.idnr} did not reach the consent page",
+                )
+            before_consent = platform_calls()
+            consent = await http.post(
+                "/einwilligung",
+                data={"csrf": _csrf(consent_page.text), "agree": "ja", **self._details()},
+            )
+            if consent.status_code >= 500:
+                return DriverResult(None, error=f"POST /einwilligung: HTTP {consent.status_code}")
+            preview = await http.get("/vorschau")
+            if preview.status_code >= 500:
+                return DriverResult(None, error=f"GET /vorschau: HTTP {preview.status_code}")
+            fetched = frozenset(re.findall(r'id="accept-([^"]+)"', preview.text))
+            decisions = {
+                f"decision-{kind}": "rejected" if kind in case.reject else "accepted"
+                for kind in fetched
+            }
+            await http.post("/vorschau", data={"csrf": _csrf(preview.text), **decisions})
+            summary = await http.get("/abschluss")
+            used = frozenset(re.findall(r'id="uebernommen-([^"]+)"', summary.text))
+        return DriverResult(
+            received=fetched,
+            shown=preview.text + summary.text,
+            used=used,
+            fetched_before_consent=before_consent > 0,
+            previewed=bool(fetched) and 'name="decision-' in preview.text,
+        )
+
+
+class HttpTriggerDriver:
+    """Calls the service's test hook for every retrieval (see the module docstring)."""
+
+    supports_idnr = True
+
+    def __init__(
+        self, url: str, *, evidence_type: str, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.url = url
+        self.evidence_type = evidence_type
+        self.transport = transport
+
+    async def retrieve(
+        self, case: RetrievalCase, platform_calls: Callable[[], int]
+    ) -> DriverResult:
+        payload: dict[str, Any] = {
+            "round": case.round,
+            "evidenceType": case.evidence_type or self.evidence_type,
+            "idnr": case.idnr,
+            "givenName": case.given_name,
+            "familyName": case.family_name,
+            "dateOfBirth": case.date_of_birth.isoformat(),
+        }
+        async with httpx.AsyncClient(
+            transport=self.transport, timeout=120.0, trust_env=False
+        ) as http:
+            try:
+                response = await http.post(self.url, json=payload)
+            except httpx.HTTPError as exc:
+                return DriverResult(None, error=f"trigger failed: {type(exc).__name__}")
+        if response.status_code >= 500:
+            return DriverResult(None, error=f"trigger answered HTTP {response.status_code}")
+        try:
+            data = response.json()
+        except ValueError:
+            return DriverResult(None, shown=response.text, error="trigger answer is not JSON")
+        received = data.get("received")
+        return DriverResult(
+            frozenset(str(r) for r in received) if isinstance(received, list) else None,
+            shown=str(data.get("shown", "")),
+        )
+
+
+class ManualDriver:
+    """Prints what to do and waits until the service has called the platform."""
+
+    supports_idnr = False
+
+    def __init__(self, say: Callable[[str], None], *, timeout: float = 180.0) -> None:
+        self.say = say
+        self.timeout = timeout
+
+    async def retrieve(
+        self, case: RetrievalCase, platform_calls: Callable[[], int]
+    ) -> DriverResult:
+        self.say(
+            f"Round {case.round}: start one retrieval for {case.given_name} {case.family_name} "
+            f"(IDNr {case.idnr}, born {case.date_of_birth.isoformat()}) in your service now."
+        )
+        waited, quiet, last = 0.0, 0.0, platform_calls()
+        while waited < self.timeout:
+            await asyncio.sleep(0.5)
+            waited += 0.5
+            now = platform_calls()
+            quiet = quiet + 0.5 if now == last and now > 0 else 0.0
+            last = now
+            if quiet >= 5.0:
+                break
+        return DriverResult(None, notes=["what the service did with the answer is unknown"])

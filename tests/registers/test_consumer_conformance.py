@@ -1,0 +1,271 @@
+"""The consumer conformance suite: the demo services and a correct client pass it, an online
+service broken in one condition fails exactly that one, and the CLI runs over real sockets."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from consumers.demo import DemoSettings
+from consumers.demo import create_app as create_demo
+from noots.cli import app as cli
+from noots.conformance import Report, Status, verify_report_file
+from noots.participant import load_validator
+from noots.settings import NootsSettings
+from noots.signing import XmlVerifier
+from noots.testing.asgi import RoutingTransport
+from noots.testing.broken import (
+    BROKEN_CONSUMERS,
+    broken_client_class,
+    broken_demo_app,
+    consumer_hook_app,
+)
+from noots.testing.landscape import bootstrap, free_port
+from noots.topology import Topology
+from registers.consumer_conformance import (
+    ConsumerTarget,
+    DemoServiceDriver,
+    Gateway,
+    HttpTriggerDriver,
+    conformance_platform,
+    run_consumer_suite,
+)
+
+BPA = "08118079-BPA-87"
+GATEWAY = "gateway.test:8999"
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A landscape data dir of its own: the suite's platform writes protocol logs."""
+    directory = tmp_path_factory.mktemp("consumer-conformance")
+    bootstrap(directory, people=150)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def settings(data_dir: Path) -> NootsSettings:
+    return NootsSettings(data_dir=data_dir, topology=data_dir / "landscape.yaml")
+
+
+@contextlib.asynccontextmanager
+async def platform(settings: NootsSettings, consumer: str) -> AsyncIterator[Gateway]:
+    topology = settings.load_topology()
+    async with conformance_platform(
+        settings.data_dir, topology, settings.topology, consumer=consumer, clock=settings.clock()
+    ) as gateway:
+        yield gateway
+
+
+def routes(gateway: Gateway) -> RoutingTransport:
+    return RoutingTransport({GATEWAY: httpx.ASGITransport(app=gateway)})
+
+
+async def suite(
+    settings: NootsSettings, gateway: Gateway, driver: Any, consumer: str, *, log: bool = True
+) -> Report:
+    topology: Topology = settings.load_topology()
+    target = ConsumerTarget(
+        consumer,
+        kind=topology.consumer(consumer).kind,
+        protocol_log=str(settings.data_dir / "logs" / f"{consumer}.db") if log else None,
+    )
+    return await run_consumer_suite(
+        target, gateway=gateway, driver=driver, topology=topology, clock=settings.clock()
+    )
+
+
+def demo_settings(settings: NootsSettings, consumer: str) -> DemoSettings:
+    return DemoSettings(
+        data_dir=settings.data_dir,
+        topology=settings.topology,
+        consumer_id=consumer,
+        session_secret=secrets.token_hex(16),
+        platform_url=f"http://{GATEWAY}",
+        ida_url=f"http://{GATEWAY}",
+    )
+
+
+def failed(report: Report) -> dict[str, list[str]]:
+    return {
+        s.id: [f"{c.name}: {c.actual}" for c in s.checks if c.status is Status.FAILED]
+        for s in report.sections
+        if s.status is Status.FAILED
+    }
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("consumer", [BPA, "08-ELTERNGELD-79", "09162000-GEWA-65"])
+async def test_demo_service_passes_every_condition(settings: NootsSettings, consumer: str) -> None:
+    """Each demo online service, driven through its web flow, fails no condition."""
+    async with platform(settings, consumer) as gateway:
+        demo = create_demo(demo_settings(settings, consumer), transport=routes(gateway))
+        async with demo.router.lifespan_context(demo):
+            kind = settings.load_topology().consumer(consumer).kind
+            driver = DemoServiceDriver(
+                "http://demo.test", kind=kind, transport=httpx.ASGITransport(app=demo)
+            )
+            report = await suite(settings, gateway, driver, consumer)
+    assert failed(report) == {}
+    statuses = report.statuses()
+    assert statuses["DC-07"] is Status.PASSED
+    assert statuses["DC-05"] is Status.PASSED
+    # Legal persons carry no IDNr: the Gewerbeamt's DC-04 has nothing to look at.
+    expected = Status.SKIPPED if consumer == "09162000-GEWA-65" else Status.PASSED
+    assert statuses["DC-04"] is expected
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("condition_id", [None, *sorted(BROKEN_CONSUMERS)])
+async def test_broken_consumer_fails_exactly_its_condition(
+    settings: NootsSettings, condition_id: str | None
+) -> None:
+    """A service violating one condition fails that condition only; the correct client none."""
+    async with platform(settings, BPA) as gateway:
+        if condition_id == "DC-07":
+            app: Any = broken_demo_app(demo_settings(settings, BPA), transport=routes(gateway))
+            driver: Any = DemoServiceDriver(
+                "http://demo.test",
+                kind="bewohnerparkausweis",
+                transport=httpx.ASGITransport(app=app),
+            )
+        else:
+            app = consumer_hook_app(
+                BPA,
+                settings,
+                platform_url=f"http://{GATEWAY}",
+                transport=routes(gateway),
+                client_class=broken_client_class(condition_id) if condition_id else None,
+                protocol_log=condition_id != "DC-09",
+            )
+            driver = HttpTriggerDriver(
+                "http://hook.test/retrieve",
+                evidence_type="Fahrzeughalterauskunft",
+                transport=httpx.ASGITransport(app=app),
+            )
+        async with app.router.lifespan_context(app):
+            report = await suite(settings, gateway, driver, BPA)
+    assert set(failed(report)) == ({condition_id} if condition_id else set())
+    if condition_id != "DC-07":
+        # The test hook cannot show consent pages: DC-07 is skipped, nothing else is.
+        skipped = {s.id for s in report.sections if s.status is Status.SKIPPED}
+        assert skipped == {"DC-07"}
+
+
+async def test_gateway_records_and_misbehaves(settings: NootsSettings) -> None:
+    """The gateway records each call; in the VS-refusal round the VS answers a signed 0002."""
+    from registers.consumer_conformance import Mode
+
+    async with platform(settings, BPA) as gateway:
+        gateway.start_round(Mode.VS_REFUSES)
+        async with httpx.AsyncClient(
+            transport=routes(gateway), base_url=f"http://{GATEWAY}"
+        ) as http:
+            health = await http.get("/health")
+            refused = await http.post("/vs/v1/tokens", content=b"<x/>")
+        assert health.status_code == 200
+        assert refused.status_code == 403
+        assert b"EDM:ERR:0002" in refused.content
+        assert [e.kind for e in gateway.round.events] == ["other", "vs"]
+        assert gateway.count("vs") == 1
+
+
+# -- the CLI over real sockets ------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def serve(app: Any, port: int) -> Iterator[None]:
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive(), "server thread died"
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.02)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.mark.slow
+def test_cli_against_a_demo_service_over_sockets(
+    settings: NootsSettings, data_dir: Path, tmp_path: Path
+) -> None:
+    """`noots conformance consumer` listens, drives a served demo service, writes a signed
+    report, and exits 0."""
+    gateway_port, demo_port = free_port(), free_port()
+    demo = create_demo(
+        DemoSettings(
+            data_dir=data_dir,
+            topology=settings.topology,
+            consumer_id=BPA,
+            session_secret=secrets.token_hex(16),
+            platform_url=f"http://127.0.0.1:{gateway_port}",
+            ida_url=f"http://127.0.0.1:{gateway_port}",
+        )
+    )
+    with serve(demo, demo_port):
+        result = runner.invoke(
+            cli,
+            [
+                "conformance",
+                "consumer",
+                "--listen",
+                f"127.0.0.1:{gateway_port}",
+                "--participant",
+                BPA,
+                "--demo-url",
+                f"http://127.0.0.1:{demo_port}",
+                "--protocol-log",
+                str(data_dir / "logs" / f"{BPA}.db"),
+                "--data-dir",
+                str(data_dir),
+                "--topology",
+                str(settings.topology),
+                "--report",
+                str(tmp_path),
+            ],
+        )
+    assert result.exit_code == 0, result.output
+    assert "Point the service's platform URL" in result.output
+    verifier = XmlVerifier(load_validator(data_dir / "pki", clock=settings.clock()))
+    for name in ("report.html", "report.xml", "report.json"):
+        assert verify_report_file(tmp_path / name, verifier).passed
+
+
+def test_cli_refuses_a_participant_outside_the_topology(settings: NootsSettings) -> None:
+    """An online service the topology does not know is a tool failure (exit 1)."""
+    result = runner.invoke(
+        cli,
+        [
+            "conformance",
+            "consumer",
+            "--listen",
+            "127.0.0.1:1",
+            "--participant",
+            "999-NOBODY-00",
+            "--data-dir",
+            str(settings.data_dir),
+            "--topology",
+            str(settings.topology),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "not an online service" in result.output
