@@ -262,10 +262,11 @@ def create_app(
         import json
 
         return {
+            "boot": events.boot,
             "notices": [
                 {"seq": n.seq, "kind": n.kind, "data": json.loads(n.data)}
                 for n in events.notices(after=after)
-            ]
+            ],
         }
 
     @app.get("/events/v1/stream")

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import threading
+import uuid
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -94,6 +95,8 @@ class EventLog:
         self._lock = threading.Lock()
         self._subscribers: set[_Subscriber] = set()
         self._closed = False
+        #: Names this log: sequence numbers start again when the dashboard restarts.
+        self.boot = uuid.uuid4().hex
 
     # -- writing (any thread)
 
@@ -140,6 +143,8 @@ class EventLog:
     def notices(self, *, after: int | None = None, kind: Kind | None = None) -> list[Notice]:
         with self._lock:
             items = list(self._notices)
+            if after is not None and after > self._seq:
+                after = None  # a number from before a restart: start with the recent past
         if after is not None:
             items = [n for n in items if n.seq > after]
         else:
@@ -154,6 +159,7 @@ class EventLog:
             self._subscribers.add(subscriber)
         try:
             yield "retry: 2000\n\n"
+            yield f"event: hello\ndata: {json.dumps({'boot': self.boot})}\n\n"
             last = 0
             for notice in self.notices(after=after):
                 last = notice.seq

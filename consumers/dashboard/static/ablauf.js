@@ -30,6 +30,7 @@
   const exchanges = new Map();
   const runs = new Map();
   let lastSeq = 0;
+  let boot = null;
   let queue = [];
   let draining = false;
   let openedFrom = null;
@@ -443,6 +444,7 @@
   async function start() {
     try {
       const recent = await json("/events/v1");
+      boot = recent.boot;
       for (const notice of recent.notices) {
         lastSeq = Math.max(lastSeq, notice.seq);
         handle(notice.kind, notice.data);
@@ -458,6 +460,12 @@
     source.addEventListener("error", () => {
       connection.dataset.state = "getrennt";
       connection.textContent = "Verbindung unterbrochen – verbinde neu …";
+    });
+    source.addEventListener("hello", (message) => {
+      const hello = JSON.parse(message.data);
+      // A restarted dashboard counts from 1 again: accept its numbers.
+      if (boot !== null && hello.boot !== boot) lastSeq = 0;
+      boot = hello.boot;
     });
     for (const kind of ["flow", "run"]) {
       source.addEventListener(kind, (message) => enqueue(kind, JSON.parse(message.data), Number(message.lastEventId)));

@@ -38,6 +38,8 @@ def test_the_ring_keeps_the_newest_entries_and_their_documents() -> None:
     assert [n.seq for n in notices] == list(range(6, 16))
     assert log.event(first.event_id) is None
     assert log.notices(after=14)[0].seq == 15
+    # a number from before a restart (higher than any here) replays the recent past
+    assert [n.seq for n in log.notices(after=500)] == list(range(6, 16))
 
 
 def test_summaries_carry_no_document_bytes() -> None:
@@ -54,6 +56,7 @@ async def test_a_stream_replays_then_follows_events_from_other_threads() -> None
     log.add_run({"runId": "r1"})
     stream = log.stream(after=1)
     assert await anext(stream) == "retry: 2000\n\n"
+    assert await anext(stream) == f'event: hello\ndata: {{"boot": "{log.boot}"}}\n\n'
     replayed = await anext(stream)
     assert replayed.startswith("id: 2\nevent: run\n")
     worker = threading.Thread(target=lambda: LocalSink(log).emit(event(3)))
@@ -70,6 +73,7 @@ async def test_closing_the_log_ends_open_streams() -> None:
     """Shutdown: a waiting stream finishes instead of hanging."""
     log = EventLog(capacity=10)
     stream = log.stream(after=0)
+    await anext(stream)
     await anext(stream)
     waiting = asyncio.ensure_future(anext(stream))
     await asyncio.sleep(0)

@@ -99,7 +99,10 @@ def test_a_reconnecting_stream_resumes_after_its_last_event(
         ) as response,
     ):
         assert response.headers["content-type"].startswith("text/event-stream")
-        kind, data = next(sse_events(response.iter_lines()))
+        stream = sse_events(response.iter_lines())
+        hello_kind, hello = next(stream)
+        kind, data = next(stream)
+    assert (hello_kind, hello) == ("hello", {"boot": log.boot})
     assert (kind, data["traceId"]) == ("flow", "resume-2")
 
 
