@@ -328,13 +328,13 @@ class Span:
     def check(self, name: str, ok: bool, detail: str = "") -> None:
         """A check that is decided right here (the pending step passed)."""
         self._pass_pending()
-        self._add(Check(name=name[:200], ok=ok, detail=detail[:2000]))
+        self._add(_check(name, ok, detail))
 
     def fail(self, error: BaseException | str) -> None:
         """The pending step failed (or, with none pending, the span's work did)."""
         name = self._step or "Verarbeitung"
         self._step = None
-        self._add(Check(name=name[:200], ok=False, detail=describe_error(error)))
+        self._add(_check(name, False, describe_error(error)))
 
     def attach(self, label: str, xml: bytes) -> None:
         if len(self._documents) >= _MAX_DOCUMENTS:
@@ -417,12 +417,18 @@ class Span:
 
     def _pass_pending(self) -> None:
         if self._step is not None:
-            self._add(Check(name=self._step[:200], ok=True))
+            self._add(_check(self._step, True, ""))
             self._step = None
 
     def _add(self, check: Check) -> None:
         if len(self._checks) < _MAX_CHECKS:
             self._checks.append(check)
+
+
+def _check(name: str, ok: bool, detail: str) -> Check:
+    # Built here from our own clipped strings: no validation needed on the hot path (the
+    # collector validates whatever arrives from outside).
+    return Check.model_construct(name=str(name)[:200], ok=bool(ok), detail=str(detail)[:2000])
 
 
 class _NullSpan(Span):
