@@ -77,7 +77,10 @@ class KeyMaterial:
             paths[key_path.parent.name] = key_path
         keys: dict[str, PrivateKey] = {}
         for name, path in paths.items():
-            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+            # Only fragments are derived: the (slow) RSA consistency check adds nothing here.
+            key = serialization.load_pem_private_key(
+                path.read_bytes(), password=None, unsafe_skip_rsa_key_validation=True
+            )
             if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
                 raise TypeError(f"{path}: unsupported key type {type(key).__name__}")
             keys[name] = key
