@@ -20,7 +20,7 @@ from noots.topology import load_topology
 from tests.security.support import Armoury, read_answer
 
 # One in-process landscape (platform and every register) serves every test of the module.
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+in_module_loop = pytest.mark.asyncio(loop_scope="module")
 
 STATUS = {EdmCode.AUTHENTICATION: 401, EdmCode.AUTHORISATION: 403, EdmCode.INVALID_REQUEST: 400}
 TOPOLOGY = load_topology()
@@ -91,6 +91,7 @@ def delivered_in_log(data_dir: Path, party: str) -> int:
         log.close()
 
 
+@in_module_loop
 @pytest.mark.parametrize("register", REGISTERS)
 async def test_every_attack_on_a_register_is_refused_without_data(
     register: str, armoury: Armoury, wired: tuple[Landscape, httpx.AsyncClient]
@@ -109,6 +110,7 @@ async def test_every_attack_on_a_register_is_refused_without_data(
     assert delivered_in_log(armoury.data_dir, register) - before == 1
 
 
+@in_module_loop
 @pytest.mark.parametrize("register", HUB_TARGETS)
 async def test_every_attack_through_the_hub_is_refused_without_data(
     register: str, armoury: Armoury, wired: tuple[Landscape, httpx.AsyncClient]
@@ -125,7 +127,6 @@ async def test_every_attack_through_the_hub_is_refused_without_data(
     assert delivered_in_log(armoury.data_dir, hub) - before == 1
 
 
-@pytest.mark.asyncio(loop_scope="function")
 def test_the_kits_cover_natural_and_legal_subjects(armoury: Armoury) -> None:
     """Every register gets a kit; the IDNr attack applies wherever the subject has an IDNr."""
     for register in armoury.topology.registers:
