@@ -51,7 +51,8 @@ errors; the services map a :class:`NootsError` to a signed ``DE.EvidenceErrorRes
     │   └── ProtocolLogError
     │       └── ChainBroken                    an entry was changed, removed or reordered
     └── ConfigurationError                     (EDM:ERR:0008) settings or topology unusable at start
-        └── TopologyError                      .problems: file, path in the document, line
+        ├── TopologyError                      .problems: file, path in the document, line
+        └── ScenarioError                      a scenario file: .problems as TopologyError
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ __all__ = [
     "ReplayDetected",
     "ResponseBindingError",
     "RouteNotFound",
+    "ScenarioError",
     "SenderMismatch",
     "SignatureError",
     "SignatureInvalid",
@@ -363,6 +365,20 @@ class TopologyError(ConfigurationError):
             for location, text, line in problems
         ]
         super().__init__(f"invalid topology {file}:\n  " + "\n  ".join(lines))
+
+
+class ScenarioError(ConfigurationError):
+    """A scenario file is not valid YAML, breaks the scenario schema or names something the
+    landscape does not have; ``problems`` as in :class:`TopologyError`."""
+
+    def __init__(self, file: str, problems: list[tuple[str, str, int | None]]) -> None:
+        self.file = file
+        self.problems = problems
+        lines = [
+            f"{file}:{line}: {location}: {text}" if line else f"{file}: {location}: {text}"
+            for location, text, line in problems
+        ]
+        super().__init__(f"invalid scenario {file}:\n  " + "\n  ".join(lines))
 
 
 _BY_CODE: dict[EdmCode, type[NootsError]] = {

@@ -1,0 +1,200 @@
+"""``noots scenario run|check|schema``: declarative scenario suites against a landscape.
+
+``run`` uses the landscape ``noots up`` runs for the data dir; else one whose platform answers
+at the topology's address (attach, with ``--admin-token``); else it starts one itself with the
+machinery of ``noots up`` and stops it afterwards. Exit codes: 0 every expectation held; 1 the
+tool failed (bad scenario file, no landscape, a step that could not be carried out); 2 an
+expectation failed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from noots.cli._app import app
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from consumers.scenarios import LandscapeAccess
+    from noots.scenarios import Scenario
+    from noots.settings import NootsSettings
+    from noots.supervisor import Supervisor
+
+scenario_app = typer.Typer(
+    name="scenario", help="Run and check declarative scenario suites.", no_args_is_help=True
+)
+app.add_typer(scenario_app)
+
+PathsArgument = Annotated[
+    list[Path], typer.Argument(help="Scenario files or directories (every *.yaml below).")
+]
+
+
+def _load(console: Console, paths: list[Path], tags: list[str]) -> list[Scenario]:
+    from noots.errors import ScenarioError
+    from noots.scenarios import load_scenarios
+
+    missing = [p for p in paths if not p.exists()]
+    if missing:
+        console.print(f"[red]error[/red] no such file or directory: {', '.join(map(str, missing))}")
+        raise typer.Exit(1)
+    try:
+        scenarios = load_scenarios(paths)
+    except ScenarioError as exc:
+        console.print(f"[red]invalid scenario[/red] {exc.file}")
+        for location, text, line in exc.problems:
+            where = f"{exc.file}:{line}" if line else exc.file
+            console.print(f"  {where}: {location}: {text}", markup=False)
+        raise typer.Exit(1) from None
+    if tags:
+        scenarios = [s for s in scenarios if set(tags) & set(s.tags)]
+    if not scenarios:
+        console.print("[red]error[/red] no scenarios found")
+        raise typer.Exit(1)
+    return scenarios
+
+
+@scenario_app.command("check")
+def check(paths: PathsArgument) -> None:
+    """Check scenario files against the schema (exit 1 with file:line for each problem)."""
+    from rich.console import Console
+
+    console = Console(soft_wrap=True)
+    scenarios = _load(console, paths, [])
+    for scenario in scenarios:
+        console.print(f"ok {scenario.path}: {scenario.name} ({len(scenario.steps)} steps)")
+
+
+@scenario_app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of scenario files."""
+    from noots.scenarios import scenario_json_schema
+
+    typer.echo(json.dumps(scenario_json_schema(), indent=2, ensure_ascii=False))
+
+
+def _platform_answers(access: LandscapeAccess) -> bool:
+    import httpx
+
+    try:
+        response = httpx.get(access.url("platform") + "/health", timeout=3.0, trust_env=False)
+    except httpx.HTTPError:
+        return False
+    return response.status_code in (200, 503)
+
+
+def _find_or_start(
+    console: Console,
+    settings: NootsSettings,
+    *,
+    admin_token: str | None,
+    start: bool,
+    people: int,
+    seed: int,
+) -> tuple[LandscapeAccess, Supervisor | None]:
+    from consumers.scenarios import LandscapeAccess
+    from noots.errors import NootsError
+
+    data_dir = settings.data_dir.resolve()
+    running = LandscapeAccess.running(data_dir)
+    if running is not None:
+        if admin_token:
+            running.admin_token = admin_token
+        console.print(f"Using the landscape noots up runs for {data_dir}")
+        return running, None
+    if (data_dir / "pki" / "ca" / "root-cert.pem").is_file():
+        try:
+            attached = LandscapeAccess.attach(data_dir, settings.topology, admin_token=admin_token)
+        except NootsError as exc:
+            console.print(f"[red]error[/red] {exc.message}")
+            raise typer.Exit(1) from None
+        if _platform_answers(attached):
+            console.print(f"Attached to the landscape at {attached.url('platform')}")
+            return attached, None
+    if not start:
+        console.print(
+            f"[red]error[/red] no landscape runs for {data_dir} (start one with `noots up`, or "
+            "leave out --no-start)"
+        )
+        raise typer.Exit(1)
+    from noots.cli._up import start_landscape
+
+    console.print(f"No landscape runs for {data_dir}: starting one …")
+    supervisor = start_landscape(console, settings, people=people, seed=seed, start_timeout=180)
+    access = LandscapeAccess.running(data_dir)
+    if access is None:
+        supervisor.stop()
+        console.print("[red]error[/red] the landscape started but left no run file")
+        raise typer.Exit(1)
+    return access, supervisor
+
+
+@scenario_app.command("run")
+def run(
+    paths: PathsArgument,
+    junit: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML here.")] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")] = None,
+    json_file: Annotated[Path | None, typer.Option("--json", help="Write JSON here.")] = None,
+    tags: Annotated[
+        list[str] | None, typer.Option("--tag", help="Only scenarios with this tag.")
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option("--data-dir", help="The landscape's data dir.")
+    ] = None,
+    topology: Annotated[
+        Path | None, typer.Option("--topology", help="Topology file of an attached landscape.")
+    ] = None,
+    admin_token: Annotated[
+        str | None,
+        typer.Option("--admin-token", envvar="NOOTS_ADMIN_TOKEN", help="Admin bearer token."),
+    ] = None,
+    start: Annotated[
+        bool, typer.Option("--start/--no-start", help="Start a landscape when none runs.")
+    ] = True,
+    people: Annotated[int, typer.Option("--people", help="Population of a started one.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed")] = 20261122,
+) -> None:
+    """Run scenario files against a landscape; progress on the console, reports as asked."""
+    import asyncio
+
+    from rich.console import Console
+
+    from consumers.scenarios import ScenarioRunner
+    from noots.cli._conformance import _settings, publish_report
+    from noots.supervisor import signals_ignored
+
+    console = Console(soft_wrap=True)
+    scenarios = _load(console, paths, tags or [])
+    settings = _settings(data_dir, topology)
+    access, supervisor = _find_or_start(
+        console, settings, admin_token=admin_token, start=start, people=people, seed=seed
+    )
+    try:
+        runner = ScenarioRunner(access, on_progress=console.print)
+        report = asyncio.run(runner.run(scenarios))
+    finally:
+        if supervisor is not None:
+            console.print("Stopping the landscape started for this run …")
+            with signals_ignored():
+                supervisor.stop()
+    publish_report(
+        console,
+        report,
+        report_dir=None,
+        html=html,
+        junit=junit,
+        json_file=json_file,
+        pki_dir=access.pki_dir,
+        simulator_id=access.topology.platform.simulator_id,
+        clock=access.clock(),
+    )
+    if runner.tool_failures:
+        for failure in runner.tool_failures:
+            console.print(f"[red]tool failure[/red] {failure}")
+        raise typer.Exit(1)
+    raise typer.Exit(report.exit_code)
