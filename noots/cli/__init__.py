@@ -19,6 +19,7 @@ def _register() -> None:
     import noots.cli._protocol
     import noots.cli._register
     import noots.cli._report
+    import noots.cli._scenario
     import noots.cli._seed
     import noots.cli._topology
     import noots.cli._up  # noqa: F401
