@@ -112,7 +112,7 @@ def shoot(dashboard: ServedDashboard, out: Path, chromium: str) -> list[Path]:
         page.wait_for_selector("tr[data-component='platform'] .zustand[data-status='healthy']")
         page.wait_for_timeout(1500)
         save("landschaft.png")
-        page.locator("#matrix-h").scroll_into_view_if_needed()
+        show(page, page.locator("#matrix-h"))
         save("berechtigungsmatrix.png")
 
         page.goto(dashboard.url + "/ablauf")

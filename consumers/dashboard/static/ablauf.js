@@ -98,8 +98,9 @@
       exchange.card.dataset.flow = event.flowId;
       describePilot(exchange);
     }
-    if (event.title && (event.hop === "dc→hub" || (!exchange.title && event.hop === "dc→rdn"))) {
-      exchange.title = event.title;
+    // The online service names what it asks for ("Meldebescheinigung anfragen").
+    if (event.title && roleOf(event.component) === "consumer") {
+      if (event.hop === "dc→hub" || (!exchange.title && event.hop === "dc→rdn")) exchange.title = event.title;
     }
     const parts = [exchange.title || "Austausch"];
     if (exchange.dc && exchange.dp) parts.push(`${nameOf(exchange.dc)} → ${nameOf(exchange.dp)}`);
