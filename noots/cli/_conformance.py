@@ -42,7 +42,8 @@ ReportOption = Annotated[
     Path | None,
     typer.Option(
         "--report",
-        help="Directory for report.html, report.xml (JUnit), report.json and their signatures.",
+        help="Directory for report.html, report.xml (JUnit), report.json and their signatures "
+        "(default: DATA_DIR/reports/<suite>-<time>, where the dashboard shows them).",
     ),
 ]
 
@@ -75,6 +76,14 @@ def _pki_dir(settings: NootsSettings, pki_dir: Path | None) -> Path:
         )
         raise typer.Exit(1)
     return directory
+
+
+def default_report_dir(settings: NootsSettings, name: str) -> Path:
+    """``<data_dir>/reports/<name>-<UTC time>``: where the dashboard finds reports."""
+    from datetime import UTC, datetime
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return settings.data_dir / "reports" / f"{name}-{stamp}"
 
 
 def publish_report(
@@ -253,7 +262,7 @@ def provider(
     publish_report(
         console,
         report,
-        report_dir=report_dir,
+        report_dir=report_dir or default_report_dir(settings, f"provider-{participant}"),
         pki_dir=pki,
         simulator_id=landscape.platform.simulator_id,
         clock=clock,
@@ -359,7 +368,7 @@ def consumer(
     publish_report(
         console,
         report,
-        report_dir=report_dir,
+        report_dir=report_dir or default_report_dir(settings, f"consumer-{participant}"),
         pki_dir=pki,
         simulator_id=landscape.platform.simulator_id,
         clock=settings.clock(),

@@ -165,7 +165,7 @@ def run(
     from rich.console import Console
 
     from consumers.scenarios import ScenarioRunner
-    from noots.cli._conformance import _settings, publish_report
+    from noots.cli._conformance import _settings, default_report_dir, publish_report
     from noots.supervisor import signals_ignored
 
     console = Console(soft_wrap=True)
@@ -182,10 +182,11 @@ def run(
             console.print("Stopping the landscape started for this run …")
             with signals_ignored():
                 supervisor.stop()
+    written_somewhere = any(p is not None for p in (html, junit, json_file))
     publish_report(
         console,
         report,
-        report_dir=None,
+        report_dir=None if written_somewhere else default_report_dir(settings, "scenarios"),
         html=html,
         junit=junit,
         json_file=json_file,

@@ -189,3 +189,20 @@ def test_tampering_changes_a_signed_envelope(action: str) -> None:
         root = etree.fromstring(changed)
         has_signature = root.find("{http://www.w3.org/2000/09/xmldsig#}Signature") is not None
         assert has_signature is (action == "flip")
+
+
+def test_reports_go_to_the_data_dir_by_default(
+    scenario_landscape: Landscape, tmp_path: Path
+) -> None:
+    """Without --junit/--html/--json the report lands in <data_dir>/reports (the dashboard's
+    folder), signed."""
+    path = tmp_path / "health.yaml"
+    path.write_text("name: health\nsteps:\n  - health: {component: platform}\n", encoding="utf-8")
+    before = set((scenario_landscape.data_dir / "reports").glob("scenarios-*"))
+    result = run(scenario_landscape, str(path))
+    assert result.exit_code == 0, result.output
+    [written] = set((scenario_landscape.data_dir / "reports").glob("scenarios-*")) - before
+    verifier = XmlVerifier(
+        load_validator(scenario_landscape.data_dir / "pki", clock=_clock(scenario_landscape))
+    )
+    assert verify_report_file(written / "report.json", verifier).passed
