@@ -21,6 +21,7 @@ from tests.security.support import Armoury, read_answer
 
 # One in-process landscape (platform and every register) serves every test of the module.
 in_module_loop = pytest.mark.asyncio(loop_scope="module")
+pytestmark = pytest.mark.slow
 
 STATUS = {EdmCode.AUTHENTICATION: 401, EdmCode.AUTHORISATION: 403, EdmCode.INVALID_REQUEST: 400}
 TOPOLOGY = load_topology()
