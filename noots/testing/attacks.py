@@ -27,8 +27,8 @@ attacks do not interfere with each other through a receiver's replay cache. The 
 - **signature wrapping** (``EDM:ERR:0001``): the signed body moved, duplicated, wrapped in an
   unknown element or hidden in a ``ds:Object``; a genuine signature whose reference names an
   id that appears twice, or covers the header only; two signatures; tampered after signing;
-  a namespace URI canonicalisation cannot process;
-  no signature; a certificate from another CA;
+  a namespace URI canonicalisation cannot process; no signature; a certificate from another
+  CA;
 - **hostile XML** (``EDM:ERR:0003``): external entities, entity expansion (also in UTF-16,
   past byte-level checks), external DTDs, parameter entities, a stylesheet instruction,
   more than 5 MiB, nesting deeper than the limit (and deeper than libxml2's own), too many
