@@ -22,6 +22,7 @@ directory (:meth:`RequestFactory.from_pki_dir`), so the conformance suite can us
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import uuid
 from collections.abc import Callable, Mapping
@@ -99,10 +100,17 @@ class RequestFactory:
     ) -> RequestFactory:
         """The credentials of a landscape data directory (``<data_dir>/pki``)."""
         directory = Path(pki_dir)
+
+        # One signer per participant: loading and checking a key file per signature would
+        # dominate attack and conformance runs.
+        @functools.cache
+        def consumer_signer(pid: str) -> XmlSigner:
+            return XmlSigner(load_credential(directory, pid))
+
         return cls(
             topology,
             clock=clock,
-            consumer_signer=lambda pid: XmlSigner(load_credential(directory, pid)),
+            consumer_signer=consumer_signer,
             vs_signer=XmlSigner(load_credential(directory, topology.platform.vs_id)),
         )
 
