@@ -38,15 +38,9 @@ from noots.settings import load_settings
 from noots.signing import XmlVerifier
 from noots.topology import Topology
 
-__all__ = ["COMPONENTS", "app_from_env", "create_app", "protocol_target"]
+__all__ = ["COMPONENTS", "app_from_env", "create_app"]
 
 COMPONENTS = ("rdn", "pki", "vs", "hub", "dsc", "eid")
-
-
-def protocol_target(settings: PlatformSettings, topology: Topology, party: str) -> str:
-    """Where ``party`` keeps its protocol log: the database URL, else its SQLite file."""
-    url = settings.database_url or topology.platform.database
-    return url if url else str(settings.log_dir / f"{party}.db")
 
 
 def create_app(
@@ -141,7 +135,7 @@ def _start(
         from intermediary.vs import DecisionLog, Vermittlungsstelle
 
         decisions = DecisionLog(
-            settings.database_url or topology.platform.database or settings.vs_log_path,
+            settings.protocol_database(topology) or settings.vs_log_path,
             clock=clock,
         )
         stack.callback(decisions.close)
@@ -156,7 +150,7 @@ def _start(
 
         hub_id = topology.platform.hub_id
         hub_log = open_protocol_log(
-            protocol_target(settings, topology, hub_id), party=hub_id, clock=clock
+            settings.protocol_log_target(hub_id, topology), party=hub_id, clock=clock
         )
         stack.callback(hub_log.close)
         # No pool-wide connection cap: the hub bounds connections per register itself, and a
@@ -184,7 +178,7 @@ def _start(
         from intermediary.dsc import Datenschutzcockpit, ProtocolSources
 
         sources = ProtocolSources(
-            database_url=settings.database_url or topology.platform.database,
+            database_url=settings.protocol_database(topology),
             log_dir=settings.log_dir,
             clock=clock,
         )

@@ -2,7 +2,8 @@
 
 Everything the landscape shares (data directory, topology, mode, clock) comes from
 :class:`~noots.settings.NootsSettings`; this class adds what only the platform needs: where
-the protocol logs live, the admin token, and the transport hub's limits.
+the admin token and the transport hub's limits (where the protocol logs live is shared:
+:meth:`~noots.settings.NootsSettings.protocol_log_target`).
 """
 
 from __future__ import annotations
@@ -19,13 +20,6 @@ __all__ = ["PlatformSettings"]
 class PlatformSettings(NootsSettings):
     """Settings of the platform (hub, RDN, VS, IAM/PKI, DSC, simulated eID)."""
 
-    database_url: str | None = Field(
-        default=None,
-        description=(
-            "Protocol log target: a postgresql:// URL. Unset: the topology's platform.database, "
-            "else SQLite files under <data_dir>/logs."
-        ),
-    )
     admin_token: SecretStr | None = Field(
         default=None,
         description="Bearer token of /admin/v1/… (test mode only; unset = no admin endpoints).",

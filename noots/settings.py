@@ -70,6 +70,13 @@ class NootsSettings(BaseSettings):
             "exchange to (noots.trace); `noots up` sets it. Unset or empty: no tracing."
         ),
     )
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "Where every party keeps its protocol log: a postgresql:// URL. Unset: the "
+            "topology's platform.database, else SQLite files under <data_dir>/logs."
+        ),
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -118,6 +125,20 @@ class NootsSettings(BaseSettings):
         if self.strict:
             return SystemClock(offset)
         return LandscapeClock(self.data_dir / "run" / CLOCK_FILE, offset)
+
+    def protocol_database(self, topology: Topology) -> str | None:
+        """The one database every party of the landscape logs to, if it has one.
+
+        All parties must agree on it: the Datenschutzcockpit reads only there (or, without
+        one, every SQLite file under ``<data_dir>/logs``).
+        """
+        return self.database_url or topology.platform.database
+
+    def protocol_log_target(self, party: str, topology: Topology) -> str | Path:
+        """Where ``party`` keeps its protocol log (for :func:`noots.protocol.open_protocol_log`)."""
+        from noots.bootstrap import LandscapePaths
+
+        return self.protocol_database(topology) or LandscapePaths(self.data_dir).protocol_log(party)
 
     def load_topology(self) -> Topology:
         """The landscape this process belongs to (raises ``TopologyError``), with ``hosts``

@@ -202,11 +202,10 @@ class RegisterService:
         self.source = _source_for(self.spec.kind, self.population, self.spec)
         self._owns_log = protocol_log is None
         if protocol_log is None:
-            target = settings.protocol_log_target(self.spec.participant_id)
-            if not str(target).startswith(("postgresql://", "postgres://")):
-                settings.data_dir.joinpath("logs").mkdir(parents=True, exist_ok=True)
             protocol_log = open_protocol_log(
-                target, party=self.spec.participant_id, clock=self.clock
+                settings.protocol_log_target(self.spec.participant_id, self.topology),
+                party=self.spec.participant_id,
+                clock=self.clock,
             )
         self.protocol_log = protocol_log
         self.replay = ReplayGuard(

@@ -65,10 +65,6 @@ LOG_EVIDENCE_TYPE = "IDNr"
 class IdaSettings(NootsSettings):
     """Settings of the IDA (``NOOTS_*``); its participant id comes from the topology."""
 
-    database_url: str | None = Field(
-        default=None,
-        description="Protocol log target (postgresql://…); SQLite under <data_dir>/logs if unset.",
-    )
     population: str | None = Field(
         default=None, description="Population file; <data_dir>/population.db if unset."
     )
@@ -164,12 +160,11 @@ class IdaService:
         )
         self._owns_log = protocol_log is None
         if protocol_log is None:
-            target = settings.database_url or settings.data_dir / "logs" / (
-                f"{self.participant_id}.db"
+            protocol_log = open_protocol_log(
+                settings.protocol_log_target(self.participant_id, self.topology),
+                party=self.participant_id,
+                clock=self.clock,
             )
-            if settings.database_url is None:
-                (settings.data_dir / "logs").mkdir(parents=True, exist_ok=True)
-            protocol_log = open_protocol_log(target, party=self.participant_id, clock=self.clock)
         self.protocol_log = protocol_log
         self.replay = ReplayGuard(
             self.clock,

@@ -32,10 +32,6 @@ class RegisterSettings(NootsSettings):
     region: str | None = Field(
         default=None, description="AGS of the municipality (picks one of several Melderegister)."
     )
-    database_url: str | None = Field(
-        default=None,
-        description="Protocol log target (postgresql://…); SQLite under <data_dir>/logs if unset.",
-    )
     population: Path | None = Field(
         default=None, description="Population file; <data_dir>/population.db if unset."
     )
@@ -71,9 +67,6 @@ class RegisterSettings(NootsSettings):
     @property
     def population_path(self) -> Path:
         return self.population or self.data_dir / "population.db"
-
-    def protocol_log_target(self, participant_id: str) -> str | Path:
-        return self.database_url or self.data_dir / "logs" / f"{participant_id}.db"
 
     @property
     def replay_window(self) -> timedelta:

@@ -176,9 +176,11 @@ def create_app(
         endpoints = Endpoints(
             settings.platform_url or endpoints.platform, settings.ida_url or endpoints.ida
         )
-        paths.logs_dir.mkdir(parents=True, exist_ok=True)
+        # Where the platform's Datenschutzcockpit reads (NOOTS_DATABASE_URL in compose).
         protocol = open_protocol_log(
-            paths.protocol_log(settings.consumer_id), party=settings.consumer_id, clock=me.clock
+            settings.protocol_log_target(settings.consumer_id, topology),
+            party=settings.consumer_id,
+            clock=me.clock,
         )
         # One connection pool for everything this service calls (platform, IDA, eID).
         http = httpx.AsyncClient(transport=transport, timeout=30.0)

@@ -5,6 +5,7 @@ the protocol logs in a real PostgreSQL server."""
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import threading
 import time
@@ -221,6 +222,49 @@ async def test_postgresql_protocol_storage_for_hub_registers_and_dsc(
     with psycopg.connect(database) as connection:
         rows = connection.execute("SELECT decision FROM vs_decisions ORDER BY sequence").fetchall()
     assert [row[0] for row in rows] == ["granted:matrix", "granted:intra-area", "granted:matrix"]
+
+
+@pytest.mark.postgres
+async def test_demo_service_logs_where_the_dsc_reads(
+    landscape: Landscape, postgres_url: str
+) -> None:
+    """A demo online service given the landscape's database URL (as in docker compose) logs
+    its transfers there, so the DSC shows the consumer's own records beside hub and register."""
+    from consumers.demo import DemoSettings
+    from consumers.demo import create_app as create_demo
+
+    database = fresh_database(postgres_url)
+    async with in_process(landscape, database_url=database) as world:
+        demo = create_demo(
+            DemoSettings(data_dir=landscape.data_dir, consumer_id=CONSUMER, database_url=database),
+            transport=world.routes,
+            participant=landscape.participant(CONSUMER),
+        )
+        async with (
+            demo.router.lifespan_context(demo),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=demo),
+                base_url=landscape.topology.base_url(CONSUMER),
+                follow_redirects=True,
+            ) as browser,
+        ):
+            page = await browser.post("/antrag")
+            csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+            assert csrf is not None
+            form = {"csrf": csrf.group(1)}
+            await browser.post("/anmelden", data={**form, "idnr": ERIKA[0]})
+            preview = await browser.post("/einwilligung", data={**form, "agree": "ja"})
+            assert preview.url.path == "/vorschau", preview.text
+        erika = await dsc_transfers(world.platform, ERIKA[0])
+    assert not (landscape.data_dir / "logs" / f"{CONSUMER}.db").exists()
+    assert sorted(t["provider"]["participantId"] for t in erika) == sorted([KBA, MELDEREGISTER])
+    for transfer in erika:
+        assert transfer["outcome"] == "delivered"
+        assert {r["party"] for r in transfer["records"]} == {
+            CONSUMER,
+            HUB,
+            transfer["provider"]["participantId"],
+        }
 
 
 # -- real servers on loopback sockets -----------------------------------------------------------

@@ -116,6 +116,38 @@ def test_environment_and_volumes(compose: dict[str, Any]) -> None:
     assert set(compose["volumes"]) == {"noots-data", "noots-postgres"}
 
 
+def test_every_party_logs_where_the_dsc_reads(
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each component's own settings, read from its compose environment, put its protocol log
+    into the PostgreSQL database the platform's Datenschutzcockpit reads (online services too)."""
+    from consumers.demo import DemoSettings
+    from intermediary.settings import PlatformSettings
+    from registers.ida import IdaSettings
+    from registers.settings import RegisterSettings
+
+    classes: dict[str, Any] = {
+        "platform": PlatformSettings,
+        "ida": IdaSettings,
+        "register": RegisterSettings,
+        "consumer": DemoSettings,
+    }
+    services = _noots_services(compose)
+    checked = set()
+    for component in landscape_components(TOPOLOGY, dashboard=True):
+        if component.kind not in classes:
+            continue
+        with monkeypatch.context() as env:
+            for key, value in services[service_name(component)]["environment"].items():
+                env.setenv(key, value)
+            # The container's paths do not exist here; the variables are what is checked.
+            env.setenv("NOOTS_TOPOLOGY", str(PROJECT_ROOT / "landscape.yaml"))
+            settings = classes[component.kind]()
+        assert settings.protocol_log_target(component.participant_id, TOPOLOGY) == DATABASE_URL
+        checked.add(component.kind)
+    assert checked == set(classes)
+
+
 def test_postgres_matches_the_database_url(compose: dict[str, Any]) -> None:
     """The PostgreSQL service has the user, password and database the URL names, a health
     check, and its files in a named volume."""

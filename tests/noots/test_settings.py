@@ -14,7 +14,15 @@ from noots.topology import DEFAULT_TOPOLOGY_PATH
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("DATA_DIR", "TOPOLOGY", "MODE", "TLS", "CLOCK_OFFSET_SECONDS", "LOG_LEVEL"):
+    for name in (
+        "DATA_DIR",
+        "TOPOLOGY",
+        "MODE",
+        "TLS",
+        "CLOCK_OFFSET_SECONDS",
+        "LOG_LEVEL",
+        "DATABASE_URL",
+    ):
         monkeypatch.delenv(f"NOOTS_{name}", raising=False)
 
 
@@ -94,3 +102,27 @@ def test_settings_are_frozen() -> None:
     settings = load_settings()
     with pytest.raises(ValueError, match="frozen"):
         settings.tls = True  # type: ignore[misc]
+
+
+def test_protocol_log_target_is_one_place_for_every_party(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """NOOTS_DATABASE_URL wins over the topology's platform.database; without either each party
+    has its own SQLite file under <data_dir>/logs."""
+    topology = load_settings().load_topology()
+    in_topology = topology.model_copy(
+        update={
+            "platform": topology.platform.model_copy(
+                update={"database": "postgresql://topology/db"}
+            )
+        }
+    )
+    local = load_settings(data_dir=tmp_path)
+    assert local.protocol_database(topology) is None
+    assert local.protocol_log_target("noots-hub", topology) == tmp_path / "logs" / "noots-hub.db"
+    assert local.protocol_log_target("noots-hub", in_topology) == "postgresql://topology/db"
+    monkeypatch.setenv("NOOTS_DATABASE_URL", "postgresql://env/db")
+    shared = load_settings(data_dir=tmp_path)
+    for party in ("noots-hub", "08118079-BPA-87"):
+        assert shared.protocol_log_target(party, topology) == "postgresql://env/db"
+        assert shared.protocol_log_target(party, in_topology) == "postgresql://env/db"
