@@ -18,6 +18,7 @@ from noots.cli._app import app
 if TYPE_CHECKING:
     from consumers import EvidenceResult, Explanation
     from noots.errors import NootsError
+    from noots.settings import NootsSettings
     from noots.topology import Topology
 
 EXIT_OK = 0
@@ -74,10 +75,18 @@ def fetch(
         typer.Option("--data-dir", help="Landscape data dir (default: NOOTS_DATA_DIR)."),
     ] = None,
     topology_file: Annotated[
-        Path | None, typer.Option("--topology", help="Topology file (default: NOOTS_TOPOLOGY).")
+        Path | None,
+        typer.Option(
+            "--topology",
+            help="Topology file (default: the running landscape's, else NOOTS_TOPOLOGY).",
+        ),
     ] = None,
 ) -> None:
-    """Fetch one evidence for one person through the platform, verified end to end."""
+    """Fetch one evidence for one person through the platform, verified end to end.
+
+    Finds the landscape `noots up` runs for the data dir (its ports, HTTP or mutual TLS) from
+    its run file; without one, the topology file and NOOTS_TLS say where to go.
+    """
     from rich.console import Console
 
     from consumers import ExchangeContext, explain
@@ -93,7 +102,7 @@ def fetch(
         overrides["topology"] = topology_file
     try:
         settings = load_settings(**overrides)
-        topology = settings.load_topology()
+        topology, tls = _landscape(settings, explicit_topology=topology_file is not None)
         consumer = _consumer(topology, as_participant)
         purpose, region = _defaults(topology, consumer, evidence, purpose, region)
     except NootsError as exc:
@@ -102,7 +111,6 @@ def fetch(
     context = ExchangeContext(consumer, evidence, purpose, by_idnr=idnr is not None)
     try:
         result = _run(
-            settings.data_dir,
             topology,
             consumer,
             evidence,
@@ -114,8 +122,8 @@ def fetch(
             register_number=register_number,
             region=region,
             legal_basis=legal_basis,
-            strict=settings.strict,
-            clock_offset=settings.clock_offset_seconds,
+            settings=settings,
+            tls=tls,
         )
     except NootsError as exc:
         explanation = explain(exc, context)
@@ -131,6 +139,20 @@ def fetch(
         out.print_json(json.dumps(result.to_json()))
     else:
         _print_table(out, result)
+
+
+def _landscape(settings: NootsSettings, *, explicit_topology: bool) -> tuple[Topology, bool]:
+    """The topology and TLS of the landscape ``noots up`` runs for the data dir (its run file),
+    else of the topology file and ``NOOTS_TLS``; an explicit ``--topology`` wins."""
+    from noots.supervisor import running_landscape
+    from noots.topology import load_topology
+
+    info = running_landscape(settings.data_dir.resolve())
+    if info is None:
+        return settings.load_topology(), settings.tls
+    if explicit_topology:
+        return settings.load_topology(), info.tls
+    return load_topology(Path(info.topology)), info.tls
 
 
 def _refused(exc: NootsError) -> bool:
@@ -185,7 +207,6 @@ def _defaults(
 
 
 def _run(
-    data_dir: Path,
     topology: Topology,
     consumer: str,
     evidence: str,
@@ -198,10 +219,12 @@ def _run(
     register_number: str | None,
     region: str | None,
     legal_basis: str | None,
-    strict: bool,
-    clock_offset: float,
+    settings: NootsSettings,
+    tls: bool,
 ) -> EvidenceResult:
     from datetime import timedelta
+
+    import httpx
 
     from consumers import Client, Endpoints, parse_date, parse_person
     from consumers import company as company_subject
@@ -211,11 +234,12 @@ def _run(
     from noots.participant import load_participant
     from noots.pki import UnknownParticipant
     from noots.protocol import open_protocol_log
+    from noots.tls import TlsFiles, client_context
 
     if (idnr, person, company) == (None, None, None):
         raise InvalidInput("name the subject: --idnr, --person or --company")
-    paths = LandscapePaths(data_dir)
-    clock = SystemClock(timedelta(seconds=clock_offset))
+    paths = LandscapePaths(settings.data_dir)
+    clock = SystemClock(timedelta(seconds=settings.clock_offset_seconds))
     try:
         participant = load_participant(paths.pki_dir, consumer, clock=clock)
     except (UnknownParticipant, FileNotFoundError):
@@ -232,15 +256,22 @@ def _run(
         subject["born"] = parse_date(born)
     if company is not None:
         subject["company"] = company_subject(company, register_number or "")
-    paths.logs_dir.mkdir(parents=True, exist_ok=True)
-    log = open_protocol_log(paths.protocol_log(consumer), party=consumer, clock=clock)
+    # With TLS the TLS client is the acting consumer: the hub compares it with the signer.
+    transport = None
+    if tls:
+        files = TlsFiles.for_participant(paths.pki_dir, consumer)
+        transport = httpx.AsyncHTTPTransport(verify=client_context(files), trust_env=False)
+    log = open_protocol_log(
+        settings.protocol_log_target(consumer, topology), party=consumer, clock=clock
+    )
     try:
         with Client(
             participant,
-            Endpoints.from_topology(topology),
+            Endpoints.from_topology(topology, tls=tls),
             topology,
+            transport=transport,
             protocol_log=log,
-            test=not strict,
+            test=not settings.strict,
         ) as client:
             return client.fetch_evidence(
                 evidence, purpose=purpose, region=region, legal_basis=legal_basis, **subject

@@ -112,14 +112,13 @@ def test_evidence_through_the_running_landscape(
 
 
 def test_fetch_command_uses_the_landscape(landscape: tuple[UpProcess, Topology, Path]) -> None:
-    """`noots fetch` (IDA look-up by basic data, then the KBA) works against it."""
-    up, _topology, path = landscape
+    """`noots fetch` (IDA look-up by basic data, then the KBA) works against it, finding its
+    shifted ports through the run file alone (no --topology)."""
+    up, _topology, _path = landscape
     result = noots(
         "fetch",
         "--data-dir",
         str(up.data_dir),
-        "--topology",
-        str(path),
         "--evidence",
         "Fahrzeughalterauskunft",
         "--person",

@@ -180,6 +180,24 @@ def test_demo_over_mutual_tls(landscape: tuple[UpProcess, Topology]) -> None:
     assert f"POST {topology.base_url('platform', tls=True)}/transport/v1/messages" in result.stdout
 
 
+def test_fetch_command_over_mutual_tls(landscape: tuple[UpProcess, Topology]) -> None:
+    """`noots fetch` takes ports and TLS from the run file (no --topology, no --tls) and
+    presents the acting consumer's certificate: the hub accepts it as the envelope's sender."""
+    up, _topology = landscape
+    fetch = ["fetch", "--data-dir", str(up.data_dir), "--evidence", "Fahrzeughalterauskunft"]
+    result = subprocess.run(
+        [sys.executable, "-m", "noots", *fetch, "--person", ERIKA, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ, COLUMNS="160", NO_COLOR="1"),
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert '"provider": "991-01234ZFZR-41"' in result.stdout
+    assert "LB-EM 1964" in result.stdout
+
+
 def test_killed_register_is_refused_clearly(landscape: tuple[UpProcess, Topology]) -> None:
     """With TLS too, a register that is down is named in the hub's EDM:ERR:0008."""
     up, topology = landscape

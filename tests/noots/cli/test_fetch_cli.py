@@ -177,3 +177,34 @@ def test_landscape_not_running_is_a_tool_failure(tmp_path: Path, landscape: Land
     )
     assert result.exit_code == 1
     assert "noots up" in result.stderr
+
+
+def test_running_landscape_is_found_through_its_run_file(
+    tmp_path: Path, landscape: Landscape
+) -> None:
+    """Without --topology, the run file of `noots up` in the data dir says where the landscape
+    listens (here: shifted ports the default topology does not have)."""
+    import os
+    from datetime import UTC, datetime
+
+    from noots.supervisor import RUN_FILE, RunInfo
+
+    data_dir = tmp_path / "data"
+    (data_dir / "run").mkdir(parents=True)
+    (data_dir / "pki").symlink_to(landscape.data_dir / "pki")
+    info = RunInfo(
+        supervisor_pid=os.getpid(),  # alive: the landscape counts as running
+        data_dir=str(data_dir),
+        topology=str(landscape.topology_path),
+        tls=False,
+        started_at=datetime.now(UTC).isoformat(),
+        components=(),
+    )
+    (data_dir / "run" / RUN_FILE).write_text(info.to_json(), encoding="utf-8")
+    result = CliRunner().invoke(
+        app,
+        ["fetch", "--data-dir", str(data_dir), "--evidence", "Fahrzeughalterauskunft", *ERIKA],
+    )
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "LB-EM 1964" in result.stdout
+    assert (data_dir / "logs" / "08118079-BPA-87.db").is_file()
