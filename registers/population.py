@@ -33,6 +33,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar
 
+from noots.errors import ConfigurationError
 from noots.idnr import iter_test_numbers
 from noots.topology import RegisterSpec, Topology, load_topology
 from registers.identities import (
@@ -487,11 +488,23 @@ class _PlateSequence:
                 return plate
 
 
+def _residences(topology: Topology) -> list[RegisterSpec]:
+    """The Melderegister whose municipalities people live in; there must be one at least."""
+    registers = topology.municipalities()
+    if not registers:
+        raise ConfigurationError(
+            f"the topology {topology.name!r} has no Melderegister: every synthetic person "
+            "lives in a Melderegister's municipality, so no population can be seeded. Add a "
+            "register of kind melderegister (with region and municipality) to the topology"
+        )
+    return registers
+
+
 def _municipalities(
     topology: Topology, rng: random.Random, plates: frozenset[str]
 ) -> list[_Municipality]:
     out = []
-    for register in topology.municipalities():
+    for register in _residences(topology):
         m = register.municipality
         # The topology guarantees both for a Melderegister.
         assert m is not None
@@ -506,8 +519,6 @@ def _municipalities(
                 plates=_PlateSequence(m.plate_prefix, rng, plates),
             )
         )
-    if not out:
-        raise ValueError("the topology has no Melderegister: nobody could live anywhere")
     return out
 
 
@@ -762,8 +773,9 @@ def _identity_rows(
     topology: Topology,
 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """Rows of the behaviour identities; moved to the first municipality if theirs is absent."""
-    munis = {r.region: r for r in topology.municipalities()}
-    fallback = topology.municipalities()[0]
+    residences = _residences(topology)
+    munis = {r.region: r for r in residences}
+    fallback = residences[0]
     persons, births, vehicles = [], [], []
     for ident in BEHAVIOUR_IDENTITIES:
         if not ident.in_population:
@@ -832,8 +844,9 @@ def _demo_company_rows(
     topology: Topology,
 ) -> tuple[tuple[Any, ...], tuple[int, str, str]]:
     d = DEMO_COMPANY
-    munis = {r.region: r for r in topology.municipalities()}
-    register = munis.get(d.seat_ags, topology.municipalities()[0])
+    residences = _residences(topology)
+    munis = {r.region: r for r in residences}
+    register = munis.get(d.seat_ags, residences[0])
     assert register.municipality is not None
     city = register.municipality.name
     postcode = (
@@ -945,11 +958,16 @@ def seed_population(
     a smaller ``people`` still yields them). Same ``(people, seed, topology)`` and generator
     version → the same content, whether generated in a worker process (``parallel``; by
     default from :data:`PARALLEL_THRESHOLD` people on) or not.
+
+    Everyone lives in a municipality of the topology's Melderegister (the other registers
+    describe the same people), so a topology without one is refused with a
+    :class:`~noots.errors.ConfigurationError` before anything is written.
     """
     if people < 0:
         raise ValueError("people must not be negative")
     started = time.perf_counter()
     topology = topology or load_topology()
+    _residences(topology)  # refuse before anything is written
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")

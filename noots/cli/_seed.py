@@ -46,13 +46,17 @@ def seed(
     # The generator lives with the registers and pulls in faker: import it only here.
     from registers.population import POPULATION_FILE, seed_population
 
-    summary = seed_population(
-        settings.data_dir / POPULATION_FILE,
-        people=people,
-        seed=seed,
-        topology=landscape,
-        show_progress=not quiet,
-    )
+    try:
+        summary = seed_population(
+            settings.data_dir / POPULATION_FILE,
+            people=people,
+            seed=seed,
+            topology=landscape,
+            show_progress=not quiet,
+        )
+    except ConfigurationError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
     typer.echo(
         f"{summary.path}: {summary.people:,} people, {summary.births:,} birth records, "
         f"{summary.vehicles:,} vehicles, {summary.companies:,} companies "

@@ -334,9 +334,15 @@ def bootstrap(
     """Create what a landscape needs in the data dir (PKI, population); keeps what exists."""
     from rich.console import Console
 
+    from noots.errors import NootsError
+
     console = Console()
     settings = load_cli_settings(data_dir, topology)
-    bootstrap_with_progress(console, settings, people=people, seed=seed)
+    try:
+        bootstrap_with_progress(console, settings, people=people, seed=seed)
+    except NootsError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
     console.print(f"[green]ready[/green] {settings.data_dir}")
 
 

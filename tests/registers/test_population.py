@@ -407,3 +407,19 @@ def test_negative_people_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="negative"):
         seed_population(tmp_path / "x.db", people=-1, seed=1)
     assert not (tmp_path / "x.db").exists()
+
+
+def test_topology_without_melderegister_is_refused(tmp_path: Path) -> None:
+    """Everyone lives in a Melderegister municipality: without one, seeding stops with a
+    ConfigurationError that says so, before anything is written."""
+    from noots.errors import ConfigurationError
+
+    data = yaml.safe_load(DEFAULT_TOPOLOGY_PATH.read_text(encoding="utf-8"))
+    data["registers"] = [r for r in data["registers"] if r["kind"] != "melderegister"]
+    data["consumers"] = []
+    data["authorisations"] = []
+    topology = parse_topology(yaml.safe_dump(data, allow_unicode=True))
+    assert topology.registers
+    with pytest.raises(ConfigurationError, match="no Melderegister"):
+        seed_population(tmp_path / "none.db", people=50, seed=1, topology=topology)
+    assert list(tmp_path.iterdir()) == []

@@ -44,3 +44,17 @@ def test_seed_refuses_a_bad_topology(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "bad.yaml" in result.stderr
     assert not (tmp_path / "population.db").exists()
+
+
+def test_seed_refuses_a_topology_without_melderegister(tmp_path: Path) -> None:
+    """No Melderegister, nowhere to live: exit 2 naming the missing register, nothing written."""
+    from noots.testing.up import write_landscape
+
+    topology = write_landscape(tmp_path / "kba-only.yaml", keep={"991-01234ZFZR-41"})
+    result = runner.invoke(
+        app, ["seed", "-n", "10", "--data-dir", str(tmp_path), "--topology", str(topology), "-q"]
+    )
+    assert result.exit_code == 2
+    assert "no Melderegister" in result.stderr
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "population.db").exists()

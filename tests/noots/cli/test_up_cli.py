@@ -38,3 +38,20 @@ def test_status_and_down_without_a_landscape(tmp_path: Path) -> None:
     down = runner.invoke(app, ["down", "--data-dir", str(tmp_path)])
     assert down.exit_code == 0
     assert "no landscape runs" in down.output
+
+
+def test_bootstrap_without_melderegister_explains(tmp_path: Path) -> None:
+    """`noots bootstrap` with a topology that has no Melderegister: exit 1 with the reason
+    instead of a traceback, and no population file."""
+    from noots.testing.up import write_landscape
+
+    topology = write_landscape(tmp_path / "kba-only.yaml", keep={"991-01234ZFZR-41"})
+    data_dir = tmp_path / "data"
+    result = runner.invoke(
+        app,
+        ["bootstrap", "--data-dir", str(data_dir), "--topology", str(topology), "--people", "10"],
+    )
+    assert result.exit_code == 1, result.output
+    assert "no Melderegister" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert not (data_dir / "population.db").exists()
