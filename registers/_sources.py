@@ -8,7 +8,7 @@ turns the one matched entry into the register's evidence document.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol, cast
@@ -186,26 +186,22 @@ class FahrzeugregisterSource:
         )
 
 
-#: Register courts the population knows; a request without a court is looked up at each.
-_COURTS = (
-    "Amtsgericht Stuttgart",
-    "Amtsgericht München",
-    "Amtsgericht Charlottenburg",
-    "Amtsgericht Hamburg",
-    "Amtsgericht Köln",
-)
-
-
 @dataclass(frozen=True)
 class HandelsregisterSource:
     """The Handelsregister of the register courts."""
 
     store: PopulationStore
+    #: The courts the population has companies at (read once: the file does not change); a
+    #: request without a court is looked up at each.
+    courts: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "courts", tuple(self.store.register_courts()))
 
     def candidates(self, query: SubjectQuery) -> list[Candidate]:
         if not isinstance(query, LegalQuery):
             return []
-        courts = (query.court,) if query.court is not None else _COURTS
+        courts = (query.court,) if query.court is not None else self.courts
         found: list[Candidate] = []
         for court in courts:
             company = self.store.company(court, query.number, query.register)
