@@ -102,7 +102,7 @@ def test_bad_code_and_duration() -> None:
 
 def test_yaml_syntax_error_has_a_line() -> None:
     """Broken YAML is reported as such with the line of the problem."""
-    location, message, line = problems_of("name: x\nsteps:\n  - fetch: {as: [\n")[0]
+    _location, message, line = problems_of("name: x\nsteps:\n  - fetch: {as: [\n")[0]
     assert "not valid YAML" in message
     assert line is not None
 
