@@ -19,6 +19,7 @@ from noots.settings import NootsSettings, load_settings
 
 __all__ = [
     "ServerPlan",
+    "WorkerThreads",
     "build_app",
     "find_component",
     "install_trace_sink",
@@ -71,19 +72,21 @@ def build_app(plan: ServerPlan) -> Any:
     """The component's app, wrapped for TLS when the plan says so."""
     import httpx
 
+    from noots.http import ShardedTransport
     from noots.participant import load_validator
     from noots.tls import TlsFiles, TlsPeerMiddleware, client_context
 
     component, settings = plan.component, plan.settings
-    transport = None
     verify: Any = True
     if plan.tls:
         files = TlsFiles.for_participant(settings.data_dir / "pki", component.participant_id)
         verify = client_context(files)
-        transport = httpx.AsyncHTTPTransport(
-            verify=verify,
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
-        )
+    # Outgoing calls (the hub's to the registers, an online service's to the platform) go over
+    # a few small keep-alive pools: one pool's bookkeeping grows with the square of its
+    # connections (noots.http). 8 pools × 8 idle connections keep 64 alive, as one pool did.
+    transport = ShardedTransport(
+        limits=httpx.Limits(max_connections=None, max_keepalive_connections=8), verify=verify
+    )
     if settings.trace_url is not None and component.kind != "dashboard":
         # Every component reports its hops to the dashboard (which traces its own pilots).
         from consumers.dashboard.sink import install_http_sink
@@ -93,7 +96,31 @@ def build_app(plan: ServerPlan) -> Any:
     if plan.tls:
         validator = load_validator(settings.data_dir / "pki", clock=settings.clock())
         app = TlsPeerMiddleware(app, validator)
-    return app
+    return WorkerThreads(app, settings.worker_threads)
+
+
+class WorkerThreads:
+    """ASGI wrapper that caps the worker threads of the server's event loop at ``tokens``.
+
+    Services run their blocking steps (verification, signing, the protocol log) through
+    ``run_in_threadpool``, whose default limit is 40 threads. Those steps are mostly Python
+    holding the interpreter lock: with 32 requests in flight, 32 threads take turns on one
+    lock, which costs CPU and stretches every request's latency. A few threads keep the
+    parts that do release the lock (parsing, hashing, fsync) overlapping, and the other
+    requests wait their turn in the event loop instead.
+    """
+
+    def __init__(self, app: Any, tokens: int) -> None:
+        self.app = app
+        self.tokens = tokens
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            import anyio.to_thread
+
+            # anyio keeps one default limiter per event loop; lifespan runs on the server's.
+            anyio.to_thread.current_default_thread_limiter().total_tokens = self.tokens
+        await self.app(scope, receive, send)
 
 
 def server_config(plan: ServerPlan) -> Any:

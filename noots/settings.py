@@ -56,6 +56,15 @@ class NootsSettings(BaseSettings):
         default=0.0, description="Shift of the simulated clock against the wall clock."
     )
     log_level: LogLevel = "INFO"
+    worker_threads: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description=(
+            "Threads a server runs its blocking steps on (signatures, XML, protocol log). More "
+            "than a few only make CPU-bound Python threads fight over the interpreter lock."
+        ),
+    )
     hosts: dict[str, str] = Field(
         default_factory=dict,
         description=(
