@@ -43,9 +43,11 @@ attacks do not interfere with each other through a receiver's replay cache. The 
 
 from __future__ import annotations
 
+import base64
 import copy
 import dataclasses
 import functools
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -609,12 +611,39 @@ def personal_data(subjects: Iterable[Subject]) -> tuple[str, ...]:
     return tuple(found)
 
 
+# Signature values, digests and certificates are random-looking base64: a short name such as
+# "Max" turns up in them by chance, so they are cut out before searching.
+_SIGNATURE_PARTS = re.compile(
+    rb"<((?:[\w.-]+:)?)(SignatureValue|DigestValue|X509Certificate)\b[^>]*>.*?</\1\2\s*>", re.S
+)
+# Any other long base64 run may hide an encoded document (an evidence in a RepositoryItem):
+# it is decoded and searched as well.
+_BASE64_RUN = re.compile(rb"[A-Za-z0-9+/=\s]{40,}")
+
+
+def _readable_text(answer: bytes) -> str:
+    stripped = _SIGNATURE_PARTS.sub(b"", answer)
+    texts = [stripped.decode("utf-8", errors="replace")]
+    for run in _BASE64_RUN.findall(stripped):
+        try:
+            texts.append(base64.b64decode(b"".join(run.split()), validate=True).decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            continue
+    return "\n".join(texts)
+
+
 def leaked_personal_data(answer: bytes, kit: AttackKit) -> list[str]:
     """Which markers of the kit's subjects (and the forged one) appear in ``answer``.
 
     A refusal may name participants, request ids and the reason; it must never name the
-    person (or company) the request was about, nor the one a forgery asked about.
+    person (or company) the request was about, nor the one a forgery asked about. Markers are
+    matched as whole words in the answer's text and in any base64 it carries, but not inside
+    signature values and certificates, where they would only match by chance.
     """
     subjects: list[Subject] = [kit.subject, kit.forged_subject]
-    text = answer.decode("utf-8", errors="replace")
-    return [marker for marker in personal_data(subjects) if marker in text]
+    text = _readable_text(answer)
+    return [
+        marker
+        for marker in personal_data(subjects)
+        if re.search(rf"(?<!\w){re.escape(marker)}(?!\w)", text)
+    ]

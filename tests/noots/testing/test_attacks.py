@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from datetime import date
 
@@ -185,6 +186,25 @@ def test_leaked_personal_data_finds_the_subject_in_an_answer(kit: AttackKit) -> 
     assert leaked_personal_data(refusal, kit) == []
     leaked = leaked_personal_data(refusal + OTHER_PERSON.idnr.encode(), kit)  # type: ignore[union-attr]
     assert leaked == ["47036892816"]
+
+
+def test_leak_check_ignores_chance_matches_inside_signature_values(kit: AttackKit) -> None:
+    """A marker inside a base64 signature value or certificate is chance, not a leak."""
+    name = kit.subject.family_name  # type: ignore[union-attr]
+    refusal = (
+        b'<e xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><Code>EDM:ERR:0001</Code>'
+        b"<ds:SignatureValue>abc" + name.encode() + b"+/xyz==</ds:SignatureValue>"
+        b"<ds:X509Certificate>MII" + name.encode() + b"Q==</ds:X509Certificate></e>"
+    )
+    assert leaked_personal_data(refusal, kit) == []
+
+
+def test_leak_check_finds_a_subject_hidden_in_base64(kit: AttackKit) -> None:
+    """Personal data base64-encoded into the answer (an evidence document) is still found."""
+    name = kit.subject.family_name  # type: ignore[union-attr]
+    document = f"<Nachweis><Name>{name}</Name><Padding>{'x' * 40}</Padding></Nachweis>"
+    answer = b"<RepositoryItem>" + base64.b64encode(document.encode()) + b"</RepositoryItem>"
+    assert name in leaked_personal_data(answer, kit)
 
 
 def test_every_attack_code_is_one_of_the_refusal_codes() -> None:
