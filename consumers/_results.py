@@ -8,9 +8,9 @@ from typing import Any
 from uuid import UUID
 
 from lxml import etree
-from noots.messages import Evidence
 
 from consumers._document import DocumentRow, document_rows, document_to_dict
+from noots.messages import Evidence
 
 __all__ = ["EvidenceResult", "Route"]
 
