@@ -128,6 +128,12 @@ class EdmCode(StrEnum):
     def title(self) -> str:  # type: ignore[override]
         return _TITLES[self]
 
+    @property
+    def http_status(self) -> int:
+        """The HTTP status of an answer carrying this code (docs/PROTOCOL.md); a gateway
+        answering for a component behind it makes 0008 a 502 itself."""
+        return _HTTP_STATUS[self]
+
 
 _TITLES = {
     EdmCode.AUTHENTICATION: "authentication failed",
@@ -138,6 +144,17 @@ _TITLES = {
     EdmCode.UNRESOLVED_REFERENCE: "unresolved reference",
     EdmCode.UNSUPPORTED_CAPABILITY: "unsupported capability",
     EdmCode.QUERY_ERROR: "query error",
+}
+
+_HTTP_STATUS = {
+    EdmCode.AUTHENTICATION: 401,
+    EdmCode.AUTHORISATION: 403,
+    EdmCode.INVALID_REQUEST: 400,
+    EdmCode.NOT_FOUND: 404,
+    EdmCode.TIMEOUT: 504,
+    EdmCode.UNRESOLVED_REFERENCE: 404,
+    EdmCode.UNSUPPORTED_CAPABILITY: 422,
+    EdmCode.QUERY_ERROR: 500,
 }
 
 
