@@ -14,17 +14,6 @@ __all__ = ["XML_MEDIA_TYPE", "http_status", "problem", "read_body"]
 
 XML_MEDIA_TYPE = "application/xml"
 
-_STATUS = {
-    EdmCode.AUTHENTICATION: 401,
-    EdmCode.AUTHORISATION: 403,
-    EdmCode.INVALID_REQUEST: 400,
-    EdmCode.NOT_FOUND: 404,
-    EdmCode.TIMEOUT: 504,
-    EdmCode.UNRESOLVED_REFERENCE: 404,
-    EdmCode.UNSUPPORTED_CAPABILITY: 422,
-    EdmCode.QUERY_ERROR: 500,
-}
-
 
 def http_status(code: EdmCode | str, *, behind: bool = False) -> int:
     """The HTTP status docs/PROTOCOL.md gives an EDM code; 0008 is 502 when a component
@@ -32,7 +21,7 @@ def http_status(code: EdmCode | str, *, behind: bool = False) -> int:
     edm = EdmCode(code)
     if edm is EdmCode.QUERY_ERROR and behind:
         return 502
-    return _STATUS[edm]
+    return edm.http_status
 
 
 def problem(error: NootsError, *, component: str, **extra: Any) -> JSONResponse:

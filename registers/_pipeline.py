@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal
@@ -50,7 +50,6 @@ from noots.tokens import AuthorisationToken, check_token_binding, verify_token
 from noots.topology import SERVICE_ID_PREFIX, EvidenceTypeSpec
 
 __all__ = [
-    "HTTP_STATUS",
     "NOT_FOUND_DETAIL",
     "AuthorisedRequest",
     "Deliver",
@@ -78,18 +77,6 @@ __all__ = [
 #: The one text every "not found" answer carries: unknown, ambiguous and blocked alike.
 NOT_FOUND_DETAIL = "Zum angegebenen Nachweissubjekt liegt kein Nachweis vor."
 _INTERNAL_DETAIL = "Der Nachweis kann derzeit nicht erstellt werden."
-
-#: HTTP status of an answer by its EDM code (docs/PROTOCOL.md); a 0102 is 200.
-HTTP_STATUS: Mapping[EdmCode, int] = {
-    EdmCode.AUTHENTICATION: 401,
-    EdmCode.AUTHORISATION: 403,
-    EdmCode.INVALID_REQUEST: 400,
-    EdmCode.NOT_FOUND: 404,
-    EdmCode.TIMEOUT: 504,
-    EdmCode.UNRESOLVED_REFERENCE: 404,
-    EdmCode.UNSUPPORTED_CAPABILITY: 422,
-    EdmCode.QUERY_ERROR: 500,
-}
 
 
 @dataclass(frozen=True)
@@ -457,7 +444,7 @@ def error_detail(error: NootsError) -> str:
 
 def http_status(message: messages.EvidenceResponse | messages.EvidenceErrorResponse) -> int:
     if isinstance(message, messages.EvidenceErrorResponse):
-        return HTTP_STATUS[message.code]
+        return message.code.http_status
     return 200
 
 

@@ -16,13 +16,11 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from lxml import etree
-from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from noots import ida
@@ -47,12 +45,13 @@ from noots.errors import (
 from noots.participant import Participant, load_participant
 from noots.pki import Role
 from noots.protocol import ProtocolLog, open_protocol_log
-from noots.settings import NootsSettings, load_settings
+from noots.settings import load_settings
 from noots.tls import NO_TLS, TlsPeer
 from noots.topology import Topology
-from registers._pipeline import HTTP_STATUS, UNKNOWN_PARTY, error_detail
+from registers._pipeline import UNKNOWN_PARTY, error_detail
 from registers._service import XML_MEDIA_TYPE, read_body
 from registers.population import Person, PopulationStore
+from registers.settings import ProviderSettings
 
 __all__ = ["IdaService", "IdaSettings", "create_app", "create_ida_app", "match_person"]
 
@@ -62,14 +61,8 @@ log = logging.getLogger("noots.ida")
 LOG_EVIDENCE_TYPE = "IDNr"
 
 
-class IdaSettings(NootsSettings):
+class IdaSettings(ProviderSettings):
     """Settings of the IDA (``NOOTS_*``); its participant id comes from the topology."""
-
-    population: str | None = Field(
-        default=None, description="Population file; <data_dir>/population.db if unset."
-    )
-    replay_window_seconds: float = Field(default=300.0, gt=0, le=86_400)
-    replay_cache_size: int = Field(default=100_000, ge=1)
 
 
 # -- the pure part ----------------------------------------------------------------------------
@@ -151,13 +144,11 @@ class IdaService:
         self.participant_id = self.topology.ida.participant_id
         self.clock = clock or settings.clock()
         self.participant = participant or load_participant(
-            settings.data_dir / "pki", self.participant_id, clock=self.clock
+            settings.pki_dir, self.participant_id, clock=self.clock
         )
         self.allow_test_numbers = not settings.strict
         self._owns_population = population is None
-        self.population = population or PopulationStore(
-            settings.population or settings.data_dir / "population.db"
-        )
+        self.population = population or PopulationStore(settings.population_path)
         self._owns_log = protocol_log is None
         if protocol_log is None:
             protocol_log = open_protocol_log(
@@ -167,9 +158,7 @@ class IdaService:
             )
         self.protocol_log = protocol_log
         self.replay = ReplayGuard(
-            self.clock,
-            window=timedelta(seconds=settings.replay_window_seconds),
-            max_entries=settings.replay_cache_size,
+            self.clock, window=settings.replay_window, max_entries=settings.replay_cache_size
         )
 
     def close(self) -> None:
@@ -237,7 +226,7 @@ class IdaService:
     def _refusal(self, error: NootsError, opened: OpenedEnvelope | None) -> _Answer:
         detail = ida.NOT_UNIQUE_DETAIL if isinstance(error, NotFound) else error_detail(error)
         body = error_body(error.code, detail, self.participant_id)
-        return _Answer(body, HTTP_STATUS[error.code], opened)
+        return _Answer(body, error.code.http_status, opened)
 
     def seal_answer(self, answer: _Answer, digest: str) -> bytes:
         opened = answer.opened

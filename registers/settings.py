@@ -1,8 +1,10 @@
 """Settings of one register process (``NOOTS_*`` environment variables).
 
-The shared part (data directory, topology, mode, clock) comes from
-:class:`~noots.settings.NootsSettings`. A register is named by its participant id, or by its
-kind (and, for a Melderegister, the region AGS) as the topology lists it.
+The shared part (data directory, topology, mode, clock, protocol log) comes from
+:class:`~noots.settings.NootsSettings`; what registers and the IDA share (the population they
+answer from, the replay guard) from :class:`ProviderSettings`. A register is named by its
+participant id, or by its kind (and, for a Melderegister, the region AGS) as the topology
+lists it.
 """
 
 from __future__ import annotations
@@ -17,47 +19,20 @@ from noots.settings import NootsSettings
 from noots.topology import RegisterKind, RegisterSpec, Topology
 from registers.faults import FaultPlan
 
-__all__ = ["RegisterSettings"]
+__all__ = ["ProviderSettings", "RegisterSettings"]
 
 
-class RegisterSettings(NootsSettings):
-    """Settings of a data provider; ``NOOTS_PARTICIPANT_ID``, ``NOOTS_KIND``, ``NOOTS_REGION``…"""
+class ProviderSettings(NootsSettings):
+    """What every process answering from the population has: registers and the IDA."""
 
-    participant_id: str | None = Field(
-        default=None, description="The register's participant id (as in the topology)."
-    )
-    kind: RegisterKind | None = Field(
-        default=None, description="Register kind; enough when the topology has one of it."
-    )
-    region: str | None = Field(
-        default=None, description="AGS of the municipality (picks one of several Melderegister)."
-    )
     population: Path | None = Field(
         default=None, description="Population file; <data_dir>/population.db if unset."
-    )
-    admin_token: SecretStr | None = Field(
-        default=None,
-        description="Bearer token of /admin/v1/… (test mode only; unset = no admin endpoints).",
-    )
-    faults: FaultPlan = Field(
-        default_factory=FaultPlan, description="Faults to inject from the start (JSON)."
     )
     replay_window_seconds: float = Field(
         default=300.0, gt=0, le=86_400, description="Accepted age of an envelope's Created (±)."
     )
     replay_cache_size: int = Field(
         default=100_000, ge=1, description="Envelope ids remembered against replay."
-    )
-    pending_limit: int = Field(
-        default=10_000, ge=1, description="Asynchronous requests kept until collected."
-    )
-    async_delay_seconds: float | None = Field(
-        default=None,
-        ge=0,
-        description="Delay of asynchronous answers; unset: each behaviour identity's own.",
-    )
-    slow_delay_seconds: float | None = Field(
-        default=None, ge=0, description="Delay of slow answers; unset: each identity's own."
     )
 
     @property
@@ -71,6 +46,38 @@ class RegisterSettings(NootsSettings):
     @property
     def replay_window(self) -> timedelta:
         return timedelta(seconds=self.replay_window_seconds)
+
+
+class RegisterSettings(ProviderSettings):
+    """Settings of a data provider; ``NOOTS_PARTICIPANT_ID``, ``NOOTS_KIND``, ``NOOTS_REGION``…"""
+
+    participant_id: str | None = Field(
+        default=None, description="The register's participant id (as in the topology)."
+    )
+    kind: RegisterKind | None = Field(
+        default=None, description="Register kind; enough when the topology has one of it."
+    )
+    region: str | None = Field(
+        default=None, description="AGS of the municipality (picks one of several Melderegister)."
+    )
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token of /admin/v1/… (test mode only; unset = no admin endpoints).",
+    )
+    faults: FaultPlan = Field(
+        default_factory=FaultPlan, description="Faults to inject from the start (JSON)."
+    )
+    pending_limit: int = Field(
+        default=10_000, ge=1, description="Asynchronous requests kept until collected."
+    )
+    async_delay_seconds: float | None = Field(
+        default=None,
+        ge=0,
+        description="Delay of asynchronous answers; unset: each behaviour identity's own.",
+    )
+    slow_delay_seconds: float | None = Field(
+        default=None, ge=0, description="Delay of slow answers; unset: each identity's own."
+    )
 
     def register_spec(self, topology: Topology, kind: RegisterKind | None = None) -> RegisterSpec:
         """The topology entry of this register (by participant id, else by kind and region)."""
