@@ -90,18 +90,14 @@ def fetch(
     from rich.console import Console
 
     from consumers import ExchangeContext, explain
+    from noots.cli._up import cli_overrides
     from noots.errors import NootsError
     from noots.settings import load_settings
 
     out = Console(soft_wrap=True)
     err = Console(stderr=True, soft_wrap=True)
-    overrides: dict[str, Any] = {}
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    if topology_file is not None:
-        overrides["topology"] = topology_file
     try:
-        settings = load_settings(**overrides)
+        settings = load_settings(**cli_overrides(data_dir, topology_file))
         topology, tls = _landscape(settings, explicit_topology=topology_file is not None)
         consumer = _consumer(topology, as_participant)
         purpose, region = _defaults(topology, consumer, evidence, purpose, region)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from noots.cli._app import app
+from noots.cli._up import cli_overrides
 
 if TYPE_CHECKING:
     from noots.topology import RegisterSpec, Topology
@@ -55,17 +56,6 @@ def resolve_register(topology: Topology, name: str, region: str | None) -> Regis
     )
 
 
-def _settings(data_dir: Path | None, topology: Path | None, tls: bool | None) -> dict[str, Any]:
-    overrides: dict[str, Any] = {}
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    if topology is not None:
-        overrides["topology"] = topology
-    if tls is not None:
-        overrides["tls"] = tls
-    return overrides
-
-
 @register_app.command("run")
 def run(
     name: Annotated[
@@ -101,7 +91,7 @@ def run(
     from noots.server import plan_server, run_server
     from noots.settings import load_settings
 
-    overrides = _settings(data_dir, topology, tls)
+    overrides = cli_overrides(data_dir, topology, tls)
     try:
         settings = load_settings(**overrides)
         spec = resolve_register(settings.load_topology(), name, region)
@@ -144,7 +134,7 @@ def list_registers(
     from noots.settings import load_settings
 
     try:
-        landscape = load_settings(**_settings(None, topology, None)).load_topology()
+        landscape = load_settings(**cli_overrides(None, topology)).load_topology()
     except NootsError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None

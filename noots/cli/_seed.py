@@ -28,16 +28,12 @@ def seed(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
     """Generate the synthetic population deterministically into <data dir>/population.db."""
+    from noots.cli._up import cli_overrides
     from noots.errors import ConfigurationError
     from noots.settings import load_settings
 
-    overrides: dict[str, object] = {}
-    if data_dir is not None:
-        overrides["data_dir"] = data_dir
-    if topology is not None:
-        overrides["topology"] = topology
     try:
-        settings = load_settings(**overrides)
+        settings = load_settings(**cli_overrides(data_dir, topology))
         landscape = settings.load_topology()
     except ConfigurationError as exc:
         typer.echo(str(exc), err=True)

@@ -45,13 +45,10 @@ PeopleOption = Annotated[
 SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the synthetic population.")]
 
 
-def load_cli_settings(
+def cli_overrides(
     data_dir: Path | None, topology: Path | None, tls: bool | None = None
-) -> NootsSettings:
-    """NootsSettings from the environment and the common options; exits 1 on a problem."""
-    from noots.errors import NootsError
-    from noots.settings import NootsSettings, load_settings
-
+) -> dict[str, Any]:
+    """The common options that were given, as overrides of the ``NOOTS_*`` environment."""
     overrides: dict[str, Any] = {}
     if data_dir is not None:
         overrides["data_dir"] = data_dir
@@ -59,8 +56,18 @@ def load_cli_settings(
         overrides["topology"] = topology
     if tls is not None:
         overrides["tls"] = tls
+    return overrides
+
+
+def load_cli_settings(
+    data_dir: Path | None, topology: Path | None, tls: bool | None = None
+) -> NootsSettings:
+    """NootsSettings from the environment and the common options; exits 1 on a problem."""
+    from noots.errors import NootsError
+    from noots.settings import NootsSettings, load_settings
+
     try:
-        settings = load_settings(NootsSettings, **overrides)
+        settings = load_settings(NootsSettings, **cli_overrides(data_dir, topology, tls))
         settings.load_topology()
     except NootsError as exc:
         typer.echo(f"error: {exc.message}", err=True)
