@@ -8,6 +8,7 @@ turns the one matched entry into the register's evidence document.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -68,6 +69,21 @@ def _candidate(person: Person, record: object, *, blocked: bool | None = None) -
     )
 
 
+def _people_with(
+    store: PopulationStore, query: SubjectQuery, entry: Callable[[str], object | None]
+) -> list[Candidate]:
+    """Candidates for a natural person whose entry in this register is ``entry(idnr)``;
+    a person without one (None or empty) is not in the register."""
+    if not isinstance(query, NaturalQuery):
+        return []
+    found: list[Candidate] = []
+    for person in _people(store, query):
+        record = entry(person.idnr)
+        if record:
+            found.append(_candidate(person, (person, record)))
+    return found
+
+
 def _address(street: str, house_number: str, postcode: str, place: str) -> d.Address:
     return d.Address(street, house_number, postcode, place)
 
@@ -115,14 +131,7 @@ class PersonenstandsregisterSource:
     store: PopulationStore
 
     def candidates(self, query: SubjectQuery) -> list[Candidate]:
-        if not isinstance(query, NaturalQuery):
-            return []
-        found: list[Candidate] = []
-        for person in _people(self.store, query):
-            birth = self.store.birth_record(person.idnr)
-            if birth is not None:
-                found.append(_candidate(person, (person, birth)))
-        return found
+        return _people_with(self.store, query, self.store.birth_record)
 
     def document(self, candidate: Candidate, *, issued_at: datetime) -> d.EvidenceDocument:
         _person, birth = cast(tuple[Person, BirthRecord], candidate.record)
@@ -152,14 +161,7 @@ class FahrzeugregisterSource:
     store: PopulationStore
 
     def candidates(self, query: SubjectQuery) -> list[Candidate]:
-        if not isinstance(query, NaturalQuery):
-            return []
-        found: list[Candidate] = []
-        for person in _people(self.store, query):
-            vehicles = self.store.vehicles_of(person.idnr)
-            if vehicles:
-                found.append(_candidate(person, (person, tuple(vehicles))))
-        return found
+        return _people_with(self.store, query, lambda idnr: tuple(self.store.vehicles_of(idnr)))
 
     def document(self, candidate: Candidate, *, issued_at: datetime) -> d.EvidenceDocument:
         person, vehicles = cast(tuple[Person, tuple[Vehicle, ...]], candidate.record)
