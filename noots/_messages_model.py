@@ -677,26 +677,25 @@ def answer_with_evidence(
     """The success answer to ``request``: echoes its id and parties, fresh UUIDs, now."""
     if not evidence:
         raise ValueError("answer_with_evidence needs at least one evidence")
-    now = instant(clock.now())
-    return EvidenceResponse(
-        request.request_id,
-        uuid4(),
-        uuid4(),
-        now,
-        now,
-        request.provider,
-        request.requester,
-        request.author,
-        request.reader,
-        evidences=evidence,
-        test=request.test,
-    )
+    return _response_to(request, clock=clock, evidences=evidence)
 
 
 def answer_pending(
     request: EvidenceRequest, available_at: datetime, *, clock: Clock
 ) -> EvidenceResponse:
     """The asynchronous answer: the evidence can be fetched from ``available_at`` on."""
+    return _response_to(request, clock=clock, available_at=available_at)
+
+
+def _response_to(
+    request: EvidenceRequest,
+    *,
+    clock: Clock,
+    evidences: tuple[Evidence, ...] = (),
+    available_at: datetime | None = None,
+) -> EvidenceResponse:
+    """A 0102 answering ``request``: its id and parties (the reader is the request's author),
+    fresh UUIDs, now."""
     now = instant(clock.now())
     return EvidenceResponse(
         request.request_id,
@@ -708,6 +707,7 @@ def answer_pending(
         request.requester,
         request.author,
         request.reader,
+        evidences=evidences,
         available_at=available_at,
         test=request.test,
     )
