@@ -10,6 +10,7 @@ __all__ = ["app", "main"]
 def _register() -> None:
     # One line per command group; each module adds its commands to ``app`` on import.
     # Imports of heavy parts (servers, population) happen inside the commands themselves.
+    import noots.cli._bench
     import noots.cli._compose
     import noots.cli._conformance
     import noots.cli._demo

@@ -1,0 +1,346 @@
+"""Signed evidence exchanges end to end: DC → hub → DP → hub → DC over real loopback sockets.
+
+    python bench/e2e.py                                   # RSA and ECDSA, concurrency 1 8 32 128
+    python bench/e2e.py --key-types rsa2048 --concurrency 32 --exchanges 2000
+    python bench/e2e.py --full                            # also the flow with the VS token step
+
+The platform (hub, RDN, VS, …) and the KBA register run as real ``python -m noots serve``
+processes (uvicorn on uvloop and httptools, the same as ``noots up``); this process is the data
+consumer: it seals each request with the online service's key, sends it to the hub, and checks
+the answer as the client library does (signature, certificate, binding, sender, request id,
+subject, evidence document). What one exchange is, and its cryptographic floor, is defined in
+``bench/_exchange.py``: 2 signatures + 5 verifications with a token issued beforehand.
+
+Per row: exchanges per second, latency percentiles, and CPU per exchange summed over the hub,
+the register and the consumer (process CPU times over the timed part divided by exchanges),
+next to the floor measured in this run with ``cryptography`` alone, and their ratio. Prints
+numbers, asserts nothing. The machine is shared: compare medians, and read the load average.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _exchange
+import _support
+
+
+@dataclass
+class Row:
+    key_type: str
+    flow: str
+    concurrency: int
+    exchanges: int
+    errors: int
+    seconds: float
+    latencies: list[float]
+    cpu: dict[str, float]  # CPU seconds over the timed part, per process
+    floor: float
+
+    @property
+    def rate(self) -> float:
+        return self.exchanges / self.seconds if self.seconds else float("nan")
+
+    @property
+    def cpu_per_exchange(self) -> float:
+        return sum(self.cpu.values()) / self.exchanges if self.exchanges else float("nan")
+
+    def cells(self) -> list[object]:
+        ms = [x * 1e3 for x in self.latencies]
+        per = {k: v / max(self.exchanges, 1) * 1e3 for k, v in self.cpu.items()}
+        return [
+            self.key_type,
+            self.flow,
+            self.concurrency,
+            self.exchanges,
+            self.errors,
+            self.rate,
+            _support.percentile(ms, 0.50),
+            _support.percentile(ms, 0.95),
+            _support.percentile(ms, 0.99),
+            self.cpu_per_exchange * 1e3,
+            per.get("hub", float("nan")),
+            per.get("register", float("nan")),
+            per.get("consumer", float("nan")),
+            self.floor * 1e3,
+            self.cpu_per_exchange / self.floor if self.floor else float("nan"),
+        ]
+
+
+HEADERS = [
+    "key",
+    "flow",
+    "conc",
+    "exchanges",
+    "errors",
+    "exch/s",
+    "p50 ms",
+    "p95 ms",
+    "p99 ms",
+    "CPU ms/exch",
+    "hub",
+    "DP",
+    "DC",
+    "floor ms",
+    "CPU/floor",
+]
+
+
+async def _drive(
+    concurrency: int,
+    items: Iterator[object],
+    work,
+    latencies: list[float],  # type: ignore[no-untyped-def]
+) -> tuple[int, BaseException | None]:
+    errors = 0
+    first: BaseException | None = None
+
+    async def worker() -> None:
+        nonlocal errors, first
+        for item in items:
+            started = time.perf_counter()
+            try:
+                await work(item)
+            except Exception as exc:
+                errors += 1
+                first = first or exc
+                continue
+            latencies.append(time.perf_counter() - started)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return errors, first
+
+
+def _cpu(landscape: _support.BenchLandscape) -> dict[str, float]:
+    return {
+        "hub": landscape.server("platform").cpu(),
+        "register": landscape.server(_support.KBA).cpu(),
+        "consumer": _support.cpu_seconds(),
+    }
+
+
+async def run_prepared(
+    landscape: _support.BenchLandscape,
+    consumer: _exchange.Consumer,
+    subjects: list,  # type: ignore[type-arg]
+    *,
+    concurrency: int,
+    exchanges: int,
+    floor: float,
+) -> Row:
+    warmup = min(2 * concurrency, 64)
+    prepared = consumer.prepare(subjects, exchanges + warmup)
+    async with _exchange.http_client(concurrency) as http:
+
+        async def work(item: _exchange.Prepared) -> None:
+            await consumer.exchange(http, item)
+
+        await _drive(concurrency, iter(prepared[:warmup]), work, [])
+        latencies: list[float] = []
+        before = _cpu(landscape)
+        started = time.perf_counter()
+        errors, first = await _drive(concurrency, iter(prepared[warmup:]), work, latencies)
+        seconds = time.perf_counter() - started
+        after = _cpu(landscape)
+    if first is not None:
+        print(f"   first error: {type(first).__name__}: {first}", file=sys.stderr)
+    cpu = {k: after[k] - before[k] for k in before}
+    return Row(
+        landscape.key_type,
+        "token ready",
+        concurrency,
+        len(latencies),
+        errors,
+        seconds,
+        latencies,
+        cpu,
+        floor,
+    )
+
+
+async def run_full(
+    landscape: _support.BenchLandscape,
+    consumer: _exchange.Consumer,
+    subjects: list,  # type: ignore[type-arg]
+    *,
+    concurrency: int,
+    exchanges: int,
+    floor: float,
+) -> Row:
+    """RDN → VS token → hub → DP, through the client library (consumers.AsyncClient)."""
+    from consumers import AsyncClient, Endpoints, PersonQuery
+
+    client = AsyncClient(
+        consumer.participant,
+        Endpoints.from_topology(consumer.topology),
+        consumer.topology,
+        http=_exchange.http_client(concurrency),
+    )
+
+    async def work(index: int) -> None:
+        idnr, subject = subjects[index % len(subjects)]
+        await client.fetch_evidence(
+            _support.EVIDENCE_TYPE,
+            purpose=_exchange.PURPOSE,
+            idnr=idnr,
+            person=PersonQuery(subject.given_name, subject.family_name, subject.date_of_birth),
+        )
+
+    try:
+        warmup = min(2 * concurrency, 64)
+        await _drive(concurrency, iter(range(warmup)), work, [])
+        latencies: list[float] = []
+        before = _cpu(landscape)
+        started = time.perf_counter()
+        errors, first = await _drive(
+            concurrency, iter(range(warmup, warmup + exchanges)), work, latencies
+        )
+        seconds = time.perf_counter() - started
+        after = _cpu(landscape)
+    finally:
+        await client._http.aclose()
+    if first is not None:
+        print(f"   first error: {type(first).__name__}: {first}", file=sys.stderr)
+    cpu = {k: after[k] - before[k] for k in before}
+    return Row(
+        landscape.key_type,
+        "with VS token",
+        concurrency,
+        len(latencies),
+        errors,
+        seconds,
+        latencies,
+        cpu,
+        floor,
+    )
+
+
+def bench_key_type(args: argparse.Namespace, key_type: str) -> tuple[list[Row], list[str]]:
+    data_dir = args.data_dir / key_type if args.data_dir else None
+    notes: list[str] = []
+    rows: list[Row] = []
+    with _support.running_landscape(
+        data_dir, key_type=key_type, people=args.people, population=args.population
+    ) as landscape:
+        consumer = _exchange.Consumer(landscape.data_dir, landscape.topology_path)
+        subjects = _exchange.keepers(landscape.data_dir / "population.db", 200)
+        # One exchange first: it must work at all, and it gives the real document sizes.
+        probe = consumer.prepare(subjects, 1)[0]
+        raw = consumer.seal(probe)
+
+        async def once() -> int:
+            async with _exchange.http_client(1) as http:
+                response = await http.post(consumer.hub_url, content=raw, headers=_exchange.XML)
+                consumer.check(probe, raw, response.status_code, response.content)
+                return len(response.content)
+
+        response_bytes = asyncio.run(once())
+        request_bytes, token_bytes = _exchange.sizes(consumer, probe)
+        floor = _exchange.measure_floor(
+            landscape.data_dir,
+            request_bytes=request_bytes,
+            response_bytes=response_bytes,
+            token_bytes=token_bytes,
+            rounds=args.floor_rounds,
+        )
+        full_floor = _exchange.measure_floor(
+            landscape.data_dir,
+            request_bytes=request_bytes,
+            response_bytes=response_bytes,
+            token_bytes=token_bytes,
+            full=True,
+            rounds=args.floor_rounds,
+        )
+        notes.append(
+            f"{key_type}: request {request_bytes} B, answer {response_bytes} B, token "
+            f"{token_bytes} B; floor {floor.signatures} sign + {floor.verifications} verify = "
+            f"{floor.seconds * 1e3:.3f} ms ("
+            + ", ".join(
+                f"{what} {count}×{each * 1e3:.3f}" for what, count, each in floor.operations
+            )
+            + f"); with the token step {full_floor.signatures} sign + "
+            f"{full_floor.verifications} verify = {full_floor.seconds * 1e3:.3f} ms"
+        )
+        for concurrency in args.concurrency:
+            row = asyncio.run(
+                run_prepared(
+                    landscape,
+                    consumer,
+                    subjects,
+                    concurrency=concurrency,
+                    exchanges=max(args.exchanges, 2 * concurrency),
+                    floor=floor.seconds,
+                )
+            )
+            rows.append(row)
+            print(_support.table(HEADERS, [row.cells()]).splitlines()[-1], flush=True)
+        if args.full:
+            for concurrency in args.concurrency:
+                row = asyncio.run(
+                    run_full(
+                        landscape,
+                        consumer,
+                        subjects,
+                        concurrency=concurrency,
+                        exchanges=max(args.exchanges, 2 * concurrency),
+                        floor=full_floor.seconds,
+                    )
+                )
+                rows.append(row)
+                print(_support.table(HEADERS, [row.cells()]).splitlines()[-1], flush=True)
+        memory = {s.name: s.memory() for s in landscape.servers}
+        memory["consumer (this process)"] = _support.memory_kib()
+        notes.append(
+            f"{key_type} memory (RSS now / peak): "
+            + ", ".join(f"{k} {r / 1024:.0f}/{p / 1024:.0f} MiB" for k, (r, p) in memory.items())
+        )
+    return rows, notes
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--key-types",
+        nargs="+",
+        default=["rsa2048", "ecdsa-p256"],
+        choices=["rsa2048", "ecdsa-p256"],
+    )
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32, 128])
+    parser.add_argument("--exchanges", type=int, default=600, help="timed exchanges per row")
+    parser.add_argument("--people", type=int, default=2000, help="population of a new data dir")
+    parser.add_argument("--population", type=Path, help="use this seeded population.db")
+    parser.add_argument("--data-dir", type=Path, help="keep the landscapes here (reused)")
+    parser.add_argument("--full", action="store_true", help="also the flow with the VS step")
+    parser.add_argument("--floor-rounds", type=int, default=300)
+    args = parser.parse_args(argv)
+
+    _support.print_machine("end to end: DC → hub → DP → hub → DC on loopback")
+    print(_support.table(HEADERS, []), flush=True)
+    rows: list[Row] = []
+    notes: list[str] = []
+    for key_type in args.key_types:
+        more, text = bench_key_type(args, key_type)
+        rows += more
+        notes += text
+    print()
+    print(_support.table(HEADERS, [row.cells() for row in rows]))
+    print()
+    for note in notes:
+        print(f"- {note}")
+    print(f"- load average at the end: {_support.machine()['load average']}")
+    print(
+        "- CPU ms/exch = (hub + DP + DC process CPU over the timed part) / exchanges; "
+        "CPU/floor = that divided by the floor's raw cryptography (same keys, same sizes)."
+    )
+
+
+if __name__ == "__main__":
+    main()
