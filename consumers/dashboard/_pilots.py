@@ -293,9 +293,10 @@ class PilotRunner:
             raise ConfigurationError(
                 f"no credential for {consumer_id} in {self._paths.pki_dir}"
             ) from exc
-        self._paths.logs_dir.mkdir(parents=True, exist_ok=True)
         protocol = open_protocol_log(
-            self._paths.protocol_log(consumer_id), party=consumer_id, clock=participant.clock
+            self.settings.protocol_log_target(consumer_id, self.topology),
+            party=consumer_id,
+            clock=participant.clock,
         )
         http = self._http_for(consumer_id)
         client = AsyncClient(

@@ -295,6 +295,28 @@ async def test_datenschutzcockpit_shows_the_pilot_transfers(landscape: Landscape
     assert lower.json()["transfers"] == []
 
 
+@pytest.mark.postgres
+async def test_pilot_consumer_logs_to_the_landscape_database(
+    landscape: Landscape, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With NOOTS_DATABASE_URL set (docker compose) the dashboard's online service logs to that
+    database beside hub and register, so the DSC shows the consumer's own records."""
+    from noots.testing.postgres import fresh_database
+
+    monkeypatch.setenv("NOOTS_DATABASE_URL", fresh_database(postgres_url))
+    async with wired_dashboard(landscape, registers=BPA_REGISTERS) as dash:
+        run = await dash.run_pilot("bewohnerparkausweis", ERIKA, via_ida=False)
+        cockpit = await dash.client.post("/api/v1/dsc", json={"idnr": ERIKA, "level": "hoch"})
+    consumer = landscape.consumer("bewohnerparkausweis")
+    ours = {r["requestId"] for r in run["results"]}
+    transfers = [
+        t for t in cockpit.json()["transfers"] if t["requestId"].removeprefix("urn:uuid:") in ours
+    ]
+    assert len(transfers) == len(ours) == 2
+    for transfer in transfers:
+        assert consumer in {r["party"] for r in transfer["records"]}, transfer
+
+
 def _report(target: str) -> Report:
     start = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
     return Report(
