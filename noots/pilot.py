@@ -35,6 +35,7 @@ from noots.envelope import OpenedEnvelope, check_binding, open_envelope
 from noots.errors import NootsError, UpstreamError
 from noots.participant import Participant
 from noots.pki import Role
+from noots.settings import NootsSettings
 from noots.topology import Topology
 from noots.xml import parse as parse_xml
 
@@ -203,7 +204,7 @@ class _Pilot:
         topology: Topology,
         *,
         tls: bool,
-        data_dir: Path | None,
+        settings: NootsSettings | None,
         http: httpx.AsyncClient,
         recorder: _Recorder,
         citizen_idnr: str,
@@ -212,7 +213,7 @@ class _Pilot:
         self.participant = participant
         self.topology = topology
         self.tls = tls
-        self.data_dir = data_dir
+        self.settings = settings
         self.http = http
         self.recorder = recorder
         self.citizen_idnr = citizen_idnr
@@ -238,10 +239,9 @@ class _Pilot:
         person = PersonQuery(identity.given_name, identity.family_name, identity.date_of_birth)
         self.report.citizen = f"{identity.given_name} {identity.family_name}"
         log = None
-        if self.data_dir is not None:
-            (self.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+        if self.settings is not None:
             log = open_protocol_log(
-                self.data_dir / "logs" / f"{self.spec.participant_id}.db",
+                self.settings.protocol_log_target(self.spec.participant_id, self.topology),
                 party=self.spec.participant_id,
                 clock=self.participant.clock,
             )
@@ -492,7 +492,7 @@ class _Pilot:
         """The § 9 IDNrG entries the hub and the register wrote, if their logs are at hand."""
         from noots.protocol import open_protocol_log
 
-        if self.data_dir is None:
+        if self.settings is None:
             return []
         wanted = {str(request.request_id), f"urn:uuid:{request.request_id}"}
         idnr = getattr(request.subject, "idnr", None)
@@ -501,12 +501,15 @@ class _Pilot:
             (self.topology.platform.hub_id, "hub verified, routed and logged"),
             (request.provider.identifier, "register verified, answered and logged"),
         ):
-            path = self.data_dir / "logs" / f"{party}.db"
-            if not path.is_file():
+            target = self.settings.protocol_log_target(party, self.topology)
+            if isinstance(target, Path) and not target.is_file():
                 continue
-            log = open_protocol_log(path, party=party, clock=self.participant.clock)
+            log = open_protocol_log(target, party=party, clock=self.participant.clock)
             try:
-                entries = [e for e in log.entries(idnr=idnr) if e.message_id in wanted]
+                # One shared database holds every party's entries: keep this party's own.
+                entries = [
+                    e for e in log.entries(idnr=idnr) if e.party == party and e.message_id in wanted
+                ]
             finally:
                 log.close()
             outcome = entries[-1].outcome if entries else "no entry"
@@ -557,25 +560,39 @@ async def play_pilot(
     *,
     tls: bool = False,
     data_dir: Path | None = None,
+    settings: NootsSettings | None = None,
     verify: Any = True,
     citizen_idnr: str = PILOT_CITIZEN,
     timeout: float = 20.0,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> PilotReport:
     """Play the pilot as ``participant`` (an online service of kind bewohnerparkausweis).
 
     ``verify`` is the TLS setting of the HTTP client (an ``ssl.SSLContext`` presenting the
-    participant's certificate with ``tls``). Never raises a :class:`NootsError`: a failure ends
+    participant's certificate with ``tls``); ``transport`` replaces the network (in-process
+    landscapes in tests). Never raises a :class:`NootsError`: a failure ends
     the pilot and is in :attr:`PilotReport.error`, with the hops up to it.
+
+    With ``settings`` (or just a landscape's ``data_dir``) the pilot writes its own protocol
+    log and reads the hub's and the register's where the landscape keeps them
+    (:meth:`NootsSettings.protocol_log_target`: ``NOOTS_DATABASE_URL``, the topology's
+    database, else SQLite under the data dir).
     """
+    if settings is None and data_dir is not None:
+        settings = NootsSettings(data_dir=data_dir)
     recorder = _Recorder()
     async with httpx.AsyncClient(
-        verify=verify, timeout=timeout, event_hooks=recorder.hooks(), trust_env=False
+        verify=verify,
+        timeout=timeout,
+        event_hooks=recorder.hooks(),
+        trust_env=False,
+        transport=transport,
     ) as http:
         pilot = _Pilot(
             participant,
             topology,
             tls=tls,
-            data_dir=data_dir,
+            settings=settings,
             http=http,
             recorder=recorder,
             citizen_idnr=citizen_idnr,
