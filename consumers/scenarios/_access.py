@@ -18,7 +18,7 @@ import httpx
 
 from noots.clock import LandscapeClock
 from noots.errors import ConfigurationError
-from noots.settings import CLOCK_FILE
+from noots.settings import CLOCK_FILE, NootsSettings
 from noots.topology import Topology, load_topology
 
 __all__ = ["LandscapeAccess"]
@@ -57,9 +57,10 @@ class LandscapeAccess:
         return self.topology.base_url(participant_or_component)
 
     def protocol_target(self, party: str) -> str:
-        """Where ``party`` keeps its protocol log (the landscape's database, else SQLite)."""
-        database = self.topology.platform.database
-        return database if database else str(self.logs_dir / f"{party}.db")
+        """Where ``party`` keeps its protocol log, as the landscape's components resolve it
+        (``NOOTS_DATABASE_URL``, the topology's database, else SQLite)."""
+        settings = NootsSettings(data_dir=self.data_dir, topology=self.topology_path)
+        return str(settings.protocol_log_target(party, self.topology))
 
     @classmethod
     def running(cls, data_dir: Path) -> LandscapeAccess | None:

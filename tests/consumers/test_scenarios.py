@@ -206,3 +206,44 @@ def test_reports_go_to_the_data_dir_by_default(
         load_validator(scenario_landscape.data_dir / "pki", clock=_clock(scenario_landscape))
     )
     assert verify_report_file(written / "report.json", verifier).passed
+
+
+@pytest.mark.postgres
+def test_protocol_target_follows_the_landscape_database(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scenario run reads a party's protocol log where the components write it:
+    NOOTS_DATABASE_URL first, then the topology's database, else SQLite under the data dir."""
+    from consumers.scenarios._access import LandscapeAccess
+    from noots.clock import SystemClock
+    from noots.protocol import open_protocol_log
+    from noots.testing.postgres import fresh_database
+    from noots.topology import DEFAULT_TOPOLOGY_PATH, load_topology
+
+    topology = load_topology(DEFAULT_TOPOLOGY_PATH)
+    monkeypatch.delenv("NOOTS_DATABASE_URL", raising=False)
+    access = LandscapeAccess(tmp_path, topology, DEFAULT_TOPOLOGY_PATH)
+    assert access.protocol_target(KBA) == str(tmp_path / "logs" / f"{KBA}.db")
+    platform = topology.platform.model_copy(update={"database": "postgresql://topology/db"})
+    with_database = topology.model_copy(update={"platform": platform})
+    assert (
+        LandscapeAccess(tmp_path, with_database, DEFAULT_TOPOLOGY_PATH).protocol_target(KBA)
+        == "postgresql://topology/db"
+    )
+    database = fresh_database(postgres_url)
+    monkeypatch.setenv("NOOTS_DATABASE_URL", database)
+    target = LandscapeAccess(tmp_path, with_database, DEFAULT_TOPOLOGY_PATH).protocol_target(KBA)
+    assert target == database
+    # What a register logs to the URL is what the run reads back from its target.
+    with open_protocol_log(database, party=KBA, clock=SystemClock()) as register:
+        register.append(
+            consumer="08118079-BPA-87",
+            provider=KBA,
+            evidence_type="Fahrzeughalterauskunft",
+            purpose="Bewohnerparkausweis",
+            idnr="02476291358",
+            message_id="urn:uuid:4f9b2a1e-0000-4000-8000-000000000001",
+            outcome="delivered",
+        )
+    with open_protocol_log(target, party="scenario", clock=SystemClock()) as read:
+        assert [e.party for e in read.entries(idnr="02476291358")] == [KBA]
