@@ -54,16 +54,6 @@ _Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 HUB_PATH = "/transport/v1/messages"
 VS_PATH = "/vs/v1/tokens"
 RDN_PATH = "/rdn/v1/services"
-_STATUS = {
-    EdmCode.AUTHENTICATION: 401,
-    EdmCode.AUTHORISATION: 403,
-    EdmCode.INVALID_REQUEST: 400,
-    EdmCode.NOT_FOUND: 404,
-    EdmCode.TIMEOUT: 504,
-    EdmCode.UNRESOLVED_REFERENCE: 404,
-    EdmCode.UNSUPPORTED_CAPABILITY: 422,
-    EdmCode.QUERY_ERROR: 500,
-}
 
 
 class Mode(StrEnum):
@@ -310,7 +300,7 @@ class Gateway:
             error_provider=messages.Agent(provider.identifier, provider.name),
         )
         return (
-            _STATUS[code],
+            code.http_status,
             self._answer(raw, header, message, provider.identifier),
             "application/xml",
         )

@@ -269,3 +269,50 @@ def test_cli_refuses_a_participant_outside_the_topology(settings: NootsSettings)
     )
     assert result.exit_code == 1
     assert "not an online service" in result.output
+
+
+async def test_error_rounds_answer_with_the_http_status_of_each_edm_code(
+    settings: NootsSettings,
+) -> None:
+    """In an error round the gateway answers the hub call with the code's own HTTP status
+    (EdmCode.http_status, as the real platform does), for every EDM code."""
+    from datetime import date
+
+    from consumers import AsyncClient, Endpoints, PersonQuery
+    from consumers._retry import RetryPolicy
+    from noots.errors import EdmCode, NootsError
+    from noots.participant import load_participant
+    from registers.consumer_conformance import Mode
+
+    async def no_sleep(_seconds: float) -> None:
+        return None
+
+    topology = settings.load_topology()
+    participant = load_participant(settings.data_dir / "pki", BPA, clock=settings.clock())
+    gateway_url = f"http://{GATEWAY}"
+    erika = PersonQuery("Erika", "Mustermann", date(1964, 8, 12))
+    seen: dict[EdmCode, list[int]] = {}
+    async with (
+        platform(settings, BPA) as gateway,
+        AsyncClient(
+            participant,
+            Endpoints(gateway_url, gateway_url),
+            topology,
+            transport=routes(gateway),
+            retry=RetryPolicy(max_attempts=1),
+            sleep=no_sleep,
+        ) as client,
+    ):
+        for code in EdmCode:
+            gateway.start_round(Mode.ERROR, code)
+            with pytest.raises(NootsError):
+                await client.fetch_evidence(
+                    "Fahrzeughalterauskunft",
+                    purpose="Bewohnerparkausweis",
+                    idnr="02476291358",
+                    person=erika,
+                )
+            seen[code] = [e.status for e in gateway.round.events if e.kind == "hub"]
+    assert seen == {code: [code.http_status] for code in EdmCode}
+    assert seen[EdmCode.NOT_FOUND] == [404]  # docs/PROTOCOL.md
+    assert seen[EdmCode.QUERY_ERROR] == [500]
