@@ -106,7 +106,9 @@ class _Transfer:
     """What the hub has established about one request so far (verified facts only)."""
 
     raw: bytes
-    addressing: Addressing
+    #: Set once the envelope is verified; until then a refusal reads the claimed one (parsing
+    #: the bytes only when something failed, not for every request).
+    addressing: Addressing | None = None
     opened: OpenedEnvelope | None = None
     request: messages.EvidenceRequest | None = None
     register: RegisterSpec | None = None
@@ -140,7 +142,7 @@ class TransportHub:
 
     async def handle(self, raw: bytes, peer: TlsPeer = NO_TLS) -> HubAnswer:
         """One request, end to end; always a signed answer. ``peer`` is the TLS client."""
-        transfer = _Transfer(raw, claimed_addressing(raw, default_service=HUB_SERVICE_ID))
+        transfer = _Transfer(raw)
         try:
             with trace.span(Hop.DC_HUB, self.hub_id, title="Anfrage annehmen und prüfen"):
                 await run_in_threadpool(self._inbound, transfer, peer)
@@ -364,6 +366,9 @@ class TransportHub:
             ) from exc
 
     def _refuse(self, transfer: _Transfer, error: NootsError, bind: bool = True) -> HubAnswer:
+        addressing = transfer.addressing or claimed_addressing(
+            transfer.raw, default_service=HUB_SERVICE_ID
+        )
         component = error.component or self.hub_id
         detail = f"{error.message} [failed at {component}; answered by {self.hub_id}]"
         outcome = f"refused:{error.code.value}"
@@ -387,13 +392,13 @@ class TransportHub:
             body = error_body(error.code, detail, self.hub_id)
         log.info(
             "refused %s from %s: %s %s",
-            transfer.addressing.request_message_id,
-            transfer.addressing.recipient,
+            addressing.request_message_id,
+            addressing.recipient,
             error.code.value,
             error.message,
         )
         raw = transfer.raw if bind else None
-        signed = sign_answer(self.participant, transfer.addressing, raw, body)
+        signed = sign_answer(self.participant, addressing, raw, body)
         status = http_status(error.code, behind=component != self.hub_id)
         return HubAnswer(status, signed, outcome)
 
