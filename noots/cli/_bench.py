@@ -60,8 +60,8 @@ QUICK = {
 }
 
 
-def script_path(name: str, bench_dir: Path = BENCH_DIR) -> Path:
-    path = bench_dir / SCRIPTS[name]
+def script_path(name: str, bench_dir: Path | None = None) -> Path:
+    path = (bench_dir or BENCH_DIR) / SCRIPTS[name]
     if not path.is_file():
         raise FileNotFoundError(
             f"{path} not found: the benchmarks ship with the source checkout of noots"
@@ -69,7 +69,7 @@ def script_path(name: str, bench_dir: Path = BENCH_DIR) -> Path:
     return path
 
 
-def run_script(name: str, args: list[str], *, bench_dir: Path = BENCH_DIR) -> int:
+def run_script(name: str, args: list[str], *, bench_dir: Path | None = None) -> int:
     """Run one benchmark script with ``args``; its exit code."""
     command = [sys.executable, str(script_path(name, bench_dir)), *args]
     return subprocess.run(command, check=False).returncode
