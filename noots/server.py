@@ -9,6 +9,7 @@ SIGINT and SIGTERM shut it down gracefully (uvicorn's handlers).
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -100,7 +101,8 @@ def build_app(plan: ServerPlan) -> Any:
 
 
 class WorkerThreads:
-    """ASGI wrapper that caps the worker threads of the server's event loop at ``tokens``.
+    """ASGI wrapper that caps the worker threads of the server's event loop at ``tokens`` (and
+    freezes what start-up allocated, see below).
 
     Services run their blocking steps (verification, signing, the protocol log) through
     ``run_in_threadpool``, whose default limit is 40 threads. Those steps are mostly Python
@@ -115,12 +117,22 @@ class WorkerThreads:
         self.tokens = tokens
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            import anyio.to_thread
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+        import anyio.to_thread
 
-            # anyio keeps one default limiter per event loop; lifespan runs on the server's.
-            anyio.to_thread.current_default_thread_limiter().total_tokens = self.tokens
-        await self.app(scope, receive, send)
+        # anyio keeps one default limiter per event loop; lifespan runs on the server's.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = self.tokens
+
+        async def started(message: Any) -> None:
+            if message.get("type") == "lifespan.startup.complete":
+                # What start-up built (apps, keys, schemas, topology) lives as long as the
+                # server: out of the collector's sight it is not re-scanned on every sweep.
+                gc.freeze()
+            await send(message)
+
+        await self.app(scope, receive, started)
 
 
 def server_config(plan: ServerPlan) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,21 @@ def _tokens_app() -> Starlette:
         return PlainTextResponse(str(limiter.total_tokens))
 
     return Starlette(routes=[Route("/tokens", tokens)])
+
+
+@pytest.fixture(autouse=True)
+def _unfrozen() -> Iterator[None]:
+    """The servers here run in the test process: undo their gc.freeze() afterwards."""
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
+
+
+def test_start_up_objects_are_frozen_once_the_server_started() -> None:
+    """After lifespan start-up the objects alive so far are out of the collector's sweeps."""
+    with serving(WorkerThreads(_tokens_app(), 2)) as url:
+        assert httpx.get(url + "/tokens").status_code == 200
+        assert gc.get_freeze_count() > 0
 
 
 def test_worker_threads_caps_the_servers_thread_limiter() -> None:
