@@ -33,6 +33,12 @@ __all__ = [
 TRACE_URL_VARIABLE = "NOOTS_TRACE_URL"
 #: Seconds uvicorn waits for open requests after SIGTERM before it closes them.
 GRACEFUL_SHUTDOWN_SECONDS = 5
+#: How long a server keeps an idle connection, and how long a client reuses one. The server
+#: must outlast the client: a client reusing a connection the server closes at that very
+#: moment loses the request (a POST is not retried), which uvicorn's 5 s against httpx's 5 s
+#: made happen after every idle pause of about five seconds.
+SERVER_KEEP_ALIVE_SECONDS = 30
+CLIENT_KEEP_ALIVE_SECONDS = 4
 
 
 def find_component(components: list[Component], name: str) -> Component:
@@ -86,7 +92,12 @@ def build_app(plan: ServerPlan) -> Any:
     # a few small keep-alive pools: one pool's bookkeeping grows with the square of its
     # connections (noots.http). 8 pools × 8 idle connections keep 64 alive, as one pool did.
     transport = ShardedTransport(
-        limits=httpx.Limits(max_connections=None, max_keepalive_connections=8), verify=verify
+        limits=httpx.Limits(
+            max_connections=None,
+            max_keepalive_connections=8,
+            keepalive_expiry=CLIENT_KEEP_ALIVE_SECONDS,
+        ),
+        verify=verify,
     )
     if settings.trace_url is not None and component.kind != "dashboard":
         # Every component reports its hops to the dashboard (which traces its own pilots).
@@ -157,6 +168,7 @@ def server_config(plan: ServerPlan) -> Any:
         server_header=False,
         proxy_headers=False,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        timeout_keep_alive=SERVER_KEEP_ALIVE_SECONDS,
         **options,
     )
 

@@ -19,7 +19,7 @@ from noots import server
 from noots.bootstrap import bootstrap_landscape
 from noots.http import ShardedTransport
 from noots.pki import KeyType
-from noots.server import WorkerThreads, build_app, plan_server
+from noots.server import WorkerThreads, build_app, plan_server, server_config
 from noots.testing.landscape import write_topology
 from noots.testing.servers import serving
 from noots.topology import load_topology
@@ -87,3 +87,13 @@ def test_served_components_get_sharded_pools_and_the_thread_cap(
         assert isinstance(app, WorkerThreads)
         assert app.tokens == 6
         assert isinstance(seen[name], ShardedTransport)
+
+
+def test_servers_keep_idle_connections_longer_than_clients_reuse_them(data_dir: Path) -> None:
+    """uvicorn keeps idle connections longer than httpx (default and noots serve's pools) reuses
+    them, so no request goes out on a connection the server is closing."""
+    config = server_config(
+        plan_server("platform", {"data_dir": data_dir, "topology": data_dir / "landscape.yaml"})
+    )
+    assert config.timeout_keep_alive > httpx.Limits().keepalive_expiry  # type: ignore[operator]
+    assert config.timeout_keep_alive > server.CLIENT_KEEP_ALIVE_SECONDS
