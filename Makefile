@@ -38,4 +38,4 @@ demo: .setup-stamp
 	$(PYTHON) -m noots demo $(DEMO_ARGS)
 
 bench: .setup-stamp
-	$(PYTHON) bench/crypto.py
+	$(PYTHON) -m noots bench all

@@ -23,6 +23,7 @@ the landscape's own keys.
 from __future__ import annotations
 
 import base64
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -133,7 +134,10 @@ class Consumer:
     def check(self, item: Prepared, raw_request: bytes, status: int, raw_response: bytes) -> None:
         """What the client library checks on an answer (DC-05), raising on any failure."""
         if status != 200:
-            raise RuntimeError(f"HTTP {status}: {raw_response[-1500:]!r}")
+            # The refusal's text (hub: "… [failed at <component>; answered by …]").
+            found = re.search(rb"[^<>]*\[failed at [^<]*\]|EDM:ERR:\d{4}[^<]*", raw_response)
+            reason = found.group(0).decode("utf-8", "replace") if found else raw_response[:300]
+            raise RuntimeError(f"HTTP {status}: {reason}")
         opened = open_envelope(raw_response, self.participant.verifier)
         if opened.header.sender != _support.KBA or opened.header.recipient != _support.BPA:
             raise RuntimeError("answer from or to the wrong participant")
@@ -157,13 +161,12 @@ class Consumer:
 def http_client(concurrency: int) -> httpx.AsyncClient:
     """One client for the whole run: keep-alive connections in a few small pools
     (:mod:`noots.http`), a connection per concurrent exchange."""
-    from noots.http import async_client
-
-    return async_client(
-        shards=max(1, min(16, concurrency // 4)),
-        limits=httpx.Limits(max_connections=None, max_keepalive_connections=max(concurrency, 8)),
-        timeout=60.0,
-    )
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=max(concurrency, 8))
+    try:
+        from noots.http import async_client
+    except ImportError:  # a checkout from before noots.http (for before/after comparisons)
+        return httpx.AsyncClient(limits=limits, timeout=60.0, trust_env=False)
+    return async_client(shards=max(1, min(16, concurrency // 4)), limits=limits, timeout=60.0)
 
 
 # -- the cryptographic floor ------------------------------------------------------------------
