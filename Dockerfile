@@ -15,7 +15,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /opt/noots
 
 # The package (pure Python on wheels: lxml, cryptography and uvloop bring their own libraries).
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY noots ./noots
 COPY registers ./registers
 COPY intermediary ./intermediary

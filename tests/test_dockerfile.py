@@ -8,6 +8,7 @@ import fnmatch
 import json
 import re
 import shlex
+import tomllib
 from pathlib import PurePosixPath
 
 from noots.paths import PROJECT_ROOT
@@ -135,3 +136,16 @@ def test_package_installed_without_cache_and_schemas_found() -> None:
         if shlex.split(args)[0] == "xsd"
     }
     assert destinations == {xsd_dir.group(1)}
+
+
+def test_files_the_package_build_reads_are_copied_before_pip_install() -> None:
+    """pyproject's readme and license files are in the image when ``pip install .`` runs."""
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    needed = {project["project"]["readme"], *project["project"].get("license-files", [])}
+    copied_before_install: set[str] = set()
+    for keyword, args in instructions():
+        if keyword == "RUN" and "pip install" in args:
+            break
+        if keyword == "COPY":
+            copied_before_install |= set(shlex.split(args)[:-1])
+    assert needed <= copied_before_install, needed - copied_before_install
