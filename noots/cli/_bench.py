@@ -1,4 +1,4 @@
-"""``noots bench [e2e|crypto|overhead|scale|messages|all]``: the benchmark scripts of ``bench/``.
+"""``noots bench [e2e|crypto|overhead|scale|messages|profile|all]``: the scripts of ``bench/``.
 
 Each runs as its own process (the scripts start their own server processes), prints its tables
 and asserts nothing. Options after the name go to the script, e.g.
@@ -22,14 +22,17 @@ from noots.paths import PROJECT_ROOT
 
 BENCH_DIR = PROJECT_ROOT / "bench"
 
-#: What ``all`` runs, in order: cheap first, so a broken setup shows early.
 SCRIPTS = {
     "crypto": "crypto.py",
     "messages": "messages.py",
     "e2e": "e2e.py",
     "overhead": "overhead.py",
     "scale": "scale.py",
+    "profile": "profile_exchange.py",
 }
+#: What ``all`` runs, in order: cheap first, so a broken setup shows early. ``profile`` needs
+#: py-spy and ptrace, so it runs only when asked for.
+ALL = ("crypto", "messages", "e2e", "overhead", "scale")
 #: ``--quick``: parameters small enough for a smoke run of every script in about a minute.
 QUICK = {
     "crypto": ["--rounds", "20"],
@@ -57,6 +60,7 @@ QUICK = {
         "--concurrency",
         "4",
     ],
+    "profile": ["--concurrency", "4", "--exchanges", "40", "--people", "300"],
 }
 
 
@@ -83,7 +87,10 @@ def bench(
     ctx: typer.Context,
     which: Annotated[
         str,
-        typer.Argument(help="e2e, crypto, overhead, scale, messages, or all (each in turn)."),
+        typer.Argument(
+            help="e2e, crypto, overhead, scale, messages, profile (py-spy), or all (each "
+            "in turn, without profile)."
+        ),
     ] = "all",
     quick: Annotated[
         bool, typer.Option("--quick", help="Tiny parameters: checks that everything runs.")
@@ -93,7 +100,7 @@ def bench(
 
     docs/PERFORMANCE.md explains what each measures and holds the latest figures.
     """
-    names = list(SCRIPTS) if which == "all" else [which]
+    names = list(ALL) if which == "all" else [which]
     unknown = [n for n in names if n not in SCRIPTS]
     if unknown:
         typer.echo(
