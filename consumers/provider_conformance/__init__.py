@@ -20,7 +20,7 @@ from consumers.provider_conformance._credentials import (
     prepare_credentials,
 )
 from consumers.provider_conformance._suite import ProviderTarget, run_provider_suite
-from consumers.provider_conformance._targets import default_target, person_of
+from consumers.provider_conformance._targets import default_target, person_of, platform_tls
 
 __all__ = [
     "REVOKED_PARTICIPANT",
@@ -30,6 +30,7 @@ __all__ = [
     "SuiteCredentials",
     "default_target",
     "person_of",
+    "platform_tls",
     "prepare_credentials",
     "read_answer",
     "run_provider_suite",

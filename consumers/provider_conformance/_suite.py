@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -312,12 +313,14 @@ async def run_provider_suite(
     notes: Sequence[str] = (),
     on_progress: Callable[[str], None] | None = None,
     credentials: SuiteCredentials | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> Report:
     """Run every probe against ``target`` and grade the answers (see the module docstring).
 
     ``transport`` replaces the network (tests wire in-process registers); ``sleep`` waits for
     an announced asynchronous answer; ``credentials`` reuses the certificates of an earlier
-    run (:func:`prepare_credentials`). Raises :class:`UpstreamError` when the target does not
+    run (:func:`prepare_credentials`); ``tls`` is the client side of mutual TLS for an https
+    register (:func:`platform_tls`). Raises :class:`UpstreamError` when the target does not
     answer at all.
     """
     started = clock.now()
@@ -332,7 +335,8 @@ async def run_provider_suite(
     )
     factory = cached_factory(pki_dir, topology, clock=clock)
     verifier = XmlVerifier(load_validator(pki_dir, clock=clock))
-    async with httpx.AsyncClient(transport=transport, trust_env=False) as http:
+    verify: ssl.SSLContext | bool = tls if tls is not None else True
+    async with httpx.AsyncClient(transport=transport, trust_env=False, verify=verify) as http:
         run = _Run(target, topology, factory, verifier, http, clock)
         kit = AttackKit(
             factory,

@@ -8,9 +8,14 @@ people names one with ``--idnr`` and ``--person`` (or ``--company``).
 
 from __future__ import annotations
 
+import ssl
+from dataclasses import replace
+from pathlib import Path
+
 from consumers.provider_conformance._suite import ProviderTarget
 from noots.errors import ConfigurationError
 from noots.messages import LegalIdentifier, LegalPerson, NaturalPerson, Subject
+from noots.tls import TlsFiles, client_context
 from noots.topology import RegisterSpec, Topology
 from registers.identities import (
     BEHAVIOUR_IDENTITIES,
@@ -19,7 +24,7 @@ from registers.identities import (
     BehaviourIdentity,
 )
 
-__all__ = ["default_target", "person_of"]
+__all__ = ["default_target", "person_of", "platform_tls"]
 
 
 def person_of(identity: BehaviourIdentity, *, with_idnr: bool = True) -> NaturalPerson:
@@ -150,3 +155,23 @@ def default_target(
         time_budget=time_budget,
         max_wait=max_wait,
     )
+
+
+def platform_tls(
+    topology: Topology, pki_dir: Path, *, ca_file: Path | None = None
+) -> ssl.SSLContext:
+    """The client side of mutual TLS as the platform's hub, the only caller a register accepts:
+    the hub's certificate and key from the simulator PKI, and the simulator's root CA (or
+    ``ca_file``, the CA that issued the register's server certificate) as the trust anchor."""
+    files = TlsFiles.for_participant(pki_dir, topology.platform.hub_id)
+    if ca_file is not None:
+        files = replace(files, trust_anchor=ca_file)
+    missing = [p for p in (files.certificate, files.key, files.trust_anchor) if not p.is_file()]
+    if missing:
+        raise ConfigurationError(
+            "mutual TLS needs " + ", ".join(str(p) for p in missing) + " (run `noots bootstrap`)"
+        )
+    try:
+        return client_context(files)
+    except (ssl.SSLError, ValueError) as exc:
+        raise ConfigurationError(f"the TLS files cannot be used: {exc}") from None

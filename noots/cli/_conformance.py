@@ -195,6 +195,21 @@ def provider(
         float,
         typer.Option("--max-wait", help="Longest wait for an announced asynchronous answer."),
     ] = 30.0,
+    tls: Annotated[
+        bool | None,
+        typer.Option(
+            "--tls/--no-tls",
+            help="Mutual TLS as the platform's hub (its certificate from the simulator PKI). "
+            "Default: on for https targets.",
+        ),
+    ] = None,
+    ca_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--ca-file",
+            help="CA of the register's server certificate (default: the simulator's root CA).",
+        ),
+    ] = None,
     report_dir: ReportOption = None,
     data_dir: DataDirOption = None,
     topology: TopologyOption = None,
@@ -207,7 +222,7 @@ def provider(
 
     from consumers import company as company_subject
     from consumers import parse_person
-    from consumers.provider_conformance import default_target, run_provider_suite
+    from consumers.provider_conformance import default_target, platform_tls, run_provider_suite
     from noots.errors import NootsError
     from noots.messages import NaturalPerson, Subject
 
@@ -239,6 +254,8 @@ def provider(
             time_budget=time_budget,
             max_wait=max_wait,
         )
+        use_tls = tls if tls is not None else target.lower().startswith("https://")
+        tls_context = platform_tls(landscape, pki, ca_file=ca_file) if use_tls else None
     except NootsError as exc:
         console.print(f"[red]error[/red] {exc.message}")
         raise typer.Exit(1) from None
@@ -251,6 +268,7 @@ def provider(
                 pki_dir=pki,
                 clock=clock,
                 on_progress=lambda text: console.print(f"  … {text}"),
+                tls=tls_context,
             )
         )
     except NootsError as exc:
