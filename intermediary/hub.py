@@ -143,14 +143,19 @@ class TransportHub:
     async def handle(self, raw: bytes, peer: TlsPeer = NO_TLS) -> HubAnswer:
         """One request, end to end; always a signed answer. ``peer`` is the TLS client."""
         transfer = _Transfer(raw)
+        # Checking a message is CPU-bound Python and runs on the event loop: worker threads
+        # would add hand-offs and lock convoys, no parallelism (docs/PERFORMANCE.md). What
+        # waits (the protocol log's fsync or database, refusals that log) runs in a thread.
         try:
             with trace.span(Hop.DC_HUB, self.hub_id, title="Anfrage annehmen und prüfen"):
-                await run_in_threadpool(self._inbound, transfer, peer)
+                self._inbound(transfer, peer)
             assert transfer.register is not None
             with self._span(Hop.HUB_DP, transfer, "Weiterleitung an das Register"):
                 content = await self._forward(transfer.register, raw)
             with self._span(Hop.DP_HUB, transfer, "Antwort des Registers prüfen"):
-                answer = await run_in_threadpool(self._outbound, transfer, content)
+                answer = self._outbound(transfer, content)
+                trace.step("Übermittlung protokolliert (§ 9 IDNrG)")
+                await run_in_threadpool(self._log, transfer, answer.outcome)
         except NootsError as exc:
             return await run_in_threadpool(self._refuse, transfer, exc)
         except Exception:
@@ -331,8 +336,6 @@ class TransportHub:
         else:
             outcome, status = "delivered", 200
         trace.note(title=f"Antwort des Registers geprüft: {outcome}")
-        trace.step("Übermittlung protokolliert (§ 9 IDNrG)")
-        self._log(transfer, outcome)
         return HubAnswer(status, content, outcome)
 
     def _log(self, transfer: _Transfer, outcome: str) -> None:

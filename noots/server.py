@@ -115,12 +115,12 @@ class WorkerThreads:
     """ASGI wrapper that caps the worker threads of the server's event loop at ``tokens`` (and
     freezes what start-up allocated, see below).
 
-    Services run their blocking steps (verification, signing, the protocol log) through
-    ``run_in_threadpool``, whose default limit is 40 threads. Those steps are mostly Python
-    holding the interpreter lock: with 32 requests in flight, 32 threads take turns on one
-    lock, which costs CPU and stretches every request's latency. A few threads keep the
-    parts that do release the lock (parsing, hashing, fsync) overlapping, and the other
-    requests wait their turn in the event loop instead.
+    The hub and the registers check and sign on the event loop and send only what waits
+    (the protocol log's fsync or database) to ``run_in_threadpool``; other steps (the VS,
+    the RDN, the pages) still run there whole. Its default limit is 40 threads, and with 32
+    requests in flight 32 threads would take turns on one interpreter lock, which costs CPU
+    and stretches every request's latency. A few threads keep the waits overlapping, and
+    the other requests wait their turn in the event loop instead.
     """
 
     def __init__(self, app: Any, tokens: int) -> None:

@@ -6,6 +6,7 @@ are the pure steps of :mod:`registers._pipeline`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -154,6 +155,24 @@ class Outcome:
     verified: VerifiedRequest | None
     outcome: str
     delay: float = 0.0
+    #: The protocol entry this answer needs before it may leave (DP-12), once decided.
+    entry: ProtocolEntryDraft | None = None
+    #: The announced answer this delivery settles, forgotten once the delivery is logged.
+    settles: tuple[str, uuid.UUID] | None = None
+
+
+@dataclass(frozen=True)
+class ProtocolEntryDraft:
+    """The fields of one protocol log entry, decided by the pipeline and written by
+    :meth:`RegisterService.record` (the part of an exchange that waits on a disk or a database)."""
+
+    consumer: str
+    provider: str
+    evidence_type: str
+    purpose: str
+    idnr: str | None
+    message_id: str
+    outcome: str
 
 
 def _source_for(kind: RegisterKind, store: PopulationStore, spec: RegisterSpec) -> EvidenceSource:
@@ -250,7 +269,7 @@ class RegisterService:
 
     # -- the pipeline, run in a worker thread (signatures, SQLite)
 
-    def handle(
+    async def handle(
         self,
         raw: bytes,
         *,
@@ -258,13 +277,21 @@ class RegisterService:
         inject_error: bool,
         peer: TlsPeer = NO_TLS,
     ) -> Outcome:
-        with trace.span(
+        """One request: decided, and logged before it may leave. The decision (verify,
+        authorise, match, build) is CPU-bound Python and runs on the event loop: a worker
+        thread would add hand-offs and lock convoys, no parallelism. Only the protocol log,
+        which waits on fsync or on a database, goes to a worker thread (:meth:`record`)."""
+        with self._span():
+            decided = self._handle(raw, body_error=body_error, inject_error=inject_error, peer=peer)
+            return await run_in_threadpool(self.record, decided)
+
+    def _span(self) -> trace.Span:
+        return trace.span(
             Hop.HUB_DP,
             self.register.participant_id,
             peer=self.topology.platform.hub_id,
             title="Anfrage prüfen und beantworten",
-        ):
-            return self._handle(raw, body_error=body_error, inject_error=inject_error, peer=peer)
+        )
 
     def _handle(
         self, raw: bytes, *, body_error: NootsError | None, inject_error: bool, peer: TlsPeer
@@ -337,10 +364,8 @@ class RegisterService:
                 slow = configured
             elif person is not None and person.delay is not None:
                 slow = person.delay.total_seconds()
-        outcome = self._logged(Outcome(message, authorised.verified, "delivered", slow), authorised)
-        if outcome.outcome == "delivered":
-            self.pending.discard(key)
-        return outcome
+        delivered = Outcome(message, authorised.verified, "delivered", slow, settles=key)
+        return self._logged(delivered, authorised)
 
     def _refuse(
         self,
@@ -352,8 +377,8 @@ class RegisterService:
         return self._logged(Outcome(message, verified, f"refused:{error.code.value}"), authorised)
 
     def _logged(self, outcome: Outcome, authorised: AuthorisedRequest | None) -> Outcome:
-        """DP-12: every answer to an authenticated request is logged before it leaves. A
-        delivery that cannot be logged is not delivered (fail closed)."""
+        """DP-12: every answer to an authenticated request needs its protocol entry, written by
+        :meth:`record` before the answer leaves."""
         verified = outcome.verified
         if verified is None:
             log.info("refused an unauthenticated request: %s", outcome.outcome)
@@ -370,16 +395,33 @@ class RegisterService:
             if authorised is not None
             else request.evidence_type.classification
         )
+        entry = ProtocolEntryDraft(
+            consumer=verified.header.sender,
+            provider=self.register.participant_id,
+            evidence_type=evidence_type,
+            purpose=verified.header.purpose or "-",
+            idnr=idnr,
+            message_id=f"urn:uuid:{request.request_id}",
+            outcome=outcome.outcome,
+        )
+        return dataclasses.replace(outcome, entry=entry)
+
+    def record(self, outcome: Outcome) -> Outcome:
+        """Write the outcome's protocol entry. A delivery that cannot be logged is not
+        delivered (fail closed): it becomes a refusal."""
+        entry, verified = outcome.entry, outcome.verified
+        if entry is None or verified is None:
+            return outcome
         trace.step("Übermittlung protokolliert (§ 9 IDNrG)")
         try:
             self.protocol_log.append(
-                consumer=verified.header.sender,
-                provider=self.register.participant_id,
-                evidence_type=evidence_type,
-                purpose=verified.header.purpose or "-",
-                idnr=idnr,
-                message_id=f"urn:uuid:{request.request_id}",
-                outcome=outcome.outcome,
+                consumer=entry.consumer,
+                provider=entry.provider,
+                evidence_type=entry.evidence_type,
+                purpose=entry.purpose,
+                idnr=entry.idnr,
+                message_id=entry.message_id,
+                outcome=entry.outcome,
             )
         except Exception as error:
             log.exception("protocol log unavailable")
@@ -390,6 +432,9 @@ class RegisterService:
                     error, verified=verified, register=self.register, clock=self.clock
                 )
                 return Outcome(message, verified, f"refused:{error.code.value}")
+            return outcome
+        if outcome.settles is not None and outcome.outcome == "delivered":
+            self.pending.discard(outcome.settles)
         return outcome
 
     # -- signing the answer
@@ -587,8 +632,7 @@ def create_register_app(
             return DroppedResponse()
         if decision.fault is Fault.DROP:
             return DroppedResponse()
-        outcome = await run_in_threadpool(
-            service.handle,
+        outcome = await service.handle(
             raw,
             body_error=body_error,
             inject_error=decision.fault is Fault.ERROR,
@@ -596,7 +640,8 @@ def create_register_app(
         )
         if outcome.delay > 0:
             await service.sleep(outcome.delay)
-        sealed = await run_in_threadpool(service.seal_answer, outcome, digest, decision.fault)
+        # Building and signing the answer is CPU-bound: on the loop (RegisterService.handle).
+        sealed = service.seal_answer(outcome, digest, decision.fault)
         status = 200 if decision.fault is Fault.MALFORMED else http_status(outcome.message)
         return Response(sealed, status_code=status, media_type=XML_MEDIA_TYPE)
 
