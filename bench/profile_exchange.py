@@ -64,7 +64,12 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
 OTHER = "other (standard library, …)"
 PROJECT = ("noots/", "intermediary/", "registers/", "consumers/")
 #: Frames under every sample of a server (its entry point): listing them says nothing.
-ENTRY = ("noots/__main__.py", "noots/cli/", "noots/server.py run_server")
+ENTRY = (
+    "noots/__main__.py",
+    "noots/cli/",
+    "noots/server.py run_server",
+    "noots/server.py WorkerThreads.__call__",
+)
 
 
 @dataclass
