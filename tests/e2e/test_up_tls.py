@@ -17,8 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 from lxml import etree
+from typer.testing import CliRunner, Result
 
 from consumers import Client, Endpoints, PersonQuery, RetryPolicy, parse_person
+from noots.cli import app as cli
 from noots.clock import SystemClock
 from noots.envelope import EnvelopeHeader, open_envelope, parse_error_body, seal
 from noots.errors import AuthenticationError, NootsError
@@ -198,33 +200,28 @@ def test_fetch_command_over_mutual_tls(landscape: tuple[UpProcess, Topology]) ->
     assert "LB-EM 1964" in result.stdout
 
 
+def provider_conformance(up: UpProcess, topology: Topology, *options: str) -> Result:
+    """``noots conformance provider`` against the KBA register's https address."""
+    target = topology.base_url(KBA, tls=True)
+    return CliRunner().invoke(
+        cli,
+        [
+            *("conformance", "provider", "--target", target, "--participant", KBA),
+            *("--data-dir", str(up.data_dir), "--topology", up.info.topology, *options),
+        ],
+    )
+
+
 def test_provider_conformance_reaches_an_https_register_as_the_hub(
     landscape: tuple[UpProcess, Topology], tmp_path: Path
 ) -> None:
     """`noots conformance provider` against an https register presents the hub's certificate
     (on by default for https) and the register passes; with --no-tls it cannot connect."""
-    from typer.testing import CliRunner
-
-    from noots.cli import app
-
     up, topology = landscape
-    common = [
-        "conformance",
-        "provider",
-        "--target",
-        topology.base_url(KBA, tls=True),
-        "--participant",
-        KBA,
-        "--data-dir",
-        str(up.data_dir),
-        "--topology",
-        up.info.topology,
-    ]
-    runner = CliRunner()
-    passed = runner.invoke(app, [*common, "--report", str(tmp_path / "tls")])
+    passed = provider_conformance(up, topology, "--report", str(tmp_path / "tls"))
     assert passed.exit_code == 0, passed.output
     assert "FAILED" not in passed.output
-    refused = runner.invoke(app, [*common, "--no-tls", "--report", str(tmp_path / "plain")])
+    refused = provider_conformance(up, topology, "--no-tls", "--report", str(tmp_path / "plain"))
     assert refused.exit_code == 1, refused.output
     assert "does not answer" in refused.output
 
@@ -233,28 +230,8 @@ def test_provider_conformance_explains_missing_tls_files(
     landscape: tuple[UpProcess, Topology], tmp_path: Path
 ) -> None:
     """A --ca-file that does not exist is named, and nothing is sent."""
-    from typer.testing import CliRunner
-
-    from noots.cli import app
-
     up, topology = landscape
-    result = CliRunner().invoke(
-        app,
-        [
-            "conformance",
-            "provider",
-            "--target",
-            topology.base_url(KBA, tls=True),
-            "--participant",
-            KBA,
-            "--data-dir",
-            str(up.data_dir),
-            "--topology",
-            up.info.topology,
-            "--ca-file",
-            str(tmp_path / "absent.pem"),
-        ],
-    )
+    result = provider_conformance(up, topology, "--ca-file", str(tmp_path / "absent.pem"))
     assert result.exit_code == 1
     assert "absent.pem" in result.output
 
