@@ -311,6 +311,14 @@ def consumer(
         str | None,
         typer.Option("--protocol-log", help="The service's protocol log for DC-09."),
     ] = None,
+    tls: Annotated[
+        bool,
+        typer.Option(
+            "--tls",
+            help="Serve HTTPS with mutual TLS as the platform (the hub's certificate, valid "
+            "for localhost and 127.0.0.1); the service presents its own certificate.",
+        ),
+    ] = False,
     report_dir: ReportOption = None,
     data_dir: DataDirOption = None,
     topology: TopologyOption = None,
@@ -352,8 +360,8 @@ def consumer(
     authority = CertificateAuthority.open(pki, clock=settings.clock())
     if participant not in authority.participants():
         authority.issue(participant, Role.CONSUMER)
-    url = f"http://{listen}"
-    notes = (
+    url = f"{'https' if tls else 'http'}://{listen}"
+    notes: tuple[str, ...] = (
         f"Point the service's platform URL and IDA URL at {url} (hub /transport/v1/messages, "
         "VS /vs/v1/tokens, RDN /rdn/v1/services, IDA /ida/v1/lookup, eID /eid/v1/login)",
         f"Its credential: {authority.participant_dir(participant) / 'cert.pem'} and "
@@ -361,6 +369,11 @@ def consumer(
         "role consumer)",
         f"Trust anchor: {authority.root_cert_path}; CRL: {url}/pki/v1/crl",
     )
+    if tls:
+        notes += (
+            "Mutual TLS: the service presents that certificate as its TLS client certificate "
+            "and trusts the same anchor; the hub and the VS refuse any other (EDM:ERR:0001)",
+        )
     console.print(f"[bold]Consumer conformance of {participant}[/bold]")
     for note in notes:
         console.print(f"  • {note}")
@@ -378,6 +391,7 @@ def consumer(
                 evidence=evidence,
                 protocol_log=protocol_log,
                 notes=notes,
+                tls=tls,
             )
         )
     except (NootsError, OSError) as exc:
@@ -407,6 +421,7 @@ async def _run_consumer(
     evidence: str | None,
     protocol_log: str | None,
     notes: tuple[str, ...],
+    tls: bool = False,
 ) -> Report:
     import asyncio
 
@@ -434,9 +449,27 @@ async def _run_consumer(
     async with conformance_platform(
         settings.data_dir, landscape, settings.topology, consumer=participant, clock=clock
     ) as gateway:
-        server = uvicorn.Server(
-            uvicorn.Config(gateway, host=host, port=port, log_level="warning", lifespan="off")
+        app: Any = gateway
+        options: dict[str, Any] = {}
+        if tls:
+            from noots.participant import load_validator
+            from noots.tls import (
+                ClientCertificates,
+                TlsFiles,
+                TlsPeerMiddleware,
+                uvicorn_tls_options,
+            )
+
+            pki = settings.data_dir / "pki"
+            files = TlsFiles.for_participant(pki, landscape.platform.hub_id)
+            # Optional at the handshake, as on the real platform (its pages serve browsers);
+            # the gateway refuses hub and VS calls from anyone but the service.
+            options = uvicorn_tls_options(files, client_certificates=ClientCertificates.OPTIONAL)
+            app = TlsPeerMiddleware(gateway, load_validator(pki, clock=clock))
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="warning", lifespan="off", **options
         )
+        server = uvicorn.Server(config)
         serving = asyncio.create_task(server.serve())
         while not server.started:
             if serving.done():

@@ -8,6 +8,11 @@ unsigned, bound to another request or signed by the wrong register, a register a
 answer for later, every error code comes back, the hub fails once or always. Every request and
 answer is recorded for grading.
 
+Served over mutual TLS (``noots conformance consumer --tls``, :class:`~noots.tls.TlsPeerMiddleware`
+around the gateway), the hub and the VS answer only the online service itself, as the real
+platform does: another TLS client certificate, or none, is refused with a signed
+``EDM:ERR:0001``, and every event records which certificate the service presented.
+
 A request the consumer did not sign correctly is re-signed with the consumer's own credential
 (the simulator PKI issued it) and the answer bound again to the bytes the consumer sent, so
 one signing fault fails DC-02 without hiding every other condition.
@@ -39,10 +44,11 @@ from noots.envelope import (
     request_digest,
     seal,
 )
-from noots.errors import EdmCode, NootsError
+from noots.errors import EdmCode, NootsError, SenderMismatch
 from noots.participant import load_credential
 from noots.pki import Role
 from noots.signing import DS_NS, XmlSigner, XmlVerifier
+from noots.tls import PEER_SCOPE_KEY, TlsPeer
 from noots.topology import Topology
 from noots.xml import parse, serialize
 
@@ -83,6 +89,8 @@ class Event:
     query: str = ""
     note: str = ""
     repaired: bool = False
+    #: Over mutual TLS: the participant whose certificate the client presented ("" for none).
+    tls_client: str | None = None
 
 
 @dataclass
@@ -156,7 +164,15 @@ class Gateway:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         event = Event(_kind(path), body, self.clock.now(), time.monotonic(), path=path, query=query)
         self.round.events.append(event)
-        if method == "POST" and path == HUB_PATH:
+        peer = scope.get(PEER_SCOPE_KEY)
+        refused = None
+        if isinstance(peer, TlsPeer) and peer.enforced:
+            event.tls_client = peer.participant_id or ""
+            if method == "POST" and path in (HUB_PATH, VS_PATH):
+                refused = self._tls_refusal(event, peer)
+        if refused is not None:
+            status, content, media = refused
+        elif method == "POST" and path == HUB_PATH:
             status, content, media = await self._hub(event)
         elif method == "POST" and path == VS_PATH and self.round.mode is Mode.VS_REFUSES:
             status, content, media = self._vs_refusal(event)
@@ -192,27 +208,51 @@ class Gateway:
             response.headers.get("content-type", "application/octet-stream"),
         )
 
-    # -- the VS -------------------------------------------------------------------------------
+    # -- mutual TLS ---------------------------------------------------------------------------
 
-    def _vs_refusal(self, event: Event) -> tuple[int, bytes, str]:
-        vs_id = self.topology.platform.vs_id
+    def _tls_refusal(self, event: Event, peer: TlsPeer) -> tuple[int, bytes, str] | None:
+        """The platform's answer to a TLS client that is not the online service, or None."""
+        platform = self.topology.platform
+        answerer = platform.vs_id if event.path == VS_PATH else platform.hub_id
+        try:
+            peer.check(self.consumer, component=answerer)
+        except SenderMismatch as exc:
+            event.note = f"refused: {exc.message}"
+            return self._signed_refusal(
+                event, answerer, exc.code, exc.message, status=exc.code.http_status
+            )
+        return None
+
+    def _signed_refusal(
+        self, event: Event, answerer: str, code: EdmCode, detail: str, *, status: int
+    ) -> tuple[int, bytes, str]:
+        """A refusal as the platform signs it, bound to the request the consumer sent."""
         claimed = _claimed_header(event.request)
+        endpoint = "tokens" if event.path == VS_PATH else "transport"
+        service = f"urn:noots:service:{answerer}:{endpoint}"
         header = EnvelopeHeader(
             message_id=uuid.uuid4(),
-            sender=vs_id,
+            sender=answerer,
             recipient=claimed.sender if claimed else self.consumer,
-            service_id=claimed.service_id if claimed else "urn:noots:service:noots-vs:tokens",
+            service_id=claimed.service_id if claimed else service,
             created=self.clock.now(),
             in_response_to=request_digest(event.request),
             request_message_id=claimed.message_id if claimed else None,
         )
-        body = error_body(
+        body = error_body(code, detail, answerer)
+        return status, seal(header, body, self.signer(answerer)), "application/xml"
+
+    # -- the VS -------------------------------------------------------------------------------
+
+    def _vs_refusal(self, event: Event) -> tuple[int, bytes, str]:
+        event.note = "VS refused"
+        return self._signed_refusal(
+            event,
+            self.topology.platform.vs_id,
             EdmCode.AUTHORISATION,
             "no authorisation for this transfer (conformance suite: the VS refuses this round)",
-            vs_id,
+            status=403,
         )
-        event.note = "VS refused"
-        return 403, seal(header, body, self.signer(vs_id)), "application/xml"
 
     # -- the hub ------------------------------------------------------------------------------
 

@@ -180,6 +180,42 @@ async def test_gateway_records_and_misbehaves(settings: NootsSettings) -> None:
         assert gateway.count("vs") == 1
 
 
+async def test_gateway_over_tls_answers_only_the_service(settings: NootsSettings) -> None:
+    """Behind TLS the hub and the VS refuse another participant's certificate, or none, with
+    a signed 0001 and record who connected; the service's own certificate goes through."""
+    from noots.tls import PEER_SCOPE_KEY, TlsPeer
+
+    def as_peer(app: Any, peer: TlsPeer) -> Any:
+        async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+            scope[PEER_SCOPE_KEY] = peer
+            await app(scope, receive, send)
+
+        return wrapped
+
+    other = TlsPeer(enforced=True, participant_id="08-ELTERNGELD-79")
+    nobody = TlsPeer(enforced=True, problem="no client certificate")
+    itself = TlsPeer(enforced=True, participant_id=BPA)
+    async with platform(settings, BPA) as gateway:
+        answers = {}
+        for name, peer in (("other", other), ("nobody", nobody), ("itself", itself)):
+            transport = httpx.ASGITransport(app=as_peer(gateway, peer))
+            async with httpx.AsyncClient(transport=transport, base_url="https://gw") as http:
+                answers[name] = (
+                    await http.post("/transport/v1/messages", content=b"<x/>"),
+                    await http.post("/vs/v1/tokens", content=b"<x/>"),
+                )
+    for name in ("other", "nobody"):
+        for answer in answers[name]:
+            assert answer.status_code == 401, name
+            assert b"EDM:ERR:0001" in answer.content
+            assert b"SignatureValue" in answer.content
+    hub, vs = answers["itself"]
+    assert b"EDM:ERR:0001" not in hub.content + vs.content  # forwarded: the bytes are no 0101
+    events = gateway.round.events
+    assert [e.tls_client for e in events] == ["08-ELTERNGELD-79"] * 2 + [""] * 2 + [BPA] * 2
+    assert "not to 08118079-BPA-87" in events[0].note
+
+
 # -- the CLI over real sockets ------------------------------------------------------------------
 
 
@@ -248,6 +284,45 @@ def test_cli_against_a_demo_service_over_sockets(
     verifier = XmlVerifier(load_validator(data_dir / "pki", clock=settings.clock()))
     for name in ("report.html", "report.xml", "report.json"):
         assert verify_report_file(tmp_path / name, verifier).passed
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("tls_as", "exit_code"), [(BPA, 0), ("08-ELTERNGELD-79", 2)])
+def test_cli_over_mutual_tls_grades_the_certificate_a_service_presents(
+    settings: NootsSettings, data_dir: Path, tmp_path: Path, tls_as: str, exit_code: int
+) -> None:
+    """With --tls the suite serves HTTPS as the platform: a demo service presenting its own
+    certificate passes every condition; one presenting another participant's is refused."""
+    from noots.tls import TlsFiles, client_context
+
+    gateway_port, demo_port = free_port(), free_port()
+    gateway_url = f"https://127.0.0.1:{gateway_port}"
+    own = client_context(TlsFiles.for_participant(data_dir / "pki", tls_as))
+    demo = create_demo(
+        DemoSettings(
+            data_dir=data_dir,
+            topology=settings.topology,
+            consumer_id=BPA,
+            session_secret=secrets.token_hex(16),
+            platform_url=gateway_url,
+            ida_url=gateway_url,
+        ),
+        transport=httpx.AsyncHTTPTransport(verify=own),
+    )
+    with serve(demo, demo_port):
+        result = runner.invoke(
+            cli,
+            [
+                *("conformance", "consumer", "--tls", "--listen", f"127.0.0.1:{gateway_port}"),
+                *("--participant", BPA, "--demo-url", f"http://127.0.0.1:{demo_port}"),
+                *("--protocol-log", str(data_dir / "logs" / f"{BPA}.db")),
+                *("--data-dir", str(data_dir), "--topology", str(settings.topology)),
+                *("--report", str(tmp_path)),
+            ],
+        )
+    assert result.exit_code == exit_code, result.output
+    assert gateway_url in result.output
+    assert "Mutual TLS" in result.output
 
 
 def test_cli_refuses_a_participant_outside_the_topology(settings: NootsSettings) -> None:
