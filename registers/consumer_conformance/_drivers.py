@@ -205,9 +205,20 @@ class ManualDriver:
 
     supports_idnr = False
 
-    def __init__(self, say: Callable[[str], None], *, timeout: float = 180.0) -> None:
+    def __init__(
+        self,
+        say: Callable[[str], None],
+        *,
+        timeout: float = 180.0,
+        quiet_seconds: float = 5.0,
+        poll_seconds: float = 0.5,
+    ) -> None:
         self.say = say
         self.timeout = timeout
+        #: A round is over once the service has called the platform and then stayed quiet
+        #: this long (retries included).
+        self.quiet_seconds = quiet_seconds
+        self.poll_seconds = poll_seconds
 
     async def retrieve(
         self, case: RetrievalCase, platform_calls: Callable[[], int]
@@ -216,13 +227,19 @@ class ManualDriver:
             f"Round {case.round}: start one retrieval for {case.given_name} {case.family_name} "
             f"(IDNr {case.idnr}, born {case.date_of_birth.isoformat()}) in your service now."
         )
+        step = self.poll_seconds
         waited, quiet, last = 0.0, 0.0, platform_calls()
         while waited < self.timeout:
-            await asyncio.sleep(0.5)
-            waited += 0.5
+            await asyncio.sleep(step)
+            waited += step
             now = platform_calls()
-            quiet = quiet + 0.5 if now == last and now > 0 else 0.0
+            quiet = quiet + step if now == last and now > 0 else 0.0
             last = now
-            if quiet >= 5.0:
-                break
-        return DriverResult(None, notes=["what the service did with the answer is unknown"])
+            if quiet >= self.quiet_seconds:
+                return DriverResult(None, notes=["what the service did with the answer is unknown"])
+        return DriverResult(
+            None,
+            notes=[f"the service did not call the platform within {self.timeout:g} s"]
+            if last == 0
+            else ["what the service did with the answer is unknown"],
+        )

@@ -162,6 +162,67 @@ async def test_broken_consumer_fails_exactly_its_condition(
         assert skipped == {"DC-07"}
 
 
+@pytest.mark.slow
+async def test_by_hand_driver_waits_for_the_person_at_the_service(
+    settings: NootsSettings,
+) -> None:
+    """The by-hand driver prints whom to fetch for, then waits until the service has called the
+    platform and gone quiet; a person following its prompts in the demo service fails nothing."""
+    import asyncio
+    import re
+    from datetime import date
+
+    from registers.consumer_conformance import ManualDriver, RetrievalCase
+
+    prompts: list[str] = []
+    pending: list[asyncio.Task[Any]] = []
+    async with platform(settings, BPA) as gateway:
+        demo = create_demo(demo_settings(settings, BPA), transport=routes(gateway))
+        browser = DemoServiceDriver(
+            "http://demo.test", kind="bewohnerparkausweis", transport=httpx.ASGITransport(app=demo)
+        )
+
+        def person_at_the_service(text: str) -> None:
+            """Reads the prompt and does what it says, in the demo service's web flow."""
+            prompts.append(text)
+            found = re.search(
+                r"Round (.+?): start one retrieval for (\S+) (\S+) \(IDNr (\d{11}), "
+                r"born (\d{4}-\d{2}-\d{2})\)",
+                text,
+            )
+            assert found, text
+            round_, given, family, idnr, born = found.groups()
+            case = RetrievalCase(round_, idnr, given, family, date.fromisoformat(born))
+            pending.append(asyncio.create_task(browser.retrieve(case, lambda: 0)))
+
+        # Quiet for longer than the announced wait of an asynchronous answer (1.5 s), as 5 s is.
+        driver = ManualDriver(person_at_the_service, quiet_seconds=2.5, poll_seconds=0.1)
+        async with demo.router.lifespan_context(demo):
+            report = await suite(settings, gateway, driver, BPA)
+            await asyncio.gather(*pending)
+    assert len(prompts) >= 5
+    assert failed(report) == {}
+    # By hand the suite cannot see the service's pages (what it kept of an answer, consent).
+    skipped = {s.id for s in report.sections if s.status is Status.SKIPPED}
+    assert skipped == {"DC-05", "DC-07"}
+    assert report.statuses()["DC-06"] is Status.PASSED  # it came back for announced evidence
+
+
+async def test_by_hand_driver_gives_up_when_the_service_never_calls() -> None:
+    """Nobody starts the retrieval: the round ends after the timeout and says so."""
+    from datetime import date
+
+    from registers.consumer_conformance import ManualDriver, RetrievalCase
+
+    said: list[str] = []
+    driver = ManualDriver(said.append, timeout=0.3, poll_seconds=0.1)
+    case = RetrievalCase("normal", "02476291358", "Erika", "Mustermann", date(1964, 8, 12))
+    result = await driver.retrieve(case, lambda: 0)
+    assert result.received is None
+    assert "did not call the platform within 0.3 s" in result.notes[0]
+    assert "Erika Mustermann (IDNr 02476291358, born 1964-08-12)" in said[0]
+
+
 async def test_gateway_records_and_misbehaves(settings: NootsSettings) -> None:
     """The gateway records each call; in the VS-refusal round the VS answers a signed 0002."""
     from registers.consumer_conformance import Mode
