@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from consumers.demo import DemoSettings
 from consumers.demo import create_app as create_demo
@@ -301,6 +301,40 @@ def serve(app: Any, port: int) -> Iterator[None]:
         thread.join(timeout=10)
 
 
+def served_demo(
+    settings: NootsSettings, gateway_url: str, transport: httpx.AsyncBaseTransport | None = None
+) -> Any:
+    """The Bewohnerparkausweis demo service with the suite's platform at ``gateway_url``."""
+    return create_demo(
+        DemoSettings(
+            data_dir=settings.data_dir,
+            topology=settings.topology,
+            consumer_id=BPA,
+            session_secret=secrets.token_hex(16),
+            platform_url=gateway_url,
+            ida_url=gateway_url,
+        ),
+        transport=transport,
+    )
+
+
+def consumer_cli(
+    settings: NootsSettings, gateway_port: int, demo_port: int, report: Path, *options: str
+) -> Result:
+    """`noots conformance consumer` listening on ``gateway_port``, driving the demo service."""
+    data_dir = settings.data_dir
+    return runner.invoke(
+        cli,
+        [
+            *("conformance", "consumer", "--listen", f"127.0.0.1:{gateway_port}", *options),
+            *("--participant", BPA, "--demo-url", f"http://127.0.0.1:{demo_port}"),
+            *("--protocol-log", str(data_dir / "logs" / f"{BPA}.db")),
+            *("--data-dir", str(data_dir), "--topology", str(settings.topology)),
+            *("--report", str(report)),
+        ],
+    )
+
+
 @pytest.mark.slow
 def test_cli_against_a_demo_service_over_sockets(
     settings: NootsSettings, data_dir: Path, tmp_path: Path
@@ -308,38 +342,8 @@ def test_cli_against_a_demo_service_over_sockets(
     """`noots conformance consumer` listens, drives a served demo service, writes a signed
     report, and exits 0."""
     gateway_port, demo_port = free_port(), free_port()
-    demo = create_demo(
-        DemoSettings(
-            data_dir=data_dir,
-            topology=settings.topology,
-            consumer_id=BPA,
-            session_secret=secrets.token_hex(16),
-            platform_url=f"http://127.0.0.1:{gateway_port}",
-            ida_url=f"http://127.0.0.1:{gateway_port}",
-        )
-    )
-    with serve(demo, demo_port):
-        result = runner.invoke(
-            cli,
-            [
-                "conformance",
-                "consumer",
-                "--listen",
-                f"127.0.0.1:{gateway_port}",
-                "--participant",
-                BPA,
-                "--demo-url",
-                f"http://127.0.0.1:{demo_port}",
-                "--protocol-log",
-                str(data_dir / "logs" / f"{BPA}.db"),
-                "--data-dir",
-                str(data_dir),
-                "--topology",
-                str(settings.topology),
-                "--report",
-                str(tmp_path),
-            ],
-        )
+    with serve(served_demo(settings, f"http://127.0.0.1:{gateway_port}"), demo_port):
+        result = consumer_cli(settings, gateway_port, demo_port, tmp_path)
     assert result.exit_code == 0, result.output
     assert "Point the service's platform URL" in result.output
     verifier = XmlVerifier(load_validator(data_dir / "pki", clock=settings.clock()))
@@ -359,28 +363,9 @@ def test_cli_over_mutual_tls_grades_the_certificate_a_service_presents(
     gateway_port, demo_port = free_port(), free_port()
     gateway_url = f"https://127.0.0.1:{gateway_port}"
     own = client_context(TlsFiles.for_participant(data_dir / "pki", tls_as))
-    demo = create_demo(
-        DemoSettings(
-            data_dir=data_dir,
-            topology=settings.topology,
-            consumer_id=BPA,
-            session_secret=secrets.token_hex(16),
-            platform_url=gateway_url,
-            ida_url=gateway_url,
-        ),
-        transport=httpx.AsyncHTTPTransport(verify=own),
-    )
+    demo = served_demo(settings, gateway_url, httpx.AsyncHTTPTransport(verify=own))
     with serve(demo, demo_port):
-        result = runner.invoke(
-            cli,
-            [
-                *("conformance", "consumer", "--tls", "--listen", f"127.0.0.1:{gateway_port}"),
-                *("--participant", BPA, "--demo-url", f"http://127.0.0.1:{demo_port}"),
-                *("--protocol-log", str(data_dir / "logs" / f"{BPA}.db")),
-                *("--data-dir", str(data_dir), "--topology", str(settings.topology)),
-                *("--report", str(tmp_path)),
-            ],
-        )
+        result = consumer_cli(settings, gateway_port, demo_port, tmp_path, "--tls")
     assert result.exit_code == exit_code, result.output
     assert gateway_url in result.output
     assert "Mutual TLS" in result.output
