@@ -29,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from noots._yaml_locations import Location, format_location, line_of
 from noots.errors import (
     RouteNotFound,
     TopologyError,
@@ -209,16 +210,13 @@ class Participant:
     spec: RegisterSpec | ConsumerSpec | None = None
 
 
-Location = tuple[str | int, ...]
-
-
 class _Problems(ValueError):
     """Cross-reference findings, each with its location in the document."""
 
     def __init__(self, problems: list[tuple[Location, str]]) -> None:
         self.problems = problems
         super().__init__(
-            "; ".join(f"{_format_location(loc)}: {message}" for loc, message in problems)
+            "; ".join(f"{format_location(loc)}: {message}" for loc, message in problems)
         )
 
 
@@ -433,13 +431,13 @@ def _reference_problems(t: Topology) -> Iterator[tuple[Location, str]]:
     seen_ids: dict[str, Location] = {}
     for loc, pid in ids:
         if pid in seen_ids:
-            yield loc, f"participant id {pid!r} already used at {_format_location(seen_ids[pid])}"
+            yield loc, f"participant id {pid!r} already used at {format_location(seen_ids[pid])}"
         else:
             seen_ids[pid] = loc
     seen_ports: dict[tuple[str, int], Location] = {}
     for loc, host, port in ports:
         if (host, port) in seen_ports:
-            first = _format_location(seen_ports[host, port])
+            first = format_location(seen_ports[host, port])
             yield loc, f"{host}:{port} already used at {first}"
         else:
             seen_ports[host, port] = loc
@@ -510,16 +508,6 @@ def _duplicates(
             first[value] = i
 
 
-def _format_location(loc: Sequence[str | int]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else part
-    return out or "(document)"
-
-
 # -- loading ---------------------------------------------------------------------------------
 
 
@@ -560,33 +548,9 @@ def _problems_of(
         if isinstance(inner, _Problems):
             for loc, message in inner.problems:
                 full = (*base, *loc)
-                yield _format_location(full), message, _line_of(root, full)
+                yield format_location(full), message, line_of(root, full)
         else:
-            yield _format_location(base), error["msg"], _line_of(root, base)
-
-
-def _line_of(root: yaml.Node | None, loc: Location) -> int | None:
-    """The 1-based line of the node at ``loc`` (or of its deepest existing ancestor)."""
-    node = root
-    if node is None:
-        return None
-    for part in loc:
-        child: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.value == part:
-                    child = value
-                    break
-        elif (
-            isinstance(node, yaml.SequenceNode)
-            and isinstance(part, int)
-            and 0 <= part < len(node.value)
-        ):
-            child = node.value[part]
-        if child is None:
-            break  # a missing field: report its parent
-        node = child
-    return int(node.start_mark.line) + 1
+            yield format_location(base), error["msg"], line_of(root, base)
 
 
 # -- schema ----------------------------------------------------------------------------------

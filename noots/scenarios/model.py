@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from noots._yaml_locations import Location, format_location, line_of
 from noots.errors import ScenarioError
 
 __all__ = [
@@ -56,8 +57,6 @@ ACTIONS = (
 _SUBJECT_KEYS = ("identity", "idnr", "person", "company")
 _DURATION = re.compile(r"^(-?\d+(?:\.\d+)?)(ms|s|m|h|d)?$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
-
-Location = tuple[str | int, ...]
 
 
 def parse_duration(value: object) -> timedelta:
@@ -115,37 +114,6 @@ def scenario_json_schema() -> dict[str, Any]:
     return schema
 
 
-def _line_of(root: yaml.Node | None, loc: Location) -> int | None:
-    """The 1-based line of the node at ``loc`` (or of its deepest existing ancestor)."""
-    node = root
-    if node is None:
-        return None
-    for part in loc:
-        child: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode) and key.value == part:
-                    child = value
-                    break
-        elif (
-            isinstance(node, yaml.SequenceNode)
-            and isinstance(part, int)
-            and 0 <= part < len(node.value)
-        ):
-            child = node.value[part]
-        if child is None:
-            break
-        node = child
-    return int(node.start_mark.line) + 1
-
-
-def _format(loc: Location) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
-    return text or "(document)"
-
-
 def _schema_problems(data: Any, root: yaml.Node) -> Iterator[tuple[str, str, int | None]]:
     import jsonschema
 
@@ -169,12 +137,12 @@ def _schema_problems(data: Any, root: yaml.Node) -> Iterator[tuple[str, str, int
                     inner_loc = (*loc, *inner.relative_path)
                     if inner.relative_path and inner_loc not in reported:
                         reported.add(inner_loc)
-                        yield _format(inner_loc), inner.message, _line_of(root, inner_loc)
+                        yield format_location(inner_loc), inner.message, line_of(root, inner_loc)
                 continue
         if loc in reported and not message:
             continue
         reported.add(loc)
-        yield _format(loc), message, _line_of(root, loc)
+        yield format_location(loc), message, line_of(root, loc)
 
 
 def _semantic_problems(
@@ -190,12 +158,12 @@ def _semantic_problems(
             loc: Location = ("steps", index, action)
             if not subjects:
                 yield (
-                    _format(loc),
+                    format_location(loc),
                     "name the subject with identity, idnr (+ person or born), person or company",
-                    _line_of(root, loc),
+                    line_of(root, loc),
                 )
             elif "company" in subjects and len(subjects) > 1:
-                yield _format(loc), "a company cannot also be a person", _line_of(root, loc)
+                yield format_location(loc), "a company cannot also be a person", line_of(root, loc)
         clock = step.get("clock")
         if isinstance(clock, dict):
             for key in ("advance", "set"):
@@ -204,7 +172,7 @@ def _semantic_problems(
                         parse_duration(clock[key])
                     except ValueError as exc:
                         loc = ("steps", index, "clock", key)
-                        yield _format(loc), str(exc), _line_of(root, loc)
+                        yield format_location(loc), str(exc), line_of(root, loc)
 
 
 def parse_scenario(text: str, *, source: str = "<scenario>", path: Path | None = None) -> Scenario:
@@ -233,7 +201,7 @@ def parse_scenario(text: str, *, source: str = "<scenario>", path: Path | None =
                 params=MappingProxyType(dict(raw[action])),
                 expect=MappingProxyType(dict(raw.get("expect") or {})),
                 name=str(raw.get("name", "")),
-                line=_line_of(root, ("steps", index)),
+                line=line_of(root, ("steps", index)),
             )
         )
     return Scenario(
