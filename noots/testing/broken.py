@@ -32,12 +32,12 @@ from lxml import etree
 
 from noots import idnr as idnr_rules
 from noots import messages
-from noots.envelope import ENV_NS, EnvelopeHeader, parse_header, request_digest, seal
+from noots.envelope import EnvelopeHeader, request_digest, seal
 from noots.errors import AuthorisationError, NootsError
 from noots.participant import Participant, load_credential
 from noots.pki import CertificateValidator, Role, StaticCrlSource, ValidatedCertificate
 from noots.signing import DS_NS, XmlSigner, XmlVerifier
-from noots.xml import parse
+from noots.testing.requests import unverified_parts
 
 if TYPE_CHECKING:
     from registers._service import RegisterService
@@ -133,23 +133,8 @@ class _NoLog:
 # -- the wrapper -----------------------------------------------------------------------------
 
 
-def _signed_parts(raw: bytes) -> tuple[EnvelopeHeader, etree._Element] | None:
-    try:
-        root = parse(raw)
-    except NootsError:
-        return None
-    header = root.find(f"{{{ENV_NS}}}Header")
-    body = root.find(f"{{{ENV_NS}}}Body")
-    if header is None or body is None or len(body) != 1:
-        return None
-    try:
-        return parse_header(header), body[0]
-    except NootsError:
-        return None
-
-
 def _request_idnr(raw: bytes) -> str | None:
-    parts = _signed_parts(raw)
+    parts = unverified_parts(raw)
     if parts is None:
         return None
     found = parts[1].find(".//{*}IDNr")
@@ -200,7 +185,7 @@ class _Broken:
             return
         forwarded = self._request(original) if self._request is not None else original
         status, headers, answer = await _call(self.inner, scope, forwarded)
-        parts = _signed_parts(answer)
+        parts = unverified_parts(answer)
         if parts is not None:
             header, body = parts
             changed = self._answer is not None and self._answer(original, body)
@@ -285,7 +270,7 @@ def _resign_unsigned(service: RegisterService) -> Callable[[bytes], bytes]:
     def change(raw: bytes) -> bytes:
         if f"{{{DS_NS}}}Signature".encode() in raw or b"ds:Signature" in raw:
             return raw
-        parts = _signed_parts(raw)
+        parts = unverified_parts(raw)
         if parts is None:
             return raw
         header, body = parts
@@ -455,7 +440,7 @@ def broken_register_app(
     if condition_id == "DP-08":
 
         def reuse_uuid(raw: bytes, body: etree._Element) -> bool:
-            parts = _signed_parts(raw)
+            parts = unverified_parts(raw)
             asked = parts[1].find(".//{*}nachrichtenUUID") if parts else None
             answered = body.find(".//{*}nachrichtenUUID")
             if asked is None or answered is None:
@@ -567,7 +552,7 @@ def broken_client_class(condition_id: str) -> type[Any]:
         def _open_answer(
             self, raw_response: bytes, raw_request: bytes, status: int, **options: Any
         ) -> OpenedEnvelope:
-            parts = _signed_parts(raw_response)
+            parts = unverified_parts(raw_response)
             if parts is None:
                 answer: OpenedEnvelope = super()._open_answer(
                     raw_response, raw_request, status, **options

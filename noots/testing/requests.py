@@ -31,8 +31,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from lxml import etree
+
 from noots.clock import Clock
-from noots.envelope import EnvelopeHeader, request_digest, seal
+from noots.envelope import ENV_NS, EnvelopeHeader, parse_header, request_digest, seal
+from noots.errors import NootsError
 from noots.messages import Agent, EvidenceRequest, EvidenceType, Subject, build
 from noots.participant import load_credential
 from noots.pki import Role
@@ -40,10 +43,26 @@ from noots.signing import XmlSigner
 from noots.testing.pki import TestPki
 from noots.tokens import AuthorisationToken, TokenRequest, issue_token, request_hash, uses_idnr
 from noots.topology import Topology
+from noots.xml import parse
 
-__all__ = ["RequestFactory", "SignedRequest"]
+__all__ = ["RequestFactory", "SignedRequest", "unverified_parts"]
 
 SignerFor = Callable[[str], XmlSigner]
+
+
+def unverified_parts(raw: bytes) -> tuple[EnvelopeHeader, etree._Element] | None:
+    """The header and the one message of an envelope, read *without* verifying it, or None if
+    it is not shaped like one. For tools that craft or grade messages (broken participants, the
+    conformance gateway); a decision about a received message uses ``open_envelope``."""
+    try:
+        root = parse(raw)
+        header = root.find(f"{{{ENV_NS}}}Header")
+        body = root.find(f"{{{ENV_NS}}}Body")
+        if header is None or body is None or len(body) != 1:
+            return None
+        return parse_header(header), body[0]
+    except NootsError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from lxml import etree
 
 from noots import messages
 from noots.clock import Clock
@@ -48,6 +47,7 @@ from noots.errors import EdmCode, NootsError, SenderMismatch
 from noots.participant import load_credential
 from noots.pki import Role
 from noots.signing import DS_NS, XmlSigner, XmlVerifier
+from noots.testing.requests import unverified_parts
 from noots.tls import PEER_SCOPE_KEY, TlsPeer
 from noots.topology import Topology
 from noots.xml import parse, serialize
@@ -372,7 +372,7 @@ class Gateway:
 
     def _rebind(self, answer: bytes, request_raw: bytes) -> bytes:
         """The answer signed again by its own signer, bound to ``request_raw``."""
-        parts = _answer_parts(answer)
+        parts = unverified_parts(answer)
         if parts is None:
             return answer
         header, body = parts
@@ -382,7 +382,7 @@ class Gateway:
         return seal(rebound, body, self.signer(header.sender))
 
     def _resign_as_other(self, answer: bytes, provider: str) -> bytes:
-        parts = _answer_parts(answer)
+        parts = unverified_parts(answer)
         if parts is None:
             return answer
         header, body = parts
@@ -437,21 +437,6 @@ def _unverified(raw: bytes) -> tuple[EnvelopeHeader, messages.EvidenceRequest] |
             return None
         return parse_header(header), request
     except (NootsError, ValueError):
-        return None
-
-
-def _answer_parts(answer: bytes) -> tuple[EnvelopeHeader, etree._Element] | None:
-    try:
-        root = parse(answer)
-    except NootsError:
-        return None
-    header = root.find(f"{{{ENV_NS}}}Header")
-    body = root.find(f"{{{ENV_NS}}}Body")
-    if header is None or body is None or len(body) != 1:
-        return None
-    try:
-        return parse_header(header), body[0]
-    except NootsError:
         return None
 
 
