@@ -127,6 +127,29 @@ def _cpu(landscape: _support.BenchLandscape) -> dict[str, float]:
     }
 
 
+async def _timed_row(
+    landscape: _support.BenchLandscape,
+    flow: str,
+    concurrency: int,
+    items: Iterator[object],
+    work,  # type: ignore[no-untyped-def]
+    floor: float,
+) -> Row:
+    """Drive ``items`` through ``work`` and measure the row: latencies, wall time, and the CPU
+    each process spent meanwhile."""
+    latencies: list[float] = []
+    before = _cpu(landscape)
+    started = time.perf_counter()
+    errors, first = await _drive(concurrency, items, work, latencies)
+    seconds = time.perf_counter() - started
+    after = _cpu(landscape)
+    if first is not None:
+        print(f"   first error: {type(first).__name__}: {first}", file=sys.stderr)
+    cpu = {k: after[k] - before[k] for k in before}
+    count = len(latencies)
+    return Row(landscape.key_type, flow, concurrency, count, errors, seconds, latencies, cpu, floor)
+
+
 async def run_prepared(
     landscape: _support.BenchLandscape,
     consumer: _exchange.Consumer,
@@ -144,26 +167,9 @@ async def run_prepared(
             await consumer.exchange(http, item)
 
         await _drive(concurrency, iter(prepared[:warmup]), work, [])
-        latencies: list[float] = []
-        before = _cpu(landscape)
-        started = time.perf_counter()
-        errors, first = await _drive(concurrency, iter(prepared[warmup:]), work, latencies)
-        seconds = time.perf_counter() - started
-        after = _cpu(landscape)
-    if first is not None:
-        print(f"   first error: {type(first).__name__}: {first}", file=sys.stderr)
-    cpu = {k: after[k] - before[k] for k in before}
-    return Row(
-        landscape.key_type,
-        "token ready",
-        concurrency,
-        len(latencies),
-        errors,
-        seconds,
-        latencies,
-        cpu,
-        floor,
-    )
+        return await _timed_row(
+            landscape, "token ready", concurrency, iter(prepared[warmup:]), work, floor
+        )
 
 
 async def run_full(
@@ -197,30 +203,10 @@ async def run_full(
     try:
         warmup = min(2 * concurrency, 64)
         await _drive(concurrency, iter(range(warmup)), work, [])
-        latencies: list[float] = []
-        before = _cpu(landscape)
-        started = time.perf_counter()
-        errors, first = await _drive(
-            concurrency, iter(range(warmup, warmup + exchanges)), work, latencies
-        )
-        seconds = time.perf_counter() - started
-        after = _cpu(landscape)
+        items = iter(range(warmup, warmup + exchanges))
+        return await _timed_row(landscape, "with VS token", concurrency, items, work, floor)
     finally:
         await client._http.aclose()
-    if first is not None:
-        print(f"   first error: {type(first).__name__}: {first}", file=sys.stderr)
-    cpu = {k: after[k] - before[k] for k in before}
-    return Row(
-        landscape.key_type,
-        "with VS token",
-        concurrency,
-        len(latencies),
-        errors,
-        seconds,
-        latencies,
-        cpu,
-        floor,
-    )
 
 
 def bench_key_type(args: argparse.Namespace, key_type: str) -> tuple[list[Row], list[str]]:
