@@ -29,22 +29,13 @@ from noots.conformance import (
     write_report,
 )
 from noots.participant import load_participant
+from noots.testing.browser import CHROMIUM, CHROMIUM_ARGS
 from noots.testing.dashboard import ServedDashboard, serve_dashboard
 from noots.testing.landscape import serve_landscape
 
 HERE = Path(__file__).resolve().parent
 KBA = "991-01234ZFZR-41"
 ERIKA = "02476291358"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def run_pilot(page: Any, idnr: str = ERIKA) -> None:
@@ -168,7 +159,7 @@ def shoot(dashboard: ServedDashboard, out: Path, chromium: str) -> list[Path]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=HERE)
-    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--chromium", default=str(CHROMIUM))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     with (

@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from noots.testing.browser import CHROMIUM_ARGS, chromium_path
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +18,7 @@ def browser() -> Iterator[object]:
     """
     from playwright.sync_api import sync_playwright
 
-    executable = Path(os.environ.get("NOOTS_CHROMIUM", CHROMIUM))
+    executable = chromium_path()
     if not executable.is_file():
         pytest.fail(f"{executable} is missing: install Debian's chromium (CI installs it)")
     with sync_playwright() as playwright:
