@@ -33,6 +33,7 @@ from noots.errors import (
 )
 from noots.pki import Role, ValidatedCertificate
 from noots.signing import XmlSigner, XmlVerifier
+from noots.state import ReplayJournal
 from noots.xml import DEFAULT_LIMITS, XmlLimits, parse, serialize
 
 __all__ = [
@@ -284,6 +285,11 @@ class ReplayGuard:
     window shrinks from its old end, and honest envelopes created before the horizon are
     refused as stale (the sender retries with a fresh envelope). An envelope older than every
     cached id is refused outright while the cache is full, rather than evicting a newer one.
+
+    With a ``journal`` (:class:`noots.state.ReplayJournal`) this also holds across a restart:
+    the guard starts from what the journal says it accepted and forgot, and writes each
+    acceptance there before it takes effect. A journal that cannot be written refuses the
+    envelope (the error propagates; nothing is accepted).
     """
 
     def __init__(
@@ -291,6 +297,7 @@ class ReplayGuard:
         clock: Clock,
         window: timedelta = timedelta(seconds=300),
         max_entries: int = 100_000,
+        journal: ReplayJournal | None = None,
     ) -> None:
         if window <= timedelta(0):
             raise ValueError("the freshness window must be positive")
@@ -299,10 +306,20 @@ class ReplayGuard:
         self._clock = clock
         self._window = window
         self._max_entries = max_entries
+        self._journal = journal
         self._seen: dict[uuid.UUID, datetime] = {}
         self._by_age: list[tuple[datetime, uuid.UUID]] = []
         self._horizon: datetime | None = None
         self._lock = threading.Lock()
+        # What the journal has not heard yet: ids forgotten (and the horizon moved) while
+        # deciding on envelopes that were then refused.
+        self._unjournaled: list[uuid.UUID] = []
+        if journal is not None:
+            seen, self._horizon = journal.load()
+            self._by_age = list(seen)
+            heapq.heapify(self._by_age)
+            self._seen = {message_id: created for created, message_id in seen}
+        self._journaled_horizon = self._horizon
 
     def __len__(self) -> int:
         with self._lock:
@@ -323,8 +340,13 @@ class ReplayGuard:
         if created > now + self._window:
             raise StaleMessage(f"envelope created more than {self._window} in the future")
         with self._lock:
-            while self._by_age and self._by_age[0][0] < now - self._window:
-                self._forget_oldest()
+            # Forgetting only ever moves the horizon forward, so it is safe even when the
+            # envelope is then refused: the journal hears of it with the next acceptance.
+            forgotten = self._unjournaled if self._journal is not None else []
+            while self._by_age and (
+                self._by_age[0][0] < now - self._window or len(self._seen) > self._max_entries
+            ):
+                forgotten.append(self._forget_oldest())
             if header.message_id in self._seen:
                 raise ReplayDetected(f"envelope {header.message_id} was already received")
             if self._horizon is not None and created <= self._horizon:
@@ -334,15 +356,21 @@ class ReplayGuard:
                     # Admitting it would mean evicting a newer id for an older one: refuse.
                     raise StaleMessage("replay cache full: envelope older than every cached id")
                 while len(self._seen) >= self._max_entries:
-                    self._forget_oldest()
+                    forgotten.append(self._forget_oldest())
+            if self._journal is not None:
+                moved = self._horizon if self._horizon != self._journaled_horizon else None
+                self._journal.record((created, header.message_id), forgotten, moved)
+                self._journaled_horizon = self._horizon
+                self._unjournaled = []
             self._seen[header.message_id] = created
             heapq.heappush(self._by_age, (created, header.message_id))
 
-    def _forget_oldest(self) -> None:
+    def _forget_oldest(self) -> uuid.UUID:
         created, message_id = heapq.heappop(self._by_age)
         del self._seen[message_id]
         if self._horizon is None or created > self._horizon:
             self._horizon = created
+        return message_id
 
 
 def error_body(code: EdmCode, detail: str, component: str) -> etree._Element:
