@@ -40,6 +40,14 @@ class LandscapePaths:
     def protocol_log(self, participant_id: str) -> Path:
         return self.logs_dir / f"{participant_id}.db"
 
+    @property
+    def state_dir(self) -> Path:
+        return self.data_dir / "state"
+
+    def state_file(self, participant_id: str) -> Path:
+        """A receiving participant's restart-safe state (:mod:`noots.state`)."""
+        return self.state_dir / f"{participant_id}.db"
+
 
 @dataclass
 class BootstrapReport:

@@ -9,6 +9,7 @@ import asyncio
 import dataclasses
 import hashlib
 import hmac
+import itertools
 import logging
 import threading
 import uuid
@@ -39,6 +40,7 @@ from noots.participant import Participant, load_participant
 from noots.pki import IssuedCredential, Role
 from noots.protocol import ProtocolLog, open_protocol_log
 from noots.signing import XmlSigner
+from noots.state import AnnouncementJournal, ReplayJournal, StateFile
 from noots.tls import NO_TLS, TlsPeer
 from noots.topology import SERVICE_ID_PREFIX, RegisterKind, RegisterSpec, Topology
 from noots.trace import Hop
@@ -119,10 +121,15 @@ class PendingRequests:
     then starts a new wait, which is slower but never wrong.
     """
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, journal: AnnouncementJournal | None = None) -> None:
         self._limit = limit
         self._items: OrderedDict[tuple[str, uuid.UUID], datetime] = OrderedDict()
         self._lock = threading.Lock()
+        self._journal = journal
+        if journal is not None:
+            self._items.update(journal.load())
+            while len(self._items) > limit:
+                journal.discard(self._items.popitem(last=False)[0])
 
     def __len__(self) -> int:
         with self._lock:
@@ -133,15 +140,21 @@ class PendingRequests:
             return self._items.get(key)
 
     def put(self, key: tuple[str, uuid.UUID], available_at: datetime) -> None:
+        """Remember an announcement; with a journal, it is written before it counts."""
         with self._lock:
+            room = len(self._items) - (key in self._items) + 1 - self._limit
+            evicted = list(itertools.islice(self._items, max(room, 0)))
+            if self._journal is not None:
+                self._journal.put(key, available_at, evicted)
+            for old in evicted:
+                del self._items[old]
             self._items[key] = available_at
             self._items.move_to_end(key)
-            while len(self._items) > self._limit:
-                self._items.popitem(last=False)
 
     def discard(self, key: tuple[str, uuid.UUID]) -> None:
         with self._lock:
-            self._items.pop(key, None)
+            if self._items.pop(key, None) is not None and self._journal is not None:
+                self._journal.discard(key)
 
 
 # -- the service -------------------------------------------------------------------------------
@@ -227,16 +240,21 @@ class RegisterService:
                 clock=self.clock,
             )
         self.protocol_log = protocol_log
+        self.state = StateFile(settings.state_path(self.spec.participant_id))
         self.replay = ReplayGuard(
-            self.clock, window=settings.replay_window, max_entries=settings.replay_cache_size
+            self.clock,
+            window=settings.replay_window,
+            max_entries=settings.replay_cache_size,
+            journal=ReplayJournal(self.state),
         )
-        self.pending = PendingRequests(settings.pending_limit)
+        self.pending = PendingRequests(settings.pending_limit, AnnouncementJournal(self.state))
         self.faults = FaultInjector(settings.faults if not settings.strict else FaultPlan())
         self._expired: IssuedCredential | None = None
         self._expired_lock = threading.Lock()
         self.check_plan(self.faults.baseline)
 
     def close(self) -> None:
+        self.state.close()
         if self._owns_log:
             self.protocol_log.close()
         if self._owns_population:

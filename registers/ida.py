@@ -46,6 +46,7 @@ from noots.participant import Participant, load_participant
 from noots.pki import Role
 from noots.protocol import ProtocolLog, open_protocol_log
 from noots.settings import load_settings
+from noots.state import ReplayJournal, StateFile
 from noots.tls import NO_TLS, TlsPeer
 from noots.topology import Topology
 from registers._pipeline import UNKNOWN_PARTY, error_detail
@@ -157,11 +158,16 @@ class IdaService:
                 clock=self.clock,
             )
         self.protocol_log = protocol_log
+        self.state = StateFile(settings.state_path(self.participant_id))
         self.replay = ReplayGuard(
-            self.clock, window=settings.replay_window, max_entries=settings.replay_cache_size
+            self.clock,
+            window=settings.replay_window,
+            max_entries=settings.replay_cache_size,
+            journal=ReplayJournal(self.state),
         )
 
     def close(self) -> None:
+        self.state.close()
         if self._owns_log:
             self.protocol_log.close()
         if self._owns_population:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 
+from noots.bootstrap import LandscapePaths
 from noots.errors import ConfigurationError
 from noots.settings import NootsSettings
 from noots.topology import RegisterKind, RegisterSpec, Topology
@@ -35,9 +36,20 @@ class ProviderSettings(NootsSettings):
         default=100_000, ge=1, description="Envelope ids remembered against replay."
     )
 
+    state_dir: Path | None = Field(
+        default=None,
+        description="Restart-safe state (replay cache, announced answers); <data_dir>/state.",
+    )
+
     @property
     def pki_dir(self) -> Path:
         return self.data_dir / "pki"
+
+    def state_path(self, participant_id: str) -> Path:
+        """This participant's state file (:mod:`noots.state`)."""
+        if self.state_dir is not None:
+            return self.state_dir / f"{participant_id}.db"
+        return LandscapePaths(self.data_dir).state_file(participant_id)
 
     @property
     def population_path(self) -> Path:

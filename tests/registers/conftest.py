@@ -112,6 +112,8 @@ def start_register(
             "data_dir": landscape.data_dir,
             "participant_id": case.register,
             "admin_token": ADMIN_TOKEN,
+            # Each test's own replay cache and announcements, as its clock is its own.
+            "state_dir": tmp_path / "state",
         }
         settings_values.update(overrides)
         settings = RegisterSettings(**settings_values)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -673,6 +674,34 @@ async def test_dp13_asynchronous_answer_and_later_collection(
         assert CLARA.encode() in final.evidence.document
         # One entry per outcome: the second "pending" answer is the same transfer, logged once.
         assert [e.outcome for e in running.log.entries()] == ["pending", "delivered"]
+
+
+async def test_a_restarted_register_keeps_its_announcements_and_refuses_replays(
+    landscape: Landscape, start_register: Any, tmp_path: Path
+) -> None:
+    """DP-10/DP-13 across a restart: the new process refuses an envelope the old one accepted,
+    answers "still pending" with the old announced time, and delivers after it."""
+    kept = {"state_dir": tmp_path / "kept"}
+    async with start_register("kba", **kept) as before:
+        signed = before.signed(_identity_person(CLARA))
+        _, first = answer(landscape, before, await before.post(signed.raw), signed.raw)
+        assert first.pending
+    async with start_register("kba", **kept) as after:
+        after.clock.advance(timedelta(minutes=1))
+        replayed = await after.post(signed.raw)
+        message = refused(landscape, after, replayed, signed.raw, EdmCode.INVALID_REQUEST)
+        assert "already received" in (message.errors[0].detail or "")
+
+        early = after.factory.resend(signed)
+        _, still = answer(landscape, after, await after.post(early.raw), early.raw)
+        assert still.pending
+        assert still.available_at == first.available_at
+
+        after.clock.advance(timedelta(minutes=1, seconds=1))
+        late = after.factory.resend(signed)
+        _, final = answer(landscape, after, await after.post(late.raw), late.raw)
+        assert final.evidence is not None
+        assert final.request_id == signed.request.request_id
 
 
 async def test_dp13_async_delay_is_configurable(landscape: Landscape, start_register: Any) -> None:

@@ -150,3 +150,22 @@ async def test_the_hub_recovers_when_a_killed_register_is_restarted(
     assert all(a.delivered for a, _ in others)
     answer, http_status = await exchange(client, running, faulty)
     assert (answer.delivered, http_status) == (True, 200)
+
+
+async def test_a_replay_after_kill_9_and_restart_of_the_register_is_refused(
+    running: Running, client: httpx.AsyncClient
+) -> None:
+    """An envelope KBA accepted, sent again through the hub after kill -9 and a restart of
+    KBA, is refused as a replay (0003, no data): the replay cache outlived the process."""
+    faulty, _healthy = kits(running)
+    original = faulty.fresh().raw
+    first = await client.post(running.hub_url, content=original)
+    assert read_answer(first.content, running.armoury.verifier).delivered
+    register = running.processes[KBA]
+    register.kill()
+    register.start()
+    again = await client.post(running.hub_url, content=original)
+    answer = read_answer(again.content, running.armoury.verifier)
+    assert (answer.code, again.status_code) == (EdmCode.INVALID_REQUEST, 400)
+    assert not answer.delivered
+    assert (await exchange(client, running, faulty))[0].delivered  # and it serves fresh ones
