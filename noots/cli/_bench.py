@@ -1,4 +1,4 @@
-"""``noots bench [e2e|crypto|overhead|scale|messages|profile|all]``: the scripts of ``bench/``.
+"""``noots bench [e2e|crypto|overhead|scale|messages|state|profile|all]``: ``bench/``'s scripts.
 
 Each runs as its own process (the scripts start their own server processes), prints its tables
 and asserts nothing. Options after the name go to the script, e.g.
@@ -25,6 +25,7 @@ BENCH_DIR = PROJECT_ROOT / "bench"
 SCRIPTS = {
     "crypto": "crypto.py",
     "messages": "messages.py",
+    "state": "state.py",
     "e2e": "e2e.py",
     "overhead": "overhead.py",
     "scale": "scale.py",
@@ -32,11 +33,12 @@ SCRIPTS = {
 }
 #: What ``all`` runs, in order: cheap first, so a broken setup shows early. ``profile`` needs
 #: py-spy and ptrace, so it runs only when asked for.
-ALL = ("crypto", "messages", "e2e", "overhead", "scale")
+ALL = ("crypto", "messages", "state", "e2e", "overhead", "scale")
 #: ``--quick``: parameters small enough for a smoke run of every script in about a minute.
 QUICK = {
     "crypto": ["--rounds", "20"],
     "messages": ["--rounds", "50"],
+    "state": ["--checks", "200", "--ids", "1000"],
     "e2e": [
         "--concurrency",
         "1",
@@ -88,7 +90,7 @@ def bench(
     which: Annotated[
         str,
         typer.Argument(
-            help="e2e, crypto, overhead, scale, messages, profile (py-spy), or all (each "
+            help="e2e, crypto, overhead, scale, messages, state, profile (py-spy), or all (each "
             "in turn, without profile)."
         ),
     ] = "all",

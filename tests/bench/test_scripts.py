@@ -61,6 +61,14 @@ def test_messages_prints_a_row_per_message_kind() -> None:
         assert kind in output
 
 
+def test_state_prints_the_journal_cost_and_the_load_at_start() -> None:
+    """bench/state.py prints a check with and without the journal, and the load of N ids."""
+    output = run("state.py", "--checks", "50", "--ids", "300")
+    assert table_row(output, "in memory")[1].endswith("µs")
+    assert table_row(output, "with journal")[1].endswith("µs")
+    assert table_row(output, "300")[1].endswith("ms")
+
+
 @pytest.mark.e2e
 def test_e2e_prints_rate_latency_cpu_and_floor(data_dir: Path) -> None:
     """bench/e2e.py runs real exchanges and prints rate, percentiles, CPU and the floor."""

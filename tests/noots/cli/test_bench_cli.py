@@ -46,7 +46,7 @@ def test_all_runs_every_script_and_fails_if_one_fails(fake_bench: Path) -> None:
     result = runner.invoke(app, ["bench", "all"])
     assert result.exit_code == 1
     ran = [line.split()[0] for line in fake_bench.read_text().splitlines()]
-    assert ran == ["crypto", "messages", "e2e", "overhead", "scale"]
+    assert ran == ["crypto", "messages", "state", "e2e", "overhead", "scale"]
     assert "failed: overhead" in result.output
 
 
