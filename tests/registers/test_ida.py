@@ -3,9 +3,11 @@ signatures."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -95,8 +97,22 @@ async def running_ida(
     landscape.pki.credential(IDA_ID, Role.IDA)
     clock = ManualClock(landscape.pki.clock.now())
     log = open_protocol_log(tmp_path / "ida.db", party=IDA_ID, clock=clock)
+    async with _client(landscape, population, clock, log, tmp_path / "state") as client:
+        yield Ida(client, clock, log, landscape)
+    log.close()
+
+
+@asynccontextmanager
+async def _client(
+    landscape: Landscape,
+    population: PopulationStore,
+    clock: ManualClock,
+    log: ProtocolLog,
+    state_dir: Path,
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An IDA process (in-process ASGI) keeping its restart-safe state in ``state_dir``."""
     app = create_ida_app(
-        IdaSettings(data_dir=landscape.data_dir),
+        IdaSettings(data_dir=landscape.data_dir, state_dir=state_dir),
         topology=landscape.topology,
         clock=clock,
         population=population,
@@ -104,8 +120,8 @@ async def running_ida(
     )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://ida") as client:
-        yield Ida(client, clock, log, landscape)
-    log.close()
+        yield client
+    app.state.ida.close()
 
 
 def _identity(idnr: str) -> BehaviourIdentity:
@@ -230,6 +246,18 @@ async def test_replay_and_stale_envelopes_are_refused(running_ida: Ida) -> None:
         created_shift=-timedelta(minutes=10),
     )
     await running_ida.refused(stale, "EDM:ERR:0003", 400)
+
+
+async def test_a_restarted_ida_still_refuses_the_replay(
+    running_ida: Ida, population: PopulationStore, tmp_path: Path
+) -> None:
+    """An envelope the IDA answered before a restart is refused as a replay after it."""
+    raw = running_ida.envelope(ida.ByName("Mustermann", "Erika", ERIKA.date_of_birth))
+    assert (await running_ida.post(raw)).status_code == 200
+    ida_again = running_ida.landscape, population, running_ida.clock, running_ida.log
+    async with _client(*ida_again, tmp_path / "state") as client:
+        restarted = dataclasses.replace(running_ida, client=client)
+        await restarted.refused(raw, "EDM:ERR:0003", 400)
 
 
 async def test_wrong_service_id_is_unresolved(running_ida: Ida) -> None:
