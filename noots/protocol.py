@@ -46,6 +46,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+from noots import _sqlite
 from noots.clock import Clock
 from noots.errors import ChainBroken, ProtocolLogError
 
@@ -194,29 +195,15 @@ class _SqliteCursor:
 
 class _SqliteBackend:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # One connection shared by the threads of this process, behind the log's lock; other
-        # processes wait for the file lock (busy timeout) in BEGIN IMMEDIATE.
-        self._connection = sqlite3.connect(
-            path, timeout=60.0, isolation_level=None, check_same_thread=False
-        )
-        self._connection.execute("PRAGMA journal_mode=WAL")
-        # FULL: a transaction is on disk when COMMIT returns, so kill -9 loses nothing appended.
-        self._connection.execute("PRAGMA synchronous=FULL")
+        # One connection behind the log's lock; other processes wait for the file lock in
+        # BEGIN IMMEDIATE. FULL: a transaction is on disk when COMMIT returns, so neither
+        # kill -9 nor a power loss loses anything appended.
+        self._connection = _sqlite.connect(path, synchronous="FULL", timeout=60.0)
 
     @contextlib.contextmanager
     def _transaction(self, begin: str) -> Iterator[_Cursor]:
-        cursor = self._connection.cursor()
-        cursor.execute(begin)
-        try:
+        with _sqlite.transaction(self._connection, begin) as cursor:
             yield _SqliteCursor(cursor)
-        except BaseException:
-            cursor.execute("ROLLBACK")
-            raise
-        else:
-            cursor.execute("COMMIT")
-        finally:
-            cursor.close()
 
     def write(self) -> contextlib.AbstractContextManager[_Cursor]:
         return self._transaction("BEGIN IMMEDIATE")

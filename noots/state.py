@@ -18,12 +18,13 @@ would double the cost of the log's, for state that matters for at most the repla
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from noots import _sqlite
 
 __all__ = ["AnnouncementJournal", "ReplayJournal", "StateFile"]
 
@@ -61,14 +62,9 @@ class StateFile:
     """One participant's state file; thread-safe (one connection behind a lock)."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._connection = sqlite3.connect(
-            path, timeout=30.0, isolation_level=None, check_same_thread=False
-        )
-        self._connection.execute("PRAGMA journal_mode=WAL")
-        self._connection.execute("PRAGMA synchronous=NORMAL")
+        self._connection = _sqlite.connect(path, synchronous="NORMAL", timeout=30.0)
         self._connection.executescript(_SCHEMA)
 
     def close(self) -> None:
@@ -76,19 +72,9 @@ class StateFile:
             self._connection.close()
 
     def write(self, statements: Iterable[tuple[str, tuple[object, ...]]]) -> None:
-        with self._lock:
-            cursor = self._connection.cursor()
-            cursor.execute("BEGIN IMMEDIATE")
-            try:
-                for sql, params in statements:
-                    cursor.execute(sql, params)
-            except BaseException:
-                cursor.execute("ROLLBACK")
-                raise
-            else:
-                cursor.execute("COMMIT")
-            finally:
-                cursor.close()
+        with self._lock, _sqlite.transaction(self._connection, "BEGIN IMMEDIATE") as cursor:
+            for sql, params in statements:
+                cursor.execute(sql, params)
 
     def read(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         with self._lock:

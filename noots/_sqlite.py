@@ -1,0 +1,39 @@
+"""The SQLite connection and transaction of the files noots writes (protocol log, state)."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Literal
+
+
+def connect(
+    path: Path, *, synchronous: Literal["FULL", "NORMAL"], timeout: float
+) -> sqlite3.Connection:
+    """A WAL connection shared by the threads of this process (callers serialise its use);
+    other processes wait for the file lock up to ``timeout`` seconds."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(
+        path, timeout=timeout, isolation_level=None, check_same_thread=False
+    )
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute(f"PRAGMA synchronous={synchronous}")
+    return connection
+
+
+@contextlib.contextmanager
+def transaction(connection: sqlite3.Connection, begin: str) -> Iterator[sqlite3.Cursor]:
+    """``begin`` … COMMIT, or ROLLBACK if the block raises."""
+    cursor = connection.cursor()
+    cursor.execute(begin)
+    try:
+        yield cursor
+    except BaseException:
+        cursor.execute("ROLLBACK")
+        raise
+    else:
+        cursor.execute("COMMIT")
+    finally:
+        cursor.close()
