@@ -636,6 +636,12 @@ def _identity_person(idnr: str) -> NaturalPerson:
     return NaturalPerson(person.family_name, person.given_names, person.date_of_birth, idnr)
 
 
+async def collect(landscape: Landscape, running: Running, signed: Any) -> Any:
+    """DP-13: the same request in a fresh envelope, as a consumer collects it; the answer."""
+    again = running.factory.resend(signed)
+    return answer(landscape, running, await running.post(again.raw), again.raw)[1]
+
+
 @pytest.mark.parametrize(
     ("name", "participant"),
     [
@@ -661,14 +667,12 @@ async def test_dp13_asynchronous_answer_and_later_collection(
         assert b"ResponseAvailableDateTime" in response.content
 
         running.clock.advance(timedelta(minutes=1))
-        early = running.factory.resend(signed)
-        _, still = answer(landscape, running, await running.post(early.raw), early.raw)
+        still = await collect(landscape, running, signed)
         assert still.pending
         assert still.available_at == first.available_at
 
         running.clock.advance(timedelta(minutes=1, seconds=1))
-        late = running.factory.resend(signed)
-        _, final = answer(landscape, running, await running.post(late.raw), late.raw)
+        final = await collect(landscape, running, signed)
         assert final.evidence is not None
         assert final.request_id == signed.request.request_id
         assert CLARA.encode() in final.evidence.document
@@ -692,14 +696,12 @@ async def test_a_restarted_register_keeps_its_announcements_and_refuses_replays(
         message = refused(landscape, after, replayed, signed.raw, EdmCode.INVALID_REQUEST)
         assert "already received" in (message.errors[0].detail or "")
 
-        early = after.factory.resend(signed)
-        _, still = answer(landscape, after, await after.post(early.raw), early.raw)
+        still = await collect(landscape, after, signed)
         assert still.pending
         assert still.available_at == first.available_at
 
         after.clock.advance(timedelta(minutes=1, seconds=1))
-        late = after.factory.resend(signed)
-        _, final = answer(landscape, after, await after.post(late.raw), late.raw)
+        final = await collect(landscape, after, signed)
         assert final.evidence is not None
         assert final.request_id == signed.request.request_id
 
