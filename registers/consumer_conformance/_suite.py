@@ -31,12 +31,17 @@ from noots import messages
 from noots.clock import Clock
 from noots.conformance import Check, Report, Section, Status, condition, excerpt
 from noots.envelope import EnvelopeHeader, open_envelope
-from noots.errors import EdmCode, NootsError
+from noots.errors import ConfigurationError, EdmCode, NootsError
 from noots.pki import Role
 from noots.protocol import open_protocol_log
 from noots.tokens import request_hash, verify_token
 from noots.topology import Topology
-from registers.consumer_conformance._drivers import ConsumerDriver, DriverResult, RetrievalCase
+from registers.consumer_conformance._drivers import (
+    ConsumerDriver,
+    DriverResult,
+    ManualDriver,
+    RetrievalCase,
+)
 from registers.consumer_conformance._gateway import (
     Event,
     Gateway,
@@ -144,7 +149,18 @@ async def run_consumer_suite(
     on_progress: Callable[[str], None] | None = None,
     notes: Sequence[str] = (),
 ) -> Report:
-    """Play every round with ``driver`` and grade (see the module docstring)."""
+    """Play every round with ``driver`` and grade (see the module docstring).
+
+    Raises :class:`ConfigurationError` before any round if a by-hand driver would end the
+    asynchronous round while the service is still waiting for the announced time.
+    """
+    wait = gateway.async_delay.total_seconds()
+    if isinstance(driver, ManualDriver) and driver.quiet_seconds <= wait:
+        raise ConfigurationError(
+            f"the by-hand driver's quiet period ({driver.quiet_seconds:g} s) must be longer than "
+            f"the announced wait of an asynchronous answer ({wait:g} s): the round would end "
+            "before the service comes back for the evidence"
+        )
     progress = on_progress or (lambda _text: None)
     started = clock.now()
     person = _LENA if target.kind == "elterngeld" else _ERIKA

@@ -208,6 +208,22 @@ async def test_by_hand_driver_waits_for_the_person_at_the_service(
     assert report.statuses()["DC-06"] is Status.PASSED  # it came back for announced evidence
 
 
+async def test_by_hand_driver_quieter_than_the_announced_wait_is_refused(
+    settings: NootsSettings,
+) -> None:
+    """A quiet period not longer than the asynchronous wait (1.5 s) is refused before any
+    round: the round would end while the service still waits for the announced time."""
+    from noots.errors import ConfigurationError
+    from registers.consumer_conformance import ManualDriver
+
+    said: list[str] = []
+    async with platform(settings, BPA) as gateway:
+        with pytest.raises(ConfigurationError, match=r"quiet period \(1\.5 s\)"):
+            await suite(settings, gateway, ManualDriver(said.append, quiet_seconds=1.5), BPA)
+        assert gateway.count("hub") + gateway.count("vs") == 0
+    assert said == []
+
+
 async def test_by_hand_driver_gives_up_when_the_service_never_calls() -> None:
     """Nobody starts the retrieval: the round ends after the timeout and says so."""
     from datetime import date
