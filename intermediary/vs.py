@@ -32,6 +32,7 @@ type, purpose, legal basis, decision and reason; never an IDNr, a request hash o
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import sqlite3
 import threading
@@ -332,8 +333,12 @@ class Vermittlungsstelle:
         self.log = log
         self.lifetime = lifetime
 
-    def handle(self, raw: bytes, peer: TlsPeer = NO_TLS) -> VsAnswer:
-        """One ``POST /vs/v1/tokens``: the signed answer, whatever happened."""
+    async def handle(self, raw: bytes, peer: TlsPeer = NO_TLS) -> VsAnswer:
+        """One ``POST /vs/v1/tokens``: the signed answer, whatever happened.
+
+        Checks, decision and signing run on the event loop (CPU work gains nothing from
+        threads); only the decision log, which waits on a disk or a database, runs in a worker
+        thread."""
         addressing = claimed_addressing(raw, default_service=VS_SERVICE_ID)
         try:
             opened = open_envelope(raw, self.participant.verifier, required_role=Role.CONSUMER)
@@ -347,7 +352,7 @@ class Vermittlungsstelle:
             request = parse_token_request(opened.body)
             if opened.header.purpose is not None and opened.header.purpose != request.purpose:
                 raise InvalidInput("envelope Purpose and token request Purpose differ")
-            body = self._decide(request, signer=opened.signer.participant_id)
+            body = await self._decide(request, signer=opened.signer.participant_id)
         except NootsError as exc:
             body = error_body(exc.code, exc.message, self.participant.participant_id)
             status = http_status(exc.code)
@@ -370,7 +375,7 @@ class Vermittlungsstelle:
             http_status(error.code), sign_answer(self.participant, addressing, None, body)
         )
 
-    def _decide(self, request: TokenRequest, *, signer: str) -> etree._Element:
+    async def _decide(self, request: TokenRequest, *, signer: str) -> etree._Element:
         evidence_type = request.evidence_type
         with contextlib.suppress(UnsupportedEvidenceType):
             evidence_type = self.topology.evidence_type_by_classification(evidence_type).name
@@ -384,7 +389,9 @@ class Vermittlungsstelle:
         try:
             grant = authorise(self.topology, request, signer=signer)
         except AuthorisationRefused as exc:
-            self.log.record(**entry, decision="refused", reason=exc.message)
+            await run_in_threadpool(
+                functools.partial(self.log.record, **entry, decision="refused", reason=exc.message)
+            )
             raise
         token = AuthorisationToken.grant(
             request,
@@ -398,7 +405,9 @@ class Vermittlungsstelle:
             if grant.rule == "intra-area"
             else f"matrix row ({grant.consumer_area} → {grant.provider_area})"
         )
-        self.log.record(**entry, decision=grant.decision, reason=reason)
+        await run_in_threadpool(
+            functools.partial(self.log.record, **entry, decision=grant.decision, reason=reason)
+        )
         return build_issued_token_body(issued)
 
 
@@ -418,8 +427,7 @@ async def tokens(request: Request, vs: VsDep) -> Response:
     try:
         raw = await read_body(request)
     except NootsError as exc:
-        answer = await run_in_threadpool(vs.refuse_unread, exc)
+        answer = vs.refuse_unread(exc)
     else:
-        # Verification and signing are CPU work: off the event loop.
-        answer = await run_in_threadpool(vs.handle, raw, TlsPeer.of(request.scope))
+        answer = await vs.handle(raw, TlsPeer.of(request.scope))
     return Response(answer.body, status_code=answer.status, media_type=XML_MEDIA_TYPE)
