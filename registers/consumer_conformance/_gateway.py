@@ -427,17 +427,14 @@ def _unverified(raw: bytes) -> tuple[EnvelopeHeader, messages.EvidenceRequest] |
     """Header and 0101 as the consumer wrote them (read without trusting them: the suite only
     uses them to craft answers and to grade)."""
     try:
-        root = parse(raw)
-        header = root.find(f"{{{ENV_NS}}}Header")
-        body = root.find(f"{{{ENV_NS}}}Body")
-        if header is None or body is None or len(body) != 1:
+        parts = unverified_parts(raw)
+        if parts is None:
             return None
-        request = messages.parse(body[0])
-        if not isinstance(request, messages.EvidenceRequest):
-            return None
-        return parse_header(header), request
+        header, body = parts
+        request = messages.parse(body)
     except (NootsError, ValueError):
         return None
+    return (header, request) if isinstance(request, messages.EvidenceRequest) else None
 
 
 def _flip(answer: bytes) -> bytes:
