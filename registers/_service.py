@@ -29,7 +29,7 @@ from starlette.types import Receive, Scope, Send
 from noots import idnr as idnr_rules
 from noots import messages, trace
 from noots.clock import Clock, format_utc
-from noots.envelope import EnvelopeHeader, ReplayGuard, build_envelope, seal
+from noots.envelope import EnvelopeHeader, build_envelope, seal
 from noots.errors import (
     ConfigurationError,
     NootsError,
@@ -40,7 +40,7 @@ from noots.participant import Participant, load_participant
 from noots.pki import IssuedCredential, Role
 from noots.protocol import ProtocolLog, open_protocol_log
 from noots.signing import XmlSigner
-from noots.state import AnnouncementJournal, ReplayJournal, StateFile
+from noots.state import AnnouncementJournal, StateFile
 from noots.tls import NO_TLS, TlsPeer
 from noots.topology import SERVICE_ID_PREFIX, RegisterKind, RegisterSpec, Topology
 from noots.trace import Hop
@@ -241,12 +241,7 @@ class RegisterService:
             )
         self.protocol_log = protocol_log
         self.state = StateFile(settings.state_path(self.spec.participant_id))
-        self.replay = ReplayGuard(
-            self.clock,
-            window=settings.replay_window,
-            max_entries=settings.replay_cache_size,
-            journal=ReplayJournal(self.state),
-        )
+        self.replay = settings.replay_guard(self.clock, self.state)
         self.pending = PendingRequests(settings.pending_limit, AnnouncementJournal(self.state))
         self.faults = FaultInjector(settings.faults if not settings.strict else FaultPlan())
         self._expired: IssuedCredential | None = None

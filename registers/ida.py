@@ -29,7 +29,6 @@ from noots.clock import Clock, format_utc
 from noots.envelope import (
     EnvelopeHeader,
     OpenedEnvelope,
-    ReplayGuard,
     error_body,
     open_envelope,
     seal,
@@ -46,7 +45,7 @@ from noots.participant import Participant, load_participant
 from noots.pki import Role
 from noots.protocol import ProtocolLog, open_protocol_log
 from noots.settings import load_settings
-from noots.state import ReplayJournal, StateFile
+from noots.state import StateFile
 from noots.tls import NO_TLS, TlsPeer
 from noots.topology import Topology
 from registers._pipeline import UNKNOWN_PARTY, error_detail
@@ -159,12 +158,7 @@ class IdaService:
             )
         self.protocol_log = protocol_log
         self.state = StateFile(settings.state_path(self.participant_id))
-        self.replay = ReplayGuard(
-            self.clock,
-            window=settings.replay_window,
-            max_entries=settings.replay_cache_size,
-            journal=ReplayJournal(self.state),
-        )
+        self.replay = settings.replay_guard(self.clock, self.state)
 
     def close(self) -> None:
         self.state.close()

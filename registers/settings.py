@@ -15,8 +15,11 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 
 from noots.bootstrap import LandscapePaths
+from noots.clock import Clock
+from noots.envelope import ReplayGuard
 from noots.errors import ConfigurationError
 from noots.settings import NootsSettings
+from noots.state import ReplayJournal, StateFile
 from noots.topology import RegisterKind, RegisterSpec, Topology
 from registers.faults import FaultPlan
 
@@ -44,6 +47,15 @@ class ProviderSettings(NootsSettings):
     @property
     def pki_dir(self) -> Path:
         return self.data_dir / "pki"
+
+    def replay_guard(self, clock: Clock, state: StateFile) -> ReplayGuard:
+        """The replay cache of a register or the IDA, journaled in ``state`` (DP-10)."""
+        return ReplayGuard(
+            clock,
+            window=self.replay_window,
+            max_entries=self.replay_cache_size,
+            journal=ReplayJournal(state),
+        )
 
     def state_path(self, participant_id: str) -> Path:
         """This participant's state file (:mod:`noots.state`)."""
