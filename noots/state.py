@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from noots import _sqlite
 
@@ -76,7 +77,7 @@ class StateFile:
             for sql, params in statements:
                 cursor.execute(sql, params)
 
-    def read(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    def read(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
             return list(self._connection.execute(sql, params))
 
@@ -91,8 +92,8 @@ class ReplayJournal:
         """The accepted ids (with their ``Created``) and the horizon, as last written."""
         rows = self._state.read("SELECT created_us, message_id FROM replay_seen")
         horizon = self._state.read("SELECT horizon_us FROM replay_horizon")
-        seen = [(_from_us(int(str(c))), uuid.UUID(str(m))) for c, m in rows]
-        return seen, (_from_us(int(str(horizon[0][0]))) if horizon else None)
+        seen = [(_from_us(c), uuid.UUID(m)) for c, m in rows]
+        return seen, (_from_us(horizon[0][0]) if horizon else None)
 
     def record(
         self,
@@ -134,7 +135,7 @@ class AnnouncementJournal:
         rows = self._state.read(
             "SELECT consumer, request_id, available_us FROM announcements ORDER BY seq"
         )
-        return [((str(c), uuid.UUID(str(r))), _from_us(int(str(a)))) for c, r, a in rows]
+        return [((c, uuid.UUID(r)), _from_us(a)) for c, r, a in rows]
 
     def put(
         self,
@@ -143,13 +144,7 @@ class AnnouncementJournal:
         evicted: Iterable[tuple[str, uuid.UUID]] = (),
     ) -> None:
         consumer, request_id = key
-        statements: list[tuple[str, tuple[object, ...]]] = [
-            (
-                "DELETE FROM announcements WHERE consumer = ? AND request_id = ?",
-                (c, str(r)),
-            )
-            for c, r in [key, *evicted]
-        ]
+        statements = [_forget_announcement(k) for k in [key, *evicted]]
         statements.append(
             (
                 "INSERT INTO announcements (consumer, request_id, available_us) VALUES (?, ?, ?)",
@@ -159,12 +154,12 @@ class AnnouncementJournal:
         self._state.write(statements)
 
     def discard(self, key: tuple[str, uuid.UUID]) -> None:
-        consumer, request_id = key
-        self._state.write(
-            [
-                (
-                    "DELETE FROM announcements WHERE consumer = ? AND request_id = ?",
-                    (consumer, str(request_id)),
-                )
-            ]
-        )
+        self._state.write([_forget_announcement(key)])
+
+
+def _forget_announcement(key: tuple[str, uuid.UUID]) -> tuple[str, tuple[object, ...]]:
+    consumer, request_id = key
+    return (
+        "DELETE FROM announcements WHERE consumer = ? AND request_id = ?",
+        (consumer, str(request_id)),
+    )
