@@ -34,7 +34,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import sqlite3
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,6 +48,7 @@ from lxml import etree
 
 from intermediary._edge import XML_MEDIA_TYPE, http_status, read_body
 from intermediary._envelopes import Addressing, claimed_addressing, sign_answer
+from noots import _sqlite
 from noots.clock import Clock
 from noots.envelope import error_body, open_envelope
 from noots.errors import (
@@ -253,12 +253,8 @@ class DecisionLog:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", (0x6E6F6F7476,))
                 cursor.execute(_POSTGRES_SCHEMA)
         else:
-            path = Path(target)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._connection = sqlite3.connect(
-                path, timeout=60.0, isolation_level=None, check_same_thread=False
-            )
-            self._connection.execute("PRAGMA journal_mode=WAL")
+            # FULL is SQLite's own default, named so the choice is visible.
+            self._connection = _sqlite.connect(Path(target), synchronous="FULL", timeout=60.0)
             self._connection.execute(_SQLITE_SCHEMA)
 
     @contextlib.contextmanager
