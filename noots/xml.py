@@ -1,15 +1,34 @@
 """The one place noots parses XML.
 
 Every byte string that arrives from outside goes through :func:`parse` before anything reads
-it. The parser never loads a DTD, never expands an entity, never touches the network, and
-refuses oversized or deeply nested documents with a typed error before doing any other work.
+it. What it accepts is deliberately narrow, because libxml2 is not: given a document in another
+encoding it decodes it itself, and it reads a DTD's internal subset (parameter entities that
+name a ``file:`` URI included) even with ``load_dtd`` off. So, in this order and before libxml2
+sees a byte:
+
+1. size: at most ``max_bytes``;
+2. encoding: **UTF-8 only**. No byte-order mark but UTF-8's, no NUL byte (which is how UTF-16
+   and UTF-32 look to a UTF-8 reader), the bytes decode strictly as UTF-8, and an XML
+   declaration, if there is one, says version 1.0 and (if it names one) the encoding UTF-8;
+3. no DTD: ``<!DOCTYPE`` and ``<!ENTITY`` are refused. Because step 2 fixed the encoding, the
+   ASCII search finds every spelling there is.
+
+Only then does libxml2 parse, with the encoding forced to UTF-8, no network, no DTD, no entity
+expansion and a resolver that refuses every external resource, in chunks against a CPU budget
+(``max_parse_seconds``), so a document never holds the thread longer than that. The tree must
+then have no DTD, no processing instruction, at most ``max_elements`` nodes and at most
+``max_depth`` levels. Every refusal is an :class:`~noots.errors.XmlError`; none depends on the
+file system (nothing external is ever opened), so answers cannot tell which files exist.
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
+import re
+import time
 from dataclasses import dataclass
+from typing import Any
 
 from lxml import etree
 
@@ -20,20 +39,50 @@ __all__ = ["DEFAULT_LIMITS", "XmlLimits", "parse", "serialize"]
 
 @dataclass(frozen=True)
 class XmlLimits:
-    """Safe defaults; loosen only on purpose."""
+    """Safe defaults; loosen only on purpose (docs/PROTOCOL.md states them)."""
 
     max_bytes: int = 5 * 1024 * 1024
     max_depth: int = 64
     max_elements: int = 50_000
+    #: CPU seconds libxml2 may spend on one document (checked between chunks of ``_CHUNK``
+    #: bytes). A 5 MiB document of small elements takes about 0.15 s on the reference machine.
+    max_parse_seconds: float = 1.0
 
 
 DEFAULT_LIMITS = XmlLimits()
 
+_UTF8_BOM = b"\xef\xbb\xbf"
+# Byte-order marks (and signatures) of the encodings libxml2 would otherwise switch to.
+_FOREIGN_BOMS = (
+    b"\x00\x00\xfe\xff",  # UTF-32 BE
+    b"\xff\xfe\x00\x00",  # UTF-32 LE (test before UTF-16 LE, which it starts with)
+    b"\xfe\xff",  # UTF-16 BE
+    b"\xff\xfe",  # UTF-16 LE
+    b"\x2b\x2f\x76",  # UTF-7
+    b"\xdd\x73\x66\x73",  # UTF-EBCDIC
+    b"\x0e\xfe\xff",  # SCSU
+    b"\xfb\xee\x28",  # BOCU-1
+    b"\x84\x31\x95\x33",  # GB 18030
+)
+_DECLARATION = re.compile(rb"<\?xml(?=[\s?])(?P<attributes>[^>]*?)\?>")
+_PSEUDO_ATTRIBUTE = re.compile(rb"""(\w+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_UTF8_NAMES = frozenset({b"utf-8", b"utf8"})
+_CHUNK = 64 * 1024
 
-# One parser per thread is what lxml recommends; these options make a DTD inert, and the
-# explicit DOCTYPE check below refuses it outright so nothing downstream ever sees one.
+
+class _RefuseEverything(etree.Resolver):
+    """Whatever libxml2 would load (a DTD, an entity, an XInclude): refused, never opened."""
+
+    def resolve(self, system_url: str, public_id: str, context: Any = None) -> Any:
+        raise XmlForbiddenConstruct("external resources are never loaded")
+
+
 def _parser() -> etree.XMLParser:
-    return etree.XMLParser(
+    # A fresh parser per document: lxml parsers are not thread-safe, and a feed parser keeps
+    # state between calls. The options make any DTD inert; the checks before parsing make
+    # sure there never is one.
+    parser = etree.XMLParser(
+        encoding="utf-8",
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -43,25 +92,70 @@ def _parser() -> etree.XMLParser:
         remove_pis=False,
         collect_ids=False,
     )
+    parser.resolvers.add(_RefuseEverything())
+    return parser
+
+
+def _check_encoding(data: bytes) -> None:
+    """UTF-8 and XML 1.0, or :class:`XmlForbiddenConstruct` / :class:`XmlSyntaxError`."""
+    if data.startswith(_FOREIGN_BOMS):
+        raise XmlForbiddenConstruct("XML must be UTF-8: the byte-order mark names another encoding")
+    if b"\x00" in data:
+        raise XmlForbiddenConstruct("XML must be UTF-8: the document contains NUL bytes")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise XmlSyntaxError(f"XML must be UTF-8: invalid UTF-8 at byte {exc.start}") from None
+    start = len(_UTF8_BOM) if data.startswith(_UTF8_BOM) else 0
+    declaration = _DECLARATION.match(data, start)
+    if declaration is None:
+        return
+    pseudo = {
+        match.group(1).lower(): (match.group(2) if match.group(2) is not None else match.group(3))
+        for match in _PSEUDO_ATTRIBUTE.finditer(declaration.group("attributes"))
+    }
+    if pseudo.get(b"version") != b"1.0":
+        raise XmlForbiddenConstruct("only XML version 1.0 is accepted")
+    encoding = pseudo.get(b"encoding")
+    if encoding is not None and encoding.lower() not in _UTF8_NAMES:
+        raise XmlForbiddenConstruct("XML must be UTF-8: the declaration names another encoding")
+
+
+def _parse_within_budget(data: bytes, limits: XmlLimits) -> etree._Element:
+    parser = _parser()
+    started = time.thread_time()
+    try:
+        for offset in range(0, len(data), _CHUNK):
+            parser.feed(data[offset : offset + _CHUNK])
+            if time.thread_time() - started > limits.max_parse_seconds:
+                raise XmlTooLarge(
+                    f"parsing took more than {limits.max_parse_seconds:g} s of CPU time"
+                )
+        root = parser.close()
+    except etree.XMLSyntaxError as exc:
+        raise XmlSyntaxError(f"not well-formed XML: {exc.msg}") from None
+    except (ValueError, TypeError) as exc:
+        raise XmlSyntaxError(f"not well-formed XML: {exc}") from None
+    return root
 
 
 def parse(data: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Element:
     """Parse untrusted bytes into an element tree, or raise a :class:`~noots.errors.XmlError`."""
     if not isinstance(data, bytes | bytearray):
         raise TypeError("parse() takes bytes: decoding is the parser's job, not the caller's")
+    data = bytes(data)
     if len(data) > limits.max_bytes:
         raise XmlTooLarge(f"document of {len(data)} bytes exceeds the limit of {limits.max_bytes}")
-    # Cheap pre-check: a DOCTYPE is never legitimate in this protocol, refuse before parsing.
+    if not data.strip():
+        raise XmlSyntaxError("not well-formed XML: the document is empty")
+    _check_encoding(data)
+    # A DOCTYPE is never legitimate in this protocol: refuse it before libxml2 reads it.
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise XmlForbiddenConstruct("DTDs and entity declarations are not allowed")
-    try:
-        root = etree.fromstring(bytes(data), _parser())
-    except etree.XMLSyntaxError as exc:
-        raise XmlSyntaxError(f"not well-formed XML: {exc.msg}") from None
-    except ValueError as exc:  # e.g. unicode strings with an encoding declaration
-        raise XmlSyntaxError(f"not well-formed XML: {exc}") from None
-    tree = root.getroottree()
-    if tree.docinfo.internalDTD is not None or tree.docinfo.system_url or tree.docinfo.public_id:
+    root = _parse_within_budget(data, limits)
+    # Any: the stubs know neither that internalDTD may be None nor DocInfo.system_url.
+    docinfo: Any = root.getroottree().docinfo
+    if docinfo.internalDTD is not None or docinfo.system_url or docinfo.public_id:
         raise XmlForbiddenConstruct("DTDs are not allowed")
     # Siblings of the root (before or after it) are outside the subtree walked below.
     for sibling in (*root.itersiblings(preceding=True), *root.itersiblings()):

@@ -50,7 +50,7 @@ from consumers.provider_conformance._answers import (
 from consumers.provider_conformance._credentials import SuiteCredentials, prepare_credentials
 from noots.clock import Clock, parse_utc
 from noots.conformance import Check, Report, Section, Status, condition, excerpt
-from noots.errors import EdmCode, NootsError, UpstreamError
+from noots.errors import EdmCode, NootsError, UpstreamError, XmlError
 from noots.messages import EvidenceResponse, NaturalPerson, Subject
 from noots.participant import load_credential, load_validator
 from noots.protocol import open_protocol_log
@@ -58,6 +58,7 @@ from noots.signing import XmlSigner, XmlVerifier
 from noots.testing.attacks import ATTACKS, AttackKit, personal_data
 from noots.testing.requests import RequestFactory, SignedRequest
 from noots.topology import Topology
+from noots.xml import parse as parse_xml
 
 __all__ = ["ProviderTarget", "cached_factory", "run_provider_suite"]
 
@@ -243,8 +244,8 @@ def _readable_text(exchange: Exchange) -> str:
     """
     source = exchange.answer.body_xml or exchange.body
     try:
-        root = etree.fromstring(source, etree.XMLParser(resolve_entities=False, no_network=True))
-    except etree.XMLSyntaxError:
+        root = parse_xml(source)
+    except XmlError:
         return exchange.body.decode("utf-8", errors="replace")
     parts: list[str] = []
     stack = [root]

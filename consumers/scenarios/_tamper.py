@@ -14,7 +14,9 @@ import httpx
 from lxml import etree
 
 from noots.envelope import ENV_NS
+from noots.errors import XmlError
 from noots.signing import DS_NS
+from noots.xml import parse as parse_xml
 
 __all__ = ["HubExchange", "Tamper", "TamperTransport", "tamper_bytes"]
 
@@ -43,10 +45,6 @@ class HubExchange:
     request_id: str | None = None
 
 
-def _parser() -> etree.XMLParser:
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-
-
 def _flip_char(text: str) -> str:
     middle = len(text) // 2
     for index in [*range(middle, len(text)), *range(0, middle)]:
@@ -68,8 +66,8 @@ def tamper_bytes(raw: bytes, tamper: Tamper) -> bytes:
     if tamper.action == "replace":
         return raw.replace(tamper.old.encode(), tamper.new.encode(), 1)
     try:
-        root = etree.fromstring(raw, _parser())
-    except etree.XMLSyntaxError:
+        root = parse_xml(raw)
+    except XmlError:
         return raw[:-1] + bytes([raw[-1] ^ 0x01]) if raw else raw
     if tamper.action == "strip_signature":
         for signature in root.findall(f"{{{DS_NS}}}Signature"):
@@ -88,8 +86,8 @@ def tamper_bytes(raw: bytes, tamper: Tamper) -> bytes:
 
 def _request_id(raw: bytes) -> str | None:
     try:
-        root = etree.fromstring(raw, _parser())
-    except etree.XMLSyntaxError:
+        root = parse_xml(raw)
+    except XmlError:
         return None
     body = root.find(f"{{{ENV_NS}}}Body")
     if body is None or not len(body):
