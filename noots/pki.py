@@ -91,10 +91,14 @@ class Role(StrEnum):
 
     CONSUMER = "consumer"
     PROVIDER = "provider"
+    #: A Sicherer Anschlussknoten: signs and verifies the transport between participants.
+    SAK = "sak"
     HUB = "hub"
     VS = "vs"
     IDA = "ida"
     EID = "eid"
+    #: IAM für Behörden: signs access tokens.
+    IAM = "iam"
     PLATFORM = "platform"
     SIMULATOR = "simulator"
 

@@ -52,7 +52,10 @@ __all__ = [
     "Participant",
     "PlatformSpec",
     "RegisterSpec",
+    "SakSpec",
     "Topology",
+    "VsDecision",
+    "VsRule",
     "load_topology",
     "parse_topology",
     "render_json_schema",
@@ -64,6 +67,8 @@ SERVICE_ID_PREFIX = "urn:noots:service:"
 CLASSIFICATION_PREFIX = "https://sr.oots.tech.ec.europa.eu/evidencetypeclassifications/ec/"
 #: Component names :meth:`Topology.base_url` accepts besides participant ids.
 PLATFORM_COMPONENTS = ("platform", "ida", "dashboard")
+#: A participant's SAK is named ``<participant id><SAK_SUFFIX>`` (its certificate's CN).
+SAK_SUFFIX = ".sak"
 
 ParticipantId = Annotated[
     str,
@@ -85,7 +90,12 @@ Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
 RegisterKind = Literal["melderegister", "personenstandsregister", "kba", "handelsregister"]
 ConsumerKind = Literal["bewohnerparkausweis", "elterngeld", "gewerbeanmeldung"]
 #: Roles as the PKI names them (``noots.pki.Role`` values).
-ParticipantRole = Literal["consumer", "provider", "hub", "vs", "ida", "eid", "simulator"]
+ParticipantRole = Literal[
+    "consumer", "provider", "sak", "hub", "vs", "ida", "eid", "iam", "simulator"
+]
+#: How a register's SAK hands it a request: it POSTs it (push), or the register fetches it
+#: from its SAK (passive).
+ProviderMode = Literal["push", "passive"]
 
 
 class _Model(BaseModel):
@@ -97,6 +107,22 @@ class AdministrativeArea(_Model):
 
     id: AreaId
     name: Text = Field(description="German name, e.g. 'Meldewesen'.")
+
+
+class VsDecision(_Model):
+    """§ 12 Abs. 2 IDNrG: within this area, IDNr transfers go through the Vermittlungsstelle
+    too (without such a decision the VS is required only across areas, § 7 Abs. 2 IDNrG)."""
+
+    area: AreaId
+    decision: Text = Field(description="The decision that requires it (a reference, German).")
+
+
+@dataclass(frozen=True, slots=True)
+class VsRule:
+    """Whether a transfer needs a Vermittlungsstelle token, and why (German reason)."""
+
+    required: bool
+    reason: str
 
 
 class EvidenceTypeSpec(_Model):
@@ -127,6 +153,15 @@ class PlatformSpec(ComponentSpec):
     hub_id: ParticipantId = "noots-hub"
     vs_id: ParticipantId = "noots-vs"
     eid_id: ParticipantId = "noots-eid"
+    iam_id: ParticipantId = Field(
+        default="noots-iam", description="IAM für Behörden: issuer of the access tokens."
+    )
+    rdn_id: ParticipantId = Field(
+        default="noots-rdn", description="The RDN as the audience of access tokens."
+    )
+    dsc_id: ParticipantId = Field(
+        default="noots-dsc", description="The Datenschutzcockpit as an audience."
+    )
     simulator_id: ParticipantId = "noots-simulator"
     database: str | None = Field(
         default=None,
@@ -153,6 +188,23 @@ class Municipality(_Model):
     )
 
 
+class SakSpec(_Model):
+    """A participant's Sicherer Anschlussknoten: its own process, certificate and address.
+
+    Operated by the participant; its participant id is the participant's with ``.sak``.
+    """
+
+    host: Host | None = None
+    port: Port
+    mode: ProviderMode = Field(
+        default="push",
+        description=(
+            "Data providers only: push = the SAK POSTs each request to the register; "
+            "passive = the register fetches pending requests from its SAK."
+        ),
+    )
+
+
 class RegisterSpec(_Model):
     """A data provider."""
 
@@ -167,6 +219,7 @@ class RegisterSpec(_Model):
     evidence_types: list[EvidenceTypeName] = Field(min_length=1)
     host: Host | None = None
     port: Port
+    sak: SakSpec
 
 
 class ConsumerSpec(_Model):
@@ -179,6 +232,7 @@ class ConsumerSpec(_Model):
     region: Ags | None = Field(default=None, description="AGS of the authority, if local.")
     host: Host | None = None
     port: Port
+    sak: SakSpec
 
 
 class Authorisation(_Model):
@@ -208,6 +262,8 @@ class Participant:
     host: str
     port: int
     spec: RegisterSpec | ConsumerSpec | None = None
+    #: For a SAK: the participant it connects (whose side it belongs to).
+    serves: str | None = None
 
 
 class _Problems(ValueError):
@@ -233,6 +289,10 @@ class Topology(_Model):
     registers: list[RegisterSpec] = Field(min_length=1)
     consumers: list[ConsumerSpec] = Field(default_factory=list)
     authorisations: list[Authorisation] = Field(default_factory=list)
+    vs_decisions: list[VsDecision] = Field(
+        default_factory=list,
+        description="Areas within which IDNr transfers need the VS too (§ 12 Abs. 2 IDNrG).",
+    )
     dashboard: ComponentSpec
 
     @model_validator(mode="after")
@@ -251,6 +311,7 @@ class Topology(_Model):
         yield Participant(p.hub_id, "hub", "NOOTS Transport-Hub", None, platform_host, p.port)
         yield Participant(p.vs_id, "vs", "Vermittlungsstelle", None, platform_host, p.port)
         yield Participant(p.eid_id, "eid", "eID-Dienst (Simulation)", None, platform_host, p.port)
+        yield Participant(p.iam_id, "iam", "IAM für Behörden", None, platform_host, p.port)
         yield Participant(p.simulator_id, "simulator", "noots", None, platform_host, p.port)
         yield Participant(
             self.ida.participant_id,
@@ -280,6 +341,68 @@ class Topology(_Model):
                 consumer.port,
                 consumer,
             )
+        for member in self.members():
+            yield Participant(
+                self.sak_id(member.participant_id),
+                "sak",
+                f"Sicherer Anschlussknoten: {member.name}",
+                member.area,
+                member.sak.host or self.host,
+                member.sak.port,
+                member,
+                serves=member.participant_id,
+            )
+
+    def members(self) -> Iterator[RegisterSpec | ConsumerSpec]:
+        """The participants that connect through a SAK: registers, then online services."""
+        yield from self.registers
+        yield from self.consumers
+
+    @staticmethod
+    def sak_id(participant_id: str) -> str:
+        """The participant id of ``participant_id``'s SAK (formatting only)."""
+        return f"{participant_id}{SAK_SUFFIX}"
+
+    def sak_of(self, participant_id: str) -> Participant:
+        """The SAK of a register or online service; :class:`UnresolvedReference` if none."""
+        return self.participant(self.sak_id(participant_id))
+
+    def served_by(self, sak_id: str) -> RegisterSpec | ConsumerSpec:
+        """The register or online service whose SAK ``sak_id`` is."""
+        if sak_id.endswith(SAK_SUFFIX):
+            served = sak_id[: -len(SAK_SUFFIX)]
+            for member in self.members():
+                if member.participant_id == served:
+                    return member
+        raise UnresolvedReference(f"{sak_id!r} is the SAK of no participant")
+
+    def vs_rule(self, consumer: str, provider: str, *, uses_idnr: bool) -> VsRule:
+        """Whether a transfer from ``provider`` to ``consumer`` needs a VS token.
+
+        § 7 Abs. 2 IDNrG: IDNr transfers across administrative areas go through the VS; within
+        one area only where a decision says so (§ 12 Abs. 2 IDNrG, ``vs_decisions``). A
+        transfer without the IDNr needs none.
+        """
+        consumer_area = self.area_of(consumer)
+        provider_area = self.area_of(provider)
+        if not uses_idnr:
+            return VsRule(False, "ohne IDNr: keine Vermittlungsstelle nötig")
+        if consumer_area.id != provider_area.id:
+            return VsRule(
+                True,
+                f"IDNr über Bereichsgrenzen ({consumer_area.name} → {provider_area.name}): "
+                "§ 7 Abs. 2 IDNrG",
+            )
+        for decision in self.vs_decisions:
+            if decision.area == consumer_area.id:
+                return VsRule(
+                    True,
+                    f"IDNr innerhalb des Bereichs {consumer_area.name}, durch Entscheidung "
+                    f"(§ 12 Abs. 2 IDNrG: {decision.decision})",
+                )
+        return VsRule(
+            False, f"IDNr innerhalb des Bereichs {consumer_area.name}: keine Vermittlungsstelle"
+        )
 
     def participant(self, participant_id: str) -> Participant:
         """The participant with this id (any kind); :class:`UnresolvedReference` if unknown."""
@@ -413,6 +536,9 @@ def _reference_problems(t: Topology) -> Iterator[tuple[Location, str]]:
         (("platform", "hub_id"), p.hub_id),
         (("platform", "vs_id"), p.vs_id),
         (("platform", "eid_id"), p.eid_id),
+        (("platform", "iam_id"), p.iam_id),
+        (("platform", "rdn_id"), p.rdn_id),
+        (("platform", "dsc_id"), p.dsc_id),
         (("platform", "simulator_id"), p.simulator_id),
         (("ida", "participant_id"), t.ida.participant_id),
     ]
@@ -428,6 +554,10 @@ def _reference_problems(t: Topology) -> Iterator[tuple[Location, str]]:
     for section, i, member in members:
         ids.append(((section, i, "participant_id"), member.participant_id))
         ports.append(((section, i, "port"), member.host or t.host, member.port))
+        ids.append(((section, i, "sak"), t.sak_id(member.participant_id)))
+        ports.append(((section, i, "sak", "port"), member.sak.host or t.host, member.sak.port))
+        if len(t.sak_id(member.participant_id)) > 64:
+            yield (section, i, "participant_id"), "too long for its SAK's id (at most 60)"
     seen_ids: dict[str, Location] = {}
     for loc, pid in ids:
         if pid in seen_ids:
@@ -464,6 +594,13 @@ def _reference_problems(t: Topology) -> Iterator[tuple[Location, str]]:
     for i, c in enumerate(t.consumers):
         if c.area not in areas:
             yield ("consumers", i, "area"), f"unknown administrative area {c.area!r}"
+        if c.sak.mode != "push":
+            yield ("consumers", i, "sak", "mode"), "the mode is for data providers only"
+
+    for i, d in enumerate(t.vs_decisions):
+        if d.area not in areas:
+            yield ("vs_decisions", i, "area"), f"unknown administrative area {d.area!r}"
+    yield from _duplicates("vs_decisions", [d.area for d in t.vs_decisions], "area", "area")
 
     consumers = {c.participant_id for c in t.consumers}
     registers = {r.participant_id: r for r in t.registers}

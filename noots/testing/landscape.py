@@ -67,6 +67,8 @@ def write_topology(
         for entry in data.get(section) or []:
             entry["port"] = free_port(host)
             entry.pop("host", None)
+            entry["sak"]["port"] = free_port(host)
+            entry["sak"].pop("host", None)
     target = data_dir / "landscape.yaml"
     target.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return target

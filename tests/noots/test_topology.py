@@ -313,3 +313,86 @@ def test_schema_accepts_default_and_refuses_bad(raw: dict[str, Any]) -> None:
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(json.loads(json.dumps(raw, default=str)), schema)
     assert topology_json_schema()["$schema"].endswith("2020-12/schema")
+
+
+# -- SAKs and the Vermittlungsstelle rule ----------------------------------------------------
+
+
+def test_every_register_and_online_service_has_its_own_sak(topology: Topology) -> None:
+    """Each register and online service is served by exactly one SAK of role sak."""
+    saks = [p for p in topology.participants() if p.role == "sak"]
+    served = sorted(p.serves or "" for p in saks)
+    members = sorted(m.participant_id for m in (*topology.registers, *topology.consumers))
+    assert served == members
+    assert all(p.participant_id == f"{p.serves}.sak" for p in saks)
+
+
+def test_a_sak_is_found_from_its_participant_and_back(topology: Topology) -> None:
+    """sak_of and served_by are each other's inverse."""
+    sak = topology.sak_of("991-01234ZFZR-41")
+    assert sak.participant_id == "991-01234ZFZR-41.sak"
+    assert topology.served_by(sak.participant_id).participant_id == "991-01234ZFZR-41"
+    assert topology.base_url(sak.participant_id).endswith(f":{sak.port}")
+
+
+def test_served_by_refuses_an_id_that_is_no_sak(topology: Topology) -> None:
+    """A participant id that is not a SAK's names nobody."""
+    with pytest.raises(UnresolvedReference):
+        topology.served_by("991-01234ZFZR-41")
+    with pytest.raises(UnresolvedReference):
+        topology.served_by("unknown.sak")
+
+
+def test_the_vs_is_required_for_the_idnr_across_areas(topology: Topology) -> None:
+    """Bewohnerparkausweis (verkehr) → Melderegister (meldewesen) with IDNr needs a token."""
+    rule = topology.vs_rule("08118079-BPA-87", "08118079-MELD-12", uses_idnr=True)
+    assert rule.required
+    assert "§ 7 Abs. 2 IDNrG" in rule.reason
+
+
+def test_the_vs_is_not_required_within_one_area(topology: Topology) -> None:
+    """Bewohnerparkausweis and KBA are both in verkehr: no token, without a decision."""
+    assert not topology.vs_rule("08118079-BPA-87", "991-01234ZFZR-41", uses_idnr=True).required
+
+
+def test_the_vs_is_not_required_without_the_idnr(topology: Topology) -> None:
+    """A transfer without the IDNr needs no token, even across areas."""
+    assert not topology.vs_rule("09162000-GEWA-65", "993-00001HREG-32", uses_idnr=False).required
+
+
+def test_a_decision_puts_the_vs_between_two_bodies_of_one_area(raw: dict[str, Any]) -> None:
+    """With a § 12 Abs. 2 decision for verkehr, BPA → KBA with IDNr needs a token."""
+    raw["vs_decisions"] = [{"area": "verkehr", "decision": "Beschluss 1/2026 (simuliert)"}]
+    decided = parse_topology(yaml.safe_dump(raw, allow_unicode=True))
+    rule = decided.vs_rule("08118079-BPA-87", "991-01234ZFZR-41", uses_idnr=True)
+    assert rule.required
+    assert "§ 12 Abs. 2 IDNrG" in rule.reason
+    assert not decided.vs_rule("08118079-BPA-87", "991-01234ZFZR-41", uses_idnr=False).required
+
+
+def test_a_decision_for_an_unknown_area_is_refused(raw: dict[str, Any]) -> None:
+    """vs_decisions must name an administrative area of the landscape."""
+    raw["vs_decisions"] = [{"area": "nirgendwo", "decision": "x"}]
+    problems = _problems(raw)
+    assert any(loc == "vs_decisions[0].area" for loc, _, _ in problems)
+
+
+def test_a_consumer_sak_has_no_provider_mode(raw: dict[str, Any]) -> None:
+    """passive is a data provider's mode; an online service's SAK cannot have it."""
+    raw["consumers"][0]["sak"]["mode"] = "passive"
+    problems = _problems(raw)
+    assert any(loc == "consumers[0].sak.mode" for loc, _, _ in problems)
+
+
+def test_a_sak_port_used_twice_is_refused(raw: dict[str, Any]) -> None:
+    """A SAK cannot listen where another component does."""
+    raw["registers"][1]["sak"]["port"] = raw["registers"][0]["port"]
+    problems = _problems(raw)
+    assert any(loc == "registers[1].sak.port" and "already used" in m for loc, m, _ in problems)
+
+
+def test_a_participant_without_a_sak_is_refused(raw: dict[str, Any]) -> None:
+    """Every register and online service needs its sak section."""
+    del raw["registers"][0]["sak"]
+    problems = _problems(raw)
+    assert any(loc.startswith("registers[0].sak") for loc, _, _ in problems)
