@@ -82,10 +82,17 @@ class EnvelopeHeader:
     purpose: str | None = None
     in_response_to: str | None = None
     request_message_id: uuid.UUID | None = None
+    #: Between SAKs: the participant the signing SAK acts for (consumer in a request, provider
+    #: in an answer). The receiver checks that the signer is that participant's SAK.
+    on_behalf_of: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.message_id, uuid.UUID):
             raise MalformedMessage("envelope MessageId must be a UUID")
+        if self.on_behalf_of is not None and not (
+            isinstance(self.on_behalf_of, str) and PARTICIPANT_ID.fullmatch(self.on_behalf_of)
+        ):
+            raise MalformedMessage("envelope OnBehalfOf is not a participant id")
         for name in ("sender", "recipient"):
             value = getattr(self, name)
             if not isinstance(value, str) or not PARTICIPANT_ID.fullmatch(value):
@@ -128,6 +135,7 @@ def _header_element(header: EnvelopeHeader) -> etree._Element:
     values: list[tuple[str, str | None]] = [
         ("MessageId", str(header.message_id)),
         ("Sender", header.sender),
+        ("OnBehalfOf", header.on_behalf_of),
         ("Recipient", header.recipient),
         ("ServiceId", header.service_id),
         ("Created", format_utc(header.created, millis=True)),
@@ -199,6 +207,7 @@ def parse_header(header: etree._Element) -> EnvelopeHeader:
     return EnvelopeHeader(
         message_id=_uuid(_required(header, "MessageId"), "MessageId"),
         sender=_required(header, "Sender"),
+        on_behalf_of=_text(header, "OnBehalfOf"),
         recipient=_required(header, "Recipient"),
         service_id=_required(header, "ServiceId"),
         created=created,

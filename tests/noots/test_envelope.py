@@ -256,6 +256,7 @@ xml_text = st.text(
     purpose=st.none() | lines,
     in_response_to=st.none() | st.binary(min_size=1).map(lambda b: hashlib.sha256(b).hexdigest()),
     request_message_id=st.none() | st.uuids(),
+    on_behalf_of=st.none() | participant_ids,
     text=xml_text,
     signer=st.sampled_from([CONSUMER, PROVIDER]),
 )
@@ -269,6 +270,7 @@ def test_seal_open_round_trip(
     purpose: str | None,
     in_response_to: str | None,
     request_message_id: uuid.UUID | None,
+    on_behalf_of: str | None,
     text: str,
     signer: str,
 ) -> None:
@@ -282,6 +284,7 @@ def test_seal_open_round_trip(
         purpose=purpose,
         in_response_to=in_response_to,
         request_message_id=request_message_id,
+        on_behalf_of=on_behalf_of,
     )
     role = Role.CONSUMER if signer == CONSUMER else Role.PROVIDER
     raw = seal(head, message(text), pki.signer(signer, role))
@@ -293,6 +296,30 @@ def test_seal_open_round_trip(
     assert opened.signer.participant_id == signer
     assert opened.raw == raw
     assert opened.digest == hashlib.sha256(raw).hexdigest()
+
+
+def test_on_behalf_of_follows_the_sender(pki: TestPki) -> None:
+    """OnBehalfOf is written right after Sender and read back; a bad id is refused."""
+    head = EnvelopeHeader(
+        message_id=uuid.uuid4(),
+        sender=CONSUMER,
+        on_behalf_of="08118079-BPA-87",
+        recipient=PROVIDER,
+        service_id="urn:noots:service:x:y",
+        created=pki.clock.now(),
+    )
+    raw = seal(head, message("x"), pki.signer(CONSUMER, Role.CONSUMER))
+    assert b"</env:Sender><env:OnBehalfOf>08118079-BPA-87</env:OnBehalfOf><env:Recipient>" in raw
+    assert open_envelope(raw, pki.verifier()).header.on_behalf_of == "08118079-BPA-87"
+    with pytest.raises(MalformedMessage):
+        EnvelopeHeader(
+            message_id=uuid.uuid4(),
+            sender=CONSUMER,
+            on_behalf_of="not an id",
+            recipient=PROVIDER,
+            service_id="s",
+            created=pki.clock.now(),
+        )
 
 
 def test_open_reads_the_signed_element(pki: TestPki) -> None:
