@@ -41,6 +41,7 @@ __all__ = [
     "ServiceEntry",
     "find_evidence_type",
     "find_services",
+    "resolve_service",
     "router",
 ]
 
@@ -61,6 +62,10 @@ class ServiceEntry:
     service_id: str
     endpoint: str
     transport: str
+    #: Connection parameters: the provider's SAK, which a consumer's SAK sends to.
+    sak_id: str = ""
+    sak_url: str = ""
+    evidence_type: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -70,6 +75,8 @@ class ServiceEntry:
             "region": self.region,
             "municipality": self.municipality,
             "serviceId": self.service_id,
+            "evidenceType": self.evidence_type,
+            "sak": {"participantId": self.sak_id, "url": self.sak_url},
             "endpoint": self.endpoint,
             "transport": self.transport,
         }
@@ -198,21 +205,44 @@ def find_services(
             note = f"{spec.name} is nationwide: the region was not needed."
         if not providers:  # the topology refuses such a file; kept for a hand-built one
             raise RouteNotFound(f"No register provides {spec.name} in this landscape.")
-    transport = topology.base_url("platform", tls=tls) + TRANSPORT_PATH
-    services = tuple(
-        ServiceEntry(
-            participant_id=r.participant_id,
-            name=r.name,
-            area=r.area,
-            region=r.region,
-            municipality=r.municipality.name if r.municipality else None,
-            service_id=topology.service_id(r.participant_id, spec.name),
-            endpoint=topology.base_url(r.participant_id, tls=tls) + EVIDENCE_PATH,
-            transport=transport,
-        )
-        for r in providers
-    )
+    services = tuple(_entry(topology, r, spec, tls=tls) for r in providers)
     return DirectoryAnswer(spec, region, services, note)
+
+
+def _entry(
+    topology: Topology, register: RegisterSpec, spec: EvidenceTypeSpec, *, tls: bool
+) -> ServiceEntry:
+    sak_id = topology.sak_id(register.participant_id)
+    return ServiceEntry(
+        participant_id=register.participant_id,
+        name=register.name,
+        area=register.area,
+        region=register.region,
+        municipality=register.municipality.name if register.municipality else None,
+        service_id=topology.service_id(register.participant_id, spec.name),
+        endpoint=topology.base_url(register.participant_id, tls=tls) + EVIDENCE_PATH,
+        transport=topology.base_url("platform", tls=tls) + TRANSPORT_PATH,
+        sak_id=sak_id,
+        sak_url=topology.base_url(sak_id, tls=tls),
+        evidence_type=spec.name,
+    )
+
+
+def resolve_service(topology: Topology, service_id: str, *, tls: bool = False) -> ServiceEntry:
+    """The connection parameters of one service id; :class:`RouteNotFound` naming the services
+    of the participant it seems to name, if any."""
+    try:
+        register, spec = topology.resolve_service(service_id)
+    except RouteNotFound:
+        known = sorted(
+            topology.service_id(r.participant_id, name)
+            for r in topology.registers
+            if service_id.startswith(topology.service_id(r.participant_id, ""))
+            for name in r.evidence_types
+        )
+        hint = f" Services of that provider: {', '.join(known)}." if known else ""
+        raise RouteNotFound(f"The RDN knows no service {service_id!r}.{hint}") from None
+    return _entry(topology, register, spec, tls=tls)
 
 
 router = APIRouter(prefix="/rdn/v1", tags=["RDN"])
@@ -232,6 +262,16 @@ def services(
             exc, component="rdn", asked={"evidenceType": evidence_type, "region": region}
         )
     return JSONResponse(answer.to_json())
+
+
+@router.get("/services/{service_id:path}")
+def service(context: Context, service_id: str) -> JSONResponse:
+    """The connection parameters of one service id (provider, its SAK, evidence type)."""
+    try:
+        entry = resolve_service(context.topology, service_id, tls=context.settings.tls)
+    except NootsError as exc:
+        return problem(exc, component="rdn", asked={"serviceId": service_id})
+    return JSONResponse(entry.to_json())
 
 
 @router.get("/evidence-types")

@@ -12,16 +12,20 @@ import math
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Literal, TypeVar, overload
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from noots.clock import LandscapeClock, SystemClock
+from noots.clock import Clock, LandscapeClock, SystemClock
 from noots.errors import ConfigurationError
 from noots.topology import DEFAULT_TOPOLOGY_PATH, Topology, load_topology
 
-__all__ = ["CLOCK_FILE", "Mode", "NootsSettings", "load_settings"]
+if TYPE_CHECKING:
+    from noots.envelope import ReplayGuard
+    from noots.state import StateFile
+
+__all__ = ["CLOCK_FILE", "Mode", "NootsSettings", "ReplaySettings", "load_settings"]
 
 #: The shared clock offset of a landscape, below ``<data_dir>/run``.
 CLOCK_FILE = "clock.json"
@@ -158,6 +162,47 @@ class NootsSettings(BaseSettings):
         from noots.components import with_hosts
 
         return with_hosts(topology, self.hosts)
+
+
+class ReplaySettings(NootsSettings):
+    """What every process that accepts signed envelopes needs against replays: the freshness
+    window, the size of the replay cache and where it is journaled (:mod:`noots.state`)."""
+
+    replay_window_seconds: float = Field(
+        default=300.0, gt=0, le=86_400, description="Accepted age of an envelope's Created (±)."
+    )
+    replay_cache_size: int = Field(
+        default=100_000, ge=1, description="Envelope ids remembered against replay."
+    )
+    state_dir: Path | None = Field(
+        default=None,
+        description="Restart-safe state (replay cache, announced answers); <data_dir>/state.",
+    )
+
+    @property
+    def replay_window(self) -> timedelta:
+        return timedelta(seconds=self.replay_window_seconds)
+
+    def state_path(self, participant_id: str) -> Path:
+        """This participant's state file (:mod:`noots.state`)."""
+        from noots.bootstrap import LandscapePaths
+
+        if self.state_dir is not None:
+            return self.state_dir / f"{participant_id}.db"
+        return LandscapePaths(self.data_dir).state_file(participant_id)
+
+    def replay_guard(self, clock: Clock, state: StateFile) -> ReplayGuard:
+        """A replay cache journaled in ``state``, so no envelope is accepted twice across a
+        restart."""
+        from noots.envelope import ReplayGuard
+        from noots.state import ReplayJournal
+
+        return ReplayGuard(
+            clock,
+            window=self.replay_window,
+            max_entries=self.replay_cache_size,
+            journal=ReplayJournal(state),
+        )
 
 
 SettingsT = TypeVar("SettingsT", bound=NootsSettings)

@@ -9,67 +9,32 @@ lists it.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field, SecretStr
 
-from noots.bootstrap import LandscapePaths
-from noots.clock import Clock
-from noots.envelope import ReplayGuard
 from noots.errors import ConfigurationError
-from noots.settings import NootsSettings
-from noots.state import ReplayJournal, StateFile
+from noots.settings import ReplaySettings
 from noots.topology import RegisterKind, RegisterSpec, Topology
 from registers.faults import FaultPlan
 
 __all__ = ["ProviderSettings", "RegisterSettings"]
 
 
-class ProviderSettings(NootsSettings):
+class ProviderSettings(ReplaySettings):
     """What every process answering from the population has: registers and the IDA."""
 
     population: Path | None = Field(
         default=None, description="Population file; <data_dir>/population.db if unset."
-    )
-    replay_window_seconds: float = Field(
-        default=300.0, gt=0, le=86_400, description="Accepted age of an envelope's Created (±)."
-    )
-    replay_cache_size: int = Field(
-        default=100_000, ge=1, description="Envelope ids remembered against replay."
-    )
-
-    state_dir: Path | None = Field(
-        default=None,
-        description="Restart-safe state (replay cache, announced answers); <data_dir>/state.",
     )
 
     @property
     def pki_dir(self) -> Path:
         return self.data_dir / "pki"
 
-    def replay_guard(self, clock: Clock, state: StateFile) -> ReplayGuard:
-        """The replay cache of a register or the IDA, journaled in ``state`` (DP-10)."""
-        return ReplayGuard(
-            clock,
-            window=self.replay_window,
-            max_entries=self.replay_cache_size,
-            journal=ReplayJournal(state),
-        )
-
-    def state_path(self, participant_id: str) -> Path:
-        """This participant's state file (:mod:`noots.state`)."""
-        if self.state_dir is not None:
-            return self.state_dir / f"{participant_id}.db"
-        return LandscapePaths(self.data_dir).state_file(participant_id)
-
     @property
     def population_path(self) -> Path:
         return self.population or self.data_dir / "population.db"
-
-    @property
-    def replay_window(self) -> timedelta:
-        return timedelta(seconds=self.replay_window_seconds)
 
 
 class RegisterSettings(ProviderSettings):
