@@ -6,22 +6,16 @@ Pure functions (build a body, read an answer); the HTTP calls are in :mod:`consu
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import datetime
 
 from lxml import etree
 
 from consumers._results import Route
 from noots import tokens
-from noots.clock import Clock
 from noots.errors import (
-    MalformedMessage,
     RouteNotFound,
-    TokenSealInvalid,
     UpstreamError,
     error_for_code,
 )
-from noots.signing import XmlVerifier
 from noots.topology import Authorisation, Topology
 
 __all__ = [
@@ -50,16 +44,7 @@ def matrix_rows(topology: Topology, consumer: str, evidence_type: str) -> list[A
     ]
 
 
-@dataclass(frozen=True)
-class Token:
-    """A VS token: the base64 text for ``IssuedToken`` and when it expires."""
-
-    issued: str
-    token: tokens.AuthorisationToken
-
-    @property
-    def expires_at(self) -> datetime:
-        return self.token.expires_at
+Token = tokens.TokenGrant
 
 
 def token_request(
@@ -86,47 +71,7 @@ def token_request(
     )
 
 
-def read_token_answer(
-    body: etree._Element,
-    verifier: XmlVerifier,
-    *,
-    clock: Clock,
-    expected: tokens.TokenRequest,
-    component: str,
-) -> Token:
-    """The token from the VS's answer body, checked against what was asked for.
-
-    The provider checks the token again; checking here too means a wrong token is caught
-    before anything is sent, and the client knows when to renew it.
-    """
-    try:
-        issued = tokens.parse_issued_token_body(body)
-        token = tokens.verify_token(issued, verifier, clock=clock)
-    except (MalformedMessage, TokenSealInvalid) as exc:
-        raise UpstreamError(
-            f"the VS answered with an unusable token: {exc.message}", component=component
-        ) from exc
-    granted = (
-        token.consumer,
-        token.provider,
-        token.evidence_type,
-        token.purpose,
-        token.uses_idnr,
-        token.request_hash,
-    )
-    asked = (
-        expected.consumer,
-        expected.provider,
-        expected.evidence_type,
-        expected.purpose,
-        expected.uses_idnr,
-        expected.request_hash,
-    )
-    if granted != asked:
-        raise UpstreamError(
-            "the VS token is for another transfer than requested", component=component
-        )
-    return Token(issued, token)
+read_token_answer = tokens.read_token_grant
 
 
 def read_rdn_answer(status: int, content: bytes, evidence_type: str) -> Route:

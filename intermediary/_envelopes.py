@@ -68,6 +68,8 @@ def sign_answer(
     addressing: Addressing,
     request_raw: bytes | None,
     body: etree._Element,
+    *,
+    on_behalf_of: str | None = None,
 ) -> bytes:
     """The answer envelope: signed by ``participant``, bound to ``request_raw``.
 
@@ -83,5 +85,6 @@ def sign_answer(
         created=participant.clock.now(),
         in_response_to=None if request_raw is None else request_digest(request_raw),
         request_message_id=addressing.request_message_id,
+        on_behalf_of=on_behalf_of,
     )
     return seal(header, body, participant.signer)

@@ -25,8 +25,14 @@ from lxml import etree
 from noots import _xsd
 from noots._sealed import open_sealed, text_of
 from noots.clock import Clock, format_utc, parse_utc
-from noots.envelope import PARTICIPANT_ID, SHA256_HEX, EnvelopeHeader
-from noots.errors import MalformedMessage, TokenExpired, TokenMismatch, TokenSealInvalid
+from noots.envelope import PARTICIPANT_ID, SHA256_HEX
+from noots.errors import (
+    MalformedMessage,
+    TokenExpired,
+    TokenMismatch,
+    TokenSealInvalid,
+    UpstreamError,
+)
 from noots.messages import NS_DE, EvidenceRequest, NaturalPerson
 from noots.pki import Role
 from noots.signing import XmlSigner, XmlVerifier
@@ -35,6 +41,7 @@ from noots.xml import serialize
 __all__ = [
     "VST_NS",
     "AuthorisationToken",
+    "TokenGrant",
     "TokenPolicy",
     "TokenRequest",
     "build_issued_token_body",
@@ -44,6 +51,7 @@ __all__ = [
     "issue_token",
     "parse_issued_token_body",
     "parse_token_request",
+    "read_token_grant",
     "request_hash",
     "uses_idnr",
     "verify_token",
@@ -382,27 +390,23 @@ def check_token_binding(
     *,
     request: EvidenceRequest,
     request_element: etree._Element,
-    header: EnvelopeHeader,
+    consumer: str,
+    purpose: str | None,
     provider_id: str,
 ) -> None:
     """Refuse a token that is not for exactly this transfer (:class:`TokenMismatch`).
 
-    Checked: consumer = envelope sender = 0101 requester; provider = ``provider_id`` (the
-    checking provider itself) = envelope recipient = 0101 provider; purpose = envelope
-    ``Purpose``; evidence type = the 0101's classification; IDNr use = whether the 0101 carries
-    an IDNr; request hash = :func:`request_hash` of ``request_element``. The message names the
-    field, never a value (values may be personal data).
+    Checked: consumer = ``consumer`` (the online service the request verifiably comes from) =
+    0101 requester; provider = ``provider_id`` (the checking provider itself) = 0101 provider;
+    purpose = the declared ``purpose``; evidence type = the 0101's classification; IDNr use =
+    whether the 0101 carries an IDNr; request hash = :func:`request_hash` of
+    ``request_element``. The message names the field, never a value (values may be personal
+    data).
     """
     checks: list[tuple[str, bool]] = [
-        (
-            "consumer",
-            token.consumer == header.sender == request.requester.identifier,
-        ),
-        (
-            "provider",
-            token.provider == provider_id == header.recipient == request.provider.identifier,
-        ),
-        ("purpose", header.purpose is not None and token.purpose == header.purpose),
+        ("consumer", token.consumer == consumer == request.requester.identifier),
+        ("provider", token.provider == provider_id == request.provider.identifier),
+        ("purpose", purpose is not None and token.purpose == purpose),
         ("evidence type", token.evidence_type == request.evidence_type.classification),
         ("IDNr use", token.uses_idnr == uses_idnr(request)),
         ("request hash", token.request_hash == request_hash(request_element)),
@@ -410,3 +414,44 @@ def check_token_binding(
     for field, agrees in checks:
         if not agrees:
             raise TokenMismatch(f"token does not match the request: {field} differs")
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """A VS token as a consumer holds it: the base64 text for ``IssuedToken``, and the token."""
+
+    issued: str
+    token: AuthorisationToken
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.token.expires_at
+
+
+def read_token_grant(
+    body: etree._Element,
+    verifier: XmlVerifier,
+    *,
+    clock: Clock,
+    expected: TokenRequest,
+    component: str,
+) -> TokenGrant:
+    """The token from the VS's answer body (``vst:IssuedToken``), checked against what was
+    asked for: sealed by the VS, valid now, and for exactly the transfer of ``expected``.
+
+    The provider checks the token again; checking it here means a wrong token is caught before
+    anything is sent. An unusable answer is :class:`UpstreamError` naming ``component``.
+    """
+    try:
+        issued = parse_issued_token_body(body)
+        token = verify_token(issued, verifier, clock=clock)
+    except (MalformedMessage, TokenSealInvalid) as exc:
+        raise UpstreamError(
+            f"the VS answered with an unusable token: {exc.message}", component=component
+        ) from exc
+    fields = ("consumer", "provider", "evidence_type", "purpose", "uses_idnr", "request_hash")
+    if any(getattr(token, f) != getattr(expected, f) for f in fields):
+        raise UpstreamError(
+            "the VS token is for another transfer than requested", component=component
+        )
+    return TokenGrant(issued, token)

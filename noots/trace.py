@@ -81,9 +81,23 @@ _MAX_DOCUMENTS = 4
 
 
 class Hop(StrEnum):
-    """The hops of one exchange, in the order they happen."""
+    """The hops of one exchange, in the order they happen.
+
+    Through the SAKs: the online service asks its SAK (route, authorisation, the 0101); the
+    SAK asks the RDN and, where required, the VS; it sends the envelope to the provider's SAK,
+    which hands the 0101 to the register and gets its answer; the answer travels back the same
+    way.
+    """
 
     DC_IDA = "dc→ida"
+    DC_SAK = "dc→sak"
+    SAK_RDN = "sak→rdn"
+    SAK_VS = "sak→vs"
+    SAK_SAK = "sak→sak"
+    SAK_DP = "sak→dp"
+    DP_SAK = "dp→sak"
+    SAK_SAK_ANSWER = "sak←sak"
+    SAK_DC = "sak→dc"
     DC_RDN = "dc→rdn"
     DC_VS = "dc→vs"
     DC_HUB = "dc→hub"

@@ -255,7 +255,8 @@ def authorise(
         token,
         request=request,
         request_element=verified.element,
-        header=verified.header,
+        consumer=verified.header.sender,
+        purpose=verified.header.purpose,
         provider_id=register.participant_id,
     )
     spec = register.evidence_type(request.evidence_type.classification)

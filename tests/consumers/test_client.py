@@ -137,7 +137,8 @@ async def test_dc03_token_binds_the_exact_request(platform: FakePlatform) -> Non
         token,
         request=received.request,
         request_element=received.opened.body,
-        header=received.opened.header,
+        consumer=received.opened.header.sender,
+        purpose=received.opened.header.purpose,
         provider_id=PROVIDER,
     )
     assert token.purpose == "Bewohnerparkausweis"

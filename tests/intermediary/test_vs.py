@@ -177,7 +177,8 @@ async def test_granted_token_is_sealed_and_bound_to_the_request_hash(landscape: 
         token,
         request=carried,
         request_element=opened_request.body,
-        header=opened_request.header,
+        consumer=opened_request.header.sender,
+        purpose=opened_request.header.purpose,
         provider_id=MELDEREGISTER,
     )
     # … and a request about someone else does not.
@@ -189,7 +190,8 @@ async def test_granted_token_is_sealed_and_bound_to_the_request_hash(landscape: 
             token,
             request=other,
             request_element=messages.build(other),
-            header=opened_request.header,
+            consumer=opened_request.header.sender,
+            purpose=opened_request.header.purpose,
             provider_id=MELDEREGISTER,
         )
 

@@ -71,7 +71,8 @@ def receive(raw: bytes, pki: TestPki, guard: ReplayGuard) -> None:
         token,
         request=request,
         request_element=opened.body,
-        header=opened.header,
+        consumer=opened.header.sender,
+        purpose=opened.header.purpose,
         provider_id=PROVIDER,
     )
 

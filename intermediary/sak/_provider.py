@@ -1,0 +1,431 @@
+"""A data provider's SAK: receives envelopes from other SAKs and hands the 0101 to its register.
+
+``POST /transport/v1/messages`` takes a signed envelope from an online service's SAK. In this
+order (the first failure is the answer, signed by this SAK and bound to the request bytes):
+
+1. the envelope: hardened parse, signature and certificate (chain, validity, CRL, role
+   ``sak``), schema, ``Sender`` = the certificate's participant, with TLS also = the TLS
+   client; ``OnBehalfOf`` names the online service whose SAK the sender is; ``Recipient`` is
+   this SAK (``EDM:ERR:0001``/``0003``);
+2. freshness and replay: ``Created`` within the window and a ``MessageId`` never accepted
+   before, journaled so a restart forgets nothing (``EDM:ERR:0003``);
+3. the body is a ``DE.EvidenceRequest.0101`` whose requester is that online service, the
+   envelope declares a ``Purpose``, and the service id names a service of this SAK's register
+   (``EDM:ERR:0006`` listing its services);
+4. the 0101 goes to the register with :class:`~noots.sak.ProviderMetadata`: **push** (POST to
+   the register's ``/provider/v1/requests``) or **passive** (queued until the register fetches
+   it from this SAK and posts its answer), within ``provider_timeout_seconds``
+   (``EDM:ERR:0005`` naming the register);
+5. the register's answer must be a 0102 or 0103 answering exactly this 0101 (``EDM:ERR:0008``
+   naming the register otherwise); it goes back signed by this SAK, ``OnBehalfOf`` the
+   register, ``InResponseTo`` the SHA-256 of the request bytes.
+
+The register checks the Vermittlungsstelle token itself, against the content (the XNachweis
+documentation of ``IssuedToken`` gives that duty to the data provider); the SAK only tells it
+whether this transfer needs one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass, field
+
+import httpx
+from lxml import etree
+
+from intermediary._edge import http_status
+from intermediary._envelopes import Addressing, claimed_addressing, sign_answer
+from intermediary.sak._node import SakNode, read_limited
+from noots import messages, trace
+from noots.envelope import OpenedEnvelope, ReplayGuard, error_body, open_envelope
+from noots.errors import (
+    InvalidInput,
+    MalformedMessage,
+    NootsError,
+    QueryError,
+    RouteNotFound,
+    SenderMismatch,
+    UnresolvedReference,
+    UpstreamError,
+    UpstreamTimeout,
+)
+from noots.pki import Role
+from noots.sak import PROVIDER_REQUESTS_PATH, XML_MEDIA_TYPE, ProviderMetadata
+from noots.tls import NO_TLS, TlsPeer
+from noots.tokens import uses_idnr
+from noots.topology import RegisterSpec
+from noots.trace import Hop
+from noots.xml import DEFAULT_LIMITS, parse, serialize
+
+__all__ = ["AnswerResult", "Delivery", "PassiveQueue", "ProviderSide", "SakAnswer"]
+
+log = logging.getLogger("intermediary.sak.provider")
+
+
+@dataclass(frozen=True)
+class SakAnswer:
+    status: int
+    body: bytes
+    outcome: str
+
+
+# -- passive mode --------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Delivery:
+    """One request waiting for (or fetched by) a register in passive mode."""
+
+    metadata: ProviderMetadata
+    body: bytes
+    answer: asyncio.Future[bytes]
+    fetched: bool = False
+
+    @property
+    def delivery_id(self) -> uuid.UUID:
+        assert self.metadata.delivery_id is not None
+        return self.metadata.delivery_id
+
+
+class AnswerResult:
+    """What happened to an answer a passive register posted."""
+
+    ACCEPTED = "accepted"
+    UNKNOWN = "unknown"  # never delivered, or withdrawn after its timeout
+    ANSWERED = "answered"  # already answered once
+
+
+@dataclass
+class PassiveQueue:
+    """Requests for a register that fetches them itself, in arrival order, bounded.
+
+    Runs on the SAK's event loop only. A request the register does not answer in time is
+    withdrawn, so a late answer is refused as unknown instead of reaching nobody.
+    """
+
+    limit: int
+    register: str
+    _waiting: collections.deque[Delivery] = field(default_factory=collections.deque)
+    _open: dict[uuid.UUID, Delivery] = field(default_factory=dict)
+    _answered: collections.OrderedDict[uuid.UUID, None] = field(
+        default_factory=collections.OrderedDict
+    )
+    _arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    def offer(self, metadata: ProviderMetadata, body: bytes) -> Delivery:
+        if len(self._open) >= self.limit:
+            raise UpstreamError(
+                f"{len(self._open)} requests already wait for data provider {self.register} "
+                "to fetch them",
+                component=self.register,
+            )
+        loop = asyncio.get_running_loop()
+        delivery = Delivery(metadata, body, loop.create_future())
+        self._open[delivery.delivery_id] = delivery
+        self._waiting.append(delivery)
+        self._arrived.set()
+        return delivery
+
+    async def take(self, wait: float) -> Delivery | None:
+        """The oldest request not yet fetched; None if none arrives within ``wait`` seconds."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(wait):
+                while True:
+                    while self._waiting:
+                        delivery = self._waiting.popleft()
+                        if delivery.delivery_id in self._open:
+                            delivery.fetched = True
+                            return delivery
+                    self._arrived.clear()
+                    await self._arrived.wait()
+        return None
+
+    def answer(self, delivery_id: uuid.UUID, body: bytes) -> str:
+        delivery = self._open.get(delivery_id)
+        if delivery is None or not delivery.fetched:
+            if delivery_id in self._answered:
+                return AnswerResult.ANSWERED
+            return AnswerResult.UNKNOWN
+        del self._open[delivery_id]
+        self._answered[delivery_id] = None
+        while len(self._answered) > 4 * self.limit:
+            self._answered.popitem(last=False)
+        if not delivery.answer.done():
+            delivery.answer.set_result(body)
+        return AnswerResult.ACCEPTED
+
+    def withdraw(self, delivery: Delivery) -> None:
+        self._open.pop(delivery.delivery_id, None)
+        if not delivery.answer.done():
+            delivery.answer.cancel()
+
+
+# -- the provider side -----------------------------------------------------------------------
+
+
+@dataclass
+class _Inbound:
+    """What this SAK has established about one incoming envelope (verified facts only)."""
+
+    raw: bytes
+    addressing: Addressing | None = None
+    opened: OpenedEnvelope | None = None
+    request: messages.EvidenceRequest | None = None
+
+
+class ProviderSide:
+    """The data provider's side of a SAK: the transport endpoint and the provider API."""
+
+    def __init__(self, node: SakNode, replay: ReplayGuard, queue: PassiveQueue) -> None:
+        if not isinstance(node.served, RegisterSpec):
+            raise TypeError("a provider side needs the SAK of a register")
+        self.node = node
+        self.register: RegisterSpec = node.served
+        self.replay = replay
+        self.queue = queue
+
+    @property
+    def passive(self) -> bool:
+        return self.register.sak.mode == "passive"
+
+    async def receive(self, raw: bytes, peer: TlsPeer = NO_TLS) -> SakAnswer:
+        """One envelope from another SAK, end to end; always a signed answer."""
+        node = self.node
+        inbound = _Inbound(raw)
+        try:
+            with trace.span(Hop.SAK_SAK, node.sak_id, title="Umschlag annehmen und prüfen"):
+                metadata = self._inbound(inbound, peer)
+            assert inbound.request is not None
+            with self._span(Hop.SAK_DP, inbound, "0101 an das Register übergeben"):
+                content = await self._deliver(metadata, inbound)
+            with self._span(Hop.DP_SAK, inbound, "Antwort des Registers prüfen"):
+                answer = self._check_answer(inbound.request, content)
+            with self._span(Hop.SAK_SAK_ANSWER, inbound, "Antwort signieren und zurücksenden"):
+                trace.step("Antwort im Umschlag signiert und an die Anfrage gebunden")
+                sealed = self._seal(inbound, messages.build(answer))
+                trace.attach("Antwort (signierter Umschlag des SAK)", sealed)
+        except NootsError as exc:
+            return self._refuse(inbound, exc)
+        except Exception:
+            # A failure outside the error tree (a bug in a library below) must not become an
+            # unsigned 500: it is refused like any other, failing closed.
+            log.exception("unexpected failure in the SAK %s", node.sak_id)
+            return self._refuse(inbound, QueryError("internal error in the SAK"))
+        if isinstance(answer, messages.EvidenceErrorResponse):
+            code = answer.errors[0].code
+            return SakAnswer(http_status(code, behind=True), sealed, f"refused:{code.value}")
+        outcome = "pending" if answer.available_at is not None else "delivered"
+        return SakAnswer(200, sealed, outcome)
+
+    async def refuse_unread(self, error: NootsError) -> SakAnswer:
+        """The answer to a body refused before it was read in full (too large)."""
+        return self._refuse(_Inbound(b""), error, bind=False)
+
+    def _span(self, hop: Hop, inbound: _Inbound, title: str) -> trace.Span:
+        if not trace.enabled():
+            return trace.NULL_SPAN
+        assert inbound.opened is not None
+        assert inbound.request is not None
+        return trace.span(
+            hop,
+            self.node.sak_id,
+            trace_id=str(inbound.request.request_id),
+            peer=self.register.participant_id
+            if hop in (Hop.SAK_DP, Hop.DP_SAK)
+            else inbound.opened.header.sender,
+            envelope_id=str(inbound.opened.header.message_id),
+            title=title,
+        )
+
+    # -- the steps ------------------------------------------------------------------------
+
+    def _inbound(self, inbound: _Inbound, peer: TlsPeer) -> ProviderMetadata:
+        node = self.node
+        trace.step("Signatur, Zertifikat (Kette, Gültigkeit, Sperrliste) des sendenden SAK")
+        opened = open_envelope(inbound.raw, node.participant.verifier, required_role=Role.SAK)
+        header = opened.header
+        inbound.addressing = Addressing.of(header)
+        peer.check(header.sender, component=node.sak_id)
+        trace.note(peer=header.sender, envelope_id=str(header.message_id))
+        trace.step("Absender ist der SAK des Online-Dienstes, für den er handelt")
+        if header.on_behalf_of is None:
+            raise SenderMismatch("the envelope names no participant it is sent for (OnBehalfOf)")
+        try:
+            consumer = node.consumer_of(header.sender)
+        except UnresolvedReference:
+            raise SenderMismatch(
+                f"{header.sender} is not the SAK of an online service of this landscape"
+            ) from None
+        if consumer.participant_id != header.on_behalf_of:
+            raise SenderMismatch(
+                f"{header.sender} is the SAK of {consumer.participant_id}, "
+                f"not of {header.on_behalf_of}"
+            )
+        if header.recipient != node.sak_id:
+            raise InvalidInput(f"envelope addressed to {header.recipient}, not to {node.sak_id}")
+        inbound.opened = opened
+        trace.step("Keine Wiederholung, Zeitstempel frisch")
+        self.replay.check(header)
+        trace.step("Nachricht ist eine XNachweis-Anfrage 0101 des Online-Dienstes")
+        message = messages.parse(opened.body)
+        if not isinstance(message, messages.EvidenceRequest):
+            raise MalformedMessage(
+                f"a SAK carries DE.EvidenceRequest.0101, not {type(message).__name__}"
+            )
+        inbound.request = message
+        trace.bind(str(message.request_id))
+        if message.requester.identifier != consumer.participant_id:
+            raise SenderMismatch(
+                f"the 0101 names requester {message.requester.identifier}, but the envelope is "
+                f"sent for {consumer.participant_id}"
+            )
+        if header.purpose is None:
+            raise InvalidInput("an evidence request envelope must declare its Purpose")
+        trace.step("Dienst-ID gehört zum Register dieses SAK")
+        self._check_service(header.service_id)
+        rule = node.topology.vs_rule(
+            consumer.participant_id,
+            self.register.participant_id,
+            uses_idnr=uses_idnr(message),
+        )
+        return ProviderMetadata(
+            consumer=consumer.participant_id,
+            purpose=header.purpose,
+            service_id=header.service_id,
+            message_id=header.message_id,
+            vs_token_required=rule.required,
+            delivery_id=uuid.uuid4() if self.passive else None,
+        )
+
+    def _check_service(self, service_id: str) -> None:
+        topology = self.node.topology
+        own = [
+            topology.service_id(self.register.participant_id, t)
+            for t in self.register.evidence_types
+        ]
+        if service_id not in own:
+            raise RouteNotFound(
+                f"{service_id!r} is not a service of {self.register.participant_id}; its "
+                f"services: {', '.join(own)}"
+            )
+
+    async def _deliver(self, metadata: ProviderMetadata, inbound: _Inbound) -> bytes:
+        assert inbound.opened is not None
+        body = serialize(inbound.opened.body)
+        trace.attach("Nachweisanfrage 0101 an das Register", body)
+        timeout = self.node.settings.provider_timeout_seconds
+        register = self.register.participant_id
+        if self.passive:
+            trace.step(f"Register holt die Anfrage ab und antwortet innerhalb von {timeout:g} s")
+            delivery = self.queue.offer(metadata, body)
+            try:
+                async with asyncio.timeout(timeout):
+                    return await asyncio.shield(delivery.answer)
+            except TimeoutError:
+                self.queue.withdraw(delivery)
+                what = "answer" if delivery.fetched else "fetch the request"
+                raise UpstreamTimeout(
+                    f"data provider {register} did not {what} within {timeout:g} s",
+                    component=register,
+                ) from None
+        trace.step(f"Register erreichbar, Antwort innerhalb von {timeout:g} s")
+        url = self.node.url(register) + PROVIDER_REQUESTS_PATH
+        headers = {"Content-Type": XML_MEDIA_TYPE, **metadata.headers()}
+        try:
+            async with (
+                asyncio.timeout(timeout),
+                self.node.http.stream("POST", url, content=body, headers=headers) as response,
+            ):
+                return await read_limited(response, DEFAULT_LIMITS.max_bytes, component=register)
+        except (TimeoutError, httpx.TimeoutException):
+            raise UpstreamTimeout(
+                f"data provider {register} did not answer within {timeout:g} s",
+                component=register,
+            ) from None
+        except httpx.ConnectError as exc:
+            raise UpstreamError(
+                f"data provider {register} is unreachable at {url} ({type(exc).__name__})",
+                component=register,
+            ) from None
+        except NootsError:
+            raise
+        except Exception as exc:
+            log.warning("delivery to %s failed: %r", register, exc)
+            raise UpstreamError(
+                f"the delivery to data provider {register} at {url} failed ({type(exc).__name__})",
+                component=register,
+            ) from None
+
+    def _check_answer(
+        self, request: messages.EvidenceRequest, content: bytes
+    ) -> messages.EvidenceResponse | messages.EvidenceErrorResponse:
+        register = self.register.participant_id
+        try:
+            trace.step("Antwort ist eine XNachweis-Antwort 0102/0103 zu genau dieser Anfrage")
+            trace.attach("Antwort des Registers (0102/0103)", content)
+            answer = messages.parse(parse(content))
+            if isinstance(answer, messages.EvidenceRequest):
+                raise MalformedMessage("answered with a request instead of a 0102 or 0103")
+            if answer.request_id != request.request_id:
+                raise MalformedMessage("the answer echoes another request id than the 0101's")
+            if (
+                isinstance(answer, messages.EvidenceResponse)
+                and answer.provider.identifier != register
+            ):
+                raise MalformedMessage("the answer names another data provider")
+        except NootsError as exc:
+            raise UpstreamError(
+                f"answer of data provider {register} refused by its SAK: {exc.message}",
+                component=register,
+            ) from exc
+        return answer
+
+    def _seal(self, inbound: _Inbound, body: etree._Element) -> bytes:
+        assert inbound.addressing is not None
+        return sign_answer(
+            self.node.participant,
+            inbound.addressing,
+            inbound.raw,
+            body,
+            on_behalf_of=self.register.participant_id,
+        )
+
+    def _refuse(self, inbound: _Inbound, error: NootsError, bind: bool = True) -> SakAnswer:
+        node = self.node
+        trace.fail(error)
+        addressing = inbound.addressing or claimed_addressing(
+            inbound.raw, default_service=f"urn:noots:service:{node.sak_id}:transport"
+        )
+        component = error.component or node.sak_id
+        detail = f"{error.message} [failed at {component}; answered by {node.sak_id}]"
+        body: etree._Element
+        if inbound.request is not None:
+            body = messages.build(
+                messages.answer_with_error(
+                    inbound.request,
+                    error.code,
+                    detail,
+                    clock=node.clock,
+                    error_provider=node.agent,
+                )
+            )
+        else:
+            body = error_body(error.code, detail, node.sak_id)
+        log.info(
+            "refused %s: %s %s", addressing.request_message_id, error.code.value, error.message
+        )
+        sealed = sign_answer(
+            node.participant,
+            addressing,
+            inbound.raw if bind else None,
+            body,
+            on_behalf_of=self.register.participant_id,
+        )
+        return SakAnswer(node.status_of(error), sealed, f"refused:{error.code.value}")
