@@ -24,8 +24,10 @@ def http_status(code: EdmCode | str, *, behind: bool = False) -> int:
     return edm.http_status
 
 
-def problem(error: NootsError, *, component: str, **extra: Any) -> JSONResponse:
-    """A JSON problem for the platform's JSON endpoints (RDN, IAM/PKI, DSC, eID)."""
+def problem(
+    error: NootsError, *, component: str, status: int | None = None, **extra: Any
+) -> JSONResponse:
+    """A JSON problem for the JSON endpoints (RDN, IAM/PKI, DSC, eID, the SAK APIs)."""
     body: dict[str, Any] = {
         "code": error.code.value,
         "title": error.code.title,
@@ -33,7 +35,11 @@ def problem(error: NootsError, *, component: str, **extra: Any) -> JSONResponse:
         "component": error.component or component,
         **extra,
     }
-    return JSONResponse(body, status_code=http_status(error.code))
+    return JSONResponse(
+        body,
+        status_code=status or http_status(error.code),
+        media_type="application/problem+json",
+    )
 
 
 async def read_body(request: Request, limit: int = DEFAULT_LIMITS.max_bytes) -> bytes:

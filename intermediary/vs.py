@@ -152,7 +152,8 @@ def authorise(topology: Topology, request: TokenRequest, *, signer: str) -> Gran
             f"wrong provider: {provider.participant_id} does not provide {spec.name} "
             f"(providers of {spec.name}: {providers})"
         )
-    if consumer.area == provider.area:
+    decided = any(d.area == consumer.area for d in topology.vs_decisions)
+    if consumer.area == provider.area and not decided:
         return Grant("intra-area", spec, consumer.area, provider.area)
 
     crossing = f"{consumer.area} → {provider.area}"
@@ -337,9 +338,14 @@ class Vermittlungsstelle:
         thread."""
         addressing = claimed_addressing(raw, default_service=VS_SERVICE_ID)
         try:
-            opened = open_envelope(raw, self.participant.verifier, required_role=Role.CONSUMER)
+            opened = open_envelope(
+                raw, self.participant.verifier, required_role=frozenset({Role.CONSUMER, Role.SAK})
+            )
             addressing = Addressing.of(opened.header)
             peer.check(opened.header.sender, component=self.participant.participant_id)
+            acting_for = self._acting_for(
+                opened.signer.participant_id, opened.signer.role, opened.header.on_behalf_of
+            )
             if opened.header.recipient != self.participant.participant_id:
                 raise InvalidInput(
                     f"envelope addressed to {opened.header.recipient}, "
@@ -348,7 +354,7 @@ class Vermittlungsstelle:
             request = parse_token_request(opened.body)
             if opened.header.purpose is not None and opened.header.purpose != request.purpose:
                 raise InvalidInput("envelope Purpose and token request Purpose differ")
-            body = await self._decide(request, signer=opened.signer.participant_id)
+            body = await self._decide(request, signer=acting_for)
         except NootsError as exc:
             body = error_body(exc.code, exc.message, self.participant.participant_id)
             status = http_status(exc.code)
@@ -362,6 +368,21 @@ class Vermittlungsstelle:
         else:
             status = 200
         return VsAnswer(status, sign_answer(self.participant, addressing, raw, body))
+
+    def _acting_for(self, signer: str, role: Role, on_behalf_of: str | None) -> str:
+        """The data consumer a token request speaks for: a SAK speaks for the online service
+        it connects (and must say so in ``OnBehalfOf``), an online service for itself."""
+        if role is not Role.SAK:
+            return signer
+        try:
+            served = self.topology.served_by(signer)
+        except UnresolvedReference:
+            raise AuthorisationRefused(f"{signer} is the SAK of no participant") from None
+        if on_behalf_of != served.participant_id:
+            raise AuthorisationRefused(
+                f"{signer} is the SAK of {served.participant_id} and can ask only for it"
+            )
+        return served.participant_id
 
     def refuse_unread(self, error: NootsError) -> VsAnswer:
         """The answer to a body refused before it was read in full (too large)."""

@@ -31,7 +31,7 @@ __all__ = [
     "with_hosts",
 ]
 
-ComponentKind = Literal["platform", "ida", "register", "consumer", "dashboard"]
+ComponentKind = Literal["platform", "ida", "register", "sak", "consumer", "dashboard"]
 
 _DASHBOARD_MODULE = "consumers.dashboard"
 
@@ -50,8 +50,9 @@ class Component:
 
     @property
     def client_certificates(self) -> ClientCertificates:
-        """Registers and the IDA serve participants only; the others also serve browsers."""
-        if self.kind in ("register", "ida"):
+        """Registers, SAKs and the IDA serve participants only; the others also serve
+        browsers."""
+        if self.kind in ("register", "sak", "ida"):
             return ClientCertificates.REQUIRED
         return ClientCertificates.OPTIONAL
 
@@ -100,6 +101,17 @@ def landscape_components(topology: Topology, *, dashboard: bool | None = None) -
         for r in topology.registers
     )
     components.extend(
+        Component(
+            topology.sak_id(m.participant_id),
+            "sak",
+            topology.sak_id(m.participant_id),
+            f"Sicherer Anschlussknoten: {m.name}",
+            m.sak.host or host,
+            m.sak.port,
+        )
+        for m in topology.members()
+    )
+    components.extend(
         Component(c.participant_id, "consumer", c.participant_id, c.name, c.host or host, c.port)
         for c in topology.consumers
     )
@@ -136,14 +148,18 @@ def with_hosts(topology: Topology, hosts: Mapping[str, str]) -> Topology:
     for section in ("platform", "ida", "dashboard"):
         if section in hosts:
             update[section] = getattr(topology, section).model_copy(update={"host": hosts[section]})
-    update["registers"] = [
-        r.model_copy(update={"host": hosts[r.participant_id]}) if r.participant_id in hosts else r
-        for r in topology.registers
-    ]
-    update["consumers"] = [
-        c.model_copy(update={"host": hosts[c.participant_id]}) if c.participant_id in hosts else c
-        for c in topology.consumers
-    ]
+
+    def moved(member: Any) -> Any:
+        changes: dict[str, Any] = {}
+        if member.participant_id in hosts:
+            changes["host"] = hosts[member.participant_id]
+        sak_id = topology.sak_id(member.participant_id)
+        if sak_id in hosts:
+            changes["sak"] = member.sak.model_copy(update={"host": hosts[sak_id]})
+        return member.model_copy(update=changes) if changes else member
+
+    update["registers"] = [moved(r) for r in topology.registers]
+    update["consumers"] = [moved(c) for c in topology.consumers]
     return topology.model_copy(update=update)
 
 
@@ -180,7 +196,15 @@ def create_component_app(
 
         register = load_settings(RegisterSettings, participant_id=component.name, **common)
         kind = register.register_spec(register.load_topology()).kind
-        return importlib.import_module(f"registers.{kind}").create_app(register)
+        module = importlib.import_module(f"registers.{kind}")
+        return module.create_app(register, transport=transport)
+    if component.kind == "sak":
+        from intermediary.sak import SakSettings
+        from intermediary.sak import create_app as create_sak
+
+        served = component.name.removesuffix(".sak")
+        sak = load_settings(SakSettings, participant_id=served, **common)
+        return create_sak(sak, transport=transport)
     if component.kind == "consumer":
         from consumers.demo import DemoSettings
         from consumers.demo import create_app as create_demo

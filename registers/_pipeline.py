@@ -3,6 +3,8 @@
 Every step is a function of its inputs (no network, no database, no sleeping) and either
 returns the next typed value or raises a :class:`~noots.errors.NootsError`::
 
+    0101 from the SAK ──accept_request──▶ VerifiedRequest  (push or passive; the SAK did
+                                                            signature, certificates, replay)
     raw bytes ──verify_request──▶ VerifiedRequest          DP-02, DP-03 (+ DP-10 at the edge)
               ──authorise──────▶ AuthorisedRequest        DP-04, DP-14
               ──subject_query──▶ SubjectQuery             DP-05
@@ -34,6 +36,7 @@ from noots import messages
 from noots.clock import Clock
 from noots.envelope import EnvelopeHeader, OpenedEnvelope, open_envelope
 from noots.errors import (
+    AuthorisationError,
     EdmCode,
     InvalidInput,
     MalformedMessage,
@@ -42,12 +45,15 @@ from noots.errors import (
     PersonNotFound,
     QueryError,
     RouteNotFound,
+    SenderMismatch,
     UnsupportedEvidenceType,
 )
 from noots.pki import Role
+from noots.sak import ProviderMetadata
 from noots.signing import XmlVerifier
 from noots.tokens import AuthorisationToken, check_token_binding, verify_token
 from noots.topology import SERVICE_ID_PREFIX, EvidenceTypeSpec
+from noots.xml import parse as parse_xml
 
 __all__ = [
     "NOT_FOUND_DETAIL",
@@ -62,6 +68,7 @@ __all__ = [
     "Register",
     "SubjectQuery",
     "VerifiedRequest",
+    "accept_request",
     "answer_pending",
     "answer_with_document",
     "authorise",
@@ -104,22 +111,28 @@ class Register:
 
 @dataclass(frozen=True)
 class VerifiedRequest:
-    """An envelope whose signature and certificate hold, carrying a well-formed 0101.
+    """A well-formed 0101 for this register and who verifiably sent it.
 
-    Everything here was read from the signed element: safe to echo in an answer.
+    From its SAK (the provider API), ``consumer``, ``purpose`` and ``vs_token_required`` are
+    what the SAK established from the verified envelope; from a signed envelope of its own
+    (``envelope``) they were read from the signed element. Either way: safe to echo.
     """
 
-    envelope: OpenedEnvelope
     request: messages.EvidenceRequest
+    #: The ``DE.EvidenceRequest.0101`` element as received (what the request hash covers).
+    element: etree._Element
+    consumer: str
+    purpose: str | None
+    service_id: str
+    message_id: uuid.UUID
+    vs_token_required: bool = True
+    envelope: OpenedEnvelope | None = None
 
     @property
     def header(self) -> EnvelopeHeader:
+        """The signed envelope's header (requests received in an envelope only)."""
+        assert self.envelope is not None
         return self.envelope.header
-
-    @property
-    def element(self) -> etree._Element:
-        """The signed ``DE.EvidenceRequest.0101`` element (what the request hash covers)."""
-        return self.envelope.body
 
 
 @dataclass(frozen=True)
@@ -128,7 +141,8 @@ class AuthorisedRequest:
     for an evidence type this register provides."""
 
     verified: VerifiedRequest
-    token: AuthorisationToken
+    #: None where the transfer needs no token (§ 7 Abs. 2, § 12 Abs. 2 IDNrG) and none came.
+    token: AuthorisationToken | None
     evidence_type: EvidenceTypeSpec
 
     @property
@@ -229,11 +243,52 @@ def verify_request(raw: bytes, *, verifier: XmlVerifier, register: Register) -> 
     message = messages.parse(envelope.body)
     if not isinstance(message, messages.EvidenceRequest):
         raise MalformedMessage("the envelope body is not a DE.EvidenceRequest.0101")
-    service = envelope.header.service_id
-    own_prefix = f"{SERVICE_ID_PREFIX}{register.participant_id}:"
-    if not service.startswith(own_prefix):
+    header = envelope.header
+    _check_service(header.service_id, register)
+    return VerifiedRequest(
+        message,
+        envelope.body,
+        consumer=header.sender,
+        purpose=header.purpose,
+        service_id=header.service_id,
+        message_id=header.message_id,
+        envelope=envelope,
+    )
+
+
+def _check_service(service_id: str, register: Register) -> None:
+    if not service_id.startswith(f"{SERVICE_ID_PREFIX}{register.participant_id}:"):
         raise RouteNotFound("the service id does not name a service of this register")
-    return VerifiedRequest(envelope, message)
+
+
+def accept_request(
+    raw: bytes, metadata: ProviderMetadata, *, register: Register
+) -> VerifiedRequest:
+    """A 0101 handed over by this register's SAK (provider API, push or passive).
+
+    The SAK has verified the envelope (signature, certificates, replay, the sender acting for
+    ``metadata.consumer``); here: hardened parse, a well-formed 0101 (0003) whose requester is
+    that consumer (0001) and whose provider is this register (0003), for a service of this
+    register (0006).
+    """
+    element = parse_xml(raw)
+    message = messages.parse(element)
+    if not isinstance(message, messages.EvidenceRequest):
+        raise MalformedMessage("the body is not a DE.EvidenceRequest.0101")
+    if message.requester.identifier != metadata.consumer:
+        raise SenderMismatch("the 0101's requester is not the consumer its SAK names")
+    if message.provider.identifier != register.participant_id:
+        raise InvalidInput("the 0101 names another data provider")
+    _check_service(metadata.service_id, register)
+    return VerifiedRequest(
+        message,
+        element,
+        consumer=metadata.consumer,
+        purpose=metadata.purpose,
+        service_id=metadata.service_id,
+        message_id=metadata.message_id,
+        vs_token_required=metadata.vs_token_required,
+    )
 
 
 def authorise(
@@ -247,20 +302,26 @@ def authorise(
     evidence type, IDNr use and request hash (0002); then the evidence type must be one this
     register provides (0007) and the one the service id names (0003).
 
-    The token comes first, so a party without authorisation learns nothing about the register.
+    A transfer that needs no token (``vs_token_required`` False: § 7 Abs. 2 / § 12 Abs. 2
+    IDNrG) may come without one; a token that comes is checked all the same. The token comes
+    first, so a party without authorisation learns nothing about the register.
     """
     request = verified.request
-    token = verify_token(request.issued_token, verifier, clock=clock)
-    check_token_binding(
-        token,
-        request=request,
-        request_element=verified.element,
-        consumer=verified.header.sender,
-        purpose=verified.header.purpose,
-        provider_id=register.participant_id,
-    )
+    token: AuthorisationToken | None = None
+    if request.issued_token or verified.vs_token_required:
+        if not request.issued_token:
+            raise AuthorisationError("this transfer needs a token of the Vermittlungsstelle")
+        token = verify_token(request.issued_token, verifier, clock=clock)
+        check_token_binding(
+            token,
+            request=request,
+            request_element=verified.element,
+            consumer=verified.consumer,
+            purpose=verified.purpose,
+            provider_id=register.participant_id,
+        )
     spec = register.evidence_type(request.evidence_type.classification)
-    service_type = verified.header.service_id.rpartition(":")[2]
+    service_type = verified.service_id.rpartition(":")[2]
     if service_type != spec.name:
         raise MalformedMessage("the service id names another evidence type than the request")
     return AuthorisedRequest(verified, token, spec)
@@ -455,13 +516,16 @@ def refusal(
     verified: VerifiedRequest | None,
     register: Register,
     clock: Clock,
+    request: messages.EvidenceRequest | None = None,
 ) -> messages.EvidenceErrorResponse:
-    """The 0103 for ``error``: echoes the request only when it was verified, never personal
-    data (the detail is :func:`error_detail`)."""
+    """The 0103 for ``error``: echoes the request only when it was verified (or, from the
+    register's own SAK, at least read: ``request``), never personal data (the detail is
+    :func:`error_detail`)."""
     detail = error_detail(error)
-    if verified is not None:
+    answered = verified.request if verified is not None else request
+    if answered is not None:
         return messages.answer_with_error(
-            verified.request, error.code, detail, clock=clock, error_provider=register.agent
+            answered, error.code, detail, clock=clock, error_provider=register.agent
         )
     unknown = messages.Agent(UNKNOWN_PARTY, "unbekannt")
     instant = clock.now()

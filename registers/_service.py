@@ -6,6 +6,7 @@ are the pure steps of :mod:`registers._pipeline`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import hmac
@@ -14,7 +15,7 @@ import logging
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,12 +40,15 @@ from noots.errors import (
 from noots.participant import Participant, load_participant
 from noots.pki import IssuedCredential, Role
 from noots.protocol import ProtocolLog, open_protocol_log
+from noots.sak import PROVIDER_ANSWER_PATH, PROVIDER_REQUESTS_PATH, ProviderMetadata
+from noots.sak import Header as SakHeader
 from noots.signing import XmlSigner
 from noots.state import AnnouncementJournal, StateFile
 from noots.tls import NO_TLS, TlsPeer
 from noots.topology import SERVICE_ID_PREFIX, RegisterKind, RegisterSpec, Topology
 from noots.trace import Hop
 from noots.xml import DEFAULT_LIMITS, serialize
+from noots.xml import parse as parse_xml
 from registers import documents
 from registers._pipeline import (
     UNKNOWN_PARTY,
@@ -52,6 +56,7 @@ from registers._pipeline import (
     Pending,
     Register,
     VerifiedRequest,
+    accept_request,
     answer_pending,
     answer_with_document,
     authorise,
@@ -244,6 +249,7 @@ class RegisterService:
         self.replay = settings.replay_guard(self.clock, self.state)
         self.pending = PendingRequests(settings.pending_limit, AnnouncementJournal(self.state))
         self.faults = FaultInjector(settings.faults if not settings.strict else FaultPlan())
+        self.sak_id = self.topology.sak_id(self.spec.participant_id)
         self._expired: IssuedCredential | None = None
         self._expired_lock = threading.Lock()
         self.check_plan(self.faults.baseline)
@@ -306,6 +312,86 @@ class RegisterService:
             title="Anfrage prüfen und beantworten",
         )
 
+    async def handle_delivered(
+        self,
+        raw: bytes,
+        headers: Mapping[str, str],
+        *,
+        body_error: NootsError | None,
+        inject_error: bool,
+    ) -> Outcome:
+        """One 0101 handed over by this register's SAK (push or passive): decided, and
+        logged before the answer may leave."""
+        with trace.span(
+            Hop.SAK_DP,
+            self.register.participant_id,
+            peer=self.sak_id,
+            title="Anfrage prüfen und beantworten",
+        ):
+            decided = self._handle_delivered(
+                raw, headers, body_error=body_error, inject_error=inject_error
+            )
+            return await run_in_threadpool(self.record, decided)
+
+    def _handle_delivered(
+        self,
+        raw: bytes,
+        headers: Mapping[str, str],
+        *,
+        body_error: NootsError | None,
+        inject_error: bool,
+    ) -> Outcome:
+        verified: VerifiedRequest | None = None
+        authorised: AuthorisedRequest | None = None
+        read: messages.EvidenceRequest | None = None
+        try:
+            if body_error is not None:
+                raise body_error
+            trace.step("0101 vom eigenen SAK, an dieses Register, Absender laut SAK")
+            with contextlib.suppress(NootsError):
+                parsed = messages.parse(parse_xml(raw))
+                read = parsed if isinstance(parsed, messages.EvidenceRequest) else None
+            metadata = ProviderMetadata.from_headers(headers)
+            verified = accept_request(raw, metadata, register=self.register)
+            trace.bind(str(verified.request.request_id))
+            trace.note(envelope_id=str(verified.message_id))
+            if inject_error:
+                trace.step("Simulierte Störung: interner Fehler")
+                raise QueryError("fault injection: internal error")
+            trace.step("VS-Token: Siegel, Ablauf, Partner, Zweck, Nachweistyp, Anfrage-Hash")
+            authorised = authorise(
+                verified,
+                verifier=self.participant.verifier,
+                clock=self.clock,
+                register=self.register,
+            )
+            return self._answer(authorised)
+        except NootsError as error:
+            trace.fail(error)
+            return self._refuse(error, verified, authorised, read)
+        except Exception as error:
+            log.exception("internal error while answering an evidence request")
+            trace.fail(error)
+            return self._refuse(QueryError("internal error"), verified, authorised, read)
+
+    def answer_bytes(self, outcome: Outcome, fault: Fault | None) -> bytes:
+        """The bare 0102/0103 for the register's SAK, which signs it."""
+        verified = outcome.verified
+        with trace.span(
+            Hop.DP_SAK,
+            self.register.participant_id,
+            trace_id=str(verified.request.request_id) if verified is not None else None,
+            peer=self.sak_id,
+            title=f"Antwort an den eigenen SAK ({outcome.outcome})",
+        ):
+            if fault is not None:
+                trace.check("Register arbeitet ohne Störung", False, f"simuliert: {fault.value}")
+            body = serialize(messages.build(outcome.message))
+            trace.attach("Antwort des Registers (0102/0103)", body)
+            if fault is Fault.MALFORMED:
+                return truncate(body)
+            return body
+
     def _handle(
         self, raw: bytes, *, body_error: NootsError | None, inject_error: bool, peer: TlsPeer
     ) -> Outcome:
@@ -321,7 +407,7 @@ class RegisterService:
                 raw, verifier=self.participant.verifier, register=self.register
             )
             trace.bind(str(verified.request.request_id))
-            trace.note(envelope_id=str(verified.header.message_id))
+            trace.note(envelope_id=str(verified.message_id))
             trace.step("Keine Wiederholung, Zeitstempel frisch")
             self.replay.check(verified.header)
             if inject_error:
@@ -360,7 +446,7 @@ class RegisterService:
                 delay = timedelta(seconds=seconds)
             elif person is not None:
                 delay = person.delay
-        key = (authorised.verified.header.sender, authorised.request.request_id)
+        key = (authorised.verified.consumer, authorised.request.request_id)
         now = self.clock.now()
         decision = decide(matched, now=now, announced=self.pending.get(key), delay=delay)
         if isinstance(decision, Pending):
@@ -385,8 +471,11 @@ class RegisterService:
         error: NootsError,
         verified: VerifiedRequest | None,
         authorised: AuthorisedRequest | None,
+        read: messages.EvidenceRequest | None = None,
     ) -> Outcome:
-        message = refusal(error, verified=verified, register=self.register, clock=self.clock)
+        message = refusal(
+            error, verified=verified, register=self.register, clock=self.clock, request=read
+        )
         return self._logged(Outcome(message, verified, f"refused:{error.code.value}"), authorised)
 
     def _logged(self, outcome: Outcome, authorised: AuthorisedRequest | None) -> Outcome:
@@ -409,10 +498,10 @@ class RegisterService:
             else request.evidence_type.classification
         )
         entry = ProtocolEntryDraft(
-            consumer=verified.header.sender,
+            consumer=verified.consumer,
             provider=self.register.participant_id,
             evidence_type=evidence_type,
-            purpose=verified.header.purpose or "-",
+            purpose=verified.purpose or "-",
             idnr=idnr,
             message_id=f"urn:uuid:{request.request_id}",
             outcome=outcome.outcome,
@@ -459,7 +548,7 @@ class RegisterService:
             self.register.participant_id,
             trace_id=str(verified.request.request_id) if verified is not None else None,
             peer=self.topology.platform.hub_id,
-            envelope_id=str(verified.header.message_id) if verified is not None else None,
+            envelope_id=str(verified.message_id) if verified is not None else None,
             title=f"Antwort signieren ({outcome.outcome})",
         ):
             if fault is not None:
@@ -474,9 +563,9 @@ class RegisterService:
         header = EnvelopeHeader(
             message_id=uuid.uuid4(),
             sender=self.register.participant_id,
-            recipient=verified.header.sender if verified is not None else UNKNOWN_PARTY,
+            recipient=verified.consumer if verified is not None else UNKNOWN_PARTY,
             service_id=(
-                verified.header.service_id
+                verified.service_id
                 if verified is not None
                 else f"{SERVICE_ID_PREFIX}{self.register.participant_id}"
             ),
@@ -486,7 +575,7 @@ class RegisterService:
                 if fault is Fault.WRONG_BINDING
                 else digest
             ),
-            request_message_id=verified.header.message_id if verified is not None else None,
+            request_message_id=verified.message_id if verified is not None else None,
         )
         body = messages.build(outcome.message)
         if fault is Fault.MISSING_SIGNATURE:
@@ -606,9 +695,11 @@ def create_register_app(
     population: PopulationStore | None = None,
     protocol_log: ProtocolLog | None = None,
     sleep: Sleep = asyncio.sleep,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     """The FastAPI app of one register. The keyword arguments replace what would otherwise be
-    loaded from ``settings`` (tests inject a manual clock or a shared population)."""
+    loaded from ``settings`` (tests inject a manual clock or a shared population);
+    ``transport`` carries the calls of a passive register to its SAK."""
     service = RegisterService(
         settings,
         kind=kind,
@@ -621,9 +712,16 @@ def create_register_app(
     )
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        service.close()
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        poller: PassivePoller | None = getattr(app.state, "poller", None)
+        if poller is not None:
+            poller.start()
+        try:
+            yield
+        finally:
+            if poller is not None:
+                await poller.stop()
+            service.close()
 
     app = FastAPI(
         title=service.spec.name,
@@ -658,6 +756,34 @@ def create_register_app(
         status = 200 if decision.fault is Fault.MALFORMED else http_status(outcome.message)
         return Response(sealed, status_code=status, media_type=XML_MEDIA_TYPE)
 
+    @app.post(PROVIDER_REQUESTS_PATH, response_class=Response)
+    async def provider_request(request: Request, service: ServiceDep) -> Response:
+        """Push mode: the register's SAK hands over one 0101 with its metadata."""
+        try:
+            # Only this register's own SAK may hand it requests (with TLS: its certificate).
+            TlsPeer.of(request.scope).check(
+                service.sak_id, component=service.register.participant_id
+            )
+        except NootsError as error:
+            return JSONResponse(
+                {"code": error.code.value, "detail": error.message},
+                status_code=error.code.http_status,
+            )
+        raw, _digest, body_error = await read_body(request)
+        decision: FaultDecision = service.faults.decide()
+        if decision.delay_seconds > 0:
+            await service.sleep(decision.delay_seconds)
+        if decision.fault is Fault.TIMEOUT:
+            await _hang(request, decision.hang_seconds, service.sleep)
+            return DroppedResponse()
+        if decision.fault is Fault.DROP:
+            return DroppedResponse()
+        status, body = await _answer_delivered(service, raw, request.headers, body_error, decision)
+        return Response(body, status_code=status, media_type=XML_MEDIA_TYPE)
+
+    if service.spec.sak.mode == "passive":
+        app.state.poller = PassivePoller(service, transport=transport)
+
     @app.get("/health")
     async def health(service: ServiceDep) -> JSONResponse:
         healthy, body = await run_in_threadpool(service.health)
@@ -666,6 +792,111 @@ def create_register_app(
     if not settings.strict and settings.admin_token is not None:
         _add_admin_routes(app, settings.admin_token.get_secret_value())
     return app
+
+
+async def _answer_delivered(
+    service: RegisterService,
+    raw: bytes,
+    headers: Mapping[str, str],
+    body_error: NootsError | None,
+    decision: FaultDecision,
+) -> tuple[int, bytes]:
+    """The register's answer to a 0101 from its SAK: HTTP status and the bare 0102/0103."""
+    outcome = await service.handle_delivered(
+        raw, headers, body_error=body_error, inject_error=decision.fault is Fault.ERROR
+    )
+    if outcome.delay > 0:
+        await service.sleep(outcome.delay)
+    body = service.answer_bytes(outcome, decision.fault)
+    status = 200 if decision.fault is Fault.MALFORMED else http_status(outcome.message)
+    return status, body
+
+
+class PassivePoller:
+    """Passive mode: the register fetches pending requests from its SAK (long poll) and posts
+    each answer back. Each fetched request is answered in its own task, at most
+    ``max_in_flight`` at a time, so a slow answer never holds up the next fetch."""
+
+    def __init__(
+        self,
+        service: RegisterService,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        wait_seconds: float = 20.0,
+        max_in_flight: int = 32,
+    ) -> None:
+        self.service = service
+        self.base = service.topology.base_url(service.sak_id, tls=service.settings.tls)
+        self.http = httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(None))
+        self.wait_seconds = wait_seconds
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._task: asyncio.Task[None] | None = None
+        self._answers: set[asyncio.Task[None]] = set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="passive-poller")
+
+    async def stop(self) -> None:
+        for task in (self._task, *self._answers):
+            if task is not None:
+                task.cancel()
+        for task in (self._task, *self._answers):
+            if task is not None:
+                with contextlib.suppress(BaseException):
+                    await task
+        await self.http.aclose()
+
+    async def _run(self) -> None:
+        url = self.base + PROVIDER_REQUESTS_PATH
+        pause = 0.2
+        while True:
+            await self._slots.acquire()
+            try:
+                response = await self.http.get(
+                    url, params={"wait": self.wait_seconds}, timeout=self.wait_seconds + 10
+                )
+            except httpx.HTTPError as error:
+                self._slots.release()
+                log.warning("cannot fetch requests from %s: %r", url, error)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 5.0)
+                continue
+            pause = 0.2
+            if response.status_code != 200:
+                self._slots.release()
+                if response.status_code != 204:
+                    log.warning("%s answered HTTP %d", url, response.status_code)
+                    await asyncio.sleep(1.0)
+                continue
+            task = asyncio.create_task(self._answer(response.content, response.headers))
+            self._answers.add(task)
+            task.add_done_callback(self._answers.discard)
+
+    async def _answer(self, raw: bytes, headers: Mapping[str, str]) -> None:
+        service = self.service
+        try:
+            body_error = None
+            if len(raw) > DEFAULT_LIMITS.max_bytes:
+                raw, body_error = b"", XmlTooLarge("the request exceeds the parser's limit")
+            decision = service.faults.decide()
+            if decision.delay_seconds > 0:
+                await service.sleep(decision.delay_seconds)
+            if decision.fault in (Fault.TIMEOUT, Fault.DROP):
+                return  # never answered: the SAK's wait runs out
+            status, body = await _answer_delivered(service, raw, headers, body_error, decision)
+            delivery = headers.get(SakHeader.DELIVERY_ID, "")
+            answer_url = self.base + PROVIDER_ANSWER_PATH.format(delivery_id=delivery)
+            response = await self.http.post(
+                answer_url, content=body, headers={"Content-Type": XML_MEDIA_TYPE}, timeout=30
+            )
+            if response.status_code >= 300:
+                log.warning("answer %s (HTTP %d) refused: %s", delivery, status, response.text)
+        except httpx.HTTPError as error:
+            log.warning("cannot post an answer to the SAK: %r", error)
+        except Exception:
+            log.exception("internal error while answering a fetched request")
+        finally:
+            self._slots.release()
 
 
 def _admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:

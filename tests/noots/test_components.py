@@ -14,13 +14,17 @@ TOPOLOGY = load_topology()
 
 
 def test_one_component_per_server_in_start_order() -> None:
-    """Platform, IDA, every register, every online service: one process each, in that order."""
+    """Platform, IDA, every register, every SAK, every online service: one process each, in
+    that order (a SAK starts before the online service that uses it)."""
     components = landscape_components(TOPOLOGY, dashboard=False)
     names = [c.name for c in components]
     assert names[:2] == ["platform", "ida"]
-    assert names[2:] == [r.participant_id for r in TOPOLOGY.registers] + [
-        c.participant_id for c in TOPOLOGY.consumers
+    assert names[2:] == [
+        *(r.participant_id for r in TOPOLOGY.registers),
+        *(f"{m.participant_id}.sak" for m in (*TOPOLOGY.registers, *TOPOLOGY.consumers)),
+        *(c.participant_id for c in TOPOLOGY.consumers),
     ]
+    assert {c.kind for c in components if c.name.endswith(".sak")} == {"sak"}
     assert len({(c.host, c.port) for c in components}) == len(components)
 
 
@@ -40,11 +44,12 @@ def test_dashboard_only_when_asked() -> None:
 
 
 def test_registers_and_ida_require_client_certificates() -> None:
-    """Only participants call registers and the IDA; servers with browser pages only ask."""
+    """Only participants call registers, SAKs and the IDA; servers with browser pages only
+    ask."""
     for component in landscape_components(TOPOLOGY, dashboard=True):
         expected = (
             ClientCertificates.REQUIRED
-            if component.kind in ("register", "ida")
+            if component.kind in ("register", "sak", "ida")
             else ClientCertificates.OPTIONAL
         )
         assert component.client_certificates is expected, component.name

@@ -1,0 +1,316 @@
+"""The SAK app factory: the consumer API or the provider API, and the transport endpoint."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import httpx
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from intermediary._edge import problem, read_body
+from intermediary.sak._consumer import ConsumerSide, SubmitAnswer
+from intermediary.sak._node import SakNode
+from intermediary.sak._provider import AnswerResult, PassiveQueue, ProviderSide
+from intermediary.sak._settings import SakSettings
+from noots import __version__
+from noots.clock import Clock
+from noots.errors import InvalidInput, NootsError, SenderMismatch
+from noots.participant import Participant
+from noots.pki import Role
+from noots.sak import (
+    AUTHORISATIONS_PATH,
+    CONSUMER_REQUESTS_PATH,
+    PROVIDER_REQUESTS_PATH,
+    ROUTES_PATH,
+    TRANSPORT_PATH,
+    XML_MEDIA_TYPE,
+)
+from noots.sak import Header as H
+from noots.state import StateFile
+from noots.tls import TlsPeer
+from noots.topology import Topology
+from noots.xml import DEFAULT_LIMITS
+
+__all__ = ["create_app"]
+
+
+def create_app(
+    settings: SakSettings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    clock: Clock | None = None,
+    topology: Topology | None = None,
+    participant: Participant | None = None,
+) -> FastAPI:
+    """The SAK of ``settings.participant_id``: a consumer API for an online service, the
+    provider API and the transport endpoint for a register.
+
+    ``transport`` carries the SAK's outgoing calls (tests wire it to in-process apps; with TLS,
+    one that presents the SAK's certificate).
+    """
+    topology = topology or settings.load_topology()
+    clock = clock or settings.clock()
+    http = httpx.AsyncClient(
+        transport=transport,
+        timeout=httpx.Timeout(None),
+        limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
+        follow_redirects=False,
+    )
+    node = SakNode(settings, topology=topology, clock=clock, http=http, participant=participant)
+    state = StateFile(settings.state_path(node.sak_id)) if node.is_provider else None
+    consumer: ConsumerSide | None = None
+    provider: ProviderSide | None = None
+    if state is not None:
+        provider = ProviderSide(
+            node,
+            settings.replay_guard(clock, state),
+            PassiveQueue(settings.passive_queue_limit, node.served.participant_id),
+        )
+    else:
+        consumer = ConsumerSide(node)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if consumer is not None:
+                await consumer.aclose()
+            await http.aclose()
+            if state is not None:
+                state.close()
+
+    served = node.served
+    side = "data provider" if node.is_provider else "online service"
+    app = FastAPI(
+        title=f"Sicherer Anschlussknoten: {served.name}",
+        version=__version__,
+        summary=(
+            f"The SAK of {served.participant_id} ({side}): the participant's only connection "
+            "to NOOTS (simulated)."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.sak = node
+    if consumer is not None:
+        app.state.consumer_side = consumer
+        app.include_router(_consumer_router())
+    if provider is not None:
+        app.state.provider_side = provider
+        app.include_router(_provider_router())
+        app.include_router(_transport_router())
+
+    @app.get("/health", tags=["health"])
+    def health() -> JSONResponse:
+        """200 when the SAK's own certificate is valid now (not expired, not revoked)."""
+        checks: dict[str, str] = {}
+        try:
+            node.participant.validator.validate(
+                node.participant.credential.certificate, required_role=Role.SAK
+            )
+            checks["certificate"] = "ok"
+        except NootsError as error:
+            checks["certificate"] = f"failed: {error.message}"
+        healthy = all(v == "ok" for v in checks.values())
+        body: dict[str, Any] = {
+            "status": "healthy" if healthy else "degraded",
+            "participant": node.sak_id,
+            "serves": served.participant_id,
+            "side": "provider" if node.is_provider else "consumer",
+            "checks": checks,
+        }
+        if provider is not None:
+            body["mode"] = served.sak.mode
+            body["waiting"] = len(provider.queue)
+        return JSONResponse(body, status_code=200 if healthy else 503)
+
+    return app
+
+
+# -- consumer API ----------------------------------------------------------------------------
+
+
+def _consumer_side(request: Request) -> ConsumerSide:
+    side: ConsumerSide = request.app.state.consumer_side
+    # With TLS only the SAK's own online service may use it (noots.tls).
+    TlsPeer.of(request.scope).check(side.consumer.participant_id, component=side.node.sak_id)
+    return side
+
+
+ConsumerDep = Annotated[ConsumerSide, Depends(_consumer_side)]
+
+
+def _answer(answer: SubmitAnswer) -> Response:
+    return Response(
+        answer.body, status_code=answer.status, media_type=answer.media_type, headers=answer.headers
+    )
+
+
+def _consumer_router() -> APIRouter:
+    router = APIRouter(tags=["Consumer API"])
+
+    @router.get(ROUTES_PATH)
+    async def routes(
+        side: ConsumerDep,
+        evidence_type: Annotated[str | None, Query(alias="evidenceType", max_length=512)] = None,
+        region: Annotated[str | None, Query(max_length=64)] = None,
+    ) -> JSONResponse:
+        """The provider responsible for an evidence type (and region), and whether a
+        Vermittlungsstelle token will be needed with and without the IDNr."""
+        try:
+            return JSONResponse(await side.find_route(evidence_type, region))
+        except NootsError as exc:
+            return problem(exc, component=side.node.sak_id)
+
+    @router.post(AUTHORISATIONS_PATH)
+    async def authorisations(request: Request, side: ConsumerDep) -> JSONResponse:
+        """The authorisation of one transfer: the sealed VS token, or why none is needed."""
+        try:
+            raw = await read_body(request, limit=64 * 1024)
+            try:
+                asked = json.loads(raw)
+            except ValueError:
+                raise InvalidInput("the body must be a JSON object") from None
+            if not isinstance(asked, dict):
+                raise InvalidInput("the body must be a JSON object")
+            return JSONResponse(await side.authorise(asked))
+        except NootsError as exc:
+            return problem(exc, component=side.node.sak_id)
+
+    @router.post(CONSUMER_REQUESTS_PATH, response_class=Response)
+    async def submit(
+        request: Request,
+        side: ConsumerDep,
+        purpose: Annotated[str | None, Header(alias=H.PURPOSE)] = None,
+        service_id: Annotated[str | None, Header(alias=H.SERVICE_ID)] = None,
+        prefer: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        """Send one DE.EvidenceRequest.0101; the bare 0102/0103 (or 202 with a handle)."""
+        from noots.sak import decode_value
+
+        try:
+            raw = await read_body(request)
+            purpose_text = decode_value(purpose) if purpose is not None else None
+            service_text = decode_value(service_id) if service_id is not None else None
+        except NootsError as exc:
+            return problem(exc, component=side.node.sak_id)
+        if prefer is not None and "respond-async" in prefer.lower():
+            try:
+                handle = side.start(raw, purpose_text, service_text)
+            except NootsError as exc:
+                return problem(exc, component=side.node.sak_id)
+            location = f"{CONSUMER_REQUESTS_PATH}/{handle}"
+            return JSONResponse(
+                {"handle": str(handle), "location": location},
+                status_code=202,
+                headers={"Location": location, "Retry-After": "1"},
+            )
+        return _answer(await side.submit(raw, purpose_text, service_text))
+
+    @router.get(CONSUMER_REQUESTS_PATH + "/{handle}", response_class=Response)
+    async def collect(handle: uuid.UUID, side: ConsumerDep) -> Response:
+        """The answer of an asynchronous submission: 202 while it runs."""
+        try:
+            answer = side.collect(handle)
+        except KeyError:
+            return JSONResponse(
+                {"code": "EDM:ERR:0006", "detail": "no such submission (or collected too late)"},
+                status_code=404,
+            )
+        if answer is None:
+            return JSONResponse(
+                {"handle": str(handle), "status": "running"},
+                status_code=202,
+                headers={"Retry-After": "1"},
+            )
+        return _answer(answer)
+
+    return router
+
+
+# -- provider API (passive mode) and the transport endpoint ---------------------------------
+
+
+def _provider_side(request: Request) -> ProviderSide:
+    side: ProviderSide = request.app.state.provider_side
+    return side
+
+
+ProviderDep = Annotated[ProviderSide, Depends(_provider_side)]
+
+
+def _own_register(request: Request, side: ProviderSide) -> None:
+    """Only this SAK's own register fetches and answers (with TLS: its certificate)."""
+    TlsPeer.of(request.scope).check(side.register.participant_id, component=side.node.sak_id)
+
+
+def _provider_router() -> APIRouter:
+    router = APIRouter(tags=["Provider API"])
+
+    @router.get(PROVIDER_REQUESTS_PATH, response_class=Response)
+    async def fetch(
+        request: Request,
+        side: ProviderDep,
+        wait: Annotated[float, Query(ge=0, le=300)] = 20.0,
+    ) -> Response:
+        """Passive mode: the next request for the register (204 when none arrived in time)."""
+        try:
+            _own_register(request, side)
+            if not side.passive:
+                raise InvalidInput(
+                    f"{side.register.participant_id} is connected in push mode: its SAK POSTs "
+                    "each request to the register"
+                )
+        except NootsError as exc:
+            return problem(exc, component=side.node.sak_id)
+        delivery = await side.queue.take(min(wait, side.node.settings.passive_wait_max_seconds))
+        if delivery is None:
+            return Response(status_code=204)
+        return Response(
+            delivery.body,
+            media_type=XML_MEDIA_TYPE,
+            headers=delivery.metadata.headers(),
+        )
+
+    @router.post(PROVIDER_REQUESTS_PATH + "/{delivery_id}/answer")
+    async def answer(delivery_id: uuid.UUID, request: Request, side: ProviderDep) -> Response:
+        """Passive mode: the register's 0102/0103 to a request it fetched."""
+        try:
+            _own_register(request, side)
+            raw = await read_body(request)
+        except NootsError as exc:
+            return problem(exc, component=side.node.sak_id)
+        result = side.queue.answer(delivery_id, raw)
+        if result == AnswerResult.ACCEPTED:
+            return Response(status_code=204)
+        if result == AnswerResult.ANSWERED:
+            error: NootsError = InvalidInput("this request was already answered")
+            return problem(error, component=side.node.sak_id, status=409)
+        error = SenderMismatch(
+            "no open request with this delivery id (never fetched, or its time ran out)"
+        )
+        return problem(error, component=side.node.sak_id, status=404)
+
+    return router
+
+
+def _transport_router() -> APIRouter:
+    router = APIRouter(tags=["SAK to SAK"])
+
+    @router.post(TRANSPORT_PATH, response_class=Response)
+    async def messages_endpoint(request: Request, side: ProviderDep) -> Response:
+        """A signed envelope from an online service's SAK; the signed answer."""
+        try:
+            raw = await read_body(request, limit=DEFAULT_LIMITS.max_bytes)
+        except NootsError as exc:
+            answer = await side.refuse_unread(exc)
+        else:
+            answer = await side.receive(raw, TlsPeer.of(request.scope))
+        return Response(answer.body, status_code=answer.status, media_type=XML_MEDIA_TYPE)
+
+    return router

@@ -1,0 +1,192 @@
+"""The SAK: an online service and registers connected only through their SAKs (in process).
+
+Every test runs the whole landscape's apps (platform, IDA, registers, SAKs) wired through
+``httpx.ASGITransport``; the test itself plays the online service and speaks only the
+documented consumer API of its SAK.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from noots import messages
+from noots.clock import SystemClock
+from noots.errors import EdmCode
+from noots.protocol import open_protocol_log
+from noots.testing.landscape import Landscape, bootstrap, landscape_in_process
+from noots.xml import parse
+from tests.intermediary.sak_support import fetch, prepare, submit
+
+BPA = "08118079-BPA-87"
+KBA = "991-01234ZFZR-41"
+MELD = "08118079-MELD-12"
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data_dir = tmp_path_factory.mktemp("sak-landscape")
+    bootstrap(data_dir, people=150)
+    return data_dir
+
+
+def _copy(template: Path, target: Path, *, passive: str | None = None) -> Path:
+    shutil.copytree(template, target)
+    if passive is not None:
+        path = target / "landscape.yaml"
+        data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for entry in data["registers"]:
+            if entry["participant_id"] == passive:
+                entry["sak"]["mode"] = "passive"
+        path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), "utf-8")
+    return target
+
+
+@pytest.fixture
+async def wired(
+    template: Path, tmp_path: Path
+) -> AsyncIterator[tuple[Landscape, httpx.AsyncClient]]:
+    data_dir = _copy(template, tmp_path / "data")
+    async with (
+        landscape_in_process(data_dir, consumers=False) as (landscape, routes),
+        httpx.AsyncClient(transport=routes) as client,
+    ):
+        yield landscape, client
+
+
+@pytest.fixture
+async def wired_passive(
+    template: Path, tmp_path: Path
+) -> AsyncIterator[tuple[Landscape, httpx.AsyncClient]]:
+    data_dir = _copy(template, tmp_path / "data", passive=KBA)
+    async with (
+        landscape_in_process(data_dir, consumers=False) as (landscape, routes),
+        httpx.AsyncClient(transport=routes) as client,
+    ):
+        yield landscape, client
+
+
+def _logged(landscape: Landscape, party: str) -> list[str]:
+    log = open_protocol_log(
+        landscape.data_dir / "logs" / f"{party}.db", party=party, clock=SystemClock()
+    )
+    try:
+        return [e.outcome for e in log.entries()]
+    finally:
+        log.close()
+
+
+async def test_evidence_within_one_area_needs_no_token(wired: Any) -> None:
+    """Bewohnerparkausweis → KBA (both verkehr): no VS token, the 0102 comes back."""
+    landscape, client = wired
+    done = await fetch(client, landscape, BPA, "Fahrzeughalterauskunft")
+    assert done.authorisation == {
+        "required": False,
+        "reason": done.authorisation["reason"],
+        "status": 200,
+    }
+    assert done.response.status_code == 200, done.response.text
+    answer = done.answer
+    assert isinstance(answer, messages.EvidenceResponse)
+    assert answer.request_id == done.request.request_id
+    assert answer.evidence is not None
+    assert done.response.headers["Noots-Outcome"] == "delivered"
+
+
+async def test_evidence_across_areas_carries_a_vs_token(wired: Any) -> None:
+    """Bewohnerparkausweis → Melderegister (verkehr → meldewesen) with IDNr: token, 0102."""
+    landscape, client = wired
+    done = await fetch(client, landscape, BPA, "Meldebescheinigung", region="08118079")
+    assert done.authorisation["required"] is True
+    assert "§ 7 Abs. 2 IDNrG" in done.authorisation["reason"]
+    assert done.request.issued_token
+    assert done.response.status_code == 200, done.response.text
+    assert isinstance(done.answer, messages.EvidenceResponse)
+    assert _logged(landscape, MELD) == ["delivered"]
+
+
+async def test_a_passive_register_fetches_and_answers(wired_passive: Any) -> None:
+    """A register in passive mode gets the 0101 from its SAK and posts the 0102 there."""
+    landscape, client = wired_passive
+    done = await fetch(client, landscape, BPA, "Fahrzeughalterauskunft")
+    assert done.response.status_code == 200, done.response.text
+    assert isinstance(done.answer, messages.EvidenceResponse)
+    assert _logged(landscape, KBA) == ["delivered"]
+
+
+async def test_nothing_is_sent_without_a_required_token(wired: Any) -> None:
+    """A cross-area IDNr 0101 without its token is refused by the SAK; the register sees
+    nothing."""
+    landscape, client = wired
+    request, route, _auth = await prepare(
+        client, landscape, BPA, "Meldebescheinigung", region="08118079"
+    )
+    response = await submit(client, landscape, BPA, request.with_token(""), route["serviceId"])
+    answer = messages.parse(parse(response.content))
+    assert isinstance(answer, messages.EvidenceErrorResponse)
+    assert answer.errors[0].code is EdmCode.AUTHORISATION
+    assert "nothing was sent" in (answer.errors[0].detail or "")
+    assert answer.error_provider.identifier == f"{BPA}.sak"
+    assert (
+        not (landscape.data_dir / "logs" / f"{MELD}.db").exists() or _logged(landscape, MELD) == []
+    )
+
+
+async def test_a_0101_for_another_requester_is_refused(wired: Any) -> None:
+    """A SAK sends only 0101s of its own online service."""
+    landscape, client = wired
+    request, route, _auth = await prepare(client, landscape, BPA, "Fahrzeughalterauskunft")
+    other = dataclasses.replace(request, requester=messages.Agent("09162000-GEWA-65", "X"))
+    response = await submit(client, landscape, BPA, other, route["serviceId"])
+    assert response.status_code == 401
+    assert response.headers["Noots-Outcome"] == "refused:EDM:ERR:0001"
+
+
+async def test_an_unknown_service_id_is_refused_with_what_exists(wired: Any) -> None:
+    """A service id the RDN does not know is 0006 naming the provider's services."""
+    landscape, client = wired
+    request, _route, _auth = await prepare(client, landscape, BPA, "Fahrzeughalterauskunft")
+    response = await submit(
+        client, landscape, BPA, request, f"urn:noots:service:{KBA}:Geburtsurkunde"
+    )
+    assert response.status_code == 404
+    assert b"Fahrzeughalterauskunft" in response.content
+
+
+async def test_a_body_that_is_no_0101_is_a_problem(wired: Any) -> None:
+    """Bytes that are not a readable 0101 get a JSON problem, not XNachweis."""
+    landscape, client = wired
+    sak = landscape.url(f"{BPA}.sak")
+    response = await client.post(
+        sak + "/consumer/v1/requests",
+        content=b"<nope/>",
+        headers={"Noots-Purpose": "x", "Noots-Service-Id": "y"},
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "EDM:ERR:0003"
+
+
+async def test_an_asynchronous_submission_is_collected_by_handle(wired: Any) -> None:
+    """Prefer: respond-async answers 202 with a handle; collecting gives the 0102."""
+    landscape, client = wired
+    request, route, _auth = await prepare(client, landscape, BPA, "Fahrzeughalterauskunft")
+    started = await submit(
+        client, landscape, BPA, request, route["serviceId"], Prefer="respond-async"
+    )
+    assert started.status_code == 202
+    location = landscape.url(f"{BPA}.sak") + started.headers["Location"]
+    for _ in range(400):  # a generous deadline, not a fixed sleep
+        collected = await client.get(location)
+        if collected.status_code != 202:
+            break
+        await asyncio.sleep(0.05)
+    assert collected.status_code == 200, collected.text
+    assert collected.headers["Noots-Outcome"] == "delivered"
