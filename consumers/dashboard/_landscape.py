@@ -19,6 +19,7 @@ _KIND_DE = {
     "platform": "Plattform",
     "ida": "IDM für Personen",
     "register": "Register (Datenhalter)",
+    "sak": "Sicherer Anschlussknoten (SAK)",
     "consumer": "Online-Dienst (Datenabrufer)",
     "dashboard": "Dashboard",
 }
