@@ -25,7 +25,12 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
 from urllib.parse import quote, unquote
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
 
 from noots.envelope import PARTICIPANT_ID
 from noots.errors import InvalidInput
@@ -38,8 +43,19 @@ __all__ = [
     "ROUTES_PATH",
     "TRANSPORT_PATH",
     "XML_MEDIA_TYPE",
+    "AuthorisationAnswer",
+    "AuthorisationRequest",
     "Header",
+    "Problem",
     "ProviderMetadata",
+    "RouteAnswer",
+    "RouteEvidenceType",
+    "RouteProvider",
+    "SubmissionHandle",
+    "VsRuleInfo",
+    "VsRules",
+    "decode_value",
+    "encode_value",
 ]
 
 XML_MEDIA_TYPE = "application/xml"
@@ -161,3 +177,86 @@ def _uuid(text: str, name: str) -> uuid.UUID:
         return uuid.UUID(text.strip())
     except ValueError:
         raise InvalidInput(f"{name} is not a UUID") from None
+
+
+# -- the JSON documents of the consumer API ---------------------------------------------------
+
+
+class _Json(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, frozen=True, extra="forbid"
+    )
+
+
+class Problem(_Json):
+    """A refusal as JSON (RFC 9457 in spirit): the EDM code, a German/English detail that
+    never carries personal data, and the component where it failed."""
+
+    model_config = ConfigDict(extra="allow")
+
+    code: str = Field(description="EDM:ERR:0001 … 0008 (or another code of the national list).")
+    title: str = ""
+    detail: str = ""
+    component: str = Field(default="", description="Participant id where it failed.")
+
+
+class VsRuleInfo(_Json):
+    required: bool = Field(description="Whether a Vermittlungsstelle token is needed.")
+    reason: str = Field(description="Why (German, with the legal basis).")
+
+
+class VsRules(_Json):
+    with_idnr: VsRuleInfo
+    without_idnr: VsRuleInfo
+
+
+class RouteProvider(_Json):
+    participant_id: str
+    name: str
+    area: str = Field(description="The provider's administrative area.")
+
+
+class RouteEvidenceType(_Json):
+    name: str
+    classification: str = Field(description="EvidenceTypeClassification URI (0101).")
+    identifier: str = Field(description="RequestedEvidenceType/Identifier (0101).")
+    title: str
+    subject: Literal["natural", "legal"]
+
+
+class RouteAnswer(_Json):
+    """``GET /consumer/v1/routes``: the one provider responsible, and the VS rule for it."""
+
+    service_id: str
+    provider: RouteProvider
+    evidence_type: RouteEvidenceType
+    vs: VsRules
+
+
+class AuthorisationRequest(_Json):
+    """``POST /consumer/v1/authorisations``: one transfer, without content."""
+
+    service_id: str = Field(min_length=1, max_length=512, description="From the route.")
+    purpose: str = Field(min_length=1, max_length=256)
+    legal_basis: str = Field(default="nicht angegeben", min_length=1, max_length=256)
+    uses_idnr: bool = Field(description="Whether the 0101 carries the IDNr.")
+    request_hash: str = Field(
+        pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 of the exclusive C14N of the 0101 with an empty IssuedToken.",
+    )
+
+
+class AuthorisationAnswer(_Json):
+    """The authorisation: the sealed token for ``IssuedToken``, or why none is needed."""
+
+    required: bool
+    reason: str
+    token: str | None = Field(default=None, description="Base64 of the sealed VS token.")
+    expires_at: datetime | None = None
+
+
+class SubmissionHandle(_Json):
+    """``Prefer: respond-async``: where to collect the answer."""
+
+    handle: uuid.UUID
+    location: str

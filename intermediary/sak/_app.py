@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 
 from intermediary._edge import problem, read_body
 from intermediary.sak._consumer import ConsumerSide, SubmitAnswer
@@ -29,6 +30,11 @@ from noots.sak import (
     ROUTES_PATH,
     TRANSPORT_PATH,
     XML_MEDIA_TYPE,
+    AuthorisationAnswer,
+    AuthorisationRequest,
+    Problem,
+    RouteAnswer,
+    SubmissionHandle,
 )
 from noots.sak import Header as H
 from noots.state import StateFile
@@ -36,7 +42,7 @@ from noots.tls import TlsPeer
 from noots.topology import Topology
 from noots.xml import DEFAULT_LIMITS
 
-__all__ = ["create_app"]
+__all__ = ["consumer_router", "create_app", "provider_router", "transport_router"]
 
 
 def create_app(
@@ -97,13 +103,22 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.sak = node
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> Response:
+        # Refusals speak EDM everywhere: a body or query that does not validate is 0003.
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        error = InvalidInput(f"{where}: {first.get('msg', 'invalid')}")
+        return problem(error, component=node.sak_id)
+
     if consumer is not None:
         app.state.consumer_side = consumer
-        app.include_router(_consumer_router())
+        app.include_router(consumer_router())
     if provider is not None:
         app.state.provider_side = provider
-        app.include_router(_provider_router())
-        app.include_router(_transport_router())
+        app.include_router(provider_router())
+        app.include_router(transport_router())
 
     @app.get("/health", tags=["health"])
     def health() -> JSONResponse:
@@ -145,52 +160,131 @@ def _consumer_side(request: Request) -> ConsumerSide:
 ConsumerDep = Annotated[ConsumerSide, Depends(_consumer_side)]
 
 
+_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "description": description}
+    for status, description in (
+        (400, "EDM:ERR:0003: invalid request"),
+        (401, "EDM:ERR:0001: authentication"),
+        (403, "EDM:ERR:0002: not authorised (the Vermittlungsstelle's reason)"),
+        (404, "EDM:ERR:0006: no provider, unknown service"),
+        (502, "EDM:ERR:0008: a component behind the SAK failed"),
+        (504, "EDM:ERR:0005: timeout"),
+    )
+}
+_XML_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/xml": {"schema": {"type": "string"}}},
+    }
+}
+_XML_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "DE.EvidenceResponse.0102 (evidence, or ResponseAvailableDateTime)",
+        "content": {"application/xml": {"schema": {"type": "string"}}},
+    },
+    "4XX": {
+        "description": "DE.EvidenceErrorResponse.0103 (or a JSON problem if no 0101 was read)",
+        "content": {
+            "application/xml": {"schema": {"type": "string"}},
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}},
+        },
+    },
+    "5XX": {
+        "description": "DE.EvidenceErrorResponse.0103 (EDM:ERR:0005, EDM:ERR:0008)",
+        "content": {"application/xml": {"schema": {"type": "string"}}},
+    },
+}
+
+
+def _json(model: BaseModel) -> Response:
+    return Response(
+        model.model_dump_json(by_alias=True, exclude_none=True), media_type="application/json"
+    )
+
+
 def _answer(answer: SubmitAnswer) -> Response:
     return Response(
         answer.body, status_code=answer.status, media_type=answer.media_type, headers=answer.headers
     )
 
 
-def _consumer_router() -> APIRouter:
+def consumer_router() -> APIRouter:
     router = APIRouter(tags=["Consumer API"])
 
-    @router.get(ROUTES_PATH)
+    @router.get(
+        ROUTES_PATH,
+        response_model=RouteAnswer,
+        responses=_PROBLEMS,
+        summary="Find the provider for an evidence type",
+    )
     async def routes(
         side: ConsumerDep,
-        evidence_type: Annotated[str | None, Query(alias="evidenceType", max_length=512)] = None,
-        region: Annotated[str | None, Query(max_length=64)] = None,
-    ) -> JSONResponse:
-        """The provider responsible for an evidence type (and region), and whether a
-        Vermittlungsstelle token will be needed with and without the IDNr."""
+        evidence_type: Annotated[
+            str,
+            Query(
+                alias="evidenceType",
+                max_length=512,
+                description="Short name, classification URI or identifier UUID.",
+            ),
+        ],
+        region: Annotated[
+            str | None,
+            Query(max_length=64, description="AGS of the municipality (regional types)."),
+        ] = None,
+    ) -> Response:
+        """The provider responsible for an evidence type (and region), as the RDN says, and
+        whether a Vermittlungsstelle token will be needed with and without the IDNr."""
         try:
-            return JSONResponse(await side.find_route(evidence_type, region))
+            return _json(await side.find_route(evidence_type, region))
         except NootsError as exc:
             return problem(exc, component=side.node.sak_id)
 
-    @router.post(AUTHORISATIONS_PATH)
-    async def authorisations(request: Request, side: ConsumerDep) -> JSONResponse:
-        """The authorisation of one transfer: the sealed VS token, or why none is needed."""
+    @router.post(
+        AUTHORISATIONS_PATH,
+        response_model=AuthorisationAnswer,
+        responses=_PROBLEMS,
+        summary="Authorise one transfer",
+    )
+    async def authorisations(asked: AuthorisationRequest, side: ConsumerDep) -> Response:
+        """The authorisation of one transfer: where the law requires the Vermittlungsstelle
+        (IDNr across administrative areas, or within one by decision), the SAK asks it with
+        partners, purpose, legal basis, IDNr use and the request hash only, and answers the
+        sealed token for ``IssuedToken``; elsewhere it answers that none is needed. The VS's
+        refusal is a 403 problem with ``EDM:ERR:0002`` and its reason."""
         try:
-            raw = await read_body(request, limit=64 * 1024)
-            try:
-                asked = json.loads(raw)
-            except ValueError:
-                raise InvalidInput("the body must be a JSON object") from None
-            if not isinstance(asked, dict):
-                raise InvalidInput("the body must be a JSON object")
-            return JSONResponse(await side.authorise(asked))
+            return _json(await side.authorise(asked))
         except NootsError as exc:
             return problem(exc, component=side.node.sak_id)
 
-    @router.post(CONSUMER_REQUESTS_PATH, response_class=Response)
+    @router.post(
+        CONSUMER_REQUESTS_PATH,
+        response_class=Response,
+        openapi_extra=_XML_BODY,
+        responses={
+            **_XML_ANSWER,
+            202: {"model": SubmissionHandle, "description": "Prefer: respond-async"},
+        },
+        summary="Send a DE.EvidenceRequest.0101",
+    )
     async def submit(
         request: Request,
         side: ConsumerDep,
-        purpose: Annotated[str | None, Header(alias=H.PURPOSE)] = None,
-        service_id: Annotated[str | None, Header(alias=H.SERVICE_ID)] = None,
-        prefer: Annotated[str | None, Header()] = None,
+        purpose: Annotated[
+            str | None,
+            Header(alias=H.PURPOSE, description="The declared purpose (percent-encoded UTF-8)."),
+        ] = None,
+        service_id: Annotated[
+            str | None, Header(alias=H.SERVICE_ID, description="The service id of the route.")
+        ] = None,
+        prefer: Annotated[
+            str | None, Header(description="respond-async: answer 202 with a handle.")
+        ] = None,
     ) -> Response:
-        """Send one DE.EvidenceRequest.0101; the bare 0102/0103 (or 202 with a handle)."""
+        """Send one 0101 (with the token in IssuedToken where the authorisation required one).
+        The SAK refuses, and sends nothing, a 0101 of another requester or for another
+        provider or evidence type than the service, or one whose required token is missing,
+        expired or not bound to exactly this 0101. It answers the bare 0102/0103 its
+        counterpart's SAK returned, after verifying that answer's signature and binding."""
         from noots.sak import decode_value
 
         try:
@@ -205,16 +299,23 @@ def _consumer_router() -> APIRouter:
             except NootsError as exc:
                 return problem(exc, component=side.node.sak_id)
             location = f"{CONSUMER_REQUESTS_PATH}/{handle}"
-            return JSONResponse(
-                {"handle": str(handle), "location": location},
+            started = SubmissionHandle(handle=handle, location=location)
+            return Response(
+                started.model_dump_json(by_alias=True),
                 status_code=202,
+                media_type="application/json",
                 headers={"Location": location, "Retry-After": "1"},
             )
         return _answer(await side.submit(raw, purpose_text, service_text))
 
-    @router.get(CONSUMER_REQUESTS_PATH + "/{handle}", response_class=Response)
+    @router.get(
+        CONSUMER_REQUESTS_PATH + "/{handle}",
+        response_class=Response,
+        responses={**_XML_ANSWER, 202: {"description": "still running"}},
+        summary="Collect an asynchronous submission",
+    )
     async def collect(handle: uuid.UUID, side: ConsumerDep) -> Response:
-        """The answer of an asynchronous submission: 202 while it runs."""
+        """The answer of an asynchronous submission: 202 while it runs, then the answer."""
         try:
             answer = side.collect(handle)
         except KeyError:
@@ -249,7 +350,7 @@ def _own_register(request: Request, side: ProviderSide) -> None:
     TlsPeer.of(request.scope).check(side.register.participant_id, component=side.node.sak_id)
 
 
-def _provider_router() -> APIRouter:
+def provider_router() -> APIRouter:
     router = APIRouter(tags=["Provider API"])
 
     @router.get(PROVIDER_REQUESTS_PATH, response_class=Response)
@@ -299,7 +400,7 @@ def _provider_router() -> APIRouter:
     return router
 
 
-def _transport_router() -> APIRouter:
+def transport_router() -> APIRouter:
     router = APIRouter(tags=["SAK to SAK"])
 
     @router.post(TRANSPORT_PATH, response_class=Response)

@@ -66,7 +66,18 @@ from noots.errors import (
     error_for_code,
 )
 from noots.pki import Role
-from noots.sak import TRANSPORT_PATH, XML_MEDIA_TYPE, Header
+from noots.sak import (
+    TRANSPORT_PATH,
+    XML_MEDIA_TYPE,
+    AuthorisationAnswer,
+    AuthorisationRequest,
+    Header,
+    RouteAnswer,
+    RouteEvidenceType,
+    RouteProvider,
+    VsRuleInfo,
+    VsRules,
+)
 from noots.topology import ConsumerSpec, EvidenceTypeSpec
 from noots.trace import Hop
 from noots.xml import DEFAULT_LIMITS, parse, serialize
@@ -92,24 +103,22 @@ class Route:
     sak_url: str
     evidence_type: EvidenceTypeSpec
 
-    def to_json(self, vs: Mapping[str, Any]) -> dict[str, Any]:
+    def answer(self, vs: VsRules) -> RouteAnswer:
         spec = self.evidence_type
-        return {
-            "serviceId": self.service_id,
-            "provider": {
-                "participantId": self.provider,
-                "name": self.provider_name,
-                "area": self.provider_area,
-            },
-            "evidenceType": {
-                "name": spec.name,
-                "classification": spec.classification,
-                "identifier": str(spec.identifier),
-                "title": spec.title,
-                "subject": spec.subject,
-            },
-            "vs": dict(vs),
-        }
+        return RouteAnswer(
+            service_id=self.service_id,
+            provider=RouteProvider(
+                participant_id=self.provider, name=self.provider_name, area=self.provider_area
+            ),
+            evidence_type=RouteEvidenceType(
+                name=spec.name,
+                classification=spec.classification,
+                identifier=str(spec.identifier),
+                title=spec.title,
+                subject=spec.subject,
+            ),
+            vs=vs,
+        )
 
 
 @dataclass(frozen=True)
@@ -144,8 +153,8 @@ class ConsumerSide:
 
     # -- routes ----------------------------------------------------------------------------
 
-    async def find_route(self, evidence_type: str | None, region: str | None) -> dict[str, Any]:
-        """The one provider the RDN names, and the VS rule for it (JSON of the route)."""
+    async def find_route(self, evidence_type: str | None, region: str | None) -> RouteAnswer:
+        """The one provider the RDN names, and the VS rule for it."""
         node = self.node
         with trace.span(
             Hop.SAK_RDN,
@@ -169,15 +178,17 @@ class ConsumerSide:
                 )
             route = self._route_of(services[0])
             self._routes[route.service_id] = (time.monotonic(), route)
-        return route.to_json(self._vs_rules(route))
+        return route.answer(self._vs_rules(route))
 
-    def _vs_rules(self, route: Route) -> dict[str, Any]:
-        topology = self.node.topology
-        rules = {}
-        for uses, key in ((True, "withIdnr"), (False, "withoutIdnr")):
-            rule = topology.vs_rule(self.consumer.participant_id, route.provider, uses_idnr=uses)
-            rules[key] = {"required": rule.required, "reason": rule.reason}
-        return rules
+    def _vs_rules(self, route: Route) -> VsRules:
+        topology, consumer = self.node.topology, self.consumer.participant_id
+        rules = [
+            topology.vs_rule(consumer, route.provider, uses_idnr=uses) for uses in (True, False)
+        ]
+        return VsRules(
+            with_idnr=VsRuleInfo(required=rules[0].required, reason=rules[0].reason),
+            without_idnr=VsRuleInfo(required=rules[1].required, reason=rules[1].reason),
+        )
 
     async def route_for(self, service_id: str) -> Route:
         """The connection parameters of ``service_id`` (asked from the RDN, cached briefly)."""
@@ -257,37 +268,30 @@ class ConsumerSide:
 
     # -- authorisation ---------------------------------------------------------------------
 
-    async def authorise(self, asked: Mapping[str, Any]) -> dict[str, Any]:
+    async def authorise(self, asked: AuthorisationRequest) -> AuthorisationAnswer:
         """The authorisation of one transfer: a VS token where required, else none needed."""
-        service_id = _text(asked, "serviceId")
-        purpose = _text(asked, "purpose")
-        legal_basis = str(asked.get("legalBasis") or "nicht angegeben")
-        uses = asked.get("usesIdnr")
-        request_hash = _text(asked, "requestHash")
-        if not isinstance(uses, bool):
-            raise InvalidInput("usesIdnr must be true or false")
-        route = await self.route_for(service_id)
+        route = await self.route_for(asked.service_id)
         rule = self.node.topology.vs_rule(
-            self.consumer.participant_id, route.provider, uses_idnr=uses
+            self.consumer.participant_id, route.provider, uses_idnr=asked.uses_idnr
         )
         if not rule.required:
-            return {"required": False, "reason": rule.reason}
-        request = tokens.TokenRequest(
-            consumer=self.consumer.participant_id,
-            provider=route.provider,
-            evidence_type=route.evidence_type.classification,
-            purpose=purpose,
-            legal_basis=legal_basis,
-            uses_idnr=uses,
-            request_hash=request_hash,
-        )
+            return AuthorisationAnswer(required=False, reason=rule.reason)
+        try:
+            request = tokens.TokenRequest(
+                consumer=self.consumer.participant_id,
+                provider=route.provider,
+                evidence_type=route.evidence_type.classification,
+                purpose=asked.purpose,
+                legal_basis=asked.legal_basis,
+                uses_idnr=asked.uses_idnr,
+                request_hash=asked.request_hash,
+            )
+        except MalformedMessage as exc:
+            raise InvalidInput(exc.message) from None
         grant = await self._ask_vs(request)
-        return {
-            "required": True,
-            "reason": rule.reason,
-            "token": grant.issued,
-            "expiresAt": grant.expires_at.isoformat().replace("+00:00", "Z"),
-        }
+        return AuthorisationAnswer(
+            required=True, reason=rule.reason, token=grant.issued, expires_at=grant.expires_at
+        )
 
     async def _ask_vs(self, asked: tokens.TokenRequest) -> tokens.TokenGrant:
         node = self.node
@@ -653,13 +657,6 @@ class ConsumerSide:
         for entry in self._handles.values():
             with contextlib.suppress(BaseException):
                 await entry.task
-
-
-def _text(data: Mapping[str, Any], key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"{key} is required (a non-empty string)")
-    return value.strip()
 
 
 def _problem(error: NootsError, component: str) -> SubmitAnswer:

@@ -18,6 +18,7 @@ import httpx
 import pytest
 import yaml
 
+from intermediary.sak._openapi import DOCS_DIR, openapi_documents, render
 from noots import messages
 from noots.clock import SystemClock
 from noots.errors import EdmCode
@@ -190,3 +191,41 @@ async def test_an_asynchronous_submission_is_collected_by_handle(wired: Any) -> 
         await asyncio.sleep(0.05)
     assert collected.status_code == 200, collected.text
     assert collected.headers["Noots-Outcome"] == "delivered"
+
+
+# -- the committed OpenAPI documents -----------------------------------------------------------
+
+
+def test_the_committed_openapi_documents_are_current() -> None:
+    """docs/openapi/*.json are what the SAK's routers describe (python -m
+    intermediary.sak.openapi rewrites them)."""
+    for name, document in openapi_documents().items():
+        committed = (DOCS_DIR / name).read_text(encoding="utf-8")
+        assert committed == render(document), f"{name} is stale"
+
+
+async def test_each_sak_serves_what_is_committed(wired: Any) -> None:
+    """An online service's SAK serves the consumer API document, a register's SAK the
+    passive half of the provider API and the transport endpoint, operation for operation."""
+    landscape, client = wired
+    documents = openapi_documents()
+    expected = {
+        f"{BPA}.sak": [documents["sak-consumer-api.json"]],
+        f"{KBA}.sak": [documents["sak-transport.json"], documents["sak-provider-api.json"]],
+    }
+    for sak, committed in expected.items():
+        served = (await client.get(landscape.url(sak) + "/openapi.json")).json()["paths"]
+        for document in committed:
+            for path, operations in document["paths"].items():
+                for method, operation in operations.items():
+                    if method == "post" and path == "/provider/v1/requests":
+                        continue  # the register's half: served by the register
+                    assert served[path][method] == operation, (sak, path, method)
+
+
+async def test_a_register_serves_the_push_endpoint_the_document_names(wired: Any) -> None:
+    """The register's own app has POST /provider/v1/requests, as sak-provider-api.json says."""
+    landscape, client = wired
+    served = (await client.get(landscape.url(KBA) + "/openapi.json")).json()["paths"]
+    assert "post" in served["/provider/v1/requests"]
+    assert "post" in openapi_documents()["sak-provider-api.json"]["paths"]["/provider/v1/requests"]
