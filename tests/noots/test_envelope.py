@@ -534,11 +534,11 @@ def test_replay_guard_admits_any_single_use_message_by_id_and_instant() -> None:
     guard = _guard(clock)
     message_id = uuid.uuid4()
     guard.admit(message_id, T0, kind="client assertion")
-    with pytest.raises(ReplayDetected, match="^client assertion "):
+    with pytest.raises(ReplayDetected, match=r"^client assertion "):
         guard.admit(message_id, T0, kind="client assertion")
     with pytest.raises(ReplayDetected):
         guard.check(header(message_id=message_id, created=T0))
-    with pytest.raises(StaleMessage, match="^client assertion "):
+    with pytest.raises(StaleMessage, match=r"^client assertion "):
         guard.admit(uuid.uuid4(), T0 + timedelta(hours=1), kind="client assertion")
 
 
