@@ -400,7 +400,7 @@ def test_bearer_challenge_names_the_error() -> None:
     assert bearer_challenge(AccessTokenMissing("x")) == 'Bearer realm="noots"'
     assert 'error="invalid_token"' in bearer_challenge(AccessTokenExpired("expired"))
     assert 'error="insufficient_scope"' in bearer_challenge(AccessDenied('a "b"'))
-    assert '"a \'b\'"' in bearer_challenge(AccessDenied('a "b"'))
+    assert "\"a 'b'\"" in bearer_challenge(AccessDenied('a "b"'))
 
 
 def test_jwk_of_the_iam_verifies_its_tokens(iam: TestIam) -> None:
