@@ -554,6 +554,8 @@ class AccessTokenVerifier:
         """The grant of a valid token for this resource, or a typed error (see the class)."""
         if not isinstance(token, str) or not token:
             raise AccessTokenMissing("no access token presented")
+        if len(token) > MAX_TOKEN_LENGTH:  # before it is even hashed for the cache
+            raise AccessTokenInvalid(f"access token is longer than {MAX_TOKEN_LENGTH} characters")
         with self._lock:
             verified = self._cache.get(token)
             if verified is not None:
