@@ -6,8 +6,9 @@ some of them alone, so the platform can be deployed as one process or as several
     uvicorn --factory intermediary.app:app_from_env     # everything, settings from NOOTS_*
 
 Components: ``rdn`` (Registerdatennavigation), ``pki`` (IAM/PKI: participant registry, trust
-anchor, CRL, revocation), ``vs`` (Vermittlungsstelle), ``hub`` (transport hub), ``dsc``
-(Datenschutzcockpit) and ``eid`` (the *simulated* eID service). The data directory must have
+anchor, CRL, revocation), ``iam`` (IAM für Behörden: registrations and access tokens), ``vs``
+(Vermittlungsstelle), ``hub`` (transport hub), ``dsc`` (Datenschutzcockpit) and ``eid`` (the
+*simulated* eID service). The data directory must have
 been bootstrapped (``noots.bootstrap``): the platform reads its participants' credentials from
 ``<data_dir>/pki`` and operates the CA there.
 
@@ -30,17 +31,20 @@ from fastapi.responses import JSONResponse
 from intermediary._context import PlatformContext
 from intermediary.settings import PlatformSettings
 from noots import __version__
+from noots.bootstrap import LandscapePaths
 from noots.clock import Clock
-from noots.participant import load_participant, load_validator
+from noots.envelope import ReplayGuard
+from noots.participant import load_credential, load_participant, load_validator
 from noots.pki import CertificateAuthority
 from noots.protocol import open_protocol_log
 from noots.settings import load_settings
 from noots.signing import XmlVerifier
+from noots.state import ReplayJournal, StateFile
 from noots.topology import Topology
 
 __all__ = ["COMPONENTS", "app_from_env", "create_app"]
 
-COMPONENTS = ("rdn", "pki", "vs", "hub", "dsc", "eid")
+COMPONENTS = ("rdn", "pki", "iam", "vs", "hub", "dsc", "eid")
 
 
 def create_app(
@@ -68,7 +72,10 @@ def create_app(
     app = FastAPI(
         title="NOOTS platform (noots simulator)",
         version=__version__,
-        summary="Transport hub, RDN, Vermittlungsstelle, IAM/PKI, Datenschutzcockpit, eID.",
+        summary=(
+            "Transport hub, RDN, Vermittlungsstelle, IAM für Behörden, PKI, "
+            "Datenschutzcockpit, eID."
+        ),
         lifespan=lifespan,
     )
     app.state.platform = context
@@ -84,6 +91,10 @@ def create_app(
         app.include_router(pki.router)
         if not settings.strict and settings.admin_token is not None:
             app.include_router(pki.admin_router)
+    if "iam" in selected:
+        from intermediary import iam
+
+        app.include_router(iam.router)
     if "vs" in selected:
         from intermediary import vs
 
@@ -131,6 +142,20 @@ def _start(
 
         authority = CertificateAuthority.open(pki_dir, clock=clock)
         app.state.registry = IdentityRegistry(topology, authority)
+    if "iam" in selected:
+        from intermediary.iam import REPLAY_WINDOW, IamService
+
+        iam_id = topology.platform.iam_id
+        state = StateFile(LandscapePaths(settings.data_dir).state_file(iam_id))
+        stack.callback(state.close)
+        app.state.iam = IamService(
+            load_credential(pki_dir, iam_id),
+            load_validator(pki_dir, clock=clock),
+            topology,
+            ReplayGuard(clock, window=REPLAY_WINDOW, journal=ReplayJournal(state)),
+            clock=clock,
+            lifetime=timedelta(seconds=settings.iam_token_lifetime_seconds),
+        )
     if "vs" in selected:
         from intermediary.vs import DecisionLog, Vermittlungsstelle
 
@@ -199,6 +224,7 @@ def _health_problems(app: FastAPI, context: PlatformContext) -> list[str]:
     problems = []
     for component, attribute in (
         ("pki", "registry"),
+        ("iam", "iam"),
         ("vs", "vs"),
         ("hub", "hub"),
         ("dsc", "dsc"),

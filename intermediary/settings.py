@@ -18,7 +18,7 @@ __all__ = ["PlatformSettings"]
 
 
 class PlatformSettings(NootsSettings):
-    """Settings of the platform (hub, RDN, VS, IAM/PKI, DSC, simulated eID)."""
+    """Settings of the platform (hub, RDN, VS, IAM für Behörden, PKI, DSC, simulated eID)."""
 
     admin_token: SecretStr | None = Field(
         default=None,
@@ -36,6 +36,12 @@ class PlatformSettings(NootsSettings):
     )
     vs_token_lifetime_seconds: float = Field(
         default=300.0, gt=0, description="How long a Vermittlungsstelle token is valid."
+    )
+    iam_token_lifetime_seconds: float = Field(
+        default=300.0,
+        ge=10,
+        le=86_400,
+        description="How long an access token of the IAM für Behörden is valid.",
     )
     eid_identity_lifetime_seconds: float = Field(
         default=900.0, gt=0, description="How long an identity token of the simulated eID lasts."

@@ -342,12 +342,20 @@ class ReplayGuard:
 
     def check(self, header: EnvelopeHeader) -> None:
         """Accept the envelope and remember its id; or raise StaleMessage / ReplayDetected."""
+        self.admit(header.message_id, header.created)
+
+    def admit(self, message_id: uuid.UUID, created: datetime, *, kind: str = "envelope") -> None:
+        """Accept a single-use message by its id and its signed instant ``created``; or raise
+        StaleMessage / ReplayDetected (``kind`` names the message in their text).
+
+        :meth:`check` is this for an envelope header; the IAM uses it for client assertions
+        (id derived from ``iss`` and ``jti``, instant = ``exp``).
+        """
         now = self._clock.now()
-        created = header.created
         if created < now - self._window:
-            raise StaleMessage(f"envelope created more than {self._window} before now")
+            raise StaleMessage(f"{kind} created more than {self._window} before now")
         if created > now + self._window:
-            raise StaleMessage(f"envelope created more than {self._window} in the future")
+            raise StaleMessage(f"{kind} created more than {self._window} in the future")
         with self._lock:
             # Forgetting only ever moves the horizon forward, so it is safe even when the
             # envelope is then refused: the journal hears of it with the next acceptance.
@@ -356,23 +364,23 @@ class ReplayGuard:
                 self._by_age[0][0] < now - self._window or len(self._seen) > self._max_entries
             ):
                 forgotten.append(self._forget_oldest())
-            if header.message_id in self._seen:
-                raise ReplayDetected(f"envelope {header.message_id} was already received")
+            if message_id in self._seen:
+                raise ReplayDetected(f"{kind} {message_id} was already received")
             if self._horizon is not None and created <= self._horizon:
-                raise StaleMessage("envelope created before the replay cache's horizon")
+                raise StaleMessage(f"{kind} created before the replay cache's horizon")
             if len(self._seen) >= self._max_entries:
                 if created <= self._by_age[0][0]:
                     # Admitting it would mean evicting a newer id for an older one: refuse.
-                    raise StaleMessage("replay cache full: envelope older than every cached id")
+                    raise StaleMessage(f"replay cache full: {kind} older than every cached id")
                 while len(self._seen) >= self._max_entries:
                     forgotten.append(self._forget_oldest())
             if self._journal is not None:
                 moved = self._horizon if self._horizon != self._journaled_horizon else None
-                self._journal.record((created, header.message_id), forgotten, moved)
+                self._journal.record((created, message_id), forgotten, moved)
                 self._journaled_horizon = self._horizon
                 self._unjournaled = []
-            self._seen[header.message_id] = created
-            heapq.heappush(self._by_age, (created, header.message_id))
+            self._seen[message_id] = created
+            heapq.heappush(self._by_age, (created, message_id))
 
     def _forget_oldest(self) -> uuid.UUID:
         created, message_id = heapq.heappop(self._by_age)

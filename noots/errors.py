@@ -30,11 +30,19 @@ errors; the services map a :class:`NootsError` to a signed ``DE.EvidenceErrorRes
     │   │   └── SignatureWrapping              the signed part is not the part that would be read
     │   ├── SenderMismatch                     envelope sender is not the certificate's participant
     │   ├── ResponseBindingError               response not bound to the request it claims to answer
-    │   └── IdentityError                      the citizen's eID identity token is unusable
-    │       ├── IdentityExpired                expired or not yet valid
-    │       └── IdentityLevelTooLow            level of assurance below what is required
+    │   ├── IdentityError                      the citizen's eID identity token is unusable
+    │   │   ├── IdentityExpired                expired or not yet valid
+    │   │   └── IdentityLevelTooLow            level of assurance below what is required
+    │   └── AccessTokenError                   an IAM access token (noots.access) is unusable
+    │       ├── AccessTokenMissing             no ``Authorization: Bearer`` token presented
+    │       ├── AccessTokenInvalid             malformed, forged, wrong issuer/type, not yet valid
+    │       ├── AccessTokenExpired
+    │       ├── AccessTokenRevoked             the client's or the IAM's certificate is revoked
+    │       ├── ClientAssertionInvalid         the IAM refuses a client assertion (RFC 7523)
+    │       └── AccessTokenRefused             the IAM refused to issue a token (client side)
     ├── AuthorisationError                     (EDM:ERR:0002 authorisation)
     │   ├── AuthorisationRefused               the Vermittlungsstelle says no
+    │   ├── AccessDenied                       valid access token, but not for this role/audience
     │   └── TokenError
     │       ├── TokenSealInvalid
     │       ├── TokenExpired
@@ -60,6 +68,13 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "AccessDenied",
+    "AccessTokenError",
+    "AccessTokenExpired",
+    "AccessTokenInvalid",
+    "AccessTokenMissing",
+    "AccessTokenRefused",
+    "AccessTokenRevoked",
     "AuthenticationError",
     "AuthorisationError",
     "AuthorisationRefused",
@@ -69,6 +84,7 @@ __all__ = [
     "CertificateRevoked",
     "CertificateUntrusted",
     "ChainBroken",
+    "ClientAssertionInvalid",
     "ConfigurationError",
     "EdmCode",
     "IdentityError",
@@ -285,12 +301,54 @@ class IdentityLevelTooLow(IdentityError):
     pass
 
 
+class AccessTokenError(AuthenticationError):
+    """An IAM access token (or, at the IAM, a client assertion) cannot be accepted.
+
+    Resources answer HTTP 401 for it; the message says what failed and never quotes the token.
+    """
+
+
+class AccessTokenMissing(AccessTokenError):
+    pass
+
+
+class AccessTokenInvalid(AccessTokenError):
+    pass
+
+
+class AccessTokenExpired(AccessTokenError):
+    pass
+
+
+class AccessTokenRevoked(AccessTokenError):
+    pass
+
+
+class ClientAssertionInvalid(AccessTokenError):
+    pass
+
+
+class AccessTokenRefused(AccessTokenError):
+    """The IAM refused to issue a token; ``oauth_error`` is its RFC 6749 error code."""
+
+    def __init__(
+        self, message: str, *, oauth_error: str = "invalid_client", component: str | None = None
+    ) -> None:
+        super().__init__(message, component=component)
+        self.oauth_error = oauth_error
+
+
 class AuthorisationError(NootsError):
     code = EdmCode.AUTHORISATION
 
 
 class AuthorisationRefused(AuthorisationError):
     pass
+
+
+class AccessDenied(AuthorisationError):
+    """A valid access token that this resource does not accept (its audience or role), or a
+    client the IAM has not registered to call that audience (HTTP 403)."""
 
 
 class TokenError(AuthorisationError):

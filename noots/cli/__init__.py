@@ -15,6 +15,7 @@ def _register() -> None:
     import noots.cli._conformance
     import noots.cli._demo
     import noots.cli._fetch
+    import noots.cli._iam
     import noots.cli._idnr
     import noots.cli._pki
     import noots.cli._protocol

@@ -69,6 +69,15 @@ def test_state_prints_the_journal_cost_and_the_load_at_start() -> None:
     assert table_row(output, "300")[1].endswith("ms")
 
 
+def test_access_prints_the_cost_of_tokens_per_key_type() -> None:
+    """bench/access.py prints issue, assertion check and verification (first, cached)."""
+    output = run("access.py", "--tokens", "5")
+    for key_type in ("rsa2048", "ecdsa-p256"):
+        row = table_row(output, key_type)
+        assert row[3].endswith("ms")
+        assert row[4].endswith("µs")
+
+
 @pytest.mark.e2e
 def test_e2e_prints_rate_latency_cpu_and_floor(data_dir: Path) -> None:
     """bench/e2e.py runs real exchanges and prints rate, percentiles, CPU and the floor."""

@@ -555,6 +555,20 @@ def test_replay_guard_accepts_fresh_and_refuses_replay() -> None:
         guard.check(header())
 
 
+def test_replay_guard_admits_any_single_use_message_by_id_and_instant() -> None:
+    """admit() is check() without an envelope: once per id, and the refusals name the kind."""
+    clock = ManualClock(T0)
+    guard = _guard(clock)
+    message_id = uuid.uuid4()
+    guard.admit(message_id, T0, kind="client assertion")
+    with pytest.raises(ReplayDetected, match=r"^client assertion "):
+        guard.admit(message_id, T0, kind="client assertion")
+    with pytest.raises(ReplayDetected):
+        guard.check(header(message_id=message_id, created=T0))
+    with pytest.raises(StaleMessage, match=r"^client assertion "):
+        guard.admit(uuid.uuid4(), T0 + timedelta(hours=1), kind="client assertion")
+
+
 def test_replay_guard_refuses_stale_and_future() -> None:
     """Created more than the window before or after the clock is stale."""
     clock = ManualClock(T0)
