@@ -37,7 +37,7 @@ import re
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import AsyncGenerator, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -84,6 +84,7 @@ __all__ = [
     "AccessGrant",
     "AccessTokenSource",
     "AccessTokenVerifier",
+    "BearerAuth",
     "VerifiedAssertion",
     "bearer_challenge",
     "build_client_assertion",
@@ -703,6 +704,25 @@ class AccessTokenVerifier:
             self._cache.move_to_end(token)
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
+
+
+class BearerAuth(httpx.Auth):
+    """httpx authentication that presents an access token of ``source`` for ``audience`` on
+    every request (and fetches a fresh one once when the resource answers 401)."""
+
+    def __init__(self, source: AccessTokenSource, audience: str) -> None:
+        self.source = source
+        self.audience = audience
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        request.headers.update(await self.source.authorization(self.audience))
+        response = yield request
+        if response.status_code == 401:
+            self.source.invalidate(self.audience)
+            request.headers.update(await self.source.authorization(self.audience))
+            yield request
 
 
 def bearer_challenge(error: NootsError) -> str:

@@ -29,9 +29,11 @@ from starlette.types import Receive, Scope, Send
 
 from noots import idnr as idnr_rules
 from noots import messages, trace
+from noots.access import AccessTokenSource, AccessTokenVerifier, bearer_challenge
 from noots.clock import Clock, format_utc
 from noots.envelope import EnvelopeHeader, build_envelope, seal
 from noots.errors import (
+    AccessDenied,
     ConfigurationError,
     NootsError,
     QueryError,
@@ -250,6 +252,13 @@ class RegisterService:
         self.pending = PendingRequests(settings.pending_limit, AnnouncementJournal(self.state))
         self.faults = FaultInjector(settings.faults if not settings.strict else FaultPlan())
         self.sak_id = self.topology.sak_id(self.spec.participant_id)
+        # Only its own SAK hands the register requests: with an IAM access token for it.
+        self.access = AccessTokenVerifier(
+            self.participant.validator,
+            iam_id=self.topology.platform.iam_id,
+            audience=self.spec.participant_id,
+            clock=self.clock,
+        )
         self._expired: IssuedCredential | None = None
         self._expired_lock = threading.Lock()
         self.check_plan(self.faults.baseline)
@@ -760,7 +769,15 @@ def create_register_app(
     async def provider_request(request: Request, service: ServiceDep) -> Response:
         """Push mode: the register's SAK hands over one 0101 with its metadata."""
         try:
-            # Only this register's own SAK may hand it requests (with TLS: its certificate).
+            # Only this register's own SAK may hand it requests: its access token, and with
+            # TLS its certificate.
+            grant = service.access.verify_authorization(
+                request.headers.get("authorization"), roles=(Role.SAK,)
+            )
+            if grant.subject != service.sak_id:
+                raise AccessDenied(
+                    f"{service.register.participant_id} accepts requests only from its own SAK"
+                )
             TlsPeer.of(request.scope).check(
                 service.sak_id, component=service.register.participant_id
             )
@@ -768,6 +785,7 @@ def create_register_app(
             return JSONResponse(
                 {"code": error.code.value, "detail": error.message},
                 status_code=error.code.http_status,
+                headers={"WWW-Authenticate": bearer_challenge(error)},
             )
         raw, _digest, body_error = await read_body(request)
         decision: FaultDecision = service.faults.decide()
@@ -828,6 +846,14 @@ class PassivePoller:
         self.service = service
         self.base = service.topology.base_url(service.sak_id, tls=service.settings.tls)
         self.http = httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(None))
+        topology = service.topology
+        self.tokens = AccessTokenSource(
+            service.participant.credential,
+            iam_url=topology.base_url("platform", tls=service.settings.tls),
+            iam_id=topology.platform.iam_id,
+            clock=service.clock,
+            http=self.http,
+        )
         self.wait_seconds = wait_seconds
         self._slots = asyncio.Semaphore(max_in_flight)
         self._task: asyncio.Task[None] | None = None
@@ -853,9 +879,12 @@ class PassivePoller:
             await self._slots.acquire()
             try:
                 response = await self.http.get(
-                    url, params={"wait": self.wait_seconds}, timeout=self.wait_seconds + 10
+                    url,
+                    params={"wait": self.wait_seconds},
+                    headers=await self.tokens.authorization(self.service.sak_id),
+                    timeout=self.wait_seconds + 10,
                 )
-            except httpx.HTTPError as error:
+            except (httpx.HTTPError, NootsError) as error:
                 self._slots.release()
                 log.warning("cannot fetch requests from %s: %r", url, error)
                 await asyncio.sleep(pause)
@@ -864,6 +893,8 @@ class PassivePoller:
             pause = 0.2
             if response.status_code != 200:
                 self._slots.release()
+                if response.status_code == 401:
+                    self.tokens.invalidate(self.service.sak_id)
                 if response.status_code != 204:
                     log.warning("%s answered HTTP %d", url, response.status_code)
                     await asyncio.sleep(1.0)
@@ -886,12 +917,14 @@ class PassivePoller:
             status, body = await _answer_delivered(service, raw, headers, body_error, decision)
             delivery = headers.get(SakHeader.DELIVERY_ID, "")
             answer_url = self.base + PROVIDER_ANSWER_PATH.format(delivery_id=delivery)
-            response = await self.http.post(
-                answer_url, content=body, headers={"Content-Type": XML_MEDIA_TYPE}, timeout=30
-            )
+            headers = {
+                "Content-Type": XML_MEDIA_TYPE,
+                **await self.tokens.authorization(service.sak_id),
+            }
+            response = await self.http.post(answer_url, content=body, headers=headers, timeout=30)
             if response.status_code >= 300:
                 log.warning("answer %s (HTTP %d) refused: %s", delivery, status, response.text)
-        except httpx.HTTPError as error:
+        except (httpx.HTTPError, NootsError) as error:
             log.warning("cannot post an answer to the SAK: %r", error)
         except Exception:
             log.exception("internal error while answering a fetched request")

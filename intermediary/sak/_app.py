@@ -19,6 +19,7 @@ from intermediary.sak._node import SakNode
 from intermediary.sak._provider import AnswerResult, PassiveQueue, ProviderSide
 from intermediary.sak._settings import SakSettings
 from noots import __version__
+from noots.access import bearer_challenge
 from noots.clock import Clock
 from noots.errors import InvalidInput, NootsError, SenderMismatch
 from noots.participant import Participant
@@ -104,6 +105,12 @@ def create_app(
     )
     app.state.sak = node
 
+    @app.exception_handler(_Refused)
+    async def refused(_request: Request, exc: _Refused) -> Response:
+        answer = problem(exc.error, component=node.sak_id)
+        answer.headers["WWW-Authenticate"] = bearer_challenge(exc.error)
+        return answer
+
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> Response:
         # Refusals speak EDM everywhere: a body or query that does not validate is 0003.
@@ -150,10 +157,29 @@ def create_app(
 # -- consumer API ----------------------------------------------------------------------------
 
 
-def _consumer_side(request: Request) -> ConsumerSide:
+class _Refused(Exception):
+    """A caller the SAK does not accept: answered as a JSON problem (401/403)."""
+
+    def __init__(self, error: NootsError) -> None:
+        self.error = error
+
+
+def _consumer_side(
+    request: Request,
+    authorization: Annotated[
+        str | None,
+        Header(description="Bearer <IAM access token> of this SAK's own online service."),
+    ] = None,
+) -> ConsumerSide:
     side: ConsumerSide = request.app.state.consumer_side
-    # With TLS only the SAK's own online service may use it (noots.tls).
-    TlsPeer.of(request.scope).check(side.consumer.participant_id, component=side.node.sak_id)
+    own = side.consumer.participant_id
+    try:
+        # Only the SAK's own online service may use it: its access token, and with TLS its
+        # certificate (noots.tls).
+        side.node.caller(authorization, role=Role.CONSUMER, subject=own)
+        TlsPeer.of(request.scope).check(own, component=side.node.sak_id)
+    except NootsError as error:
+        raise _Refused(error) from None
     return side
 
 
@@ -345,9 +371,25 @@ def _provider_side(request: Request) -> ProviderSide:
 ProviderDep = Annotated[ProviderSide, Depends(_provider_side)]
 
 
-def _own_register(request: Request, side: ProviderSide) -> None:
-    """Only this SAK's own register fetches and answers (with TLS: its certificate)."""
-    TlsPeer.of(request.scope).check(side.register.participant_id, component=side.node.sak_id)
+def _own_register(
+    request: Request,
+    authorization: Annotated[
+        str | None, Header(description="Bearer <IAM access token> of this SAK's own register.")
+    ] = None,
+) -> ProviderSide:
+    """Only this SAK's own register fetches and answers: its access token, and with TLS its
+    certificate."""
+    side: ProviderSide = request.app.state.provider_side
+    own = side.register.participant_id
+    try:
+        side.node.caller(authorization, role=Role.PROVIDER, subject=own)
+        TlsPeer.of(request.scope).check(own, component=side.node.sak_id)
+    except NootsError as error:
+        raise _Refused(error) from None
+    return side
+
+
+OwnRegisterDep = Annotated[ProviderSide, Depends(_own_register)]
 
 
 def provider_router() -> APIRouter:
@@ -355,13 +397,11 @@ def provider_router() -> APIRouter:
 
     @router.get(PROVIDER_REQUESTS_PATH, response_class=Response)
     async def fetch(
-        request: Request,
-        side: ProviderDep,
+        side: OwnRegisterDep,
         wait: Annotated[float, Query(ge=0, le=300)] = 20.0,
     ) -> Response:
         """Passive mode: the next request for the register (204 when none arrived in time)."""
         try:
-            _own_register(request, side)
             if not side.passive:
                 raise InvalidInput(
                     f"{side.register.participant_id} is connected in push mode: its SAK POSTs "
@@ -379,10 +419,9 @@ def provider_router() -> APIRouter:
         )
 
     @router.post(PROVIDER_REQUESTS_PATH + "/{delivery_id}/answer")
-    async def answer(delivery_id: uuid.UUID, request: Request, side: ProviderDep) -> Response:
+    async def answer(delivery_id: uuid.UUID, request: Request, side: OwnRegisterDep) -> Response:
         """Passive mode: the register's 0102/0103 to a request it fetched."""
         try:
-            _own_register(request, side)
             raw = await read_body(request)
         except NootsError as exc:
             return problem(exc, component=side.node.sak_id)
@@ -404,14 +443,21 @@ def transport_router() -> APIRouter:
     router = APIRouter(tags=["SAK to SAK"])
 
     @router.post(TRANSPORT_PATH, response_class=Response)
-    async def messages_endpoint(request: Request, side: ProviderDep) -> Response:
+    async def messages_endpoint(
+        request: Request,
+        side: ProviderDep,
+        authorization: Annotated[
+            str | None,
+            Header(description="Bearer <IAM access token> of the sending SAK, for this SAK."),
+        ] = None,
+    ) -> Response:
         """A signed envelope from an online service's SAK; the signed answer."""
         try:
             raw = await read_body(request, limit=DEFAULT_LIMITS.max_bytes)
         except NootsError as exc:
             answer = await side.refuse_unread(exc)
         else:
-            answer = await side.receive(raw, TlsPeer.of(request.scope))
+            answer = await side.receive(raw, TlsPeer.of(request.scope), authorization)
         return Response(answer.body, status_code=answer.status, media_type=XML_MEDIA_TYPE)
 
     return router

@@ -213,7 +213,8 @@ class ConsumerSide:
         rdn = node.topology.platform.rdn_id
         url = node.url("platform") + path
         try:
-            response = await node.http.get(url, params=dict(params), timeout=10.0)
+            headers = await node.authorization(rdn)
+            response = await node.http.get(url, params=dict(params), headers=headers, timeout=10.0)
         except httpx.HTTPError as exc:
             raise UpstreamError(
                 f"the RDN is unreachable ({type(exc).__name__})", component=rdn
@@ -320,7 +321,7 @@ class ConsumerSide:
                 response = await node.http.post(
                     node.url("platform") + VS_TOKENS,
                     content=raw,
-                    headers={"Content-Type": XML_MEDIA_TYPE},
+                    headers={"Content-Type": XML_MEDIA_TYPE, **await node.authorization(vs_id)},
                     timeout=10.0,
                 )
             except httpx.HTTPError as exc:
@@ -585,12 +586,11 @@ class ConsumerSide:
         url = route.sak_url + TRANSPORT_PATH
         trace.step(f"SAK des Datenhalters erreichbar, Antwort innerhalb von {timeout:g} s")
         try:
+            headers = {"Content-Type": XML_MEDIA_TYPE, **await node.authorization(route.sak_id)}
             async with (
                 asyncio.timeout(timeout),
                 slots,
-                node.http.stream(
-                    "POST", url, content=raw, headers={"Content-Type": XML_MEDIA_TYPE}
-                ) as response,
+                node.http.stream("POST", url, content=raw, headers=headers) as response,
             ):
                 return await read_limited(
                     response, DEFAULT_LIMITS.max_bytes, component=route.sak_id

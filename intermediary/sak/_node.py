@@ -11,8 +11,15 @@ from lxml import etree
 from intermediary._edge import http_status
 from intermediary.sak._settings import SakSettings
 from noots import messages
+from noots.access import AccessGrant, AccessTokenSource, AccessTokenVerifier
 from noots.clock import Clock
-from noots.errors import ConfigurationError, NootsError, UnresolvedReference, UpstreamError
+from noots.errors import (
+    AccessDenied,
+    ConfigurationError,
+    NootsError,
+    UnresolvedReference,
+    UpstreamError,
+)
 from noots.participant import Participant, load_participant
 from noots.pki import Role
 from noots.topology import ConsumerSpec, RegisterSpec, Topology
@@ -57,6 +64,19 @@ class SakNode:
         if self.participant.role is not Role.SAK:
             raise ConfigurationError(f"{self.sak_id} needs a certificate of role sak")
         self.agent = messages.Agent(self.sak_id, f"Sicherer Anschlussknoten ({self.served.name})")
+        iam_id = topology.platform.iam_id
+        # Every caller of this SAK presents an IAM access token for it; every call this SAK
+        # makes presents one for the resource it calls (AD-NOOTS-05).
+        self.access = AccessTokenVerifier(
+            self.participant.validator, iam_id=iam_id, audience=self.sak_id, clock=clock
+        )
+        self.tokens = AccessTokenSource(
+            self.participant.credential,
+            iam_url=self.url("platform"),
+            iam_id=iam_id,
+            clock=clock,
+            http=http,
+        )
 
     @property
     def is_provider(self) -> bool:
@@ -68,6 +88,18 @@ class SakNode:
 
     def url(self, participant_or_component: str) -> str:
         return self.topology.base_url(participant_or_component, tls=self.tls)
+
+    def caller(self, authorization: str | None, *, role: Role, subject: str) -> AccessGrant:
+        """The grant of the access token a caller presents: for this SAK, of ``role``, and
+        issued to ``subject`` (:class:`~noots.errors.AccessDenied` for anybody else)."""
+        grant = self.access.verify_authorization(authorization, roles=(role,))
+        if grant.subject != subject:
+            raise AccessDenied(f"{self.sak_id} accepts this call only from {subject}")
+        return grant
+
+    async def authorization(self, audience: str) -> dict[str, str]:
+        """The ``Authorization`` header for a call to ``audience``."""
+        return await self.tokens.authorization(audience)
 
     def consumer_of(self, sak_id: str) -> ConsumerSpec:
         """The online service whose SAK ``sak_id`` is; :class:`UnresolvedReference` otherwise."""

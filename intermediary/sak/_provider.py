@@ -195,13 +195,20 @@ class ProviderSide:
     def passive(self) -> bool:
         return self.register.sak.mode == "passive"
 
-    async def receive(self, raw: bytes, peer: TlsPeer = NO_TLS) -> SakAnswer:
-        """One envelope from another SAK, end to end; always a signed answer."""
+    async def receive(
+        self, raw: bytes, peer: TlsPeer = NO_TLS, authorization: str | None = None
+    ) -> SakAnswer:
+        """One envelope from another SAK, end to end; always a signed answer.
+
+        ``authorization`` is the caller's ``Authorization`` header: an IAM access token for
+        this SAK, of role ``sak``, issued to the SAK that signed the envelope."""
         node = self.node
         inbound = _Inbound(raw)
         try:
             with trace.span(Hop.SAK_SAK, node.sak_id, title="Umschlag annehmen und prüfen"):
-                metadata = self._inbound(inbound, peer)
+                trace.step("Zugriffstoken des IAM für diesen SAK (Rolle sak)")
+                grant = node.access.verify_authorization(authorization, roles=(Role.SAK,))
+                metadata = self._inbound(inbound, peer, grant.subject)
             assert inbound.request is not None
             with self._span(Hop.SAK_DP, inbound, "0101 an das Register übergeben"):
                 content = await self._deliver(metadata, inbound)
@@ -246,13 +253,18 @@ class ProviderSide:
 
     # -- the steps ------------------------------------------------------------------------
 
-    def _inbound(self, inbound: _Inbound, peer: TlsPeer) -> ProviderMetadata:
+    def _inbound(self, inbound: _Inbound, peer: TlsPeer, caller: str) -> ProviderMetadata:
         node = self.node
         trace.step("Signatur, Zertifikat (Kette, Gültigkeit, Sperrliste) des sendenden SAK")
         opened = open_envelope(inbound.raw, node.participant.verifier, required_role=Role.SAK)
         header = opened.header
         inbound.addressing = Addressing.of(header)
         peer.check(header.sender, component=node.sak_id)
+        if caller != header.sender:
+            raise SenderMismatch(
+                f"the access token was issued to {caller}, the envelope is signed by "
+                f"{header.sender}"
+            )
         trace.note(peer=header.sender, envelope_id=str(header.message_id))
         trace.step("Absender ist der SAK des Online-Dienstes, für den er handelt")
         if header.on_behalf_of is None:
@@ -337,8 +349,12 @@ class ProviderSide:
                 ) from None
         trace.step(f"Register erreichbar, Antwort innerhalb von {timeout:g} s")
         url = self.node.url(register) + PROVIDER_REQUESTS_PATH
-        headers = {"Content-Type": XML_MEDIA_TYPE, **metadata.headers()}
         try:
+            headers = {
+                "Content-Type": XML_MEDIA_TYPE,
+                **metadata.headers(),
+                **await self.node.authorization(register),
+            }
             async with (
                 asyncio.timeout(timeout),
                 self.node.http.stream("POST", url, content=body, headers=headers) as response,

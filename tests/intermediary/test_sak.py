@@ -8,9 +8,11 @@ documented consumer API of its SAK.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import shutil
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +22,14 @@ import yaml
 
 from intermediary.sak._openapi import DOCS_DIR, openapi_documents, render
 from noots import messages
-from noots.clock import SystemClock
+from noots.access import AccessTokenSource, BearerAuth, issue_access_token
+from noots.clock import ManualClock, SystemClock
+from noots.envelope import open_envelope, parse_error_body
 from noots.errors import EdmCode
+from noots.participant import load_credential, load_validator
+from noots.pki import CertificateAuthority
 from noots.protocol import open_protocol_log
+from noots.signing import XmlVerifier
 from noots.testing.landscape import Landscape, bootstrap, landscape_in_process
 from noots.xml import parse
 from tests.intermediary.sak_support import fetch, prepare, submit
@@ -51,28 +58,45 @@ def _copy(template: Path, target: Path, *, passive: str | None = None) -> Path:
     return target
 
 
+@contextlib.asynccontextmanager
+async def _online_service(
+    data_dir: Path,
+) -> AsyncIterator[tuple[Landscape, httpx.AsyncClient]]:
+    """The landscape in process, and an HTTP client of the Bewohnerparkausweis service that
+    presents its IAM access token to its SAK."""
+    async with landscape_in_process(data_dir, consumers=False) as (landscape, routes):
+        topology = landscape.topology
+        credential = load_credential(data_dir / "pki", BPA)
+        async with (
+            httpx.AsyncClient(transport=routes) as http,
+            AccessTokenSource(
+                credential,
+                iam_url=topology.base_url("platform"),
+                iam_id=topology.platform.iam_id,
+                clock=SystemClock(),
+                http=http,
+            ) as tokens,
+            httpx.AsyncClient(
+                transport=routes, auth=BearerAuth(tokens, topology.sak_id(BPA))
+            ) as client,
+        ):
+            yield landscape, client
+
+
 @pytest.fixture
 async def wired(
     template: Path, tmp_path: Path
 ) -> AsyncIterator[tuple[Landscape, httpx.AsyncClient]]:
-    data_dir = _copy(template, tmp_path / "data")
-    async with (
-        landscape_in_process(data_dir, consumers=False) as (landscape, routes),
-        httpx.AsyncClient(transport=routes) as client,
-    ):
-        yield landscape, client
+    async with _online_service(_copy(template, tmp_path / "data")) as wired:
+        yield wired
 
 
 @pytest.fixture
 async def wired_passive(
     template: Path, tmp_path: Path
 ) -> AsyncIterator[tuple[Landscape, httpx.AsyncClient]]:
-    data_dir = _copy(template, tmp_path / "data", passive=KBA)
-    async with (
-        landscape_in_process(data_dir, consumers=False) as (landscape, routes),
-        httpx.AsyncClient(transport=routes) as client,
-    ):
-        yield landscape, client
+    async with _online_service(_copy(template, tmp_path / "data", passive=KBA)) as wired:
+        yield wired
 
 
 def _logged(landscape: Landscape, party: str) -> list[str]:
@@ -229,3 +253,122 @@ async def test_a_register_serves_the_push_endpoint_the_document_names(wired: Any
     served = (await client.get(landscape.url(KBA) + "/openapi.json")).json()["paths"]
     assert "post" in served["/provider/v1/requests"]
     assert "post" in openapi_documents()["sak-provider-api.json"]["paths"]["/provider/v1/requests"]
+
+
+# -- who may call a SAK (IAM access tokens) ---------------------------------------------------
+
+
+def _token(landscape: Landscape, client: str, audience: str, **options: Any) -> str:
+    """An access token of the landscape's IAM, minted directly (no registration check)."""
+    pki = landscape.data_dir / "pki"
+    validated = load_validator(pki, clock=SystemClock()).validate(
+        load_credential(pki, client).certificate
+    )
+    return issue_access_token(
+        load_credential(pki, landscape.topology.platform.iam_id),
+        client=validated,
+        audience=audience,
+        acts_for=client,
+        clock=options.pop("clock", SystemClock()),
+        **options,
+    )
+
+
+async def _route_status(landscape: Landscape, authorization: str | None) -> httpx.Response:
+    app = landscape.apps[_address(landscape, f"{BPA}.sak")]
+    headers = {"Authorization": authorization} if authorization else {}
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://sak"
+    ) as raw:
+        return await raw.get(
+            "/consumer/v1/routes",
+            params={"evidenceType": "Fahrzeughalterauskunft"},
+            headers=headers,
+        )
+
+
+def _address(landscape: Landscape, participant: str) -> str:
+    participant_spec = landscape.topology.participant(participant)
+    return f"{participant_spec.host}:{participant_spec.port}"
+
+
+async def test_the_consumer_api_refuses_a_caller_without_a_token(wired: Any) -> None:
+    """No access token: 401 EDM:ERR:0001 with a Bearer challenge."""
+    landscape, _client = wired
+    response = await _route_status(landscape, None)
+    assert response.status_code == 401
+    assert response.json()["code"] == "EDM:ERR:0001"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+async def test_the_consumer_api_refuses_another_online_service(wired: Any) -> None:
+    """A valid token of another online service for this SAK: 403, only its own may use it."""
+    landscape, _client = wired
+    token = _token(landscape, "09162000-GEWA-65", f"{BPA}.sak")
+    response = await _route_status(landscape, f"Bearer {token}")
+    assert response.status_code == 403
+    assert response.json()["code"] == "EDM:ERR:0002"
+
+
+async def test_the_consumer_api_refuses_a_token_for_another_resource(wired: Any) -> None:
+    """The online service's own token, but for the IDA: 403 (wrong audience)."""
+    landscape, _client = wired
+    token = _token(landscape, BPA, landscape.topology.ida.participant_id)
+    response = await _route_status(landscape, f"Bearer {token}")
+    assert response.status_code == 403
+
+
+async def test_the_consumer_api_refuses_an_expired_token(wired: Any) -> None:
+    """A token that expired (issued an hour ago, valid five minutes): 401."""
+    landscape, _client = wired
+    then = ManualClock(SystemClock().now() - timedelta(hours=1))
+    token = _token(landscape, BPA, f"{BPA}.sak", clock=then)
+    response = await _route_status(landscape, f"Bearer {token}")
+    assert response.status_code == 401
+    assert "expired" in response.json()["detail"]
+
+
+async def test_a_revocation_takes_effect_at_once(wired: Any) -> None:
+    """Revoking the online service's certificate refuses its next call, token or not."""
+    landscape, _client = wired
+    token = _token(landscape, BPA, f"{BPA}.sak")
+    assert (await _route_status(landscape, f"Bearer {token}")).status_code == 200
+    CertificateAuthority.open(landscape.data_dir / "pki", clock=SystemClock()).revoke(BPA)
+    response = await _route_status(landscape, f"Bearer {token}")
+    assert response.status_code == 401
+    assert "revoked" in response.json()["detail"]
+
+
+async def test_a_register_accepts_requests_only_from_its_own_sak(wired: Any) -> None:
+    """The KBA's push endpoint refuses a request without a token, and one of another SAK."""
+    landscape, _client = wired
+    app = landscape.apps[_address(landscape, KBA)]
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://kba"
+    ) as raw:
+        missing = await raw.post("/provider/v1/requests", content=b"<x/>")
+        other = _token(landscape, f"{MELD}.sak", KBA)
+        foreign = await raw.post(
+            "/provider/v1/requests", content=b"<x/>", headers={"Authorization": f"Bearer {other}"}
+        )
+    assert missing.status_code == 401
+    assert foreign.status_code == 403
+
+
+async def test_the_transport_endpoint_refuses_an_envelope_without_a_token(wired: Any) -> None:
+    """Between SAKs a token is required too: the refusal is a signed env:Error 0001."""
+    landscape, _client = wired
+    app = landscape.apps[_address(landscape, f"{KBA}.sak")]
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://sak"
+    ) as raw:
+        response = await raw.post("/transport/v1/messages", content=b"<x/>")
+    assert response.status_code == 401
+    opened = open_envelope(response.content, load_validator_verifier(landscape))
+    code, _detail, component = parse_error_body(opened.body)
+    assert code is EdmCode.AUTHENTICATION
+    assert component == f"{KBA}.sak"
+
+
+def load_validator_verifier(landscape: Landscape) -> XmlVerifier:
+    return XmlVerifier(load_validator(landscape.data_dir / "pki", clock=SystemClock()))
