@@ -78,6 +78,7 @@ __all__ = [
     "InvalidInput",
     "MalformedMessage",
     "NootsError",
+    "NotAProtocolLog",
     "NotFound",
     "PersonNotFound",
     "ProtocolLogError",
@@ -347,6 +348,11 @@ class UpstreamError(QueryError):
 
 class ProtocolLogError(QueryError):
     pass
+
+
+class NotAProtocolLog(ProtocolLogError):
+    """A store opened for inspection is missing or is not a noots protocol log (no log tables,
+    not SQLite, a directory); nothing was created or changed."""
 
 
 class ChainBroken(ProtocolLogError):
