@@ -183,11 +183,15 @@ class InvalidInput(NootsError):
 
 
 class InvalidIdnr(InvalidInput):
-    """An identification number that breaks a rule; ``reason`` says which."""
+    """An identification number that breaks a rule; ``reason`` names the rule and never
+    quotes the number (it becomes the detail of a refusal). ``diagnosis`` may quote its digits
+    ("check digit is 8, expected 9"): for the person holding the number (``noots idnr check``),
+    never for an answer on the wire."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, diagnosis: str | None = None) -> None:
         super().__init__(f"invalid IDNr: {reason}")
         self.reason = reason
+        self.diagnosis = diagnosis or reason
 
 
 class XmlError(InvalidInput):
