@@ -36,6 +36,7 @@ from noots.pki import CertificateAuthority
 from noots.protocol import open_protocol_log
 from noots.settings import load_settings
 from noots.signing import XmlVerifier
+from noots.state import StateFile
 from noots.topology import Topology
 
 __all__ = ["COMPONENTS", "app_from_env", "create_app"]
@@ -139,10 +140,14 @@ def _start(
             clock=clock,
         )
         stack.callback(decisions.close)
+        vs_id = topology.platform.vs_id
+        state = StateFile(settings.state_path(vs_id))
+        stack.callback(state.close)
         app.state.vs = Vermittlungsstelle(
-            load_participant(pki_dir, topology.platform.vs_id, clock=clock),
+            load_participant(pki_dir, vs_id, clock=clock),
             topology,
             decisions,
+            replay=settings.replay_guard(clock, state),
             lifetime=timedelta(seconds=settings.vs_token_lifetime_seconds),
         )
     if "hub" in selected:

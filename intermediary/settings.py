@@ -8,11 +8,16 @@ the admin token and the transport hub's limits (where the protocol logs live is 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 
+from noots.bootstrap import LandscapePaths
+from noots.clock import Clock
+from noots.envelope import ReplayGuard
 from noots.settings import NootsSettings
+from noots.state import ReplayJournal, StateFile
 
 __all__ = ["PlatformSettings"]
 
@@ -40,6 +45,21 @@ class PlatformSettings(NootsSettings):
     eid_identity_lifetime_seconds: float = Field(
         default=900.0, gt=0, description="How long an identity token of the simulated eID lasts."
     )
+    # The same variables and meaning as the registers' and the IDA's (ProviderSettings): one
+    # freshness window for every component that acts on a signed request.
+    replay_window_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=86_400,
+        description="Accepted age of a token request envelope's Created (±), at the VS.",
+    )
+    replay_cache_size: int = Field(
+        default=100_000, ge=1, description="Envelope ids the VS remembers against replay."
+    )
+    state_dir: Path | None = Field(
+        default=None,
+        description="Restart-safe state (the VS's replay cache); <data_dir>/state if unset.",
+    )
 
     @field_validator("hub_provider_timeouts")
     @classmethod
@@ -62,6 +82,21 @@ class PlatformSettings(NootsSettings):
     def vs_log_path(self) -> Path:
         """The Vermittlungsstelle's abstract log (SQLite), apart from the § 9 protocol logs."""
         return self.data_dir / "vs" / "decisions.db"
+
+    def state_path(self, participant_id: str) -> Path:
+        """A participant's state file (:mod:`noots.state`): ``<state_dir>/<id>.db``."""
+        if self.state_dir is not None:
+            return self.state_dir / f"{participant_id}.db"
+        return LandscapePaths(self.data_dir).state_file(participant_id)
+
+    def replay_guard(self, clock: Clock, state: StateFile) -> ReplayGuard:
+        """The Vermittlungsstelle's replay cache, journaled in ``state`` (survives a restart)."""
+        return ReplayGuard(
+            clock,
+            window=timedelta(seconds=self.replay_window_seconds),
+            max_entries=self.replay_cache_size,
+            journal=ReplayJournal(state),
+        )
 
     def timeout_for(self, provider: str) -> float:
         return self.hub_provider_timeouts.get(provider, self.hub_timeout_seconds)
