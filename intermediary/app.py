@@ -31,7 +31,6 @@ from fastapi.responses import JSONResponse
 from intermediary._context import PlatformContext
 from intermediary.settings import PlatformSettings
 from noots import __version__
-from noots.bootstrap import LandscapePaths
 from noots.clock import Clock
 from noots.envelope import ReplayGuard
 from noots.participant import load_credential, load_participant, load_validator
@@ -146,7 +145,7 @@ def _start(
         from intermediary.iam import REPLAY_WINDOW, IamService
 
         iam_id = topology.platform.iam_id
-        state = StateFile(LandscapePaths(settings.data_dir).state_file(iam_id))
+        state = StateFile(settings.state_path(iam_id))
         stack.callback(state.close)
         app.state.iam = IamService(
             load_credential(pki_dir, iam_id),
@@ -164,10 +163,14 @@ def _start(
             clock=clock,
         )
         stack.callback(decisions.close)
+        vs_id = topology.platform.vs_id
+        state = StateFile(settings.state_path(vs_id))
+        stack.callback(state.close)
         app.state.vs = Vermittlungsstelle(
-            load_participant(pki_dir, topology.platform.vs_id, clock=clock),
+            load_participant(pki_dir, vs_id, clock=clock),
             topology,
             decisions,
+            replay=settings.replay_guard(clock, state),
             lifetime=timedelta(seconds=settings.vs_token_lifetime_seconds),
         )
     if "hub" in selected:

@@ -6,6 +6,12 @@ the outcome, one row per transfer (the entries of the hub, the register and the 
 service for the same request id are joined, each party's record kept). ``/dsc/`` is the same
 as a plain HTML page in German, with a login form for the simulated eID (:mod:`intermediary.eid`).
 
+The outcome of a transfer is the authoritative one (:func:`group_transfers`): the furthest it
+got, delivered before pending before refused. A refusal logged under the same request id
+after the transfer was delivered or announced (a captured request replayed, a repetition)
+never overwrites it: it is shown as what it is, a refused repetition with its own time
+(``refusedRepetition`` in the JSON records, "Wiederholung abgewiesen" on the page).
+
 Authentication: the token must be sealed by a participant of role ``eid`` under the landscape's
 trust anchor, be valid now, be meant for the DSC (audience ``noots-dsc`` or none) and have the
 level of assurance **hoch**. Missing, broken or expired → 401; a lower level → 403, each with a
@@ -70,6 +76,8 @@ _OUTCOME_DE = {
     "refused:EDM:ERR:0007": "abgelehnt: nicht unterstützt",
     "refused:EDM:ERR:0008": "fehlgeschlagen",
 }
+#: How far a transfer got, by a record's outcome (every refusal: 0).
+_REACHED = {"pending": 1, "delivered": 2}
 
 
 class ProtocolSources:
@@ -123,13 +131,19 @@ class Transfer:
     purpose: str
     outcome: str
     records: tuple[ProtocolEntry, ...]
+    #: The refusals in ``records`` logged after the transfer was delivered or announced: a
+    #: repeated (or replayed) request that was refused. They do not change ``outcome``.
+    refused_repetitions: tuple[ProtocolEntry, ...] = ()
 
 
 def group_transfers(entries: Iterable[ProtocolEntry]) -> list[Transfer]:
     """One :class:`Transfer` per (request id, consumer, provider), newest first (pure).
 
-    The outcome is the latest record's (a ``pending`` followed by ``delivered`` is delivered);
-    every party's record stays visible in ``records``.
+    The outcome is the authoritative one: ``delivered`` if any party logged a delivery, else
+    ``pending`` if the answer was announced, else the latest refusal. A refusal after the first
+    delivery or announcement is a refused repetition (:attr:`Transfer.refused_repetitions`),
+    never the outcome; a refusal before it was an attempt that a retry overtook. Every party's
+    record stays visible in ``records``.
     """
     groups: dict[tuple[str, str, str], list[ProtocolEntry]] = {}
     for entry in entries:
@@ -140,6 +154,8 @@ def group_transfers(entries: Iterable[ProtocolEntry]) -> list[Transfer]:
     for (request_id, consumer, provider), records in groups.items():
         records.sort(key=lambda e: (e.recorded_at, e.party, e.sequence))
         last = records[-1]
+        reached = max(records, key=lambda e: _REACHED.get(e.outcome, 0))
+        answered = next((i for i, e in enumerate(records) if e.outcome in _REACHED), None)
         transfers.append(
             Transfer(
                 request_id=request_id,
@@ -149,8 +165,11 @@ def group_transfers(entries: Iterable[ProtocolEntry]) -> list[Transfer]:
                 provider=provider,
                 evidence_type=last.evidence_type,
                 purpose=last.purpose,
-                outcome=last.outcome,
+                outcome=reached.outcome if answered is not None else last.outcome,
                 records=tuple(records),
+                refused_repetitions=()
+                if answered is None
+                else tuple(e for e in records[answered:] if e.outcome not in _REACHED),
             )
         )
     transfers.sort(key=lambda t: (t.first_seen, t.request_id), reverse=True)
@@ -223,6 +242,10 @@ class Datenschutzcockpit:
                             "partyName": self._name(e.party),
                             "time": format_utc(e.recorded_at, millis=True),
                             "outcome": e.outcome,
+                            "outcomeText": _OUTCOME_DE.get(e.outcome, e.outcome),
+                            # A refused repetition (e.g. a replay) after the transfer was
+                            # delivered or announced: its own time, no effect on the outcome.
+                            "refusedRepetition": e in t.refused_repetitions,
                         }
                         for e in t.records
                     ],

@@ -12,13 +12,17 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 
-from noots.settings import NootsSettings
+from noots.settings import ReplaySettings
 
 __all__ = ["PlatformSettings"]
 
 
-class PlatformSettings(NootsSettings):
-    """Settings of the platform (hub, RDN, VS, IAM für Behörden, PKI, DSC, simulated eID)."""
+class PlatformSettings(ReplaySettings):
+    """Settings of the platform (hub, RDN, VS, IAM für Behörden, PKI, DSC, simulated eID).
+
+    The replay settings (:class:`~noots.settings.ReplaySettings`, the same ``NOOTS_*``
+    variables as every receiver of signed requests) apply to the VS's token requests.
+    """
 
     admin_token: SecretStr | None = Field(
         default=None,
@@ -46,7 +50,6 @@ class PlatformSettings(NootsSettings):
     eid_identity_lifetime_seconds: float = Field(
         default=900.0, gt=0, description="How long an identity token of the simulated eID lasts."
     )
-
     @field_validator("hub_provider_timeouts")
     @classmethod
     def _positive(cls, value: dict[str, float]) -> dict[str, float]:

@@ -24,6 +24,12 @@ The rule (:func:`authorise`), checked in this order; the first failure is the re
    the matrix to every cross-area transfer, not only to those with an IDNr: the law mandates
    the VS for the IDNr ones, and the simulator does not open an unchecked path for the others.
 
+Before any of this, the request must be fresh and new: its envelope's ``Created`` within the
+freshness window (±300 s by default) and its message id one the VS has not accepted before
+(:class:`~noots.envelope.ReplayGuard`, journaled in ``<data_dir>/state/<vs id>.db`` so that it
+holds across a restart). A replayed or stale request is refused with ``EDM:ERR:0003`` before
+any decision is made and leaves no line in the decision log.
+
 The refusal names the first rule broken and what the matrix does allow this consumer (its own
 rows only). The VS logs abstractly (:class:`DecisionLog`): time, consumer, provider, evidence
 type, purpose, legal basis, decision and reason; never an IDNr, a request hash or any content.
@@ -50,7 +56,7 @@ from intermediary._edge import XML_MEDIA_TYPE, http_status, read_body
 from intermediary._envelopes import Addressing, claimed_addressing, sign_answer
 from noots import _sqlite
 from noots.clock import Clock
-from noots.envelope import error_body, open_envelope
+from noots.envelope import ReplayGuard, error_body, open_envelope
 from noots.errors import (
     AuthorisationRefused,
     InvalidInput,
@@ -323,19 +329,21 @@ class Vermittlungsstelle:
         topology: Topology,
         log: DecisionLog,
         *,
+        replay: ReplayGuard,
         lifetime: timedelta = timedelta(minutes=5),
     ) -> None:
         self.participant = participant
         self.topology = topology
         self.log = log
+        self.replay = replay
         self.lifetime = lifetime
 
     async def handle(self, raw: bytes, peer: TlsPeer = NO_TLS) -> VsAnswer:
         """One ``POST /vs/v1/tokens``: the signed answer, whatever happened.
 
         Checks, decision and signing run on the event loop (CPU work gains nothing from
-        threads); only the decision log, which waits on a disk or a database, runs in a worker
-        thread."""
+        threads); only the replay journal and the decision log, which wait on a disk or a
+        database, run in a worker thread."""
         addressing = claimed_addressing(raw, default_service=VS_SERVICE_ID)
         try:
             opened = open_envelope(
@@ -351,6 +359,10 @@ class Vermittlungsstelle:
                     f"envelope addressed to {opened.header.recipient}, "
                     f"not to the Vermittlungsstelle {self.participant.participant_id}"
                 )
+            # Fresh and never seen, before anything is decided or logged: a captured request
+            # sent again (or one created long ago or ahead) gets no token (0003). Only after
+            # the signature: unsigned ids never fill the cache.
+            await run_in_threadpool(self.replay.check, opened.header)
             request = parse_token_request(opened.body)
             if opened.header.purpose is not None and opened.header.purpose != request.purpose:
                 raise InvalidInput("envelope Purpose and token request Purpose differ")

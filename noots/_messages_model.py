@@ -128,7 +128,7 @@ def _token(value: object, what: str) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{what} must be a str, not {type(value).__name__}")
     if not _TOKEN.fullmatch(value) or _NOT_XML.search(value):
-        raise ValueError(f"{what} must be a non-empty code without whitespace: {value!r}")
+        raise ValueError(f"{what} must be a non-empty code without whitespace")
     return value
 
 
@@ -386,7 +386,7 @@ Subject: TypeAlias = NaturalPerson | LegalPerson
 
 def _check_loa(value: object) -> None:
     if value not in LEVELS_OF_ASSURANCE:
-        raise ValueError(f"unknown level of assurance {value!r}")
+        raise ValueError("unknown level of assurance")
 
 
 def _check_subject(value: object) -> None:

@@ -23,6 +23,26 @@ def connect(
     return connection
 
 
+def connect_read_only(path: Path, *, timeout: float) -> sqlite3.Connection:
+    """A connection that can neither create nor change anything (URI ``mode=ro``).
+
+    A WAL file whose writers are all gone has no ``-wal``/``-shm`` beside it, and even a
+    read-only connection would create both (and leave them behind). Then the file is complete
+    as it is on disk and is read ``immutable``: no lock, no side file. With a ``-wal`` present
+    (a writer is running, or one crashed) the reader shares the writer's WAL index as usual.
+    Raises ``sqlite3.OperationalError`` for a path it cannot open (missing, a directory).
+    """
+    wal = path.with_name(path.name + "-wal")
+    options = "mode=ro" if wal.exists() else "mode=ro&immutable=1"
+    return sqlite3.connect(
+        f"{path.resolve().as_uri()}?{options}",
+        uri=True,
+        timeout=timeout,
+        isolation_level=None,
+        check_same_thread=False,
+    )
+
+
 @contextlib.contextmanager
 def transaction(connection: sqlite3.Connection, begin: str) -> Iterator[sqlite3.Cursor]:
     """``begin`` … COMMIT, or ROLLBACK if the block raises."""

@@ -94,6 +94,7 @@ __all__ = [
     "InvalidInput",
     "MalformedMessage",
     "NootsError",
+    "NotAProtocolLog",
     "NotFound",
     "PersonNotFound",
     "ProtocolLogError",
@@ -198,11 +199,15 @@ class InvalidInput(NootsError):
 
 
 class InvalidIdnr(InvalidInput):
-    """An identification number that breaks a rule; ``reason`` says which."""
+    """An identification number that breaks a rule; ``reason`` names the rule and never
+    quotes the number (it becomes the detail of a refusal). ``diagnosis`` may quote its digits
+    ("check digit is 8, expected 9"): for the person holding the number (``noots idnr check``),
+    never for an answer on the wire."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, diagnosis: str | None = None) -> None:
         super().__init__(f"invalid IDNr: {reason}")
         self.reason = reason
+        self.diagnosis = diagnosis or reason
 
 
 class XmlError(InvalidInput):
@@ -405,6 +410,11 @@ class UpstreamError(QueryError):
 
 class ProtocolLogError(QueryError):
     pass
+
+
+class NotAProtocolLog(ProtocolLogError):
+    """A store opened for inspection is missing or is not a noots protocol log (no log tables,
+    not SQLite, a directory); nothing was created or changed."""
 
 
 class ChainBroken(ProtocolLogError):

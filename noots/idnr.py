@@ -65,12 +65,18 @@ def check_digit(first_ten: str) -> str:
 def validate(number: str, *, allow_test_numbers: bool = False) -> str:
     """Return ``number`` if it is a valid IDNr; otherwise raise :class:`InvalidIdnr`.
 
-    The exception's ``reason`` names the first rule that failed (see the module docstring).
+    The exception's ``reason`` names the first rule that failed (see the module docstring)
+    without quoting the number; its ``diagnosis`` says what exactly is wrong with it.
     """
     if not isinstance(number, str):
-        raise InvalidIdnr(f"must be a string of 11 digits, got {type(number).__name__}")
+        raise InvalidIdnr(
+            "must be a string of 11 digits",
+            diagnosis=f"must be a string of 11 digits, got {type(number).__name__}",
+        )
     if len(number) != 11:
-        raise InvalidIdnr(f"must have 11 digits, got {len(number)} characters")
+        raise InvalidIdnr(
+            "must have 11 digits", diagnosis=f"must have 11 digits, got {len(number)} characters"
+        )
     if not (number.isascii() and number.isdigit()):
         raise InvalidIdnr("must consist of the digits 0-9 only")
     if number[0] == "0" and not allow_test_numbers:
@@ -82,19 +88,28 @@ def validate(number: str, *, allow_test_numbers: bool = False) -> str:
         raise InvalidIdnr("no digit occurs twice in the first ten digits (exactly one must)")
     if len(repeated) > 1:
         raise InvalidIdnr(
-            f"more than one digit repeats in the first ten digits ({', '.join(repeated)});"
-            " exactly one may"
+            "more than one digit repeats in the first ten digits; exactly one may",
+            diagnosis=f"more than one digit repeats in the first ten digits "
+            f"({', '.join(repeated)}); exactly one may",
         )
     digit = repeated[0]
     if counts[digit] > 3:
         raise InvalidIdnr(
-            f"digit {digit} occurs {counts[digit]} times in the first ten digits (at most 3)"
+            "a digit occurs more than 3 times in the first ten digits",
+            diagnosis=f"digit {digit} occurs {counts[digit]} times in the first ten digits "
+            "(at most 3)",
         )
     if digit * 3 in first_ten:
-        raise InvalidIdnr(f"digit {digit} occurs three times in a row")
+        raise InvalidIdnr(
+            "a digit occurs three times in a row",
+            diagnosis=f"digit {digit} occurs three times in a row",
+        )
     expected = check_digit(first_ten)
     if number[10] != expected:
-        raise InvalidIdnr(f"check digit is {number[10]}, expected {expected}")
+        raise InvalidIdnr(
+            "the check digit does not match the first ten digits",
+            diagnosis=f"check digit is {number[10]}, expected {expected}",
+        )
     return number
 
 

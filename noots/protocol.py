@@ -30,6 +30,12 @@ Storage: SQLite (a file path; WAL, ``synchronous=FULL``, writers serialised acro
 by ``BEGIN IMMEDIATE``) or PostgreSQL (a ``postgresql://`` URL; writers serialised by a row
 lock on the chain row). The chain logic is shared; the backends differ only in connection and
 transaction handling.
+
+Inspection (``noots protocol verify|show``, the provider suite's ``--protocol-log``) opens a
+store with :func:`open_protocol_log_read_only`: SQLite through a ``mode=ro`` URI, PostgreSQL
+in read-only transactions only. It creates and changes nothing, and refuses with
+:class:`~noots.errors.NotAProtocolLog` a store that is missing or has no log tables, instead
+of creating an empty log that would verify as "valid: 0 entries".
 """
 
 from __future__ import annotations
@@ -48,7 +54,7 @@ from typing import Any, Protocol
 
 from noots import _sqlite
 from noots.clock import Clock
-from noots.errors import ChainBroken, ProtocolLogError
+from noots.errors import ChainBroken, NotAProtocolLog, ProtocolLogError
 
 __all__ = [
     "DEFAULT_RETENTION",
@@ -58,6 +64,7 @@ __all__ = [
     "canonical_bytes",
     "entry_hash",
     "open_protocol_log",
+    "open_protocol_log_read_only",
 ]
 
 DEFAULT_RETENTION = timedelta(days=730)
@@ -149,6 +156,13 @@ class _Backend(Protocol):
     def close(self) -> None: ...
 
 
+#: Every column the log reads; a store without them is not a protocol log.
+_PROBE = (
+    "SELECT sequence, recorded_at, party, consumer, provider, evidence_type, purpose, idnr,"
+    " message_id, outcome, prev_hash, entry_hash FROM protocol_entries WHERE 1 = 0",
+    "SELECT anchor_sequence, anchor_hash, head_sequence, head_hash FROM protocol_chain WHERE 1 = 0",
+)
+
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS protocol_entries (
         sequence BIGINT PRIMARY KEY,
@@ -194,7 +208,10 @@ class _SqliteCursor:
 
 
 class _SqliteBackend:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        if read_only:
+            self._connection = _sqlite.connect_read_only(path, timeout=60.0)
+            return
         # One connection behind the log's lock; other processes wait for the file lock in
         # BEGIN IMMEDIATE. FULL: a transaction is on disk when COMMIT returns, so neither
         # kill -9 nor a power loss loses anything appended.
@@ -232,10 +249,16 @@ class _PostgresCursor:
 
 
 class _PostgresBackend:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
         import psycopg
 
-        self._connection = psycopg.connect(url, autocommit=True)
+        if read_only:
+            # Every transaction of this session read-only, whatever a statement asks for.
+            self._connection = psycopg.connect(
+                url, autocommit=True, options="-c default_transaction_read_only=on"
+            )
+        else:
+            self._connection = psycopg.connect(url, autocommit=True)
 
     @contextlib.contextmanager
     def _transaction(self, isolation: str) -> Iterator[_Cursor]:
@@ -264,12 +287,18 @@ _LOCK_CHAIN = (
 class ProtocolLog:
     """The protocol log of one party; thread-safe. Use :func:`open_protocol_log`."""
 
-    def __init__(self, backend: _Backend, *, party: str, clock: Clock) -> None:
+    def __init__(
+        self, backend: _Backend, *, party: str, clock: Clock, read_only: bool = False
+    ) -> None:
         _check_text("party", party)
         self._backend = backend
         self._lock = threading.Lock()
         self.party = party
         self.clock = clock
+        #: Opened for inspection: append and purge refuse, the store was not touched.
+        self.read_only = read_only
+        if read_only:
+            return
         with self._lock, backend.write() as cursor:
             if isinstance(backend, _PostgresBackend):
                 # Two processes creating the tables at once would collide in the catalog.
@@ -307,6 +336,7 @@ class ProtocolLog:
             raise ValueError(
                 f"outcome must be delivered, pending or refused:EDM:ERR:NNNN, not {outcome!r}"
             )
+        self._check_writable()
         with self._lock, self._backend.write() as cursor:
             cursor.execute(_LOCK_CHAIN)
             chain = cursor.fetchone()
@@ -389,6 +419,7 @@ class ProtocolLog:
         the rest still verifies. The purged part is verified first: a broken chain is never
         laundered into a fresh anchor.
         """
+        self._check_writable()
         cutoff = (self.clock.now() - retention).astimezone(UTC).strftime(_TIME_FORMAT)
         with self._lock, self._backend.write() as cursor:
             cursor.execute(_LOCK_CHAIN)
@@ -419,6 +450,10 @@ class ProtocolLog:
                 (last_purged, purged[-1][11]),
             )
             return len(purged)
+
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise ProtocolLogError("this protocol log was opened read-only (for inspection)")
 
     def close(self) -> None:
         with self._lock:
@@ -474,12 +509,71 @@ def _check_text(name: str, value: object) -> None:
         raise ValueError(f"{name} must be valid Unicode text") from None
 
 
+def _is_url(target: str) -> bool:
+    return target.startswith(("postgresql://", "postgres://"))
+
+
 def open_protocol_log(target: str | Path, *, party: str, clock: Clock) -> ProtocolLog:
     """Open (creating if needed) the log at a SQLite file path or a ``postgresql://`` URL."""
     text = str(target)
-    backend: _Backend
-    if text.startswith(("postgresql://", "postgres://")):
-        backend = _PostgresBackend(text)
-    else:
-        backend = _SqliteBackend(Path(target))
+    backend: _Backend = _PostgresBackend(text) if _is_url(text) else _SqliteBackend(Path(target))
     return ProtocolLog(backend, party=party, clock=clock)
+
+
+def open_protocol_log_read_only(
+    target: str | Path, *, party: str = "noots-inspect", clock: Clock | None = None
+) -> ProtocolLog:
+    """Open an existing log for inspection (verify, entries) without creating or changing
+    anything; raises :class:`NotAProtocolLog` when ``target`` is missing, cannot be opened or
+    has no protocol log tables. ``party`` and ``clock`` only matter to a log that writes."""
+    from noots.clock import SystemClock
+
+    text = str(target)
+    where = _redacted(text) if _is_url(text) else text
+    if not _is_url(text):
+        path = Path(target)
+        if not path.exists():
+            raise NotAProtocolLog(f"no protocol log at {where}: no such file")
+        if not path.is_file():
+            raise NotAProtocolLog(f"{where} is not a protocol log: not a file")
+    if _is_url(text):
+        import psycopg
+
+        driver_errors: tuple[type[Exception], ...] = (psycopg.Error,)
+    else:
+        driver_errors = (sqlite3.Error,)
+    try:
+        backend: _Backend = (
+            _PostgresBackend(text, read_only=True)
+            if _is_url(text)
+            else _SqliteBackend(Path(text), read_only=True)
+        )
+    except driver_errors as error:
+        raise NotAProtocolLog(f"cannot open {where}: {_first_line(error)}") from None
+    try:
+        with backend.read() as cursor:
+            for probe in _PROBE:
+                cursor.execute(probe)
+    except driver_errors as error:
+        backend.close()
+        raise NotAProtocolLog(
+            f"{where} is not a noots protocol log ({_first_line(error)})"
+        ) from None
+    return ProtocolLog(backend, party=party, clock=clock or SystemClock(), read_only=True)
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _redacted(url: str) -> str:
+    """A database URL without its password, fit for a message."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))

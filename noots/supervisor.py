@@ -6,16 +6,24 @@ in ``<data_dir>/run/<component>.log``), waits until every ``/health`` answers 20
 ``<data_dir>/run/landscape.json`` (:class:`RunInfo`) so that ``noots demo``, ``noots fetch``
 and ``noots status`` find the running landscape. A component that exits is reported with the
 end of its log; the others keep running (the supervisor does not restart anything: a register
-that is down is a situation worth seeing). :meth:`Supervisor.stop` ends every process
-(SIGTERM, then SIGKILL after a bound) and removes the run file.
+that is down is a situation worth seeing). :meth:`Supervisor.stop` ends every process and
+removes the run file.
+
+Stopping always completes, in bounded time (:func:`shutdown_bound`): SIGTERM to every
+component, up to a grace period for them to end (a second SIGINT/SIGTERM ends it at once),
+SIGKILL to every component still running, and at most :data:`KILL_TIMEOUT` for the killed ones
+to be gone. A component that hangs or ignores SIGTERM never holds the landscape. ``noots down``
+uses the same steps (:func:`stop_leftovers`) on the components of a supervisor that does not
+stop, or that was killed and left them behind.
 
 Each child watches its supervisor: if ``noots up`` itself is killed, the children stop by
-themselves instead of holding the ports.
+themselves (SIGTERM, then SIGKILL after the grace period) instead of holding the ports.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import secrets
@@ -23,8 +31,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,18 +46,27 @@ from noots.topology import Topology
 __all__ = [
     "DEFAULT_PEOPLE",
     "DEFAULT_SEED",
+    "GRACE_PERIOD",
+    "KILL_TIMEOUT",
     "RUN_FILE",
     "ComponentExit",
+    "ProcessGroup",
     "RunInfo",
     "RunningComponent",
     "Supervisor",
+    "component_process_alive",
     "demo_urls",
     "log_tail",
     "pid_alive",
+    "read_run_file",
     "run_dir",
     "running_landscape",
+    "shutdown_bound",
+    "signals_hurry",
     "signals_ignored",
     "signals_raise_interrupt",
+    "stop_leftovers",
+    "terminate",
 ]
 
 RUN_FILE = "landscape.json"
@@ -56,8 +74,19 @@ DEFAULT_PEOPLE = 10_000
 DEFAULT_SEED = 20261122
 #: How long every component together may take to become healthy.
 START_TIMEOUT = 120.0
-#: How long the components get to stop after SIGTERM before they are killed.
-STOP_TIMEOUT = 10.0
+#: How long the components get to stop after SIGTERM before they are killed (seconds). Their
+#: own graceful shutdown gives open requests 5 s (noots.server), so a healthy component is gone
+#: well before this.
+GRACE_PERIOD = 10.0
+#: How long killed (SIGKILL) processes may take to be gone before stopping gives up on them.
+KILL_TIMEOUT = 5.0
+#: How often a stop looks whether the processes have ended.
+_POLL_SECONDS = 0.05
+
+
+def shutdown_bound(grace_period: float) -> float:
+    """The longest a stop with this grace period takes: grace, then the kill and its reaping."""
+    return grace_period + KILL_TIMEOUT
 
 
 def run_dir(data_dir: Path) -> Path:
@@ -104,6 +133,8 @@ class RunInfo:
     admin_token_file: str | None = None
     #: The dashboard's event collector the components report their hops to, if any.
     trace_url: str | None = None
+    #: Seconds the components get after SIGTERM before SIGKILL (``noots up --grace-period``).
+    grace_period: float = GRACE_PERIOD
 
     def component(self, name: str) -> RunningComponent:
         for component in self.components:
@@ -121,14 +152,19 @@ class RunInfo:
         return cls(**data)
 
 
-def running_landscape(data_dir: Path) -> RunInfo | None:
-    """The landscape running for ``data_dir``, if its supervisor is alive."""
+def read_run_file(data_dir: Path) -> RunInfo | None:
+    """What ``<data_dir>/run/landscape.json`` says, whether its supervisor still lives or not."""
     path = run_dir(data_dir) / RUN_FILE
     try:
-        info = RunInfo.from_json(path.read_text(encoding="utf-8"))
+        return RunInfo.from_json(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, TypeError, KeyError):
         return None
-    return info if pid_alive(info.supervisor_pid) else None
+
+
+def running_landscape(data_dir: Path) -> RunInfo | None:
+    """The landscape running for ``data_dir``, if its supervisor is alive."""
+    info = read_run_file(data_dir)
+    return info if info is not None and pid_alive(info.supervisor_pid) else None
 
 
 def demo_urls(topology: Topology, components: list[Component], *, tls: bool) -> dict[str, str]:
@@ -188,7 +224,7 @@ class Supervisor:
         *,
         tls: bool = False,
         start_timeout: float = START_TIMEOUT,
-        stop_timeout: float = STOP_TIMEOUT,
+        grace_period: float = GRACE_PERIOD,
         log_level: str = "INFO",
         python: str = sys.executable,
     ) -> None:
@@ -199,7 +235,7 @@ class Supervisor:
         self.topology = load_topology(self.topology_path)
         self.tls = tls
         self.start_timeout = start_timeout
-        self.stop_timeout = stop_timeout
+        self.grace_period = grace_period
         self.log_level = log_level
         self.python = python
         self.components = landscape_components(self.topology)
@@ -263,6 +299,7 @@ class Supervisor:
             demo_urls=demo_urls(self.topology, self.components, tls=self.tls),
             admin_token_file=str(self.run_dir / "admin-token"),
             trace_url=env.get("NOOTS_TRACE_URL"),
+            grace_period=self.grace_period,
         )
         tmp = self.run_file.with_suffix(".tmp")
         tmp.write_text(self.info.to_json(), encoding="utf-8")
@@ -301,6 +338,8 @@ class Supervisor:
             str(self.topology_path),
             "--supervisor-pid",
             str(os.getpid()),
+            "--grace-period",
+            f"{self.grace_period:g}",
         ]
         if self.tls:
             command.append("--tls")
@@ -383,32 +422,118 @@ class Supervisor:
 
     # -- stop -------------------------------------------------------------------------------
 
-    def stop(self) -> None:
-        """SIGTERM to every component (online services first), SIGKILL to those still running
-        after the bound, then remove the run file. Safe to call more than once."""
-        children = list(reversed(self.children))
-        for child in children:
-            if child.process.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(child.process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + self.stop_timeout
-        for child in children:
-            remaining = max(0.0, deadline - time.monotonic())
-            try:
-                child.process.wait(timeout=remaining)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(child.process.pid, signal.SIGKILL)
-                child.process.wait()
+    def stop(self, hurry: threading.Event | None = None) -> list[str]:
+        """Stop every component (online services first) within :func:`shutdown_bound`, then
+        remove the run file; the names of components that could not be ended (normally none).
+
+        SIGTERM to each, up to the grace period for them to end, SIGKILL to the rest. On the
+        main thread a SIGINT or SIGTERM while it waits ends the grace period at once (a second
+        Ctrl-C kills), as does ``hurry`` being set. Safe to call more than once.
+        """
+        children = [c for c in reversed(self.children) if c.process.poll() is None]
+        groups = [
+            ProcessGroup(c.process.pid, c.component.name, _popen_alive(c.process)) for c in children
+        ]
+        with signals_hurry(hurry) as hurried:
+            survivors = terminate(groups, grace_period=self.grace_period, hurry=hurried)
         if self.info is not None or self.children:
             self.run_file.unlink(missing_ok=True)
         self.children = [c for c in self.children if c.process.poll() is None]
+        return [group.name for group in survivors]
 
     def __enter__(self) -> Supervisor:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@dataclass(frozen=True)
+class ProcessGroup:
+    """A process that leads its own process group (a component: ``start_new_session``)."""
+
+    pid: int
+    name: str
+    #: Whether the leader still runs (for a child of ours, this also reaps it).
+    alive: Callable[[], bool]
+
+
+def _popen_alive(process: subprocess.Popen[bytes]) -> Callable[[], bool]:
+    # poll() never blocks (it only tries the Popen's wait lock), unlike wait() without timeout.
+    return lambda: process.poll() is None
+
+
+def terminate(
+    groups: Sequence[ProcessGroup],
+    *,
+    grace_period: float,
+    hurry: threading.Event | None = None,
+) -> list[ProcessGroup]:
+    """SIGTERM to every group, up to ``grace_period`` for all to end (less once ``hurry`` is
+    set), SIGKILL to every group still running, up to :data:`KILL_TIMEOUT` for those to be gone.
+
+    Returns the groups whose leader is still alive after all that (normally none: only a
+    process stuck in the kernel outlives SIGKILL). Never takes longer than
+    :func:`shutdown_bound` (plus one poll); nothing here waits without a deadline.
+    """
+    running = [g for g in groups if g.alive()]
+    _signal_groups(running, signal.SIGTERM)
+    running = _wait_gone(running, time.monotonic() + grace_period, hurry)
+    if not running:
+        return []
+    _signal_groups(running, signal.SIGKILL)
+    return _wait_gone(running, time.monotonic() + KILL_TIMEOUT, None)
+
+
+def _signal_groups(groups: Sequence[ProcessGroup], sig: signal.Signals) -> None:
+    for group in groups:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group.pid, sig)
+
+
+def _wait_gone(
+    groups: list[ProcessGroup], deadline: float, hurry: threading.Event | None
+) -> list[ProcessGroup]:
+    while True:
+        groups = [g for g in groups if g.alive()]
+        if not groups or time.monotonic() >= deadline:
+            return groups
+        if hurry is not None and hurry.is_set():
+            return groups
+        time.sleep(_POLL_SECONDS)
+
+
+def component_process_alive(info: RunInfo, component: RunningComponent) -> bool:
+    """Whether ``component.pid`` is still that component of that landscape (and not an
+    unrelated process that got its pid after it ended)."""
+    if not pid_alive(component.pid):
+        return False
+    try:
+        with open(f"/proc/{component.pid}/cmdline", "rb") as cmdline:
+            argv = cmdline.read().decode("utf-8", errors="replace").split("\0")
+    except OSError:
+        return False
+    try:
+        at = argv.index("serve")
+        return argv[at + 1] == component.name and argv[argv.index("--data-dir") + 1] == str(
+            info.data_dir
+        )
+    except (ValueError, IndexError):
+        return False
+
+
+def stop_leftovers(info: RunInfo, hurry: threading.Event | None = None) -> list[str]:
+    """Stop the components of a landscape whose supervisor is gone (killed, or killed by
+    ``noots down`` because it did not stop), as :meth:`Supervisor.stop` would, and remove the
+    run file; the names of components that could not be ended (normally none)."""
+    groups = [
+        ProcessGroup(c.pid, c.name, functools.partial(component_process_alive, info, c))
+        for c in reversed(info.components)
+    ]
+    survivors = terminate(groups, grace_period=info.grace_period, hurry=hurry)
+    if not pid_alive(info.supervisor_pid):
+        (run_dir(Path(info.data_dir)) / RUN_FILE).unlink(missing_ok=True)
+    return [group.name for group in survivors]
 
 
 def _port_free(host: str, port: int) -> bool:
@@ -452,6 +577,27 @@ def signals_raise_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def signals_hurry(hurry: threading.Event | None = None) -> Iterator[threading.Event]:
+    """Inside the block SIGINT and SIGTERM set the event instead of interrupting (so a stop in
+    progress is never cut in half, but a second Ctrl-C can tell it to kill now). Off the main
+    thread, where handlers cannot be installed, the event only reflects ``hurry``."""
+    event = hurry if hurry is not None else threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield event
+        return
+
+    def hurry_up(_signum: int, _frame: object) -> None:
+        event.set()
+
+    previous = {sig: signal.signal(sig, hurry_up) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield event
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @contextlib.contextmanager

@@ -53,7 +53,7 @@ from noots.conformance import Check, Report, Section, Status, condition, excerpt
 from noots.errors import EdmCode, NootsError, UpstreamError, XmlError
 from noots.messages import EvidenceResponse, NaturalPerson, Subject
 from noots.participant import load_credential, load_validator
-from noots.protocol import open_protocol_log
+from noots.protocol import open_protocol_log_read_only
 from noots.signing import XmlSigner, XmlVerifier
 from noots.testing.attacks import ATTACKS, AttackKit, personal_data
 from noots.testing.requests import RequestFactory, SignedRequest
@@ -891,7 +891,9 @@ def _dp12(run: _Run) -> Section:
         expectations.append(("IDNr with a wrong check digit", "refused:EDM:ERR:0003"))
     checks: list[Check] = []
     try:
-        log = open_protocol_log(target.protocol_log, party="noots-conformance", clock=run.clock)
+        log = open_protocol_log_read_only(
+            target.protocol_log, party="noots-conformance", clock=run.clock
+        )
     except (NootsError, OSError) as exc:
         return Section.for_condition(
             condition("DP-12"),

@@ -29,7 +29,7 @@ def check(
     try:
         validate(number, allow_test_numbers=test_numbers)
     except InvalidIdnr as error:
-        typer.echo(error.reason)
+        typer.echo(error.diagnosis)  # the person's own number, on their own terminal
         raise typer.Exit(1) from None
     typer.echo("valid")
 

@@ -1,11 +1,16 @@
-"""``noots protocol``: verify and show a protocol log (§ 9 IDNrG)."""
+"""``noots protocol``: verify and show a protocol log (§ 9 IDNrG).
+
+Both commands only read: the store is opened read-only (SQLite ``mode=ro``, PostgreSQL
+read-only transactions) and nothing is created or changed. Exit codes: 0 done (``verify``: the
+chain is intact); 1 ``verify`` found the chain broken; 2 the store is missing, cannot be opened
+or is not a noots protocol log.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 from dataclasses import asdict
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -21,23 +26,24 @@ protocol_app = typer.Typer(
 app.add_typer(protocol_app, name="protocol")
 
 DbOption = Annotated[
-    str, typer.Option("--db", help="SQLite file of the log, or a postgresql:// URL.")
+    str,
+    typer.Option("--db", help="SQLite file of the log, or a postgresql:// URL (opened read-only)."),
 ]
+
+#: The store is missing, cannot be opened, or is not a protocol log (verify: 1 = chain broken).
+EXIT_NOT_A_LOG = 2
 
 
 def _open(target: str) -> ProtocolLog:
-    from noots.clock import SystemClock
-    from noots.protocol import open_protocol_log
+    from noots.errors import NotAProtocolLog
+    from noots.protocol import open_protocol_log_read_only
 
-    if not target.startswith(("postgresql://", "postgres://")) and not Path(target).is_file():
-        # Opening would create an empty log; a typo must not look like a clean chain.
-        typer.echo(f"no protocol log at {target}", err=True)
-        raise typer.Exit(2)
     try:
-        return open_protocol_log(target, party="noots-cli", clock=SystemClock())
-    except Exception as error:  # the driver's own errors: report, do not trace back
-        typer.echo(f"cannot open the protocol log: {error}", err=True)
-        raise typer.Exit(2) from None
+        return open_protocol_log_read_only(target, party="noots-cli")
+    except NotAProtocolLog as error:
+        # A typo or a wrong file must never look like a clean chain of 0 entries.
+        typer.echo(f"error: {error.message}", err=True)
+        raise typer.Exit(EXIT_NOT_A_LOG) from None
 
 
 def _describe(entry: ProtocolEntry) -> str:
@@ -50,7 +56,8 @@ def _describe(entry: ProtocolEntry) -> str:
 
 @protocol_app.command("verify")
 def verify(db: DbOption) -> None:
-    """Check the hash chain: exit 0 with the entry count, or exit 1 naming the first bad entry."""
+    """Check the hash chain: exit 0 with the entry count, 1 naming the first bad entry, 2 when
+    the store is missing or not a protocol log. Read-only: changes nothing."""
     from noots.errors import ChainBroken
 
     with _open(db) as log:
@@ -80,7 +87,8 @@ def show(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """List the logged transfers, oldest first."""
+    """List the logged transfers, oldest first (read-only; exit 2 when the store is missing or
+    not a protocol log)."""
     with _open(db) as log:
         entries = log.entries(idnr=idnr)
     if as_json:

@@ -1,9 +1,12 @@
 """``noots up``, ``noots serve``, ``noots bootstrap``, ``noots status``, ``noots down``.
 
-``noots up`` runs the whole landscape in the foreground; Ctrl-C (or SIGTERM) stops it.
-Exit codes of ``noots up``: 0 stopped cleanly; 1 could not start (the message names the
-component and quotes its log); 3 stopped after a component had died while it ran (the others
-kept running and the death was reported when it happened).
+``noots up`` runs the whole landscape in the foreground; Ctrl-C (or SIGTERM) stops it:
+SIGTERM to every component, up to ``--grace-period`` seconds for them to end, SIGKILL to any
+still running, so that it has exited at most grace + 5 s after the signal (a second Ctrl-C
+kills at once). Exit codes of ``noots up``: 0 stopped cleanly; 1 could not start (the message
+names the component and quotes its log); 3 stopped after a component had died while it ran (the
+others kept running and the death was reported when it happened); 4 a component survived
+SIGKILL (stuck in the kernel; named on the console).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ if TYPE_CHECKING:
     from noots.supervisor import ComponentExit, RunInfo, Supervisor
 
 EXIT_COMPONENT_DIED = 3
+EXIT_NOT_STOPPED = 4
 
 DataDirOption = Annotated[
     Path | None,
@@ -43,6 +47,16 @@ PeopleOption = Annotated[
     typer.Option("--people", min=0, help="Size of the synthetic population (first start only)."),
 ]
 SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the synthetic population.")]
+GracePeriodOption = Annotated[
+    float,
+    typer.Option(
+        "--grace-period",
+        min=0.0,
+        max=600.0,
+        help="Seconds the components get to stop after SIGTERM before SIGKILL; stopping then "
+        "takes at most this + 5 s.",
+    ),
+]
 
 
 def cli_overrides(
@@ -129,6 +143,7 @@ def start_landscape(
     people: int,
     seed: int,
     start_timeout: float,
+    grace_period: float | None = None,
 ) -> Supervisor:
     """Bootstrap and start every component; the supervisor of the running landscape.
 
@@ -137,13 +152,14 @@ def start_landscape(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from noots.errors import NootsError
-    from noots.supervisor import Supervisor, signals_ignored
+    from noots.supervisor import GRACE_PERIOD, Supervisor, signals_ignored
 
     supervisor = Supervisor(
         settings.data_dir,
         settings.topology,
         tls=settings.tls,
         start_timeout=start_timeout,
+        grace_period=GRACE_PERIOD if grace_period is None else grace_period,
         log_level=settings.log_level,
     )
     try:
@@ -216,25 +232,31 @@ def report_exit(console: Console, exit_: ComponentExit) -> None:
 
 
 def supervise(console: Console, supervisor: Supervisor) -> int:
-    """Watch until Ctrl-C/SIGTERM; stop everything; the exit code of ``noots up``."""
-    from noots.supervisor import signals_ignored, signals_raise_interrupt
+    """Watch until Ctrl-C/SIGTERM; stop everything (bounded); the exit code of ``noots up``."""
+    from noots.supervisor import shutdown_bound, signals_hurry
 
     died = False
-    try:
-        with signals_raise_interrupt():
-            while True:
-                for exit_ in supervisor.poll():
-                    died = True
-                    report_exit(console, exit_)
-                time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    for exit_ in supervisor.poll():  # died before the interrupt, not yet seen by the loop
+    # The signal only sets a flag that the loop looks at: an exception raised at an arbitrary
+    # point (as KeyboardInterrupt is) could leave a Popen's wait lock taken and the stop waiting.
+    with signals_hurry() as stop_requested:
+        while not stop_requested.is_set():
+            for exit_ in supervisor.poll():
+                died = True
+                report_exit(console, exit_)
+            # Not stop_requested.wait(): the handler sets the event on this very thread, and
+            # Event.wait holds the lock that Event.set needs.
+            time.sleep(0.25)
+    for exit_ in supervisor.poll():  # died before the signal, not yet seen by the loop
         died = True
         report_exit(console, exit_)
-    console.print("Stopping the landscape …")
-    with signals_ignored():
-        supervisor.stop()
+    console.print(
+        f"Stopping the landscape (at most {shutdown_bound(supervisor.grace_period):g} s; "
+        "Ctrl-C again kills at once) …"
+    )
+    survivors = supervisor.stop()
+    if survivors:
+        console.print(f"[red]could not end[/red] {', '.join(survivors)} (they survived SIGKILL)")
+        return EXIT_NOT_STOPPED
     console.print("[green]stopped[/green]" + (" (a component had died)" if died else ""))
     return EXIT_COMPONENT_DIED if died else 0
 
@@ -249,11 +271,16 @@ def up(
     start_timeout: Annotated[
         float, typer.Option("--start-timeout", help="Seconds until every /health must be 200.")
     ] = 120.0,
+    grace_period: GracePeriodOption = 10.0,
 ) -> None:
     """Start the whole landscape on this machine, one process per component; Ctrl-C stops it.
 
     The first start generates the PKI and the synthetic population in the data dir; later
     starts reuse them (and the protocol logs).
+
+    Ctrl-C or SIGTERM stops every component: SIGTERM to each, up to --grace-period seconds for
+    them to end, then SIGKILL to any still running. `noots up` has exited at most grace + 5 s
+    after the signal; a second Ctrl-C kills at once.
     """
     from rich.console import Console
 
@@ -263,7 +290,12 @@ def up(
     settings = load_cli_settings(data_dir, topology, tls)
     with signals_raise_interrupt():
         supervisor = start_landscape(
-            console, settings, people=people, seed=seed, start_timeout=start_timeout
+            console,
+            settings,
+            people=people,
+            seed=seed,
+            start_timeout=start_timeout,
+            grace_period=grace_period,
         )
     assert supervisor.info is not None
     print_landscape(console, supervisor.info)
@@ -287,6 +319,12 @@ def serve(
     supervisor_pid: Annotated[
         int | None, typer.Option("--supervisor-pid", hidden=True, help="Exit when it exits.")
     ] = None,
+    grace_period: Annotated[
+        float,
+        typer.Option(
+            "--grace-period", hidden=True, min=0.0, help="After the supervisor is gone: SIGKILL."
+        ),
+    ] = 10.0,
 ) -> None:
     """Run one component of the landscape in the foreground (what `noots up` starts)."""
     from noots.errors import NootsError
@@ -311,7 +349,7 @@ def serve(
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None
     if supervisor_pid is not None:
-        _exit_with(supervisor_pid)
+        _exit_with(supervisor_pid, grace_period=grace_period)
     try:
         run_server(plan)
     except NootsError as exc:
@@ -319,14 +357,17 @@ def serve(
         raise typer.Exit(1) from None
 
 
-def _exit_with(supervisor_pid: int) -> None:
-    """Stop this process (gracefully, SIGTERM) when the supervisor is gone."""
+def _exit_with(supervisor_pid: int, *, grace_period: float) -> None:
+    """Stop this process when the supervisor is gone: SIGTERM (graceful), and SIGKILL if it
+    still runs ``grace_period`` seconds later, so that an orphan never holds its port."""
     import signal
 
     def watch() -> None:
         while os.getppid() == supervisor_pid:
             time.sleep(1.0)
         os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(grace_period)
+        os.kill(os.getpid(), signal.SIGKILL)
 
     threading.Thread(target=watch, name="noots-supervisor-watch", daemon=True).start()
 
@@ -438,25 +479,71 @@ def _health(client: Any, url: str) -> str:
 @app.command("down")
 def down(
     data_dir: DataDirOption = None,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait.")] = 30.0,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            min=0.0,
+            help="Seconds `noots up` gets to stop before it and its components are killed "
+            "(default: its own bound, grace period + 5 s, plus 5 s).",
+        ),
+    ] = None,
 ) -> None:
-    """Stop the landscape that `noots up` (or `noots demo --keep-running`) runs for the data dir."""
+    """Stop the landscape that `noots up` (or `noots demo --keep-running`) runs for the data dir.
+
+    SIGTERM to `noots up`, which stops its components. If it has not exited in time, it is
+    killed and its components are stopped from here (SIGTERM, grace period, SIGKILL), as are
+    components a killed `noots up` left behind. Exit 0 when nothing of the landscape runs any
+    more, 1 when a process survived SIGKILL.
+    """
     import signal
 
-    from noots.supervisor import pid_alive, running_landscape
+    from noots.supervisor import (
+        KILL_TIMEOUT,
+        component_process_alive,
+        pid_alive,
+        read_run_file,
+        shutdown_bound,
+        stop_leftovers,
+    )
 
     settings = load_cli_settings(data_dir, None)
-    info = running_landscape(settings.data_dir.resolve())
-    if info is None:
+    info = read_run_file(settings.data_dir.resolve())
+    supervisor_alive = info is not None and pid_alive(info.supervisor_pid)
+    if info is None or (
+        not supervisor_alive and not any(component_process_alive(info, c) for c in info.components)
+    ):
         typer.echo(f"no landscape runs for {settings.data_dir.resolve()}")
         raise typer.Exit(0)
-    os.kill(info.supervisor_pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while pid_alive(info.supervisor_pid):
-        if time.monotonic() > deadline:
+    if supervisor_alive:
+        os.kill(info.supervisor_pid, signal.SIGTERM)
+        wait = shutdown_bound(info.grace_period) + 5.0 if timeout is None else timeout
+        if not _wait_gone(info.supervisor_pid, wait):
             typer.echo(
-                f"noots up (pid {info.supervisor_pid}) did not stop in {timeout:g} s", err=True
+                f"noots up (pid {info.supervisor_pid}) did not stop in {wait:g} s: killing it "
+                "and stopping its components",
+                err=True,
             )
-            raise typer.Exit(1)
-        time.sleep(0.1)
+            os.kill(info.supervisor_pid, signal.SIGKILL)
+            _wait_gone(info.supervisor_pid, KILL_TIMEOUT)
+    left = [c.name for c in info.components if component_process_alive(info, c)]
+    if left:
+        typer.echo(f"stopping what noots up left running: {', '.join(left)}", err=True)
+    survivors = stop_leftovers(info)
+    if survivors or pid_alive(info.supervisor_pid):
+        names = ", ".join(survivors + ([] if not pid_alive(info.supervisor_pid) else ["noots up"]))
+        typer.echo(f"could not end: {names}", err=True)
+        raise typer.Exit(1)
     typer.echo("stopped")
+
+
+def _wait_gone(pid: int, seconds: float) -> bool:
+    """Whether process ``pid`` is gone within ``seconds``."""
+    from noots.supervisor import pid_alive
+
+    deadline = time.monotonic() + seconds
+    while pid_alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True

@@ -38,6 +38,7 @@ __all__ = [
     "bootstrap",
     "free_port",
     "landscape_in_process",
+    "on_free_ports",
     "serve_landscape",
     "write_topology",
 ]
@@ -54,11 +55,9 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(sock.getsockname()[1])
 
 
-def write_topology(
-    data_dir: Path, *, source: Path = DEFAULT_TOPOLOGY_PATH, host: str = "127.0.0.1"
-) -> Path:
-    """Copy ``source`` into ``data_dir/landscape.yaml`` with every port replaced by a free one."""
-    data: dict[str, Any] = yaml.safe_load(source.read_text(encoding="utf-8"))
+def on_free_ports(data: dict[str, Any], host: str = "127.0.0.1") -> dict[str, Any]:
+    """Topology ``data`` (as read from YAML) with every component, SAKs included, on a free
+    port of ``host``; changed in place and returned."""
     data["host"] = host
     for section in ("platform", "ida", "dashboard"):
         data[section]["port"] = free_port(host)
@@ -69,6 +68,14 @@ def write_topology(
             entry.pop("host", None)
             entry["sak"]["port"] = free_port(host)
             entry["sak"].pop("host", None)
+    return data
+
+
+def write_topology(
+    data_dir: Path, *, source: Path = DEFAULT_TOPOLOGY_PATH, host: str = "127.0.0.1"
+) -> Path:
+    """Copy ``source`` into ``data_dir/landscape.yaml`` with every port replaced by a free one."""
+    data = on_free_ports(yaml.safe_load(source.read_text(encoding="utf-8")), host)
     target = data_dir / "landscape.yaml"
     target.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return target

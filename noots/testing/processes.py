@@ -27,6 +27,7 @@ from pathlib import Path
 
 import httpx
 
+from noots.supervisor import ProcessGroup, terminate
 from noots.topology import Topology, load_topology
 
 __all__ = ["ComponentProcess", "ProcessLandscape", "component_processes"]
@@ -102,18 +103,17 @@ class ComponentProcess:
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
+        self.process.wait(timeout=30)
 
     def stop(self, *, timeout: float = 15.0) -> None:
         """SIGTERM (graceful), then SIGKILL if it does not end in time."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        terminate(self._groups(), grace_period=timeout)
+
+    def _groups(self) -> list[ProcessGroup]:
+        process = self.process
+        if process is None or process.poll() is not None:
+            return []
+        return [ProcessGroup(process.pid, self.name, lambda: process.poll() is None)]
 
     def restart(self, *, timeout: float = 90.0) -> None:
         self.stop()
@@ -180,5 +180,9 @@ def component_processes(
             component.wait_healthy()
         yield landscape
     finally:
-        for component in components.values():
-            component.stop()
+        # All at once, with one deadline: a component that hangs costs one grace period, not
+        # one per component.
+        terminate(
+            [group for component in components.values() for group in component._groups()],
+            grace_period=15.0,
+        )

@@ -4,7 +4,8 @@
     with noots_up(data_dir, topology, tls=True) as up:
         up.info.component(KBA).url       # from <data_dir>/run/landscape.json
         up.output()                       # what noots up printed so far
-    # left: every component stopped (SIGINT), the run file removed, up.returncode set
+    # left: every component stopped (SIGINT), the run file removed, up.returncode set;
+    # if noots up does not exit in time, it and every component it started are killed
 
 :func:`write_landscape` copies the project's topology with every port replaced by a free one
 (and, with ``keep``, only some registers and online services), so a test never collides with a
@@ -27,18 +28,11 @@ from typing import IO, Any
 
 import yaml
 
-from noots.supervisor import RunInfo, running_landscape
+from noots.supervisor import RunInfo, running_landscape, shutdown_bound, stop_leftovers
+from noots.testing.landscape import on_free_ports
 from noots.topology import DEFAULT_TOPOLOGY_PATH
 
 __all__ = ["UpProcess", "noots_up", "write_landscape"]
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def write_landscape(
@@ -54,7 +48,6 @@ def write_landscape(
     stay.
     """
     data: dict[str, Any] = yaml.safe_load(source.read_text(encoding="utf-8"))
-    data["host"] = "127.0.0.1"
     if keep is not None:
         wanted = set(keep)
         data["registers"] = [r for r in data["registers"] if r["participant_id"] in wanted]
@@ -76,13 +69,7 @@ def write_landscape(
                 continue
             rows.append(row)
         data["authorisations"] = rows
-    for section in ("platform", "ida", "dashboard"):
-        data[section]["port"] = _free_port()
-        data[section].pop("host", None)
-    for section in ("registers", "consumers"):
-        for entry in data.get(section) or []:
-            entry["port"] = _free_port()
-            entry.pop("host", None)
+    on_free_ports(data)
     target.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return target
 
@@ -105,15 +92,26 @@ class UpProcess:
     def returncode(self) -> int | None:
         return self.process.poll()
 
-    def stop(self, *, timeout: float = 60.0) -> int:
-        """SIGINT (as Ctrl-C does) and wait; the exit code."""
+    def stop(self, *, timeout: float | None = None) -> int:
+        """SIGINT (as Ctrl-C does) and wait; the exit code.
+
+        ``noots up`` bounds its own stop (grace period + 5 s); ``timeout`` (default: that bound
+        plus a margin for a loaded machine) is how long this waits for it. If it has not
+        exited by then, it is killed, every component it started is stopped from here
+        (SIGTERM, grace period, SIGKILL), and ``subprocess.TimeoutExpired`` is raised: a test
+        never leaves a process behind, and never passes over a stop that hung.
+        """
+        if timeout is None:
+            timeout = shutdown_bound(self.info.grace_period if self.info else 10.0) + 30.0
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
         try:
             return self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            self.process.wait()
+            self.process.wait(timeout=30)
+            if self.info is not None:
+                stop_leftovers(self.info)
             raise
 
 

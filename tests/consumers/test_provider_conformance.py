@@ -130,6 +130,44 @@ async def test_broken_register_fails_exactly_its_condition(
     assert all(c.hint for c in failing), "every failed check says how to fix it"
 
 
+@pytest.mark.slow
+async def test_a_protocol_log_that_is_not_one_is_refused_and_left_as_it_was(
+    landscape: Landscape, tmp_path: Path
+) -> None:
+    """--protocol-log naming a SQLite file that is not a protocol log: DP-12 fails saying so,
+    and the file is neither given the log's tables nor changed at all."""
+    import sqlite3
+
+    other = tmp_path / "other.db"
+    connection = sqlite3.connect(other)
+    with connection:
+        connection.execute("CREATE TABLE customers (name TEXT)")
+    connection.close()
+    before = other.read_bytes()
+    register = create_register_app(register_settings(landscape, "08118079-MELD-12"))
+    target = default_target(
+        landscape.topology,
+        "08118079-MELD-12",
+        "http://register.test",
+        protocol_log=str(other),
+        max_wait=5,
+    )
+    report = await run_provider_suite(
+        target,
+        topology=landscape.topology,
+        pki_dir=landscape.data_dir / "pki",
+        clock=CLOCK,
+        transport=httpx.ASGITransport(app=register),
+    )
+    section = report.section("DP-12")
+    assert section.status is Status.FAILED
+    assert [c.actual for c in section.checks] == [
+        f"{other} is not a noots protocol log (no such table: protocol_entries)"
+    ]
+    assert other.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]
+
+
 async def test_unreachable_target_is_a_tool_failure(
     landscape: Landscape, credentials: SuiteCredentials
 ) -> None:

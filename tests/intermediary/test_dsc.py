@@ -4,16 +4,18 @@ IDNr, from every party's protocol log, as JSON and as the German HTML page."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from intermediary.app import create_app
 from intermediary.dsc import group_transfers
 from noots.clock import ManualClock
 from noots.eid import IdentityToken, issue_identity
-from noots.protocol import open_protocol_log
+from noots.protocol import ProtocolEntry, open_protocol_log
 from noots.testing.asgi import running
 from tests.intermediary.support import (
     CONSUMER,
@@ -244,3 +246,162 @@ async def test_html_page_with_simulated_login(landscape: Landscape) -> None:
     assert 'href="http' not in page.text
     assert low.status_code == 403
     assert "Vertrauensniveau" in low.text
+
+
+# -- the authoritative outcome of a transfer ---------------------------------------------------
+
+REQUEST = str(uuid.uuid4())
+START = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+REFUSALS = [f"refused:EDM:ERR:000{n}" for n in range(1, 9)]
+OUTCOMES = ["delivered", "pending", *REFUSALS]
+
+
+def record(sequence: int, seconds: int, party: str, outcome: str) -> ProtocolEntry:
+    """One party's protocol entry about REQUEST, ``seconds`` after START."""
+    return ProtocolEntry(
+        sequence,
+        START + timedelta(seconds=seconds),
+        party,
+        CONSUMER,
+        KBA,
+        "Fahrzeughalterauskunft",
+        "Bewohnerparkausweis",
+        ERIKA[0],
+        f"urn:uuid:{REQUEST}",
+        outcome,
+        "0" * 64,
+        "0" * 64,
+    )
+
+
+#: A request's records: (seconds after START, party, outcome), in any order.
+STORIES = st.lists(
+    st.tuples(
+        st.integers(0, 600), st.sampled_from([HUB, KBA, CONSUMER]), st.sampled_from(OUTCOMES)
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+def records_of(story: list[tuple[int, str, str]], first: int = 1) -> list[ProtocolEntry]:
+    return [record(first + i, s, party, outcome) for i, (s, party, outcome) in enumerate(story)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    story=STORIES,
+    answer=st.tuples(
+        st.integers(0, 600), st.sampled_from([HUB, KBA]), st.sampled_from(["delivered", "pending"])
+    ),
+    later=st.lists(st.sampled_from(REFUSALS), min_size=1, max_size=4),
+    data=st.data(),
+)
+def test_a_later_refusal_never_overwrites_a_delivery_or_an_announcement(
+    story: list[tuple[int, str, str]],
+    answer: tuple[int, str, str],
+    later: list[str],
+    data: st.DataObject,
+) -> None:
+    """Refusals logged after a transfer was delivered or announced (replays, repetitions),
+    in any order the logs are read: the outcome stays what it was, and each of them is shown
+    as a refused repetition with its own time."""
+    story = [*story, answer]
+    before = group_transfers(records_of(story))
+    assert len(before) == 1
+    assert before[0].outcome in ("delivered", "pending")
+    replays = [record(100 + i, 700 + i, KBA, outcome) for i, outcome in enumerate(later)]
+    entries = data.draw(st.permutations([*records_of(story), *replays]))
+    (after,) = group_transfers(entries)
+    assert after.outcome == before[0].outcome
+    assert set(replays) <= set(after.refused_repetitions)
+    assert sorted(after.records, key=lambda e: e.sequence) == sorted(
+        entries, key=lambda e: e.sequence
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(story=STORIES, data=st.data())
+def test_the_outcome_is_the_furthest_the_transfer_got(
+    story: list[tuple[int, str, str]], data: st.DataObject
+) -> None:
+    """Whatever the order of the records: delivered if any party delivered, else pending if
+    the answer was announced, else the latest refusal; the refused repetitions are exactly
+    the refusals after the first delivery or announcement."""
+    entries = data.draw(st.permutations(records_of(story)))
+    (transfer,) = group_transfers(entries)
+    ordered = sorted(entries, key=lambda e: (e.recorded_at, e.party, e.sequence))
+    outcomes = [e.outcome for e in ordered]
+    if "delivered" in outcomes:
+        assert transfer.outcome == "delivered"
+    elif "pending" in outcomes:
+        assert transfer.outcome == "pending"
+    else:
+        assert transfer.outcome == ordered[-1].outcome
+    answered = [i for i, o in enumerate(outcomes) if o in ("delivered", "pending")]
+    expected = [] if not answered else [e for e in ordered[answered[0] :] if e.outcome in REFUSALS]
+    assert list(transfer.refused_repetitions) == expected
+    assert transfer.first_seen == ordered[0].recorded_at
+
+
+def log_replayed_delivery(landscape: Landscape) -> None:
+    """A Fahrzeughalterauskunft about Erika delivered (hub, KBA), then the same request
+    replayed ten minutes later and refused by both with 0003, as issue 13 observed."""
+    request_id = f"urn:uuid:{uuid.uuid4()}"
+    for outcome in ("delivered", "refused:EDM:ERR:0003"):
+        for party in (HUB, KBA):
+            with open_protocol_log(
+                landscape.data_dir / "logs" / f"{party}.db", party=party, clock=landscape.clock
+            ) as log:
+                log.append(
+                    consumer=CONSUMER,
+                    provider=KBA,
+                    evidence_type="Fahrzeughalterauskunft",
+                    purpose="Bewohnerparkausweis",
+                    idnr=ERIKA[0],
+                    message_id=request_id,
+                    outcome=outcome,
+                )
+        landscape.clock.advance(timedelta(minutes=10))
+
+
+async def test_a_replay_does_not_turn_a_delivered_transfer_into_a_refused_one(
+    landscape: Landscape,
+) -> None:
+    """After a replay of a delivered request was refused, the citizen still sees the
+    transfer as delivered (JSON and page), and the refusals as refused repetitions with
+    their own time ("Wiederholung abgewiesen")."""
+    log_replayed_delivery(landscape)
+    app = create_app(
+        landscape.settings(),
+        components=("dsc", "eid"),
+        clock=landscape.clock,
+        topology=landscape.topology,
+    )
+    async with running(app) as client:
+        token = await login(client, ERIKA[0])
+        answer = await client.get("/dsc/v1/transfers", headers={"Authorization": f"Bearer {token}"})
+        await client.post(
+            "/dsc/anmelden",
+            content=f"idnr={ERIKA[0]}&level=hoch",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        page = await client.get("/dsc/")
+    (transfer,) = answer.json()["transfers"]
+    assert (transfer["outcome"], transfer["outcomeText"]) == ("delivered", "übermittelt")
+    marked = [(r["party"], r["outcome"], r["refusedRepetition"]) for r in transfer["records"]]
+    assert sorted(marked) == sorted(
+        [
+            (HUB, "delivered", False),
+            (KBA, "delivered", False),
+            (HUB, "refused:EDM:ERR:0003", True),
+            (KBA, "refused:EDM:ERR:0003", True),
+        ]
+    )
+    replayed = [r["time"] for r in transfer["records"] if r["refusedRepetition"]]
+    assert all(time > transfer["time"] for time in replayed)
+    assert '<span class="ok">übermittelt</span>' in page.text
+    assert page.text.count("Wiederholung abgewiesen ·") == 2
+    assert "abgelehnt: ungültige Anfrage" in page.text
+    for time in replayed:
+        assert time in page.text

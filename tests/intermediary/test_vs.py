@@ -1,17 +1,21 @@
 """Vermittlungsstelle: the abstract authorisation, the intra-area rule, the sealed token bound
-to the request hash, signed refusals with a reason, and the abstract log."""
+to the request hash, signed refusals with a reason, the abstract log, and freshness and
+replay protection (journaled)."""
 
 from __future__ import annotations
 
 import dataclasses
 import sqlite3
+import uuid
+from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from intermediary.app import create_app
-from intermediary.vs import authorise
+from intermediary.vs import VS_SERVICE_ID, authorise
 from noots import messages, tokens
-from noots.envelope import ENV_NS, open_envelope, request_digest
+from noots.envelope import ENV_NS, EnvelopeHeader, open_envelope, request_digest, seal
 from noots.errors import AuthorisationRefused, TokenMismatch
 from noots.pki import Role
 from noots.testing.asgi import running
@@ -285,3 +289,115 @@ async def test_a_bug_below_is_refused_without_a_token(
     assert answer.status_code == 500
     opened = open_envelope(answer.content, dc.participant.verifier, required_role=Role.VS)
     assert opened.body.findtext(f"{{{ENV_NS}}}Code") == "EDM:ERR:0008"
+
+
+# -- freshness and replay ----------------------------------------------------------------------
+
+
+def _token_envelope(dc: Consumer, *, created_shift: timedelta = timedelta(0)) -> bytes:
+    """A granted token request (Bewohnerparkausweis → Melderegister) created ``created_shift``
+    from now."""
+    asked = dc.token_request(dc.request(MELDEREGISTER, "Meldebescheinigung"), "Bewohnerparkausweis")
+    header = EnvelopeHeader(
+        message_id=uuid.uuid4(),
+        sender=dc.participant_id,
+        recipient=VS,
+        service_id=VS_SERVICE_ID,
+        created=dc.landscape.clock.now() + created_shift,
+        purpose=asked.purpose,
+    )
+    return seal(header, tokens.build_token_request(asked), dc.participant.signer)
+
+
+def _code_and_detail(answer: Any, dc: Consumer) -> tuple[str | None, str | None]:
+    opened = open_envelope(answer.content, dc.participant.verifier, required_role=Role.VS)
+    if opened.body.tag != f"{{{ENV_NS}}}Error":
+        return None, None
+    return opened.body.findtext(f"{{{ENV_NS}}}Code"), opened.body.findtext(f"{{{ENV_NS}}}Detail")
+
+
+async def test_a_replayed_token_request_gets_no_token_and_no_log_line(
+    landscape: Landscape,
+) -> None:
+    """The same signed request again, at once or nine minutes later, is refused with a
+    VS-signed 0003 before any decision: one token, one line in the decision log."""
+    app = create_app(
+        landscape.settings(), components=("vs",), clock=landscape.clock, topology=TOPOLOGY
+    )
+    dc = Consumer(landscape)
+    raw = _token_envelope(dc)
+    async with running(app) as client:
+        first = await client.post("/vs/v1/tokens", content=raw)
+        again = await client.post("/vs/v1/tokens", content=raw)
+        landscape.clock.advance(timedelta(minutes=9))
+        later = await client.post("/vs/v1/tokens", content=raw)
+        entries = app.state.vs.log.entries()
+    assert first.status_code == 200
+    for answer in (again, later):
+        assert answer.status_code == 400
+        assert _code_and_detail(answer, dc)[0] == "EDM:ERR:0003"
+        assert open_envelope(answer.content, dc.participant.verifier).header.in_response_to == (
+            request_digest(raw)
+        )
+    assert "already received" in (_code_and_detail(again, dc)[1] or "")
+    assert len(entries) == 1
+
+
+@pytest.mark.parametrize(
+    "created_shift", [timedelta(days=-30), timedelta(days=1), timedelta(minutes=-6)]
+)
+async def test_a_stale_token_request_gets_no_token_and_no_log_line(
+    landscape: Landscape, created_shift: timedelta
+) -> None:
+    """A request created 30 days ago, a day ahead, or just outside the ±300 s window: 0003,
+    no token, nothing in the decision log."""
+    app = create_app(
+        landscape.settings(), components=("vs",), clock=landscape.clock, topology=TOPOLOGY
+    )
+    dc = Consumer(landscape)
+    async with running(app) as client:
+        answer = await client.post(
+            "/vs/v1/tokens", content=_token_envelope(dc, created_shift=created_shift)
+        )
+        entries = app.state.vs.log.entries()
+    assert answer.status_code == 400
+    code, detail = _code_and_detail(answer, dc)
+    assert code == "EDM:ERR:0003"
+    assert "envelope created more than" in (detail or "")
+    assert entries == []
+
+
+async def test_the_replay_cache_survives_a_restart(landscape: Landscape) -> None:
+    """A request accepted before the VS restarts is still refused as a replay after it, from
+    the journal in <data_dir>/state/<vs id>.db."""
+    dc = Consumer(landscape)
+    raw = _token_envelope(dc)
+    answers = []
+    for _start in range(2):
+        app = create_app(
+            landscape.settings(), components=("vs",), clock=landscape.clock, topology=TOPOLOGY
+        )
+        async with running(app) as client:
+            answers.append(await client.post("/vs/v1/tokens", content=raw))
+    assert [a.status_code for a in answers] == [200, 400]
+    assert _code_and_detail(answers[1], dc)[0] == "EDM:ERR:0003"
+    assert (landscape.data_dir / "state" / f"{VS}.db").is_file()
+
+
+async def test_a_refused_decision_is_not_asked_twice(landscape: Landscape) -> None:
+    """A request the matrix refuses (0002, logged once) and then replayed: 0003, no second
+    line."""
+    app = create_app(
+        landscape.settings(), components=("vs",), clock=landscape.clock, topology=TOPOLOGY
+    )
+    dc = Consumer(landscape)
+    request = dc.request(MELDEREGISTER, "Meldebescheinigung")
+    raw = dc.token_envelope(dc.token_request(request, "Kindergeld", BPA_MELDE_BASIS))
+    async with running(app) as client:
+        codes = [
+            _code_and_detail(await client.post("/vs/v1/tokens", content=raw), dc)[0]
+            for _ in range(2)
+        ]
+        entries = app.state.vs.log.entries()
+    assert codes == ["EDM:ERR:0002", "EDM:ERR:0003"]
+    assert [e.decision for e in entries] == ["refused"]

@@ -531,7 +531,7 @@ MALFORMED = [
         REQUEST_FILE,
         "<code>DE.EvidenceRequest.0101</code>",
         "<code>DE.EvidenceResponse.0102</code>",
-        "does not match the root element",
+        "message type must be 'DE.EvidenceRequest.0101' (the root element)",
     ),
     (
         REQUEST_FILE,
@@ -592,7 +592,7 @@ MALFORMED = [
         ERROR_FILE,
         "<code>EDM:ERR:0004</code>",
         "<code>EDM:ERR:0009</code>",
-        "unknown error code 'EDM:ERR:0009'",
+        "unknown error code",
     ),
     (
         ERROR_FILE,
@@ -618,13 +618,13 @@ MALFORMED = [
         RESPONSE_FILE,
         "<xn-bk:IssuingDate>2026-11-22</xn-bk:IssuingDate>",
         "<xn-bk:IssuingDate>2026-11-31</xn-bk:IssuingDate>",
-        "not a valid date",
+        "not a valid calendar date",
     ),
     (
         RESPONSE_FILE,
         "<code>urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Success</code>",
         "<code>urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Unavailable</code>",
-        "does not fit the availability",
+        "for this availability",
     ),
     (
         RESPONSE_FILE,

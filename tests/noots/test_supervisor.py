@@ -4,6 +4,7 @@ components are started in tests/e2e."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -11,10 +12,16 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from noots.cli import app
 from noots.errors import ConfigurationError
 from noots.supervisor import (
     RUN_FILE,
@@ -25,6 +32,7 @@ from noots.supervisor import (
     demo_urls,
     log_tail,
     pid_alive,
+    read_run_file,
     running_landscape,
 )
 from noots.testing.up import write_landscape
@@ -34,7 +42,8 @@ KBA = "991-01234ZFZR-41"
 BPA = "08118079-BPA-87"
 
 # Stands in for `python -m noots serve NAME --data-dir D --topology T ...`: serves /health on the
-# component's port of the topology (200, or 503 when NAME is in $STANDIN_SICK) until SIGTERM.
+# component's port of the topology (200, or 503 when NAME is in $STANDIN_SICK) until SIGTERM
+# (which it ignores, as a hung component would, when NAME is in $STANDIN_STUBBORN).
 STANDIN = textwrap.dedent(
     """
     import http.server, os, signal, sys, yaml
@@ -45,6 +54,9 @@ STANDIN = textwrap.dedent(
     topology = yaml.safe_load(open(sys.argv[sys.argv.index("--topology") + 1]))
     if name in ("platform", "ida", "dashboard"):
         port = topology[name]["port"]
+    elif name.endswith(".sak"):
+        port = next(p["sak"]["port"] for s in ("registers", "consumers") for p in topology[s]
+                    if p["participant_id"] + ".sak" == name)
     else:
         port = next(p["port"] for s in ("registers", "consumers") for p in topology[s]
                     if p["participant_id"] == name)
@@ -59,7 +71,8 @@ STANDIN = textwrap.dedent(
             pass
 
     server = http.server.HTTPServer(("127.0.0.1", port), Health)
-    signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+    stubborn = name in os.environ.get("STANDIN_STUBBORN", "").split(",")
+    signal.signal(signal.SIGTERM, signal.SIG_IGN if stubborn else lambda *a: sys.exit(0))
     print(f"{name} listening on {port}", flush=True)
     server.serve_forever()
     """
@@ -88,7 +101,7 @@ def supervisor(tmp_path: Path, topology: Path, standin: Path, **options: object)
         topology,
         python=str(standin),
         start_timeout=float(options.pop("start_timeout", 30.0)),  # type: ignore[arg-type]
-        stop_timeout=5.0,
+        grace_period=float(options.pop("grace_period", 5.0)),  # type: ignore[arg-type]
     )
 
 
@@ -151,6 +164,42 @@ def test_a_death_is_reported_once(tmp_path: Path, topology: Path, standin: Path)
         assert sup.poll() == []
         assert pid_alive(info.component(BPA).pid)
         assert sup.exited == [KBA]
+
+
+def test_stop_kills_a_component_that_ignores_sigterm(
+    tmp_path: Path, topology: Path, standin: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A component that ignores SIGTERM is killed after the grace period; stop reports no
+    survivor and removes the run file."""
+    monkeypatch.setenv("STANDIN_STUBBORN", KBA)
+    sup = supervisor(tmp_path, topology, standin, grace_period=0.5)
+    try:
+        info = sup.start()
+        kba = next(c.process for c in sup.children if c.component.name == KBA)
+        assert sup.stop() == []
+        assert not any(pid_alive(c.pid) for c in info.components)
+        assert kba.returncode == -signal.SIGKILL
+        assert not (tmp_path / "data" / "run" / RUN_FILE).exists()
+    finally:
+        sup.stop()
+
+
+def test_hurry_ends_the_grace_period_at_once(
+    tmp_path: Path, topology: Path, standin: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the hurry event set (what a second Ctrl-C does) a component that ignores SIGTERM
+    is killed without waiting out a grace period of an hour."""
+    monkeypatch.setenv("STANDIN_STUBBORN", KBA)
+    sup = supervisor(tmp_path, topology, standin, grace_period=3600.0)
+    hurry = threading.Event()
+    hurry.set()
+    try:
+        info = sup.start()
+        assert sup.stop(hurry) == []
+        assert not any(pid_alive(c.pid) for c in info.components)
+    finally:
+        sup.grace_period = 0.0
+        sup.stop()
 
 
 def test_refuses_to_start_twice_for_one_data_dir(
@@ -226,3 +275,152 @@ def test_exit_reasons_and_log_tail(tmp_path: Path) -> None:
     log.write_text("\n".join(f"line {i}" for i in range(40)))
     assert log_tail(log, 3) == "line 37\nline 38\nline 39"
     assert log_tail(tmp_path / "missing.log") == "(no log)"
+
+
+# -- noots up's Ctrl-C and noots down (noots/cli/_up.py), with stand-ins ---------------------
+
+# What `noots up` does after it has started the landscape, with the stand-in components:
+# argv: data dir, topology, stand-in "python", grace period.
+DRIVER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from rich.console import Console
+    from noots.cli._up import supervise
+    from noots.supervisor import Supervisor
+
+    data_dir, topology, python, grace = sys.argv[1:5]
+    sup = Supervisor(Path(data_dir), Path(topology), python=python, grace_period=float(grace))
+    sup.start()
+    print("landscape up", flush=True)
+    sys.exit(supervise(Console(), sup))
+    """
+)
+
+
+@dataclass
+class Driver:
+    process: subprocess.Popen[bytes]
+    output: Path
+    data_dir: Path
+
+    def text(self) -> str:
+        return self.output.read_text(encoding="utf-8", errors="replace")
+
+    def wait_for(self, needle: str) -> None:
+        deadline = time.monotonic() + 60
+        while needle not in self.text():
+            assert self.process.poll() is None, self.text()
+            assert time.monotonic() < deadline, self.text()
+            time.sleep(0.05)
+
+    @property
+    def info(self) -> RunInfo:
+        info = read_run_file(self.data_dir)
+        assert info is not None
+        return info
+
+
+@pytest.fixture
+def driver(
+    tmp_path: Path, topology: Path, standin: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[float], Driver]]:
+    """Starts the driver (KBA ignores SIGTERM); kills it and its components at the end."""
+    monkeypatch.setenv("STANDIN_STUBBORN", KBA)
+    started: list[Driver] = []
+    pids: list[int] = []
+
+    def start(grace: float) -> Driver:
+        output = tmp_path / f"driver-{len(started)}.log"
+        with output.open("wb") as out:
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    DRIVER,
+                    str(tmp_path / "data"),
+                    str(topology),
+                    str(standin),
+                    str(grace),
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        started.append(Driver(process, output, tmp_path / "data"))
+        started[-1].wait_for("landscape up")
+        pids.extend(c.pid for c in started[-1].info.components)
+        return started[-1]
+
+    yield start
+    for each in started:
+        each.process.kill()
+        each.process.wait(timeout=30)
+    for pid in pids:
+        if pid_alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+
+
+def wait_gone(pids: list[int]) -> list[int]:
+    """The pids still alive after a generous deadline."""
+    deadline = time.monotonic() + 60
+    while any(pid_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return [pid for pid in pids if pid_alive(pid)]
+
+
+def test_ctrl_c_stops_a_landscape_with_a_component_that_ignores_sigterm(
+    driver: Callable[[float], Driver],
+) -> None:
+    """SIGINT to `noots up`: the component that ignores SIGTERM is killed after the grace
+    period, `noots up` exits 0 and removes the run file."""
+    up = driver(0.5)
+    pids = [c.pid for c in up.info.components]
+    up.process.send_signal(signal.SIGINT)
+    assert up.process.wait(timeout=60) == 0, up.text()
+    assert wait_gone(pids) == []
+    assert "stopped" in up.text()
+    assert read_run_file(up.data_dir) is None
+
+
+def test_second_ctrl_c_kills_at_once(driver: Callable[[float], Driver]) -> None:
+    """A second SIGINT while `noots up` waits out a grace period of an hour for a component
+    that ignores SIGTERM kills it now."""
+    up = driver(3600.0)
+    pids = [c.pid for c in up.info.components]
+    up.process.send_signal(signal.SIGINT)
+    up.wait_for("Ctrl-C again kills at once")
+    up.process.send_signal(signal.SIGINT)
+    assert up.process.wait(timeout=60) == 0, up.text()
+    assert wait_gone(pids) == []
+
+
+def test_down_kills_a_supervisor_that_does_not_stop(driver: Callable[[float], Driver]) -> None:
+    """`noots down` against a `noots up` that does not react (stopped): after --timeout it
+    kills it and stops its components itself, the one that ignores SIGTERM included; exit 0."""
+    up = driver(0.5)
+    pids = [c.pid for c in up.info.components]
+    os.kill(up.process.pid, signal.SIGSTOP)
+    result = CliRunner().invoke(app, ["down", "--data-dir", str(up.data_dir), "--timeout", "1"])
+    assert result.exit_code == 0, result.output
+    assert "did not stop in 1 s" in result.output
+    assert up.process.wait(timeout=60) == -signal.SIGKILL
+    assert wait_gone(pids) == []
+    assert read_run_file(up.data_dir) is None
+
+
+def test_down_stops_what_a_killed_supervisor_left_running(
+    driver: Callable[[float], Driver],
+) -> None:
+    """`noots up` killed with SIGKILL leaves a component that ignores SIGTERM: `noots down`
+    finds it through the run file, kills it and removes the file; exit 0."""
+    up = driver(0.5)
+    kba = up.info.component(KBA).pid
+    up.process.kill()
+    up.process.wait(timeout=60)
+    assert pid_alive(kba)
+    result = CliRunner().invoke(app, ["down", "--data-dir", str(up.data_dir)])
+    assert result.exit_code == 0, result.output
+    assert KBA in result.output
+    assert wait_gone([kba]) == []
+    assert read_run_file(up.data_dir) is None

@@ -211,6 +211,41 @@ async def test_invalid_idnr_is_refused(running_ida: Ida) -> None:
     raw = running_ida.envelope(ida.ByIdnr("02476291359", ERIKA.date_of_birth))
     detail, _ = await running_ida.refused(raw, "EDM:ERR:0003", 400)
     assert "check digit" in detail
+    assert "02476291359" not in detail
+    assert "expected" not in detail  # the right digit would give the number away
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("DateOfBirth", "1964-13-45"),
+        ("DateOfBirth", "12.08.1964"),
+        ("FamilyName", "Muster\nmann"),
+        ("GivenName", "Erika" * 60),
+    ],
+)
+async def test_refusal_names_the_field_not_the_value(
+    running_ida: Ida, field: str, value: str
+) -> None:
+    """A look-up with a malformed personal field gets 0003 whose detail names the field and
+    the rule, never the value."""
+    from lxml import etree
+
+    query = ida.build_query(ida.ByName("Mustermann", "Erika", ERIKA.date_of_birth))
+    next(e for e in query.iter() if etree.QName(e).localname == field).text = value
+    header = EnvelopeHeader(
+        message_id=uuid.uuid4(),
+        sender=CONSUMER,
+        recipient=IDA_ID,
+        service_id=ida.service_id(IDA_ID),
+        created=running_ida.clock.now(),
+        purpose="Bewohnerparkausweis",
+    )
+    raw = seal(header, query, running_ida.landscape.pki.signer(CONSUMER, Role.CONSUMER))
+    detail, _ = await running_ida.refused(raw, "EDM:ERR:0003", 400)
+    assert field in detail
+    for part in value.split():
+        assert part not in detail
 
 
 async def test_only_consumers_may_ask(running_ida: Ida) -> None:

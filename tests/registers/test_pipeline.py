@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from noots import _messages_tags as t
 from noots import messages
 from noots.clock import ManualClock
+from noots.envelope import EnvelopeHeader, seal
 from noots.errors import (
     EdmCode,
     InvalidInput,
+    NootsError,
     PersonNotFound,
     QueryError,
     SignatureInvalid,
     UnsupportedEvidenceType,
 )
+from noots.pki import Role
+from noots.tokens import AuthorisationToken, TokenRequest, issue_token, request_hash
 from noots.topology import load_topology
 from registers._pipeline import (
     NOT_FOUND_DETAIL,
@@ -33,11 +39,14 @@ from registers._pipeline import (
     Pending,
     Register,
     _legal_query,
+    authorise,
     decide,
     error_detail,
     http_status,
     match_subject,
     refusal,
+    subject_query,
+    verify_request,
 )
 
 TOPOLOGY = load_topology()
@@ -242,3 +251,143 @@ def test_authorised_request_type_is_what_match_passes_on() -> None:
     matched = match_subject(authorised, NaturalQuery("Mustermann", "Erika", BORN), [ERIKA])
     assert matched.authorised is authorised
     assert matched.idnr == "02476291358"
+
+
+# -- no personal data in a refusal's detail ---------------------------------------------------
+
+BPA = "08118079-BPA-87"
+#: The personal fields of a natural person in a 0101, by their element.
+PERSONAL_FIELDS = {
+    "FamilyName": t.FAMILY_NAME,
+    "GivenName": t.GIVEN_NAME,
+    "DateOfBirth": t.DATE_OF_BIRTH,
+    "IDNr": t.IDNR,
+    "BirthName": t.BIRTH_NAME,
+    "PlaceOfBirth": t.PLACE_OF_BIRTH,
+    "Thoroughfare": t.THOROUGHFARE,
+    "LocatorDesignator": t.LOCATOR_DESIGNATOR,
+    "PostCode": t.POST_CODE,
+    "PostCityName": t.POST_CITY_NAME,
+}
+SUBJECT = messages.NaturalPerson(
+    "Mustermann",
+    "Erika",
+    BORN,
+    "02476291358",
+    birth_name="Gabler",
+    place_of_birth="Berlin",
+    current_address=messages.Address(
+        thoroughfare="Heidestraße",
+        locator_designator="17",
+        post_code="51147",
+        post_city_name="Köln",
+    ),
+)
+
+
+@pytest.fixture(scope="module")
+def senders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A test PKI with the online service, the VS and the KBA; the request factory and the
+    register's verifier."""
+    from noots.testing.pki import TestPki
+    from noots.testing.requests import RequestFactory
+
+    with TestPki(tmp_path_factory.mktemp("pki")) as pki:
+        pki.credential(KBA.participant_id, Role.PROVIDER)
+        yield RequestFactory.from_test_pki(pki, TOPOLOGY), pki.verifier(), pki.clock
+
+
+def _signed_with(factory: Any, tag: str, value: str) -> bytes:
+    """A 0101 about SUBJECT with ``value`` as the text of its ``tag``, with a VS token over
+    exactly that 0101 (so no check before the one for the field refuses it) and signed by the
+    online service."""
+    request = factory.request(
+        consumer=BPA,
+        provider=KBA.participant_id,
+        evidence_type="Fahrzeughalterauskunft",
+        subject=SUBJECT,
+    ).with_token("-")
+    element = messages.build(request)
+    person = next(element.iter(t.NATURAL_PERSON))
+    next(person.iter(tag)).text = value
+    purpose, legal_basis = factory._authorisation(request)
+    token = AuthorisationToken.grant(
+        TokenRequest(
+            consumer=BPA,
+            provider=KBA.participant_id,
+            evidence_type=request.evidence_type.classification,
+            purpose=purpose,
+            legal_basis=legal_basis,
+            uses_idnr=True,
+            request_hash=request_hash(element),
+        ),
+        issuer=factory.vs_id,
+        clock=factory.clock,
+    )
+    next(element.iter(t.ISSUED_TOKEN)).text = issue_token(token, factory.vs_signer)
+    header = EnvelopeHeader(
+        message_id=uuid.uuid4(),
+        sender=BPA,
+        recipient=KBA.participant_id,
+        service_id=TOPOLOGY.service_id(KBA.participant_id, "Fahrzeughalterauskunft"),
+        created=factory.clock.now(),
+        purpose=purpose,
+    )
+    return seal(header, element, factory.consumer_signer(BPA))
+
+
+def _refusal_detail(raw: bytes, verifier: Any, clock: Any) -> str:
+    """What the register's steps answer (no match in its data, as for anyone unknown)."""
+    verified = None
+    try:
+        verified = verify_request(raw, verifier=verifier, register=KBA)
+        authorised = authorise(verified, verifier=verifier, clock=clock, register=KBA)
+        query = subject_query(authorised, register=KBA)
+        match_subject(authorised, query, [])
+    except NootsError as error:
+        answer = refusal(error, verified=verified, register=KBA, clock=clock)
+        return answer.errors[0].detail
+    raise AssertionError("the request was not refused")
+
+
+_XML_TEXT = st.characters(
+    blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff"
+) | st.sampled_from("\n\t ")
+#: Malformed values of many kinds: dates in other formats or impossible, numbers of the wrong
+#: length or check digit, names and addresses on several lines, with surrounding spaces or
+#: too long, and arbitrary text. At least 5 characters, so that finding one in a detail text
+#: means it was quoted, not that it happens to be a word of the rule.
+MALFORMED = st.one_of(
+    st.dates().map(lambda d: d.strftime("%d.%m.%Y")),
+    st.tuples(st.integers(1000, 9999), st.integers(13, 99), st.integers(32, 99)).map(
+        lambda p: f"{p[0]}-{p[1]:02d}-{p[2]:02d}"
+    ),
+    st.dates().map(lambda d: f"{d.isoformat()}+{d.day + 14:02d}:00"),
+    st.text(alphabet="0123456789", min_size=5, max_size=14),
+    st.text(alphabet="0123456789", min_size=11, max_size=11),
+    st.tuples(st.text(_XML_TEXT, min_size=3), st.text(_XML_TEXT, min_size=3)).map("\n".join),
+    st.text(_XML_TEXT, min_size=5).map(lambda s: f"  {s}  "),
+    st.text(_XML_TEXT, min_size=257, max_size=300),
+    st.text(_XML_TEXT, min_size=5, max_size=40),
+).filter(lambda value: len(value.strip()) >= 5)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(field=st.sampled_from(sorted(PERSONAL_FIELDS)), value=MALFORMED)
+def test_no_refusal_detail_quotes_a_personal_value(senders: Any, field: str, value: str) -> None:
+    """Whatever a personal field (name, date of birth, IDNr, address) holds, the detail of
+    the refusal names the field and the rule, never the value or a part of it."""
+    factory, verifier, clock = senders
+    detail = _refusal_detail(_signed_with(factory, PERSONAL_FIELDS[field], value), verifier, clock)
+    for part in {value, value.strip(), *value.split()}:
+        if len(part) >= 5:
+            assert part not in detail, (field, value, detail)
+
+
+def test_malformed_date_of_birth_is_named_not_quoted(senders: Any) -> None:
+    """The case of issue 13: a date of birth 1964-13-45 is refused (0003) naming the field
+    and the rule only."""
+    factory, verifier, clock = senders
+    detail = _refusal_detail(_signed_with(factory, t.DATE_OF_BIRTH, "1964-13-45"), verifier, clock)
+    assert "DateOfBirth" in detail
+    assert "1964" not in detail

@@ -102,3 +102,126 @@ def test_verify_postgres_url(postgres_url: str) -> None:
     assert result.stdout == "valid: 4 entries\n"
     shown = runner.invoke(app, ["protocol", "show", "--db", url, "--json"])
     assert len(json.loads(shown.stdout)) == 4
+
+
+def snapshot(directory: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file of the directory with its bytes and modification time."""
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in directory.iterdir()}
+
+
+def other_database(target: Path) -> None:
+    connection = sqlite3.connect(target)
+    with connection:
+        connection.execute("CREATE TABLE customers (name TEXT)")
+        connection.execute("INSERT INTO customers VALUES ('Erika')")
+    connection.close()
+
+
+NOT_LOGS = {
+    "another SQLite database": other_database,
+    "an empty file": lambda target: target.write_bytes(b""),
+    "a text file": lambda target: target.write_text("not a database\n" * 100),
+}
+
+
+@pytest.mark.parametrize("command", ["verify", "show"])
+@pytest.mark.parametrize("kind", sorted(NOT_LOGS))
+def test_a_file_that_is_not_a_log_is_refused_and_left_as_it_was(
+    tmp_path: Path, command: str, kind: str
+) -> None:
+    """verify and show refuse a file that is not a protocol log with exit 2 (not 0 "valid: 0
+    entries", not 1 "chain broken") and create or change nothing in its directory."""
+    target = tmp_path / "other.db"
+    NOT_LOGS[kind](target)
+    before = snapshot(tmp_path)
+    result = runner.invoke(app, ["protocol", command, "--db", str(target)])
+    assert result.exit_code == 2, result.output
+    assert "is not a noots protocol log" in result.output
+    assert "valid" not in result.output
+    assert snapshot(tmp_path) == before
+
+
+def test_a_directory_is_refused(tmp_path: Path) -> None:
+    """A directory given as --db: exit 2, nothing created in it."""
+    result = runner.invoke(app, ["protocol", "verify", "--db", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "not a protocol log" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["verify", "show"])
+def test_inspecting_a_log_changes_nothing(tmp_path: Path, command: str) -> None:
+    """verify and show of a closed log leave every file as it was (no -wal, no -shm)."""
+    target = tmp_path / "log.db"
+    make_log(target)
+    before = snapshot(tmp_path)
+    result = runner.invoke(app, ["protocol", command, "--db", str(target)])
+    assert result.exit_code == 0, result.output
+    assert snapshot(tmp_path) == before
+
+
+def test_inspecting_a_log_that_is_being_written(tmp_path: Path) -> None:
+    """verify sees the entries a running writer has committed (in its WAL) and does not
+    disturb it: the writer appends afterwards, and the chain still verifies."""
+    target = tmp_path / "log.db"
+    with open_protocol_log(target, party="991-01234ZFZR-41", clock=ManualClock()) as log:
+        log.append(
+            consumer="08118079-BPA-87",
+            provider="991-01234ZFZR-41",
+            evidence_type="Fahrzeughalterauskunft",
+            purpose="Bewohnerparkausweis",
+            idnr=IDNR,
+            message_id="live-1",
+            outcome="delivered",
+        )
+        result = runner.invoke(app, ["protocol", "verify", "--db", str(target)])
+        assert result.stdout == "valid: 1 entries\n", result.output
+        log.append(
+            consumer="08118079-BPA-87",
+            provider="991-01234ZFZR-41",
+            evidence_type="Fahrzeughalterauskunft",
+            purpose="Bewohnerparkausweis",
+            idnr=IDNR,
+            message_id="live-2",
+            outcome="delivered",
+        )
+        assert log.verify() == 2
+
+
+def test_read_only_log_refuses_to_write(tmp_path: Path) -> None:
+    """A log opened for inspection refuses append and purge (typed error)."""
+    from noots.errors import ProtocolLogError
+    from noots.protocol import open_protocol_log_read_only
+
+    target = tmp_path / "log.db"
+    make_log(target)
+    with open_protocol_log_read_only(target) as log:
+        assert log.verify() == 3
+        with pytest.raises(ProtocolLogError, match="read-only"):
+            log.purge()
+        with pytest.raises(ProtocolLogError, match="read-only"):
+            log.append(
+                consumer="a",
+                provider="b",
+                evidence_type="c",
+                purpose="d",
+                idnr=None,
+                message_id="e",
+                outcome="delivered",
+            )
+
+
+@pytest.mark.postgres
+def test_postgres_database_without_a_log_is_refused_and_left_empty(postgres_url: str) -> None:
+    """A PostgreSQL database without the log's tables: exit 2, and no table was created."""
+    import psycopg
+
+    url = fresh_database(postgres_url)
+    result = runner.invoke(app, ["protocol", "verify", "--db", url])
+    assert result.exit_code == 2, result.output
+    assert "is not a noots protocol log" in result.output
+    with psycopg.connect(url) as connection:
+        tables = connection.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+        ).fetchall()
+    assert tables == []
