@@ -128,6 +128,18 @@ def _https(value: object, what: str) -> str:
     return text
 
 
+_LOOPBACK_HTTP = re.compile(r"http://(127\.0\.0\.1|localhost)(:[0-9]{1,5})?/\S*")
+
+
+def _preview_url(value: object, what: str) -> str:
+    """A preview location: https:// as the EDM rules require, or, as a documented deviation
+    of the simulator, plain http to a loopback address (a landscape run without TLS)."""
+    text = _identifier(value, what)
+    if not (_HTTPS.fullmatch(text) or _LOOPBACK_HTTP.fullmatch(text)):
+        raise ValueError(f"{what} must be an https:// URL (or http:// on loopback)")
+    return text
+
+
 def _country(value: object, what: str) -> str:
     text = _token(value, what)
     if not _COUNTRY.fullmatch(text):
@@ -331,7 +343,7 @@ class QueryRequest:
             if not isinstance(item, EdmRequirement):
                 raise TypeError("requirements must be EdmRequirement values")
         if self.preview_location is not None:
-            _https(self.preview_location, "preview location")
+            _preview_url(self.preview_location, "preview location")
 
     @classmethod
     def new(
@@ -496,7 +508,7 @@ class EdmError:
         if self.timestamp is not None:
             _set(self, "timestamp", instant(self.timestamp, "exception timestamp"))
         if self.preview_location is not None:
-            _https(self.preview_location, "preview location")
+            _preview_url(self.preview_location, "preview location")
             if self.code is not EdmCode.AUTHORISATION:
                 raise ValueError("a preview location goes with EDM:ERR:0002 only")
         elif self.preview_description is not None or self.preview_method is not None:
