@@ -11,6 +11,15 @@ from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import strategies as st
 
+from intermediary.eu.catalogue import (
+    AUSTRIAN_UNIVERSITY,
+    BIRTH_CERTIFICATE,
+    BIRTH_REQUIREMENT,
+    DEGREE,
+    DEGREE_REQUIREMENT,
+    FRENCH_AUTHORITY,
+    GERMAN_IP,
+)
 from noots.clock import Clock
 from noots.errors import EdmCode
 from noots.eu.edm import (
@@ -42,46 +51,6 @@ __all__ = [
     "query_responses",
     "sample_query",
 ]
-
-FRENCH_AUTHORITY = EdmAgent(
-    "21690123100011",
-    "urn:cef.eu:names:identifier:EAS:0009",
-    "Mairie de Lyon, État civil",
-    name_lang="FR",
-    country="FR",
-    classification="ER",
-)
-GERMAN_IP = EdmAgent(
-    "noots-ip", "urn:cef.eu:names:identifier:EAS:0204", "Intermediäre Plattform", name_lang="DE"
-)
-AUSTRIAN_UNIVERSITY = EdmAgent(
-    "ATU37586901",
-    "urn:cef.eu:names:identifier:EAS:9914",
-    "Universität Wien",
-    name_lang="DE",
-    country="AT",
-)
-BIRTH_REQUIREMENT = EdmRequirement(
-    "https://sr.oots.tech.ec.europa.eu/requirements/1b2c3d4e-0000-4000-8000-0000000000b1",
-    "Proof of birth",
-)
-DEGREE_REQUIREMENT = EdmRequirement(
-    "https://sr.oots.tech.ec.europa.eu/requirements/f8a6a284-34e9-42c7-9733-63b5c4f4aa42",
-    "Proof of tertiary education diploma/certificate/degree",
-)
-BIRTH_CERTIFICATE = EdmEvidenceType(
-    "0f1b6c56-2b1c-4d8f-9f3e-6c5f1d2a7b11",
-    EVIDENCE_TYPE_CLASSIFICATION_PREFIX + "3b7ab8e0-5ba4-4f59-a2f0-9c2d2d7b9c1a",
-    "Certificate of Birth",
-    format="application/xml",
-)
-DEGREE = EdmEvidenceType(
-    "5d0c2e9a-8e7b-4f7b-a0b4-2c8f3d5e6a77",
-    EVIDENCE_TYPE_CLASSIFICATION_PREFIX + "7c1e9a52-4f0b-4a43-8c6e-2d6a7b3f9e01",
-    "Proof of tertiary education degree",
-    format="application/pdf",
-    language="EN",
-)
 
 
 def sample_query(
