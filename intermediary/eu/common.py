@@ -11,6 +11,7 @@ nothing found is ``rs:ObjectNotFoundExceptionType`` (HTTP 404), as the TDD's exa
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 import httpx
@@ -104,10 +105,11 @@ class CommonServicesClient:
 
     async def _get(self, path: str, params: dict[str, str]) -> etree._Element:
         try:
-            response = await self.client.get(
-                self.base_url + path, params=params, timeout=self.timeout
+            response = await asyncio.wait_for(
+                self.client.get(self.base_url + path, params=params, timeout=self.timeout),
+                timeout=self.timeout,
             )
-        except httpx.TimeoutException:
+        except (httpx.TimeoutException, TimeoutError):
             raise UpstreamTimeout("the EU common services did not answer in time") from None
         except httpx.HTTPError as exc:
             raise UpstreamError(f"EU common services unreachable: {type(exc).__name__}") from None

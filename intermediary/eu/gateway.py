@@ -9,6 +9,7 @@ sealed answer message at once. Which URL serves an access point comes from a sta
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qs
@@ -142,13 +143,18 @@ class Gateway:
         )
         body = ebms.seal_user_message(message, self.participant.signer)
         try:
-            response = await self.client.post(
-                base.rstrip("/") + AS4_PATH,
-                content=body,
-                headers={"content-type": AS4_MEDIA_TYPE},
+            # wait_for as well as httpx's own timeout: httpx bounds each network phase, this
+            # the whole exchange (a peer that trickles its answer never stalls the caller).
+            response = await asyncio.wait_for(
+                self.client.post(
+                    base.rstrip("/") + AS4_PATH,
+                    content=body,
+                    headers={"content-type": AS4_MEDIA_TYPE},
+                    timeout=self.timeout,
+                ),
                 timeout=self.timeout,
             )
-        except httpx.TimeoutException:
+        except (httpx.TimeoutException, TimeoutError):
             raise UpstreamTimeout(
                 f"access point {access_point} did not answer in time", component=access_point
             ) from None
