@@ -129,9 +129,14 @@ class EuLandscape:
 
 @contextmanager
 def eu_landscape(
-    *, provider_delay: float = 0.0, national_delay: float = 0.0, eu_timeout: float = 10.0
+    *,
+    provider_delay: float = 0.0,
+    national_delay: float = 0.0,
+    eu_timeout: float = 10.0,
+    national_timeout: float = 0.5,
+    start: datetime = START,
 ) -> Iterator[EuLandscape]:
-    clock = ManualClock(START)
+    clock = ManualClock(start)
     with TestPki(clock=clock) as pki:
         pki.credential(GERMAN_GATEWAY, Role.PLATFORM)
         pki.credential(AUSTRIAN_GATEWAY, Role.SIMULATOR)
@@ -149,7 +154,7 @@ def eu_landscape(
                 common_services_url=HOSTS["cs"],
                 access_points=access_points,
                 eu_timeout_seconds=eu_timeout,
-                national_timeout_seconds=2.0,
+                national_timeout_seconds=national_timeout,
             ),
             national=national,
             clock=clock,

@@ -109,7 +109,7 @@ async def test_unknown_evidence_type_is_unsupported() -> None:
 
 async def test_register_timeout_is_edm_timeout() -> None:
     """A register slower than the IP's national timeout: EDM:ERR:0005."""
-    with eu_landscape(national_delay=5.0) as land:
+    with eu_landscape(national_delay=2.0) as land:
         outcome = await land.requester.ask(ERIKA, preview=False)
         assert isinstance(outcome.answer, QueryErrorResponse)
         assert outcome.answer.code is EdmCode.TIMEOUT
