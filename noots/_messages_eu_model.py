@@ -82,14 +82,15 @@ _REQUIREMENT_ID = re.compile(
 )
 # xs:ID is an NCName; noots writes and reads its ASCII subset.
 _NCNAME = re.compile(r"[A-Za-z_][A-Za-z0-9._-]*")
-_URL = re.compile(r"https?://[^\s]+")
+# What libxml2 accepts as xs:anyURI here: no white space, every % a valid escape.
+_URL = re.compile(r"https?://(?:[^\s%]|%[0-9A-Fa-f]{2})+")
 
 
 def _url(value: object, what: str) -> str:
     """An ``xs:anyURI`` that noots hands to a browser: absolute http(s), no white space."""
     text = _identifier(value, what)
     if not _URL.fullmatch(text):
-        raise ValueError(f"{what} must be an absolute http(s) URL without white space")
+        raise ValueError(f"{what} must be an absolute http(s) URL without white space or bare %")
     return text
 
 
