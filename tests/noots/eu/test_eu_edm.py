@@ -4,15 +4,17 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from noots import xml
 from noots.clock import ManualClock
-from noots.errors import EdmCode, MalformedMessage, UnsupportedCapability
+from noots.errors import EdmCode, MalformedMessage, NootsError, UnsupportedCapability
 from noots.eu import edm
 from noots.eu.edm import (
     EdmError,
@@ -286,3 +288,16 @@ def test_parse_refuses_other_roots() -> None:
     """Anything but query:QueryRequest / query:QueryResponse is refused."""
     with pytest.raises(MalformedMessage, match="unknown root element"):
         edm.parse(xml.parse(b"<a/>"))
+
+
+@given(data=st.data())
+@settings(max_examples=150, deadline=None)
+def test_mutated_requests_parse_or_get_a_typed_error(data: st.DataObject) -> None:
+    """Any byte-level mutation of a real-shaped request either parses or is refused with a
+    noots error (never another exception)."""
+    raw = bytearray(FOREIGN_REQUEST)
+    for _ in range(data.draw(st.integers(1, 4))):
+        index = data.draw(st.integers(0, len(raw) - 1))
+        raw[index] = data.draw(st.integers(0x20, 0x7E))
+    with contextlib.suppress(NootsError):
+        edm.parse(xml.parse(bytes(raw)))
