@@ -18,7 +18,11 @@ XML_MEDIA_TYPE = "application/xml"
 def http_status(code: EdmCode | str, *, behind: bool = False) -> int:
     """The HTTP status docs/PROTOCOL.md gives an EDM code; 0008 is 502 when a component
     behind the answering one failed."""
-    edm = EdmCode(code)
+    try:
+        edm = EdmCode(code)
+    except ValueError:
+        # A code outside the EDM list (kept from a partner's 0103): a failure behind us.
+        return 502 if behind else EdmCode.QUERY_ERROR.http_status
     if edm is EdmCode.QUERY_ERROR and behind:
         return 502
     return edm.http_status

@@ -50,6 +50,7 @@ class PlatformSettings(ReplaySettings):
     eid_identity_lifetime_seconds: float = Field(
         default=900.0, gt=0, description="How long an identity token of the simulated eID lasts."
     )
+
     @field_validator("hub_provider_timeouts")
     @classmethod
     def _positive(cls, value: dict[str, float]) -> dict[str, float]:

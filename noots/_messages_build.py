@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 from lxml import etree
@@ -120,7 +121,7 @@ def _root(
     tag: str,
     id_attribute: str,
     id_value: UUID,
-    message: Message,
+    message: Any,
     message_type: str,
 ) -> etree._Element:
     product: Product = message.product

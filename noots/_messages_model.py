@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import KW_ONLY, dataclass, replace
 from datetime import UTC, date, datetime
-from typing import NamedTuple, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 from uuid import UUID, uuid4
 
 from noots import __version__
@@ -105,6 +105,7 @@ DEFAULT_MEDIA_TYPE = "application/xml"
 # Characters XML 1.0 cannot carry (lxml would refuse them, or a parser would change them).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _TOKEN = re.compile(r"\S+")
+_CODE_TOKEN = re.compile(r"[^ \t\n\r]+(?: [^ \t\n\r]+)*")
 _IDNR = re.compile(r"[0-9]{11}")
 _EIDAS_ID = re.compile(r".{2}/.{2}/.*")
 
@@ -472,22 +473,79 @@ class Evidence:
         )
 
 
+class UnlistedErrorCode(str):
+    """An error code outside ``EDM:ERR:0001``…``0008``, kept exactly as it was sent.
+
+    The BVA code list ``…:codeliste:nootserrorcodes`` is not published, so a partner may send
+    codes noots does not know: they are accepted, kept and reported (``value``, ``title``,
+    ``http_status`` as on :class:`~noots.errors.EdmCode`), never refused as malformed.
+    """
+
+    __slots__ = ()
+
+    @property
+    def value(self) -> str:
+        return str(self)
+
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        return "error code outside the EDM list"
+
+    @property
+    def http_status(self) -> int:
+        # Nothing is known about it: the generic query error's status.
+        return EdmCode.QUERY_ERROR.http_status
+
+    def __repr__(self) -> str:
+        return f"UnlistedErrorCode({str(self)!r})"
+
+
+ErrorCode: TypeAlias = EdmCode | UnlistedErrorCode
+
+
+def error_code(value: object) -> ErrorCode:
+    """``value`` as an :class:`EdmCode` when it is one, else as an :class:`UnlistedErrorCode`
+    (any non-empty ``xs:token``: no white space at either end, single inner spaces)."""
+    if isinstance(value, EdmCode | UnlistedErrorCode):
+        return value
+    if not isinstance(value, str):
+        raise TypeError(f"error code must be a str, not {type(value).__name__}")
+    # An xs:token as a validator reads it: no white space at either end, single inner spaces.
+    text = value
+    if not _CODE_TOKEN.fullmatch(text) or _NOT_XML.search(text):
+        raise ValueError(f"error code must be a non-empty xs:token: {text!r}")
+    try:
+        return EdmCode(text)
+    except ValueError:
+        return UnlistedErrorCode(text)
+
+
 @dataclass(frozen=True, slots=True)
 class ErrorDetail:
-    """One ``Exception`` of an error response: EDM code, optional detail text and time."""
+    """One ``Exception`` of an error response: error code, optional detail text and time.
 
-    code: EdmCode
+    ``code`` is an :class:`EdmCode`, or an :class:`UnlistedErrorCode` for a code outside the
+    EDM list (a plain string is converted to whichever fits); :attr:`edm` is the EDM code or
+    ``None``.
+    """
+
+    code: ErrorCode
     detail: str | None = None
     timestamp: datetime | None = None
 
     def __post_init__(self) -> None:
-        _set(self, "code", EdmCode(self.code))
+        _set(self, "code", error_code(self.code))
         _optional_text(self.detail, "error detail")
         if self.timestamp is not None:
             _set(self, "timestamp", instant(self.timestamp, "error timestamp"))
 
+    @property
+    def edm(self) -> EdmCode | None:
+        """The EDM code, or ``None`` when the code is outside the EDM list."""
+        return self.code if isinstance(self.code, EdmCode) else None
 
-def _check_head(message: Message) -> None:
+
+def _check_head(message: Any) -> None:
     """The parts every message has: message UUID, times, XÖV head, flags."""
     _uuid(message.message_uuid, "message UUID")
     _set(message, "created", instant(message.created, "created"))
@@ -660,8 +718,8 @@ class EvidenceErrorResponse:
                 raise TypeError("errors must be ErrorDetail values")
 
     @property
-    def code(self) -> EdmCode:
-        """The code of the first error."""
+    def code(self) -> ErrorCode:
+        """The code of the first error (an :class:`UnlistedErrorCode` outside the EDM list)."""
         return self.errors[0].code
 
 

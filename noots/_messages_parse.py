@@ -72,9 +72,10 @@ from noots._messages_model import (
     Message,
     NaturalPerson,
     Product,
+    error_code,
     instant,
 )
-from noots.errors import EdmCode, MalformedMessage
+from noots.errors import MalformedMessage
 
 __all__ = ["parse"]
 
@@ -829,11 +830,10 @@ def _error_response(root: etree._Element) -> EvidenceErrorResponse:
 
 def _exception(element: etree._Element, path: str) -> ErrorDetail:
     children = _Children(element, path)
+    # Any code token is kept: the national code list is not published, so a code outside
+    # EDM:ERR:0001…0008 is reported (UnlistedErrorCode), never refused as malformed.
     value = _code(children.take(t.ERROR_CODE), path + "/Code", LIST_ERROR_CODES)
-    try:
-        code = EdmCode(value)
-    except ValueError:
-        raise _fail(path + "/Code", "unknown error code") from None
+    code = _make(path + "/Code", error_code, value)
     detail = _optional_text(children, t.DETAIL, path)
     timestamp_element = children.optional(t.TIMESTAMP)
     timestamp = (

@@ -136,3 +136,28 @@ ERROR_CODE = _bk("Code")
 DETAIL = _bk("Detail")
 TIMESTAMP = _bk("Timestamp")
 SEVERITY = _bk("Severity")
+
+# --- use cases 3 and 4 (the EU border) --------------------------------------------------------
+
+EU_REQUEST = _de("DE.EvidenceRequest.0301")
+EU_RESPONSE = _de("DE.EvidenceResponse.0302")
+EU_ERROR_RESPONSE = _de("DE.EvidenceErrorResponse.0303")
+ORDER = _de("DE.EvidenceOrder.0401")
+ORDER_RESPONSE = _de("DE.EvidenceOrderResponse.0402")
+ORDER_ERROR_RESPONSE = _de("DE.EvidenceOrderErrorResponse.0403")
+GET_EVIDENCE = _de("DE.GetEvidence.0411")
+GET_EVIDENCE_RESPONSE = _de("DE.GetEvidenceResponse.0412")
+GET_EVIDENCE_ERROR_RESPONSE = _de("DE.GetEvidenceErrorResponse.0413")
+
+PROCEDURE = _de("Procedure")
+REQUIREMENT = _de("Requirement")
+BACK_TO_EVIDENCE_REQUESTER_URL = _de("BackToEvidenceRequesterURL")
+ORDER_RESPONSE_IDENTIFIER = _de("OrderResponseIdentifier")
+URL_TO_IP = _de("URLtoIP")
+CONVERSATION_ID = _de("ConversationID")
+GET_EVIDENCE_RESPONSE_IDENTIFIER = _de("GetEvidenceResponseIdentifier")
+
+# RequirementType (eu-edm) and its NOOTS extension (baukasten)
+REQUIREMENT_IDENTIFIER = f"{{{NS_EDM}}}Identifier"
+REQUIREMENT_NAME = f"{{{NS_EDM}}}Name"
+COUNTRY = _bk("Country")

@@ -40,6 +40,7 @@ from urllib.parse import quote
 
 import httpx
 
+from intermediary._edge import http_status
 from intermediary.sak._node import SakNode, read_limited
 from noots import messages, tokens, trace
 from noots.envelope import (
@@ -526,9 +527,9 @@ class ConsumerSide:
             answer = self._read_answer(request, opened, route)
         body = serialize(opened.body)
         if isinstance(answer, messages.EvidenceErrorResponse):
-            code = answer.errors[0].code
-            status = node.status_of(error_for_code(code.value, "", component=route.provider))
-            outcome = f"refused:{code.value}"
+            first = answer.errors[0].code
+            status = http_status(first.value, behind=True)
+            outcome = f"refused:{first.value}"
             answered_by = answer.error_provider.identifier
         else:
             status = 200

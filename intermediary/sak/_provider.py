@@ -227,7 +227,7 @@ class ProviderSide:
             return self._refuse(inbound, QueryError("internal error in the SAK"))
         if isinstance(answer, messages.EvidenceErrorResponse):
             code = answer.errors[0].code
-            return SakAnswer(http_status(code, behind=True), sealed, f"refused:{code.value}")
+            return SakAnswer(http_status(code.value, behind=True), sealed, f"refused:{code.value}")
         outcome = "pending" if answer.available_at is not None else "delivered"
         return SakAnswer(200, sealed, outcome)
 

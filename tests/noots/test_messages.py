@@ -452,7 +452,6 @@ def test_evidence_new_takes_the_type_and_today() -> None:
         (lambda: Agent(" x", "y"), "whitespace"),
         (lambda: Agent("x", "two\nlines"), "one line"),
         (lambda: NaturalPerson("A\x00", "B", date(2000, 1, 1)), "XML cannot carry"),
-        (lambda: ErrorDetail("EDM:ERR:0009"), "EDM:ERR:0009"),  # type: ignore[arg-type]
         (lambda: LegalPerson("X", legal_person_identifier="HRB 1"), "eIDAS"),
         (lambda: NaturalPerson("A", "B", date(2000, 1, 1), level_of_assurance="max"), "assurance"),
     ],
@@ -588,12 +587,7 @@ MALFORMED = [
         '<xn-bk:NaturalPerson><xn-bk:Identifier schemeID="eidas">DE/DE/1</xn-bk:Identifier>',
         "eIDAS person identifier",
     ),
-    (
-        ERROR_FILE,
-        "<code>EDM:ERR:0004</code>",
-        "<code>EDM:ERR:0009</code>",
-        "unknown error code",
-    ),
+    (ERROR_FILE, "<code>EDM:ERR:0004</code>", "<code> </code>", "empty code"),
     (
         ERROR_FILE,
         "<code>urn:oasis:names:tc:ebxml-regrep:ResponseStatusType:Failure</code>",
@@ -664,11 +658,9 @@ def test_second_requester_is_refused_as_unsupported() -> None:
 
 
 def test_unknown_root_is_refused() -> None:
-    """An element that is not one of the three messages is refused, naming it."""
-    with pytest.raises(MalformedMessage, match=r"unknown root element xn-de:DE\.GetEvidence\.0411"):
-        messages.parse(
-            etree.Element(f"{{{messages.NS_DE}}}DE.GetEvidence.0411", nsmap=messages.NSMAP)
-        )
+    """An element that is not one of the XNachweis messages is refused, naming it."""
+    with pytest.raises(MalformedMessage, match=r"unknown root element xn-de:DE\.Unknown\.0999"):
+        messages.parse(etree.Element(f"{{{messages.NS_DE}}}DE.Unknown.0999", nsmap=messages.NSMAP))
 
 
 def test_root_in_wrong_namespace_is_refused() -> None:
@@ -717,3 +709,59 @@ def test_comments_inside_elements_are_ignored() -> None:
     text = messages.to_bytes(request).decode()
     commented = text.replace("<xn-bk:FamilyName>", "<!-- c --><xn-bk:FamilyName><!-- d -->")
     assert messages.parse(xml.parse(commented.encode())) == request
+
+
+# --- error codes outside the EDM list ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", ["EDM:ERR:0009", "NOOTS:ERR:0101", "DE:VS 17"])
+def test_unlisted_error_code_is_kept_and_reported(code: str, xnachweis_check: Check) -> None:
+    """A 0103 with a code outside EDM:ERR:0001…0008 parses, keeps the code and rebuilds valid."""
+    data = example(ERROR_FILE).replace(
+        b"<code>EDM:ERR:0004</code>", f"<code>{code}</code>".encode()
+    )
+    message = messages.parse(xml.parse(data))
+    assert isinstance(message, EvidenceErrorResponse)
+    (error,) = message.errors
+    assert isinstance(error.code, messages.UnlistedErrorCode)
+    assert (error.code.value, error.edm, message.code) == (code, None, code)
+    rebuilt = messages.to_bytes(message)
+    assert xnachweis_check(rebuilt) == []
+    assert reparse(message) == message
+
+
+def test_listed_error_code_stays_an_edm_code() -> None:
+    """A code of the EDM list is an EdmCode, also when given as a plain string."""
+    detail = ErrorDetail("EDM:ERR:0004")  # type: ignore[arg-type]
+    assert detail.code is EdmCode.NOT_FOUND
+    assert detail.edm is EdmCode.NOT_FOUND
+
+
+def test_unlisted_error_code_maps_to_a_query_error_naming_it() -> None:
+    """A receiver raising for an unlisted code gets a QueryError that names the code."""
+    from noots.errors import QueryError, error_for_code
+
+    detail = ErrorDetail(messages.error_code("NOOTS:ERR:0101"))
+    raised = error_for_code(detail.code, detail.code.title)
+    assert type(raised) is QueryError
+    assert "NOOTS:ERR:0101" in raised.message
+
+
+@pytest.mark.parametrize("bad", ["", " EDM:ERR:0004", "A  B", "A\tB"])
+def test_error_code_must_be_a_token(bad: str) -> None:
+    """An error code that no validator would read back unchanged is refused by the model."""
+    with pytest.raises(ValueError, match="xs:token"):
+        messages.error_code(bad)
+
+
+@given(code=st.from_regex(r"[A-Za-z0-9:._-]{1,12}( [A-Za-z0-9:._-]{1,8})?", fullmatch=True))
+@round_trip_settings
+def test_any_error_code_token_round_trips(code: str, xnachweis_check: Check) -> None:
+    """Any code token survives build → oracle → parse unchanged."""
+    clock = ManualClock(START)
+    answer = messages.answer_with_error(sample_request(clock), EdmCode.NOT_FOUND, None, clock=clock)
+    message = replace(answer, errors=(ErrorDetail(messages.error_code(code)),))
+    assert xnachweis_check(messages.to_bytes(message)) == []
+    parsed = reparse(message)
+    assert isinstance(parsed, EvidenceErrorResponse)
+    assert parsed.errors[0].code.value == code

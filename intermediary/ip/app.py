@@ -1,0 +1,278 @@
+"""The Intermediäre Plattform as an HTTP service: ``create_app(settings, national=…)``.
+
+EU-facing (use case 3):
+
+- ``POST /ip/v1/as4``: the IP's simulated eDelivery access point (``eu-gw-de``): a sealed
+  ebMS3 message with an EDM ``QueryRequest``; the HTTP response is the sealed answer
+  (``ExecuteQueryResponse`` or ``ExceptionResponse``).
+- ``GET/POST /ip/v1/preview/{token}``: the German preview page (the user confirms with the
+  simulated German eID and decides whether the evidence may be used), then back to
+  ``returnurl``.
+
+Citizen-facing (use case 4): ``GET /ip/v1/citizen/{conversation}`` (the simulated EU
+identification), ``POST …/identify`` (ask the member state, go to its preview space),
+``GET …/back`` (come back, collect, return to ``BackToEvidenceRequesterURL``).
+
+National-facing (use case 4): ``POST /ip/v1/xnachweis`` takes a ``DE.EvidenceOrder.0401`` or a
+``DE.GetEvidence.0411`` (XML) and answers ``0402``/``0403`` or ``0412``/``0413``. Until the IP's
+SAK fronts it (the landscape integration), it accepts callers on loopback only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import html
+import ipaddress
+import re
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from intermediary._edge import XML_MEDIA_TYPE, read_body
+from intermediary.eu.catalogue import GERMAN_GATEWAY, GERMAN_IP
+from intermediary.eu.common import CommonServicesClient
+from intermediary.eu.gateway import (
+    AS4_MEDIA_TYPE,
+    AS4_PATH,
+    Gateway,
+    open_request,
+    read_form,
+    sealed_answer,
+)
+from intermediary.ip.platform import IntermediaryPlatform, NationalSide, PlatformConfig
+from noots import messages, xml
+from noots.clock import Clock, SystemClock
+from noots.errors import EdmCode, MalformedMessage, NootsError, UnresolvedReference
+from noots.messages import Agent, EvidenceOrder, GetEvidence
+from noots.participant import load_participant
+
+__all__ = ["IpSettings", "create_app"]
+
+
+class IpSettings(BaseSettings):
+    """Settings of the Intermediäre Plattform (``NOOTS_IP_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="NOOTS_IP_", extra="ignore", frozen=True)
+
+    pki_dir: Path = Field(description="The landscape's PKI directory (trust anchor, CRL, keys).")
+    participant_id: str = Field(
+        default=GERMAN_GATEWAY, description="The IP's eDelivery access point (role platform)."
+    )
+    platform_id: str = Field(
+        default=GERMAN_IP.identifier, description="The IP as an agent (EAS 0204 identifier)."
+    )
+    platform_name: str = Field(default=GERMAN_IP.name)
+    public_url: str = Field(
+        default="http://127.0.0.1:8470", description="Where browsers reach the IP's pages."
+    )
+    common_services_url: str = Field(
+        default="http://127.0.0.1:8472", description="The EU Evidence Broker and DSD."
+    )
+    access_points: dict[str, str] = Field(
+        default_factory=dict,
+        description="Simulated eDelivery discovery: access point id → base URL (JSON).",
+    )
+    eu_timeout_seconds: float = Field(default=10.0, gt=0)
+    national_timeout_seconds: float = Field(default=20.0, gt=0)
+    test: bool = Field(default=True, description="Mark XNachweis messages as test messages.")
+
+
+def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(
+        "<!doctype html><html lang='de'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
+        f"{body}</body></html>",
+        status_code=status,
+    )
+
+
+def _loopback(request: Request) -> bool:
+    host = request.client.host if request.client else ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host in ("localhost", "testclient")
+
+
+def _platform(request: Request) -> IntermediaryPlatform:
+    found: IntermediaryPlatform = request.app.state.platform
+    return found
+
+
+PlatformDep = Annotated[IntermediaryPlatform, Depends(_platform)]
+
+
+def create_app(
+    settings: IpSettings,
+    *,
+    national: NationalSide,
+    clock: Clock | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """The IP. ``national`` is the NOOTS side (RDN and SAK, wired by the landscape);
+    ``transport`` lets tests route the IP's outgoing calls (common services, access points)."""
+    participant = load_participant(
+        settings.pki_dir, settings.participant_id, clock=clock or SystemClock()
+    )
+    client = httpx.AsyncClient(transport=transport)
+    config = PlatformConfig(
+        platform=Agent(settings.platform_id, settings.platform_name),
+        public_url=settings.public_url,
+        national_timeout=settings.national_timeout_seconds,
+        test=settings.test,
+    )
+    platform = IntermediaryPlatform(
+        config,
+        national=national,
+        gateway=Gateway(
+            participant, settings.access_points, client=client, timeout=settings.eu_timeout_seconds
+        ),
+        common_services=CommonServicesClient(
+            settings.common_services_url, client, timeout=settings.eu_timeout_seconds
+        ),
+        clock=participant.clock,
+    )
+    app = FastAPI(title="noots Intermediäre Plattform", docs_url=None, redoc_url=None)
+    app.state.platform = platform
+    app.router.add_event_handler("shutdown", client.aclose)
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "component": settings.participant_id}
+
+    # --- use case 3: EU evidence requesters ---------------------------------------------------
+
+    @app.post("/ip/v1" + AS4_PATH)
+    async def inbox(request: Request, platform: PlatformDep) -> Response:
+        try:
+            raw = await read_body(request)
+            received = await asyncio.to_thread(open_request, raw, participant)
+        except NootsError as exc:
+            # Nothing verified to address an EDM answer to.
+            return Response(exc.message, status_code=400, media_type="text/plain")
+        answer = await platform.handle_query(received)
+        body = await asyncio.to_thread(
+            sealed_answer, received.message, answer, participant, clock=platform.clock
+        )
+        return Response(body, media_type=AS4_MEDIA_TYPE)
+
+    @app.get("/ip/v1/preview/{token}")
+    async def preview(token: str, platform: PlatformDep, returnurl: str = "") -> Response:
+        held = platform.held_evidence(token)
+        if held is None:
+            return _page("Vorschau nicht gefunden", "<p>Dieser Link ist ungültig.</p>", 404)
+        items = "".join(
+            f"<li>{html.escape(evidence.conformance.title)} "
+            f"({html.escape(evidence.media_type)}), ausgestellt von "
+            f"{html.escape(evidence.issuing_authority.name)} am "
+            f"{evidence.issuing_date.isoformat()}"
+            f"<pre>{html.escape(_preview_text(evidence.document, evidence.media_type))}</pre>"
+            "</li>"
+            for evidence in held.evidences
+        )
+        form = (
+            "<form method='post'>"
+            f"<input type='hidden' name='returnurl' value='{html.escape(returnurl, quote=True)}'>"
+            "<p><label><input type='checkbox' name='eid' value='yes' required> "
+            "Ich bestätige meine Identität mit der Online-Ausweisfunktion (simuliert).</label></p>"
+            "<button name='decision' value='approve'>Nachweis übermitteln</button> "
+            "<button name='decision' value='decline'>Nicht übermitteln</button></form>"
+        )
+        return _page("Vorschau Ihres Nachweises aus Deutschland", f"<ul>{items}</ul>{form}")
+
+    @app.post("/ip/v1/preview/{token}")
+    async def preview_decision(token: str, request: Request, platform: PlatformDep) -> Response:
+        form = await read_form(request)
+        decision, eid = form.get("decision", ""), form.get("eid", "")
+        returnurl = form.get("returnurl", "")
+        if decision not in ("approve", "decline") or (decision == "approve" and eid != "yes"):
+            return _page("Nicht bestätigt", "<p>Bitte bestätigen Sie Ihre Identität.</p>", 400)
+        if not platform.decide(token, approve=decision == "approve"):
+            return _page("Vorschau nicht gefunden", "<p>Dieser Link ist ungültig.</p>", 404)
+        if re.fullmatch(r"https?://[^\s]+", returnurl):
+            return RedirectResponse(returnurl, status_code=303)
+        return _page("Danke", "<p>Ihre Entscheidung wurde gespeichert.</p>")
+
+    # --- use case 4: the citizen ---------------------------------------------------------------
+
+    @app.get("/ip/v1/citizen/{conversation_id}")
+    async def citizen(conversation_id: str, platform: PlatformDep) -> Response:
+        conversation = platform.conversation(conversation_id)
+        if conversation is None:
+            return _page("Vorgang nicht gefunden", "<p>Dieser Link ist ungültig.</p>", 404)
+        order = conversation.order
+        publisher = conversation.service.publisher
+        body = (
+            f"<p>{html.escape(order.requester.name)} möchte für Sie den Nachweis "
+            f"<b>{html.escape(order.evidence_type.title)}</b> bei "
+            f"<b>{html.escape(publisher.name)}</b> ({html.escape(publisher.country or '')}) "
+            "abrufen.</p>"
+            "<form method='post' action='"
+            f"{html.escape(platform.citizen_url(conversation_id))}/identify'>"
+            "<p><label><input type='checkbox' name='eid' value='yes' required> "
+            "Ich melde mich mit meiner eID an (eIDAS, simuliert).</label></p>"
+            "<button>Weiter zum Nachweis</button></form>"
+        )
+        return _page("Intermediäre Plattform – Nachweis aus der EU", body)
+
+    @app.post("/ip/v1/citizen/{conversation_id}/identify")
+    async def identify(conversation_id: str, request: Request, platform: PlatformDep) -> Response:
+        if (await read_form(request)).get("eid") != "yes":
+            return _page("Nicht angemeldet", "<p>Bitte melden Sie sich an.</p>", 400)
+        try:
+            target = await platform.citizen_identified(conversation_id)
+        except UnresolvedReference:
+            return _page("Vorgang nicht gefunden", "<p>Dieser Link ist ungültig.</p>", 404)
+        return RedirectResponse(target, status_code=303)
+
+    @app.get("/ip/v1/citizen/{conversation_id}/back")
+    async def back(conversation_id: str, platform: PlatformDep) -> Response:
+        try:
+            target = await platform.citizen_back(conversation_id)
+        except UnresolvedReference:
+            return _page("Vorgang nicht gefunden", "<p>Dieser Link ist ungültig.</p>", 404)
+        return RedirectResponse(target, status_code=303)
+
+    # --- use case 4: the online service (national side, until the SAK fronts it) -------------
+
+    @app.post("/ip/v1/xnachweis")
+    async def national_message(request: Request, platform: PlatformDep) -> Response:
+        if not _loopback(request):
+            return Response("loopback only until the SAK fronts the IP", status_code=403)
+        try:
+            raw = await read_body(request)
+            message = messages.parse(await asyncio.to_thread(xml.parse, raw), messages.ANY)
+        except NootsError as exc:
+            return Response(exc.message, status_code=400, media_type="text/plain")
+        if isinstance(message, EvidenceOrder):
+            answer: messages.Message = await platform.order(message)
+        elif isinstance(message, GetEvidence):
+            answer = platform.get_evidence(message)
+        else:
+            error = MalformedMessage(
+                f"{messages.message_type(message)}: the IP takes DE.EvidenceOrder.0401 and "
+                "DE.GetEvidence.0411"
+            )
+            return Response(error.message, status_code=400, media_type="text/plain")
+        status = 200
+        if isinstance(
+            answer, messages.EvidenceOrderErrorResponse | messages.GetEvidenceErrorResponse
+        ):
+            code = answer.code
+            status = code.http_status if isinstance(code, EdmCode) else 500
+        return Response(messages.to_bytes(answer), status_code=status, media_type=XML_MEDIA_TYPE)
+
+    return app
+
+
+def _preview_text(document: bytes, media_type: str) -> str:
+    """What the preview page shows of a document: text as text, anything else as base64."""
+    if media_type.endswith("xml") or media_type.startswith("text/"):
+        return document.decode("utf-8", "replace")[:4000]
+    return base64.b64encode(document[:600]).decode("ascii") + "…"
