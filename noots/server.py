@@ -103,7 +103,7 @@ def build_app(plan: ServerPlan) -> Any:
         # Every component reports its hops to the dashboard (which traces its own pilots).
         from consumers.dashboard.sink import install_http_sink
 
-        install_http_sink(settings.trace_url, verify=verify)
+        install_http_sink(settings.trace_url, verify=verify, settings=settings)
     app = create_component_app(component, plan.overrides, transport=transport)
     if plan.tls:
         validator = load_validator(settings.data_dir / "pki", clock=settings.clock())
@@ -190,7 +190,7 @@ def install_trace_sink(plan: ServerPlan, url: str | None) -> bool:
             plan.settings.data_dir / "pki", plan.component.participant_id
         )
         verify = client_context(files)
-    install_http_sink(url, verify=verify)
+    install_http_sink(url, verify=verify, settings=plan.settings)
     return True
 
 

@@ -4,12 +4,32 @@ faults started from the page, the Datenschutzcockpit of a test citizen and the c
 reports.
 
 ``noots serve dashboard`` runs it on the topology's ``dashboard`` address; the other
-components report their hops to its collector through :mod:`consumers.dashboard.sink`.
+components report their hops to its collector through :mod:`consumers.dashboard.sink`,
+authenticated (:mod:`consumers.dashboard.event_auth`). Everything but the Landschaft and the
+components' health needs an operator login; ``noots up`` prints a one-click login link
+(:func:`operator_login_link`).
 """
 
 from __future__ import annotations
 
 from consumers.dashboard._app import app_from_env, create_app
-from consumers.dashboard._settings import DashboardSettings
+from consumers.dashboard._secrets import (
+    events_key_path,
+    operator_login_link,
+    operator_token,
+    operator_token_path,
+    renew_secrets,
+)
+from consumers.dashboard._settings import DashboardSettings, ReportingSettings
 
-__all__ = ["DashboardSettings", "app_from_env", "create_app"]
+__all__ = [
+    "DashboardSettings",
+    "ReportingSettings",
+    "app_from_env",
+    "create_app",
+    "events_key_path",
+    "operator_login_link",
+    "operator_token",
+    "operator_token_path",
+    "renew_secrets",
+]

@@ -2,27 +2,49 @@
 server-sent event stream.
 
 Pages: ``/`` Landschaft, ``/ablauf`` Live-Ablauf with "Pilot starten" and the fault toggles,
-``/datenschutzcockpit``, ``/berichte`` (conformance reports). Every asset is shipped in the
-package (no CDN); the pages run without inline script or style, under a strict CSP.
+``/datenschutzcockpit``, ``/berichte`` (conformance reports), ``/login``. Every asset is
+shipped in the package (no CDN); the pages run without inline script or style, under a strict
+CSP. Who may see and change what is the door's business (:mod:`consumers.dashboard._door`):
+the Landschaft and the health of the components are public, the rest needs an operator
+login. In strict mode there are no pilots and no fault toggles at all (no routes).
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import parse_qsl, quote
 
 import httpx
 from fastapi import Depends, FastAPI, Header, HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from consumers.dashboard._door import (
+    CSRF_FIELD,
+    CSRF_HEADER,
+    Door,
+    OperatorSession,
+    OperatorSessions,
+    allowed_hosts,
+    cookie_name,
+)
 from consumers.dashboard._dsc import cockpit
 from consumers.dashboard._events import EventLog
 from consumers.dashboard._faults import FAULT_CHOICES, FaultSwitch
@@ -30,10 +52,22 @@ from consumers.dashboard._inspect import explain_document
 from consumers.dashboard._landscape import check_health, landscape_model
 from consumers.dashboard._pilots import PilotRunner, identities
 from consumers.dashboard._reports import find_reports, report_view
+from consumers.dashboard._secrets import events_key, operator_token
 from consumers.dashboard._settings import DashboardSettings
+from consumers.dashboard.event_auth import (
+    EventAuthenticator,
+    ReportingKey,
+    ReportingTokenAuthenticator,
+)
 from consumers.dashboard.sink import EventBatch
 from noots.bootstrap import LandscapePaths
-from noots.errors import ConfigurationError, InvalidInput, NootsError
+from noots.errors import (
+    AuthenticationError,
+    AuthorisationError,
+    ConfigurationError,
+    InvalidInput,
+    NootsError,
+)
 from noots.participant import Participant, load_participant
 from noots.topology import Topology
 
@@ -43,15 +77,11 @@ log = logging.getLogger("consumers.dashboard")
 
 HERE = Path(__file__).parent
 _MAX_BATCH_BYTES = 16 * 1024 * 1024
+_MAX_FORM_BYTES = 4096
 _EXPLAINED_CACHE = 64
-_SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-}
+#: Where a login may lead back to: a path of this dashboard, never another site.
+_LOCAL_PATH = re.compile(r"/(?!/)[A-Za-z0-9/_.%-]{0,200}")
+_AFTER_LOGIN = "/ablauf"
 
 
 class _State:
@@ -63,9 +93,11 @@ class _State:
         topology: Topology,
         participant: Participant,
         http: httpx.AsyncClient,
-        runner: PilotRunner,
-        faults: FaultSwitch,
+        runner: PilotRunner | None,
+        faults: FaultSwitch | None,
         events: EventLog,
+        sessions: OperatorSessions,
+        event_authenticator: EventAuthenticator,
     ) -> None:
         self.settings = settings
         self.topology = topology
@@ -74,7 +106,13 @@ class _State:
         self.runner = runner
         self.faults = faults
         self.events = events
+        self.sessions = sessions
+        self.event_authenticator = event_authenticator
+        self.cookie = cookie_name(tls=settings.tls)
         self.explained: OrderedDict[tuple[str, int], dict[str, Any]] = OrderedDict()
+
+    def session_of(self, request: Request) -> OperatorSession | None:
+        return self.sessions.find(request.cookies.get(self.cookie))
 
 
 def _state(request: Request) -> _State:
@@ -92,6 +130,61 @@ def _json_only(content_type: Annotated[str | None, Header()] = None) -> None:
 
 
 JsonOnly = Annotated[None, Depends(_json_only)]
+
+
+class _LoginRequired(Exception):
+    """A page behind the door was asked for without a session: off to the login."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+
+
+def _operator(request: Request, st: State) -> OperatorSession:
+    session = st.session_of(request)
+    if session is None:
+        raise HTTPException(status_code=401, detail="Anmeldung als Betreiber erforderlich")
+    return session
+
+
+def _operator_page(request: Request, st: State) -> OperatorSession:
+    session = st.session_of(request)
+    if session is None:
+        raise _LoginRequired(request.url.path)
+    return session
+
+
+def _operator_changing(
+    session: Annotated[OperatorSession, Depends(_operator)], request: Request
+) -> OperatorSession:
+    """A state change by the operator: the session's CSRF token must come along (a page of
+    another site can make the browser send the cookie, never read the token)."""
+    if not session.csrf_matches(request.headers.get(CSRF_HEADER)):
+        raise HTTPException(status_code=403, detail="CSRF-Token fehlt oder ist falsch")
+    return session
+
+
+#: The operator (API: 401 without a session).
+Operator = Annotated[OperatorSession, Depends(_operator)]
+#: The operator on a page (redirected to the login without a session).
+OperatorPage = Annotated[OperatorSession, Depends(_operator_page)]
+#: The operator changing state (API: 401 without a session, 403 without the CSRF token).
+OperatorChange = Annotated[OperatorSession, Depends(_operator_changing)]
+
+
+async def _reporter(request: Request, st: State) -> str:
+    """The landscape component that posts events (before the body is even read)."""
+    try:
+        return await st.event_authenticator.authenticate(request)
+    except AuthorisationError as exc:
+        raise HTTPException(status_code=403, detail=exc.message) from None
+    except AuthenticationError as exc:
+        raise HTTPException(
+            status_code=401, detail=exc.message, headers={"WWW-Authenticate": "Bearer"}
+        ) from None
+
+
+Reporter = Annotated[str, Depends(_reporter)]
 
 
 class RunRequest(BaseModel):
@@ -134,16 +227,31 @@ def create_app(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     participant: Participant | None = None,
+    event_authenticator: EventAuthenticator | None = None,
 ) -> FastAPI:
     """The dashboard of the landscape ``settings`` names.
 
     ``transport`` carries every outgoing call (tests wire the landscape in-process with it);
-    ``participant`` replaces the credential read from the data directory.
+    ``participant`` replaces the credential read from the data directory;
+    ``event_authenticator`` decides who may post events (default: the landscape's reporting
+    tokens, :mod:`consumers.dashboard.event_auth`).
     """
     topology = settings.load_topology()
     templates = Jinja2Templates(directory=HERE / "templates")
     own_id = settings.participant_id or topology.platform.simulator_id
     events = EventLog(settings.event_capacity)
+    pilots_on = not settings.strict
+    # Read at start: a dashboard without its secrets does not come up half open.
+    sessions = OperatorSessions(
+        operator_token(settings), lifetime=timedelta(hours=settings.session_hours)
+    )
+    if event_authenticator is None:
+        event_authenticator = ReportingTokenAuthenticator(
+            ReportingKey.from_secret(events_key(settings)),
+            audience=topology.platform.simulator_id,
+            reporters={p.participant_id for p in topology.participants()} - {own_id},
+        )
+    authenticator = event_authenticator
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -157,36 +265,105 @@ def create_app(
             ) from exc
         make_client = _client_factory(settings, transport)
         http = make_client(own_id)
-        runner = PilotRunner(
-            settings, topology, events, make_client, attempts=settings.pilot_attempts
+        runner = faults = None
+        if pilots_on:
+            runner = PilotRunner(
+                settings, topology, events, make_client, attempts=settings.pilot_attempts
+            )
+            token = settings.admin_token.get_secret_value() if settings.admin_token else None
+            faults = FaultSwitch(http, topology, tls=settings.tls, token=token)
+        app.state.dashboard = _State(
+            settings, topology, me, http, runner, faults, events, sessions, authenticator
         )
-        token = settings.admin_token.get_secret_value() if settings.admin_token else None
-        faults = FaultSwitch(http, topology, tls=settings.tls, token=token)
-        app.state.dashboard = _State(settings, topology, me, http, runner, faults, events)
         try:
             yield
         finally:
             events.close()
-            await runner.aclose()
+            if runner is not None:
+                await runner.aclose()
             await http.aclose()
 
     app = FastAPI(title="noots Dashboard", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.events = events
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(
+        Door,
+        hosts=allowed_hosts(topology.dashboard.host or topology.host, settings.dashboard_hosts),
+    )
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        for name, value in _SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        return response
+    @app.exception_handler(_LoginRequired)
+    async def to_login(_request: Request, exc: _LoginRequired) -> Response:
+        return RedirectResponse(f"/login?next={quote(exc.path, safe='/')}", status_code=303)
 
-    def page(request: Request, name: str, active: str, **context: Any) -> HTMLResponse:
+    def page(
+        request: Request, name: str, active: str, *, status_code: int = 200, **context: Any
+    ) -> HTMLResponse:
+        st: _State = request.app.state.dashboard
+        session = st.session_of(request)
         return templates.TemplateResponse(
             request,
             name,
-            {"active": active, "landscape_name": topology.name, "tls": settings.tls, **context},
+            {
+                "active": active,
+                "landscape_name": topology.name,
+                "tls": settings.tls,
+                "operator": session is not None,
+                "csrf": session.csrf if session is not None else "",
+                "pilots_on": pilots_on,
+                **context,
+            },
+            status_code=status_code,
         )
+
+    # -- the door ------------------------------------------------------------------------
+
+    @app.get("/login", response_class=HTMLResponse)
+    async def login_page(request: Request, st: State, next: str = _AFTER_LOGIN) -> Response:
+        if st.session_of(request) is not None:
+            return RedirectResponse(_local(next), status_code=303)
+        return page(request, "anmelden.html", "anmelden", next=_local(next), failed=False)
+
+    @app.post("/login", response_class=HTMLResponse)
+    async def login(request: Request, st: State) -> Response:
+        """The operator token from the form (the one-click link's page posts it)."""
+        form = await _form(request)
+        target = _local(form.get("next", _AFTER_LOGIN))
+        session = st.sessions.open(form.get("token", ""))
+        if session is None:
+            log.warning("dashboard: login with a wrong operator token refused")
+            return page(
+                request, "anmelden.html", "anmelden", next=target, failed=True, status_code=401
+            )
+        response = RedirectResponse(target, status_code=303)
+        response.set_cookie(
+            st.cookie,
+            session.session_id,
+            max_age=int(settings.session_hours * 3600),
+            path="/",
+            secure=settings.tls,
+            httponly=True,
+            samesite="strict",
+        )
+        return response
+
+    @app.post("/logout")
+    async def logout(request: Request, st: State) -> Response:
+        session = st.session_of(request)
+        offered = request.headers.get(CSRF_HEADER) or (await _form(request)).get(CSRF_FIELD)
+        if session is not None and not session.csrf_matches(offered):
+            raise HTTPException(status_code=403, detail="CSRF-Token fehlt oder ist falsch")
+        if session is not None:
+            st.sessions.close(session.session_id)
+        response = RedirectResponse("/", status_code=303)
+        response.delete_cookie(
+            st.cookie, path="/", secure=settings.tls, httponly=True, samesite="strict"
+        )
+        return response
+
+    @app.get("/api/v1/session")
+    async def session_info(session: Operator) -> dict[str, Any]:
+        """For scripts and tools: the CSRF token of this session (same origin only: no CORS)."""
+        return {"operator": True, "csrf": session.csrf}
 
     # -- pages ---------------------------------------------------------------------------
 
@@ -200,27 +377,27 @@ def create_app(
         )
 
     @app.get("/ablauf", response_class=HTMLResponse)
-    async def flow_page(request: Request, st: State) -> HTMLResponse:
+    async def flow_page(request: Request, st: State, _operator: OperatorPage) -> HTMLResponse:
         return page(
             request,
             "ablauf.html",
             "ablauf",
-            pilots=st.runner.pilots,
+            pilots=st.runner.pilots if st.runner is not None else [],
             identities=identities(),
             faults=FAULT_CHOICES,
             registers=topology.registers,
-            faults_available=st.faults.available,
+            faults_available=st.faults is not None and st.faults.available,
             participants={
                 p.participant_id: {"name": p.name, "role": p.role} for p in topology.participants()
             },
         )
 
     @app.get("/datenschutzcockpit", response_class=HTMLResponse)
-    async def dsc_page(request: Request) -> HTMLResponse:
+    async def dsc_page(request: Request, _operator: OperatorPage) -> HTMLResponse:
         return page(request, "dsc.html", "dsc", identities=identities())
 
     @app.get("/berichte", response_class=HTMLResponse)
-    async def reports_page(request: Request, st: State) -> HTMLResponse:
+    async def reports_page(request: Request, st: State, _operator: OperatorPage) -> HTMLResponse:
         entries = await run_in_threadpool(
             find_reports, settings.reports_path(), st.participant.verifier
         )
@@ -233,7 +410,9 @@ def create_app(
         )
 
     @app.get("/berichte/{name:path}", response_class=HTMLResponse)
-    async def report_page(request: Request, name: str, st: State) -> HTMLResponse:
+    async def report_page(
+        request: Request, name: str, st: State, _operator: OperatorPage
+    ) -> HTMLResponse:
         entries = await run_in_threadpool(
             find_reports, settings.reports_path(), st.participant.verifier
         )
@@ -245,22 +424,29 @@ def create_app(
     # -- events --------------------------------------------------------------------------
 
     @app.post("/events/v1", status_code=202)
-    async def collect(request: Request, _json: JsonOnly) -> dict[str, int]:
-        """Flow events of the landscape's components (see consumers.dashboard.sink)."""
+    async def collect(request: Request, reporter: Reporter, _json: JsonOnly) -> dict[str, int]:
+        """Flow events of the landscape's components (see consumers.dashboard.sink), each
+        about the component that reports it."""
         body = await _read_limited(request, _MAX_BATCH_BYTES)
         try:
             batch = EventBatch.model_validate_json(body)
         except ValidationError as exc:
             raise HTTPException(status_code=422, detail=exc.errors(include_url=False)) from None
+        foreign = sorted({e.component for e in batch.events} - {reporter})
+        if foreign:
+            # One forged event taints the batch: none of it is shown.
+            raise HTTPException(
+                status_code=403,
+                detail=f"{reporter} may report only its own events, not those of "
+                + ", ".join(foreign[:3]),
+            )
         for event in batch.events:
             events.add_event(event)
         return {"accepted": len(batch.events)}
 
     @app.get("/events/v1")
-    async def recent(after: int | None = None) -> dict[str, Any]:
+    async def recent(_operator: Operator, after: int | None = None) -> dict[str, Any]:
         """The notices after sequence number ``after`` (or the recent ones), as JSON."""
-        import json
-
         return {
             "boot": events.boot,
             "notices": [
@@ -271,6 +457,8 @@ def create_app(
 
     @app.get("/events/v1/stream")
     async def stream(
+        st: State,
+        operator: Operator,
         after: int | None = None,
         last_event_id: Annotated[str | None, Header()] = None,
     ) -> StreamingResponse:
@@ -278,14 +466,16 @@ def create_app(
         start = after
         if last_event_id is not None and last_event_id.isdigit():
             start = int(last_event_id)
+        session_id = operator.session_id
         return StreamingResponse(
-            events.stream(after=start),
+            # A stream outlives no logout: it ends at the next notice or keep-alive.
+            events.stream(after=start, alive=lambda: st.sessions.find(session_id) is not None),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
     @app.get("/api/v1/events/{event_id}/documents/{index}")
-    async def document(event_id: str, index: int, st: State) -> dict[str, Any]:
+    async def document(event_id: str, index: int, st: State, _operator: Operator) -> dict[str, Any]:
         """One document of an event, explained (pretty XML, signature, certificate path)."""
         key = (event_id, index)
         cached = st.explained.get(key)
@@ -312,7 +502,7 @@ def create_app(
             st.explained.popitem(last=False)
         return explained
 
-    # -- landscape, pilots, faults, DSC, reports ------------------------------------------
+    # -- landscape, DSC, reports (public: only the health) --------------------------------
 
     @app.get("/health")
     async def health() -> dict[str, str]:
@@ -329,59 +519,10 @@ def create_app(
         )
         return {"components": [r.to_json() for r in results]}
 
-    @app.get("/api/v1/pilots")
-    async def list_pilots(st: State) -> dict[str, Any]:
-        return {
-            "pilots": [
-                {
-                    "kind": p.kind,
-                    "title": p.title,
-                    "consumer": p.consumer.participant_id,
-                    "consumerName": p.consumer.name,
-                    "needs": [n.evidence_type for n in p.service.needs],
-                }
-                for p in st.runner.pilots
-            ],
-            "identities": identities(),
-        }
-
-    @app.post("/api/v1/runs", status_code=202)
-    async def start_run(body: RunRequest, st: State, _json: JsonOnly) -> dict[str, Any]:
-        try:
-            run = st.runner.start(body.pilot, body.idnr, via_ida=body.via_ida)
-        except InvalidInput as exc:
-            raise HTTPException(status_code=422, detail=exc.message) from None
-        return run.to_json()
-
-    @app.get("/api/v1/runs/{run_id}")
-    async def get_run(run_id: str, st: State) -> dict[str, Any]:
-        run = st.runner.run(run_id)
-        if run is None:
-            raise HTTPException(status_code=404, detail="unbekannter Durchlauf")
-        return run.to_json()
-
-    @app.get("/api/v1/faults")
-    async def fault_status(st: State) -> dict[str, Any]:
-        return {
-            "available": st.faults.available,
-            "choices": FAULT_CHOICES,
-            "registers": await st.faults.status(),
-        }
-
-    @app.put("/api/v1/faults/{participant_id}")
-    async def set_fault(
-        participant_id: str, body: FaultRequest, st: State, _json: JsonOnly
-    ) -> JSONResponse:
-        if body.fault is not None and body.fault not in FAULT_CHOICES:
-            raise HTTPException(status_code=422, detail="unbekannte Störung")
-        try:
-            status, answer = await st.faults.set(participant_id, body.fault)
-        except NootsError:
-            raise HTTPException(status_code=404, detail="unbekanntes Register") from None
-        return JSONResponse(answer, status_code=status)
-
     @app.post("/api/v1/dsc")
-    async def dsc(body: DscRequest, st: State, _json: JsonOnly) -> JSONResponse:
+    async def dsc(
+        body: DscRequest, st: State, _operator: OperatorChange, _json: JsonOnly
+    ) -> JSONResponse:
         status, answer = await cockpit(
             st.http,
             topology.base_url("platform", tls=settings.tls),
@@ -393,7 +534,7 @@ def create_app(
         return JSONResponse(answer, status_code=status)
 
     @app.get("/api/v1/reports")
-    async def reports(st: State) -> dict[str, Any]:
+    async def reports(st: State, _operator: Operator) -> dict[str, Any]:
         entries = await run_in_threadpool(
             find_reports, settings.reports_path(), st.participant.verifier
         )
@@ -402,7 +543,97 @@ def create_app(
             "reports": [e.summary() for e in entries],
         }
 
+    if pilots_on:
+        _pilot_and_fault_routes(app)
     return app
+
+
+def _pilot_and_fault_routes(app: FastAPI) -> None:
+    """Pilots and register faults: test mode only (strict mode has none of these routes)."""
+
+    def runner_of(st: _State) -> PilotRunner:
+        assert st.runner is not None  # these routes exist only when it does
+        return st.runner
+
+    def faults_of(st: _State) -> FaultSwitch:
+        assert st.faults is not None
+        return st.faults
+
+    @app.get("/api/v1/pilots")
+    async def list_pilots(st: State, _operator: Operator) -> dict[str, Any]:
+        return {
+            "pilots": [
+                {
+                    "kind": p.kind,
+                    "title": p.title,
+                    "consumer": p.consumer.participant_id,
+                    "consumerName": p.consumer.name,
+                    "needs": [n.evidence_type for n in p.service.needs],
+                }
+                for p in runner_of(st).pilots
+            ],
+            "identities": identities(),
+        }
+
+    @app.post("/api/v1/runs", status_code=202)
+    async def start_run(
+        body: RunRequest, st: State, _operator: OperatorChange, _json: JsonOnly
+    ) -> dict[str, Any]:
+        try:
+            run = runner_of(st).start(body.pilot, body.idnr, via_ida=body.via_ida)
+        except InvalidInput as exc:
+            raise HTTPException(status_code=422, detail=exc.message) from None
+        return run.to_json()
+
+    @app.get("/api/v1/runs/{run_id}")
+    async def get_run(run_id: str, st: State, _operator: Operator) -> dict[str, Any]:
+        run = runner_of(st).run(run_id)
+        if run is None:
+            raise HTTPException(status_code=404, detail="unbekannter Durchlauf")
+        return run.to_json()
+
+    @app.get("/api/v1/faults")
+    async def fault_status(st: State, _operator: Operator) -> dict[str, Any]:
+        faults = faults_of(st)
+        return {
+            "available": faults.available,
+            "choices": FAULT_CHOICES,
+            "registers": await faults.status(),
+        }
+
+    @app.put("/api/v1/faults/{participant_id}")
+    async def set_fault(
+        participant_id: str,
+        body: FaultRequest,
+        st: State,
+        _operator: OperatorChange,
+        _json: JsonOnly,
+    ) -> JSONResponse:
+        if body.fault is not None and body.fault not in FAULT_CHOICES:
+            raise HTTPException(status_code=422, detail="unbekannte Störung")
+        try:
+            status, answer = await faults_of(st).set(participant_id, body.fault)
+        except NootsError:
+            raise HTTPException(status_code=404, detail="unbekanntes Register") from None
+        return JSONResponse(answer, status_code=status)
+
+
+def _local(target: str) -> str:
+    """``target`` if it is a path of this dashboard, else the live view (no open redirect)."""
+    return target if _LOCAL_PATH.fullmatch(target) else _AFTER_LOGIN
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """An urlencoded form (login, logout), small; anything else reads as empty."""
+    content_type = request.headers.get("content-type", "").lower()
+    if not content_type.startswith("application/x-www-form-urlencoded"):
+        return {}
+    body = await _read_limited(request, _MAX_FORM_BYTES)
+    try:
+        pairs = parse_qsl(body.decode("utf-8", errors="replace"), max_num_fields=10)
+    except ValueError:  # more fields than any form of ours has
+        return {}
+    return {key: value.strip() for key, value in pairs}
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:

@@ -14,7 +14,7 @@ import json
 import threading
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -67,6 +67,10 @@ def event_summary(event: FlowEvent) -> dict[str, Any]:
             for i, d in enumerate(event.documents)
         ],
     }
+
+
+#: What the stream yields when nothing happened for a while (not a notice).
+_KEEPALIVE = Notice(0, "flow", "")
 
 
 class _Subscriber:
@@ -151,9 +155,12 @@ class EventLog:
             items = items[-DEFAULT_REPLAY:]
         return [n for n in items if kind is None or n.kind == kind]
 
-    async def stream(self, *, after: int | None) -> AsyncIterator[str]:
+    async def stream(
+        self, *, after: int | None, alive: Callable[[], bool] | None = None
+    ) -> AsyncIterator[str]:
         """The replay after ``after`` (or the recent past), then live notices; keep-alive
-        comments in between. Ends when the log closes or this subscriber falls behind."""
+        comments in between. Ends when the log closes, this subscriber falls behind, or
+        ``alive`` says no more (the operator's session has ended)."""
         subscriber = _Subscriber(asyncio.get_running_loop())
         with self._lock:
             self._subscribers.add(subscriber)
@@ -168,10 +175,12 @@ class EventLog:
                 try:
                     live = await asyncio.wait_for(subscriber.queue.get(), _KEEPALIVE_SECONDS)
                 except TimeoutError:
+                    live = _KEEPALIVE
+                if live is None or (alive is not None and not alive()):
+                    return
+                if live is _KEEPALIVE:
                     yield ": keep-alive\n\n"
                     continue
-                if live is None:
-                    return
                 if live.seq > last:
                     last = live.seq
                     yield live.sse()

@@ -5,10 +5,15 @@ into a bounded queue and returns; one background thread posts batches to the das
 collector (``POST /events/v1``). A full queue drops events (counted), a collector that is down
 costs one short timeout per batch (counted) — never the exchange that is being traced.
 
-``noots serve`` installs one when ``NOOTS_TRACE_URL`` is set (``noots up`` sets it to the
-dashboard's collector)::
+The collector takes events only from components of the landscape, each about itself: every
+POST carries the headers an ``authorization`` callable gives for the reporting component
+(:mod:`consumers.dashboard.event_auth`); a batch holding events of several components (the
+platform process reports for the hub and others) goes out as one POST per component.
 
-    install_http_sink("http://127.0.0.1:8402/events/v1")
+``noots serve`` installs one when ``NOOTS_TRACE_URL`` is set (``noots up`` sets it to the
+dashboard's collector), authenticated with the landscape's reporting tokens::
+
+    install_http_sink("http://127.0.0.1:8402/events/v1", settings=settings)
 """
 
 from __future__ import annotations
@@ -24,10 +29,20 @@ import time
 import httpx
 from pydantic import BaseModel, ConfigDict, Field
 
+from consumers.dashboard._secrets import events_key
+from consumers.dashboard._settings import ReportingSettings
+from consumers.dashboard.event_auth import ReporterAuthorization, ReportingKey, ReportingTokens
 from noots import trace
+from noots.settings import NootsSettings, load_settings
 from noots.trace import FlowEvent
 
-__all__ = ["MAX_BATCH", "EventBatch", "HttpTraceSink", "install_http_sink"]
+__all__ = [
+    "MAX_BATCH",
+    "EventBatch",
+    "HttpTraceSink",
+    "install_http_sink",
+    "landscape_reporting",
+]
 
 log = logging.getLogger("consumers.dashboard.sink")
 
@@ -54,13 +69,17 @@ class HttpTraceSink:
         capacity: int = 5000,
         timeout: float = 2.0,
         transport: httpx.BaseTransport | None = None,
+        authorization: ReporterAuthorization | None = None,
     ) -> None:
         if not url.startswith(("http://", "https://")):
             raise ValueError(f"not an http(s) URL: {url!r}")
         self.url = url
         self.dropped = 0
         self.failed_batches = 0
+        #: Batches the collector refused (401/403): a wrong key or a component it does not know.
+        self.refused_batches = 0
         self.sent = 0
+        self._authorization = authorization
         self._verify = verify
         self._timeout = timeout
         self._transport = transport
@@ -136,27 +155,77 @@ class HttpTraceSink:
                     return
 
     def _post(self, client: httpx.Client, batch: list[FlowEvent]) -> None:
+        by_component: dict[str, list[FlowEvent]] = {}
+        for event in batch:
+            by_component.setdefault(event.component, []).append(event)
+        for component, events in by_component.items():
+            self._post_as(client, component, events)
+
+    def _post_as(self, client: httpx.Client, component: str, batch: list[FlowEvent]) -> None:
         body = EventBatch(events=batch).model_dump_json()
+        status: int | None = None
         try:
-            response = client.post(
-                self.url, content=body, headers={"Content-Type": "application/json"}
-            )
-            ok = response.status_code < 300
-        except httpx.HTTPError:
-            ok = False
-        if ok:
+            headers = {"Content-Type": "application/json"}
+            if self._authorization is not None:
+                headers.update(self._authorization(component))
+            response = client.post(self.url, content=body, headers=headers)
+            status = response.status_code
+        except Exception as exc:  # a sink never fails the exchange it observes
+            if not isinstance(exc, httpx.HTTPError):
+                log.debug("trace sink could not post", exc_info=True)
+        if status is not None and status < 300:
             self.sent += len(batch)
             return
         self.failed_batches += 1
+        refused = status in (401, 403)
+        if refused:
+            self.refused_batches += 1
         now = time.monotonic()
         if now - self._last_warning > 60:
             self._last_warning = now
-            log.warning("dashboard collector %s unavailable: %d events lost", self.url, len(batch))
+            if refused:
+                log.warning(
+                    "dashboard collector %s refused the events of %s (HTTP %s): "
+                    "is this process's events key the landscape's?",
+                    self.url,
+                    component,
+                    status,
+                )
+            else:
+                log.warning(
+                    "dashboard collector %s unavailable: %d events lost", self.url, len(batch)
+                )
 
 
-def install_http_sink(url: str, *, verify: ssl.SSLContext | bool = True) -> HttpTraceSink:
-    """Install an :class:`HttpTraceSink` for this process (closed at exit)."""
-    sink = HttpTraceSink(url, verify=verify)
+def landscape_reporting(settings: NootsSettings | None = None) -> ReportingTokens:
+    """Reporting tokens of the landscape ``settings`` names (its data dir and topology; the
+    environment when None): the events key of ``NOOTS_EVENTS_KEY`` or ``<data_dir>/run``,
+    for the dashboard of the topology (its participant id is the audience)."""
+    if isinstance(settings, ReportingSettings):
+        reporting = settings
+    elif settings is None:
+        reporting = load_settings(ReportingSettings)
+    else:
+        reporting = load_settings(
+            ReportingSettings, data_dir=settings.data_dir, topology=settings.topology
+        )
+    audience = reporting.load_topology().platform.simulator_id
+    return ReportingTokens(ReportingKey.from_secret(events_key(reporting)), audience=audience)
+
+
+def install_http_sink(
+    url: str,
+    *,
+    verify: ssl.SSLContext | bool = True,
+    settings: NootsSettings | None = None,
+    authorization: ReporterAuthorization | None = None,
+) -> HttpTraceSink:
+    """Install an :class:`HttpTraceSink` for this process (closed at exit). Without
+    ``authorization`` it reports with the reporting tokens of the landscape ``settings``
+    names (:func:`landscape_reporting`)."""
+    if authorization is None:
+        authorization = landscape_reporting(settings)
+    sink = HttpTraceSink(url, verify=verify, authorization=authorization)
     trace.install(sink)
     atexit.register(sink.close)
     return sink

@@ -99,6 +99,8 @@ def shoot(dashboard: ServedDashboard, out: Path, chromium: str) -> list[Path]:
             page.screenshot(path=str(path), **options)
             written.append(path)
 
+        page.goto(dashboard.login_url)  # the operator's one-click login of `noots up`
+        page.wait_for_url(dashboard.url + "/ablauf")
         page.goto(dashboard.url + "/")
         page.wait_for_selector("tr[data-component='platform'] .zustand[data-status='healthy']")
         page.wait_for_timeout(1500)

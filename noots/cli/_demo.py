@@ -129,8 +129,13 @@ def _play(console: Console, info: RunInfo) -> PilotReport:
 
         if dashboard_available():
             from consumers.dashboard.sink import install_http_sink
+            from noots.settings import NootsSettings, load_settings
 
-            install_http_sink(info.trace_url, verify=verify)
+            # Authenticated with the landscape's events key, which lives in its data dir.
+            landscape = load_settings(
+                NootsSettings, data_dir=Path(info.data_dir), topology=Path(info.topology)
+            )
+            install_http_sink(info.trace_url, verify=verify, settings=landscape)
     with console.status("Playing the pilot …"):
         return asyncio.run(
             play_pilot(

@@ -165,6 +165,7 @@ def start_landscape(
     try:
         supervisor.check_free()
         bootstrap_with_progress(console, settings, people=people, seed=seed)
+        renew_dashboard_secrets(supervisor)
         started = time.monotonic()
         with Progress(
             TextColumn("[bold]{task.description}"),
@@ -211,8 +212,31 @@ def print_landscape(console: Console, info: RunInfo) -> None:
     console.print(table)
     console.print("[bold]In the browser:[/bold]")
     for title, url in info.demo_urls.items():
-        console.print(f"  {title}: [link={url}]{url}[/link]")
+        if title == "Dashboard":
+            url = dashboard_login_link(info, url)
+        # soft_wrap: a long link stays one line that the terminal wraps (copied whole)
+        console.print(f"  {title}: [link={url}]{url}[/link]", soft_wrap=True)
     console.print(f"Logs: {Path(info.data_dir) / 'run'}  ·  state: {info.data_dir}")
+
+
+def renew_dashboard_secrets(supervisor: Supervisor) -> None:
+    """A new operator token and events key for the dashboard of this run (the login link of
+    an earlier run stops working); the processes read them from the data dir."""
+    if any(c.kind == "dashboard" for c in supervisor.components):
+        from consumers.dashboard import renew_secrets
+
+        renew_secrets(supervisor.data_dir)
+
+
+def dashboard_login_link(info: RunInfo, url: str) -> str:
+    """The dashboard's one-click operator login (its token in the link's fragment)."""
+    from consumers.dashboard import DashboardSettings, operator_login_link
+    from noots.settings import load_settings
+
+    settings = load_settings(
+        DashboardSettings, data_dir=Path(info.data_dir), topology=Path(info.topology)
+    )
+    return operator_login_link(settings, url)
 
 
 def report_exit(console: Console, exit_: ComponentExit) -> None:

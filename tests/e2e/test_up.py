@@ -22,6 +22,7 @@ from noots.components import landscape_components
 from noots.errors import NootsError
 from noots.participant import load_participant
 from noots.supervisor import RUN_FILE, pid_alive
+from noots.testing.dashboard import operator_login, operator_token
 from noots.testing.up import UpProcess, noots_up, write_landscape
 from noots.topology import Topology, load_topology
 from tests.e2e.conftest import copy_data_dir
@@ -143,6 +144,7 @@ def test_demo_plays_the_pilot_on_the_running_landscape(
     assert all(pid_alive(c.pid) for c in up.info.components)
     dashboard = up.info.component("dashboard").url
     with httpx.Client(timeout=5, trust_env=False) as http:
+        operator_login(http, dashboard, operator_token(up.data_dir))
         notices = http.get(dashboard + "/events/v1").json()["notices"]
     assert any(n["kind"] == "flow" for n in notices), "no hop reached the dashboard"
 

@@ -225,6 +225,7 @@
   function applyRun(run) {
     runs.set(run.runId, run);
     for (const exchange of exchanges.values()) if (exchange.flowId === run.runId) describePilot(exchange);
+    if (!runBox) return;
     const newest = [...runs.values()].sort((a, b) => (a.startedAt < b.startedAt ? 1 : -1))[0];
     if (newest.runId !== run.runId) return;
     const items = run.results.map((result) => {
@@ -246,13 +247,14 @@
       ...items);
   }
 
+  // Strict mode has no pilots and no faults: the page then has neither form.
   const pilotForm = document.getElementById("pilot-form");
   const pilotMessage = document.getElementById("pilot-meldung");
   const identity = document.getElementById("identitaet");
-  identity.addEventListener("change", () => {
+  if (identity) identity.addEventListener("change", () => {
     document.getElementById("identitaet-hinweis").textContent = identity.selectedOptions[0].dataset.description || "";
   });
-  pilotForm.addEventListener("submit", async (event) => {
+  if (pilotForm) pilotForm.addEventListener("submit", async (event) => {
     event.preventDefault();
     const button = document.getElementById("pilot-start");
     button.disabled = true;
@@ -473,6 +475,6 @@
     }
   }
 
-  loadFaults();
+  if (document.getElementById("stoerungen-tabelle")) loadFaults();
   start();
 })();

@@ -17,13 +17,25 @@ window.noots = (function () {
     return node;
   }
 
+  /** The CSRF token of the operator's session (the page carries it; a foreign site cannot read it). */
+  function csrfToken() {
+    const meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") : null;
+  }
+
   async function json(url, options) {
-    const init = Object.assign({ headers: {} }, options || {});
+    const init = Object.assign({ headers: {}, credentials: "same-origin" }, options || {});
     if (init.body !== undefined && typeof init.body !== "string") {
       init.body = JSON.stringify(init.body);
       init.headers["Content-Type"] = "application/json";
     }
+    const method = (init.method || "GET").toUpperCase();
+    if (!["GET", "HEAD"].includes(method) && csrfToken()) init.headers["X-CSRF-Token"] = csrfToken();
     const response = await fetch(url, init);
+    if (response.status === 401) {
+      // The login has expired (or the dashboard restarted): log in again, then come back.
+      window.location.assign("/login?next=" + encodeURIComponent(window.location.pathname));
+    }
     let data = null;
     try { data = await response.json(); } catch (error) { data = null; }
     if (!response.ok) {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,8 +11,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from consumers.dashboard import DashboardSettings, create_app
-from consumers.dashboard.sink import HttpTraceSink
+from consumers.dashboard import DashboardSettings, create_app, operator_token
+from consumers.dashboard.sink import HttpTraceSink, landscape_reporting
 from noots import trace
 from noots.testing.asgi import RoutingTransport
 from noots.testing.dashboard import ServedDashboard, serve_dashboard
@@ -25,12 +25,18 @@ ERIKA = "02476291358"
 
 @dataclass
 class WiredDashboard:
-    """A dashboard app with its lifespan running, every landscape app reachable in-process."""
+    """A dashboard app with its lifespan running, every landscape app reachable in-process.
+
+    ``client`` is logged in as the operator (cookie and CSRF header), ``anonymous`` is not.
+    """
 
     app: Any
     client: httpx.AsyncClient
+    anonymous: httpx.AsyncClient
     landscape: Landscape
     routes: RoutingTransport
+    #: Headers that authenticate a landscape component at the collector.
+    reporting: Callable[[str], Mapping[str, str]]
 
     @property
     def runner(self) -> Any:
@@ -55,9 +61,14 @@ class WiredDashboard:
 
 @contextlib.asynccontextmanager
 async def wired_dashboard(
-    landscape: Landscape, *, registers: Iterable[str] | None = None, **settings: Any
+    landscape: Landscape,
+    *,
+    registers: Iterable[str] | None = None,
+    event_authenticator: Any = None,
+    **settings: Any,
 ) -> AsyncIterator[WiredDashboard]:
-    """The landscape's apps and the dashboard, wired through ASGI transports (no sockets)."""
+    """The landscape's apps and the dashboard, wired through ASGI transports (no sockets);
+    ``settings`` override the dashboard's settings."""
     async with landscape_in_process(landscape.data_dir, registers=registers, consumers=False) as (
         wired,
         routes,
@@ -67,14 +78,36 @@ async def wired_dashboard(
             "admin_token": SecretStr(wired.admin_token),
             **settings,
         }
-        app = create_app(DashboardSettings(**options), transport=routes)
+        configured = DashboardSettings(**options)
+        app = create_app(configured, transport=routes, event_authenticator=event_authenticator)
         async with app.router.lifespan_context(app):
             address = wired.url("dashboard").removeprefix("http://")
             routes.add(address, httpx.ASGITransport(app=app))
-            async with httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url=wired.url("dashboard")
-            ) as client:
-                yield WiredDashboard(app, client, wired, routes)
+            # A Secure cookie (tls=True) goes only to an https URL, whatever carries it.
+            base_url = wired.url("dashboard").replace(
+                "http:", "https:" if configured.tls else "http:"
+            )
+            async with (
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app), base_url=base_url
+                ) as client,
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app), base_url=base_url
+                ) as anonymous,
+            ):
+                await log_in(client, operator_token(configured))
+                reporting = landscape_reporting(configured)
+                yield WiredDashboard(app, client, anonymous, wired, routes, reporting)
+
+
+async def log_in(client: httpx.AsyncClient, token: str) -> None:
+    """Log ``client`` in as the operator, as the one-click link does; CSRF header set."""
+    answer = await client.post("/login", data={"token": token, "next": "/ablauf"})
+    assert answer.status_code == 303, answer.text
+    assert answer.headers["location"] == "/ablauf"
+    session = await client.get("/api/v1/session")
+    assert session.status_code == 200, session.text
+    client.headers["X-CSRF-Token"] = session.json()["csrf"]
 
 
 @pytest.fixture(scope="session")
@@ -88,7 +121,9 @@ def served_dashboard(landscape: Landscape) -> Iterator[ServedDashboard]:
 def traced(served_dashboard: ServedDashboard) -> Iterator[ServedDashboard]:
     """For one module: the landscape's components (threads of this process) report their hops
     to the served dashboard over HTTP, as the processes of `noots up` do."""
-    sink = HttpTraceSink(served_dashboard.url + "/events/v1")
+    sink = HttpTraceSink(
+        served_dashboard.url + "/events/v1", authorization=served_dashboard.reporting
+    )
     previous = trace.install(sink)
     try:
         yield served_dashboard

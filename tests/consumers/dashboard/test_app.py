@@ -243,7 +243,8 @@ async def test_hop_document_is_explained_with_signature_and_chain(landscape: Lan
 
 
 async def test_collector_accepts_valid_batches_only(landscape: Landscape) -> None:
-    """/events/v1 stores valid events and refuses other content types, bad JSON and oversize."""
+    """/events/v1 stores a component's valid events and refuses other content types, bad JSON
+    and oversize."""
     now = datetime.now(UTC)
     event = FlowEvent(
         trace_id="abc",
@@ -254,21 +255,16 @@ async def test_collector_accepts_valid_batches_only(landscape: Landscape) -> Non
     )
     body = '{"events": [' + event.model_dump_json() + "]}"
     async with wired_dashboard(landscape, registers=[]) as dash:
-        accepted = await dash.client.post(
-            "/events/v1", content=body, headers={"Content-Type": "application/json"}
+        as_kba = {**dash.reporting(KBA), "Content-Type": "application/json"}
+        accepted = await dash.anonymous.post("/events/v1", content=body, headers=as_kba)
+        as_form = await dash.anonymous.post(
+            "/events/v1", content=body, headers={**as_kba, "Content-Type": "text/plain"}
         )
-        as_form = await dash.client.post(
-            "/events/v1", content=body, headers={"Content-Type": "text/plain"}
+        broken = await dash.anonymous.post(
+            "/events/v1", content='{"events": [{"hop": "nowhere"}]}', headers=as_kba
         )
-        broken = await dash.client.post(
-            "/events/v1",
-            content='{"events": [{"hop": "nowhere"}]}',
-            headers={"Content-Type": "application/json"},
-        )
-        huge = await dash.client.post(
-            "/events/v1",
-            content=b" " * (17 * 1024 * 1024),
-            headers={"Content-Type": "application/json"},
+        huge = await dash.anonymous.post(
+            "/events/v1", content=b" " * (17 * 1024 * 1024), headers=as_kba
         )
         stored = await dash.flow_events()
     assert accepted.status_code == 202

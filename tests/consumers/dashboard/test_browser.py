@@ -48,6 +48,7 @@ def page(browser: Any, traced: ServedDashboard) -> Iterator[Any]:
     context = browser.new_context(locale="de-DE", viewport={"width": 1600, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(TIMEOUT)
+    log_in(page, traced)
     yield page
     context.close()
     # Leave no fault behind for the other tests of the session.
@@ -56,6 +57,12 @@ def page(browser: Any, traced: ServedDashboard) -> Iterator[Any]:
         landscape.url(KBA) + "/admin/v1/faults",
         headers={"Authorization": f"Bearer {landscape.admin_token}"},
     )
+
+
+def log_in(page: Any, dashboard: ServedDashboard) -> None:
+    """The operator's one click: the link of `noots up` leads to the live view, logged in."""
+    page.goto(dashboard.login_url)
+    page.wait_for_url(dashboard.url + "/ablauf")
 
 
 def open_live(page: Any, dashboard: ServedDashboard) -> None:
@@ -75,6 +82,29 @@ def exchange(page: Any, evidence: str, *, state: str) -> Any:
     card = page.locator(f"article.austausch.{state}", has_text=evidence).first
     card.wait_for()
     return card
+
+
+def test_the_login_link_opens_the_live_view_with_one_click(
+    browser: Any, traced: ServedDashboard
+) -> None:
+    """Without a session the live view leads to the login; the link `noots up` prints logs in
+    with one click, leaves no token in the address bar, and the live stream connects."""
+    context = browser.new_context(locale="de-DE")
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    page.goto(traced.url + "/ablauf")
+    page.wait_for_url(traced.url + "/login?next=/ablauf")
+    assert page.locator("#anmelde-form").is_visible()
+    page.goto(traced.login_url)
+    page.wait_for_url(traced.url + "/ablauf")
+    page.wait_for_selector("#verbindung[data-state='offen']")
+    assert "token" not in page.url
+    assert page.evaluate("document.cookie") == ""  # HttpOnly: no script reads the session
+    page.click("#abmelden")
+    page.wait_for_url(traced.url + "/")
+    page.goto(traced.url + "/ablauf")
+    page.wait_for_url(traced.url + "/login?next=/ablauf")
+    context.close()
 
 
 def test_a_pilot_appears_hop_by_hop_with_every_check_green(

@@ -82,6 +82,23 @@ async def test_closing_the_log_ends_open_streams() -> None:
         await asyncio.wait_for(waiting, 5)
 
 
+async def test_a_stream_ends_with_its_operators_session() -> None:
+    """After a logout the stream shows nothing more: it ends at the next notice."""
+    log = EventLog(capacity=10)
+    session = {"open": True}
+    stream = log.stream(after=0, alive=lambda: session["open"])
+    await anext(stream)
+    await anext(stream)
+    log.add_event(event(1))
+    assert (await asyncio.wait_for(anext(stream), 5)).startswith("id: 1\n")
+    waiting = asyncio.ensure_future(anext(stream))
+    await asyncio.sleep(0)
+    session["open"] = False
+    log.add_event(event(2))
+    with pytest.raises(StopAsyncIteration):
+        await asyncio.wait_for(waiting, 5)
+
+
 def test_local_sink_is_a_trace_sink() -> None:
     """The dashboard's pilots trace straight into the log."""
     log = EventLog(capacity=10)

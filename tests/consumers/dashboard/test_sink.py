@@ -14,7 +14,7 @@ import pytest
 
 from consumers.dashboard.sink import MAX_BATCH, HttpTraceSink, install_http_sink
 from noots import trace
-from noots.testing.dashboard import ServedDashboard
+from noots.testing.dashboard import ServedDashboard, operator_login
 from noots.trace import FlowEvent, Hop
 
 DP = "991-01234ZFZR-41"
@@ -48,23 +48,26 @@ def test_posted_events_reach_the_collector_and_the_live_stream(
 ) -> None:
     """An event emitted in a component arrives at an open SSE stream, documents by reference."""
     signed = b"<?xml version='1.0' encoding='UTF-8'?>\n<a/>"
-    sink = HttpTraceSink(served_dashboard.url + "/events/v1")
+    sink = HttpTraceSink(
+        served_dashboard.url + "/events/v1", authorization=served_dashboard.reporting
+    )
     wanted = event("sse-live", signed)
     seen: list[dict[str, object]] = []
     ready = threading.Event()
 
     def listen() -> None:
-        with (
-            httpx.Client(timeout=20) as client,
-            client.stream("GET", served_dashboard.url + "/events/v1/stream?after=999999999") as r,
-        ):
-            lines = r.iter_lines()
-            assert next(lines) == "retry: 2000"
-            ready.set()
-            for kind, data in sse_events(lines):
-                if kind == "flow" and data["traceId"] == "sse-live":
-                    seen.append(data)
-                    return
+        with httpx.Client(timeout=20) as client:
+            operator_login(client, served_dashboard.url, served_dashboard.operator_token)
+            with client.stream(
+                "GET", served_dashboard.url + "/events/v1/stream?after=999999999"
+            ) as r:
+                lines = r.iter_lines()
+                assert next(lines) == "retry: 2000"
+                ready.set()
+                for kind, data in sse_events(lines):
+                    if kind == "flow" and data["traceId"] == "sse-live":
+                        seen.append(data)
+                        return
 
     listener = threading.Thread(target=listen, daemon=True)
     listener.start()
@@ -90,18 +93,17 @@ def test_a_reconnecting_stream_resumes_after_its_last_event(
     log = served_dashboard.app.state.events
     first = log.add_event(event("resume-1"))
     log.add_event(event("resume-2"))
-    with (
-        httpx.Client(timeout=20) as client,
-        client.stream(
+    with httpx.Client(timeout=20) as client:
+        operator_login(client, served_dashboard.url, served_dashboard.operator_token)
+        with client.stream(
             "GET",
             served_dashboard.url + "/events/v1/stream",
             headers={"Last-Event-ID": str(first.seq)},
-        ) as response,
-    ):
-        assert response.headers["content-type"].startswith("text/event-stream")
-        stream = sse_events(response.iter_lines())
-        hello_kind, hello = next(stream)
-        kind, data = next(stream)
+        ) as response:
+            assert response.headers["content-type"].startswith("text/event-stream")
+            stream = sse_events(response.iter_lines())
+            hello_kind, hello = next(stream)
+            kind, data = next(stream)
     assert (hello_kind, hello) == ("hello", {"boot": log.boot})
     assert (kind, data["traceId"]) == ("flow", "resume-2")
 
@@ -149,6 +151,74 @@ def test_a_full_queue_drops_and_batches_stay_bounded() -> None:
     assert sum(sizes) == sink.sent == MAX_BATCH + 51
 
 
+def test_each_component_posts_its_events_with_its_own_authorization() -> None:
+    """A batch of two components' events goes out as two POSTs, each authenticated as the
+    component whose events it carries."""
+    posts: list[tuple[str, list[str]]] = []
+
+    def collector(request: httpx.Request) -> httpx.Response:
+        components = [e["component"] for e in json.loads(request.content)["events"]]
+        posts.append((request.headers["authorization"], components))
+        return httpx.Response(202)
+
+    release = threading.Event()
+
+    def authorization(component: str) -> dict[str, str]:
+        release.wait(10)  # the sink waits here while the other events queue up: one batch
+        return {"Authorization": f"Bearer for-{component}"}
+
+    sink = HttpTraceSink(
+        "http://dashboard.test/events/v1",
+        transport=httpx.MockTransport(collector),
+        authorization=authorization,
+    )
+    hub = event("hub").model_copy(update={"component": "noots-hub"})
+    sink.emit(event("first"))
+    for emitted in (event("a"), hub, event("b")):
+        sink.emit(emitted)
+    release.set()
+    assert sink.flush(10)
+    sink.close()
+    assert sink.sent == 4
+    assert ("Bearer for-noots-hub", ["noots-hub"]) in posts
+    assert all(header == f"Bearer for-{c}" for header, components in posts for c in components)
+
+
+def test_refused_batches_are_counted_never_raised() -> None:
+    """A collector that refuses (401) costs the batch, counted apart; emit never raises."""
+    sink = HttpTraceSink(
+        "http://dashboard.test/events/v1",
+        transport=httpx.MockTransport(lambda _r: httpx.Response(401)),
+        authorization=lambda _c: {"Authorization": "Bearer wrong"},
+    )
+    sink.emit(event("refused"))
+    assert sink.flush(10)
+    sink.close()
+    assert (sink.sent, sink.failed_batches, sink.refused_batches) == (0, 1, 1)
+
+
+def test_a_sink_without_the_landscape_key_is_refused_one_with_it_accepted(
+    served_dashboard: ServedDashboard,
+) -> None:
+    """Over a real socket: events without a token never reach the log, with one they do."""
+    url = served_dashboard.url + "/events/v1"
+    anonymous = HttpTraceSink(url)
+    reporting = HttpTraceSink(url, authorization=served_dashboard.reporting)
+    anonymous.emit(event("no-key"))
+    reporting.emit(event("with-key"))
+    assert anonymous.flush(10)
+    assert reporting.flush(10)
+    anonymous.close()
+    reporting.close()
+    traces = {
+        json.loads(n.data)["traceId"]
+        for n in served_dashboard.app.state.events.notices(after=0, kind="flow")
+    }
+    assert (anonymous.refused_batches, reporting.sent) == (1, 1)
+    assert "with-key" in traces
+    assert "no-key" not in traces
+
+
 def test_only_http_urls_are_accepted() -> None:
     """A sink needs an http(s) URL."""
     with pytest.raises(ValueError, match="http"):
@@ -159,7 +229,7 @@ def test_install_http_sink_enables_tracing_for_the_process() -> None:
     """install_http_sink makes spans real; uninstalling turns them inert again."""
     previous = trace.install(None)
     try:
-        sink = install_http_sink("http://127.0.0.1:9/events/v1")
+        sink = install_http_sink("http://127.0.0.1:9/events/v1", authorization=lambda _c: {})
         assert trace.enabled()
         with trace.span(Hop.HUB_DP, DP) as span:
             assert span is not trace.NULL_SPAN

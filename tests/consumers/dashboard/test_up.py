@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from noots.testing.dashboard import operator_login, operator_token
 from noots.testing.up import noots_up, write_landscape
 from noots.tls import TlsFiles, client_context
 from tests.consumers.dashboard.conftest import ERIKA, KBA, MELDE_KORNTAL
@@ -67,14 +68,17 @@ def hub_answers(client: httpx.Client, url: str) -> list[Any]:
 
 
 def test_noots_up_with_tls_traces_every_process_to_the_dashboard(tmp_path: Path) -> None:
-    """A pilot through real processes: hub and register hops arrive; a fault turns them red."""
+    """A pilot through real processes: hub and register hops arrive, authenticated with the key
+    `noots up` wrote; a fault turns them red; the operator logs in with the printed link."""
     topology = write_landscape(tmp_path / "landscape.yaml", keep={BPA, MELDE_KORNTAL, KBA})
     data_dir = tmp_path / "data"
     with noots_up(data_dir, topology, tls=True) as up:
         url = up.info.component("dashboard").url
         assert url.startswith("https://")
+        assert f"{url}/login#token={operator_token(data_dir)}" in up.output()  # one click
         verify = client_context(TlsFiles.for_participant(data_dir / "pki", "noots-simulator"))
         with httpx.Client(verify=verify, timeout=30) as client:
+            client.headers.update(operator_login(client, url, operator_token(data_dir)))
             health = client.get(url + "/api/v1/health").json()["components"]
             assert {c["name"]: c["status"] for c in health} == {
                 name: "healthy"
