@@ -222,7 +222,8 @@ def provider(
 
     from consumers import company as company_subject
     from consumers import parse_person
-    from consumers.provider_conformance import default_target, platform_tls, run_provider_suite
+    from noots.conformance import run_provider_suite
+    from noots.conformance.provider import default_target, platform_tls
     from noots.errors import NootsError
     from noots.messages import NaturalPerson, Subject
 

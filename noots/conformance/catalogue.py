@@ -3,7 +3,7 @@
 Every condition has an id (``DP-01`` … ``DP-15`` for data providers, ``DC-01`` … ``DC-09`` for
 data consumers), a one-line rule, and a hint that tells an operator where to look when their
 system fails it. The texts follow the list in ARCHITECTURE.md; the suites
-(:mod:`consumers.provider_conformance`, :mod:`registers.consumer_conformance`) and the scenario
+(:mod:`noots.conformance.provider`, :mod:`registers.consumer_conformance`) and the scenario
 files refer to conditions by id only.
 """
 

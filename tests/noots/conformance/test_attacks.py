@@ -1,4 +1,4 @@
-"""The attack builders of noots.testing.attacks, checked against the core receiver pipeline."""
+"""The attack builders of noots.conformance.attacks, checked against the core receiver pipeline."""
 
 from __future__ import annotations
 
@@ -9,20 +9,20 @@ from datetime import date
 import pytest
 
 from noots import messages
-from noots.envelope import ReplayGuard, open_envelope
-from noots.errors import EdmCode, NootsError, SignatureWrapping, XmlError
-from noots.messages import NaturalPerson
-from noots.pki import Role
-from noots.testing.attacks import (
+from noots.conformance.attacks import (
     ATTACKS,
     AttackKit,
     HostileRequest,
     leaked_personal_data,
     personal_data,
 )
+from noots.conformance.requests import RequestFactory
+from noots.envelope import ReplayGuard, open_envelope
+from noots.errors import EdmCode, NootsError, SignatureWrapping, XmlError
+from noots.messages import NaturalPerson
+from noots.pki import Role
 from noots.testing.messages import sample_person
 from noots.testing.pki import TestPki
-from noots.testing.requests import RequestFactory
 from noots.tokens import check_token_binding, verify_token
 from noots.topology import load_topology
 from noots.xml import DEFAULT_LIMITS

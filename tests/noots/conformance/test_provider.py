@@ -13,21 +13,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from consumers.provider_conformance import (
+from noots.cli import app
+from noots.clock import SystemClock
+from noots.conformance import Status, report_json_schema, verify_report_file
+from noots.conformance.answers import time_zone_problems
+from noots.conformance.broken import BROKEN_REGISTERS, broken_register_app
+from noots.conformance.provider import (
     SuiteCredentials,
     default_target,
     prepare_credentials,
     read_answer,
     run_provider_suite,
 )
-from consumers.provider_conformance._answers import time_zone_problems
-from noots.cli import app
-from noots.clock import SystemClock
-from noots.conformance import Status, report_json_schema, verify_report_file
 from noots.errors import ConfigurationError, UpstreamError
 from noots.participant import load_validator
 from noots.signing import XmlVerifier
-from noots.testing.broken import BROKEN_REGISTERS, broken_register_app
 from noots.testing.landscape import Landscape
 from registers._service import create_register_app
 from registers.settings import RegisterSettings

@@ -32,12 +32,12 @@ from lxml import etree
 
 from noots import idnr as idnr_rules
 from noots import messages
+from noots.conformance.requests import unverified_parts
 from noots.envelope import EnvelopeHeader, request_digest, seal
 from noots.errors import AuthorisationError, NootsError
 from noots.participant import Participant, load_credential
 from noots.pki import CertificateValidator, Role, StaticCrlSource, ValidatedCertificate
 from noots.signing import DS_NS, XmlSigner, XmlVerifier
-from noots.testing.requests import unverified_parts
 
 if TYPE_CHECKING:
     from registers._service import RegisterService

@@ -8,19 +8,19 @@
 
 The suite lives with the consumers because it acts as one: it signs requests with a consumer
 credential of the simulator PKI and seals their tokens as the simulator's VS
-(:mod:`consumers.provider_conformance._suite` lists the probes).
+(:mod:`noots.conformance.provider._suite` lists the probes).
 """
 
 from __future__ import annotations
 
-from consumers.provider_conformance._answers import Answer, Exchange, read_answer
-from consumers.provider_conformance._credentials import (
+from noots.conformance.answers import Answer, Exchange, read_answer
+from noots.conformance.credentials import (
     REVOKED_PARTICIPANT,
     SuiteCredentials,
     prepare_credentials,
 )
-from consumers.provider_conformance._suite import ProviderTarget, run_provider_suite
-from consumers.provider_conformance._targets import default_target, person_of, platform_tls
+from noots.conformance.provider._suite import ProviderTarget, run_provider_suite
+from noots.conformance.provider._targets import default_target, person_of, platform_tls
 
 __all__ = [
     "REVOKED_PARTICIPANT",

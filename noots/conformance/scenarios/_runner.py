@@ -10,7 +10,7 @@ only consumers the scenario acts as).
 Steps (docs/SCENARIOS.md has every field):
 
 - ``fetch``: one retrieval through the platform with the client library, as a consumer;
-- ``send``: a crafted request (valid, or an attack of :mod:`noots.testing.attacks`) to the hub
+- ``send``: a crafted request (valid, or an attack of :mod:`noots.conformance.attacks`) to the hub
   or straight to a register;
 - ``fault``: a register's fault plan (``/admin/v1/faults``);
 - ``revoke`` / ``reissue``: a participant's certificate (``/admin/v1/revoke``; the CA);
@@ -36,25 +36,25 @@ from consumers._document import document_to_dict
 from consumers._person import PersonQuery, company, parse_person
 from consumers._results import EvidenceResult
 from consumers._retry import RetryPolicy
-from consumers.provider_conformance._answers import read_answer
-from consumers.provider_conformance._credentials import SuiteCredentials, prepare_credentials
-from consumers.provider_conformance._suite import cached_factory
-from consumers.scenarios._access import LandscapeAccess
-from consumers.scenarios._tamper import Tamper, TamperTransport
 from noots.clock import LandscapeClock, read_shared_offset, write_shared_offset
-from noots.conformance import Check, Report, Section, Status, excerpt
+from noots.conformance.answers import read_answer
+from noots.conformance.attacks import ATTACKS, AttackKit, personal_data
+from noots.conformance.credentials import SuiteCredentials, prepare_credentials
+from noots.conformance.report import EXIT_TOOL, Check, Report, Section, Status, excerpt
+from noots.conformance.requests import RequestFactory
+from noots.conformance.scenarios import Scenario, Step, parse_duration
+from noots.conformance.scenarios._access import LandscapeAccess
+from noots.conformance.scenarios._tamper import Tamper, TamperTransport
 from noots.envelope import check_binding, open_envelope
 from noots.errors import NootsError
 from noots.messages import NaturalPerson, Subject
 from noots.participant import load_credential, load_participant, load_validator
 from noots.pki import CertificateAuthority, UnknownParticipant
 from noots.protocol import open_protocol_log
-from noots.scenarios import Scenario, Step, parse_duration
 from noots.signing import XmlVerifier
-from noots.testing.attacks import ATTACKS, AttackKit, personal_data
 from registers.identities import BEHAVIOUR_IDENTITIES, Behaviour, BehaviourIdentity
 
-__all__ = ["ScenarioRunner", "StepFailed"]
+__all__ = ["ScenarioRun", "ScenarioRunner", "StepFailed", "run_scenarios"]
 
 _HUB_PATH = "/transport/v1/messages"
 
@@ -154,7 +154,7 @@ class ScenarioRunner:
         self.topology = access.topology
         self.clock: LandscapeClock = access.clock()
         self.verifier = XmlVerifier(load_validator(access.pki_dir, clock=self.clock))
-        self.factory = cached_factory(access.pki_dir, self.topology, clock=self.clock)
+        self.factory = RequestFactory.from_pki_dir(access.pki_dir, self.topology, clock=self.clock)
         self._progress = on_progress or (lambda _text: None)
         self._credentials: SuiteCredentials | None = None
         self.tool_failures: list[str] = []
@@ -624,7 +624,9 @@ class ScenarioRunner:
         authority = CertificateAuthority.open(self.access.pki_dir, clock=self.clock)
         authority.issue(participant, role)
         # The factory keeps loaded keys: forget them, the participant has a new one.
-        self.factory = cached_factory(self.access.pki_dir, self.topology, clock=self.clock)
+        self.factory = RequestFactory.from_pki_dir(
+            self.access.pki_dir, self.topology, clock=self.clock
+        )
 
     async def _do_reissue(
         self, step: Step, state: _ScenarioState, http: httpx.AsyncClient
@@ -845,3 +847,29 @@ class ScenarioRunner:
 def _body_text(text: str) -> str:
     """The answer without signature values and certificates (base64 matches names by chance)."""
     return re.sub(r"<ds:Signature.*?</ds:Signature>", "", text, flags=re.DOTALL)
+
+
+@dataclass(frozen=True)
+class ScenarioRun:
+    """The report of a scenario run, and the steps that could not be carried out."""
+
+    report: Report
+    tool_failures: tuple[str, ...]
+
+    @property
+    def exit_code(self) -> int:
+        """1 when a step could not be carried out, else the report's (0 or 2)."""
+        return EXIT_TOOL if self.tool_failures else self.report.exit_code
+
+
+async def run_scenarios(
+    access: LandscapeAccess,
+    scenarios: Sequence[Scenario],
+    *,
+    on_progress: Callable[[str], None] | None = None,
+    title: str = "Scenario suites",
+) -> ScenarioRun:
+    """Run ``scenarios`` in order against the landscape ``access`` reaches."""
+    runner = ScenarioRunner(access, on_progress=on_progress)
+    report = await runner.run(scenarios, title=title)
+    return ScenarioRun(report, tuple(runner.tool_failures))

@@ -1,4 +1,4 @@
-"""noots.testing.requests: reading an envelope's parts without verifying them."""
+"""noots.conformance.requests: reading an envelope's parts without verifying them."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from lxml import etree
 
+from noots.conformance.requests import unverified_parts
 from noots.envelope import EnvelopeHeader, build_envelope
-from noots.testing.requests import unverified_parts
 from noots.xml import serialize
 
 HEADER = EnvelopeHeader(

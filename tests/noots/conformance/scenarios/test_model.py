@@ -10,15 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from noots.errors import ScenarioError
-from noots.paths import PROJECT_ROOT
-from noots.scenarios import (
+from noots.conformance.scenarios import (
     find_scenario_files,
     load_scenarios,
     parse_duration,
     parse_scenario,
     scenario_json_schema,
 )
+from noots.errors import ScenarioError
+from noots.paths import PROJECT_ROOT
 
 GOOD = """\
 name: sample

@@ -61,11 +61,11 @@ from signxml.algorithms import (
 )
 from signxml.signer import XMLSigner
 
+from noots.conformance.requests import RequestFactory, SignedRequest
 from noots.envelope import ENV_NS, build_envelope
 from noots.errors import EdmCode
 from noots.messages import NaturalPerson, Subject, build
 from noots.signing import DS_NS, XmlSigner
-from noots.testing.requests import RequestFactory, SignedRequest
 from noots.xml import DEFAULT_LIMITS, parse, serialize
 
 __all__ = [

@@ -13,10 +13,10 @@ from click.testing import Result
 from lxml import etree
 from typer.testing import CliRunner
 
-from consumers.scenarios import Tamper, tamper_bytes
 from noots.cli import app
 from noots.clock import Clock, read_shared_offset
 from noots.conformance import verify_report_file
+from noots.conformance.scenarios import Tamper, tamper_bytes
 from noots.participant import load_validator
 from noots.paths import PROJECT_ROOT
 from noots.settings import NootsSettings
@@ -214,8 +214,8 @@ def test_protocol_target_follows_the_landscape_database(
 ) -> None:
     """A scenario run reads a party's protocol log where the components write it:
     NOOTS_DATABASE_URL first, then the topology's database, else SQLite under the data dir."""
-    from consumers.scenarios._access import LandscapeAccess
     from noots.clock import SystemClock
+    from noots.conformance.scenarios._access import LandscapeAccess
     from noots.protocol import open_protocol_log
     from noots.testing.postgres import fresh_database
     from noots.topology import DEFAULT_TOPOLOGY_PATH, load_topology

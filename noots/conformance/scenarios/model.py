@@ -5,7 +5,8 @@ connection conditions it exercises) and ``tags``, and a list of ``steps``. Each 
 exactly one action — ``fetch``, ``send``, ``fault``, ``revoke``, ``reissue``, ``clock``,
 ``tamper``, ``expect_protocol``, ``expect_dsc``, ``health``, ``visit`` — an optional ``name``,
 and for ``fetch`` and ``send`` an ``expect`` block. docs/SCENARIOS.md describes every field; the
-JSON Schema is ``noots/scenarios/scenario.schema.json`` (``noots scenario schema`` prints it).
+JSON Schema is ``scenario.schema.json`` beside this module (``noots scenario schema`` prints
+it).
 
 Every problem is reported as ``file:line: location: message`` (:class:`ScenarioError`), the
 line taken from the YAML node the problem is about, so an editor can jump to it.
@@ -109,7 +110,11 @@ class Scenario:
 @cache
 def scenario_json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a scenario file."""
-    text = resources.files("noots.scenarios").joinpath("scenario.schema.json").read_text("utf-8")
+    text = (
+        resources.files("noots.conformance.scenarios")
+        .joinpath("scenario.schema.json")
+        .read_text("utf-8")
+    )
     schema: dict[str, Any] = json.loads(text)
     return schema
 

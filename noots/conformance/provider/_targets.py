@@ -12,7 +12,7 @@ import ssl
 from dataclasses import replace
 from pathlib import Path
 
-from consumers.provider_conformance._suite import ProviderTarget
+from noots.conformance.provider._suite import ProviderTarget
 from noots.errors import ConfigurationError
 from noots.messages import LegalIdentifier, LegalPerson, NaturalPerson, Subject
 from noots.tls import TlsFiles, client_context

@@ -41,26 +41,26 @@ from typing import Any
 import httpx
 from lxml import etree
 
-from consumers.provider_conformance._answers import (
+from noots.clock import Clock, parse_utc
+from noots.conformance import Check, Report, Section, Status, condition, excerpt
+from noots.conformance.answers import (
     Exchange,
     official_validator,
     read_answer,
     time_zone_problems,
 )
-from consumers.provider_conformance._credentials import SuiteCredentials, prepare_credentials
-from noots.clock import Clock, parse_utc
-from noots.conformance import Check, Report, Section, Status, condition, excerpt
+from noots.conformance.attacks import ATTACKS, AttackKit, personal_data
+from noots.conformance.credentials import SuiteCredentials, prepare_credentials
+from noots.conformance.requests import RequestFactory, SignedRequest
 from noots.errors import EdmCode, NootsError, UpstreamError, XmlError
 from noots.messages import EvidenceResponse, NaturalPerson, Subject
-from noots.participant import load_credential, load_validator
+from noots.participant import load_validator
 from noots.protocol import open_protocol_log_read_only
-from noots.signing import XmlSigner, XmlVerifier
-from noots.testing.attacks import ATTACKS, AttackKit, personal_data
-from noots.testing.requests import RequestFactory, SignedRequest
+from noots.signing import XmlVerifier
 from noots.topology import Topology
 from noots.xml import parse as parse_xml
 
-__all__ = ["ProviderTarget", "cached_factory", "run_provider_suite"]
+__all__ = ["ProviderTarget", "run_provider_suite"]
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -189,25 +189,6 @@ class _Run:
         return await self.send(name, signed.raw)
 
 
-def cached_factory(pki_dir: Path, topology: Topology, *, clock: Clock) -> RequestFactory:
-    """A request factory on the PKI's credentials that loads each key once (parsing an RSA
-    key costs a quarter of a second; a run signs as a few participants many times)."""
-    signers: dict[str, XmlSigner] = {}
-
-    def signer_of(participant_id: str) -> XmlSigner:
-        signer = signers.get(participant_id)
-        if signer is None:
-            signer = signers[participant_id] = XmlSigner(load_credential(pki_dir, participant_id))
-        return signer
-
-    return RequestFactory(
-        topology,
-        clock=clock,
-        consumer_signer=signer_of,
-        vs_signer=signer_of(topology.platform.vs_id),
-    )
-
-
 # -- grading helpers -------------------------------------------------------------------------
 
 
@@ -334,7 +315,7 @@ async def run_provider_suite(
         clock=clock,
         crl_url=topology.base_url("platform") + "/pki/v1/crl",
     )
-    factory = cached_factory(pki_dir, topology, clock=clock)
+    factory = RequestFactory.from_pki_dir(pki_dir, topology, clock=clock)
     verifier = XmlVerifier(load_validator(pki_dir, clock=clock))
     verify: ssl.SSLContext | bool = tls if tls is not None else True
     async with httpx.AsyncClient(transport=transport, trust_env=False, verify=verify) as http:
