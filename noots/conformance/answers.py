@@ -1,11 +1,14 @@
-"""Reading a register's answers for grading: what it says, and whether it is signed and bound.
+"""Reading answers for grading: what they say, and whether they hold up.
 
 A conformance suite has to look at answers that a real consumer would throw away, to say *why*
 they are wrong. So each answer is read twice: leniently (hardened parse, then plain look-ups of
-code, request id, evidence, times: what the register claims) and strictly (signature and
-certificate of the target with role ``provider``, ``InResponseTo`` binding, full XNachweis
-parse: whether a consumer could accept it). The conditions are graded on the lenient reading;
-DP-01 and DP-09 grade the strict one. That way one fault shows in one condition only.
+code, request id, evidence, times: what the answer claims) and strictly (the full XNachweis
+parse and, for a signed envelope, signature, certificate and ``InResponseTo`` binding: whether
+it could be accepted). The conditions are graded on the lenient reading; the ones about
+validity and signatures grade the strict one. That way one fault shows in one condition only.
+
+:func:`read_message` reads the bare 0102/0103 a register answers its SAK;
+:func:`read_answer` reads a signed answer envelope as one SAK answers another.
 """
 
 from __future__ import annotations
@@ -27,7 +30,14 @@ from noots.pki import Role
 from noots.signing import DS_NS, XmlVerifier
 from noots.xml import parse
 
-__all__ = ["Answer", "Exchange", "official_validator", "read_answer", "time_zone_problems"]
+__all__ = [
+    "Answer",
+    "Exchange",
+    "official_validator",
+    "read_answer",
+    "read_message",
+    "time_zone_problems",
+]
 
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(Z|[+-]\d{2}:\d{2})?")
 
@@ -89,6 +99,8 @@ class Exchange:
     def describe(self) -> str:
         if self.transport_error:
             return f"no answer: {self.transport_error}"
+        if self.status is None:
+            return self.answer.describe()
         return f"HTTP {self.status}, {self.answer.describe()}"
 
 
@@ -108,14 +120,84 @@ def _structure(element: etree._Element) -> tuple[str, ...]:
     return tuple(etree.QName(e).localname for e in element.iter() if isinstance(e.tag, str))
 
 
+def _read_message(message: etree._Element, values: dict[str, object], times: list[str]) -> str:
+    """The lenient reading of one answer message into ``values``; returns its kind."""
+    kind = "other"
+    local = etree.QName(message).localname
+    if local == "DE.EvidenceResponse.0102":
+        kind = "0102"
+    elif local == "DE.EvidenceErrorResponse.0103":
+        kind = "0103"
+    elif message.tag == f"{{{ENV_NS}}}Error":
+        kind = "env:Error"
+        values["code"] = _text(message.find(f"{{{ENV_NS}}}Code"))
+        values["detail"] = _text(message.find(f"{{{ENV_NS}}}Detail"))
+    if kind in ("0102", "0103"):
+        values["request_id"] = message.get("requestid")
+        values["message_uuid"] = _text(_first(message, ".//{*}nachrichtenUUID"))
+        values["response_id"] = _text(_first(message, "{*}EvidenceResponseIdentifier"))
+        values["code"] = _text(_first(message, "{*}Exception/{*}Code/code"))
+        values["detail"] = _text(_first(message, "{*}Exception/{*}Detail"))
+        values["has_evidence"] = bool(
+            _text(_first(message, ".//{*}RepositoryItem/{*}RepositoryItem"))
+        )
+        values["available_at"] = _text(_first(message, ".//{*}ResponseAvailableDateTime"))
+        for element in message.iter():
+            text = element.text if isinstance(element.tag, str) else None
+            if text and _DATETIME.fullmatch(text.strip()):
+                times.append(text.strip())
+    values["body_xml"] = bytes(etree.tostring(message))
+    values["structure"] = _structure(message)
+    return kind
+
+
+def _strict(
+    kind: str, message: etree._Element | None
+) -> tuple[messages.EvidenceResponse | messages.EvidenceErrorResponse | None, str | None]:
+    """The full XNachweis parse of a 0102/0103 (whatever its signature says)."""
+    if kind not in ("0102", "0103") or message is None:
+        return None, None
+    try:
+        candidate = messages.parse(message)
+    except NootsError as exc:
+        return None, exc.message
+    if isinstance(candidate, messages.EvidenceRequest):
+        return None, "the answer is a request"
+    return candidate, None
+
+
+def read_message(body: bytes) -> Answer:
+    """Read a bare 0102/0103 (a register's answer to its SAK) leniently and strictly; an
+    answer of a register is never signed (its SAK signs it)."""
+    if not body:
+        return Answer("empty")
+    try:
+        root = parse(body)
+    except NootsError as exc:
+        return Answer("not-xml", parse_error=exc.message)
+    values: dict[str, object] = {}
+    times: list[str] = []
+    kind = _read_message(root, values, times)
+    parsed, parse_error = _strict(kind, root)
+    return Answer(
+        kind,
+        times=tuple(times),
+        parse_error=parse_error,
+        message=parsed,
+        **values,  # type: ignore[arg-type]
+    )
+
+
 def read_answer(
     body: bytes,
     request_raw: bytes,
     *,
     verifier: XmlVerifier,
     participant: str,
+    role: Role = Role.PROVIDER,
 ) -> Answer:
-    """Read an answer body leniently and check it strictly (see the module docstring)."""
+    """Read a signed answer envelope leniently and check it strictly: signed by
+    ``participant`` in ``role`` under the trust anchor, bound to ``request_raw``."""
     if not body:
         return Answer("empty")
     try:
@@ -124,6 +206,7 @@ def read_answer(
         return Answer("not-xml", parse_error=exc.message)
     values: dict[str, object] = {}
     header = root.find(f"{{{ENV_NS}}}Header")
+    message: etree._Element | None
     if root.tag == f"{{{ENV_NS}}}TransportEnvelope" and header is not None:
         values["sender"] = _text(header.find(f"{{{ENV_NS}}}Sender"))
         values["in_response_to"] = _text(header.find(f"{{{ENV_NS}}}InResponseTo"))
@@ -134,48 +217,12 @@ def read_answer(
         created = None
         message = root
     values["signed"] = root.find(f"{{{DS_NS}}}Signature") is not None
-    kind = "other"
     times: list[str] = [created] if created else []
-    if message is not None:
-        local = etree.QName(message).localname
-        if local == "DE.EvidenceResponse.0102":
-            kind = "0102"
-        elif local == "DE.EvidenceErrorResponse.0103":
-            kind = "0103"
-        elif message.tag == f"{{{ENV_NS}}}Error":
-            kind = "env:Error"
-            values["code"] = _text(message.find(f"{{{ENV_NS}}}Code"))
-            values["detail"] = _text(message.find(f"{{{ENV_NS}}}Detail"))
-        if kind in ("0102", "0103"):
-            values["request_id"] = message.get("requestid")
-            values["message_uuid"] = _text(_first(message, ".//{*}nachrichtenUUID"))
-            values["response_id"] = _text(_first(message, "{*}EvidenceResponseIdentifier"))
-            values["code"] = _text(_first(message, "{*}Exception/{*}Code/code"))
-            values["detail"] = _text(_first(message, "{*}Exception/{*}Detail"))
-            values["has_evidence"] = bool(
-                _text(_first(message, ".//{*}RepositoryItem/{*}RepositoryItem"))
-            )
-            values["available_at"] = _text(_first(message, ".//{*}ResponseAvailableDateTime"))
-            for element in message.iter():
-                text = element.text if isinstance(element.tag, str) else None
-                if text and _DATETIME.fullmatch(text.strip()):
-                    times.append(text.strip())
-        values["body_xml"] = bytes(etree.tostring(message))
-        values["structure"] = _structure(message)
-    signature_error = binding_error = parse_error = None
-    parsed: messages.EvidenceResponse | messages.EvidenceErrorResponse | None = None
-    if kind in ("0102", "0103") and message is not None:
-        # The message is graded on its own (DP-01), whatever its signature says (DP-09).
-        try:
-            candidate = messages.parse(message)
-            if isinstance(candidate, messages.EvidenceRequest):
-                parse_error = "the answer is a request"
-            else:
-                parsed = candidate
-        except NootsError as exc:
-            parse_error = exc.message
+    kind = _read_message(message, values, times) if message is not None else "other"
+    parsed, parse_error = _strict(kind, message)
+    signature_error = binding_error = None
     try:
-        opened = open_envelope(body, verifier, required_role=Role.PROVIDER)
+        opened = open_envelope(body, verifier, required_role=role)
         if opened.signer.participant_id != participant:
             signature_error = f"signed by {opened.signer.participant_id}, not by {participant}"
         try:

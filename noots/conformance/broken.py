@@ -1,43 +1,49 @@
 """Registers and online services that are wrong on purpose: one per connection condition.
 
-The provider conformance suite is only worth something if it catches what it claims to catch.
-Each variant here breaks **exactly one** condition of a correct mock register, so a run of the
-suite against it must fail that condition and pass every other one (the tests prove it). The
-variants are not copies of the register: they are the real app of :mod:`registers` with one
-part configured differently (a lenient certificate validator, no protocol log, a replay guard
-that lets everything through, a fault of :mod:`registers.faults`) or wrapped by a thin ASGI
-layer that changes one thing in the request or the answer and signs again with the register's
-own key.
+The conformance suites are only worth something if they catch what they claim to catch. Each
+broken register here breaks **exactly one** condition of a correct mock register, so a run of
+the provider suite against it, in push or in passive mode, must fail that condition and pass
+every other one (the tests prove it). The variants are not copies of the register: they are
+the real app of :mod:`registers`, created through its public factory with one part configured
+differently (no protocol log) or wrapped where a register meets its SAK: an ASGI layer in
+front of the app (push mode, ``/health``, the push endpoint's caller check) and an HTTP
+transport between the register and its SAK (passive mode). Each variant changes the 0101 and
+its headers on the way in, or the bare 0102/0103 on the way out, and nothing else.
 
 ::
 
-    app = broken_register_app("DP-05", RegisterSettings(...))  # answers a bad IDNr with 0004
+    app = broken_register_app("DP-05", RegisterSettings(...))   # answers a bad IDNr with 0004
     report = await run_provider_suite(target, ..., transport=httpx.ASGITransport(app))
     assert failed sections of report == {"DP-05"}
+
+Waiting is done with the injected ``sleep`` (tests pass one that moves a simulated clock).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from cryptography import x509
+import httpx
 from lxml import etree
 
 from noots import idnr as idnr_rules
 from noots import messages
+from noots.access import AccessTokenVerifier, issue_access_token
 from noots.conformance.requests import unverified_parts
-from noots.envelope import EnvelopeHeader, request_digest, seal
-from noots.errors import AuthorisationError, NootsError
-from noots.participant import Participant, load_credential
-from noots.pki import CertificateValidator, Role, StaticCrlSource, ValidatedCertificate
-from noots.signing import DS_NS, XmlSigner, XmlVerifier
+from noots.envelope import request_digest
+from noots.errors import AuthorisationError, EdmCode, NootsError
+from noots.participant import load_credential
+from noots.pki import CertificateAuthority, Role, ValidatedCertificate
+from noots.sak import PROVIDER_ANSWER_PATH, PROVIDER_REQUESTS_PATH
+from noots.sak import Header as SakHeader
+from noots.signing import XmlSigner
+from noots.xml import parse, serialize
 
 if TYPE_CHECKING:
     from registers._service import RegisterService
@@ -46,165 +52,427 @@ if TYPE_CHECKING:
 __all__ = [
     "BROKEN_CONSUMERS",
     "BROKEN_REGISTERS",
+    "BrokenRegister",
     "broken_client_class",
     "broken_demo_app",
     "broken_register_app",
     "consumer_hook_app",
 ]
 
-#: Condition id → what the broken register does wrong.
-BROKEN_REGISTERS: Mapping[str, str] = MappingProxyType(
+
+@dataclass(frozen=True)
+class BrokenRegister:
+    """One broken register: the condition it fails and what it does wrong."""
+
+    condition: str
+    description: str
+
+
+#: Variant → the condition it fails and what it does wrong. Two variants fail DP-04: one
+#: ignores the token, one answers "unsupported evidence type" before checking it (so an
+#: unauthorised caller learns what the register provides); DP-16's accepts any caller.
+BROKEN_REGISTERS: Mapping[str, BrokenRegister] = MappingProxyType(
     {
-        "DP-01": "adds an element XNachweis does not allow to every 0102",
-        "DP-02": "accepts a request without a signature (signs it itself)",
-        "DP-03": "ignores certificate validity periods and the CRL",
-        "DP-04": "ignores the Vermittlungsstelle token (mints its own)",
-        "DP-05": "does not check the IDNr: an invalid one is 'not found' (0004)",
-        "DP-06": "answers an unknown person with EDM:ERR:0008 instead of 0004",
-        "DP-07": "says 'Auskunftssperre' when a blocked person is asked for",
-        "DP-08": "reuses the request's nachrichtenUUID in its answers",
-        "DP-09": "binds every answer to another request (fault wrong_binding)",
-        "DP-10": "keeps no replay cache and accepts any timestamp",
-        "DP-11": "crashes (HTTP 500, no answer) on a DOCTYPE or a UTF-16 document",
-        "DP-12": "logs nothing",
-        "DP-13": "takes longer than the time budget for every evidence",
-        "DP-14": "answers an unsupported evidence type with EDM:ERR:0003",
-        "DP-15": "has no /health endpoint",
+        "DP-01": BrokenRegister("DP-01", "adds an element XNachweis does not allow to every 0102"),
+        "DP-04": BrokenRegister(
+            "DP-04",
+            "ignores the Vermittlungsstelle token (treats every transfer as one that needs none)",
+        ),
+        "DP-04-type-first": BrokenRegister(
+            "DP-04",
+            "answers an evidence type it does not provide with 0007 before checking the token",
+        ),
+        "DP-05": BrokenRegister("DP-05", "does not check the IDNr: an invalid one is 0004"),
+        "DP-06": BrokenRegister("DP-06", "answers an unknown person with 0008 instead of 0004"),
+        "DP-07": BrokenRegister("DP-07", "says 'Auskunftssperre' when a blocked person is asked"),
+        "DP-08": BrokenRegister("DP-08", "reuses the request's nachrichtenUUID in its answers"),
+        "DP-12": BrokenRegister("DP-12", "logs nothing"),
+        "DP-13": BrokenRegister("DP-13", "takes longer than the time budget for every evidence"),
+        "DP-14": BrokenRegister("DP-14", "answers an unsupported evidence type with 0003"),
+        "DP-15": BrokenRegister("DP-15", "has no /health endpoint"),
+        "DP-16": BrokenRegister(
+            "DP-16",
+            "accepts any participant with a valid access token as caller, not only its own SAK",
+        ),
+        "DP-17": BrokenRegister(
+            "DP-17", "takes the 0101's requester as the consumer instead of Noots-Consumer"
+        ),
     }
 )
 
 _Receive = Callable[[], Awaitable[dict[str, Any]]]
 _Send = Callable[[dict[str, Any]], Awaitable[None]]
-_App = Callable[[dict[str, Any], _Receive, _Send], Awaitable[None]]
 _BLOCKED = "01234567845"  # the information-block identity of registers.identities
-
-
-# -- configured parts ------------------------------------------------------------------------
-
-
-class _TimelessValidator(CertificateValidator):
-    """Checks issuer, key usage and role, but validates at a moment inside the certificate's
-    validity and never consults a CRL: expired, not-yet-valid and revoked all pass."""
-
-    def validate(
-        self,
-        cert: x509.Certificate,
-        *,
-        required_role: Role | frozenset[Role] | None = None,
-        at: datetime | None = None,
-    ) -> ValidatedCertificate:
-        start = max(cert.not_valid_before_utc, self.trust_anchor.not_valid_before_utc)
-        end = min(cert.not_valid_after_utc, self.trust_anchor.not_valid_after_utc)
-        inside = start + (end - start) / 2 if end > start else start
-        return super().validate(cert, required_role=required_role, at=inside)
-
-
-def _timeless_participant(settings: RegisterSettings, participant_id: str) -> Participant:
-    from noots.pki import load_certificate
-
-    clock = settings.clock()
-    credential = load_credential(settings.pki_dir, participant_id)
-    anchor = load_certificate((settings.pki_dir / "ca" / "root-cert.pem").read_bytes())
-    validator = _TimelessValidator(anchor, StaticCrlSource(None), clock, require_crl=False)
-    return Participant(
-        participant_id=participant_id,
-        role=credential.role,
-        credential=credential,
-        signer=XmlSigner(credential),
-        verifier=XmlVerifier(validator),
-        validator=validator,
-        clock=clock,
-    )
-
-
-class _NoReplayGuard:
-    def check(self, header: EnvelopeHeader) -> None:
-        return None
+_AUSKUNFTSSPERRE = "Auskunftssperre nach § 51 BMG"
+Sleep = Callable[[float], Awaitable[None]]
 
 
 class _NoLog:
+    """A protocol log that keeps nothing (DP-12)."""
+
     def append(self, **_entry: object) -> None:
         return None
+
+    def transfer(self, _message_id: str) -> list[object]:
+        return []
 
     def close(self) -> None:
         return None
 
 
-# -- the wrapper -----------------------------------------------------------------------------
+# -- what a variant changes -------------------------------------------------------------------
+
+Headers = dict[str, str]
 
 
-def _request_idnr(raw: bytes) -> str | None:
-    parts = unverified_parts(raw)
-    if parts is None:
-        return None
-    found = parts[1].find(".//{*}IDNr")
-    return found.text.strip() if found is not None and found.text else None
+@dataclass(frozen=True)
+class _Change:
+    """What one variant changes where the register meets its SAK."""
+
+    #: The delivery on its way in: new body and headers.
+    request: Callable[[bytes, Headers], tuple[bytes, Headers]] | None = None
+    #: The answer on its way out (request bytes, answer bytes → new answer bytes).
+    answer: Callable[[bytes, bytes], bytes] | None = None
+    #: Extra seconds before the answer leaves.
+    delay: Callable[[bytes], float] | None = None
+    hide_health: bool = False
+    #: The push endpoint's caller check: any valid token of anybody is taken as its SAK's.
+    any_caller: bool = False
 
 
-def _error_code(body: etree._Element) -> etree._Element | None:
-    return body.find("{*}Exception/{*}Code/code")
+def _request_of(raw: bytes) -> messages.EvidenceRequest | None:
+    with contextlib.suppress(NootsError):
+        parsed = messages.parse(parse(raw))
+        if isinstance(parsed, messages.EvidenceRequest):
+            return parsed
+    return None
 
 
-class _Broken:
-    """Wraps the register app; ``request`` may replace the request bytes, ``answer`` the
-    answer's body element (then the answer is signed again, bound to the original bytes)."""
+def _code_of(body: bytes) -> str | None:
+    with contextlib.suppress(NootsError):
+        found = parse(body).find("{*}Exception/{*}Code/code")
+        if found is not None and found.text:
+            return found.text.strip()
+    return None
 
-    def __init__(
-        self,
-        inner: Any,
-        service: RegisterService,
-        *,
-        request: Callable[[bytes], bytes] | None = None,
-        answer: Callable[[bytes, etree._Element], bool] | None = None,
-        crash: Callable[[bytes], bool] | None = None,
-        delay: Callable[[etree._Element], float] | None = None,
-        hide_health: bool = False,
-    ) -> None:
+
+def _is_delivery(body: bytes) -> bool:
+    with contextlib.suppress(NootsError):
+        return parse(body).find(".//{*}RepositoryItem/{*}RepositoryItem") is not None
+    return False
+
+
+def _edit(body: bytes, change: Callable[[etree._Element], bool]) -> bytes:
+    """``body`` with ``change`` applied to its tree (unchanged when ``change`` says False)."""
+    try:
+        root = parse(body)
+    except NootsError:
+        return body
+    return serialize(root) if change(root) else body
+
+
+def _set_code(code: str, detail: str | None = None) -> Callable[[etree._Element], bool]:
+    def change(root: etree._Element) -> bool:
+        element = root.find("{*}Exception/{*}Code/code")
+        if element is None:
+            return False
+        element.text = code
+        if detail is not None:
+            detail_element = root.find("{*}Exception/{*}Detail")
+            if detail_element is not None:
+                detail_element.text = detail
+        return True
+
+    return change
+
+
+def _variant(name: str, service: RegisterService) -> _Change:
+    from registers._pipeline import NOT_FOUND_DETAIL
+
+    register = service.register
+    provided = {spec.classification for spec in register.evidence_types}
+    if name == "DP-01":
+
+        def extra_element(_raw: bytes, body: bytes) -> bytes:
+            def change(root: etree._Element) -> bool:
+                if root.find(".//{*}RepositoryItem/{*}RepositoryItem") is None:
+                    return False
+                etree.SubElement(root, f"{{{messages.NS_DE}}}Bemerkung").text = "nicht vorgesehen"
+                return True
+
+            return _edit(body, change)
+
+        return _Change(answer=extra_element)
+    if name == "DP-04":
+
+        def no_token(raw: bytes, headers: Headers) -> tuple[bytes, Headers]:
+            request = _request_of(raw)
+            if request is None:
+                return raw, headers
+            changed = {k: v for k, v in headers.items() if k.lower() != "noots-vs-token-required"}
+            changed[SakHeader.VS_TOKEN_REQUIRED] = "false"
+            return messages.to_bytes(request.with_token("")), changed
+
+        return _Change(request=no_token)
+    if name == "DP-04-type-first":
+
+        def type_first(raw: bytes, body: bytes) -> bytes:
+            request = _request_of(raw)
+            if request is None or request.evidence_type.classification in provided:
+                return body
+            answer = messages.answer_with_error(
+                request,
+                EdmCode.UNSUPPORTED_CAPABILITY,
+                "this register does not provide the requested evidence type",
+                clock=service.clock,
+                error_provider=register.agent,
+            )
+            return messages.to_bytes(answer)
+
+        return _Change(answer=type_first)
+    if name == "DP-05":
+
+        def invalid_idnr(raw: bytes, body: bytes) -> bytes:
+            request = _request_of(raw)
+            number = getattr(request.subject, "idnr", None) if request is not None else None
+            if number is None or idnr_rules.is_valid(number, allow_test_numbers=True):
+                return body
+            if _code_of(body) != EdmCode.INVALID_REQUEST.value:
+                return body
+            return _edit(body, _set_code(EdmCode.NOT_FOUND.value, NOT_FOUND_DETAIL))
+
+        return _Change(answer=invalid_idnr)
+    if name == "DP-06":
+
+        def unknown_is_error(_raw: bytes, body: bytes) -> bytes:
+            if _code_of(body) != EdmCode.NOT_FOUND.value:
+                return body
+            return _edit(body, _set_code(EdmCode.QUERY_ERROR.value))
+
+        return _Change(answer=unknown_is_error)
+    if name == "DP-07":
+
+        def says_blocked(raw: bytes, body: bytes) -> bytes:
+            request = _request_of(raw)
+            if request is None or getattr(request.subject, "idnr", None) != _BLOCKED:
+                return body
+            return _edit(body, _set_code(EdmCode.NOT_FOUND.value, _AUSKUNFTSSPERRE))
+
+        return _Change(answer=says_blocked)
+    if name == "DP-08":
+
+        def reuse_uuid(raw: bytes, body: bytes) -> bytes:
+            request = _request_of(raw)
+            if request is None:
+                return body
+
+            def change(root: etree._Element) -> bool:
+                answered = root.find(".//{*}nachrichtenUUID")
+                if answered is None:
+                    return False
+                answered.text = str(request.message_uuid)
+                return True
+
+            return _edit(body, change)
+
+        return _Change(answer=reuse_uuid)
+    if name == "DP-14":
+
+        def wrong_code(_raw: bytes, body: bytes) -> bytes:
+            if _code_of(body) != EdmCode.UNSUPPORTED_CAPABILITY.value:
+                return body
+            return _edit(body, _set_code(EdmCode.INVALID_REQUEST.value))
+
+        return _Change(answer=wrong_code)
+    if name == "DP-15":
+        return _Change(hide_health=True)
+    if name == "DP-16":
+        return _Change(any_caller=True)
+    if name == "DP-17":
+
+        def requester_is_consumer(raw: bytes, headers: Headers) -> tuple[bytes, Headers]:
+            request = _request_of(raw)
+            if request is None:
+                return raw, headers
+            changed = {k: v for k, v in headers.items() if k.lower() != "noots-consumer"}
+            changed[SakHeader.CONSUMER] = request.requester.identifier
+            return raw, changed
+
+        return _Change(request=requester_is_consumer)
+    return _Change()  # DP-12 (configured) and DP-13 (delay) are set up by the caller
+
+
+# -- where the register meets its SAK ---------------------------------------------------------
+
+
+class _CallerCheck:
+    """DP-16's fault: a valid access token of *anybody* for this register counts as its own
+    SAK's (the real check of the subject is bypassed by presenting a token of the SAK)."""
+
+    def __init__(self, service: RegisterService) -> None:
+        self.service = service
+        self.verifier = AccessTokenVerifier(
+            service.participant.validator,
+            iam_id=service.topology.platform.iam_id,
+            audience=service.register.participant_id,
+            clock=service.clock,
+        )
+        pki = service.settings.pki_dir
+        authority = CertificateAuthority.open(pki, clock=service.clock)
+        self.iam = authority.credential(service.topology.platform.iam_id)
+        self.sak = load_credential(pki, service.sak_id)
+
+    def authorization(self, header: str | None) -> str | None:
+        try:
+            self.verifier.verify_authorization(header)
+        except NootsError:
+            return header
+        token = issue_access_token(
+            self.iam,
+            client=ValidatedCertificate(self.service.sak_id, Role.SAK, self.sak.certificate),
+            audience=self.service.register.participant_id,
+            acts_for=self.service.register.participant_id,
+            clock=self.service.clock,
+        )
+        return f"Bearer {token}"
+
+
+class _BrokenApp:
+    """The register app behind an ASGI layer that applies the variant's change in push mode
+    (and hides ``/health`` or lets any caller in, in both modes)."""
+
+    def __init__(self, inner: Any, service: RegisterService, change: _Change, sleep: Sleep) -> None:
         self.inner = inner
         self.service = service
         self.state = inner.state
-        self._request = request
-        self._answer = answer
-        self._crash = crash
-        self._delay = delay
-        self._hide_health = hide_health
+        self.router = inner.router
+        self.change = change
+        self.sleep = sleep
+        self.callers = _CallerCheck(service) if change.any_caller else None
 
     async def __call__(self, scope: dict[str, Any], receive: _Receive, send: _Send) -> None:
         if scope["type"] != "http":
             await self.inner(scope, receive, send)
             return
-        if scope["path"] == "/health" and self._hide_health:
+        if scope["path"] == "/health" and self.change.hide_health:
             await _plain(send, 404, b'{"detail":"Not Found"}', b"application/json")
             return
-        if scope["path"] != "/evidence/v1" or scope["method"] != "POST":
+        if scope["path"] != PROVIDER_REQUESTS_PATH or scope["method"] != "POST":
             await self.inner(scope, receive, send)
             return
-        original = await _read_body(receive)
-        if self._crash is not None and self._crash(original):
-            await _plain(send, 500, b"", b"text/plain")
-            return
-        forwarded = self._request(original) if self._request is not None else original
-        status, headers, answer = await _call(self.inner, scope, forwarded)
-        parts = unverified_parts(answer)
-        if parts is not None:
-            header, body = parts
-            changed = self._answer is not None and self._answer(original, body)
-            if changed or forwarded != original:
-                answer = seal(
-                    dataclasses.replace(
-                        header,
-                        message_id=uuid.uuid4(),
-                        in_response_to=request_digest(original),
-                    ),
-                    body,
-                    self.service.participant.signer,
-                )
-            if self._delay is not None:
-                await asyncio.sleep(self._delay(body))
-        out = [(k, v) for k, v in headers if k.lower() != b"content-length"]
+        raw = await _read_body(receive)
+        headers: Headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        if self.callers is not None:
+            authorization = self.callers.authorization(_header(headers, "authorization"))
+            headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+            if authorization is not None:
+                headers["authorization"] = authorization
+        if self.change.request is not None:
+            raw, headers = self.change.request(raw, headers)
+        inner_scope = {
+            **scope,
+            "headers": [
+                (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
+            ],
+        }
+        status, answer_headers, answer = await _call(self.inner, inner_scope, raw)
+        if answer.lstrip().startswith(b"<"):  # a 0102/0103, not a refusal of the caller
+            answer = _answered(self.change, raw, answer)
+            if self.change.delay is not None:
+                await self.sleep(self.change.delay(answer))
+        out = [(k, v) for k, v in answer_headers if k.lower() != b"content-length"]
         out.append((b"content-length", str(len(answer)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": out})
         await send({"type": "http.response.body", "body": answer})
+
+
+def _header(headers: Headers, name: str) -> str | None:
+    return next((v for k, v in headers.items() if k.lower() == name), None)
+
+
+def _answered(change: _Change, raw: bytes, answer: bytes) -> bytes:
+    return change.answer(raw, answer) if change.answer is not None else answer
+
+
+class _BrokenTransport(httpx.AsyncBaseTransport):
+    """Between a passive register and its SAK: the variant's change applied to each fetched
+    delivery and to each answer posted back."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, change: _Change, sleep: Sleep) -> None:
+        self.inner = inner
+        self.change = change
+        self.sleep = sleep
+        self.fetched: dict[str, bytes] = {}
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        answer_prefix = PROVIDER_ANSWER_PATH.split("{", 1)[0]
+        if request.method == "POST" and path.startswith(answer_prefix):
+            delivery_id = path[len(answer_prefix) :].split("/", 1)[0]
+            raw = self.fetched.pop(delivery_id, b"")
+            body = _answered(self.change, raw, await request.aread())
+            if self.change.delay is not None:
+                await self.sleep(self.change.delay(body))
+            request = httpx.Request(
+                request.method,
+                request.url,
+                headers=[
+                    (k, v) for k, v in request.headers.items() if k.lower() != "content-length"
+                ],
+                content=body,
+            )
+            return await self.inner.handle_async_request(request)
+        response = await self.inner.handle_async_request(request)
+        if request.method != "GET" or path != PROVIDER_REQUESTS_PATH or response.status_code != 200:
+            return response
+        raw = await response.aread()
+        headers: Headers = dict(response.headers.items())
+        if self.change.request is not None:
+            raw, headers = self.change.request(raw, headers)
+        delivery_id = _header(headers, SakHeader.DELIVERY_ID.lower()) or ""
+        self.fetched[delivery_id] = raw
+        headers = {
+            k: v
+            for k, v in headers.items()
+            if k.lower() not in ("content-length", "content-encoding")
+        }
+        return httpx.Response(200, headers=headers, content=raw, request=request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def broken_register_app(
+    variant: str,
+    settings: RegisterSettings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    sleep: Sleep = asyncio.sleep,
+    delay: float = 2.5,
+    **options: Any,
+) -> Any:
+    """The mock register of ``settings`` broken as ``variant`` says (:data:`BROKEN_REGISTERS`).
+
+    ``transport`` carries a passive register's calls to its SAK (the variant's change sits in
+    it); ``sleep`` waits where the variant is slow (``delay`` seconds, DP-13); ``options`` go
+    to :func:`registers._service.create_register_app` (a test's clock, for instance)."""
+    from registers._service import create_register_app
+
+    if variant not in BROKEN_REGISTERS:
+        raise KeyError(f"no broken register {variant!r}; known: {sorted(BROKEN_REGISTERS)}")
+    if variant == "DP-12":
+        options["protocol_log"] = _NoLog()
+    wrapped: httpx.AsyncBaseTransport | None = None
+    if transport is not None:
+        wrapped = _BrokenTransport(transport, _Change(), sleep)
+    app = create_register_app(settings, transport=wrapped, sleep=sleep, **options)
+    service: RegisterService = app.state.register
+    change = _variant(variant, service)
+    if variant == "DP-13":
+        change = _Change(delay=lambda body: delay if _is_delivery(body) else 0.0)
+    if isinstance(wrapped, _BrokenTransport):
+        wrapped.change = change
+    return _BrokenApp(app, service, change, sleep)
 
 
 async def _read_body(receive: _Receive) -> bytes:
@@ -259,211 +527,6 @@ async def _plain(send: _Send, status: int, body: bytes, media_type: bytes) -> No
         }
     )
     await send({"type": "http.response.body", "body": body})
-
-
-# -- the variants ----------------------------------------------------------------------------
-
-
-def _resign_unsigned(service: RegisterService) -> Callable[[bytes], bytes]:
-    """DP-02: an unsigned envelope is signed with the key of the participant it names."""
-
-    def change(raw: bytes) -> bytes:
-        if f"{{{DS_NS}}}Signature".encode() in raw or b"ds:Signature" in raw:
-            return raw
-        parts = unverified_parts(raw)
-        if parts is None:
-            return raw
-        header, body = parts
-        try:
-            credential = load_credential(service.settings.pki_dir, header.sender)
-        except Exception:
-            return raw
-        return seal(header, body, XmlSigner(credential))
-
-    return change
-
-
-def _mint_tokens(service: RegisterService) -> Callable[[bytes], bytes]:
-    """DP-04: whatever token a verified request carries, a fresh one for it is put in."""
-    from noots.tokens import AuthorisationToken, TokenRequest, issue_token, request_hash, uses_idnr
-    from registers._pipeline import authorise, verify_request
-
-    vs_id = service.topology.platform.vs_id
-    signers: dict[str, XmlSigner] = {}
-
-    def signer_of(participant_id: str) -> XmlSigner:
-        if participant_id not in signers:
-            credential = load_credential(service.settings.pki_dir, participant_id)
-            signers[participant_id] = XmlSigner(credential)
-        return signers[participant_id]
-
-    def change(raw: bytes) -> bytes:
-        try:
-            verified = verify_request(
-                raw, verifier=service.participant.verifier, register=service.register
-            )
-        except NootsError:
-            return raw
-        try:
-            authorise(
-                verified,
-                verifier=service.participant.verifier,
-                clock=service.clock,
-                register=service.register,
-            )
-            return raw
-        except AuthorisationError:
-            pass
-        except NootsError:
-            return raw
-        request = verified.request.with_token("")
-        purpose = verified.header.purpose or "Test"
-        token = AuthorisationToken.grant(
-            TokenRequest(
-                consumer=verified.header.sender,
-                provider=service.register.participant_id,
-                evidence_type=request.evidence_type.classification,
-                purpose=purpose,
-                legal_basis="Test",
-                uses_idnr=uses_idnr(request),
-                request_hash=request_hash(messages.build(request)),
-            ),
-            issuer=vs_id,
-            clock=service.clock,
-        )
-        issued = issue_token(token, signer_of(vs_id))
-        sender = signer_of(verified.header.sender)
-        return seal(verified.header, messages.build(request.with_token(issued)), sender)
-
-    return change
-
-
-def _set_code(body: etree._Element, code: str, detail: str | None = None) -> bool:
-    element = _error_code(body)
-    if element is None:
-        return False
-    element.text = code
-    if detail is not None:
-        detail_element = body.find("{*}Exception/{*}Detail")
-        if detail_element is not None:
-            detail_element.text = detail
-    return True
-
-
-def _code_of(body: etree._Element) -> str | None:
-    element = _error_code(body)
-    return element.text.strip() if element is not None and element.text else None
-
-
-def _is_delivery(body: etree._Element) -> bool:
-    return body.find(".//{*}RepositoryItem/{*}RepositoryItem") is not None
-
-
-def broken_register_app(
-    condition_id: str,
-    settings: RegisterSettings,
-    *,
-    delay: float = 2.5,
-) -> Any:
-    """The mock register of ``settings`` with condition ``condition_id`` broken (see
-    :data:`BROKEN_REGISTERS`); ``delay`` is how late the DP-13 variant answers."""
-    from registers._pipeline import NOT_FOUND_DETAIL
-    from registers._service import create_register_app
-    from registers.faults import Fault, FaultPlan
-
-    if condition_id not in BROKEN_REGISTERS:
-        raise KeyError(f"no broken register for {condition_id}; known: {sorted(BROKEN_REGISTERS)}")
-    options: dict[str, Any] = {}
-    if condition_id == "DP-03":
-        topology = settings.load_topology()
-        participant_id = settings.register_spec(topology).participant_id
-        options["participant"] = _timeless_participant(settings, participant_id)
-    if condition_id == "DP-09":
-        settings = settings.model_copy(update={"faults": FaultPlan.always(Fault.WRONG_BINDING)})
-    if condition_id == "DP-12":
-        options["protocol_log"] = _NoLog()
-    app = create_register_app(settings, **options)
-    service: RegisterService = app.state.register
-    if condition_id == "DP-10":
-        service.replay = _NoReplayGuard()  # type: ignore[assignment]
-    if condition_id in ("DP-03", "DP-09", "DP-10", "DP-12"):
-        return app
-
-    def rewrite(
-        when: Callable[[bytes, etree._Element], bool], code: str, detail: str | None
-    ) -> Callable[[bytes, etree._Element], bool]:
-        def answer(raw: bytes, body: etree._Element) -> bool:
-            return when(raw, body) and _set_code(body, code, detail)
-
-        return answer
-
-    if condition_id == "DP-01":
-
-        def extra_element(_raw: bytes, body: etree._Element) -> bool:
-            if not _is_delivery(body):
-                return False
-            etree.SubElement(body, f"{{{messages.NS_DE}}}Bemerkung").text = "nicht vorgesehen"
-            return True
-
-        return _Broken(app, service, answer=extra_element)
-    if condition_id == "DP-02":
-        return _Broken(app, service, request=_resign_unsigned(service))
-    if condition_id == "DP-04":
-        return _Broken(app, service, request=_mint_tokens(service))
-    if condition_id == "DP-05":
-
-        def invalid_idnr(raw: bytes, body: etree._Element) -> bool:
-            number = _request_idnr(raw)
-            return (
-                number is not None
-                and not idnr_rules.is_valid(number, allow_test_numbers=True)
-                and _code_of(body) == "EDM:ERR:0003"
-            )
-
-        return _Broken(app, service, answer=rewrite(invalid_idnr, "EDM:ERR:0004", NOT_FOUND_DETAIL))
-    if condition_id == "DP-06":
-        return _Broken(
-            app,
-            service,
-            answer=rewrite(lambda _r, b: _code_of(b) == "EDM:ERR:0004", "EDM:ERR:0008", None),
-        )
-    if condition_id == "DP-07":
-
-        def blocked(raw: bytes, body: etree._Element) -> bool:
-            return _request_idnr(raw) == _BLOCKED and _code_of(body) is not None
-
-        return _Broken(
-            app,
-            service,
-            answer=rewrite(blocked, "EDM:ERR:0004", "Auskunftssperre nach § 51 BMG"),
-        )
-    if condition_id == "DP-08":
-
-        def reuse_uuid(raw: bytes, body: etree._Element) -> bool:
-            parts = unverified_parts(raw)
-            asked = parts[1].find(".//{*}nachrichtenUUID") if parts else None
-            answered = body.find(".//{*}nachrichtenUUID")
-            if asked is None or answered is None:
-                return False
-            answered.text = asked.text
-            return True
-
-        return _Broken(app, service, answer=reuse_uuid)
-    if condition_id == "DP-11":
-
-        def hostile(raw: bytes) -> bool:
-            return b"<!DOCTYPE" in raw or raw[:2] in (b"\xff\xfe", b"\xfe\xff")
-
-        return _Broken(app, service, crash=hostile)
-    if condition_id == "DP-13":
-        return _Broken(app, service, delay=lambda body: delay if _is_delivery(body) else 0.0)
-    if condition_id == "DP-14":
-        return _Broken(
-            app,
-            service,
-            answer=rewrite(lambda _r, b: _code_of(b) == "EDM:ERR:0007", "EDM:ERR:0003", None),
-        )
-    return _Broken(app, service, hide_health=True)
 
 
 # -- online services that are wrong on purpose ----------------------------------------------------

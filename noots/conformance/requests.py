@@ -1,4 +1,8 @@
-"""Valid signed evidence requests for tests, and ways to spoil them one property at a time.
+"""Valid evidence requests for tests and suites, and ways to spoil them one property at a time.
+
+Two forms: a **signed envelope** as one SAK sends it to another (:meth:`RequestFactory.signed`),
+and a **delivery** as a register's SAK hands it to the register: the bare 0101 and the
+metadata headers (:meth:`RequestFactory.delivery`).
 
 ::
 
@@ -36,16 +40,17 @@ from lxml import etree
 from noots.clock import Clock
 from noots.envelope import ENV_NS, EnvelopeHeader, parse_header, request_digest, seal
 from noots.errors import NootsError
-from noots.messages import Agent, EvidenceRequest, EvidenceType, Subject, build
+from noots.messages import Agent, EvidenceRequest, EvidenceType, Subject, build, to_bytes
 from noots.participant import load_credential
 from noots.pki import Role
+from noots.sak import ProviderMetadata
 from noots.signing import XmlSigner
 from noots.testing.pki import TestPki
 from noots.tokens import AuthorisationToken, TokenRequest, issue_token, request_hash, uses_idnr
 from noots.topology import Topology
 from noots.xml import parse
 
-__all__ = ["RequestFactory", "SignedRequest", "unverified_parts"]
+__all__ = ["Delivery", "RequestFactory", "SignedRequest", "unverified_parts"]
 
 SignerFor = Callable[[str], XmlSigner]
 
@@ -79,6 +84,21 @@ class SignedRequest:
     def digest(self) -> str:
         """What the answer's ``InResponseTo`` must be."""
         return request_digest(self.raw)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A 0101 as a register's SAK hands it over: the bare bytes and the metadata."""
+
+    raw: bytes
+    request: EvidenceRequest
+    metadata: ProviderMetadata
+    token: AuthorisationToken | None
+    issued_token: str
+
+    def headers(self) -> dict[str, str]:
+        """The HTTP headers of the provider API (``Noots-*`` and the content type)."""
+        return {"Content-Type": "application/xml", **self.metadata.headers()}
 
 
 class RequestFactory:
@@ -284,3 +304,64 @@ class RequestFactory:
         base = dataclasses.replace(signed.request, issued_token="")
         purpose = options.pop("purpose", None) or signed.header.purpose
         return self.sign(base, issued_token=signed.issued_token, purpose=purpose, **options)
+
+    # -- the provider API: what a register's SAK hands over
+
+    def delivery(
+        self,
+        *,
+        consumer: str,
+        provider: str,
+        evidence_type: str,
+        subject: Subject,
+        request: EvidenceRequest | None = None,
+        purpose: str | None = None,
+        legal_basis: str | None = None,
+        issued_token: str | None = None,
+        with_token: bool = True,
+        token_changes: Mapping[str, object] | None = None,
+        token_signer: XmlSigner | None = None,
+        vs_token_required: bool = True,
+        metadata_consumer: str | None = None,
+        metadata_purpose: str | None = None,
+        service_id: str | None = None,
+        message_id: uuid.UUID | None = None,
+        delivery_id: uuid.UUID | None = None,
+    ) -> Delivery:
+        """A fresh 0101 (or ``request``) with its token and the metadata its SAK established.
+
+        ``purpose`` goes into token and ``Noots-Purpose`` alike; ``metadata_purpose`` and
+        ``metadata_consumer`` change only the metadata; ``issued_token`` is used verbatim;
+        ``with_token=False`` sends none. ``service_id`` defaults to the service of
+        ``provider`` for ``evidence_type``.
+        """
+        base = request or self.request(
+            consumer=consumer, provider=provider, evidence_type=evidence_type, subject=subject
+        )
+        default_purpose, default_basis = self._authorisation(base)
+        purpose = purpose or default_purpose
+        token: AuthorisationToken | None = None
+        if issued_token is None and with_token:
+            token, issued_token = self.token(
+                base,
+                purpose=purpose,
+                legal_basis=legal_basis or default_basis,
+                changes=token_changes,
+                signer=token_signer,
+            )
+        final = base.with_token(issued_token or "")
+        metadata = ProviderMetadata(
+            consumer=metadata_consumer or consumer,
+            purpose=metadata_purpose or purpose,
+            service_id=service_id or self.topology.service_id(provider, evidence_type),
+            message_id=message_id or uuid.uuid4(),
+            vs_token_required=vs_token_required,
+            delivery_id=delivery_id,
+        )
+        return Delivery(to_bytes(final), final, metadata, token, issued_token or "")
+
+    def redeliver(self, delivery: Delivery) -> Delivery:
+        """The same 0101 (same ids, same token) with a fresh envelope id: a retry, or the
+        collection of an announced answer, as the register's SAK hands it over again."""
+        metadata = dataclasses.replace(delivery.metadata, message_id=uuid.uuid4())
+        return dataclasses.replace(delivery, metadata=metadata)

@@ -1,4 +1,4 @@
-"""``noots conformance provider``: test someone else's register endpoint against DP-01…DP-15.
+"""``noots conformance provider``: a register behind its SAK, against DP-01 … DP-17.
 
 ::
 
@@ -6,32 +6,34 @@
     report = await run_provider_suite(target, topology=topology, pki_dir=pki, clock=clock)
     report.statuses()   # {"DP-01": Status.PASSED, …}
 
-The suite lives with the consumers because it acts as one: it signs requests with a consumer
-credential of the simulator PKI and seals their tokens as the simulator's VS
-(:mod:`noots.conformance.provider._suite` lists the probes).
+The suite plays the register's own SAK (push: it POSTs to the register; passive: it serves
+the provider API the register fetches from, :func:`sak_double_for` and
+:func:`sak_double_app`), presents the landscape IAM's access tokens and seals tokens as its VS.
 """
 
 from __future__ import annotations
 
-from noots.conformance.answers import Answer, Exchange, read_answer
-from noots.conformance.credentials import (
-    REVOKED_PARTICIPANT,
-    SuiteCredentials,
-    prepare_credentials,
+from noots.conformance.provider._channel import SakDouble, sak_double_app
+from noots.conformance.provider._suite import ProviderTls, run_provider_suite, sak_double_for
+from noots.conformance.provider._targets import (
+    DEFAULT_MAX_WAIT,
+    Mode,
+    ProviderTarget,
+    default_target,
+    parse_test_person,
+    person_of,
 )
-from noots.conformance.provider._suite import ProviderTarget, run_provider_suite
-from noots.conformance.provider._targets import default_target, person_of, platform_tls
 
 __all__ = [
-    "REVOKED_PARTICIPANT",
-    "Answer",
-    "Exchange",
+    "DEFAULT_MAX_WAIT",
+    "Mode",
     "ProviderTarget",
-    "SuiteCredentials",
+    "ProviderTls",
+    "SakDouble",
     "default_target",
+    "parse_test_person",
     "person_of",
-    "platform_tls",
-    "prepare_credentials",
-    "read_answer",
     "run_provider_suite",
+    "sak_double_app",
+    "sak_double_for",
 ]

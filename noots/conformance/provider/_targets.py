@@ -1,21 +1,25 @@
-"""Sensible defaults for a run: whom to ask about, as whom, from the fixed test identities.
+"""The register under test and whom the suite asks about.
 
 The behaviour identities of :mod:`registers.identities` exist in every seeded population, so
 against a mock register of the simulator (or a register loaded with the same test data) the
 suite needs nothing but the URL and the participant id. An operator whose register holds other
-people names one with ``--idnr`` and ``--person`` (or ``--company``).
+people names them: the person it knows (``--idnr`` and ``--person``, or ``--company``), and,
+to have the special cases tested, a blocked, an ambiguous and an asynchronous one
+(``--blocked``, ``--ambiguous``, ``--asynchronous``). With people of their own the simulator's
+special identities are *not* assumed: a case nobody named is skipped, saying which option
+would test it, never passed on the answer for a person the register does not hold.
 """
 
 from __future__ import annotations
 
-import ssl
-from dataclasses import replace
-from pathlib import Path
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
 
-from noots.conformance.provider._suite import ProviderTarget
-from noots.errors import ConfigurationError
+from noots import idnr as idnr_rules
+from noots.errors import ConfigurationError, InvalidInput
 from noots.messages import LegalIdentifier, LegalPerson, NaturalPerson, Subject
-from noots.tls import TlsFiles, client_context
 from noots.topology import RegisterSpec, Topology
 from registers.identities import (
     BEHAVIOUR_IDENTITIES,
@@ -24,7 +28,58 @@ from registers.identities import (
     BehaviourIdentity,
 )
 
-__all__ = ["default_target", "person_of", "platform_tls"]
+__all__ = [
+    "DEFAULT_MAX_WAIT",
+    "Mode",
+    "ProviderTarget",
+    "default_target",
+    "parse_test_person",
+    "person_of",
+]
+
+Mode = Literal["push", "passive"]
+
+#: What a run of the suite waits at most for an announced answer by default: longer than the
+#: simulator's asynchronous test identity (2 minutes, docs/identities.md).
+DEFAULT_MAX_WAIT = 150.0
+
+
+@dataclass(frozen=True)
+class ProviderTarget:
+    """The register under test and the subjects the suite asks about.
+
+    ``subject`` is a person (or company) the register holds evidence for; ``unknown`` one it
+    does not know; ``blocked`` one with an information block (DP-07); ``ambiguous`` one whose
+    basic data match several entries (DP-06); ``async_subject`` one the register answers
+    asynchronously (DP-13). ``own_data`` says the operator named the people (the hints then
+    name the options, not the simulator's test identities).
+    """
+
+    url: str
+    participant: str
+    evidence_type: str
+    consumer: str
+    subject: Subject
+    unknown: Subject
+    blocked: NaturalPerson | None = None
+    ambiguous: Subject | None = None
+    async_subject: NaturalPerson | None = None
+    other_subject: NaturalPerson | None = None
+    other_consumer: str | None = None
+    mode: Mode = "push"
+    protocol_export: str | None = None
+    time_budget: float = 10.0
+    max_wait: float = DEFAULT_MAX_WAIT
+    own_data: bool = False
+
+    @property
+    def base_url(self) -> str:
+        return self.url.rstrip("/")
+
+    @property
+    def sak_id(self) -> str:
+        """The register's SAK, whose part the suite plays."""
+        return Topology.sak_id(self.participant)
 
 
 def person_of(identity: BehaviourIdentity, *, with_idnr: bool = True) -> NaturalPerson:
@@ -34,6 +89,29 @@ def person_of(identity: BehaviourIdentity, *, with_idnr: bool = True) -> Natural
         identity.date_of_birth,
         identity.idnr if with_idnr else None,
     )
+
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def parse_test_person(text: str, *, what: str = "person") -> NaturalPerson:
+    """``"Family, Given, YYYY-MM-DD[, IDNr]"`` as a natural person (the IDNr optional: an
+    ambiguous person is asked for by basic data only). :class:`InvalidInput` says what is
+    wrong."""
+    parts = [part.strip() for part in text.split(",")]
+    if len(parts) not in (3, 4) or not all(parts):
+        raise InvalidInput(f"--{what} takes 'Family, Given, YYYY-MM-DD[, IDNr]'")
+    family, given, born = parts[:3]
+    if not _DATE.fullmatch(born):
+        raise InvalidInput(f"--{what}: the date of birth must be YYYY-MM-DD")
+    try:
+        birthday = date.fromisoformat(born)
+    except ValueError:
+        raise InvalidInput(f"--{what}: the date of birth is not a date") from None
+    number = parts[3] if len(parts) == 4 else None
+    if number is not None and not idnr_rules.is_valid(number, allow_test_numbers=True):
+        raise InvalidInput(f"--{what}: the IDNr is not valid")
+    return NaturalPerson(family, given, birthday, number)
 
 
 def _first(behaviour: Behaviour) -> BehaviourIdentity:
@@ -46,7 +124,6 @@ def _by_idnr(idnr: str) -> BehaviourIdentity:
 
 ERIKA = "02476291358"
 LENA = "01234567812"
-
 
 _PREFERENCE = (
     Behaviour.NORMAL,
@@ -82,11 +159,20 @@ def default_target(
     evidence_type: str | None = None,
     consumer: str | None = None,
     subject: Subject | None = None,
-    protocol_log: str | None = None,
+    blocked: NaturalPerson | None = None,
+    ambiguous: Subject | None = None,
+    async_subject: NaturalPerson | None = None,
+    unknown: NaturalPerson | None = None,
+    mode: Mode | None = None,
+    protocol_export: str | None = None,
     time_budget: float = 10.0,
-    max_wait: float = 30.0,
+    max_wait: float = DEFAULT_MAX_WAIT,
 ) -> ProviderTarget:
-    """The target with defaults filled in; :class:`ConfigurationError` says what is missing."""
+    """The target with defaults filled in; :class:`ConfigurationError` says what is missing.
+
+    A register of the topology needs only its id and URL; ``mode`` defaults to its SAK's
+    mode there. A register outside the topology needs ``evidence_type`` (and is reached in
+    push mode unless ``mode`` says otherwise)."""
     spec = next((r for r in topology.registers if r.participant_id == participant), None)
     if evidence_type is None:
         if spec is None:
@@ -96,6 +182,7 @@ def default_target(
             )
         evidence_type = spec.evidence_types[0]
     type_spec = topology.evidence_type(evidence_type)
+    chosen_mode: Mode = mode or (spec.sak.mode if spec is not None else "push")
     rows = [
         a
         for a in topology.authorisations
@@ -106,72 +193,62 @@ def default_target(
     if consumer is None:
         raise ConfigurationError("the landscape has no data consumer to act as: use --consumer")
     other_consumer = next((c for c in consumers if c != consumer), None)
+    own_data = subject is not None
+    common = {
+        "url": url,
+        "participant": participant,
+        "evidence_type": evidence_type,
+        "consumer": consumer,
+        "other_consumer": other_consumer,
+        "mode": chosen_mode,
+        "protocol_export": protocol_export,
+        "time_budget": time_budget,
+        "max_wait": max_wait,
+        "own_data": own_data,
+    }
     if type_spec.subject == "legal":
         return ProviderTarget(
-            url=url,
-            participant=participant,
-            evidence_type=evidence_type,
-            consumer=consumer,
             subject=subject
             or LegalPerson(
                 DEMO_COMPANY.name,
                 identifiers=(LegalIdentifier(DEMO_COMPANY.number, DEMO_COMPANY.register),),
             ),
             unknown=LegalPerson("Niemand GmbH", identifiers=(LegalIdentifier("9999999", "HRB"),)),
+            ambiguous=ambiguous,
             other_subject=person_of(_by_idnr(LENA)),
-            other_consumer=other_consumer,
-            protocol_log=protocol_log,
-            time_budget=time_budget,
-            max_wait=max_wait,
+            **common,  # type: ignore[arg-type]
+        )
+    if own_data:
+        # The operator's own people: nothing of the simulator's test data is assumed.
+        assert subject is not None
+        subject_idnr = subject.idnr if isinstance(subject, NaturalPerson) else None
+        return ProviderTarget(
+            subject=subject,
+            unknown=unknown or person_of(_first(Behaviour.NOT_FOUND)),
+            blocked=blocked,
+            ambiguous=ambiguous,
+            async_subject=async_subject,
+            other_subject=person_of(_by_idnr(LENA if subject_idnr != LENA else ERIKA)),
+            **common,  # type: ignore[arg-type]
         )
     asynchronous = _first(Behaviour.ASYNCHRONOUS)
-    if subject is None:
-        if spec is not None and spec.kind == "melderegister":
-            resident = _resident(spec)
-            if resident is None:
-                raise ConfigurationError(
-                    f"no test identity lives in {spec.region}: name a person your register "
-                    "knows with --idnr and --person"
-                )
-            subject = person_of(resident)
-        else:
-            subject = person_of(_by_idnr(ERIKA))
+    if spec is not None and spec.kind == "melderegister":
+        resident = _resident(spec)
+        if resident is None:
+            raise ConfigurationError(
+                f"no test identity lives in {spec.region}: name a person your register knows "
+                "with --idnr and --person"
+            )
+        chosen = person_of(resident)
+    else:
+        chosen = person_of(_by_idnr(ERIKA))
     holds_async = spec is None or spec.kind != "melderegister" or spec.region == asynchronous.ags
-    subject_idnr = subject.idnr if isinstance(subject, NaturalPerson) else None
-    other = _by_idnr(LENA if subject_idnr != LENA else ERIKA)
     return ProviderTarget(
-        url=url,
-        participant=participant,
-        evidence_type=evidence_type,
-        consumer=consumer,
-        subject=subject,
-        unknown=person_of(_first(Behaviour.NOT_FOUND)),
-        blocked=person_of(_first(Behaviour.INFORMATION_BLOCK)),
-        ambiguous=person_of(_first(Behaviour.AMBIGUOUS), with_idnr=False),
-        async_subject=person_of(asynchronous) if holds_async else None,
-        other_subject=person_of(other),
-        other_consumer=other_consumer,
-        protocol_log=protocol_log,
-        time_budget=time_budget,
-        max_wait=max_wait,
+        subject=chosen,
+        unknown=unknown or person_of(_first(Behaviour.NOT_FOUND)),
+        blocked=blocked or person_of(_first(Behaviour.INFORMATION_BLOCK)),
+        ambiguous=ambiguous or person_of(_first(Behaviour.AMBIGUOUS), with_idnr=False),
+        async_subject=async_subject or (person_of(asynchronous) if holds_async else None),
+        other_subject=person_of(_by_idnr(LENA if chosen.idnr != LENA else ERIKA)),
+        **common,  # type: ignore[arg-type]
     )
-
-
-def platform_tls(
-    topology: Topology, pki_dir: Path, *, ca_file: Path | None = None
-) -> ssl.SSLContext:
-    """The client side of mutual TLS as the platform's hub, the only caller a register accepts:
-    the hub's certificate and key from the simulator PKI, and the simulator's root CA (or
-    ``ca_file``, the CA that issued the register's server certificate) as the trust anchor."""
-    files = TlsFiles.for_participant(pki_dir, topology.platform.hub_id)
-    if ca_file is not None:
-        files = replace(files, trust_anchor=ca_file)
-    missing = [p for p in (files.certificate, files.key, files.trust_anchor) if not p.is_file()]
-    if missing:
-        raise ConfigurationError(
-            "mutual TLS needs " + ", ".join(str(p) for p in missing) + " (run `noots bootstrap`)"
-        )
-    try:
-        return client_context(files)
-    except (ssl.SSLError, ValueError) as exc:
-        raise ConfigurationError(f"the TLS files cannot be used: {exc}") from None
