@@ -48,6 +48,7 @@ from noots.errors import AccessDenied, NootsError
 from noots.pki import CertificateValidator, IssuedCredential, Role
 from noots.sak import PROVIDER_REQUESTS_PATH, XML_MEDIA_TYPE
 from noots.sak import Header as SakHeader
+from noots.tls import TlsPeer
 
 __all__ = ["Channel", "PassiveChannel", "PushChannel", "SakDouble", "sak_double_app"]
 
@@ -197,11 +198,14 @@ def _problem(error: NootsError, status: int | None = None) -> JSONResponse:
 
 def sak_double_app(double: SakDouble) -> Starlette:
     """The suite's SAK for a passive register: the provider API's SAK half, the IAM token
-    endpoint (tokens for the register, for this SAK only), the trust anchor and the CRL."""
+    endpoint (tokens for the register, for this SAK only), the trust anchor and the CRL.
+    Served with TLS (behind :class:`~noots.tls.TlsPeerMiddleware`), the register's TLS
+    certificate must be its own, as the real SAK requires."""
 
     async def fetch(request: Request) -> Response:
         try:
             double.check_caller(request.headers.get("authorization"))
+            TlsPeer.of(request.scope).check(double.register, component=double.sak_id)
         except NootsError as error:
             double.refused.append(f"fetch refused: {error.message}")
             return _problem(error)
@@ -219,6 +223,7 @@ def sak_double_app(double: SakDouble) -> Starlette:
     async def answer(request: Request) -> Response:
         try:
             double.check_caller(request.headers.get("authorization"))
+            TlsPeer.of(request.scope).check(double.register, component=double.sak_id)
         except NootsError as error:
             double.refused.append(f"answer refused: {error.message}")
             return _problem(error)

@@ -39,7 +39,7 @@ from consumers._retry import RetryPolicy
 from noots.clock import LandscapeClock, read_shared_offset, write_shared_offset
 from noots.conformance.answers import read_answer
 from noots.conformance.attacks import ATTACKS, AttackKit, personal_data
-from noots.conformance.credentials import SuiteCredentials, prepare_credentials
+from noots.conformance.credentials import ScratchIssuer, prepare_pki, revoked_credential
 from noots.conformance.report import EXIT_TOOL, Check, Report, Section, Status, excerpt
 from noots.conformance.requests import RequestFactory
 from noots.conformance.scenarios import Scenario, Step, parse_duration
@@ -49,9 +49,9 @@ from noots.envelope import check_binding, open_envelope
 from noots.errors import NootsError
 from noots.messages import NaturalPerson, Subject
 from noots.participant import load_credential, load_participant, load_validator
-from noots.pki import CertificateAuthority, UnknownParticipant
+from noots.pki import CertificateAuthority, Role, UnknownParticipant
 from noots.protocol import open_protocol_log
-from noots.signing import XmlVerifier
+from noots.signing import XmlSigner, XmlVerifier
 from registers.identities import BEHAVIOUR_IDENTITIES, Behaviour, BehaviourIdentity
 
 __all__ = ["ScenarioRun", "ScenarioRunner", "StepFailed", "run_scenarios"]
@@ -156,7 +156,9 @@ class ScenarioRunner:
         self.verifier = XmlVerifier(load_validator(access.pki_dir, clock=self.clock))
         self.factory = RequestFactory.from_pki_dir(access.pki_dir, self.topology, clock=self.clock)
         self._progress = on_progress or (lambda _text: None)
-        self._credentials: SuiteCredentials | None = None
+        self._signers: tuple[XmlSigner | None, XmlSigner] | None = None
+        #: What the run changed outside the landscape's own state (shown in the report).
+        self.changes: list[str] = []
         self.tool_failures: list[str] = []
 
     # -- the run ----------------------------------------------------------------------------
@@ -177,7 +179,10 @@ class ScenarioRunner:
             started,
             self.clock.now(),
             tuple(sections),
-            notes=tuple(f"tool failure: {text}" for text in self.tool_failures),
+            notes=(
+                *self.changes,
+                *(f"tool failure: {text}" for text in self.tool_failures),
+            ),
         )
 
     async def run_scenario(self, scenario: Scenario, http: httpx.AsyncClient) -> Section:
@@ -412,17 +417,24 @@ class ScenarioRunner:
             )
         raise StepFailed("a send step names its subject by identity, person (+ idnr) or company")
 
-    def _suite_credentials(self, consumer: str) -> SuiteCredentials:
-        if self._credentials is None:
-            participant = self.topology.registers[0].participant_id
-            self._credentials = prepare_credentials(
+    def _suite_signers(self, consumer: str) -> tuple[XmlSigner | None, XmlSigner]:
+        """The revoked and the untrusted signer of the attacks that need them. The revoked
+        identity is issued (and the CRL republished) once, on this test landscape's PKI, and
+        the report says so; the untrusted one comes from a CA of its own."""
+        if self._signers is None:
+            prepared = prepare_pki(
                 self.access.pki_dir,
-                participant=participant,
-                consumer=consumer,
-                vs_id=self.topology.platform.vs_id,
+                participant=consumer,
+                role=Role.CONSUMER,
                 clock=self.clock,
+                credential=False,
             )
-        return self._credentials
+            self.changes.extend(f"changed the PKI: {change}" for change in prepared.changes)
+            revoked = revoked_credential(self.access.pki_dir, clock=self.clock)
+            with ScratchIssuer(self.access.pki_dir, clock=self.clock) as scratch:
+                untrusted = XmlSigner(scratch.foreign(consumer, Role.CONSUMER))
+            self._signers = (XmlSigner(revoked) if revoked else None, untrusted)
+        return self._signers
 
     async def _do_send(self, step: Step, state: _ScenarioState, http: httpx.AsyncClient) -> Check:
         params = step.params
@@ -455,10 +467,10 @@ class ScenarioRunner:
                     f"unknown variant {variant!r}: valid or one of {', '.join(ATTACKS)}"
                 )
             needs_credentials = bool({"revoked_signer", "untrusted_signer"} & attack.needs)
-            credentials = (
-                await asyncio.to_thread(self._suite_credentials, consumer)
+            revoked, untrusted = (
+                await asyncio.to_thread(self._suite_signers, consumer)
                 if needs_credentials
-                else None
+                else (None, None)
             )
             others = [
                 c.participant_id for c in self.topology.consumers if c.participant_id != consumer
@@ -471,8 +483,8 @@ class ScenarioRunner:
                 subject=subject,
                 other_subject=NaturalPerson("Musterfrau", "Lena", date(1992, 3, 14), "01234567812"),
                 other_consumer=others[0] if others else None,
-                revoked_signer=credentials.revoked if credentials else None,
-                untrusted_signer=credentials.untrusted if credentials else None,
+                revoked_signer=revoked,
+                untrusted_signer=untrusted,
             )
             if not attack.applies_to(kit):
                 raise StepFailed(f"attack {variant} does not apply to this request")
