@@ -66,6 +66,7 @@ from noots.conformance.signature import (
 
 if TYPE_CHECKING:
     from noots.conformance.provider import run_provider_suite
+    from noots.conformance.sak import run_sak_suite
     from noots.conformance.scenarios import ScenarioRun, run_scenarios
 
 __all__ = [
@@ -92,6 +93,7 @@ __all__ = [
     "render_junit",
     "report_json_schema",
     "run_provider_suite",
+    "run_sak_suite",
     "run_scenarios",
     "sign_report_file",
     "sign_report_files",
@@ -105,6 +107,7 @@ __all__ = [
 _LAZY = {
     "ScenarioRun": "noots.conformance.scenarios",
     "run_provider_suite": "noots.conformance.provider",
+    "run_sak_suite": "noots.conformance.sak",
     "run_scenarios": "noots.conformance.scenarios",
 }
 
