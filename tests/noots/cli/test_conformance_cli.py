@@ -211,3 +211,21 @@ def test_passive_without_a_credential_names_prepare(fresh: Path, tmp_path: Path)
     )
     assert result.exit_code == 1
     assert "--prepare" in result.output
+
+
+def test_sak_suite_against_a_served_register_sak(landscape: Landscape, tmp_path: Path) -> None:
+    """`noots conformance sak` against the served KBA SAK (after --prepare, which says what it
+    changed): exit 0, TLS named as not tested, signed reports."""
+    sak = f"{KBA}.sak"
+    options = ["conformance", "sak", "--target", landscape.url(sak), "--participant", sak]
+    common = _options(landscape.data_dir, landscape.topology_path)
+    prepared = runner.invoke(app, [*options, "--prepare", *common])
+    assert prepared.exit_code == 0, prepared.output
+    result = runner.invoke(app, [*options, "--report", str(tmp_path), *common])
+    assert result.exit_code == 0, result.output
+    assert "SAK-08 not tested" in result.output
+    data = json.loads((tmp_path / "report.json").read_text("utf-8"))
+    assert data["kind"] == "sak"
+    statuses = {s["id"]: s["status"] for s in data["sections"]}
+    assert statuses["SAK-02"] == Status.PASSED.value
+    assert Status.FAILED.value not in statuses.values()
