@@ -65,6 +65,7 @@ from noots.conformance.signature import (
 )
 
 if TYPE_CHECKING:
+    from noots.conformance.landscape_attacks import run_attacks
     from noots.conformance.provider import run_provider_suite
     from noots.conformance.sak import run_sak_suite
     from noots.conformance.scenarios import ScenarioRun, run_scenarios
@@ -92,6 +93,7 @@ __all__ = [
     "render_json",
     "render_junit",
     "report_json_schema",
+    "run_attacks",
     "run_provider_suite",
     "run_sak_suite",
     "run_scenarios",
@@ -106,6 +108,7 @@ __all__ = [
 # consumer suite (``run_consumer_suite``) is added here by the online-service side.
 _LAZY = {
     "ScenarioRun": "noots.conformance.scenarios",
+    "run_attacks": "noots.conformance.landscape_attacks",
     "run_provider_suite": "noots.conformance.provider",
     "run_sak_suite": "noots.conformance.sak",
     "run_scenarios": "noots.conformance.scenarios",

@@ -25,7 +25,6 @@ import json
 import re
 import ssl
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -34,11 +33,12 @@ from typing import Any, Literal
 
 import httpx
 
-from noots import messages, tokens
+from noots import messages
 from noots.clock import Clock
-from noots.conformance.answers import Answer, Exchange, read_answer, read_message
+from noots.conformance.answers import Answer, Exchange, read_answer
 from noots.conformance.attacks import ATTACKS, AttackKit, personal_data
 from noots.conformance.catalogue import SAK_CONDITIONS, condition
+from noots.conformance.consumer_api import ConsumerApi, submit
 from noots.conformance.credentials import ScratchIssuer, TokenMint, revoked_credential
 from noots.conformance.report import Check, Report, Section, Status, excerpt
 from noots.conformance.requests import RequestFactory, SignedRequest
@@ -49,12 +49,9 @@ from noots.messages import NaturalPerson, Subject
 from noots.participant import load_validator
 from noots.pki import Role
 from noots.sak import (
-    AUTHORISATIONS_PATH,
-    CONSUMER_REQUESTS_PATH,
     ROUTES_PATH,
     TRANSPORT_PATH,
     XML_MEDIA_TYPE,
-    Header,
 )
 from noots.signing import XmlSigner, XmlVerifier
 from noots.tls import TlsFiles, client_context
@@ -868,12 +865,25 @@ async def _consumer_side(
     target = run.target
     sections: list[Section] = []
     online = run.mint.bearer(target.consumer, Role.CONSUMER, target.sak_id)
+    api = ConsumerApi(
+        run.http,
+        target.base_url,
+        target.consumer,
+        online,
+        run.topology,
+        run.clock,
+        run.timer,
+        target.time_budget,
+    )
+    service_id = run.topology.service_id(target.register, target.evidence_type)
     progress("SAK-07 answers checked")
     hint = condition("SAK-07").hint
     checks: list[Check] = []
     for answering in Answering:
         double.answering = answering
-        exchange = await _retrieve(run, online, f"answer {answering.value}")
+        exchange = await api.retrieve(
+            f"answer {answering.value}", target.evidence_type, target.subject, region=target.region
+        )
         if answering is Answering.VALID:
             ok = exchange.answer.kind == "0102" and exchange.answer.has_evidence
             checks.append(
@@ -959,14 +969,14 @@ async def _consumer_side(
     for name in ("xxe_utf16", "billion_laughs", "parameter_entity", "oversize", "deep_nesting"):
         attack = ATTACKS[name]
         raw = _bare(attack.build(_kit(run, None)).raw, kit_request)
-        exchange = await _submit(run, online, attack.description, raw)
+        exchange = await submit(api, attack.description, raw, purpose="Test", service_id=service_id)
         hostile_checks.append(
             _refused(attack.description, exchange, None, [target.subject], condition("SAK-04").hint)
         )
     for encoding in ("utf-16", "iso-8859-1"):
         name = f"a valid 0101 re-encoded as {encoding.upper()}"
         raw = _reencoded(messages.to_bytes(kit_request.request), encoding)
-        exchange = await _submit(run, online, name, raw)
+        exchange = await submit(api, name, raw, purpose="Test", service_id=service_id)
         hostile_checks.append(
             _refused(name, exchange, None, [target.subject], condition("SAK-04").hint)
         )
@@ -979,93 +989,3 @@ def _bare(hostile_envelope: bytes, fallback: SignedRequest) -> bytes:
     bytes themselves (the consumer API expects a bare 0101; hostile XML is hostile either
     way)."""
     return hostile_envelope or messages.to_bytes(fallback.request)
-
-
-async def _retrieve(run: _Run, online: str, name: str) -> Exchange:
-    """One retrieval through the consumer API: route, authorisation, the 0101."""
-    target = run.target
-    params = {"evidenceType": target.evidence_type}
-    if target.region:
-        params["region"] = target.region
-    headers = {"Authorization": online}
-    found = await run.http.get(target.base_url + ROUTES_PATH, params=params, headers=headers)
-    if found.status_code != 200:
-        raise UpstreamError(
-            f"the consumer API gave no route ({found.status_code}): {found.text[:200]}"
-        )
-    route = found.json()
-    kind = route["evidenceType"]
-    request = messages.EvidenceRequest.new(
-        requester=messages.Agent(target.consumer, run.topology.consumer(target.consumer).name),
-        provider=messages.Agent(route["provider"]["participantId"], route["provider"]["name"]),
-        evidence_type=messages.EvidenceType(
-            kind["classification"], kind["title"], uuid.UUID(kind["identifier"])
-        ),
-        subject=target.subject,
-        clock=run.clock,
-        test=True,
-    )
-    rows = run.topology.authorisations_for(
-        target.consumer, target.evidence_type, route["provider"]["participantId"]
-    )
-    purpose = rows[0].purpose if rows else "Test"
-    asked = {
-        "serviceId": route["serviceId"],
-        "purpose": purpose,
-        "legalBasis": rows[0].legal_basis if rows else "Test",
-        "usesIdnr": tokens.uses_idnr(request),
-        "requestHash": tokens.request_hash(messages.build(request.with_token(""))),
-    }
-    granted = await run.http.post(
-        target.base_url + AUTHORISATIONS_PATH, json=asked, headers=headers
-    )
-    if granted.status_code != 200:
-        raise UpstreamError(f"the consumer API refused the authorisation: {granted.text[:200]}")
-    authorisation = granted.json()
-    if authorisation.get("required"):
-        request = request.with_token(authorisation["token"])
-    return await _submit(
-        run,
-        online,
-        name,
-        messages.to_bytes(request),
-        purpose=purpose,
-        service_id=route["serviceId"],
-    )
-
-
-async def _submit(
-    run: _Run,
-    online: str,
-    name: str,
-    raw: bytes,
-    *,
-    purpose: str = "Test",
-    service_id: str | None = None,
-) -> Exchange:
-    target = run.target
-    headers = {
-        "Authorization": online,
-        "Content-Type": XML_MEDIA_TYPE,
-        Header.PURPOSE: purpose,
-        Header.SERVICE_ID: service_id
-        or run.topology.service_id(target.register, target.evidence_type),
-    }
-    started = run.timer()
-    try:
-        response = await run.http.post(
-            target.base_url + CONSUMER_REQUESTS_PATH,
-            content=raw,
-            headers=headers,
-            timeout=target.time_budget,
-        )
-    except httpx.HTTPError as exc:
-        return Exchange(
-            name, raw, None, b"", run.timer() - started, Answer("empty"), f"{type(exc).__name__}"
-        )
-    answer = (
-        read_message(response.content) if response.content.startswith(b"<") else Answer("other")
-    )
-    return Exchange(
-        name, raw, response.status_code, response.content, run.timer() - started, answer
-    )
