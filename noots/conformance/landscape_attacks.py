@@ -25,6 +25,7 @@ component (kind ``attack``); ``noots conformance attack`` prints the counts per 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import gzip
 import importlib
@@ -147,14 +148,17 @@ class _Run:
         None) or what the problem is."""
         started = self.timer()
         try:
-            response = await self.http.request(
-                method,
-                url,
-                content=content,
-                headers=headers or {},
-                timeout=self.target.budget,
-            )
-        except httpx.TimeoutException:
+            # The budget bounds the whole exchange, whatever the transport (httpx's own timeout
+            # does not reach an in-process app).
+            async with asyncio.timeout(self.target.budget):
+                response = await self.http.request(
+                    method,
+                    url,
+                    content=content,
+                    headers=headers or {},
+                    timeout=self.target.budget,
+                )
+        except (httpx.TimeoutException, TimeoutError):
             self._record(name, f"no answer within {self.target.budget:g} s", started, url)
             return None
         except httpx.HTTPError as exc:
