@@ -11,7 +11,7 @@ The ids are stable: a condition keeps its id as long as its meaning stays. The r
 conditions that became the SAK's job when every participant got one (signatures,
 certificates, signed answers, replay, hostile XML) are :data:`RETIRED`, each naming the SAK
 condition that took it over. docs/CONFORMANCE.md has the table (generated from this module:
-``python -m noots.conformance.catalogue``; a test keeps it current). The suites and the
+``python -m noots.conformance``; a test keeps it current). The suites and the
 scenario files refer to conditions by id only.
 """
 
@@ -475,7 +475,3 @@ def main() -> int:
         path.write_text(new, encoding="utf-8")
         print(f"updated {path}")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
