@@ -33,6 +33,7 @@ import binascii
 import copy
 import hashlib
 import hmac
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -80,7 +81,7 @@ ECDSA_SHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
 MAX_CANONICAL_BYTES = 4 * DEFAULT_LIMITS.max_bytes
 
 _XML_WHITE_SPACE = " \t\r\n"
-_DELETE_WHITE_SPACE = str.maketrans("", "", _XML_WHITE_SPACE)
+_WHITE_SPACE_RUN = re.compile(r"[ \t\r\n]+")
 
 PublicKey = Any  # what x509.Certificate.public_key() returns (a union of key classes)
 
@@ -202,7 +203,7 @@ def _text(element: etree._Element) -> str:
 def decode_base64(text: str, what: str) -> bytes:
     """Strict base64 with XML white space anywhere (schema type base64Binary): other
     characters, missing padding or nothing at all are :class:`SignatureInvalid`."""
-    compact = text.translate(_DELETE_WHITE_SPACE)
+    compact = _WHITE_SPACE_RUN.sub("", text)
     try:
         value = base64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError):
