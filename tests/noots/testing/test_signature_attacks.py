@@ -31,6 +31,7 @@ from noots.pki import (
 from noots.signing import (
     EXC_C14N,
     SHA256,
+    SignxmlVerifier,
     VerificationPolicy,
     VerifiedXml,
     XmlVerifier,
@@ -221,6 +222,24 @@ def test_kit_catches_a_verifier_that_ignores_extra_key_info(
     assert found["two-certificates-signer-first"] == "accepted"
     assert found["issuer-serial-and-certificate"] == "accepted"
     assert found["key-value-of-signer"] == "accepted"
+
+
+def test_kit_catches_the_signxml_path_accepting_key_info_extras(pki: TestPki) -> None:
+    """The verifier before the narrow profile (signxml with noots' policy, kept as
+    SignxmlVerifier) accepted KeyInfo extras beside the certificate: the kit reports them."""
+    found = problems(
+        pki,
+        KeyType.ECDSA_P256,
+        "envelope",
+        keyinfo_and_chain_attacks,
+        SignxmlVerifier(pki.validator()),
+    )
+    assert found == {
+        "key-value-of-signer": "accepted",
+        "issuer-serial-and-certificate": "accepted",
+        "key-name": "accepted",
+        "retrieval-method": "accepted",
+    }
 
 
 class _IssuerNameValidator(CertificateValidator):
