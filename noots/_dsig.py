@@ -10,7 +10,8 @@ General libraries (signxml, xmlsec) implement all of XMLDSig and leave it to the
 narrow them down; this module implements the profile and nothing else, so anything outside it
 is refused by construction rather than by a list of exclusions. It uses lxml's exclusive C14N
 and ``cryptography`` directly and copies the document once (signxml serialises and re-parses it
-four times), which makes a verification about four times cheaper (docs/PERFORMANCE.md).
+four times): verification costs about two thirds of signxml's, signing about half to two
+thirds (docs/PERFORMANCE.md, "XMLDSig").
 
 Verification is split in two so that :mod:`noots.signing` can validate the signer's
 certificate in between:
@@ -23,7 +24,7 @@ certificate in between:
 
 The tables :data:`CANONICALIZATIONS`, :data:`DIGEST_METHODS` and :data:`SIGNATURE_METHODS` are
 the profile's algorithms; tests widen them on purpose to show that the attack kit notices a
-weaker verifier (tests/noots/test_signature_attacks.py).
+weaker verifier (tests/noots/testing/test_signature_attacks.py).
 """
 
 from __future__ import annotations
