@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from noots.topology import RegisterSpec, Topology
-from registers.faults import Fault
+from noots.faults import Fault
 
 __all__ = ["FAULT_CHOICES", "FaultSwitch"]
 

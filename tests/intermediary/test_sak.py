@@ -372,3 +372,47 @@ async def test_the_transport_endpoint_refuses_an_envelope_without_a_token(wired:
 
 def load_validator_verifier(landscape: Landscape) -> XmlVerifier:
     return XmlVerifier(load_validator(landscape.data_dir / "pki", clock=SystemClock()))
+
+
+# -- a provider's SAK spoiling its answers on purpose (noots.faults) -------------------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "why"),
+    [
+        ("bad_signature", "signature"),
+        ("missing_signature", "signature"),
+        ("expired_certificate", "expired"),
+        ("wrong_binding", "InResponseTo"),
+        ("malformed", "XML"),
+    ],
+)
+async def test_a_spoiled_answer_is_refused_and_nothing_reaches_the_online_service(
+    wired: Any, fault: str, why: str
+) -> None:
+    """Each signature fault of the KBA's SAK makes the online service's SAK refuse the answer
+    (0008 naming the KBA's SAK): the online service gets a 0103, no evidence."""
+    landscape, client = wired
+    admin = {"Authorization": f"Bearer {landscape.admin_token}"}
+    sak = landscape.url(f"{KBA}.sak")
+    switched = await client.put(
+        sak + "/admin/v1/faults", json={"rates": {fault: 1.0}}, headers=admin, auth=None
+    )
+    assert switched.status_code == 200, switched.text
+    done = await fetch(client, landscape, BPA, "Fahrzeughalterauskunft")
+    answer = done.answer
+    assert isinstance(answer, messages.EvidenceErrorResponse)
+    assert answer.errors[0].code is EdmCode.QUERY_ERROR
+    detail = answer.errors[0].detail or ""
+    assert f"{KBA}.sak" in detail
+    assert why.lower() in detail.lower()
+    assert done.response.status_code == 502
+
+
+async def test_the_fault_admin_needs_the_admin_token(wired: Any) -> None:
+    """Without the admin token a SAK's faults cannot be switched."""
+    landscape, client = wired
+    response = await client.put(
+        landscape.url(f"{KBA}.sak") + "/admin/v1/faults", json={"rates": {"drop": 1.0}}
+    )
+    assert response.status_code == 401
