@@ -497,8 +497,14 @@ class BuildMounts:
     pip_config: str | None = None
 
 
+SYSTEM_PIP_CONFIGS = (Path("/etc/pip.conf"), Path("/etc/xdg/pip/pip.conf"))
+
+
 def host_build_mounts(
-    env: Mapping[str, str] | None = None, *, home: Path | None = None
+    env: Mapping[str, str] | None = None,
+    *,
+    home: Path | None = None,
+    system_configs: Sequence[Path] = SYSTEM_PIP_CONFIGS,
 ) -> BuildMounts:
     """What the host's pip uses, for a build: its CA bundle, its pip configuration files and
     the files they name, and its ``PIP_*`` network settings (as a pip configuration file)."""
@@ -507,8 +513,9 @@ def host_build_mounts(
     mounts: dict[str, str] = {}
 
     def share(path: Path, target: str | None = None) -> None:
+        # The first source named for a target wins: the bundle pip is told to use comes first.
         if path.exists():
-            mounts[target or str(path)] = str(path.resolve())
+            mounts.setdefault(target or str(path), str(path.resolve()))
 
     bundle = next(
         (
@@ -528,10 +535,11 @@ def host_build_mounts(
         # settings name it.
         share(bundle, "/etc/ssl/certs/ca-certificates.crt")
         share(bundle)
-    configs = [Path("/etc/pip.conf"), Path("/etc/xdg/pip/pip.conf")]
-    configs += [
-        Path(d) / "pip" / "pip.conf" for d in env.get("XDG_CONFIG_DIRS", "").split(":") if d
-    ]
+    configs = list(system_configs)
+    if system_configs is SYSTEM_PIP_CONFIGS:
+        configs += [
+            Path(d) / "pip" / "pip.conf" for d in env.get("XDG_CONFIG_DIRS", "").split(":") if d
+        ]
     user_configs = [home / ".config" / "pip" / "pip.conf", home / ".pip" / "pip.conf"]
     for config in configs:
         if config.is_file():
@@ -980,10 +988,15 @@ def build_local_bases(
         LOCAL_BASE_IMAGE: "python3,python3-venv,python3-pip,ca-certificates",
         LOCAL_POSTGRES_BASE_IMAGE: "postgresql,ca-certificates",
     }
+    missing = {}
     for image, packages in wanted.items():
         if not rebuild and not _captured(runner, [*podman, "image", "exists", image]).returncode:
             say(f"base image {image}: kept from an earlier run")
-            continue
+        else:
+            missing[image] = packages
+
+    def build(image: str) -> None:
+        packages = missing[image]
         say(f"base image {image}: building from Debian packages ({packages}) …")
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="noots-base-") as scratch:
@@ -1009,6 +1022,11 @@ def build_local_bases(
                 service="podman import",
             )
         say(f"base image {image}: built in {time.monotonic() - started:.0f} s")
+
+    # Side by side: most of the time goes to downloading, which overlaps well.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for _done in pool.map(build, missing):
+            pass
     with tempfile.TemporaryDirectory(prefix="noots-postgres-") as scratch:
         context = Path(scratch)
         (context / "Dockerfile").write_text(_POSTGRES_DOCKERFILE, encoding="utf-8")

@@ -659,13 +659,14 @@ class Run:
             signal.signal(signal.SIGINT, previous)
 
 
-def _free_loopback(ports: Sequence[int]) -> str:
+def _free_loopback(ports: Sequence[int], candidates: Sequence[str] | None = None) -> str:
     """A loopback address (127.0.0.x) where none of ``ports`` is taken, so that the run does
     not collide with a landscape ``noots up`` runs on 127.0.0.1."""
-    candidates = list(range(2, 250))
-    random.shuffle(candidates)
-    for last in candidates:
-        address = f"127.0.0.{last}"
+    if candidates is None:
+        lasts = list(range(2, 250))
+        random.shuffle(lasts)
+        candidates = [f"127.0.0.{last}" for last in lasts]
+    for address in candidates:
         try:
             for port in ports:
                 with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
