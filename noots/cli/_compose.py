@@ -136,3 +136,63 @@ def provision(
             else ""
         )
     )
+
+
+@app.command("k8s")
+def k8s(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Directory for the manifests.")],
+    topology: Annotated[
+        Path | None,
+        typer.Option(
+            "--topology", help="Topology file (default: NOOTS_TOPOLOGY or landscape.yaml)."
+        ),
+    ] = None,
+    pki: Annotated[
+        Path | None,
+        typer.Option(
+            "--pki",
+            help="Keep the CA here, outside the cluster (created on first use), and fill the "
+            "Secrets and the trust ConfigMap from it.",
+        ),
+    ] = None,
+    namespace: Annotated[str, typer.Option("--namespace", help="Kubernetes namespace.")] = "noots",
+    image: Annotated[
+        str | None, typer.Option("--image", help="The noots image (default: noots:<version>).")
+    ] = None,
+    postgres_image: Annotated[
+        str, typer.Option("--postgres-image", help="The PostgreSQL image.")
+    ] = "postgres:15",
+    people: Annotated[
+        int, typer.Option("--people", min=0, help="Population each workload seeds.")
+    ] = 10_000,
+) -> None:
+    """Generate Kubernetes manifests from the topology: central components apart from each
+    organisation's participants, one Deployment and Service per component, keys in Secrets."""
+    from noots.errors import NootsError
+    from noots.k8s import IMAGE, render_manifests, summary, write_manifests
+    from noots.settings import load_settings
+
+    try:
+        overrides = {"topology": topology} if topology is not None else {}
+        settings = load_settings(**overrides)
+        landscape = settings.load_topology()
+        files = render_manifests(
+            landscape,
+            settings.topology.read_text(encoding="utf-8"),
+            pki_root=pki,
+            namespace=namespace,
+            image=image or IMAGE,
+            postgres_image=postgres_image,
+            people=people,
+        )
+    except NootsError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    written = write_manifests(files, output)
+    typer.echo(f"wrote {len(written)} files below {output}:\n{summary(files)}")
+    if pki is None:
+        typer.echo(
+            "no --pki: the manifests name Secrets and a trust ConfigMap they do not contain "
+            "(docs/DEPLOYMENT.md)",
+            err=True,
+        )
