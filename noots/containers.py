@@ -218,6 +218,8 @@ class Mount:
     target: str
     read_only: bool
     volume: str | None
+    #: ``volume``, ``bind`` or ``tmpfs`` (as the engine's inspect names it).
+    kind: str = "bind"
 
 
 # -- the engines ----------------------------------------------------------------------------
@@ -282,6 +284,7 @@ def _parse_mounts(inspected: str) -> list[Mount]:
                 target=str(item.get("Destination", "")),
                 read_only=not item.get("RW", True),
                 volume=item.get("Name") if item.get("Type") == "volume" else None,
+                kind=str(item.get("Type", "bind")),
             )
         )
     return mounts
@@ -433,6 +436,8 @@ _PODMAN_SERVICE_KEYS = frozenset(
         "healthcheck",
         "restart",
         "depends_on",
+        "read_only",
+        "tmpfs",
     }
 )
 
@@ -682,6 +687,11 @@ class PodmanProject:
         argv += ["--restart", restart]
         if spec.get("user"):
             argv += ["--user", str(spec["user"])]
+        if spec.get("read_only"):
+            argv.append("--read-only")
+        tmpfs = spec.get("tmpfs") or []
+        for path in [tmpfs] if isinstance(tmpfs, str) else tmpfs:
+            argv += ["--tmpfs", str(path)]
         environment = spec.get("environment") or {}
         if isinstance(environment, list):
             environment = dict(item.partition("=")[::2] for item in environment)

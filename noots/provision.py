@@ -80,6 +80,8 @@ class VolumeLayout:
 class ProvisionReport:
     issued: list[str] = field(default_factory=list)
     reused: list[str] = field(default_factory=list)
+    #: Participants the CA's operator revoked: left as they are, never issued anew here.
+    revoked: list[str] = field(default_factory=list)
     population_seeded: bool = False
     population_copied: list[str] = field(default_factory=list)
 
@@ -153,17 +155,18 @@ class _Provisioner:
         self.names = certificate_names(topology, namespace=namespace)
         self.roles = {p.participant_id: Role(p.role) for p in topology.participants()}
         self.report = report
-        self._done: dict[str, tuple[bytes, PrivateKey]] = {}
+        self._done: dict[str, tuple[bytes, PrivateKey] | None] = {}
 
     def holders(self, participant: str) -> list[Workload]:
         return [w for w in self.workloads if participant in w.participants]
 
-    def valid_records(self, participant: str) -> bool:
-        now = self.authority.clock.now()
-        return any(
-            r.participant_id == participant and r.status == "valid" and r.not_after > now
-            for r in self.authority.records()
-        )
+    def status(self, certificate: x509.Certificate) -> str | None:
+        """``valid`` or ``revoked`` as the CA's index has it; None for a certificate it never
+        issued."""
+        for record in self.authority.records():
+            if record.serial == certificate.serial_number:
+                return record.status
+        return None
 
     def current_key(self, participant: str, certificate: x509.Certificate) -> PrivateKey | None:
         """The private key some workload holds for ``certificate``, if one does."""
@@ -174,13 +177,14 @@ class _Provisioner:
                 return key
         return None
 
-    def credential(self, participant: str) -> tuple[bytes, PrivateKey]:
-        """The participant's certificate (PEM) and key, issued anew when needed."""
+    def credential(self, participant: str) -> tuple[bytes, PrivateKey] | None:
+        """The participant's certificate (PEM) and key, issued anew when needed; None for a
+        participant the CA's operator revoked and whose key no workload holds any more."""
         if participant not in self._done:
             self._done[participant] = self._credential(participant)
         return self._done[participant]
 
-    def _credential(self, participant: str) -> tuple[bytes, PrivateKey]:
+    def _credential(self, participant: str) -> tuple[bytes, PrivateKey] | None:
         cert_path = self.authority.participant_dir(participant) / "cert.pem"
         wanted = {"localhost", "127.0.0.1", *self.names.get(participant, ())}
         try:
@@ -188,9 +192,16 @@ class _Provisioner:
             certificate = x509.load_pem_x509_certificate(pem)
         except (OSError, ValueError):
             certificate = None
+        status = self.status(certificate) if certificate is not None else None
+        if certificate is not None and status == "revoked":
+            # Revoked by the CA's operator (`noots pki revoke`): a decision to keep, not a
+            # credential to replace. The workload keeps what it has and its peers refuse it.
+            self.report.revoked.append(participant)
+            key = self.current_key(participant, certificate)
+            return (pem, key) if key is not None else None
         if (
             certificate is not None
-            and self.valid_records(participant)
+            and status == "valid"
             and wanted <= _san(certificate)
             and certificate.not_valid_after_utc > self.authority.clock.now() + timedelta(days=30)
         ):
@@ -211,7 +222,10 @@ class _Provisioner:
             directory = self.layout.keys(workload.name)
             directory.mkdir(parents=True, exist_ok=True)
             for participant in workload.participants:
-                pem, key = self.credential(participant)
+                credential = self.credential(participant)
+                if credential is None:
+                    continue
+                pem, key = credential
                 key_pem = key.private_bytes(
                     serialization.Encoding.PEM,
                     serialization.PrivateFormat.PKCS8,

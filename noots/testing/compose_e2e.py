@@ -518,8 +518,8 @@ class Run:
             else:
                 expected[TRUST_MOUNT] = (engine.volume_name("trust"), True)
             mounts = engine.mounts(workload.name)
-            seen = {m.target: (m.volume, m.read_only) for m in mounts if m.volume is not None}
-            binds = {m.target: m.read_only for m in mounts if m.volume is None}
+            seen = {m.target: (m.volume, m.read_only) for m in mounts if m.kind == "volume"}
+            binds = {m.target: m.read_only for m in mounts if m.kind == "bind"}
             if seen != expected:
                 problems.append(f"{workload.name} mounts {seen}, expected {expected}")
             if binds != {TOPOLOGY_PATH: True}:

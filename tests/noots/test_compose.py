@@ -231,6 +231,13 @@ def test_restart_policies(compose: dict[str, Any]) -> None:
             assert spec["restart"] == "unless-stopped", name
 
 
+def test_root_file_systems_are_read_only(compose: dict[str, Any]) -> None:
+    """Long-running noots containers write only to their volumes and a /tmp of their own."""
+    for name, spec in _noots_services(compose).items():
+        assert spec["read_only"] is True, name
+        assert spec["tmpfs"] == ["/tmp"], name
+
+
 def test_default_images_are_the_users(compose: dict[str, Any]) -> None:
     """Without variables the file builds on python:3.11-slim and runs postgres:15; the
     variables select other images (a locally built base where no registry is reachable)."""

@@ -180,8 +180,8 @@ def test_volume_entries(tmp_path: Path) -> None:
 
 def test_unknown_service_keys_are_refused(tmp_path: Path) -> None:
     """A key the driver does not implement is refused by name, never silently ignored."""
-    compose = _compose(tmp_path, {"a": {"image": "i", "read_only": True}})
-    with pytest.raises(ConfigurationError, match="read_only"):
+    compose = _compose(tmp_path, {"a": {"image": "i", "privileged": True}})
+    with pytest.raises(ConfigurationError, match="privileged"):
         _project(compose, Recorder())
 
 
@@ -200,6 +200,8 @@ def test_run_command_of_a_service() -> None:
     assert "p_trust:/data/pki/ca:ro" in volumes
     assert argv[argv.index("-p") + 1] == "127.0.0.1:8410:8410"
     assert argv[argv.index("--restart") + 1] == "unless-stopped"
+    assert "--read-only" in argv
+    assert argv[argv.index("--tmpfs") + 1] == "/tmp"
     health = json.loads(argv[argv.index("--health-cmd") + 1])
     assert health[:3] == ["python", "-m", "noots.healthcheck"]
     tail = argv[argv.index("noots:0.1.0") :]

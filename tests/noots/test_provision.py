@@ -225,3 +225,19 @@ def test_provision_command_refuses_a_bad_owner(tmp_path: Path) -> None:
     )
     assert result.exit_code != 0
     assert "UID:GID" in result.output
+
+
+def test_a_participant_the_operator_revoked_stays_revoked(tmp_path: Path) -> None:
+    """After `noots pki revoke`, provisioning again publishes the CRL with the revocation and
+    issues nothing anew for the participant: the operator's decision holds."""
+    provision(tmp_path / "ca", tmp_path / "v", TOPOLOGY, people=0, population=False)
+    layout = VolumeLayout(tmp_path / "v")
+    revoked = _certificate(layout.keys("ida") / "noots-ida" / "cert.pem")
+    CertificateAuthority.open(tmp_path / "ca", clock=SystemClock()).revoke("noots-ida")
+    report = provision(tmp_path / "ca", tmp_path / "v", TOPOLOGY, people=0, population=False)
+    assert report.issued == []
+    assert report.revoked == ["noots-ida"]
+    crl = load_crl((layout.trust / "crl.pem").read_bytes())
+    assert crl.get_revoked_certificate_by_serial_number(revoked.serial_number) is not None
+    kept = _certificate(layout.keys("ida") / "noots-ida" / "cert.pem")
+    assert kept.serial_number == revoked.serial_number
