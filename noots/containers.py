@@ -31,6 +31,7 @@ import resource
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -998,16 +999,22 @@ def build_local_bases(
         LOCAL_BASE_IMAGE: "python3,python3-venv,python3-pip,ca-certificates",
         LOCAL_POSTGRES_BASE_IMAGE: "postgresql,ca-certificates",
     }
+    lock = threading.Lock()
+
+    def report(text: str) -> None:  # the two builds report from their own threads
+        with lock:
+            say(text)
+
     missing = {}
     for image, packages in wanted.items():
         if not rebuild and not _captured(runner, [*podman, "image", "exists", image]).returncode:
-            say(f"base image {image}: kept from an earlier run")
+            report(f"base image {image}: kept from an earlier run")
         else:
             missing[image] = packages
 
     def build(image: str) -> None:
         packages = missing[image]
-        say(f"base image {image}: building from Debian packages ({packages}) …")
+        report(f"base image {image}: building from Debian packages ({packages}) …")
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="noots-base-") as scratch:
             tarball = Path(scratch) / "base.tar"
@@ -1031,7 +1038,7 @@ def build_local_bases(
                 f"importing {image}",
                 service="podman import",
             )
-        say(f"base image {image}: built in {time.monotonic() - started:.0f} s")
+        report(f"base image {image}: built in {time.monotonic() - started:.0f} s")
 
     # Side by side: most of the time goes to downloading, which overlaps well.
     with ThreadPoolExecutor(max_workers=2) as pool:

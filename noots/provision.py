@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives import serialization
 
 from noots.clock import Clock, SystemClock
 from noots.deployment import DEFAULT_NAMESPACE, Workload, dns_names, workloads
+from noots.errors import ConfigurationError
 from noots.pki import CertificateAuthority, PrivateKey, Role, generate_private_key
 from noots.topology import Topology
 
@@ -209,11 +210,15 @@ class _Provisioner:
             if key is not None:
                 self.report.reused.append(participant)
                 return pem, key
+        role = self.roles.get(participant)
+        if role is None:
+            raise ConfigurationError(
+                f"a workload acts as {participant!r}, which the topology lists as no "
+                "participant: its certificate's role is unknown"
+            )
         key = generate_private_key()
         extra = [n for n in self.names.get(participant, ()) if not _is_default(n)]
-        self.authority.issue(
-            participant, self.roles[participant], private_key=key, extra_names=extra
-        )
+        self.authority.issue(participant, role, private_key=key, extra_names=extra)
         self.report.issued.append(participant)
         return cert_path.read_bytes(), key
 

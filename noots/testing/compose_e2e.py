@@ -133,7 +133,9 @@ def inside_files() -> int:
 
 
 def _assemble_pki(topology: Any) -> Path:
-    """A PKI directory for the test container: the trust volume and the mounted key volumes."""
+    """A PKI directory for the test container: the trust volume and the mounted key volumes
+    (a participant several workloads hold, such as an online service the dashboard acts for,
+    is linked once)."""
     pki = Path("/tmp/e2e/pki")  # noqa: S108 - the test container's own, short-lived
     (pki / "participants").mkdir(parents=True, exist_ok=True)
     if not (pki / "ca").exists():
@@ -582,22 +584,16 @@ class Run:
         """Run a step in a test container on the compose network."""
         assert self.engine is not None
         assert self.compose is not None
-        from noots.topology import load_topology
 
-        topology = load_topology(self.root / "landscape.yaml")
-        from noots.pilot import PILOT_KIND
-
-        consumer = next(c.participant_id for c in topology.consumers if c.kind == PILOT_KIND)
-        needed = {consumer, topology.platform.vs_id}
+        # The test harness signs as whom a scenario says (the online service, crafted VS
+        # tokens, …), like a run of `noots scenario` beside `noots up` with the whole data
+        # directory: it mounts every workload's keys, read-only. The CA stays out.
         volumes = [f"{self.engine.volume_name('trust')}:{INSIDE_ROOT}/trust:ro"]
         for workload in self.workloads():
-            held = needed & set(workload.participants)
-            if held and workload.kind != "dashboard":
-                volumes.append(
-                    f"{self.engine.volume_name('keys-' + workload.name)}:"
-                    f"{INSIDE_ROOT}/keys/{workload.name}:ro"
-                )
-                needed -= held
+            volumes.append(
+                f"{self.engine.volume_name('keys-' + workload.name)}:"
+                f"{INSIDE_ROOT}/keys/{workload.name}:ro"
+            )
         volumes.append(f"{self.root / 'scenarios' / 'pilots'}:{INSIDE_ROOT}/scenarios:ro")
         volumes.append(f"{self.root / 'landscape.yaml'}:{TOPOLOGY_PATH}:ro")
         environment = dict(self.compose.services["platform"]["environment"])

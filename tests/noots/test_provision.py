@@ -241,3 +241,19 @@ def test_a_participant_the_operator_revoked_stays_revoked(tmp_path: Path) -> Non
     assert crl.get_revoked_certificate_by_serial_number(revoked.serial_number) is not None
     kept = _certificate(layout.keys("ida") / "noots-ida" / "cert.pem")
     assert kept.serial_number == revoked.serial_number
+
+
+def test_a_workload_acting_as_an_unlisted_participant_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A workload whose rules name a participant the topology does not list gets a clear
+    ConfigurationError naming it, not a KeyError."""
+    import dataclasses
+
+    from noots import provision as provision_module
+    from noots.errors import ConfigurationError
+
+    ghost = dataclasses.replace(WORKLOADS[1], participants=("noots-ghost",))
+    monkeypatch.setattr(provision_module, "workloads", lambda topology: [ghost])
+    with pytest.raises(ConfigurationError, match="noots-ghost"):
+        provision(tmp_path / "ca", tmp_path / "v", TOPOLOGY, people=0, population=False)
