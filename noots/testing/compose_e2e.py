@@ -475,7 +475,7 @@ class Run:
                 ["podman", "image", "exists", image], capture_output=True, check=False
             ).returncode
             == 0
-            for image in ("docker.io/library/python:3.11-slim", "docker.io/library/postgres:15")
+            for image in ("python:3.11-slim", "postgres:15")
         )
 
     def _ports(self) -> list[int]:
