@@ -644,7 +644,8 @@ class Run:
     def teardown(self) -> None:
         if self.engine is None:
             return
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # A second Ctrl-C or SIGTERM must not leave half the project behind.
+        previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
         try:
             started = time.monotonic()
             self.engine.down()
@@ -652,7 +653,8 @@ class Run:
                 f"torn down (containers, volumes, network) in {time.monotonic() - started:.0f} s"
             )
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def _free_loopback(ports: Sequence[int], candidates: Sequence[str] | None = None) -> str:
