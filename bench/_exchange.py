@@ -39,11 +39,11 @@ from noots import messages
 from noots.clock import Clock, SystemClock
 from noots.envelope import EnvelopeHeader, check_binding, open_envelope, seal
 from noots.participant import Participant, load_credential, load_participant
+from noots.synthetic.identities import Behaviour, behaviour_of
+from noots.synthetic.population import PopulationStore
 from noots.testing.requests import RequestFactory
 from noots.topology import Topology, load_topology
 from noots.xml import parse as parse_xml
-from registers.identities import Behaviour, behaviour_of
-from registers.population import PopulationStore
 
 PURPOSE = "Bewohnerparkausweis"
 XML = {"Content-Type": "application/xml"}

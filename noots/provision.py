@@ -291,7 +291,7 @@ def _population(
     if not missing:
         return
     # The generator lives with the registers (and needs faker): imported only when needed.
-    from registers.population import seed_population
+    from noots.synthetic.population import seed_population
 
     with tempfile.TemporaryDirectory(prefix="noots-population-") as scratch:
         source = Path(scratch) / POPULATION_FILE

@@ -54,6 +54,8 @@ from noots.sak import PROVIDER_ANSWER_PATH, PROVIDER_REQUESTS_PATH, ProviderMeta
 from noots.sak import Header as SakHeader
 from noots.signing import XmlSigner
 from noots.state import AnnouncementJournal, StateFile
+from noots.synthetic.identities import Behaviour, behaviour_of, identity
+from noots.synthetic.population import PopulationStore
 from noots.tls import NO_TLS, TlsPeer
 from noots.topology import SERVICE_ID_PREFIX, RegisterKind, RegisterSpec, Topology
 from noots.trace import Hop
@@ -84,8 +86,6 @@ from registers._sources import (
     MelderegisterSource,
     PersonenstandsregisterSource,
 )
-from registers.identities import Behaviour, behaviour_of, identity
-from registers.population import PopulationStore
 from registers.settings import RegisterSettings
 
 __all__ = [

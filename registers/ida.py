@@ -46,11 +46,11 @@ from noots.pki import Role
 from noots.protocol import ProtocolLog, open_protocol_log
 from noots.settings import load_settings
 from noots.state import StateFile
+from noots.synthetic.population import Person, PopulationStore
 from noots.tls import NO_TLS, TlsPeer
 from noots.topology import Topology
 from registers._pipeline import UNKNOWN_PARTY, error_detail
 from registers._service import XML_MEDIA_TYPE, read_body
-from registers.population import Person, PopulationStore
 from registers.settings import ProviderSettings
 
 __all__ = ["IdaService", "IdaSettings", "create_app", "create_ida_app", "match_person"]

@@ -361,7 +361,7 @@ def _register_down(inside: _Inside, register: str, evidence: str) -> bool:
     from noots.clock import SystemClock
     from noots.errors import NootsError
     from noots.participant import load_participant
-    from registers.identities import BEHAVIOUR_IDENTITIES, Behaviour
+    from noots.synthetic.identities import BEHAVIOUR_IDENTITIES, Behaviour
 
     topology = inside.topology
     consumer = topology.consumer(inside.consumer)
