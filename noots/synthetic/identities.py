@@ -424,7 +424,8 @@ def markdown_table() -> str:
         "# Test identities\n\n"
         "Fixed test persons that every seeded population contains (`noots seed`, any size and\n"
         "seed), each provoking one register behaviour. Generated from\n"
-        "`noots/synthetic/identities.py` (`BEHAVIOUR_IDENTITIES`); a test keeps this file current.\n"
+        "`noots/synthetic/identities.py` (`BEHAVIOUR_IDENTITIES`); a test keeps this file\n"
+        "current.\n"
         "All IDNrs are test numbers (leading 0) that the random generator never hands out.\n\n"
         + "\n".join(rows)
         + "\n\n"
