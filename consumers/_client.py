@@ -561,7 +561,7 @@ class AsyncClient:
         trace.step("Antwort zu genau dieser Anfrage (Request-ID, Anfragender)")
         if message.request_id != request.request_id:
             raise _own(ResponseBindingError("the answer echoes another request id"), own)
-        if message.requester.identifier != own:
+        if message.requester.identifier != self._agent.identifier:
             raise _own(ResponseBindingError("the answer names another requester"), own)
         if isinstance(message, messages.EvidenceErrorResponse):
             reporter = message.error_provider.identifier

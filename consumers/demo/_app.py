@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
 from pathlib import Path
@@ -168,8 +168,13 @@ def create_app(
     transport: httpx.AsyncBaseTransport | None = None,
     participant: Participant | None = None,
     retry: RetryPolicy | None = None,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
 ) -> FastAPI:
-    """The demo service for ``settings.consumer_id`` (its kind decides which service it is)."""
+    """The demo service for ``settings.consumer_id`` (its kind decides which service it is).
+
+    ``transport`` carries its calls (to its SAK, the IDA and the eID); ``sleep`` is how its
+    client waits for evidence announced for later (tests move a simulated clock instead).
+    """
     topology = settings.load_topology()
     spec = topology.consumer(settings.consumer_id)
     service = service_kind(spec.kind)
@@ -202,6 +207,8 @@ def create_app(
             max_pending_wait=timedelta(seconds=settings.pending_wait_seconds)
         )
         options: dict[str, Any] = {"http": http, "protocol_log": protocol, "retry": policy}
+        if sleep is not None:
+            options["sleep"] = sleep
         client = AsyncClient(me, endpoints, topology, test=not settings.strict, **options)
         app.state.noots = _State(
             settings, topology, me, client, http, settings.eid_url or endpoints.platform
