@@ -201,9 +201,6 @@ class AsyncClient:
         self.protocol_log = protocol_log
         self._access = access_tokens
         self._test = test
-        self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(transport=transport, timeout=timeout)
-        self._owned_log: ProtocolLog | None = None
         try:
             spec = topology.consumer(participant.participant_id)
         except NootsError:
@@ -213,6 +210,9 @@ class AsyncClient:
         self._agent = messages.Agent(spec.participant_id, spec.name)
         self.sak_id = topology.sak_id(spec.participant_id)
         self.sak_url = endpoints.sak_for(topology, spec.participant_id)
+        self._owned_log: ProtocolLog | None = None
+        self._owns_http = http is None
+        self._http = http or httpx.AsyncClient(transport=transport, timeout=timeout)
 
     @classmethod
     def from_landscape(
