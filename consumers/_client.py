@@ -54,6 +54,7 @@ from consumers._sak import (
 )
 from noots import ida, messages, tokens, trace
 from noots import idnr as idnr_rules
+from noots.access import AccessTokenSource
 from noots.envelope import (
     ENV_NS,
     EnvelopeHeader,
@@ -170,7 +171,8 @@ class AsyncClient:
 
     ``http`` (or ``transport``) lets tests wire the client to in-process apps; ``sleep`` and
     ``rng`` make waiting and jitter observable; ``protocol_log`` records every transfer (DC-09);
-    ``access_tokens`` adds an ``Authorization`` header to every call to the SAK. ``timeout`` is
+    ``access_tokens`` (default: from the landscape's IAM, with ``participant``'s credential)
+    adds an ``Authorization`` header to every call to the SAK and the IDA. ``timeout`` is
     per HTTP request and longer than the SAK's wait for the provider's side (20 s by default),
     so a slow provider is reported by the SAK (``0005``) rather than cut off here.
     ``participant`` signs the IDA look-ups (the only signed requests the client still makes).
@@ -188,7 +190,7 @@ class AsyncClient:
         sleep: AsyncSleeper = real_sleep,
         rng: random.Random | None = None,
         protocol_log: ProtocolLog | None = None,
-        access_tokens: AccessTokens | None = None,
+        access_tokens: AccessTokens | bool | None = True,
         timeout: float = 30.0,
         test: bool = True,
     ) -> None:
@@ -199,7 +201,6 @@ class AsyncClient:
         self._sleep = sleep
         self._rng = rng or random.SystemRandom()
         self.protocol_log = protocol_log
-        self._access = access_tokens
         self._test = test
         try:
             spec = topology.consumer(participant.participant_id)
@@ -213,6 +214,22 @@ class AsyncClient:
         self._owned_log: ProtocolLog | None = None
         self._owns_http = http is None
         self._http = http or httpx.AsyncClient(transport=transport, timeout=timeout)
+        # The SAK accepts only its own online service, by an IAM access token for it (True:
+        # from the landscape's IAM with this participant's credential; False or None: none,
+        # for a test double without IAM).
+        self._access: AccessTokens | None
+        if access_tokens is True:
+            self._access = AccessTokenSource(
+                participant.credential,
+                iam_url=endpoints.platform,
+                iam_id=topology.platform.iam_id,
+                clock=participant.clock,
+                http=self._http,
+            )
+        elif access_tokens is False or access_tokens is None:
+            self._access = None
+        else:
+            self._access = access_tokens
 
     @classmethod
     def from_landscape(

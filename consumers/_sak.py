@@ -12,7 +12,6 @@ which names it, never a "malformed answer".
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import uuid
@@ -209,41 +208,16 @@ def _code_elements(element: etree._Element) -> list[etree._Element]:
 def read_answer(element: etree._Element) -> Answer:
     """The 0102/0103 in ``element``; :class:`MalformedMessage` for anything else.
 
-    A 0103 whose only flaw is an error code outside the EDM list is read with that code kept
-    (the rest is checked as strictly as ever).
+    Error codes outside the EDM list are kept as they came (the national code list is not
+    published); one that no code list would use (not a short token) makes the answer unusable.
     """
-    try:
-        message = messages.parse(element)
-    except MalformedMessage:
-        unlisted = _read_unlisted(element)
-        if unlisted is None:
-            raise
-        message, codes = unlisted
-    else:
-        codes = ()
-        if isinstance(message, messages.EvidenceErrorResponse):
-            codes = tuple(str(e.code) for e in message.errors)
+    message = messages.parse(element)
     if isinstance(message, messages.EvidenceRequest):
         raise MalformedMessage("the answer is a request, not a response")
+    codes: tuple[str, ...] = ()
+    if isinstance(message, messages.EvidenceErrorResponse):
+        codes = tuple(e.code.value for e in message.errors)
+        for code in codes:
+            if len(code) > _MAX_CODE or not _CODE.fullmatch(code):
+                raise MalformedMessage("an error code of the answer is no usable code")
     return Answer(message, codes)
-
-
-def _read_unlisted(
-    element: etree._Element,
-) -> tuple[messages.EvidenceErrorResponse, tuple[str, ...]] | None:
-    """Read a 0103 with codes outside the EDM list; None when its codes are not what the
-    parser refused."""
-    # xs:token: the schema collapses white space, so does the reader.
-    texts = [" ".join((e.text or "").split()) for e in _code_elements(element)]
-    if all(t in _LISTED for t in texts) or not all(texts):
-        return None
-    for text in texts:
-        if len(text) > _MAX_CODE or not _CODE.fullmatch(text):
-            raise MalformedMessage("an error code of the answer is no usable code")
-    stand_in = copy.deepcopy(element)
-    for code in _code_elements(stand_in):
-        code.text = EdmCode.QUERY_ERROR.value
-    message = messages.parse(stand_in)
-    if not isinstance(message, messages.EvidenceErrorResponse):
-        raise MalformedMessage("error codes outside a DE.EvidenceErrorResponse.0103")
-    return message, tuple(texts)

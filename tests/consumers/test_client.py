@@ -495,6 +495,7 @@ def test_sync_client_shares_the_async_implementation(sak: FakeSak) -> None:
         Endpoints("http://platform.test", "http://ida.test", "http://sak.test"),
         sak.topology,
         transport=async_client._http._transport,
+        access_tokens=False,  # the fake SAK has no IAM
     )
     with client:
         result = client.fetch_evidence("Meldebescheinigung", **ASK)
