@@ -22,7 +22,7 @@ import yaml
 
 from intermediary.sak._openapi import DOCS_DIR, openapi_documents, render
 from noots import messages
-from noots.access import AccessTokenSource, BearerAuth, issue_access_token
+from noots.access import AccessTokenSource, BearerAuth
 from noots.clock import ManualClock, SystemClock
 from noots.envelope import open_envelope, parse_error_body
 from noots.errors import EdmCode
@@ -30,6 +30,7 @@ from noots.participant import load_credential, load_validator
 from noots.pki import CertificateAuthority
 from noots.protocol import open_protocol_log
 from noots.signing import XmlVerifier
+from noots.testing.iam import landscape_token
 from noots.testing.landscape import Landscape, bootstrap, landscape_in_process
 from noots.xml import parse
 from tests.intermediary.sak_support import fetch, prepare, submit
@@ -260,18 +261,7 @@ async def test_a_register_serves_the_push_endpoint_the_document_names(wired: Any
 
 def _token(landscape: Landscape, client: str, audience: str, **options: Any) -> str:
     """An access token of the landscape's IAM, minted directly (no registration check)."""
-    pki = landscape.data_dir / "pki"
-    validated = load_validator(pki, clock=SystemClock()).validate(
-        load_credential(pki, client).certificate
-    )
-    return issue_access_token(
-        load_credential(pki, landscape.topology.platform.iam_id),
-        client=validated,
-        audience=audience,
-        acts_for=client,
-        clock=options.pop("clock", SystemClock()),
-        **options,
-    )
+    return landscape_token(landscape.data_dir / "pki", client, audience, **options)
 
 
 async def _route_status(landscape: Landscape, authorization: str | None) -> httpx.Response:

@@ -34,6 +34,7 @@ from noots.testing.broken_consumers import (
     broken_demo_app,
     consumer_hook_app,
 )
+from noots.testing.iam import landscape_token
 from noots.testing.landscape import bootstrap, free_port
 from noots.topology import Topology
 from registers.consumer_conformance import (
@@ -298,8 +299,11 @@ async def test_gateway_records_and_refuses_the_authorisation(settings: NootsSett
 
     async with sak(settings, BPA) as gateway:
         gateway.start_round(Mode.AUTHORISATION_REFUSED)
+        token = landscape_token(settings.data_dir / "pki", BPA, f"{BPA}.sak")
         async with httpx.AsyncClient(
-            transport=routes(gateway), base_url=f"http://{GATEWAY}"
+            transport=routes(gateway),
+            base_url=f"http://{GATEWAY}",
+            headers={"Authorization": f"Bearer {token}"},
         ) as http:
             route = await http.get(
                 "/consumer/v1/routes", params={"evidenceType": "Fahrzeughalterauskunft"}
@@ -366,11 +370,16 @@ async def test_gateway_over_tls_answers_only_the_service(settings: NootsSettings
     nobody = TlsPeer(enforced=True, problem="no client certificate")
     itself = TlsPeer(enforced=True, participant_id=BPA)
     params = {"evidenceType": "Fahrzeughalterauskunft"}
+    token = landscape_token(settings.data_dir / "pki", BPA, f"{BPA}.sak")
     async with sak(settings, BPA) as gateway:
         answers = {}
         for name, peer in (("other", other), ("nobody", nobody), ("itself", itself)):
             transport = httpx.ASGITransport(app=as_peer(gateway, peer))
-            async with httpx.AsyncClient(transport=transport, base_url="https://gw") as http:
+            async with httpx.AsyncClient(
+                transport=transport,
+                base_url="https://gw",
+                headers={"Authorization": f"Bearer {token}"},
+            ) as http:
                 answers[name] = (
                     await http.get("/consumer/v1/routes", params=params),
                     await http.post("/consumer/v1/requests", content=b"<x/>"),
