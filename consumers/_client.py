@@ -57,15 +57,9 @@ from noots import idnr as idnr_rules
 from noots.access import AccessTokenSource
 from noots.envelope import (
     ENV_NS,
-    EnvelopeHeader,
-    OpenedEnvelope,
-    check_binding,
-    open_envelope,
     parse_error_body,
-    seal,
 )
 from noots.errors import (
-    AuthenticationError,
     ConfigurationError,
     InvalidInput,
     MalformedMessage,
@@ -90,6 +84,7 @@ from noots.sak import (
 from noots.topology import Topology
 from noots.trace import Hop
 from noots.xml import parse as parse_xml
+from noots.xml import serialize
 
 __all__ = ["AccessTokens", "AsyncClient", "Client", "Endpoints"]
 
@@ -689,120 +684,76 @@ class AsyncClient:
     async def _ida(self, query: ida.LookupQuery, purpose: str | None) -> ida.LookupResult:
         """One IDA look-up; an IDNr received (or refused) is a transfer to log (§ 9 IDNrG).
 
-        The IDA is reached directly with a signed envelope (until it takes access tokens).
+        The IDA is reached directly, with the online service's IAM access token for it; the
+        look-up's id (``Noots-Message-Id``) names the transfer in both protocol logs.
         """
         ida_id = self.topology.ida.participant_id
         asked = query.idnr if isinstance(query, ida.ByIdnr) else None
-        envelope_id = uuid.uuid4()
-        message = f"urn:uuid:{envelope_id}"  # the look-up's request envelope names the transfer
+        look_up = uuid.uuid4()
+        message = f"urn:uuid:{look_up}"
         with trace.span(
             Hop.DC_IDA,
             self.consumer_id,
             peer=ida_id,
-            envelope_id=str(envelope_id),
+            envelope_id=str(look_up),
             title="IDNr-Abfrage",
         ):
             try:
-                opened = await self._ida_call(query, ida_id, purpose, envelope_id)
+                result = await self._ida_call(query, ida_id, purpose, look_up)
                 trace.step("IDNr eindeutig ermittelt")
-                result = self._ida_result(opened)
             except NootsError as exc:
                 self._log(ida_id, "IDNr", purpose, asked, message, f"refused:{exc.code}")
                 raise
             self._log(ida_id, "IDNr", purpose, result.idnr, message, "delivered")
             return result
 
-    def _ida_result(self, opened: OpenedEnvelope) -> ida.LookupResult:
-        try:
-            return ida.parse_result(opened.body)
-        except NootsError as exc:
-            raise _own(
-                MalformedMessage(f"unusable IDA answer: {exc.message}"), self.consumer_id
-            ) from None
-
     async def _ida_call(
         self,
         query: ida.LookupQuery,
         ida_id: str,
         purpose: str | None,
-        message_id: uuid.UUID,
-    ) -> OpenedEnvelope:
-        """One signed look-up at the IDA; its verified answer (``env:Error`` → typed error)."""
-        header = EnvelopeHeader(
-            message_id=message_id,
-            sender=self.consumer_id,
-            recipient=ida_id,
-            service_id=ida.service_id(ida_id),
-            created=self.participant.clock.now(),
-            purpose=purpose,
-        )
-        trace.step("Anfrage im Umschlag signiert (eigener Schlüssel)")
-        raw_request = seal(header, ida.build_query(query), self.participant.signer)
-        trace.attach("Anfrage (signierter Transportumschlag)", raw_request)
+        look_up: uuid.UUID,
+    ) -> ida.LookupResult:
+        """One look-up at the IDA; its result (``env:Error`` → the typed error of its code)."""
+        headers = {"Content-Type": XML_MEDIA_TYPE, Header.MESSAGE_ID: str(look_up)}
+        if purpose:
+            headers[Header.PURPOSE] = encode_value(purpose)
+        if self._access is not None:
+            headers.update(await self._access.authorization(ida_id))
+        body = serialize(ida.build_query(query))
+        trace.attach("IDNr-Anfrage", body)
         trace.step(f"{ida_id} erreichbar, Antwort erhalten")
         url = f"{self.endpoints.ida}{ida.LOOKUP_PATH}"
         try:
-            response = await self._http.post(
-                url, content=raw_request, headers={"Content-Type": XML_MEDIA_TYPE}
-            )
+            response = await self._http.post(url, content=body, headers=headers)
         except httpx.TimeoutException as exc:
             raise TransportFailed(f"no answer in time from {url}", component=ida_id) from exc
         except httpx.HTTPError as exc:
             raise TransportFailed(
                 f"{type(exc).__name__} talking to {url}", component=ida_id
             ) from exc
-        status, raw_response = response.status_code, response.content
-        trace.attach("Antwort (signierter Transportumschlag)", raw_response)
-        log.info("IDA envelope %s → %s: HTTP %d", header.message_id, ida_id, status)
-        opened = self._open_ida_answer(raw_response, raw_request, status, ida_id, message_id)
-        trace.step("Antwort ohne Fehlermeldung")
-        if opened.body.tag == f"{{{ENV_NS}}}Error":
-            code, detail, component = parse_error_body(opened.body)
-            raise error_for_code(code, detail, component=component)
-        return opened
-
-    def _open_ida_answer(
-        self,
-        raw_response: bytes,
-        raw_request: bytes,
-        status: int,
-        ida_id: str,
-        sent_id: uuid.UUID,
-    ) -> OpenedEnvelope:
-        """Verify the IDA's answer completely before anything in it is read."""
-        own = self.consumer_id
-        trace.step("Antwort ist ein XML-Transportumschlag")
+        status, content = response.status_code, response.content
+        trace.attach("Antwort der IDA", content)
+        log.info("IDA look-up %s → %s: HTTP %d", look_up, ida_id, status)
+        trace.step("Antwort ist ein Ergebnis der IDA")
         try:
-            root = parse_xml(raw_response)
+            root = parse_xml(content)
         except XmlError as exc:
-            if status >= 500 or not raw_response:
-                raise TransportFailed(
-                    f"HTTP {status} without an envelope", component=ida_id
-                ) from exc
+            if status >= 500 or not content:
+                raise TransportFailed(f"HTTP {status} without an answer", component=ida_id) from exc
             raise _own(
-                MalformedMessage(f"answer is not acceptable XML: {exc.message}"), own
+                MalformedMessage(f"the IDA's answer is not acceptable XML: {exc.message}"),
+                self.consumer_id,
             ) from exc
-        if root.tag != f"{{{ENV_NS}}}TransportEnvelope" and status >= 500:
-            raise TransportFailed(f"HTTP {status} without an envelope", component=ida_id)
+        if root.tag == f"{{{ENV_NS}}}Error":
+            code, detail, component = parse_error_body(root)
+            raise error_for_code(code, detail, component=component)
         try:
-            trace.step("Signatur und Zertifikat der Antwort (Kette, Gültigkeit, Sperrliste)")
-            opened = open_envelope(raw_response, self.participant.verifier)
-            trace.step("Absender und Empfänger der Antwort")
-            if opened.header.sender != ida_id:
-                raise SenderMismatch(
-                    f"answer signed by {opened.header.sender!r}, expected {ida_id!r}"
-                )
-            if opened.header.recipient != own:
-                raise SenderMismatch(f"answer addressed to {opened.header.recipient!r}, not to us")
-            trace.step("Antwort an die eigene Anfrage gebunden (InResponseTo)")
-            check_binding(opened, raw_request)
-            if opened.header.request_message_id not in (None, sent_id):
-                raise ResponseBindingError("answer names another request envelope")
-        except (AuthenticationError, InvalidInput) as exc:
-            raise _own(exc, own) from None
-        return opened
-
-    # -- the protocol log (DC-09) --------------------------------------------------------------
+            return ida.parse_result(root)
+        except NootsError as exc:
+            raise _own(
+                MalformedMessage(f"unusable IDA answer: {exc.message}"), self.consumer_id
+            ) from None
 
     def _record(self, exchange: _Exchange, outcome: str) -> None:
         """One protocol entry per outcome of the request (idempotent per outcome)."""

@@ -23,12 +23,11 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from lxml import etree
 
 from consumers import AsyncClient, Endpoints, RetryPolicy
 from noots import ida, messages, tokens
 from noots.clock import ManualClock
-from noots.envelope import EnvelopeHeader, error_body, open_envelope, request_digest, seal
+from noots.envelope import error_body
 from noots.errors import EdmCode
 from noots.participant import Participant
 from noots.pki import Role
@@ -37,7 +36,8 @@ from noots.sak import decode_value
 from noots.signing import XmlSigner, XmlVerifier
 from noots.testing.pki import TestPki
 from noots.topology import Topology, load_topology
-from noots.xml import parse
+from noots.xml import parse, serialize
+from noots.xml import parse as parse_xml
 
 CONSUMER = "08118079-BPA-87"
 SAK = f"{CONSUMER}.sak"
@@ -165,35 +165,18 @@ class FakeSak:
 
         @app.post("/ida/v1/lookup")
         async def ida_lookup(request: Request) -> Response:
-            raw = await request.body()
-            opened = open_envelope(raw, self.verifier(), required_role=Role.CONSUMER)
-            query = ida.parse_query(opened.body)
+            query = ida.parse_query(parse_xml(await request.body()))
             self.ida_requests += 1
             if isinstance(query, ida.ByName) and query.family_name == "Mustermann":
                 body = ida.build_result(ida.LookupResult(IDNR))
-                return self._ida_reply(opened.header, raw, body, 200)
+                return Response(serialize(body), 200, media_type="application/xml")
             body = error_body(EdmCode.NOT_FOUND, ida.NOT_UNIQUE_DETAIL, IDA)
-            return self._ida_reply(opened.header, raw, body, 404)
+            return Response(serialize(body), 404, media_type="application/xml")
 
         return app
 
     def _rule(self, provider: str, uses_idnr: bool) -> Any:
         return self.topology.vs_rule(CONSUMER, provider, uses_idnr=uses_idnr)
-
-    def _ida_reply(
-        self, asked: EnvelopeHeader, raw: bytes, body: etree._Element, status: int
-    ) -> Response:
-        header = EnvelopeHeader(
-            message_id=uuid.uuid4(),
-            sender=IDA,
-            recipient=asked.sender,
-            service_id=asked.service_id,
-            created=self.clock.now(),
-            in_response_to=request_digest(raw),
-            request_message_id=asked.message_id,
-        )
-        sealed = seal(header, body, self.signer(IDA, Role.IDA))
-        return Response(sealed, status, media_type="application/xml")
 
     # -- authorisations ----------------------------------------------------------------------
 
