@@ -1,4 +1,4 @@
-# One command each: `make setup`, `make check`, `make test`, `make demo`.
+# One command each: `make setup`, `make check`, `make test`, `make demo`, `make compose-e2e`.
 SYSTEM_PYTHON ?= python3
 SHARED ?= ../shared
 # Debian's own Python refuses system-wide pip installs (PEP 668): there, and only there, the
@@ -12,7 +12,7 @@ endif
 # Extra options of `noots demo`, e.g. `make demo DEMO_ARGS=--keep-running` for the browser.
 DEMO_ARGS ?=
 
-.PHONY: setup check test demo bench format
+.PHONY: setup check test demo bench format compose-e2e
 
 .setup-stamp: pyproject.toml .ci/install-system-deps
 	bash .ci/install-system-deps
@@ -39,3 +39,10 @@ demo: .setup-stamp
 
 bench: .setup-stamp
 	$(PYTHON) -m noots bench all
+
+# The compose landscape built, started and exercised in containers (Docker, else podman, which
+# this installs on Debian when neither is there); tears everything down, exit 0 only when every
+# step held. See docs/DEPLOYMENT.md.
+compose-e2e: .setup-stamp
+	bash .ci/install-system-deps containers
+	$(PYTHON) -m noots.testing.compose_e2e

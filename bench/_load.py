@@ -47,8 +47,8 @@ from noots.envelope import (
     seal,
 )
 from noots.participant import Participant, load_participant
+from noots.synthetic.identities import Behaviour, behaviour_of
 from noots.topology import Topology, load_topology
-from registers.identities import Behaviour, behaviour_of
 
 XML = {"Content-Type": "application/xml"}
 

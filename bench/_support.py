@@ -26,6 +26,7 @@ if str(ROOT) not in sys.path:
 
 #: The register the end-to-end benchmarks talk to: the KBA (Bewohnerparkausweis pilot).
 KBA = "991-01234ZFZR-41"
+MELD = "08118079-MELD-12"
 #: The online service that asks it.
 BPA = "08118079-BPA-87"
 EVIDENCE_TYPE = "Fahrzeughalterauskunft"
@@ -233,10 +234,11 @@ def running_landscape(
     people: int,
     population: Path | None = None,
     registers: Sequence[str] = (KBA,),
+    saks: Sequence[str] = (),
     env: dict[str, str] | None = None,
 ) -> Iterator[BenchLandscape]:
-    """Platform and ``registers`` as ``python -m noots serve`` processes (uvloop, httptools, no
-    access log), each its own process on its own loopback port."""
+    """Platform, ``registers`` and the SAKs of ``saks`` (participant ids) as ``python -m noots
+    serve`` processes (uvloop, httptools, no access log), each on its own loopback port."""
     from noots.topology import load_topology
 
     owned = data_dir is None
@@ -251,7 +253,7 @@ def running_landscape(
         base = [sys.executable, "-m", "noots", "serve"]
         options = ["--data-dir", str(directory), "--topology", str(topology_path), "--no-tls"]
         quiet = {"NOOTS_LOG_LEVEL": "WARNING", **(env or {})}
-        for name in ("platform", *registers):
+        for name in ("platform", *registers, *(f"{p}.sak" for p in saks)):
             landscape.servers.append(
                 start_server(
                     name,

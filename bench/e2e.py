@@ -1,20 +1,23 @@
-"""Signed evidence exchanges end to end: DC → hub → DP → hub → DC over real loopback sockets.
+"""Evidence exchanges end to end over real loopback sockets: through the SAKs (DC → its SAK →
+DP's SAK → DP and back), and for comparison the central hub of the first design.
 
     python bench/e2e.py                                   # RSA and ECDSA, concurrency 1 8 32 128
     python bench/e2e.py --key-types rsa2048 --concurrency 32 --exchanges 2000
-    python bench/e2e.py --full                            # also the flow with the VS token step
+    python bench/e2e.py --path sak --token                # also a flow with a VS token
+    python bench/e2e.py --path hub --full                 # the hub path (and its token step)
 
-The platform (hub, RDN, VS, …) and the KBA register run as real ``python -m noots serve``
-processes (uvicorn on uvloop and httptools, the same as ``noots up``); this process is the data
-consumer: it seals each request with the online service's key, sends it to the hub, and checks
-the answer as the client library does (signature, certificate, binding, sender, request id,
-subject, evidence document). What one exchange is, and its cryptographic floor, is defined in
-``bench/_exchange.py``: 2 signatures + 5 verifications with a token issued beforehand.
+The platform (RDN, VS, IAM, …), the KBA register and the SAKs of the Bewohnerparkausweis
+service and of the KBA run as real ``python -m noots serve`` processes (uvicorn on uvloop and
+httptools, the same as ``noots up``); this process is the online service: it posts each
+prepared 0101 to its SAK's consumer API with its (cached) access token and checks the bare
+answer as the client library does. What one exchange is, and its cryptographic floor, is
+defined in ``bench/_exchange.py`` (``SakConsumer``: 2 signatures + 2 verifications; with a VS
+token 2 + 4; the hub path: 2 + 5).
 
-Per row: exchanges per second, latency percentiles, and CPU per exchange summed over the hub,
-the register and the consumer (process CPU times over the timed part divided by exchanges),
-next to the floor measured in this run with ``cryptography`` alone, and their ratio. Prints
-numbers, asserts nothing. The machine is shared: compare medians, and read the load average.
+Per row: exchanges per second, latency percentiles, and CPU per exchange summed over every
+process of the path (process CPU times over the timed part divided by exchanges), next to the
+floor measured in this run with ``cryptography`` alone, and their ratio. Prints numbers,
+asserts nothing. The machine is shared: compare medians, and read the load average.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _exchange
 import _support
+
+from noots import messages
 
 
 @dataclass
@@ -67,9 +72,7 @@ class Row:
             _support.percentile(ms, 0.95),
             _support.percentile(ms, 0.99),
             self.cpu_per_exchange * 1e3,
-            per.get("hub", float("nan")),
-            per.get("register", float("nan")),
-            per.get("consumer", float("nan")),
+            " / ".join(f"{name} {value:.1f}" for name, value in per.items()),
             self.floor * 1e3,
             self.cpu_per_exchange / self.floor if self.floor else float("nan"),
         ]
@@ -86,9 +89,7 @@ HEADERS = [
     "p95 ms",
     "p99 ms",
     "CPU ms/exch",
-    "hub",
-    "DP",
-    "DC",
+    "by process (ms)",
     "floor ms",
     "CPU/floor",
 ]
@@ -120,11 +121,18 @@ async def _drive(
 
 
 def _cpu(landscape: _support.BenchLandscape) -> dict[str, float]:
-    return {
-        "hub": landscape.server("platform").cpu(),
-        "register": landscape.server(_support.KBA).cpu(),
-        "consumer": _support.cpu_seconds(),
+    """CPU seconds so far of every process of the path (this one is the online service)."""
+    names = {
+        "platform": "platform",
+        _support.KBA: "DP",
+        _support.MELD: "DP2",
+        f"{_support.BPA}.sak": "DC-SAK",
+        f"{_support.KBA}.sak": "DP-SAK",
+        f"{_support.MELD}.sak": "DP2-SAK",
     }
+    cpu = {names.get(s.name, s.name): s.cpu() for s in landscape.servers}
+    cpu["DC"] = _support.cpu_seconds()
+    return cpu
 
 
 async def _timed_row(
@@ -172,6 +180,38 @@ async def run_prepared(
         )
 
 
+async def run_sak(
+    landscape: _support.BenchLandscape,
+    consumer: _exchange.SakConsumer,
+    subjects: list,  # type: ignore[type-arg]
+    *,
+    concurrency: int,
+    exchanges: int,
+    floor: float,
+    token: bool,
+) -> Row:
+    warmup = min(2 * concurrency, 64)
+    if token:
+        prepared = consumer.prepare(
+            subjects,
+            exchanges + warmup,
+            provider=_support.MELD,
+            evidence_type="Meldebescheinigung",
+            token=True,
+        )
+    else:
+        prepared = consumer.prepare(subjects, exchanges + warmup)
+    async with _exchange.http_client(concurrency) as http:
+        await consumer.authorise(http)
+
+        async def work(item: _exchange.Prepared) -> None:
+            await consumer.exchange(http, item)
+
+        await _drive(concurrency, iter(prepared[:warmup]), work, [])
+        flow = "SAK, VS token" if token else "SAK"
+        return await _timed_row(landscape, flow, concurrency, iter(prepared[warmup:]), work, floor)
+
+
 async def run_full(
     landscape: _support.BenchLandscape,
     consumer: _exchange.Consumer,
@@ -209,7 +249,92 @@ async def run_full(
         await client._http.aclose()
 
 
+def bench_sak(args: argparse.Namespace, key_type: str) -> tuple[list[Row], list[str]]:
+    """The rows of the path through the SAKs for one key type."""
+    data_dir = args.data_dir / key_type if args.data_dir else None
+    notes: list[str] = []
+    rows: list[Row] = []
+    registers = (_support.KBA, _support.MELD) if args.token else (_support.KBA,)
+    saks = (_support.BPA, *registers)
+    with _support.running_landscape(
+        data_dir,
+        key_type=key_type,
+        people=args.people,
+        population=args.population,
+        registers=registers,
+        saks=saks,
+    ) as landscape:
+        consumer = _exchange.SakConsumer(landscape.data_dir, landscape.topology_path)
+        subjects = _exchange.keepers(landscape.data_dir / "population.db", 200)
+        # The token flow asks the Melderegister of Korntal-Münchingen: its residents.
+        residents = (
+            _exchange.keepers(landscape.data_dir / "population.db", 50, ags="08118079")
+            if args.token
+            else subjects
+        )
+        probe = consumer.prepare(subjects, 1, token=False)[0]
+
+        async def once() -> tuple[int, int]:
+            async with _exchange.http_client(1) as http:
+                await consumer.authorise(http)
+                body = messages.to_bytes(probe.request)
+                response = await http.post(
+                    consumer.sak_url + "/consumer/v1/requests",
+                    content=body,
+                    headers=consumer.headers(probe),
+                )
+                consumer.check(probe, response.status_code, response.content)
+                return len(body) + 2500, len(response.content) + 2500  # + envelope, signature
+
+        request_bytes, response_bytes = asyncio.run(once())
+        token_bytes = 4200 if key_type == "rsa2048" else 3500
+        floors = {
+            token: _exchange.measure_sak_floor(
+                landscape.data_dir,
+                request_bytes=request_bytes,
+                response_bytes=response_bytes,
+                token_bytes=token_bytes,
+                token=token,
+                rounds=args.floor_rounds,
+            )
+            for token in ((False, True) if args.token else (False,))
+        }
+        for token, floor in floors.items():
+            notes.append(
+                f"{key_type}{' with VS token' if token else ''}: request envelope about "
+                f"{request_bytes} B, answer envelope about {response_bytes} B; floor "
+                f"{floor.signatures} sign + {floor.verifications} verify = "
+                f"{floor.seconds * 1e3:.3f} ms ("
+                + ", ".join(f"{w} {c}×{e * 1e3:.3f}" for w, c, e in floor.operations)
+                + ")"
+            )
+        for token, floor in floors.items():
+            for concurrency in args.concurrency:
+                row = asyncio.run(
+                    run_sak(
+                        landscape,
+                        consumer,
+                        residents if token else subjects,
+                        concurrency=concurrency,
+                        exchanges=max(args.exchanges, 2 * concurrency),
+                        floor=floor.seconds,
+                        token=token,
+                    )
+                )
+                rows.append(row)
+                print(_support.table(HEADERS, [row.cells()]).splitlines()[-1], flush=True)
+        memory = {s.name: s.memory() for s in landscape.servers}
+        memory["online service (this process)"] = _support.memory_kib()
+        notes.append(
+            f"{key_type} memory (RSS now / peak): "
+            + ", ".join(f"{k} {r / 1024:.0f}/{p / 1024:.0f} MiB" for k, (r, p) in memory.items())
+        )
+    return rows, notes
+
+
 def bench_key_type(args: argparse.Namespace, key_type: str) -> tuple[list[Row], list[str]]:
+    if args.path == "sak":
+        return bench_sak(args, key_type)
     data_dir = args.data_dir / key_type if args.data_dir else None
     notes: list[str] = []
     rows: list[Row] = []
@@ -304,11 +429,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--people", type=int, default=2000, help="population of a new data dir")
     parser.add_argument("--population", type=Path, help="use this seeded population.db")
     parser.add_argument("--data-dir", type=Path, help="keep the landscapes here (reused)")
-    parser.add_argument("--full", action="store_true", help="also the flow with the VS step")
+    parser.add_argument(
+        "--path",
+        choices=["sak", "hub"],
+        default="sak",
+        help="through the SAKs (default), or the central hub of the first design",
+    )
+    parser.add_argument(
+        "--token", action="store_true", help="SAK path: also a flow with a VS token"
+    )
+    parser.add_argument("--full", action="store_true", help="hub path: also the VS token step")
     parser.add_argument("--floor-rounds", type=int, default=300)
     args = parser.parse_args(argv)
 
-    _support.print_machine("end to end: DC → hub → DP → hub → DC on loopback")
+    _support.print_machine(
+        "end to end: DC → its SAK → DP's SAK → DP and back, on loopback"
+        if args.path == "sak"
+        else "end to end: DC → hub → DP → hub → DC on loopback"
+    )
     print(_support.table(HEADERS, []), flush=True)
     rows: list[Row] = []
     notes: list[str] = []
@@ -323,8 +461,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"- {note}")
     print(f"- load average at the end: {_support.machine()['load average']}")
     print(
-        "- CPU ms/exch = (hub + DP + DC process CPU over the timed part) / exchanges; "
-        "CPU/floor = that divided by the floor's raw cryptography (same keys, same sizes)."
+        "- CPU ms/exch = (the CPU of every process of the path over the timed part) / "
+        "exchanges; CPU/floor = that divided by the floor's raw cryptography (same keys, "
+        "same sizes)."
     )
 
 

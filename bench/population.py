@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from registers.population import PopulationStore, seed_population
+from noots.synthetic.population import PopulationStore, seed_population
 
 
 def _lookups(store: PopulationStore, count: int) -> dict[str, float]:

@@ -33,7 +33,7 @@ import _exchange
 import _support
 import e2e
 
-from registers.population import PopulationStore, seed_population
+from noots.synthetic.population import PopulationStore, seed_population
 
 DEFAULT_DIR = Path(tempfile.gettempdir()) / "noots-bench-population"
 

@@ -1,28 +1,34 @@
 """Data consumers: the client library, the demo online services and the dashboard.
 
-One call fetches one evidence for one person, verified end to end::
+An online service connects only through its own Sicherer Anschlussknoten (SAK). One call
+fetches one evidence for one person, checked end to end::
 
-    from consumers import Client, Endpoints
-    with Client(participant, Endpoints.from_topology(topology), topology) as client:
+    from consumers import Client
+    with Client.from_landscape("08118079-BPA-87", data_dir="noots-data") as client:
         result = client.fetch_evidence("Meldebescheinigung", idnr="02476291358",
-                                       region="08118079", purpose="Bewohnerparkausweis")
+                                       born=date(1964, 8, 12), region="08118079",
+                                       purpose="Bewohnerparkausweis")
         result.rows()        # the document as (label, value) rows
-        result.raw_response  # the signed answer, kept for audit
+        result.raw_response  # the 0102 exactly as received, kept for audit
 
-Failures are the typed errors of :mod:`noots.errors` (one class per EDM code);
-:func:`explain` turns one into a line a person can act on.
+Failures are the typed errors of :mod:`noots.errors` (one class per EDM code; a code outside
+``EDM:ERR:0001…0008`` is :class:`UnlistedCodeError`); :func:`explain` turns one into a line a
+person can act on.
 """
 
 from __future__ import annotations
 
-from consumers._client import AsyncClient, Client, Endpoints
+from consumers._client import AccessTokens, AsyncClient, Client, Endpoints
 from consumers._document import DocumentRow, document_rows, document_to_dict
 from consumers._explain import ExchangeContext, Explanation, explain
+from consumers._landscape import RunningLandscape, find_landscape
 from consumers._person import PersonQuery, company, parse_date, parse_person
 from consumers._results import EvidenceResult, Route
 from consumers._retry import RetryPolicy, TransportFailed, is_retryable
+from consumers._sak import UnlistedCodeError
 
 __all__ = [
+    "AccessTokens",
     "AsyncClient",
     "Client",
     "DocumentRow",
@@ -33,11 +39,14 @@ __all__ = [
     "PersonQuery",
     "RetryPolicy",
     "Route",
+    "RunningLandscape",
     "TransportFailed",
+    "UnlistedCodeError",
     "company",
     "document_rows",
     "document_to_dict",
     "explain",
+    "find_landscape",
     "is_retryable",
     "parse_date",
     "parse_person",

@@ -1,8 +1,23 @@
-"""The data consumer's client: one call fetches one evidence for one person, end to end.
+"""The online service's client: one call fetches one evidence for one person, end to end.
 
-IDA (basic data → IDNr) → RDN (evidence type, region → provider and service id) → VS (a token
-for this exact request) → signed ``DE.EvidenceRequest.0101`` via the transport hub → verify the
-answer → :class:`~consumers.EvidenceResult` or a typed error of :mod:`noots.errors`.
+The online service connects only through its own Sicherer Anschlussknoten (SAK), on the SAK's
+consumer API (:mod:`noots.sak`):
+
+1. the subject: IDNr rules checked before anything is sent (the IDA finds the IDNr for basic
+   data, or the basic data for an IDNr);
+2. ``GET /consumer/v1/routes``: the responsible provider, its service id, the evidence type;
+3. the ``DE.EvidenceRequest.0101``;
+4. ``POST /consumer/v1/authorisations`` for exactly this 0101 (its request hash): the SAK asks
+   the Vermittlungsstelle where the law requires it; a refusal is
+   :class:`~noots.errors.AuthorisationRefused` and nothing is sent;
+5. ``POST /consumer/v1/requests`` with the 0101 (the token in ``IssuedToken``);
+6. the ``0102``/``0103`` checked on the XNachweis level before anything in it is used
+   (the SAK verified the transport envelopes): :class:`~consumers.EvidenceResult` or a typed
+   error of :mod:`noots.errors`.
+
+Asynchronous answers (``ResponseAvailableDateTime``) are collected by submitting the same
+0101 again when due; transient failures are retried a bounded number of times with the same
+0101 (:mod:`consumers._retry`). Every transfer is logged (§ 9 IDNrG).
 
 :class:`AsyncClient` does the work; :class:`Client` runs it on a private event loop for
 synchronous callers (no second implementation).
@@ -11,37 +26,40 @@ synchronous callers (no second implementation).
 from __future__ import annotations
 
 import logging
+import os
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
 from anyio.from_thread import BlockingPortal, start_blocking_portal
-from lxml import etree
 
-from consumers import _platform
+from consumers._landscape import find_landscape
+from consumers._matrix import legal_basis_for
 from consumers._person import PersonQuery
 from consumers._results import EvidenceResult, Route
 from consumers._retry import AsyncSleeper, RetryPolicy, TransportFailed, is_retryable, real_sleep
+from consumers._sak import (
+    Answer,
+    Authorisation,
+    error_of_code,
+    read_answer,
+    read_authorisation,
+    read_problem,
+    read_route,
+)
 from noots import ida, messages, tokens, trace
 from noots import idnr as idnr_rules
+from noots.access import AccessTokenSource
 from noots.envelope import (
     ENV_NS,
-    EnvelopeHeader,
-    OpenedEnvelope,
-    check_binding,
-    open_envelope,
     parse_error_body,
-    seal,
 )
 from noots.errors import (
-    AuthenticationError,
-    AuthorisationError,
-    AuthorisationRefused,
     ConfigurationError,
     InvalidInput,
     MalformedMessage,
@@ -55,33 +73,62 @@ from noots.errors import (
 )
 from noots.participant import Participant
 from noots.protocol import ProtocolLog
+from noots.sak import (
+    AUTHORISATIONS_PATH,
+    CONSUMER_REQUESTS_PATH,
+    ROUTES_PATH,
+    XML_MEDIA_TYPE,
+    Header,
+    encode_value,
+)
 from noots.topology import Topology
 from noots.trace import Hop
 from noots.xml import parse as parse_xml
+from noots.xml import serialize
 
-__all__ = ["AsyncClient", "Client", "Endpoints"]
+__all__ = ["AccessTokens", "AsyncClient", "Client", "Endpoints"]
 
 log = logging.getLogger("consumers.client")
 DEFAULT_RETRY = RetryPolicy()
 
 T = TypeVar("T")
 
-_XML = {"Content-Type": "application/xml"}
-# A token is fetched again when it would expire within this margin: a request that arrives at
-# the provider with an expired token is refused (EDM:ERR:0002), which no retry can repair.
+# An authorisation is asked again when its token would expire within this margin: a request
+# that arrives at the provider with an expired token is refused (EDM:ERR:0002), which no retry
+# can repair.
 _TOKEN_MARGIN = timedelta(seconds=5)
+
+
+class AccessTokens(Protocol):
+    """Where the client gets the ``Authorization`` header for its SAK (an IAM access token,
+    e.g. ``noots.access.AccessTokenSource``): ``await authorization(audience)``."""
+
+    async def authorization(self, audience: str) -> dict[str, str]: ...
 
 
 @dataclass(frozen=True)
 class Endpoints:
-    """Base URLs: the platform (hub, RDN, VS) and the IDA."""
+    """Base URLs: the platform (eID and Datenschutzcockpit pages), the IDA, and the online
+    service's own SAK (``None``: the SAK the topology gives the online service, over HTTPS
+    when the platform URL is ``https``)."""
 
     platform: str
     ida: str
+    sak: str | None = None
 
     @classmethod
-    def from_topology(cls, topology: Topology, *, tls: bool = False) -> Endpoints:
-        return cls(topology.base_url("platform", tls=tls), topology.base_url("ida", tls=tls))
+    def from_topology(
+        cls, topology: Topology, *, tls: bool = False, consumer: str | None = None
+    ) -> Endpoints:
+        sak = None if consumer is None else topology.base_url(topology.sak_id(consumer), tls=tls)
+        return cls(topology.base_url("platform", tls=tls), topology.base_url("ida", tls=tls), sak)
+
+    def sak_for(self, topology: Topology, consumer: str) -> str:
+        """The consumer API's base URL for ``consumer``."""
+        if self.sak is not None:
+            return self.sak.rstrip("/")
+        tls = self.platform.startswith("https://")
+        return topology.base_url(topology.sak_id(consumer), tls=tls)
 
 
 @dataclass
@@ -92,32 +139,38 @@ class _Exchange:
     purpose: str
     legal_basis: str
     route: Route
-    request: messages.EvidenceRequest
+    request: messages.EvidenceRequest  # IssuedToken empty: the one the request hash covers
     idnr: str | None
-    token: _platform.Token | None = None
-    element: etree._Element | None = None
+    request_hash: str
+    authorisation: Authorisation | None = None
+    raw_request: bytes = b""  # the 0101 as handed to the SAK (with the token where required)
     envelope_ids: list[uuid.UUID] = field(default_factory=list)
+    submissions: int = 0
     #: HTTP status of the last answer (None: no answer); it tells a gateway failure (502) from
-    #: a provider's own query error (500), see consumers._retry.is_retryable.
+    #: a query error answered directly (500), see consumers._retry.is_retryable.
     last_status: int | None = None
 
 
 @dataclass(frozen=True)
 class _Answer:
-    """A verified answer: either the evidence or the time it will be available."""
+    """A checked 0102 (the evidence, or when it will be available) and how it came."""
 
-    opened: OpenedEnvelope
     response: messages.EvidenceResponse
-    raw_request: bytes
+    raw_response: bytes
+    response_envelope_id: uuid.UUID | None
 
 
 class AsyncClient:
-    """Fetch evidence as ``participant`` through the platform at ``endpoints``.
+    """Fetch evidence as ``participant`` through its SAK (``endpoints.sak``, else the
+    topology's).
 
     ``http`` (or ``transport``) lets tests wire the client to in-process apps; ``sleep`` and
-    ``rng`` make waiting and jitter observable; ``protocol_log`` records every transfer (DC-09).
-    ``timeout`` is per HTTP request and longer than the hub's wait for a register (10 s by
-    default), so a slow register is reported by the hub (``0005``) rather than cut off here.
+    ``rng`` make waiting and jitter observable; ``protocol_log`` records every transfer (DC-09);
+    ``access_tokens`` (default: from the landscape's IAM, with ``participant``'s credential)
+    adds an ``Authorization`` header to every call to the SAK and the IDA. ``timeout`` is
+    per HTTP request and longer than the SAK's wait for the provider's side (20 s by default),
+    so a slow provider is reported by the SAK (``0005``) rather than cut off here.
+    ``participant`` signs the IDA look-ups (the only signed requests the client still makes).
     """
 
     def __init__(
@@ -132,6 +185,7 @@ class AsyncClient:
         sleep: AsyncSleeper = real_sleep,
         rng: random.Random | None = None,
         protocol_log: ProtocolLog | None = None,
+        access_tokens: AccessTokens | bool | None = True,
         timeout: float = 30.0,
         test: bool = True,
     ) -> None:
@@ -143,8 +197,6 @@ class AsyncClient:
         self._rng = rng or random.SystemRandom()
         self.protocol_log = protocol_log
         self._test = test
-        self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(transport=transport, timeout=timeout)
         try:
             spec = topology.consumer(participant.participant_id)
         except NootsError:
@@ -152,14 +204,81 @@ class AsyncClient:
                 f"{participant.participant_id!r} is not a data consumer of this landscape"
             ) from None
         self._agent = messages.Agent(spec.participant_id, spec.name)
+        self.sak_id = topology.sak_id(spec.participant_id)
+        self.sak_url = endpoints.sak_for(topology, spec.participant_id)
+        self._owned_log: ProtocolLog | None = None
+        self._owns_http = http is None
+        self._http = http or httpx.AsyncClient(transport=transport, timeout=timeout)
+        # The SAK accepts only its own online service, by an IAM access token for it (True:
+        # from the landscape's IAM with this participant's credential; False or None: none,
+        # for a test double without IAM).
+        self._access: AccessTokens | None
+        if access_tokens is True:
+            self._access = AccessTokenSource(
+                participant.credential,
+                iam_url=endpoints.platform,
+                iam_id=topology.platform.iam_id,
+                clock=participant.clock,
+                http=self._http,
+            )
+        elif access_tokens is False or access_tokens is None:
+            self._access = None
+        else:
+            self._access = access_tokens
+
+    @classmethod
+    def from_landscape(
+        cls,
+        consumer_id: str,
+        *,
+        data_dir: str | os.PathLike[str] | None = None,
+        topology: str | os.PathLike[str] | None = None,
+        **options: Any,
+    ) -> AsyncClient:
+        """The client of online service ``consumer_id`` in the landscape of ``data_dir``
+        (default ``NOOTS_DATA_DIR``): the one ``noots up`` runs there (its run file), else the
+        topology file (``topology``, ``NOOTS_TOPOLOGY``). The credential comes from the data
+        directory's PKI, the protocol log goes where the landscape keeps them, and with TLS the
+        online service presents its own certificate. ``options`` as for the constructor.
+        Problems (no landscape data, unknown online service) are :class:`ConfigurationError`.
+        """
+        landscape = find_landscape(data_dir, topology)
+        participant = landscape.participant(consumer_id)
+        if "http" not in options and "transport" not in options:
+            options["transport"] = landscape.transport(consumer_id)
+        options.setdefault("test", not landscape.settings.strict)
+        owned = None
+        if options.get("protocol_log") is None:
+            owned = options["protocol_log"] = landscape.protocol_log(consumer_id, participant)
+        try:
+            endpoints = Endpoints.from_topology(
+                landscape.topology, tls=landscape.tls, consumer=consumer_id
+            )
+            client = cls(
+                participant,
+                endpoints,
+                landscape.topology,
+                **options,
+            )
+        except BaseException:
+            if owned is not None:
+                owned.close()
+            raise
+        client._owned_log = owned
+        return client
 
     @property
     def consumer_id(self) -> str:
         return self.participant.participant_id
 
     async def aclose(self) -> None:
-        if self._owns_http:
-            await self._http.aclose()
+        try:
+            if self._owns_http:
+                await self._http.aclose()
+        finally:
+            if self._owned_log is not None:
+                self._owned_log.close()
+                self._owned_log = None
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -181,7 +300,7 @@ class AsyncClient:
         legal_basis: str | None = None,
         born: date | None = None,
     ) -> EvidenceResult:
-        """One evidence for one subject, verified; or a typed :class:`NootsError`.
+        """One evidence for one subject, checked; or a typed :class:`NootsError`.
 
         The subject is a natural person by ``idnr`` with ``person`` (basic data) or ``born``
         (the IDA supplies the rest), by ``person`` alone (the IDA finds the IDNr), or a legal
@@ -193,108 +312,318 @@ class AsyncClient:
                 spec.subject, idnr, person, company, born, purpose
             )
             route = await self.find_route(evidence_type, region)
+            kind = route.evidence_type or messages.EvidenceType(
+                spec.classification, spec.title, spec.identifier
+            )
             request = messages.EvidenceRequest.new(
                 requester=self._agent,
                 provider=messages.Agent(route.provider, route.provider_name),
-                evidence_type=messages.EvidenceType(
-                    spec.classification, spec.title, spec.identifier
-                ),
+                evidence_type=kind,
                 subject=subject,
                 clock=self.participant.clock,
                 test=self._test,
             )
             trace.bind(str(request.request_id))
-            legal_basis = legal_basis or self._legal_basis(evidence_type, route.provider, purpose)
-            exchange = _Exchange(evidence_type, purpose, legal_basis, route, request, subject_idnr)
+            legal_basis = legal_basis or legal_basis_for(
+                self.topology, self.consumer_id, evidence_type, route.provider, purpose
+            )
+            exchange = _Exchange(
+                evidence_type,
+                purpose,
+                legal_basis,
+                route,
+                request,
+                subject_idnr,
+                tokens.request_hash(messages.build(request)),
+            )
             try:
                 return await self._run(exchange)
             except NootsError as exc:
                 self._record(exchange, f"refused:{exc.code}")
                 raise
 
-    def _legal_basis(self, evidence_type: str, provider: str, purpose: str) -> str:
-        """The legal basis of the matrix row this request claims; the VS decides about it."""
-        rows = self.topology.authorisations_for(self.consumer_id, evidence_type, provider)
-        for row in rows:
-            if row.purpose == purpose:
-                return row.legal_basis
-        return "nicht angegeben"  # no row: the VS will refuse, and nothing is sent (DC-03)
+    # -- the SAK's consumer API ------------------------------------------------------------
 
-    async def lookup_idnr(self, person: PersonQuery, *, purpose: str | None = None) -> str:
-        """The IDNr for basic data (IDA); :class:`NotFound` if none or several match."""
-        result = await self._ida(
-            ida.ByName(person.family_name, person.given_name, person.date_of_birth), purpose
-        )
-        return result.idnr
-
-    async def basic_data(self, idnr: str, born: date, *, purpose: str | None = None) -> PersonQuery:
-        """The basic data the IDA holds for an IDNr and date of birth."""
-        result = await self._ida(ida.ByIdnr(idnr, born), purpose)
-        data = result.basic_data
-        if data is None or result.idnr != idnr:
-            raise _own(
-                UpstreamError("the IDA answered without the basic data asked for"), self.consumer_id
-            )
-        return PersonQuery(
-            data.given_names, data.family_name, data.date_of_birth, data.place_of_birth
-        )
-
-    async def _ida(self, query: ida.LookupQuery, purpose: str | None) -> ida.LookupResult:
-        """One IDA look-up; an IDNr received (or refused) is a transfer to log (§ 9 IDNrG)."""
-        ida_id = self.topology.ida.participant_id
-        asked = query.idnr if isinstance(query, ida.ByIdnr) else None
-        envelope_id = uuid.uuid4()
-        message = f"urn:uuid:{envelope_id}"  # the look-up's request envelope names the transfer
-        with trace.span(
-            Hop.DC_IDA,
-            self.consumer_id,
-            peer=ida_id,
-            envelope_id=str(envelope_id),
-            title="IDNr-Abfrage",
-        ):
-            try:
-                opened, _raw = await self._platform_call(
-                    f"{self.endpoints.ida}{ida.LOOKUP_PATH}",
-                    ida_id,
-                    ida.service_id(ida_id),
-                    ida.build_query(query),
-                    purpose=purpose,
-                    message_id=envelope_id,
-                )
-                trace.step("IDNr eindeutig ermittelt")
-                result = self._ida_result(opened)
-            except NootsError as exc:
-                self._log(ida_id, "IDNr", purpose, asked, message, f"refused:{exc.code}")
-                raise
-            self._log(ida_id, "IDNr", purpose, result.idnr, message, "delivered")
-            return result
-
-    def _ida_result(self, opened: OpenedEnvelope) -> ida.LookupResult:
+    async def _sak(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Every call to the SAK goes through here (one place for its authentication)."""
+        url = self.sak_url + path
+        sent = dict(headers or {})
+        if self._access is not None:
+            sent.update(await self._access.authorization(self.sak_id))
         try:
-            return ida.parse_result(opened.body)
-        except NootsError as exc:
-            raise _own(
-                MalformedMessage(f"unusable IDA answer: {exc.message}"), self.consumer_id
-            ) from None
+            return await self._http.request(
+                method, url, params=params, json=json_body, content=content, headers=sent
+            )
+        except httpx.TimeoutException as exc:
+            raise TransportFailed(
+                f"no answer in time from the SAK at {url}", component=self.sak_id
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise TransportFailed(
+                f"{type(exc).__name__} talking to the SAK at {url}", component=self.sak_id
+            ) from exc
 
     async def find_route(self, evidence_type: str, region: str | None) -> Route:
-        """The one provider the RDN names for ``evidence_type`` in ``region``."""
-        with trace.span(Hop.DC_RDN, self.consumer_id, title=f"{evidence_type}: Datenhalter finden"):
-            trace.step("RDN erreichbar")
-            url = f"{self.endpoints.platform}{_platform.RDN_PATH}"
+        """The one provider the SAK finds (in the RDN) for ``evidence_type`` in ``region``."""
+        with trace.span(
+            Hop.DC_SAK,
+            self.consumer_id,
+            peer=self.sak_id,
+            title=f"{evidence_type}: Datenhalter über den SAK finden",
+        ):
+            trace.step("SAK erreichbar")
             params = {"evidenceType": evidence_type}
             if region:
                 params["region"] = region
-            try:
-                response = await self._http.get(url, params=params)
-            except httpx.HTTPError as exc:
-                raise TransportFailed(
-                    f"RDN unreachable: {type(exc).__name__}", component="rdn"
-                ) from exc
+            response = await self._sak("GET", ROUTES_PATH, params=params)
             trace.step("Genau ein zuständiger Datenhalter")
-            return _platform.read_rdn_answer(response.status_code, response.content, evidence_type)
+            return read_route(
+                response.status_code, response.content, evidence_type, component=self.sak_id
+            )
 
-    # -- steps -------------------------------------------------------------------------------
+    async def _authorise(self, exchange: _Exchange) -> None:
+        """Ask the SAK for the authorisation of exactly this 0101 (again only when a token
+        would expire): the token goes into ``IssuedToken``.
+
+        The request hash covers the 0101 without the token text, so every token for this
+        request (a renewal too) is bound to the same hash, and the 0101's ids stay.
+        """
+        current = exchange.authorisation
+        if current is not None:
+            expires = current.expires_at
+            if not current.required or (
+                expires is not None and expires - _TOKEN_MARGIN > self.participant.clock.now()
+            ):
+                return
+        asked = {
+            "serviceId": exchange.route.service_id,
+            "purpose": exchange.purpose,
+            "legalBasis": exchange.legal_basis,
+            "usesIdnr": tokens.uses_idnr(exchange.request),
+            "requestHash": exchange.request_hash,
+        }
+        with trace.span(
+            Hop.DC_SAK,
+            self.consumer_id,
+            peer=self.sak_id,
+            title=f"Berechtigung für {exchange.evidence_type}",
+        ):
+            trace.step("Berechtigung für genau diese Anfrage (Hash) beim SAK erfragt")
+            response = await self._sak("POST", AUTHORISATIONS_PATH, json_body=asked)
+            trace.step("Übermittlung erlaubt (Token der Vermittlungsstelle, wo nötig)")
+            # The VS's "no" is a refusal of the transfer itself (DC-03): nothing is sent.
+            granted = read_authorisation(
+                response.status_code, response.content, component=self.sak_id
+            )
+        exchange.authorisation = granted
+        request = exchange.request
+        if granted.required:
+            request = request.with_token(granted.token)
+        exchange.raw_request = messages.to_bytes(request)
+
+    async def _run(self, exchange: _Exchange) -> EvidenceResult:
+        """Submit, retry, wait for asynchronous answers, and return the checked evidence."""
+        waited = timedelta(0)
+        collections = 0
+        while True:
+            answer = await self._submit_with_retries(exchange)
+            available_at = answer.response.available_at
+            if available_at is None:
+                self._record(exchange, "delivered")
+                return self._result(exchange, answer)
+            self._record(exchange, "pending")
+            now = self.participant.clock.now()
+            delay = max(timedelta(0), available_at - now)
+            if (
+                collections >= self.retry.max_collections
+                or waited + delay > self.retry.max_pending_wait
+            ):
+                raise UpstreamTimeout(
+                    f"evidence announced for {available_at.isoformat()} is beyond the wait bound",
+                    component=exchange.route.provider,
+                )
+            log.info(
+                "request %s pending at %s: collecting in %.1fs",
+                exchange.request.request_id,
+                exchange.route.provider,
+                delay.total_seconds(),
+            )
+            await self._sleep(delay.total_seconds())
+            waited += delay
+            collections += 1
+
+    async def _submit_with_retries(self, exchange: _Exchange) -> _Answer:
+        failures = 0
+        while True:
+            await self._authorise(exchange)
+            try:
+                return await self._submit_once(exchange)
+            except NootsError as exc:
+                failures += 1
+                if (
+                    not is_retryable(exc, http_status=exchange.last_status)
+                    or failures >= self.retry.max_attempts
+                ):
+                    raise
+                delay = self.retry.delay(failures, self._rng)
+                log.warning(
+                    "request %s attempt %d failed (%s %s): retrying in %.2fs",
+                    exchange.request.request_id,
+                    failures,
+                    exc.code,
+                    type(exc).__name__,
+                    delay,
+                )
+                await self._sleep(delay)
+
+    async def _submit_once(self, exchange: _Exchange) -> _Answer:
+        """Hand the 0101 to the SAK once; the checked 0102 (or the typed error of a 0103)."""
+        route = exchange.route
+        with trace.span(
+            Hop.DC_SAK,
+            self.consumer_id,
+            peer=self.sak_id,
+            title=f"{exchange.evidence_type} anfragen",
+        ):
+            trace.step("0101 an den eigenen SAK übergeben (Zweck, Dienst-ID)")
+            trace.attach("Nachweisanfrage (DE.EvidenceRequest.0101)", exchange.raw_request)
+            exchange.last_status = None
+            exchange.submissions += 1
+            response = await self._sak(
+                "POST",
+                CONSUMER_REQUESTS_PATH,
+                content=exchange.raw_request,
+                headers={
+                    "Content-Type": XML_MEDIA_TYPE,
+                    Header.PURPOSE: encode_value(exchange.purpose),
+                    Header.SERVICE_ID: encode_value(route.service_id),
+                },
+            )
+            envelope_id = _uuid_header(response, Header.ENVELOPE_ID)
+            if envelope_id is not None:
+                exchange.envelope_ids.append(envelope_id)
+                trace.note(envelope_id=str(envelope_id))
+            trace.step("Antwort des SAK erhalten")
+        status, content = response.status_code, response.content
+        exchange.last_status = status
+        log.info(
+            "0101 %s → %s via %s: HTTP %d, %s, %d bytes",
+            exchange.request.request_id,
+            route.provider,
+            self.sak_id,
+            status,
+            response.headers.get(Header.OUTCOME, "-"),
+            len(content),
+        )
+        with trace.span(
+            Hop.SAK_DC,
+            self.consumer_id,
+            peer=self.sak_id,
+            title="Antwort prüfen",
+            envelope_id=str(envelope_id) if envelope_id else None,
+        ):
+            trace.attach("Antwort (0102/0103)", content)
+            answer = self._read(status, content, response.headers.get("content-type", ""))
+            response_envelope = _uuid_header(response, Header.RESPONSE_ENVELOPE_ID)
+            return _Answer(self._check(exchange, answer), content, response_envelope)
+
+    def _read(self, status: int, content: bytes, media_type: str) -> Answer:
+        """The XNachweis answer in a SAK's answer. A JSON problem (the SAK could not read or
+        take the 0101) is the typed error of its code; no answer at all from a failing gateway
+        is :class:`TransportFailed` (retried); anything else unreadable is refused as ours."""
+        own = self.consumer_id
+        if "json" in media_type.lower():
+            raise read_problem(status, content, component=self.sak_id)
+        trace.step("Antwort ist eine XNachweis-Nachricht")
+        try:
+            element = parse_xml(content)
+        except XmlError as exc:
+            if status >= 500 or not content:
+                raise TransportFailed(
+                    f"HTTP {status} without an answer", component=self.sak_id
+                ) from exc
+            raise _own(
+                MalformedMessage(f"answer is not acceptable XML: {exc.message}"), own
+            ) from None
+        try:
+            return read_answer(element)
+        except NootsError as exc:
+            if status >= 500:  # a failing gateway's page: no answer came
+                raise TransportFailed(
+                    f"HTTP {status} without an answer", component=self.sak_id
+                ) from exc
+            raise _own(
+                MalformedMessage(f"answer is no XNachweis 0102/0103: {exc.message}"), own
+            ) from None
+
+    def _check(self, exchange: _Exchange, answer: Answer) -> messages.EvidenceResponse:
+        """The XNachweis-level checks, before anything in the answer is used (DC-05)."""
+        own = self.consumer_id
+        request = exchange.request
+        message = answer.message
+        trace.step("Antwort zu genau dieser Anfrage (Request-ID, Anfragender)")
+        if message.request_id != request.request_id:
+            raise _own(ResponseBindingError("the answer echoes another request id"), own)
+        if message.requester.identifier != self._agent.identifier:
+            raise _own(ResponseBindingError("the answer names another requester"), own)
+        if isinstance(message, messages.EvidenceErrorResponse):
+            reporter = message.error_provider.identifier
+            first = message.errors[0]
+            code = answer.codes[0] if answer.codes else str(first.code)
+            trace.check(f"Fehlerantwort {code} von {reporter}", False, first.detail or "")
+            raise error_of_code(code, first.detail or "", component=reporter)
+        provider = exchange.route.provider
+        trace.step("Nachweis vom angefragten Datenhalter, Nachweistyp und Person wie angefragt")
+        if message.provider.identifier != provider:
+            raise _own(SenderMismatch(f"evidence of another provider than {provider!r}"), own)
+        for evidence in message.evidences:
+            if evidence.conformance.classification != request.evidence_type.classification:
+                raise _own(ResponseBindingError("evidence of another type than requested"), own)
+            subject = evidence.subject
+            if exchange.idnr is not None and (
+                not isinstance(subject, messages.NaturalPerson) or subject.idnr != exchange.idnr
+            ):
+                raise _own(
+                    ResponseBindingError("evidence about another person than requested"), own
+                )
+        return message
+
+    def _result(self, exchange: _Exchange, answer: _Answer) -> EvidenceResult:
+        evidence = answer.response.evidence
+        assert evidence is not None
+        try:
+            document = parse_xml(evidence.document)
+        except XmlError as exc:
+            raise _own(
+                MalformedMessage(f"evidence document is not acceptable XML: {exc.message}"),
+                self.consumer_id,
+            ) from None
+        return EvidenceResult(
+            evidence_type=exchange.evidence_type,
+            purpose=exchange.purpose,
+            route=exchange.route,
+            evidence=evidence,
+            document=document,
+            raw_request=exchange.raw_request,
+            raw_response=answer.raw_response,
+            request_id=exchange.request.request_id,
+            message_uuid=exchange.request.message_uuid,
+            envelope_ids=tuple(exchange.envelope_ids),
+            response_envelope_id=answer.response_envelope_id,
+            idnr=exchange.idnr,
+            submissions=exchange.submissions,
+        )
+
+    # -- the subject and the IDA -------------------------------------------------------------
 
     async def _subject(
         self,
@@ -333,329 +662,101 @@ class AsyncClient:
         )
         return subject, idnr
 
-    async def _fresh_token(self, exchange: _Exchange) -> None:
-        """Get (or renew) the VS token for this exact request and put it into the 0101.
+    async def lookup_idnr(self, person: PersonQuery, *, purpose: str | None = None) -> str:
+        """The IDNr for basic data (IDA); :class:`NotFound` if none or several match."""
+        result = await self._ida(
+            ida.ByName(person.family_name, person.given_name, person.date_of_birth), purpose
+        )
+        return result.idnr
 
-        Renewing keeps the request identical: the token binds the hash of the 0101 without the
-        token text, so every token for this request carries the same hash.
+    async def basic_data(self, idnr: str, born: date, *, purpose: str | None = None) -> PersonQuery:
+        """The basic data the IDA holds for an IDNr and date of birth."""
+        result = await self._ida(ida.ByIdnr(idnr, born), purpose)
+        data = result.basic_data
+        if data is None or result.idnr != idnr:
+            raise _own(
+                UpstreamError("the IDA answered without the basic data asked for"), self.consumer_id
+            )
+        return PersonQuery(
+            data.given_names, data.family_name, data.date_of_birth, data.place_of_birth
+        )
+
+    async def _ida(self, query: ida.LookupQuery, purpose: str | None) -> ida.LookupResult:
+        """One IDA look-up; an IDNr received (or refused) is a transfer to log (§ 9 IDNrG).
+
+        The IDA is reached directly, with the online service's IAM access token for it; the
+        look-up's id (``Noots-Message-Id``) names the transfer in both protocol logs.
         """
-        now = self.participant.clock.now()
-        if exchange.token is not None and exchange.token.expires_at - _TOKEN_MARGIN > now:
-            return
-        unsigned = messages.build(exchange.request.with_token(""))
-        vs_id = self.topology.platform.vs_id
-        asked = tokens.TokenRequest(
-            consumer=self.consumer_id,
-            provider=exchange.route.provider,
-            evidence_type=exchange.request.evidence_type.classification,
-            purpose=exchange.purpose,
-            legal_basis=exchange.legal_basis,
-            uses_idnr=exchange.idnr is not None,
-            request_hash=tokens.request_hash(unsigned),
-        )
+        ida_id = self.topology.ida.participant_id
+        asked = query.idnr if isinstance(query, ida.ByIdnr) else None
+        look_up = uuid.uuid4()
+        message = f"urn:uuid:{look_up}"
         with trace.span(
-            Hop.DC_VS, self.consumer_id, peer=vs_id, title=f"Token für {exchange.evidence_type}"
+            Hop.DC_IDA,
+            self.consumer_id,
+            peer=ida_id,
+            envelope_id=str(look_up),
+            title="IDNr-Abfrage",
         ):
             try:
-                opened, _raw = await self._platform_call(
-                    f"{self.endpoints.platform}{_platform.VS_PATH}",
-                    vs_id,
-                    _platform.VS_SERVICE,
-                    tokens.build_token_request(asked),
-                    purpose=exchange.purpose,
-                )
-            except AuthorisationError as exc:
-                # The VS's "no" is a refusal of the transfer itself (DC-03): nothing is sent.
-                raise AuthorisationRefused(exc.message, component=exc.component or vs_id) from None
-            trace.step("Token von der VS versiegelt und an genau diese Anfrage gebunden (Hash)")
-            exchange.token = _platform.read_token_answer(
-                opened.body,
-                self.participant.verifier,
-                clock=self.participant.clock,
-                expected=asked,
-                component=vs_id,
-            )
-        exchange.element = messages.build(exchange.request.with_token(exchange.token.issued))
-
-    async def _run(self, exchange: _Exchange) -> EvidenceResult:
-        """Send, retry, wait for asynchronous answers, and return the verified evidence."""
-        waited = timedelta(0)
-        collections = 0
-        while True:
-            answer = await self._send_with_retries(exchange)
-            available_at = answer.response.available_at
-            if available_at is None:
-                self._record(exchange, "delivered")
-                return self._result(exchange, answer)
-            self._record(exchange, "pending")
-            now = self.participant.clock.now()
-            delay = max(timedelta(0), available_at - now)
-            if (
-                collections >= self.retry.max_collections
-                or waited + delay > self.retry.max_pending_wait
-            ):
-                raise UpstreamTimeout(
-                    f"evidence announced for {available_at.isoformat()} is beyond the wait bound",
-                    component=exchange.route.provider,
-                )
-            log.info(
-                "request %s pending at %s: collecting in %.1fs",
-                exchange.request.request_id,
-                exchange.route.provider,
-                delay.total_seconds(),
-            )
-            await self._sleep(delay.total_seconds())
-            waited += delay
-            collections += 1
-
-    async def _send_with_retries(self, exchange: _Exchange) -> _Answer:
-        failures = 0
-        while True:
-            await self._fresh_token(exchange)
-            try:
-                return await self._send_once(exchange)
+                result = await self._ida_call(query, ida_id, purpose, look_up)
+                trace.step("IDNr eindeutig ermittelt")
             except NootsError as exc:
-                failures += 1
-                if (
-                    not is_retryable(exc, http_status=exchange.last_status)
-                    or failures >= self.retry.max_attempts
-                ):
-                    raise
-                delay = self.retry.delay(failures, self._rng)
-                log.warning(
-                    "request %s attempt %d failed (%s %s): retrying in %.2fs",
-                    exchange.request.request_id,
-                    failures,
-                    exc.code,
-                    type(exc).__name__,
-                    delay,
-                )
-                await self._sleep(delay)
+                self._log(ida_id, "IDNr", purpose, asked, message, f"refused:{exc.code}")
+                raise
+            self._log(ida_id, "IDNr", purpose, result.idnr, message, "delivered")
+            return result
 
-    async def _send_once(self, exchange: _Exchange) -> _Answer:
-        assert exchange.element is not None  # set by _fresh_token
-        route = exchange.route
-        header = EnvelopeHeader(
-            message_id=uuid.uuid4(),  # fresh per envelope; the 0101 ids stay (PROTOCOL.md)
-            sender=self.consumer_id,
-            recipient=route.provider,
-            service_id=route.service_id,
-            created=self.participant.clock.now(),
-            purpose=exchange.purpose,
-        )
-        hub_id = self.topology.platform.hub_id
-        hop = {"peer": hub_id, "envelope_id": str(header.message_id)}
-        with trace.span(
-            Hop.DC_HUB, self.consumer_id, title=f"{exchange.evidence_type} anfragen", **hop
-        ):
-            trace.step("0101 mit VS-Token im Umschlag signiert (eigener Schlüssel)")
-            raw_request = seal(header, exchange.element, self.participant.signer)
-            trace.attach("Nachweisanfrage (signierter Transportumschlag mit 0101)", raw_request)
-            exchange.envelope_ids.append(header.message_id)
-            url = f"{self.endpoints.platform}{_platform.HUB_PATH}"
-            exchange.last_status = None
-            trace.step("Transport-Hub erreichbar, Antwort erhalten")
-            status, raw_response = await self._post(url, raw_request, component=hub_id)
-        log.info(
-            "0101 %s envelope %s → %s via hub: HTTP %d, %d bytes",
-            exchange.request.request_id,
-            header.message_id,
-            route.provider,
-            status,
-            len(raw_response),
-        )
-        exchange.last_status = status
-        with trace.span(Hop.HUB_DC, self.consumer_id, title="Antwort prüfen", **hop):
-            trace.attach("Antwort (signierter Transportumschlag)", raw_response)
-            opened = self._open_answer(
-                raw_response,
-                raw_request,
-                status,
-                allowed={route.provider, hub_id},
-                sent_id=header.message_id,
-                peer=self.topology.platform.hub_id,
-            )
-            return self._read_evidence_answer(exchange, opened, raw_request, status)
-
-    # -- talking HTTP ------------------------------------------------------------------------
-
-    async def _post(self, url: str, body: bytes, *, component: str) -> tuple[int, bytes]:
+    async def _ida_call(
+        self,
+        query: ida.LookupQuery,
+        ida_id: str,
+        purpose: str | None,
+        look_up: uuid.UUID,
+    ) -> ida.LookupResult:
+        """One look-up at the IDA; its result (``env:Error`` → the typed error of its code)."""
+        headers = {"Content-Type": XML_MEDIA_TYPE, Header.MESSAGE_ID: str(look_up)}
+        if purpose:
+            headers[Header.PURPOSE] = encode_value(purpose)
+        if self._access is not None:
+            headers.update(await self._access.authorization(ida_id))
+        body = serialize(ida.build_query(query))
+        trace.attach("IDNr-Anfrage", body)
+        trace.step(f"{ida_id} erreichbar, Antwort erhalten")
+        url = f"{self.endpoints.ida}{ida.LOOKUP_PATH}"
         try:
-            response = await self._http.post(url, content=body, headers=_XML)
+            response = await self._http.post(url, content=body, headers=headers)
         except httpx.TimeoutException as exc:
-            raise TransportFailed(f"no answer in time from {url}", component=component) from exc
+            raise TransportFailed(f"no answer in time from {url}", component=ida_id) from exc
         except httpx.HTTPError as exc:
             raise TransportFailed(
-                f"{type(exc).__name__} talking to {url}", component=component
+                f"{type(exc).__name__} talking to {url}", component=ida_id
             ) from exc
-        return response.status_code, response.content
-
-    async def _platform_call(
-        self,
-        url: str,
-        recipient: str,
-        service_id: str,
-        body: etree._Element,
-        *,
-        purpose: str | None = None,
-        message_id: uuid.UUID | None = None,
-    ) -> tuple[OpenedEnvelope, bytes]:
-        """One signed request to a platform service (VS, IDA); its verified answer.
-
-        An ``env:Error`` answer becomes the typed error of its code.
-        """
-        header = EnvelopeHeader(
-            message_id=message_id or uuid.uuid4(),
-            sender=self.consumer_id,
-            recipient=recipient,
-            service_id=service_id,
-            created=self.participant.clock.now(),
-            purpose=purpose,
-        )
-        trace.note(envelope_id=str(header.message_id))
-        trace.step("Anfrage im Umschlag signiert (eigener Schlüssel)")
-        raw_request = seal(header, body, self.participant.signer)
-        trace.attach("Anfrage (signierter Transportumschlag)", raw_request)
-        trace.step(f"{recipient} erreichbar, Antwort erhalten")
-        status, raw_response = await self._post(url, raw_request, component=recipient)
-        trace.attach("Antwort (signierter Transportumschlag)", raw_response)
-        log.info("%s envelope %s → %s: HTTP %d", service_id, header.message_id, recipient, status)
-        opened = self._open_answer(
-            raw_response,
-            raw_request,
-            status,
-            allowed={recipient},
-            sent_id=header.message_id,
-            peer=recipient,
-        )
-        trace.step("Antwort ohne Fehlermeldung")
-        if opened.body.tag == f"{{{ENV_NS}}}Error":
-            code, detail, component = parse_error_body(opened.body)
-            raise error_for_code(code, detail, component=component)
-        return opened, raw_request
-
-    def _open_answer(
-        self,
-        raw_response: bytes,
-        raw_request: bytes,
-        status: int,
-        *,
-        allowed: set[str],
-        sent_id: uuid.UUID,
-        peer: str,
-    ) -> OpenedEnvelope:
-        """Verify an answer completely before anything in it is read (DC-05).
-
-        A body that is not even XML is a transport failure when the status says a gateway
-        failed; anything that claims to be an envelope and fails a check is refused for good.
-        """
-        own = self.consumer_id
-        trace.step("Antwort ist ein XML-Transportumschlag")
+        status, content = response.status_code, response.content
+        trace.attach("Antwort der IDA", content)
+        log.info("IDA look-up %s → %s: HTTP %d", look_up, ida_id, status)
+        trace.step("Antwort ist ein Ergebnis der IDA")
         try:
-            root = parse_xml(raw_response)
+            root = parse_xml(content)
         except XmlError as exc:
-            if status >= 500 or not raw_response:
-                raise TransportFailed(f"HTTP {status} without an envelope", component=peer) from exc
+            if status >= 500 or not content:
+                raise TransportFailed(f"HTTP {status} without an answer", component=ida_id) from exc
             raise _own(
-                MalformedMessage(f"answer is not acceptable XML: {exc.message}"), own
+                MalformedMessage(f"the IDA's answer is not acceptable XML: {exc.message}"),
+                self.consumer_id,
             ) from exc
-        if root.tag != f"{{{ENV_NS}}}TransportEnvelope" and status >= 500:
-            raise TransportFailed(f"HTTP {status} without an envelope", component=peer)
-        try:
-            trace.step("Signatur und Zertifikat der Antwort (Kette, Gültigkeit, Sperrliste)")
-            opened = open_envelope(raw_response, self.participant.verifier)
-            trace.step("Absender und Empfänger der Antwort")
-            if opened.header.sender not in allowed:
-                raise SenderMismatch(
-                    f"answer signed by {opened.header.sender!r}, expected one of {sorted(allowed)}"
-                )
-            if opened.header.recipient != own:
-                raise SenderMismatch(f"answer addressed to {opened.header.recipient!r}, not to us")
-            trace.step("Antwort an die eigene Anfrage gebunden (InResponseTo)")
-            check_binding(opened, raw_request)
-            if opened.header.request_message_id not in (None, sent_id):
-                raise ResponseBindingError("answer names another request envelope")
-        except (AuthenticationError, InvalidInput) as exc:
-            raise _own(exc, own) from None
-        return opened
-
-    def _read_evidence_answer(
-        self, exchange: _Exchange, opened: OpenedEnvelope, raw_request: bytes, status: int
-    ) -> _Answer:
-        own = self.consumer_id
-        hub_id = self.topology.platform.hub_id
-        provider = exchange.route.provider
-        trace.step("Antwort ohne Fehlermeldung der Plattform")
-        if opened.body.tag == f"{{{ENV_NS}}}Error":
-            code, detail, component = parse_error_body(opened.body)
+        if root.tag == f"{{{ENV_NS}}}Error":
+            code, detail, component = parse_error_body(root)
             raise error_for_code(code, detail, component=component)
-        trace.step("Antwort ist eine gültige XNachweis-Antwort zu dieser Anfrage")
         try:
-            message = messages.parse(opened.body)
+            return ida.parse_result(root)
         except NootsError as exc:
             raise _own(
-                MalformedMessage(f"answer is no XNachweis message: {exc.message}"), own
+                MalformedMessage(f"unusable IDA answer: {exc.message}"), self.consumer_id
             ) from None
-        request = exchange.request
-        if isinstance(message, messages.EvidenceRequest):
-            raise _own(MalformedMessage("answer is a request, not a response"), own)
-        if message.request_id != request.request_id:
-            raise _own(ResponseBindingError("answer echoes another request id"), own)
-        if message.requester.identifier != own:
-            raise _own(ResponseBindingError("answer names another requester"), own)
-        trace.step("Antwort enthält den Nachweis (keine Fehlerantwort 0103)")
-        if isinstance(message, messages.EvidenceErrorResponse):
-            reporter = message.error_provider.identifier
-            if reporter not in {provider, hub_id} or reporter != opened.header.sender:
-                raise _own(SenderMismatch("error provider is not the signer of the answer"), own)
-            first = message.errors[0]
-            raise error_for_code(first.code, first.detail or first.code.title, component=reporter)
-        # Evidence (or its announcement) only ever comes from the provider that was asked.
-        trace.step("Nachweis vom angefragten Datenhalter signiert")
-        if opened.header.sender != provider or message.provider.identifier != provider:
-            raise _own(
-                SenderMismatch(f"evidence not signed by the addressed provider {provider!r}"), own
-            )
-        trace.step("Nachweistyp und Person (IDNr) wie angefragt")
-        for evidence in message.evidences:
-            if evidence.conformance.classification != request.evidence_type.classification:
-                raise _own(ResponseBindingError("evidence of another type than requested"), own)
-            subject = evidence.subject
-            if exchange.idnr is not None and (
-                not isinstance(subject, messages.NaturalPerson) or subject.idnr != exchange.idnr
-            ):
-                raise _own(
-                    ResponseBindingError("evidence about another person than requested"), own
-                )
-        return _Answer(opened, message, raw_request)
-
-    def _result(self, exchange: _Exchange, answer: _Answer) -> EvidenceResult:
-        evidence = answer.response.evidence
-        assert evidence is not None
-        try:
-            document = parse_xml(evidence.document)
-        except XmlError as exc:
-            raise _own(
-                MalformedMessage(f"evidence document is not acceptable XML: {exc.message}"),
-                self.consumer_id,
-            ) from None
-        return EvidenceResult(
-            evidence_type=exchange.evidence_type,
-            purpose=exchange.purpose,
-            route=exchange.route,
-            evidence=evidence,
-            document=document,
-            raw_request=answer.raw_request,
-            raw_response=answer.opened.raw,
-            request_id=exchange.request.request_id,
-            message_uuid=exchange.request.message_uuid,
-            envelope_ids=tuple(exchange.envelope_ids),
-            response_envelope_id=answer.opened.header.message_id,
-            idnr=exchange.idnr,
-        )
 
     def _record(self, exchange: _Exchange, outcome: str) -> None:
-        """DC-09: one protocol entry per outcome of the request (idempotent per outcome)."""
+        """One protocol entry per outcome of the request (idempotent per outcome)."""
         self._log(
             exchange.route.provider,
             exchange.evidence_type,
@@ -701,6 +802,16 @@ def _own(error: NootsError, own: str) -> NootsError:
     return error
 
 
+def _uuid_header(response: httpx.Response, name: str) -> uuid.UUID | None:
+    value = response.headers.get(name)
+    if value is None:
+        return None
+    try:
+        return uuid.UUID(value.strip())
+    except ValueError:
+        return None
+
+
 class Client:
     """The synchronous face of :class:`AsyncClient`: same arguments, same results.
 
@@ -711,13 +822,36 @@ class Client:
     def __init__(
         self, participant: Participant, endpoints: Endpoints, topology: Topology, **options: Any
     ) -> None:
+        self._start(partial(AsyncClient, participant, endpoints, topology, **options))
+
+    @classmethod
+    def from_landscape(
+        cls,
+        consumer_id: str,
+        *,
+        data_dir: str | os.PathLike[str] | None = None,
+        topology: str | os.PathLike[str] | None = None,
+        **options: Any,
+    ) -> Client:
+        """See :meth:`AsyncClient.from_landscape`: the client of ``consumer_id`` in the running
+        landscape of ``data_dir``, in one line."""
+        client = cls.__new__(cls)
+        client._start(
+            partial(
+                AsyncClient.from_landscape,
+                consumer_id,
+                data_dir=data_dir,
+                topology=topology,
+                **options,
+            )
+        )
+        return client
+
+    def _start(self, factory: Callable[[], AsyncClient]) -> None:
         self._portal_cm = start_blocking_portal()
         self._portal: BlockingPortal = self._portal_cm.__enter__()
         try:
-            self._client: AsyncClient = self._portal.call(
-                _make_async_client,
-                partial(AsyncClient, participant, endpoints, topology, **options),
-            )
+            self._client: AsyncClient = self._portal.call(_make_async_client, factory)
         except BaseException:
             self._portal_cm.__exit__(None, None, None)
             raise

@@ -2,8 +2,9 @@
 
 The client raises the typed errors of :mod:`noots.errors`. Errors it detects itself while
 checking an answer carry its own participant id as ``component``; errors another party reported
-(the hub, the Vermittlungsstelle, a register) carry theirs. That is how the explanation tells
-"your certificate was refused" apart from "the answer you got was forged".
+(its SAK, the Vermittlungsstelle, a register) carry theirs. That is how the explanation tells
+"your SAK refused you" apart from "the answer you got does not answer your request". A code
+outside ``EDM:ERR:0001…0008`` (:class:`~consumers.UnlistedCodeError`) is shown as it came.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from consumers._retry import TransportFailed
+from consumers._sak import UnlistedCodeError
 from noots.errors import (
     AuthenticationError,
     AuthorisationError,
@@ -60,7 +62,8 @@ def explain(
 ) -> Explanation:
     """The likely cause of ``error`` and the fix, for the exchange described by ``context``."""
     cause, fix = (_german if language == "de" else _english)(error, context)
-    return Explanation(str(error.code), cause, fix)
+    code = error.reported_code if isinstance(error, UnlistedCodeError) else str(error.code)
+    return Explanation(code, cause, fix)
 
 
 def _own_check(error: NootsError, context: ExchangeContext) -> bool:
@@ -68,11 +71,18 @@ def _own_check(error: NootsError, context: ExchangeContext) -> bool:
 
 
 def _english(error: NootsError, c: ExchangeContext) -> tuple[str, str]:
-    who = error.component or "the platform"
+    who = error.component or "the landscape"
     if isinstance(error, TransportFailed):
         return (
             f"no answer from {who}: the landscape is not running or not at the configured address",
             "start it with `noots up` (same --data-dir and topology) and try again",
+        )
+    if isinstance(error, UnlistedCodeError):
+        return (
+            f"{who} refused with error code {error.reported_code}, which is outside "
+            f"EDM:ERR:0001…0008 (the national code list is not published): {error.detail or '-'}",
+            "nothing was used; show the code to the person and ask the operator of "
+            f"{who} what it means before trying again",
         )
     if isinstance(error, ConfigurationError):
         return (
@@ -81,15 +91,16 @@ def _english(error: NootsError, c: ExchangeContext) -> tuple[str, str]:
         )
     if _own_check(error, c):
         return (
-            "the answer failed verification (tampered, unsigned, wrongly signed, malformed or "
-            "not bound to this request) and was discarded unread",
-            "nothing was used; check who sits between you and the platform, then retry",
+            "the answer does not answer this request (another request id, requester, provider, "
+            "evidence type or person, or no valid XNachweis) and was discarded unused",
+            "nothing was used; check your SAK and the register behind it, then retry",
         )
     if isinstance(error, AuthenticationError):
         return (
-            f"{who} did not accept the signature or certificate of {c.consumer}",
+            f"{who} did not accept {c.consumer} (its certificate or signature, its access "
+            "token, or the requester named in the 0101)",
             "act --as a registered participant whose certificate in the data dir's PKI is "
-            "valid and not revoked",
+            "valid and not revoked, and name it as the requester",
         )
     if isinstance(error, AuthorisationRefused):
         return (
@@ -151,15 +162,20 @@ def _german(error: NootsError, c: ExchangeContext) -> tuple[str, str]:
             "Der Nachweisabruf ist im Moment technisch nicht erreichbar.",
             "Bitte versuchen Sie es später noch einmal.",
         )
+    if isinstance(error, UnlistedCodeError):
+        return (
+            f"Der Nachweis wurde nicht übermittelt (Fehlercode {error.reported_code}).",
+            "Bitte reichen Sie den Nachweis selbst ein oder versuchen Sie es später noch einmal.",
+        )
     if _own_check(error, c):
         return (
-            "Die Antwort des Registers war nicht korrekt gesichert. Wir haben sie verworfen und "
-            "keine Daten daraus verwendet.",
+            "Die Antwort des Registers passte nicht zu unserer Anfrage. Wir haben sie verworfen "
+            "und keine Daten daraus verwendet.",
             "Bitte versuchen Sie es später noch einmal oder reichen Sie den Nachweis selbst ein.",
         )
     if isinstance(error, AuthenticationError):
         return (
-            "Unser Online-Dienst konnte sich gegenüber der Plattform nicht ausweisen.",
+            "Unser Online-Dienst konnte sich gegenüber seinem Anschlussknoten nicht ausweisen.",
             "Das ist ein Fehler auf unserer Seite. Bitte reichen Sie den Nachweis selbst ein.",
         )
     if isinstance(error, AuthorisationError):

@@ -1,6 +1,8 @@
-"""The platform services the client talks to besides the hub: paths, bodies and answers.
+"""The central platform's consumer-side paths, bodies and answers of the hub era.
 
-Pure functions (build a body, read an answer); the HTTP calls are in :mod:`consumers._client`.
+The client library no longer uses them: it talks to the online service's SAK
+(:mod:`consumers._sak`). They stay, unchanged, for the hub-era load mix (``bench/_load.py``)
+until the hub is deleted; then this module goes with it.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import json
 
 from lxml import etree
 
+from consumers._matrix import matrix_rows
 from consumers._results import Route
 from noots import tokens
 from noots.errors import (
@@ -16,7 +19,6 @@ from noots.errors import (
     UpstreamError,
     error_for_code,
 )
-from noots.topology import Authorisation, Topology
 
 __all__ = [
     "HUB_PATH",
@@ -33,15 +35,6 @@ HUB_PATH = "/transport/v1/messages"
 VS_PATH = "/vs/v1/tokens"
 RDN_PATH = "/rdn/v1/services"
 VS_SERVICE = "urn:noots:service:noots-vs:tokens"
-
-
-def matrix_rows(topology: Topology, consumer: str, evidence_type: str) -> list[Authorisation]:
-    """The authorisation matrix rows of ``consumer`` for ``evidence_type`` (any provider)."""
-    return [
-        row
-        for row in topology.authorisations
-        if row.consumer == consumer and row.evidence_type == evidence_type
-    ]
 
 
 Token = tokens.TokenGrant

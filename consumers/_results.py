@@ -1,4 +1,4 @@
-"""What one successful retrieval returns: the evidence, its document, and the signed bytes."""
+"""What one successful retrieval returns: the evidence, its document, and the exact bytes."""
 
 from __future__ import annotations
 
@@ -10,28 +10,37 @@ from uuid import UUID
 from lxml import etree
 
 from consumers._document import DocumentRow, document_rows, document_to_dict
-from noots.messages import Evidence
+from noots.messages import Evidence, EvidenceType
 
 __all__ = ["EvidenceResult", "Route"]
 
 
 @dataclass(frozen=True)
 class Route:
-    """Where the RDN says an evidence type (for a region) is answered."""
+    """Where an evidence type (for a region) is answered, as the SAK found it in the RDN.
+
+    ``evidence_type`` is the type as the RDN describes it (classification, title, identifier;
+    the 0101 names it so); ``provider_area`` is the provider's administrative area.
+    """
 
     provider: str
     provider_name: str
     service_id: str
+    provider_area: str = ""
+    evidence_type: EvidenceType | None = None
 
 
 @dataclass(frozen=True)
 class EvidenceResult:
-    """A verified evidence.
+    """A checked evidence.
 
-    Everything here comes from the response envelope that passed every check (signature of the
-    addressed provider, binding to ``raw_request``, 0101/0102 consistency). ``raw_request`` and
-    ``raw_response`` are the exact bytes of the last exchange, kept for audit: the response's
-    signature can be verified again from them at any time.
+    The online service's SAK verified the transport (the provider's SAK's signature, the
+    binding to the exact request); the client checked the 0102 against its 0101 (request id
+    echoed, requester, provider, evidence type, IDNr). ``raw_request`` is the
+    ``DE.EvidenceRequest.0101`` handed to the SAK, ``raw_response`` the ``0102`` received,
+    byte for byte, kept for audit. ``envelope_ids`` are the transport envelopes the SAK sent
+    for this request (one per submission, as its ``Noots-Envelope-Id`` said), and
+    ``response_envelope_id`` the envelope the evidence came in.
     """
 
     evidence_type: str
@@ -44,8 +53,9 @@ class EvidenceResult:
     request_id: UUID
     message_uuid: UUID
     envelope_ids: tuple[UUID, ...]
-    response_envelope_id: UUID
+    response_envelope_id: UUID | None
     idnr: str | None = None
+    submissions: int = 0
 
     @property
     def provider(self) -> str:
@@ -53,14 +63,14 @@ class EvidenceResult:
 
     @property
     def attempts(self) -> int:
-        """How many envelopes carried this request (retries and collections included)."""
-        return len(self.envelope_ids)
+        """How often the 0101 was handed to the SAK (retries and collections included)."""
+        return max(self.submissions, len(self.envelope_ids))
 
     def rows(self) -> list[DocumentRow]:
         return document_rows(self.document)
 
     def to_json(self, *, include_raw: bool = False) -> dict[str, Any]:
-        """A JSON-ready summary; ``include_raw`` adds the signed bytes (base64) for audit."""
+        """A JSON-ready summary; ``include_raw`` adds the exact bytes (base64) for audit."""
         data: dict[str, Any] = {
             "evidence_type": self.evidence_type,
             "purpose": self.purpose,
@@ -70,7 +80,9 @@ class EvidenceResult:
             "request_id": f"urn:uuid:{self.request_id}",
             "message_uuid": str(self.message_uuid),
             "envelope_ids": [str(e) for e in self.envelope_ids],
-            "response_envelope_id": str(self.response_envelope_id),
+            "response_envelope_id": (
+                str(self.response_envelope_id) if self.response_envelope_id else None
+            ),
             "issuing_date": self.evidence.issuing_date.isoformat(),
             "issuing_authority": self.evidence.issuing_authority.name,
             "document": document_to_dict(self.document),

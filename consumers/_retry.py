@@ -1,9 +1,10 @@
 """When the client tries again, how long it waits, and for how long it waits at most (DC-06, DC-08).
 
-A retry re-sends the *same* ``DE.EvidenceRequest.0101`` (same ``id``, same ``nachrichtenUUID``)
-in a fresh transport envelope: the provider's replay guard keys on the envelope id, so a fresh
-envelope is accepted, while the unchanged XNachweis ids let the provider and the protocol logs
-recognise the attempts as one request (docs/PROTOCOL.md, "MessageId").
+A retry hands the *same* ``DE.EvidenceRequest.0101`` (same ``id``, same ``nachrichtenUUID``) to
+the SAK again, which sends it in a fresh transport envelope: the provider's SAK keys its replay
+guard on the envelope id, so the fresh envelope is accepted, while the unchanged XNachweis ids
+let the provider and the protocol logs recognise the attempts as one request
+(docs/PROTOCOL.md, "MessageId").
 """
 
 from __future__ import annotations
@@ -14,13 +15,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
+from consumers._sak import UnlistedCodeError
 from noots.errors import EdmCode, NootsError, QueryError, UpstreamError
 
 __all__ = ["AsyncSleeper", "RetryPolicy", "TransportFailed", "is_retryable", "real_sleep"]
 
 
 class TransportFailed(UpstreamError):
-    """No answer at all: connection refused or reset, read timeout, a body that is no envelope.
+    """No answer at all: connection refused or reset, read timeout, a failing gateway's page
+    instead of an XNachweis answer.
 
     A subclass of :class:`~noots.errors.UpstreamError` (EDM:ERR:0008), so callers that only
     know the core tree still handle it; the client retries it.
@@ -85,11 +88,14 @@ _TRANSIENT_CODES = frozenset({EdmCode.TIMEOUT})
 def is_retryable(error: NootsError, *, http_status: int | None = None) -> bool:
     """Whether sending the same request again could succeed.
 
-    Retryable: transport failures (no answer, connection refused, timeout), a verified answer
-    with ``EDM:ERR:0005``, and a query error the platform reports with a 5xx gateway status
-    (a component behind it failed). Never retryable: an answer that failed verification
-    (tampered, unsigned, unbound) and every other error code.
+    Retryable: transport failures (no answer, connection refused, timeout), an answer with
+    ``EDM:ERR:0005``, and an ``EDM:ERR:0008`` the SAK answers with a gateway status
+    (502/503/504: a component behind it failed). Never retryable: an answer that failed the
+    client's checks, every other error code, and codes outside the EDM list (nothing is known
+    about them).
     """
     if isinstance(error, TransportFailed) or error.code in _TRANSIENT_CODES:
         return True
+    if isinstance(error, UnlistedCodeError):
+        return False
     return isinstance(error, QueryError) and http_status in {502, 503, 504}

@@ -6,7 +6,7 @@ test citizen of the synthetic population by naming the IDNr or a behaviour ident
 choose the level of assurance to try what the Datenschutzcockpit does with a lower one.
 
 ``POST /eid/v1/login`` with JSON ``{"idnr": "02476291358", "level": "hoch"}`` or
-``{"identity": "not_found"}`` (a behaviour of :mod:`registers.identities`) answers
+``{"identity": "not_found"}`` (a behaviour of :mod:`noots.synthetic.identities`) answers
 ``{"token": "<base64url>", "idnr": …, "givenName": …, "familyName": …, "level": …,
 "expiresAt": …}``. The token is an ``eid:Identity`` document signed by the participant
 ``noots-eid`` (role ``eid``), see :mod:`noots.eid`; present it as ``Authorization: Bearer``.
@@ -36,8 +36,8 @@ from noots.eid import IdentityToken, Level, issue_identity
 from noots.errors import InvalidInput, NootsError, PersonNotFound
 from noots.idnr import validate
 from noots.participant import Participant
-from registers.identities import BEHAVIOUR_IDENTITIES, Behaviour, identity
-from registers.population import PopulationStore, default_path
+from noots.synthetic.identities import BEHAVIOUR_IDENTITIES, Behaviour, identity
+from noots.synthetic.population import PopulationStore, default_path
 
 __all__ = ["DSC_AUDIENCE", "Citizen", "EidService", "router"]
 

@@ -101,7 +101,7 @@ def bootstrap_landscape(
     if not paths.population_db.exists():
         # The population generator lives with the registers; imported here so the core
         # library does not load faker unless a landscape is being created.
-        from registers.population import seed_population
+        from noots.synthetic.population import seed_population
 
         seed_population(
             paths.population_db,

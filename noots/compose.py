@@ -1,11 +1,25 @@
 """``docker-compose.yml`` generated from the topology (``noots compose``).
 
-The compose file runs the landscape ``noots up`` runs, one container per component, from the
-same topology file (mounted read-only): every component is a service running
-``noots serve <component> --host 0.0.0.0``, publishes the topology's port on the host's
-loopback, and finds the others by their service names (``NOOTS_HOSTS``). A ``bootstrap``
-service creates the PKI and the population in the shared ``noots-data`` volume once; the
-protocol logs go to PostgreSQL (``NOOTS_DATABASE_URL``), whose files live in ``noots-postgres``.
+The compose file runs the landscape ``noots up`` runs, one container per workload of
+:func:`noots.deployment.workloads`, from the same topology file (mounted read-only), deployed as
+an operator would:
+
+- **TLS on** (mutual TLS on every hop); the certificates name the services' DNS names;
+- a one-shot ``bootstrap`` service (``noots provision``, :mod:`noots.provision`) is the only
+  container that opens the certificate authority's volume ``ca``, besides the workload that
+  operates the CA at run time (:data:`noots.deployment.KIND_RULES`); it gives each workload a
+  volume ``keys-<workload>`` with only its own participants' keys (mounted read-only), the
+  trust anchor and CRL in ``trust`` (read-only for all), and a state volume ``data-<workload>``
+  (with the synthetic population where the kind answers from it);
+- the protocol logs of every party go to PostgreSQL (``NOOTS_DATABASE_URL``), whose files live
+  in the ``postgres`` volume;
+- health checks (``python -m noots.healthcheck``, presenting the container's own certificate),
+  restart policies, published ports on the host's loopback.
+
+Images, base image and published address come from variables with the users' defaults:
+``NOOTS_IMAGE`` (``noots:<version>``), ``NOOTS_BASE_IMAGE`` (``python:3.11-slim``),
+``NOOTS_POSTGRES_IMAGE`` (``postgres:15``), ``NOOTS_POSTGRES_PASSWORD``,
+``NOOTS_PUBLISH_ADDRESS`` (``127.0.0.1``).
 
 The file is generated, never edited by hand: a test checks that the committed file equals
 :func:`render_compose` of the committed ``landscape.yaml``.
@@ -14,85 +28,48 @@ The file is generated, never edited by hand: a test checks that the committed fi
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from noots import __version__
-from noots.components import Component, landscape_components
-from noots.errors import ConfigurationError
+from noots.deployment import (
+    CA_MOUNT,
+    DATA_DIR,
+    KEYS_MOUNT,
+    TOPOLOGY_PATH,
+    TRUST_MOUNT,
+    Workload,
+    environment,
+    service_name,
+    workloads,
+)
+from noots.provision import CONTAINER_USER
 from noots.topology import Topology
 
 __all__ = [
+    "BASE_IMAGE",
     "DATABASE_URL",
     "DATA_DIR",
     "IMAGE",
+    "POSTGRES_IMAGE",
+    "PROVISION_ROOT",
     "TOPOLOGY_PATH",
-    "ComposeService",
-    "compose_services",
     "render_compose",
     "service_name",
+    "service_volumes",
 ]
 
 IMAGE = f"noots:{__version__}"
-DATA_DIR = "/data"
-TOPOLOGY_PATH = "/etc/noots/landscape.yaml"
-# A simulator's database on a private network, reachable only by the containers: the
-# credentials are placeholders, documented as such, not secrets.
-DATABASE_URL = "postgresql://noots:noots@postgres:5432/noots"
+BASE_IMAGE = "python:3.11-slim"
 POSTGRES_IMAGE = "postgres:15"
+# A simulator's database on the compose network, reachable only by the containers: the
+# password is a placeholder an operator replaces with NOOTS_POSTGRES_PASSWORD.
+POSTGRES_PASSWORD = "${NOOTS_POSTGRES_PASSWORD:-noots}"  # noqa: S105 - a placeholder
+DATABASE_URL = f"postgresql://noots:{POSTGRES_PASSWORD}@postgres:5432/noots"
+PUBLISH_ADDRESS = "${NOOTS_PUBLISH_ADDRESS:-127.0.0.1}"
 DEFAULT_PEOPLE = 10_000
-
-
-def service_name(component: Component) -> str:
-    """The compose service (and host) name of a component: its name, lower case, DNS-safe."""
-    name = re.sub(r"[^a-z0-9-]+", "-", component.name.lower()).strip("-")
-    if not name:
-        raise ConfigurationError(f"no usable service name for component {component.name!r}")
-    return name
-
-
-@dataclass(frozen=True)
-class ComposeService:
-    """One component as a compose service."""
-
-    name: str
-    component: Component
-
-    @property
-    def command(self) -> list[str]:
-        return ["noots", "serve", self.component.name, "--host", "0.0.0.0"]  # noqa: S104
-
-    @property
-    def port(self) -> int:
-        return self.component.port
-
-    @property
-    def published(self) -> str:
-        """``127.0.0.1:<port>:<port>``: the host reaches it where the topology says."""
-        return f"127.0.0.1:{self.port}:{self.port}"
-
-    @property
-    def health_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/health"
-
-
-def compose_services(topology: Topology) -> list[ComposeService]:
-    # The dashboard is part of every topology: the compose file has it whatever is installed
-    # on the machine that generates the file.
-    components = landscape_components(topology, dashboard=True)
-    services = [ComposeService(service_name(c), c) for c in components]
-    reserved = {"postgres", "bootstrap"}
-    seen: dict[str, str] = {}
-    for service in services:
-        clash = seen.get(service.name) or (service.name if service.name in reserved else None)
-        if clash is not None:
-            raise ConfigurationError(
-                f"components {clash!r} and {service.component.name!r} would share the compose "
-                f"service name {service.name!r}"
-            )
-        seen[service.name] = service.component.name
-    return services
+#: Where the one-shot mounts the CA and every workload's volumes.
+CA_ROOT = "/ca"
+PROVISION_ROOT = "/volumes"
 
 
 def _q(value: str) -> str:
@@ -104,46 +81,76 @@ def _list(values: list[str]) -> str:
     return "[" + ", ".join(_q(v) for v in values) + "]"
 
 
+def service_volumes(workload: Workload, topology_file: str) -> list[str]:
+    """What one workload's container mounts: its state, its own keys (read-only), the trust
+    anchor and CRL (read-only) or, operating the CA, the CA's volume, and the topology."""
+    volumes = [f"data-{workload.name}:{DATA_DIR}"]
+    if workload.operates_ca:
+        volumes.append(f"ca:{CA_MOUNT}")
+    else:
+        volumes.append(f"trust:{TRUST_MOUNT}:ro")
+    volumes.append(f"keys-{workload.name}:{KEYS_MOUNT}:ro")
+    volumes.append(f"{topology_file}:{TOPOLOGY_PATH}:ro")
+    return volumes
+
+
+def bootstrap_volumes(services: list[Workload], topology_file: str) -> list[str]:
+    volumes = [f"ca:{CA_ROOT}", f"trust:{PROVISION_ROOT}/trust"]
+    for workload in services:
+        volumes.append(f"keys-{workload.name}:{PROVISION_ROOT}/keys/{workload.name}")
+        volumes.append(f"data-{workload.name}:{PROVISION_ROOT}/data/{workload.name}")
+    volumes.append(f"{topology_file}:{TOPOLOGY_PATH}:ro")
+    return volumes
+
+
 def render_compose(
     topology: Topology,
     *,
     topology_file: str = "./landscape.yaml",
     people: int = DEFAULT_PEOPLE,
+    tls: bool = True,
 ) -> str:
     """The compose file for ``topology``; ``topology_file`` is its path relative to the
     compose file (it is mounted into every container)."""
-    services = compose_services(topology)
-    hosts = {s.component.name: s.name for s in services}
+    services = workloads(topology)
+    names = {w.component.name: w.name for w in services}
+    env = environment(topology, names, tls=tls, database_url=DATABASE_URL)
+    owner = ":".join(str(i) for i in CONTAINER_USER)
     out: list[str] = [
         f"# Generated by `noots compose` from {PurePosixPath(topology_file).name}: "
         "do not edit by hand,",
         "# change the topology and run `noots compose` again (a test checks it is current).",
         "# One container per component of the landscape; `docker compose up` runs what",
-        "# `noots up` runs. Protocol logs: PostgreSQL. TLS: use `noots up --tls` on one machine.",
+        f"# `noots up` runs, {'with mutual TLS on every hop' if tls else 'over plain HTTP'}. "
+        "The one-shot `bootstrap`",
+        "# provisions each container's own keys from the CA volume; protocol logs: PostgreSQL.",
+        "# Variables: NOOTS_IMAGE, NOOTS_BASE_IMAGE, NOOTS_POSTGRES_IMAGE,",
+        "# NOOTS_POSTGRES_PASSWORD, NOOTS_PUBLISH_ADDRESS (docs/DEPLOYMENT.md).",
         f"name: {_q(topology.name)}",
         "",
         "x-noots-environment: &noots-environment",
-        f"  NOOTS_DATA_DIR: {_q(DATA_DIR)}",
-        f"  NOOTS_TOPOLOGY: {_q(TOPOLOGY_PATH)}",
-        '  NOOTS_MODE: "test"',
-        '  NOOTS_TLS: "false"',
-        f"  NOOTS_DATABASE_URL: {_q(DATABASE_URL)}",
-        *(
-            f"  NOOTS_TRACE_URL: {_q(f'http://{s.name}:{s.port}/events/v1')}"
-            for s in services
-            if s.component.kind == "dashboard"
-        ),
-        # Single-quoted: the JSON inside stays readable (participant ids hold no quote).
-        f"  NOOTS_HOSTS: '{json.dumps(hosts, separators=(', ', ': '), ensure_ascii=False)}'",
+    ]
+    for key, value in env.items():
+        if key == "NOOTS_HOSTS":
+            # Single-quoted: the JSON inside stays readable (participant ids hold no quote).
+            out.append(f"  {key}: '{value}'")
+        else:
+            out.append(f"  {key}: {_q(value)}")
+    out += [
+        "",
+        "x-noots-build: &noots-build",
+        "  context: .",
+        "  args:",
+        f"    BASE_IMAGE: {_q('${NOOTS_BASE_IMAGE:-' + BASE_IMAGE + '}')}",
         "",
         "x-noots-service: &noots-service",
-        f"  image: {_q(IMAGE)}",
-        "  build: .",
+        f"  image: {_q('${NOOTS_IMAGE:-' + IMAGE + '}')}",
+        "  build: *noots-build",
         "  environment: *noots-environment",
-        "  volumes:",
-        f'    - "noots-data:{DATA_DIR}"',
-        f"    - {_q(f'{topology_file}:{TOPOLOGY_PATH}:ro')}",
         "  restart: unless-stopped",
+        "  # Nothing but the volumes is written: the image stays as it was built.",
+        "  read_only: true",
+        '  tmpfs: ["/tmp"]',
         "  depends_on:",
         "    bootstrap:",
         "      condition: service_completed_successfully",
@@ -152,13 +159,13 @@ def render_compose(
         "",
         "services:",
         "  postgres:",
-        f"    image: {_q(POSTGRES_IMAGE)}",
+        f"    image: {_q('${NOOTS_POSTGRES_IMAGE:-' + POSTGRES_IMAGE + '}')}",
         "    environment:",
         '      POSTGRES_USER: "noots"',
-        '      POSTGRES_PASSWORD: "noots"',
+        f"      POSTGRES_PASSWORD: {_q(POSTGRES_PASSWORD)}",
         '      POSTGRES_DB: "noots"',
         "    volumes:",
-        '      - "noots-postgres:/var/lib/postgresql/data"',
+        '      - "postgres:/var/lib/postgresql/data"',
         "    healthcheck:",
         '      test: ["CMD-SHELL", "pg_isready -U noots -d noots"]',
         "      interval: 5s",
@@ -167,38 +174,55 @@ def render_compose(
         "    restart: unless-stopped",
         "",
         "  bootstrap:",
-        f"    image: {_q(IMAGE)}",
-        "    build: .",
-        f"    command: {_list(['noots', 'bootstrap', '--people', str(people)])}",
-        "    environment: *noots-environment",
+        "    # One-shot: opens the CA, issues what is missing, gives each container its own",
+        "    # keys, the trust anchor, the CRL and its state; runs as root only to hand the",
+        f"    # files to the containers' unprivileged user ({owner}).",
+        f"    image: {_q('${NOOTS_IMAGE:-' + IMAGE + '}')}",
+        "    build: *noots-build",
+        '    user: "0:0"',
+        "    command: "
+        + _list(
+            [
+                "noots",
+                "provision",
+                "--ca",
+                CA_ROOT,
+                "--volumes",
+                PROVISION_ROOT,
+                "--people",
+                str(people),
+                "--owner",
+                owner,
+            ]
+        ),
+        "    environment:",
+        f"      NOOTS_TOPOLOGY: {_q(TOPOLOGY_PATH)}",
         "    volumes:",
-        f'      - "noots-data:{DATA_DIR}"',
-        f"      - {_q(f'{topology_file}:{TOPOLOGY_PATH}:ro')}",
+        *(f"      - {_q(v)}" for v in bootstrap_volumes(services, topology_file)),
         '    restart: "no"',
     ]
-    for service in services:
-        component = service.component
+    for workload in services:
+        component = workload.component
+        check = ["CMD", *workload.health_command(tls=tls, data_dir=DATA_DIR)]
         out += [
             "",
-            f"  {service.name}:",
+            f"  {workload.name}:",
             f"    # {component.title}",
             "    <<: *noots-service",
-            f"    command: {_list(service.command)}",
+            f"    command: {_list(workload.command)}",
             "    ports:",
-            f"      - {_q(service.published)}",
+            f"      - {_q(f'{PUBLISH_ADDRESS}:{workload.port}:{workload.port}')}",
+            "    volumes:",
+            *(f"      - {_q(v)}" for v in service_volumes(workload, topology_file)),
             "    healthcheck:",
-            "      test: "
-            + _list(["CMD", "python", "-m", "noots.healthcheck", service.health_url]),
+            f"      test: {_list(check)}",
             "      interval: 10s",
             "      timeout: 5s",
             "      start_period: 60s",
             "      retries: 3",
         ]
-    out += [
-        "",
-        "volumes:",
-        "  noots-data: {}",
-        "  noots-postgres: {}",
-        "",
-    ]
+    out += ["", "volumes:", "  ca: {}", "  trust: {}", "  postgres: {}"]
+    for workload in services:
+        out += [f"  keys-{workload.name}: {{}}", f"  data-{workload.name}: {{}}"]
+    out.append("")
     return "\n".join(out)

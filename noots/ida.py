@@ -1,7 +1,7 @@
 """The IDNr look-up of the IDM für Personen (IDA, § 6 (3) IDNrG): the wire format.
 
-A data consumer asks ``POST /ida/v1/lookup`` with an ``ida:LookupRequest`` in a signed
-transport envelope and gets an ``ida:LookupResult`` (or an ``env:Error``) back. Schema
+A data consumer asks ``POST /ida/v1/lookup`` with an ``ida:LookupRequest`` (presenting its
+IAM access token for the IDA) and gets an ``ida:LookupResult`` (or an ``env:Error``) back. Schema
 ``xsd/noots-ida-1.xsd``; the three query forms:
 
 - :class:`ByAddress`: family name, date of birth, postcode and place of residence → IDNr;

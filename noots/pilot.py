@@ -8,18 +8,22 @@ sockets of the running components:
    eID: the service receives her sealed identity (names, date of birth);
 2. IDA: basic data → IDNr;
 3. for each evidence the pilot needs (Meldebescheinigung from the Melderegister of the
-   municipality, Fahrzeughalterauskunft from the KBA): RDN → Vermittlungsstelle token → hub →
-   register → the verified answer;
+   municipality, Fahrzeughalterauskunft from the KBA), only through the service's own SAK:
+   the route (its SAK asks the RDN), the authorisation (its SAK asks the Vermittlungsstelle
+   where the law requires a token), and the 0101 (its SAK → the register's SAK → the register
+   and back) → the checked answer;
 4. the citizen opens the Datenschutzcockpit (eID at level "hoch") and sees the transfers.
 
-Every HTTP exchange is recorded; the checks printed for a hop are made again here on the
-recorded bytes (signatures and certificates with the service's verifier, the binding of each
-answer to its request, the VS token's binding to the 0101), and the protocol entries the hub
-and the register wrote are read from the data directory when it is at hand.
+Every HTTP exchange of the online service is recorded; the checks printed for a hop are made
+again here on the recorded bytes (the IDA's signature and certificate with the service's
+verifier, the VS token's seal and its binding to the exact 0101, the answer against the
+0101), and the protocol entries the online service and the register wrote are read from the
+data directory when it is at hand.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -31,10 +35,9 @@ import httpx
 from noots import idnr as idnr_rules
 from noots import messages, tokens
 from noots.eid import Level
-from noots.envelope import OpenedEnvelope, check_binding, open_envelope
 from noots.errors import NootsError, UpstreamError
 from noots.participant import Participant
-from noots.pki import Role
+from noots.sak import AUTHORISATIONS_PATH, CONSUMER_REQUESTS_PATH, ROUTES_PATH, Header
 from noots.settings import NootsSettings
 from noots.topology import Topology
 from noots.xml import parse as parse_xml
@@ -77,10 +80,14 @@ class Exchange:
     response_body: bytes
     millis: float
     error: str | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def path(self) -> str:
         return httpx.URL(self.url).path
+
+    def header(self, name: str) -> str:
+        return self.response_headers.get(name.lower(), "")
 
 
 @dataclass(frozen=True)
@@ -152,6 +159,7 @@ class _Recorder:
                 response.status_code,
                 response.content,
                 (time.perf_counter() - started) * 1000,
+                response_headers={k.lower(): v for k, v in response.headers.items()},
             )
         )
 
@@ -162,39 +170,26 @@ class _Recorder:
         return self.exchanges[start:]
 
 
-def _envelope_checks(
-    exchange: Exchange, verifier: Any, *, signer: str, role: Role
-) -> tuple[OpenedEnvelope | None, list[Check]]:
-    """Open the answer as the service does: certificate path and signature, signer, binding."""
-    checks: list[Check] = []
-    try:
-        opened = open_envelope(exchange.response_body, verifier, required_role=role)
-    except NootsError as exc:
-        return None, [Check("answer signature and certificate", False, exc.message)]
-    checks.append(
-        Check(
-            f"answer signed by {opened.signer.participant_id}",
-            opened.signer.participant_id == signer,
-            f"role {opened.signer.role.value}, certificate chains to the landscape root, "
-            "not revoked",
-        )
-    )
-    try:
-        check_binding(opened, exchange.request_body)
-        checks.append(Check("answer bound to our request", True, "InResponseTo = SHA-256"))
-    except NootsError as exc:
-        checks.append(Check("answer bound to our request", False, exc.message))
-    return opened, checks
-
-
 def _request_of(exchange: Exchange) -> messages.EvidenceRequest | None:
-    """The 0101 we sent (our own bytes: read without verifying our own signature)."""
-    root = parse_xml(exchange.request_body)
-    body = root.find("{urn:noots:transport:1}Body")
-    if body is None or len(body) == 0:
+    """The 0101 the online service handed to its SAK (its own bytes)."""
+    try:
+        message = messages.parse(parse_xml(exchange.request_body))
+    except NootsError:
         return None
-    message = messages.parse(body[0])
     return message if isinstance(message, messages.EvidenceRequest) else None
+
+
+def _object(data: dict[str, Any], key: str) -> dict[str, Any]:
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _json(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 class _Pilot:
@@ -332,7 +327,13 @@ class _Pilot:
 
     def ida_hop(self, exchange: Exchange, idnr: str) -> None:
         ida = self.topology.ida.participant_id
-        _opened, checks = _envelope_checks(exchange, self.verifier, signer=ida, role=Role.IDA)
+        checks = [
+            Check(
+                "access token accepted by the IDA",
+                exchange.status == 200,
+                "the service's IAM token for noots-ida, checked before the query is read",
+            )
+        ]
         checks.append(
             Check(
                 "IDNr well-formed",
@@ -355,50 +356,63 @@ class _Pilot:
         token: tokens.AuthorisationToken | None = None
         for exchange in exchanges:
             path = exchange.path
-            if path.endswith("/rdn/v1/services"):
-                self.rdn_hop(exchange)
-            elif path.endswith("/vs/v1/tokens"):
-                token = self.vs_hop(exchange)
-            elif path.endswith("/transport/v1/messages"):
-                self.hub_hop(exchange, token, idnr)
+            if path.endswith(ROUTES_PATH):
+                self.route_hop(exchange)
+            elif path.endswith(AUTHORISATIONS_PATH):
+                token = self.authorisation_hop(exchange)
+            elif path.endswith(CONSUMER_REQUESTS_PATH):
+                self.request_hop(exchange, token, idnr)
 
-    def rdn_hop(self, exchange: Exchange) -> None:
+    @property
+    def sak(self) -> str:
+        return self.topology.sak_id(self.spec.participant_id)
+
+    def route_hop(self, exchange: Exchange) -> None:
         query = httpx.URL(exchange.url).params
-        checks = [Check("HTTP 200", exchange.status == 200, f"HTTP {exchange.status}")]
-        summary = f"HTTP {exchange.status}"
-        try:
-            import json
-
-            answer = json.loads(exchange.response_body)
-            services = answer.get("services", answer) if isinstance(answer, dict) else answer
-            first = services[0] if isinstance(services, list) and services else {}
-            provider = first.get("participantId") or first.get("provider") or "?"
-            service_id = first.get("serviceId") or first.get("service_id") or "?"
-            checks.append(Check("exactly one data provider", len(services) == 1, ""))
-            summary = f"{self.name(provider)} · {service_id}"
-        except (ValueError, AttributeError, TypeError, IndexError):
-            checks.append(Check("JSON answer", False, "unreadable"))
+        answer = _json(exchange.response_body)
+        provider = _object(answer, "provider")
+        with_idnr = _object(_object(answer, "vs"), "withIdnr")
+        checks = [
+            Check("HTTP 200", exchange.status == 200, f"HTTP {exchange.status}"),
+            Check(
+                "exactly one data provider, with its service id",
+                bool(provider.get("participantId")) and bool(answer.get("serviceId")),
+                str(answer.get("serviceId") or answer.get("detail") or "no route"),
+            ),
+        ]
+        if with_idnr:
+            needed = "VS token needed" if with_idnr.get("required") else "no VS token needed"
+            checks.append(Check(f"with IDNr: {needed}", True, str(with_idnr.get("reason", ""))))
+        participant = str(provider.get("participantId") or "?")
+        area = f" ({provider['area']})" if provider.get("area") else ""
         where = f" für Region {query['region']}" if "region" in query else ""
         self.report.hops.append(
             Hop(
-                f"RDN: wer liefert {query.get('evidenceType', '?')}{where}?",
+                f"SAK → RDN: wer liefert {query.get('evidenceType', '?')}{where}?",
                 self.spec.participant_id,
-                "RDN",
+                f"{self.sak} → RDN",
                 exchange,
-                summary,
+                f"{self.name(participant)}{area}",
                 tuple(checks),
             )
         )
 
-    def vs_hop(self, exchange: Exchange) -> tokens.AuthorisationToken | None:
+    def authorisation_hop(self, exchange: Exchange) -> tokens.AuthorisationToken | None:
+        """The online service asks its SAK for the authorisation of exactly its 0101; the SAK
+        asks the Vermittlungsstelle where the law requires a token."""
         vs = self.topology.platform.vs_id
-        opened, checks = _envelope_checks(exchange, self.verifier, signer=vs, role=Role.VS)
+        answer = _json(exchange.request_body)
+        granted = _json(exchange.response_body)
+        checks = [Check("authorised", exchange.status == 200, f"HTTP {exchange.status}")]
         token: tokens.AuthorisationToken | None = None
-        summary = "refused"
-        if opened is not None:
+        summary = str(granted.get("reason") or granted.get("detail") or "refused")
+        receiver = self.sak
+        if exchange.status == 200 and granted.get("required") is True:
+            receiver = f"{self.sak} → {self.name(vs)}"
             try:
-                issued = tokens.parse_issued_token_body(opened.body)
-                token = tokens.verify_token(issued, self.verifier, clock=self.participant.clock)
+                token = tokens.verify_token(
+                    str(granted.get("token", "")), self.verifier, clock=self.participant.clock
+                )
                 checks.append(
                     Check(
                         "token sealed by the VS, not expired",
@@ -408,20 +422,30 @@ class _Pilot:
                 )
                 checks.append(
                     Check(
+                        "token for the request hash asked for",
+                        token.request_hash == answer.get("requestHash"),
+                        "SHA-256 over the 0101 without the token",
+                    )
+                )
+                checks.append(
+                    Check(
                         "token names the partners and the purpose",
-                        token.consumer == self.spec.participant_id,
+                        token.consumer == self.spec.participant_id
+                        and token.purpose == answer.get("purpose"),
                         f"{token.consumer} → {token.provider}, {token.purpose}, "
                         f"{'with' if token.uses_idnr else 'without'} IDNr",
                     )
                 )
-                summary = f"token {token.token_id} ({token.legal_basis})"
+                summary = f"token {token.token_id} ({token.legal_basis}): {summary}"
             except NootsError as exc:
                 checks.append(Check("token", False, exc.message))
+        elif exchange.status == 200:
+            checks.append(Check("no VS token needed", True, summary))
         self.report.hops.append(
             Hop(
-                "Vermittlungsstelle: abstrakte Berechtigung",
+                "SAK: Berechtigung (Vermittlungsstelle, wo nötig)",
                 self.spec.participant_id,
-                vs,
+                receiver,
                 exchange,
                 summary,
                 tuple(checks),
@@ -429,59 +453,77 @@ class _Pilot:
         )
         return token
 
-    def hub_hop(
+    def request_hop(
         self, exchange: Exchange, token: tokens.AuthorisationToken | None, idnr: str
     ) -> None:
+        """The 0101 through the online service's SAK to the register's SAK and the register,
+        and the answer back the same way."""
         request = _request_of(exchange)
         provider = request.provider.identifier if request is not None else "?"
         checks: list[Check] = []
         if request is not None and token is not None:
-            element = messages.build(request)
             checks.append(
                 Check(
                     "VS token bound to this exact 0101",
-                    tokens.request_hash(element) == token.request_hash,
+                    tokens.request_hash(parse_xml(exchange.request_body)) == token.request_hash
+                    and request.issued_token != "",
                     "SHA-256 over the request without the token",
                 )
             )
-        opened, envelope_checks = _envelope_checks(
-            exchange, self.verifier, signer=provider, role=Role.PROVIDER
+        sent, answered = (
+            exchange.header(Header.ENVELOPE_ID),
+            exchange.header(Header.RESPONSE_ENVELOPE_ID),
         )
-        checks.extend(envelope_checks)
+        checks.append(
+            Check(
+                "the SAKs verified the transport",
+                bool(sent) and bool(answered),
+                f"envelope {sent or '-'} → answer envelope {answered or '-'}, signed SAK to "
+                "SAK and bound to the request",
+            )
+        )
         summary = f"HTTP {exchange.status}"
-        if opened is not None and request is not None:
-            try:
-                answer = messages.parse(opened.body)
-            except NootsError as exc:
-                answer = None
-                checks.append(Check("XNachweis answer", False, exc.message))
-            if isinstance(answer, messages.EvidenceResponse):
-                checks.append(
-                    Check(
-                        "0102 answers our 0101",
-                        answer.request_id == request.request_id,
-                        f"requestid urn:uuid:{answer.request_id}",
-                    )
+        answer: messages.Message | None = None
+        try:
+            answer = messages.parse(parse_xml(exchange.response_body))
+        except NootsError as exc:
+            checks.append(Check("XNachweis answer", False, exc.message))
+        if request is not None and isinstance(answer, messages.EvidenceResponse):
+            checks.append(
+                Check(
+                    "0102 answers our 0101",
+                    answer.request_id == request.request_id
+                    and answer.requester.identifier == self.spec.participant_id,
+                    f"requestid urn:uuid:{answer.request_id}",
                 )
-                subjects = [e.subject for e in answer.evidences]
-                checks.append(
-                    Check(
-                        "evidence about the person asked for",
-                        all(getattr(s, "idnr", None) == idnr for s in subjects) and bool(subjects),
-                        f"IDNr {idnr}",
-                    )
+            )
+            subjects = [e.subject for e in answer.evidences]
+            checks.append(
+                Check(
+                    "evidence about the person asked for",
+                    all(getattr(s, "idnr", None) == idnr for s in subjects) and bool(subjects),
+                    f"IDNr {idnr}",
                 )
-                summary = "DE.EvidenceResponse.0102 with the evidence, signed end to end"
-            elif isinstance(answer, messages.EvidenceErrorResponse):
-                first = answer.errors[0]
-                summary = f"DE.EvidenceErrorResponse.0103: {first.code.value} {first.detail or ''}"
+            )
+            summary = "DE.EvidenceResponse.0102 with the evidence"
+        elif isinstance(answer, messages.EvidenceErrorResponse):
+            first = answer.errors[0]
+            summary = f"DE.EvidenceErrorResponse.0103: {first.code.value} {first.detail or ''}"
+            checks.append(
+                Check(
+                    "evidence delivered",
+                    False,
+                    f"refused by {answer.error_provider.identifier}",
+                )
+            )
         if request is not None:
             checks.extend(self.logged(request))
+        provider_sak = self.topology.sak_id(provider) if request is not None else "?"
         self.report.hops.append(
             Hop(
-                f"Transport-Hub → {self.name(provider)}",
+                f"SAK → SAK → {self.name(provider)} und zurück",
                 self.spec.participant_id,
-                f"{self.topology.platform.hub_id} → {provider}",
+                f"{self.sak} → {provider_sak} → {provider}",
                 exchange,
                 summary,
                 tuple(checks),
@@ -489,7 +531,8 @@ class _Pilot:
         )
 
     def logged(self, request: messages.EvidenceRequest) -> list[Check]:
-        """The § 9 IDNrG entries the hub and the register wrote, if their logs are at hand."""
+        """The § 9 IDNrG entries the online service and the register wrote, if their logs are
+        at hand."""
         from noots.protocol import open_protocol_log
 
         if self.settings is None:
@@ -498,7 +541,7 @@ class _Pilot:
         idnr = getattr(request.subject, "idnr", None)
         checks = []
         for party, what in (
-            (self.topology.platform.hub_id, "hub verified, routed and logged"),
+            (self.spec.participant_id, "online service received, checked and logged"),
             (request.provider.identifier, "register verified, answered and logged"),
         ):
             target = self.settings.protocol_log_target(party, self.topology)
@@ -574,7 +617,7 @@ async def play_pilot(
     the pilot and is in :attr:`PilotReport.error`, with the hops up to it.
 
     With ``settings`` (or just a landscape's ``data_dir``) the pilot writes its own protocol
-    log and reads the hub's and the register's where the landscape keeps them
+    log and reads the register's where the landscape keeps them
     (:meth:`NootsSettings.protocol_log_target`: ``NOOTS_DATABASE_URL``, the topology's
     database, else SQLite under the data dir).
     """

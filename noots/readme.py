@@ -27,8 +27,8 @@ def landscape_table(topology: Topology) -> str:
 
 
 def identities_table() -> str:
-    """The table of ``registers.identities`` (the same rows as docs/identities.md)."""
-    from registers.identities import markdown_table
+    """The table of ``noots.synthetic.identities`` (the same rows as docs/identities.md)."""
+    from noots.synthetic.identities import markdown_table
 
     return "\n".join(line for line in markdown_table().splitlines() if line.startswith("|"))
 

@@ -1,20 +1,23 @@
-"""XMLDSig for noots: enveloped signatures over the whole document, on signxml.
+"""XMLDSig for noots: enveloped signatures over the whole document, in one narrow profile.
 
-The wire rules (docs/PROTOCOL.md): one ``ds:Signature``, the last child of the root, with one
-``Reference URI=""``, the transforms enveloped-signature + exclusive C14N, a SHA-256 digest,
-RSA-SHA256 (or ECDSA-SHA256 for EC keys) and the signer's certificate in
-``KeyInfo/X509Data``.
+The wire rules (docs/PROTOCOL.md, "Signature profile"): one ``ds:Signature``, the last child of
+the root, with one ``Reference URI=""``, the transforms enveloped-signature + exclusive C14N, a
+SHA-256 digest, RSA-SHA256 (or ECDSA-SHA256 for P-256 keys) and the signer's certificate as the
+only content of ``KeyInfo/X509Data``.
 
-:class:`XmlVerifier` enforces the shape of the signature before any cryptography, validates
-the signer's certificate path first, then lets signxml verify the signature with that
-certificate, and returns the element signxml says was signed. Callers read only that element:
-whatever else the document carries is never looked at.
+:class:`XmlVerifier` enforces the policy's shape of the signature and the profile's exact
+structure before any cryptography, validates the signer's certificate path first, then checks
+the signature value and the digest (:mod:`noots._dsig`), and returns the canonical bytes of what
+was signed, parsed by :func:`noots.xml.parse`. Callers read only that element: whatever else the
+document carries is never looked at. :class:`XmlSigner` writes exactly that profile.
+
+:class:`SignxmlVerifier` and :class:`SignxmlSigner` do the same on signxml, as before the narrow
+implementation: the reference the differential tests compare with, and the baseline of
+``bench/crypto.py``. Services use :class:`XmlVerifier` and :class:`XmlSigner`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
 import threading
 from collections import OrderedDict
@@ -34,7 +37,8 @@ from signxml.exceptions import InvalidDigest, SignXMLException
 from signxml.signer import SignatureReference, XMLSigner
 from signxml.verifier import SignatureConfiguration, XMLVerifier
 
-from noots.errors import SignatureInvalid, SignatureMissing, SignatureWrapping
+from noots import _dsig
+from noots.errors import SignatureInvalid, SignatureMissing, SignatureWrapping, XmlError
 from noots.pki import (
     CertificateValidator,
     IssuedCredential,
@@ -42,6 +46,7 @@ from noots.pki import (
     Role,
     ValidatedCertificate,
 )
+from noots.xml import XmlLimits, parse
 
 __all__ = [
     "DS_NS",
@@ -50,22 +55,34 @@ __all__ = [
     "EXC_C14N",
     "RSA_SHA256",
     "SHA256",
+    "SignxmlSigner",
+    "SignxmlVerifier",
     "VerificationPolicy",
     "VerifiedXml",
     "XmlSigner",
     "XmlVerifier",
 ]
 
-DS_NS = "http://www.w3.org/2000/09/xmldsig#"
-RSA_SHA256 = SignatureMethod.RSA_SHA256.value
-ECDSA_SHA256 = SignatureMethod.ECDSA_SHA256.value
-SHA256 = DigestAlgorithm.SHA256.value
-EXC_C14N = CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0.value
-ENVELOPED = SignatureConstructionMethod.enveloped.value
+DS_NS = _dsig.DS_NS
+RSA_SHA256 = _dsig.RSA_SHA256
+ECDSA_SHA256 = _dsig.ECDSA_SHA256
+SHA256 = _dsig.SHA256
+EXC_C14N = _dsig.EXC_C14N
+ENVELOPED = _dsig.ENVELOPED
 
 _SIGNATURE = f"{{{DS_NS}}}Signature"
 _SIGNATURE_CHILDREN = frozenset(
     f"{{{DS_NS}}}{n}" for n in ("SignedInfo", "SignatureValue", "KeyInfo")
+)
+
+# What was signed is re-read from its canonical form, which noots produced itself from a tree
+# that already passed the caller's limits (same shape, minus the signature). The byte limit is
+# the one _dsig puts on canonical forms; the shape limits only keep libxml2's own.
+_SIGNED_CONTENT_LIMITS = XmlLimits(
+    max_bytes=_dsig.MAX_CANONICAL_BYTES,
+    max_depth=256,
+    max_elements=10_000_000,
+    max_parse_seconds=4.0,
 )
 
 
@@ -80,6 +97,17 @@ def _hardened_parser() -> etree.XMLParser:
         huge_tree=False,
         collect_ids=False,
     )
+
+
+_PARSERS = threading.local()
+
+
+def _local_parser() -> etree.XMLParser:
+    parser: etree.XMLParser | None = getattr(_PARSERS, "parser", None)
+    if parser is None:  # lxml parsers must not be shared between threads
+        parser = _hardened_parser()
+        _PARSERS.parser = parser
+    return parser
 
 
 # --------------------------------------------------------------------------------------------
@@ -116,7 +144,8 @@ class _WholeDocumentSigner(XMLSigner):
 
 
 class XmlSigner:
-    """Signs documents with one participant's key (the key object is reused, never re-parsed)."""
+    """Signs documents with one participant's key in the protocol's signature profile (the key
+    object is reused, never re-parsed). Thread-safe."""
 
     def __init__(self, credential: IssuedCredential) -> None:
         self._init(credential.private_key, credential.certificate, credential.participant_id)
@@ -131,6 +160,8 @@ class XmlSigner:
         self, private_key: PrivateKey, certificate: x509.Certificate, participant_id: str | None
     ) -> None:
         if isinstance(private_key, ec.EllipticCurvePrivateKey):
+            if not isinstance(private_key.curve, ec.SECP256R1):
+                raise ValueError(f"unsupported curve {private_key.curve.name}: only P-256")
             self.signature_method = SignatureMethod.ECDSA_SHA256
         elif isinstance(private_key, rsa.RSAPrivateKey):
             self.signature_method = SignatureMethod.RSA_SHA256
@@ -145,6 +176,22 @@ class XmlSigner:
     def sign(self, root: etree._Element) -> etree._Element:
         """A signed copy of ``root``: enveloped signature over the whole document, appended as
         the last child. ``root`` itself is left unchanged."""
+        if root.tag == _SIGNATURE or next(root.iter(_SIGNATURE), None) is not None:
+            raise ValueError("the document already carries a ds:Signature")
+        # Sign what goes on the wire: a tree built in memory can carry namespace declarations
+        # that only serialising makes consistent, so the digest is taken of the re-parsed copy
+        # (which is also the copy the signature is appended to).
+        document = etree.fromstring(etree.tostring(root, with_tail=False), _local_parser())
+        _dsig.sign(document, self.private_key, self.certificate)
+        return document
+
+
+class SignxmlSigner(XmlSigner):
+    """:class:`XmlSigner` on signxml (how noots signed before :mod:`noots._dsig`): the
+    reference of the differential tests and of ``bench/crypto.py``. Same profile, same bytes
+    for RSA keys."""
+
+    def sign(self, root: etree._Element) -> etree._Element:
         if root.tag == _SIGNATURE or next(root.iter(_SIGNATURE), None) is not None:
             raise ValueError("the document already carries a ds:Signature")
         if root.tail is not None:
@@ -232,10 +279,13 @@ class _WholeDocumentVerifier(XMLVerifier):
 
 @dataclass(frozen=True)
 class VerificationPolicy:
-    """What a signature may look like. The defaults are the protocol; loosen only on purpose.
+    """What a signature may look like. The defaults are the protocol's signature profile; a
+    policy can narrow it (for example to RSA only) but not widen it: :class:`XmlVerifier`
+    refuses a policy that names an algorithm the profile does not implement.
 
     Always enforced, whatever the policy: exactly one ``ds:Signature``, a direct child of the
-    root, exactly one ``Reference`` with ``URI=""``, and the signer's certificate in KeyInfo.
+    root, exactly one ``Reference`` with ``URI=""``, the signer's certificate as the only
+    content of KeyInfo, and the exact structure of the profile (noots._dsig).
     """
 
     signature_methods: frozenset[str] = frozenset({RSA_SHA256, ECDSA_SHA256})
@@ -247,11 +297,45 @@ class VerificationPolicy:
 
 @dataclass(frozen=True)
 class VerifiedXml:
-    """The signed document as signxml returned it (signature removed, comments dropped by the
-    canonicalisation), and who signed it. Read only ``element``."""
+    """What was signed (the canonical form of the document without its signature, comments
+    dropped, parsed again), and who signed it. Read only ``element``."""
 
     element: etree._Element
     signer: ValidatedCertificate
+
+
+def _read_fields(certificate: x509.Certificate) -> None:
+    """Parse now every field the certificate path validation reads, so that a malformed one
+    fails here, as an unreadable certificate, and not later with an untyped error."""
+    for name in (
+        "issuer",
+        "subject",
+        "extensions",
+        "not_valid_before_utc",
+        "not_valid_after_utc",
+        "serial_number",
+        "signature_hash_algorithm",
+    ):
+        getattr(certificate, name)
+
+
+def _check_policy_is_implemented(policy: VerificationPolicy) -> None:
+    """A policy can narrow the profile, never widen it: the narrow verifier has no code for
+    anything else, and a policy that names more would promise what is not checked."""
+    outside = sorted(
+        (policy.signature_methods - _dsig.SIGNATURE_METHODS.keys())
+        | (policy.digest_methods - _dsig.DIGEST_METHODS.keys())
+        | (policy.c14n_methods - _dsig.CANONICALIZATIONS.keys())
+    )
+    transforms = policy.transforms
+    if (
+        len(transforms) != 2
+        or transforms[0] != ENVELOPED
+        or transforms[1] not in _dsig.CANONICALIZATIONS
+    ):
+        outside.append("transforms " + " + ".join(transforms))
+    if outside:
+        raise ValueError(f"the policy allows what the signature profile does not: {outside}")
 
 
 class XmlVerifier:
@@ -265,20 +349,13 @@ class XmlVerifier:
         *,
         certificate_cache_size: int = 1024,
     ) -> None:
+        _check_policy_is_implemented(policy)
         self.validator = validator
         self.policy = policy
-        self._config_base = SignatureConfiguration(
-            require_x509=True,
-            location="./",
-            expect_references=1,
-            signature_methods=frozenset(SignatureMethod(m) for m in policy.signature_methods),
-            digest_algorithms=frozenset(DigestAlgorithm(d) for d in policy.digest_methods),
-        )
         # Parsing a DER certificate is cheap but not free; a landscape sees few distinct ones.
-        self._certificates: OrderedDict[str, x509.Certificate] = OrderedDict()
+        self._certificates: OrderedDict[str, tuple[x509.Certificate, Any]] = OrderedDict()
         self._cache_size = certificate_cache_size
         self._lock = threading.Lock()
-        self._local = threading.local()
 
     def verify(
         self,
@@ -290,41 +367,25 @@ class XmlVerifier:
 
         Raises ``SignatureMissing``, ``SignatureWrapping`` (the signature is not where and
         what the protocol says, so what it covers might not be what would be read),
-        ``SignatureInvalid`` (forbidden algorithm, no certificate, digest or value wrong) or a
-        :class:`~noots.errors.CertificateError` from the signer's certificate path.
+        ``SignatureInvalid`` (anything outside the signature profile, no certificate, digest
+        or value wrong) or a :class:`~noots.errors.CertificateError` from the signer's
+        certificate path, which is validated before any signature arithmetic.
         """
         signature = self._locate_signature(root)
         self._check_shape(signature)
-        certificate = self._certificate(signature)
-        now = self.validator.clock.now()
-        signer = self.validator.validate(certificate, required_role=required_role, at=now)
-        config = replace(self._config_base, verification_time=now)
+        parts = _dsig.read_signature(signature)
+        certificate, public_key = self._load_certificate(parts.certificate)
+        signer = self.validator.validate(
+            certificate, required_role=required_role, at=self.validator.clock.now()
+        )
+        content = _dsig.verify(root, signature, parts, public_key)
         try:
-            result = _WholeDocumentVerifier().verify(
-                root,
-                x509_cert=certificate,
-                parser=self._parser(),
-                expect_config=config,
-            )
-        except InvalidDigest:
-            raise SignatureInvalid("signed content was changed (digest mismatch)") from None
-        except (SignXMLException, etree.LxmlError, ValueError) as exc:
-            # LxmlError covers DocumentInvalid and C14NError (a relative namespace URI makes
-            # canonicalisation itself fail): an untyped error here would crash the receiver.
-            raise SignatureInvalid(f"signature does not verify: {type(exc).__name__}") from None
-        if isinstance(result, list) or result.signed_xml is None:
-            raise SignatureInvalid("signature does not cover one XML document")
-        signed = result.signed_xml
+            signed = parse(content, _SIGNED_CONTENT_LIMITS)
+        except XmlError as exc:
+            raise SignatureInvalid(f"signed content cannot be read: {exc.message}") from None
         if signed.tag != root.tag:  # URI="" covers the root; anything else is not what we read
             raise SignatureWrapping("the signed element is not the document root")
         return VerifiedXml(element=signed, signer=signer)
-
-    def _parser(self) -> etree.XMLParser:
-        parser: etree.XMLParser | None = getattr(self._local, "parser", None)
-        if parser is None:  # lxml parsers must not be shared between threads
-            parser = _hardened_parser()
-            self._local.parser = parser
-        return parser
 
     @staticmethod
     def _locate_signature(root: etree._Element) -> etree._Element:
@@ -372,6 +433,93 @@ class XmlVerifier:
         if digest is None or digest.get("Algorithm") not in policy.digest_methods:
             raise SignatureInvalid("digest algorithm not allowed")
 
+    def _load_certificate(self, text: str) -> tuple[x509.Certificate, Any]:
+        """The certificate whose base64 is ``text``, and its key (cached by the text)."""
+        with self._lock:
+            cached = self._certificates.get(text)
+            if cached is not None:
+                self._certificates.move_to_end(text)
+                return cached
+        try:
+            der = _dsig.decode_base64(text, "the signer certificate")
+            certificate = x509.load_der_x509_certificate(der)
+            loaded = (certificate, certificate.public_key())
+            _read_fields(certificate)
+        except Exception:
+            # cryptography parses a certificate's fields lazily and, for hostile DER, raises
+            # ValueError, KeyError, InvalidVersion or UnsupportedAlgorithm: whatever it raises,
+            # the certificate is unreadable (found by tests/noots/test_dsig_differential.py).
+            raise SignatureInvalid("the signer certificate cannot be read") from None
+        with self._lock:
+            self._certificates[text] = loaded
+            if len(self._certificates) > self._cache_size:
+                self._certificates.popitem(last=False)
+        return loaded
+
+
+class SignxmlVerifier(XmlVerifier):
+    """:class:`XmlVerifier` with signxml in place of the narrow verifier (how noots verified
+    before :mod:`noots._dsig`): the same policy checks and certificate path validation, then
+    signxml's verification. The reference of the differential tests and the baseline of
+    ``bench/crypto.py``; it does not enforce the profile's exact structure (KeyInfo extras,
+    attributes, comments in the signature), which is what the narrow verifier adds."""
+
+    def __init__(
+        self,
+        validator: CertificateValidator,
+        policy: VerificationPolicy = VerificationPolicy(),
+        *,
+        certificate_cache_size: int = 1024,
+    ) -> None:
+        super().__init__(validator, policy, certificate_cache_size=certificate_cache_size)
+        self._config_base = SignatureConfiguration(
+            require_x509=True,
+            location="./",
+            expect_references=1,
+            signature_methods=frozenset(SignatureMethod(m) for m in policy.signature_methods),
+            digest_algorithms=frozenset(DigestAlgorithm(d) for d in policy.digest_methods),
+        )
+        self._local = threading.local()
+
+    def verify(
+        self,
+        root: etree._Element,
+        *,
+        required_role: Role | frozenset[Role] | None = None,
+    ) -> VerifiedXml:
+        signature = self._locate_signature(root)
+        self._check_shape(signature)
+        certificate = self._certificate(signature)
+        now = self.validator.clock.now()
+        signer = self.validator.validate(certificate, required_role=required_role, at=now)
+        config = replace(self._config_base, verification_time=now)
+        try:
+            result = _WholeDocumentVerifier().verify(
+                root,
+                x509_cert=certificate,
+                parser=self._parser(),
+                expect_config=config,
+            )
+        except InvalidDigest:
+            raise SignatureInvalid("signed content was changed (digest mismatch)") from None
+        except (SignXMLException, etree.LxmlError, ValueError) as exc:
+            # LxmlError covers DocumentInvalid and C14NError (a relative namespace URI makes
+            # canonicalisation itself fail): an untyped error here would crash the receiver.
+            raise SignatureInvalid(f"signature does not verify: {type(exc).__name__}") from None
+        if isinstance(result, list) or result.signed_xml is None:
+            raise SignatureInvalid("signature does not cover one XML document")
+        signed = result.signed_xml
+        if signed.tag != root.tag:
+            raise SignatureWrapping("the signed element is not the document root")
+        return VerifiedXml(element=signed, signer=signer)
+
+    def _parser(self) -> etree.XMLParser:
+        parser: etree.XMLParser | None = getattr(self._local, "parser", None)
+        if parser is None:  # lxml parsers must not be shared between threads
+            parser = _hardened_parser()
+            self._local.parser = parser
+        return parser
+
     def _certificate(self, signature: etree._Element) -> x509.Certificate:
         found = [
             cert
@@ -381,18 +529,4 @@ class XmlVerifier:
         ]
         if len(found) != 1:
             raise SignatureInvalid("the signature must carry exactly one signer certificate")
-        text = "".join((found[0].text or "").split())
-        with self._lock:
-            cached = self._certificates.get(text)
-            if cached is not None:
-                self._certificates.move_to_end(text)
-                return cached
-        try:
-            certificate = x509.load_der_x509_certificate(base64.b64decode(text, validate=True))
-        except (ValueError, binascii.Error):
-            raise SignatureInvalid("the signer certificate cannot be read") from None
-        with self._lock:
-            self._certificates[text] = certificate
-            if len(self._certificates) > self._cache_size:
-                self._certificates.popitem(last=False)
-        return certificate
+        return self._load_certificate(found[0].text or "")[0]

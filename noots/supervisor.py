@@ -33,7 +33,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -227,6 +227,7 @@ class Supervisor:
         grace_period: float = GRACE_PERIOD,
         log_level: str = "INFO",
         python: str = sys.executable,
+        without: Collection[str] = (),
     ) -> None:
         from noots.topology import load_topology
 
@@ -238,7 +239,16 @@ class Supervisor:
         self.grace_period = grace_period
         self.log_level = log_level
         self.python = python
-        self.components = landscape_components(self.topology)
+        every = landscape_components(self.topology)
+        unknown = sorted(set(without) - {c.name for c in every})
+        if unknown:
+            raise ConfigurationError(
+                f"--without names no component of this landscape: {', '.join(unknown)}"
+            )
+        #: What runs: every component but those the user runs themselves (their own register
+        #: in place of the mock, listening where the topology says).
+        self.components = [c for c in every if c.name not in set(without)]
+        self.without = tuple(without)
         self.children: list[_Child] = []
         self.info: RunInfo | None = None
 

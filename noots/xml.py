@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 import itertools
 import re
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -78,9 +79,9 @@ class _RefuseEverything(etree.Resolver):
 
 
 def _parser() -> etree.XMLParser:
-    # A fresh parser per document: lxml parsers are not thread-safe, and a feed parser keeps
-    # state between calls. The options make any DTD inert; the checks before parsing make
-    # sure there never is one.
+    # lxml parsers are not thread-safe (one per thread), and a feed parser keeps state between
+    # calls (a fresh one per large document). The options make any DTD inert; the checks
+    # before parsing make sure there never is one.
     parser = etree.XMLParser(
         encoding="utf-8",
         resolve_entities=False,
@@ -121,10 +122,23 @@ def _check_encoding(data: bytes) -> None:
         raise XmlForbiddenConstruct("XML must be UTF-8: the declaration names another encoding")
 
 
+_local = threading.local()
+
+
 def _parse_within_budget(data: bytes, limits: XmlLimits) -> etree._Element:
-    parser = _parser()
-    started = time.thread_time()
     try:
+        if len(data) <= _CHUNK:
+            # One chunk is bounded work (no DTD, no entities: linear in its 64 KiB): parsed at
+            # once with this thread's parser. The clock is read only for larger documents:
+            # reading the thread's CPU clock is a system call that costs more than parsing a
+            # message of a few kilobytes.
+            parser: etree.XMLParser | None = getattr(_local, "parser", None)
+            if parser is None:
+                parser = _local.parser = _parser()
+            root: etree._Element = etree.fromstring(data, parser)
+            return root
+        parser = _parser()
+        started = time.thread_time()
         for offset in range(0, len(data), _CHUNK):
             parser.feed(data[offset : offset + _CHUNK])
             if time.thread_time() - started > limits.max_parse_seconds:

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import dataclasses
 import hashlib
-import hmac
 import itertools
 import logging
 import threading
@@ -24,10 +23,9 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import httpx
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
-from starlette.types import Receive, Scope, Send
 
 from noots import idnr as idnr_rules
 from noots import messages, trace
@@ -41,6 +39,16 @@ from noots.errors import (
     QueryError,
     XmlTooLarge,
 )
+from noots.faults import (
+    Fault,
+    FaultDecision,
+    FaultInjector,
+    FaultPlan,
+    corrupt_signature,
+    expired_credential,
+    truncate,
+)
+from noots.faults_http import ConnectionDropped, DroppedResponse, add_fault_admin, hang
 from noots.participant import Participant, load_participant
 from noots.pki import IssuedCredential, Role
 from noots.protocol import ProtocolEntry, ProtocolLog, open_protocol_log
@@ -53,6 +61,8 @@ from noots.sak import (
 from noots.sak import Header as SakHeader
 from noots.signing import XmlSigner
 from noots.state import AnnouncementJournal, StateFile
+from noots.synthetic.identities import Behaviour, behaviour_of, identity
+from noots.synthetic.population import PopulationStore
 from noots.tls import NO_TLS, TlsPeer
 from noots.topology import SERVICE_ID_PREFIX, RegisterKind, RegisterSpec, Topology
 from noots.trace import Hop
@@ -83,17 +93,6 @@ from registers._sources import (
     MelderegisterSource,
     PersonenstandsregisterSource,
 )
-from registers.faults import (
-    Fault,
-    FaultDecision,
-    FaultInjector,
-    FaultPlan,
-    corrupt_signature,
-    expired_credential,
-    truncate,
-)
-from registers.identities import Behaviour, behaviour_of, identity
-from registers.population import PopulationStore
 from registers.settings import RegisterSettings
 
 __all__ = [
@@ -112,16 +111,6 @@ XML_MEDIA_TYPE = "application/xml"
 _HASH_LIMIT = 8 * DEFAULT_LIMITS.max_bytes
 
 Sleep = Callable[[float], Awaitable[None]]
-
-
-class ConnectionDropped(httpx.RemoteProtocolError):
-    """Raised after half an answer was sent: the server closes the connection (fault).
-
-    Under a real server the client sees the connection close mid-answer
-    (``httpx.RemoteProtocolError``). In-process (``httpx.ASGITransport`` re-raises what the app
-    raises) the client gets this exception, which is that same error, so callers handle both
-    alike.
-    """
 
 
 # -- pending asynchronous requests -------------------------------------------------------------
@@ -661,38 +650,6 @@ async def read_body(request: Request) -> tuple[bytes, str, NootsError | None]:
     return b"".join(kept), digest.hexdigest(), None
 
 
-class DroppedResponse(Response):
-    """Sends the head and half a body, then gives up: the server closes the connection."""
-
-    def __init__(self) -> None:
-        super().__init__(status_code=200, media_type=XML_MEDIA_TYPE)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-type", XML_MEDIA_TYPE.encode()),
-                    (b"content-length", b"4096"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": b"<?xml version=", "more_body": True})
-        raise ConnectionDropped("fault injection: connection dropped")
-
-
-async def _hang(request: Request, seconds: float, sleep: Sleep) -> None:
-    """Wait until the client gives up or ``seconds`` pass, whichever comes first."""
-    waited = 0.0
-    step = 0.05
-    while waited < seconds:
-        if await request.is_disconnected():
-            return
-        await sleep(step)
-        waited += step
-
-
 def _service(request: Request) -> RegisterService:
     service: RegisterService = request.app.state.register
     return service
@@ -755,7 +712,7 @@ def create_register_app(
         if decision.delay_seconds > 0:
             await service.sleep(decision.delay_seconds)
         if decision.fault is Fault.TIMEOUT:
-            await _hang(request, decision.hang_seconds, service.sleep)
+            await hang(request, decision.hang_seconds, service.sleep)
             return DroppedResponse()
         if decision.fault is Fault.DROP:
             return DroppedResponse()
@@ -783,7 +740,7 @@ def create_register_app(
         if decision.delay_seconds > 0:
             await service.sleep(decision.delay_seconds)
         if decision.fault is Fault.TIMEOUT:
-            await _hang(request, decision.hang_seconds, service.sleep)
+            await hang(request, decision.hang_seconds, service.sleep)
             return DroppedResponse()
         if decision.fault is Fault.DROP:
             return DroppedResponse()
@@ -816,7 +773,7 @@ def create_register_app(
         return JSONResponse(body, status_code=200 if healthy else 503)
 
     if not settings.strict and settings.admin_token is not None:
-        _add_admin_routes(app, settings.admin_token.get_secret_value())
+        add_fault_admin(app, settings.admin_token.get_secret_value(), _service)
     return app
 
 
@@ -973,37 +930,3 @@ class PassivePoller:
             log.exception("internal error while answering a fetched request")
         finally:
             self._slots.release()
-
-
-def _admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> None:
-    """The bearer admin token, compared in constant time."""
-    expected = f"Bearer {request.app.state.admin_token}".encode()
-    if not hmac.compare_digest((authorization or "").encode(), expected):
-        raise HTTPException(
-            status_code=401, detail="admin token required", headers={"WWW-Authenticate": "Bearer"}
-        )
-
-
-AdminDep = Annotated[None, Depends(_admin)]
-
-
-def _add_admin_routes(app: FastAPI, token: str) -> None:
-    app.state.admin_token = token
-
-    @app.get("/admin/v1/faults")
-    async def get_faults(_: AdminDep, service: ServiceDep) -> FaultPlan:
-        return service.faults.plan
-
-    @app.put("/admin/v1/faults")
-    async def put_faults(plan: FaultPlan, _: AdminDep, service: ServiceDep) -> FaultPlan:
-        try:
-            await run_in_threadpool(service.check_plan, plan)
-        except ConfigurationError as error:
-            raise HTTPException(status_code=409, detail=error.message) from None
-        service.faults.set(plan)
-        return plan
-
-    @app.delete("/admin/v1/faults")
-    async def delete_faults(_: AdminDep, service: ServiceDep) -> FaultPlan:
-        service.faults.reset()
-        return service.faults.plan

@@ -14,6 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol, cast
 
+from noots.synthetic.population import BirthRecord, Company, Person, PopulationStore, Vehicle
 from noots.topology import RegisterSpec
 from registers import documents as d
 from registers._pipeline import (
@@ -24,7 +25,6 @@ from registers._pipeline import (
     NaturalQuery,
     SubjectQuery,
 )
-from registers.population import BirthRecord, Company, Person, PopulationStore, Vehicle
 
 __all__ = [
     "EvidenceSource",

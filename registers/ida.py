@@ -1,15 +1,17 @@
 """The IDM für Personen (IDA): basic data → IDNr, and IDNr → basic data (§ 6 (3) IDNrG).
 
-``POST /ida/v1/lookup`` takes a signed envelope (role consumer) whose body is an
-``ida:LookupRequest`` (wire format: :mod:`noots.ida`) and answers a signed envelope, bound to
-the request, with an ``ida:LookupResult`` or an ``env:Error``. No unique match gives no data,
-and a person with an information block gets exactly the answer of an unknown person.
-Every answer to an authenticated request is in the IDA's protocol log; the process log names
-outcomes only, never the data asked for.
+``POST /ida/v1/lookup`` takes an ``ida:LookupRequest`` (wire format: :mod:`noots.ida`) from an
+online service that presents its IAM access token for the IDA (role ``consumer``; with TLS
+also its certificate), and answers the ``ida:LookupResult`` or an ``env:Error``. No unique
+match gives no data, and a person with an information block gets exactly the answer of an
+unknown person. Every answer to an authenticated request is in the IDA's protocol log, under
+the look-up's ``Noots-Message-Id`` (the id the online service logs it under too); the process
+log names outcomes only, never the data asked for.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import unicodedata
 import uuid
@@ -25,32 +27,29 @@ from starlette.concurrency import run_in_threadpool
 
 from noots import ida
 from noots import idnr as idnr_rules
+from noots.access import AccessTokenVerifier, bearer_challenge
 from noots.clock import Clock, format_utc
-from noots.envelope import (
-    EnvelopeHeader,
-    OpenedEnvelope,
-    error_body,
-    open_envelope,
-    seal,
-)
+from noots.envelope import error_body
 from noots.errors import (
     EdmCode,
     NootsError,
     NotFound,
     PersonNotFound,
     QueryError,
-    RouteNotFound,
 )
 from noots.participant import Participant, load_participant
 from noots.pki import Role
 from noots.protocol import ProtocolLog, open_protocol_log
+from noots.sak import Header as SakHeader
+from noots.sak import decode_value
 from noots.settings import load_settings
-from noots.state import StateFile
+from noots.synthetic.population import Person, PopulationStore
 from noots.tls import NO_TLS, TlsPeer
 from noots.topology import Topology
-from registers._pipeline import UNKNOWN_PARTY, error_detail
+from noots.xml import parse as parse_xml
+from noots.xml import serialize
+from registers._pipeline import error_detail
 from registers._service import XML_MEDIA_TYPE, read_body
-from registers.population import Person, PopulationStore
 from registers.settings import ProviderSettings
 
 __all__ = ["IdaService", "IdaSettings", "create_app", "create_ida_app", "match_person"]
@@ -125,7 +124,8 @@ def result_for(query: ida.LookupQuery, person: Person) -> ida.LookupResult:
 class _Answer:
     body: etree._Element
     status: int
-    opened: OpenedEnvelope | None
+    #: The access token's refusal, for the ``WWW-Authenticate`` header of a 401/403.
+    challenge: str | None = None
 
 
 class IdaService:
@@ -157,11 +157,14 @@ class IdaService:
                 clock=self.clock,
             )
         self.protocol_log = protocol_log
-        self.state = StateFile(settings.state_path(self.participant_id))
-        self.replay = settings.replay_guard(self.clock, self.state)
+        self.access = AccessTokenVerifier(
+            self.participant.validator,
+            iam_id=self.topology.platform.iam_id,
+            audience=self.participant_id,
+            clock=self.clock,
+        )
 
     def close(self) -> None:
-        self.state.close()
         if self._owns_log:
             self.protocol_log.close()
         if self._owns_population:
@@ -179,67 +182,67 @@ class IdaService:
         found = store.find_by_name(query.family_name, query.given_name, query.date_of_birth)
         return found
 
-    def handle(self, raw: bytes, body_error: NootsError | None, peer: TlsPeer = NO_TLS) -> _Answer:
-        opened: OpenedEnvelope | None = None
+    def handle(
+        self,
+        raw: bytes,
+        body_error: NootsError | None,
+        *,
+        authorization: str | None,
+        message_id: str | None = None,
+        purpose: str | None = None,
+        peer: TlsPeer = NO_TLS,
+    ) -> _Answer:
+        """One look-up: the caller's access token first (nothing is read before it holds),
+        then the query, the match, the protocol entry, the answer."""
+        consumer: str | None = None
         found: Person | None = None
+        try:
+            grant = self.access.verify_authorization(authorization, roles=(Role.CONSUMER,))
+            consumer = grant.subject
+            # With mutual TLS the connecting participant must be the token's (noots.tls).
+            peer.check(consumer, component=self.participant_id)
+        except NootsError as error:
+            log.info("look-up refused: %s", error.code.value)
+            return self._refusal(error, challenge=bearer_challenge(error))
+        look_up = _look_up_id(message_id)
         try:
             if body_error is not None:
                 raise body_error
-            opened = open_envelope(raw, self.participant.verifier, required_role=Role.CONSUMER)
-            # With mutual TLS the connecting participant must be the signer (noots.tls).
-            peer.check(opened.header.sender, component=self.participant_id)
-            if opened.header.service_id != ida.service_id(self.participant_id):
-                raise RouteNotFound("the service id does not name the IDNr look-up")
-            self.replay.check(opened.header)
-            query = ida.parse_query(opened.body)
+            query = ida.parse_query(parse_xml(raw))
             if isinstance(query, ida.ByIdnr):
                 idnr_rules.validate(query.idnr, allow_test_numbers=self.allow_test_numbers)
             found = match_person(query, self._candidates(query))
-            answer = _Answer(ida.build_result(result_for(query, found)), 200, opened)
+            answer = _Answer(ida.build_result(result_for(query, found)), 200)
             outcome = "delivered"
         except NootsError as error:
-            answer = self._refusal(error, opened)
+            answer = self._refusal(error)
             outcome = f"refused:{error.code.value}"
             found = None
         except Exception:
             log.exception("internal error of the IDNr look-up")
-            answer = self._refusal(QueryError("internal error"), opened)
+            answer = self._refusal(QueryError("internal error"))
             outcome = f"refused:{EdmCode.QUERY_ERROR.value}"
         log.info("look-up %s", outcome)
-        if opened is not None:
-            try:
-                self.protocol_log.append(
-                    consumer=opened.header.sender,
-                    provider=self.participant_id,
-                    evidence_type=LOG_EVIDENCE_TYPE,
-                    purpose=opened.header.purpose or "-",
-                    idnr=found.idnr if found is not None else None,
-                    message_id=f"urn:uuid:{opened.header.message_id}",
-                    outcome=outcome,
-                )
-            except Exception:
-                log.exception("protocol log unavailable")
-                if outcome == "delivered":
-                    return self._refusal(QueryError("the look-up could not be logged"), opened)
+        try:
+            self.protocol_log.append(
+                consumer=consumer,
+                provider=self.participant_id,
+                evidence_type=LOG_EVIDENCE_TYPE,
+                purpose=purpose or "-",
+                idnr=found.idnr if found is not None else None,
+                message_id=f"urn:uuid:{look_up}",
+                outcome=outcome,
+            )
+        except Exception:
+            log.exception("protocol log unavailable")
+            if outcome == "delivered":
+                return self._refusal(QueryError("the look-up could not be logged"))
         return answer
 
-    def _refusal(self, error: NootsError, opened: OpenedEnvelope | None) -> _Answer:
+    def _refusal(self, error: NootsError, *, challenge: str | None = None) -> _Answer:
         detail = ida.NOT_UNIQUE_DETAIL if isinstance(error, NotFound) else error_detail(error)
         body = error_body(error.code, detail, self.participant_id)
-        return _Answer(body, error.code.http_status, opened)
-
-    def seal_answer(self, answer: _Answer, digest: str) -> bytes:
-        opened = answer.opened
-        header = EnvelopeHeader(
-            message_id=uuid.uuid4(),
-            sender=self.participant_id,
-            recipient=opened.header.sender if opened is not None else UNKNOWN_PARTY,
-            service_id=ida.service_id(self.participant_id),
-            created=self.clock.now(),
-            in_response_to=digest,
-            request_message_id=opened.header.message_id if opened is not None else None,
-        )
-        return seal(header, answer.body, self.participant.signer)
+        return _Answer(body, error.code.http_status, challenge)
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         checks: dict[str, str] = {}
@@ -262,6 +265,21 @@ class IdaService:
             "time": format_utc(self.clock.now(), millis=True),
             "checks": checks,
         }
+
+
+def _look_up_id(value: str | None) -> uuid.UUID:
+    """The id the online service names its look-up by (``Noots-Message-Id``), else a new one."""
+    try:
+        return uuid.UUID(value) if value else uuid.uuid4()
+    except ValueError:
+        return uuid.uuid4()
+
+
+def _decoded(value: str) -> str | None:
+    try:
+        return decode_value(value)
+    except NootsError:
+        return None
 
 
 def _service(request: Request) -> IdaService:
@@ -306,10 +324,27 @@ def create_ida_app(
 
     @app.post(ida.LOOKUP_PATH, response_class=Response)
     async def lookup(request: Request, service: ServiceDep) -> Response:
-        raw, digest, body_error = await read_body(request)
-        answer = await run_in_threadpool(service.handle, raw, body_error, TlsPeer.of(request.scope))
-        sealed = await run_in_threadpool(service.seal_answer, answer, digest)
-        return Response(sealed, status_code=answer.status, media_type=XML_MEDIA_TYPE)
+        raw, _digest, body_error = await read_body(request)
+        headers = request.headers
+        purpose = headers.get(SakHeader.PURPOSE)
+        answer = await run_in_threadpool(
+            functools.partial(
+                service.handle,
+                raw,
+                body_error,
+                authorization=headers.get("authorization"),
+                message_id=headers.get(SakHeader.MESSAGE_ID),
+                purpose=None if purpose is None else _decoded(purpose),
+                peer=TlsPeer.of(request.scope),
+            )
+        )
+        extra = {"WWW-Authenticate": answer.challenge} if answer.challenge else {}
+        return Response(
+            serialize(answer.body),
+            status_code=answer.status,
+            media_type=XML_MEDIA_TYPE,
+            headers=extra,
+        )
 
     @app.get("/health")
     async def health(service: ServiceDep) -> JSONResponse:

@@ -14,9 +14,9 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 
 from noots.errors import ConfigurationError
+from noots.faults import FaultPlan
 from noots.settings import ReplaySettings
 from noots.topology import RegisterKind, RegisterSpec, Topology
-from registers.faults import FaultPlan
 
 __all__ = ["ProviderSettings", "RegisterSettings"]
 

@@ -50,8 +50,27 @@ def exec_form(args: str) -> list[str]:
 
 
 def test_slim_python_base() -> None:
-    """One stage, on the official slim Python 3.11 image."""
-    assert of("FROM") == ["python:3.11-slim"]
+    """One stage, on the official slim Python 3.11 image unless BASE_IMAGE names another."""
+    assert of("FROM") == ["${BASE_IMAGE}"]
+    keywords = [kw for kw, _ in instructions()]
+    assert keywords[0] == "ARG", "BASE_IMAGE must be declared before FROM"
+    assert of("ARG")[0] == "BASE_IMAGE=python:3.11-slim"
+
+
+def test_installs_into_a_virtual_environment_on_the_path() -> None:
+    """pip installs into /opt/venv (Debian's own Python refuses system-wide installs), and its
+    bin directory comes first on PATH, so `noots` and `python` are the venv's."""
+    runs = " ".join(of("RUN"))
+    assert "python3 -m venv /opt/venv" in runs
+    assert re.search(r"PATH=/opt/venv/bin:\$PATH", " ".join(of("ENV")))
+
+
+def test_pip_settings_are_mounted_for_the_build_not_baked_in() -> None:
+    """PIP_CONFIG_FILE is a build argument without a default (the driver mounts a file for the
+    build); no pip configuration file is copied into the image."""
+    assert "PIP_CONFIG_FILE" in of("ARG")
+    for args in of("COPY"):
+        assert "pip.conf" not in args
 
 
 def test_runs_as_an_unprivileged_user() -> None:
@@ -125,8 +144,11 @@ def test_copied_paths_exist_and_are_not_ignored() -> None:
 
 
 def test_package_installed_without_cache_and_schemas_found() -> None:
-    """pip keeps no cache in the image; NOOTS_XSD_DIR is where the schemas are copied to."""
-    assert "pip install --no-cache-dir ." in " ".join(of("RUN"))
+    """pip keeps no cache in the image, the dependencies install in a layer of their own
+    before the code; NOOTS_XSD_DIR is where the schemas are copied to."""
+    runs = of("RUN")
+    assert any("pip install --no-cache-dir -r" in run for run in runs)
+    assert any("pip install --no-cache-dir --no-deps ." in run for run in runs)
     xsd_dir = re.search(r"NOOTS_XSD_DIR=(\S+)", " ".join(of("ENV")))
     assert xsd_dir is not None
     (workdir,) = of("WORKDIR")
@@ -144,7 +166,7 @@ def test_files_the_package_build_reads_are_copied_before_pip_install() -> None:
     needed = {project["project"]["readme"], *project["project"].get("license-files", [])}
     copied_before_install: set[str] = set()
     for keyword, args in instructions():
-        if keyword == "RUN" and "pip install" in args:
+        if keyword == "RUN" and "pip install" in args and "-r" not in args.split():
             break
         if keyword == "COPY":
             copied_before_install |= set(shlex.split(args)[:-1])

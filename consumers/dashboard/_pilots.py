@@ -32,8 +32,8 @@ from noots.errors import ConfigurationError, InvalidInput, NootsError
 from noots.participant import Participant, load_participant
 from noots.protocol import ProtocolLog, open_protocol_log
 from noots.settings import NootsSettings
+from noots.synthetic.identities import BEHAVIOUR_IDENTITIES, DEMO_COMPANY, BehaviourIdentity
 from noots.topology import ConsumerSpec, Topology
-from registers.identities import BEHAVIOUR_IDENTITIES, DEMO_COMPANY, BehaviourIdentity
 
 __all__ = ["BEHAVIOUR_DE", "Pilot", "PilotRunner", "Run", "identities", "pilots"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
 from pathlib import Path
@@ -26,8 +26,8 @@ from pydantic import Field
 
 from consumers._client import AsyncClient, Endpoints
 from consumers._explain import ExchangeContext, explain
+from consumers._matrix import matrix_rows
 from consumers._person import PersonQuery, company
-from consumers._platform import matrix_rows
 from consumers._retry import RetryPolicy
 from consumers.demo._flow import (
     Application,
@@ -82,8 +82,17 @@ class DemoSettings(NootsSettings):
     eid_url: str | None = Field(
         default=None, description="Where the browser logs in (default: the platform's URL)."
     )
-    platform_url: str | None = Field(default=None, description="Override of the platform URL.")
+    platform_url: str | None = Field(
+        default=None, description="Override of the platform URL (eID, Datenschutzcockpit)."
+    )
     ida_url: str | None = Field(default=None, description="Override of the IDA URL.")
+    sak_url: str | None = Field(
+        default=None,
+        description=(
+            "Override of this service's SAK (its consumer API; default: the topology's SAK "
+            "of the service)."
+        ),
+    )
     pending_wait_seconds: float = Field(
         default=15.0,
         ge=0,
@@ -159,8 +168,13 @@ def create_app(
     transport: httpx.AsyncBaseTransport | None = None,
     participant: Participant | None = None,
     retry: RetryPolicy | None = None,
+    sleep: Callable[[float], Awaitable[None]] | None = None,
 ) -> FastAPI:
-    """The demo service for ``settings.consumer_id`` (its kind decides which service it is)."""
+    """The demo service for ``settings.consumer_id`` (its kind decides which service it is).
+
+    ``transport`` carries its calls (to its SAK, the IDA and the eID); ``sleep`` is how its
+    client waits for evidence announced for later (tests move a simulated clock instead).
+    """
     topology = settings.load_topology()
     spec = topology.consumer(settings.consumer_id)
     service = service_kind(spec.kind)
@@ -172,9 +186,13 @@ def create_app(
         me = participant or load_participant(
             paths.pki_dir, settings.consumer_id, clock=settings.clock()
         )
-        endpoints = Endpoints.from_topology(topology, tls=settings.tls)
+        endpoints = Endpoints.from_topology(
+            topology, tls=settings.tls, consumer=settings.consumer_id
+        )
         endpoints = Endpoints(
-            settings.platform_url or endpoints.platform, settings.ida_url or endpoints.ida
+            settings.platform_url or endpoints.platform,
+            settings.ida_url or endpoints.ida,
+            settings.sak_url or endpoints.sak,
         )
         # Where the platform's Datenschutzcockpit reads (NOOTS_DATABASE_URL in compose).
         protocol = open_protocol_log(
@@ -182,13 +200,15 @@ def create_app(
             party=settings.consumer_id,
             clock=me.clock,
         )
-        # One connection pool for everything this service calls (platform, IDA, eID).
+        # One connection pool for everything this service calls (its SAK, the IDA, the eID).
         http = httpx.AsyncClient(transport=transport, timeout=30.0)
         # A citizen waits on the page: asynchronous evidence is awaited briefly only.
         policy = retry or RetryPolicy(
             max_pending_wait=timedelta(seconds=settings.pending_wait_seconds)
         )
         options: dict[str, Any] = {"http": http, "protocol_log": protocol, "retry": policy}
+        if sleep is not None:
+            options["sleep"] = sleep
         client = AsyncClient(me, endpoints, topology, test=not settings.strict, **options)
         app.state.noots = _State(
             settings, topology, me, client, http, settings.eid_url or endpoints.platform

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
@@ -22,6 +23,8 @@ from noots import __version__
 from noots.access import bearer_challenge
 from noots.clock import Clock
 from noots.errors import InvalidInput, NootsError, SenderMismatch
+from noots.faults import Fault
+from noots.faults_http import DroppedResponse, add_fault_admin, hang
 from noots.participant import Participant
 from noots.pki import Role
 from noots.sak import (
@@ -126,6 +129,11 @@ def create_app(
         app.state.provider_side = provider
         app.include_router(provider_router())
         app.include_router(transport_router())
+        provider.check_plan(provider.faults.baseline)
+        if not settings.strict and settings.admin_token is not None:
+            add_fault_admin(
+                app, settings.admin_token.get_secret_value(), lambda r: r.app.state.provider_side
+            )
 
     @app.get("/health", tags=["health"])
     def health() -> JSONResponse:
@@ -457,7 +465,17 @@ def transport_router() -> APIRouter:
         except NootsError as exc:
             answer = await side.refuse_unread(exc)
         else:
-            answer = await side.receive(raw, TlsPeer.of(request.scope), authorization)
+            decision = side.faults.decide()
+            if decision.delay_seconds > 0:
+                await asyncio.sleep(decision.delay_seconds)
+            if decision.fault is Fault.TIMEOUT:
+                await hang(request, decision.hang_seconds, asyncio.sleep)
+                return DroppedResponse()
+            if decision.fault is Fault.DROP:
+                return DroppedResponse()
+            answer = await side.receive(
+                raw, TlsPeer.of(request.scope), authorization, fault=decision.fault
+            )
         return Response(answer.body, status_code=answer.status, media_type=XML_MEDIA_TYPE)
 
     return router

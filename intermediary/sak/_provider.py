@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ from intermediary.sak._node import SakNode, read_limited
 from noots import messages, trace
 from noots.envelope import OpenedEnvelope, ReplayGuard, error_body, open_envelope
 from noots.errors import (
+    ConfigurationError,
     InvalidInput,
     MalformedMessage,
     NootsError,
@@ -53,8 +55,18 @@ from noots.errors import (
     UpstreamError,
     UpstreamTimeout,
 )
-from noots.pki import Role
+from noots.faults import (
+    Fault,
+    FaultInjector,
+    FaultPlan,
+    corrupt_signature,
+    expired_credential,
+    strip_signature,
+    truncate,
+)
+from noots.pki import IssuedCredential, Role
 from noots.sak import PROVIDER_REQUESTS_PATH, XML_MEDIA_TYPE, ProviderMetadata
+from noots.signing import XmlSigner
 from noots.tls import NO_TLS, TlsPeer
 from noots.tokens import uses_idnr
 from noots.topology import RegisterSpec
@@ -190,18 +202,48 @@ class ProviderSide:
         self.register: RegisterSpec = node.served
         self.replay = replay
         self.queue = queue
+        settings = node.settings
+        # The faults of a signed answer belong here: the register answers unsigned.
+        self.faults = FaultInjector(settings.faults if not settings.strict else FaultPlan())
+        self._expired: IssuedCredential | None = None
+
+    def check_plan(self, plan: FaultPlan) -> None:
+        """Refuse a plan this SAK cannot carry out (an expired certificate needs the CA)."""
+        if plan.rates.get(Fault.EXPIRED_CERTIFICATE, 0) > 0:
+            self._expired_signer()
+
+    def _expired_signer(self) -> XmlSigner:
+        node = self.node
+        if (
+            self._expired is None
+            or self._expired.certificate.not_valid_after_utc >= node.clock.now()
+        ):
+            try:
+                self._expired = expired_credential(
+                    node.settings.pki_dir, node.sak_id, Role.SAK, clock=node.clock
+                )
+            except FileNotFoundError:
+                raise ConfigurationError(
+                    "the expired-certificate fault needs the landscape's CA in the data dir"
+                ) from None
+        return XmlSigner(self._expired)
 
     @property
     def passive(self) -> bool:
         return self.register.sak.mode == "passive"
 
     async def receive(
-        self, raw: bytes, peer: TlsPeer = NO_TLS, authorization: str | None = None
+        self,
+        raw: bytes,
+        peer: TlsPeer = NO_TLS,
+        authorization: str | None = None,
+        fault: Fault | None = None,
     ) -> SakAnswer:
         """One envelope from another SAK, end to end; always a signed answer.
 
         ``authorization`` is the caller's ``Authorization`` header: an IAM access token for
-        this SAK, of role ``sak``, issued to the SAK that signed the envelope."""
+        this SAK, of role ``sak``, issued to the SAK that signed the envelope. ``fault`` (test
+        mode) spoils the answer on purpose (:mod:`noots.faults`)."""
         node = self.node
         inbound = _Inbound(raw)
         try:
@@ -214,9 +256,13 @@ class ProviderSide:
                 content = await self._deliver(metadata, inbound)
             with self._span(Hop.DP_SAK, inbound, "Antwort des Registers prüfen"):
                 answer = self._check_answer(inbound.request, content)
+            if fault is Fault.ERROR:
+                raise QueryError("fault injection: internal error of the SAK")
             with self._span(Hop.SAK_SAK_ANSWER, inbound, "Antwort signieren und zurücksenden"):
+                if fault is not None:
+                    trace.check("SAK arbeitet ohne Störung", False, f"simuliert: {fault.value}")
                 trace.step("Antwort im Umschlag signiert und an die Anfrage gebunden")
-                sealed = self._seal(inbound, messages.build(answer))
+                sealed = self._seal(inbound, messages.build(answer), fault)
                 trace.attach("Antwort (signierter Umschlag des SAK)", sealed)
         except NootsError as exc:
             return self._refuse(inbound, exc)
@@ -403,15 +449,28 @@ class ProviderSide:
             ) from exc
         return answer
 
-    def _seal(self, inbound: _Inbound, body: etree._Element) -> bytes:
+    def _seal(self, inbound: _Inbound, body: etree._Element, fault: Fault | None = None) -> bytes:
         assert inbound.addressing is not None
-        return sign_answer(
-            self.node.participant,
+        participant = self.node.participant
+        if fault is Fault.EXPIRED_CERTIFICATE:
+            participant = dataclasses.replace(participant, signer=self._expired_signer())
+        raw = inbound.raw
+        if fault is Fault.WRONG_BINDING:
+            raw = b"another request" + uuid.uuid4().bytes
+        sealed = sign_answer(
+            participant,
             inbound.addressing,
-            inbound.raw,
+            raw,
             body,
             on_behalf_of=self.register.participant_id,
         )
+        if fault is Fault.BAD_SIGNATURE:
+            return corrupt_signature(sealed)
+        if fault is Fault.MISSING_SIGNATURE:
+            return strip_signature(sealed)
+        if fault is Fault.MALFORMED:
+            return truncate(sealed)
+        return sealed
 
     def _refuse(self, inbound: _Inbound, error: NootsError, bind: bool = True) -> SakAnswer:
         node = self.node

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 
+from noots.faults import FaultPlan
 from noots.settings import ReplaySettings
 
 __all__ = ["SakSettings"]
@@ -58,6 +59,14 @@ class SakSettings(ReplaySettings):
     )
     route_cache_seconds: float = Field(
         default=60.0, ge=0, description="How long the SAK reuses an RDN answer."
+    )
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description="Bearer token of /admin/v1/faults (test mode only; unset = no admin API).",
+    )
+    faults: FaultPlan = Field(
+        default_factory=FaultPlan,
+        description="A data provider's SAK: faults of its answers from the start (JSON).",
     )
 
     @field_validator("peer_timeouts")

@@ -169,7 +169,8 @@ def publish_report(
 @conformance_app.command("consumer")
 def consumer(
     listen: Annotated[
-        str, typer.Option("--listen", help="HOST:PORT where the suite plays the platform.")
+        str,
+        typer.Option("--listen", help="HOST:PORT where the suite plays the online service's SAK."),
     ],
     participant: Annotated[
         str, typer.Option("--participant", help="The online service's participant id.")
@@ -193,18 +194,19 @@ def consumer(
         bool,
         typer.Option(
             "--tls",
-            help="Serve HTTPS with mutual TLS as the platform (the hub's certificate, valid "
-            "for localhost and 127.0.0.1); the service presents its own certificate.",
+            help="Serve HTTPS with mutual TLS as the online service's SAK (the SAK's "
+            "certificate, valid for localhost and 127.0.0.1); the service presents its own.",
         ),
     ] = False,
     report_dir: ReportOption = None,
     data_dir: DataDirOption = None,
     topology: TopologyOption = None,
 ) -> None:
-    """Play platform and registers for an online service and grade it against DC-01…DC-09.
+    """Play the online service's own SAK (and the landscape behind it) and grade the service
+    against DC-01…DC-09.
 
-    Point the service's platform and IDA URLs at --listen. Without --demo-url or
-    --trigger-url the suite asks you to start each retrieval by hand.
+    Point the service's SAK URL (consumer API), IDA URL and platform URL (eID) at --listen.
+    Without --demo-url or --trigger-url the suite asks you to start each retrieval by hand.
     """
     import asyncio
 
@@ -240,8 +242,9 @@ def consumer(
         authority.issue(participant, Role.CONSUMER)
     url = f"{'https' if tls else 'http'}://{listen}"
     notes: tuple[str, ...] = (
-        f"Point the service's platform URL and IDA URL at {url} (hub /transport/v1/messages, "
-        "VS /vs/v1/tokens, RDN /rdn/v1/services, IDA /ida/v1/lookup, eID /eid/v1/login)",
+        f"Point the service's SAK URL at {url}: the consumer API (GET /consumer/v1/routes, "
+        "POST /consumer/v1/authorisations, POST /consumer/v1/requests, docs/consumers.md); "
+        f"its IDA URL (/ida/v1/lookup) and platform URL (eID /eid/v1/login) at {url} too",
         f"Its credential: {authority.participant_dir(participant) / 'cert.pem'} and "
         f"{authority.participant_dir(participant) / 'key.pem'} (participant {participant}, "
         "role consumer)",
@@ -250,7 +253,7 @@ def consumer(
     if tls:
         notes += (
             "Mutual TLS: the service presents that certificate as its TLS client certificate "
-            "and trusts the same anchor; the hub and the VS refuse any other (EDM:ERR:0001)",
+            "and trusts the same anchor; its SAK refuses any other (EDM:ERR:0001)",
         )
     console.print(f"[bold]Consumer conformance of {participant}[/bold]")
     for note in notes:
@@ -311,7 +314,7 @@ async def _run_consumer(
         DemoServiceDriver,
         HttpTriggerDriver,
         ManualDriver,
-        conformance_platform,
+        conformance_sak,
         run_consumer_suite,
     )
 
@@ -324,7 +327,7 @@ async def _run_consumer(
         driver = HttpTriggerDriver(trigger_url, evidence_type=evidence or "")
     else:
         driver = ManualDriver(console.print)
-    async with conformance_platform(
+    async with conformance_sak(
         settings.data_dir, landscape, settings.topology, consumer=participant, clock=clock
     ) as gateway:
         app: Any = gateway
@@ -339,9 +342,9 @@ async def _run_consumer(
             )
 
             pki = settings.data_dir / "pki"
-            files = TlsFiles.for_participant(pki, landscape.platform.hub_id)
-            # Optional at the handshake, as on the real platform (its pages serve browsers);
-            # the gateway refuses hub and VS calls from anyone but the service.
+            files = TlsFiles.for_participant(pki, landscape.sak_id(participant))
+            # Optional at the handshake (the eID pages passed through serve browsers); the
+            # gateway refuses consumer-API calls from anyone but the service, as its SAK does.
             options = uvicorn_tls_options(files, client_certificates=ClientCertificates.OPTIONAL)
             app = TlsPeerMiddleware(gateway, load_validator(pki, clock=clock))
         config = uvicorn.Config(
@@ -363,6 +366,7 @@ async def _run_consumer(
                 clock=clock,
                 on_progress=lambda text: console.print(f"  … {text}"),
                 notes=notes,
+                tls=tls,
             )
         finally:
             server.should_exit = True

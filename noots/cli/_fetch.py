@@ -1,8 +1,9 @@
 """``noots fetch``: one evidence for one person, through a running landscape, as a consumer.
 
-Exit codes: 0 the evidence was delivered and verified; 1 the tool could not do its job
+The online service connects through its own SAK (the consumer API), as every online service
+does. Exit codes: 0 the evidence was delivered and checked; 1 the tool could not do its job
 (landscape not running, data dir or participant unusable, bad arguments); 2 the exchange was
-refused (by the VS, the hub, the provider, or the client's own checks of the answer).
+refused (by the VS, a SAK, the provider, or the client's own checks of the answer).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from noots.cli._app import app
 if TYPE_CHECKING:
     from consumers import EvidenceResult, Explanation
     from noots.errors import NootsError
-    from noots.settings import NootsSettings
     from noots.topology import Topology
 
 EXIT_OK = 0
@@ -82,23 +82,21 @@ def fetch(
         ),
     ] = None,
 ) -> None:
-    """Fetch one evidence for one person through the platform, verified end to end.
+    """Fetch one evidence for one person through the online service's SAK, checked end to end.
 
     Finds the landscape `noots up` runs for the data dir (its ports, HTTP or mutual TLS) from
     its run file; without one, the topology file and NOOTS_TLS say where to go.
     """
     from rich.console import Console
 
-    from consumers import ExchangeContext, explain
-    from noots.cli._up import cli_overrides
+    from consumers import ExchangeContext, explain, find_landscape
     from noots.errors import NootsError
-    from noots.settings import load_settings
 
     out = Console(soft_wrap=True)
     err = Console(stderr=True, soft_wrap=True)
     try:
-        settings = load_settings(**cli_overrides(data_dir, topology_file))
-        topology, tls = _landscape(settings, explicit_topology=topology_file is not None)
+        landscape = find_landscape(data_dir, topology_file)
+        topology = landscape.topology
         consumer = _consumer(topology, as_participant)
         purpose, region = _defaults(topology, consumer, evidence, purpose, region)
     except NootsError as exc:
@@ -118,8 +116,8 @@ def fetch(
             register_number=register_number,
             region=region,
             legal_basis=legal_basis,
-            settings=settings,
-            tls=tls,
+            data_dir=data_dir,
+            topology_file=topology_file,
         )
     except NootsError as exc:
         explanation = explain(exc, context)
@@ -127,7 +125,8 @@ def fetch(
             out.print_json(json.dumps(_failure_json(exc, explanation)))
         else:
             where = f" ({exc.component})" if exc.component else ""
-            err.print(f"[red]{exc.code.value}[/red] {exc.code.title}{where}: {exc.message}")
+            title = _title(exc)
+            err.print(f"[red]{explanation.code}[/red] {title}{where}: {exc.message}")
             err.print(f"likely cause: {explanation.cause}")
             err.print(f"fix: {explanation.fix}")
         raise typer.Exit(EXIT_REFUSED if _refused(exc) else EXIT_TOOL) from None
@@ -135,20 +134,6 @@ def fetch(
         out.print_json(json.dumps(result.to_json()))
     else:
         _print_table(out, result)
-
-
-def _landscape(settings: NootsSettings, *, explicit_topology: bool) -> tuple[Topology, bool]:
-    """The topology and TLS of the landscape ``noots up`` runs for the data dir (its run file),
-    else of the topology file and ``NOOTS_TLS``; an explicit ``--topology`` wins."""
-    from noots.supervisor import running_landscape
-    from noots.topology import load_topology
-
-    info = running_landscape(settings.data_dir.resolve())
-    if info is None:
-        return settings.load_topology(), settings.tls
-    if explicit_topology:
-        return settings.load_topology(), info.tls
-    return load_topology(Path(info.topology)), info.tls
 
 
 def _refused(exc: NootsError) -> bool:
@@ -185,7 +170,7 @@ def _defaults(
     topology: Topology, consumer: str, evidence: str, purpose: str | None, region: str | None
 ) -> tuple[str, str | None]:
     """The purpose of the consumer's only matrix row, and its own region for regional types."""
-    from consumers._platform import matrix_rows
+    from consumers._matrix import matrix_rows
     from noots.errors import ConfigurationError
 
     spec = topology.evidence_type(evidence)
@@ -215,34 +200,15 @@ def _run(
     register_number: str | None,
     region: str | None,
     legal_basis: str | None,
-    settings: NootsSettings,
-    tls: bool,
+    data_dir: Path | None,
+    topology_file: Path | None,
 ) -> EvidenceResult:
-    from datetime import timedelta
-
-    import httpx
-
-    from consumers import Client, Endpoints, parse_date, parse_person
+    from consumers import Client, parse_date, parse_person
     from consumers import company as company_subject
-    from noots.bootstrap import LandscapePaths
-    from noots.clock import SystemClock
-    from noots.errors import ConfigurationError, InvalidInput
-    from noots.participant import load_participant
-    from noots.pki import UnknownParticipant
-    from noots.protocol import open_protocol_log
-    from noots.tls import TlsFiles, client_context
+    from noots.errors import InvalidInput
 
     if (idnr, person, company) == (None, None, None):
         raise InvalidInput("name the subject: --idnr, --person or --company")
-    paths = LandscapePaths(settings.data_dir)
-    clock = SystemClock(timedelta(seconds=settings.clock_offset_seconds))
-    try:
-        participant = load_participant(paths.pki_dir, consumer, clock=clock)
-    except (UnknownParticipant, FileNotFoundError):
-        raise ConfigurationError(
-            f"no credential for {consumer} under {paths.pki_dir} (start the landscape once with "
-            "`noots up`, or pass the right --data-dir)"
-        ) from None
     subject: dict[str, Any] = {}
     if idnr is not None:
         subject["idnr"] = idnr
@@ -252,28 +218,11 @@ def _run(
         subject["born"] = parse_date(born)
     if company is not None:
         subject["company"] = company_subject(company, register_number or "")
-    # With TLS the TLS client is the acting consumer: the hub compares it with the signer.
-    transport = None
-    if tls:
-        files = TlsFiles.for_participant(paths.pki_dir, consumer)
-        transport = httpx.AsyncHTTPTransport(verify=client_context(files), trust_env=False)
-    log = open_protocol_log(
-        settings.protocol_log_target(consumer, topology), party=consumer, clock=clock
-    )
-    try:
-        with Client(
-            participant,
-            Endpoints.from_topology(topology, tls=tls),
-            topology,
-            transport=transport,
-            protocol_log=log,
-            test=not settings.strict,
-        ) as client:
-            return client.fetch_evidence(
-                evidence, purpose=purpose, region=region, legal_basis=legal_basis, **subject
-            )
-    finally:
-        log.close()
+    # The same options the defaults were found with: the client finds the same landscape.
+    with Client.from_landscape(consumer, data_dir=data_dir, topology=topology_file) as client:
+        return client.fetch_evidence(
+            evidence, purpose=purpose, region=region, legal_basis=legal_basis, **subject
+        )
 
 
 def _print_table(console: Any, result: EvidenceResult) -> None:
@@ -282,8 +231,8 @@ def _print_table(console: Any, result: EvidenceResult) -> None:
     table = Table(
         title=f"{result.evidence_type} — {result.route.provider_name}",
         caption=(
-            f"request urn:uuid:{result.request_id} · {result.attempts} envelope(s) · "
-            f"signed by {result.route.provider} · verified"
+            f"request urn:uuid:{result.request_id} · {result.attempts} submission(s) · "
+            f"from {result.route.provider} via the SAK · checked"
         ),
     )
     table.add_column("Feld", style="bold")
@@ -299,11 +248,20 @@ def _failure_json(exc: Exception, explanation: Explanation) -> dict[str, Any]:
     assert isinstance(exc, NootsError)
     return {
         "ok": False,
-        "code": exc.code.value,
-        "title": exc.code.title,
+        "code": explanation.code,
+        "title": _title(exc),
         "error": type(exc).__name__,
         "component": exc.component,
         "message": exc.message,
         "cause": explanation.cause,
         "fix": explanation.fix,
     }
+
+
+def _title(exc: NootsError) -> str:
+    """The title of the error's code (a code outside the EDM list has none of its own)."""
+    from consumers import UnlistedCodeError
+
+    if isinstance(exc, UnlistedCodeError):
+        return "error code outside the EDM list"
+    return exc.code.title

@@ -67,14 +67,12 @@ def token(
     """Print an access token of the landscape's IAM for one participant and one audience."""
     import asyncio
 
-    from noots.cli._fetch import _landscape
-    from noots.cli._up import cli_overrides
+    from consumers import find_landscape
     from noots.errors import ConfigurationError, NootsError, UpstreamError
-    from noots.settings import load_settings
 
     try:
-        settings = load_settings(**cli_overrides(data_dir, topology_file))
-        topology, tls = _landscape(settings, explicit_topology=topology_file is not None)
+        landscape = find_landscape(data_dir, topology_file)
+        settings, topology, tls = landscape.settings, landscape.topology, landscape.tls
         topology.participant(as_participant)
     except NootsError as exc:
         typer.echo(f"error: {exc.message}", err=True)

@@ -40,7 +40,7 @@ def seed(
         raise typer.Exit(2) from None
 
     # The generator lives with the registers and pulls in faker: import it only here.
-    from registers.population import POPULATION_FILE, seed_population
+    from noots.synthetic.population import POPULATION_FILE, seed_population
 
     try:
         summary = seed_population(

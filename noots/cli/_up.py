@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -144,6 +145,7 @@ def start_landscape(
     seed: int,
     start_timeout: float,
     grace_period: float | None = None,
+    without: Collection[str] = (),
 ) -> Supervisor:
     """Bootstrap and start every component; the supervisor of the running landscape.
 
@@ -161,6 +163,7 @@ def start_landscape(
         start_timeout=start_timeout,
         grace_period=GRACE_PERIOD if grace_period is None else grace_period,
         log_level=settings.log_level,
+        without=without,
     )
     try:
         supervisor.check_free()
@@ -296,11 +299,22 @@ def up(
         float, typer.Option("--start-timeout", help="Seconds until every /health must be 200.")
     ] = 120.0,
     grace_period: GracePeriodOption = 10.0,
+    without: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--without",
+            help=(
+                "A component not to start (repeatable), e.g. a register id: run your own in "
+                "its place, on the port the topology gives it."
+            ),
+        ),
+    ] = None,
 ) -> None:
     """Start the whole landscape on this machine, one process per component; Ctrl-C stops it.
 
     The first start generates the PKI and the synthetic population in the data dir; later
-    starts reuse them (and the protocol logs).
+    starts reuse them (and the protocol logs). With --without, the named components are left
+    to you: connect your own register (or online service) to its SAK as docs/SAK.md says.
 
     Ctrl-C or SIGTERM stops every component: SIGTERM to each, up to --grace-period seconds for
     them to end, then SIGKILL to any still running. `noots up` has exited at most grace + 5 s
@@ -320,9 +334,15 @@ def up(
             seed=seed,
             start_timeout=start_timeout,
             grace_period=grace_period,
+            without=without or (),
         )
     assert supervisor.info is not None
     print_landscape(console, supervisor.info)
+    for name in supervisor.without:
+        url = supervisor.topology.base_url(name, tls=settings.tls)
+        console.print(
+            f"[yellow]Not started, yours to run:[/yellow] {name} at {url}", soft_wrap=True
+        )
     console.print("[bold]Ctrl-C stops the landscape.[/bold]")
     raise typer.Exit(supervise(console, supervisor))
 

@@ -1,4 +1,5 @@
-"""Registers and online services that are wrong on purpose: one per connection condition.
+"""Registers that are wrong on purpose: one per connection condition (the online services
+wrong on purpose are the consumer suite's, :mod:`noots.testing.broken_consumers`).
 
 The conformance suites are only worth something if they catch what they claim to catch. Each
 broken register here breaks **exactly one** condition of a correct mock register, so a run of
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -35,29 +35,18 @@ from lxml import etree
 from noots import idnr as idnr_rules
 from noots import messages
 from noots.access import AccessTokenVerifier, issue_access_token
-from noots.conformance.requests import unverified_parts
-from noots.envelope import request_digest
-from noots.errors import AuthorisationError, EdmCode, NootsError
+from noots.errors import EdmCode, NootsError
 from noots.participant import load_credential
 from noots.pki import CertificateAuthority, Role, ValidatedCertificate
 from noots.sak import PROVIDER_ANSWER_PATH, PROVIDER_REQUESTS_PATH
 from noots.sak import Header as SakHeader
-from noots.signing import XmlSigner
 from noots.xml import parse, serialize
 
 if TYPE_CHECKING:
-    from registers._service import RegisterService
+    from registers._service import RegisterService  # the type of app.state.register
     from registers.settings import RegisterSettings
 
-__all__ = [
-    "BROKEN_CONSUMERS",
-    "BROKEN_REGISTERS",
-    "BrokenRegister",
-    "broken_client_class",
-    "broken_demo_app",
-    "broken_register_app",
-    "consumer_hook_app",
-]
+__all__ = ["BROKEN_REGISTERS", "BrokenRegister", "broken_register_app", "register_app"]
 
 
 @dataclass(frozen=True)
@@ -102,7 +91,7 @@ BROKEN_REGISTERS: Mapping[str, BrokenRegister] = MappingProxyType(
 
 _Receive = Callable[[], Awaitable[dict[str, Any]]]
 _Send = Callable[[dict[str, Any]], Awaitable[None]]
-_BLOCKED = "01234567845"  # the information-block identity of registers.identities
+_BLOCKED = "01234567845"  # the information-block identity of noots.synthetic.identities
 _AUSKUNFTSSPERRE = "Auskunftssperre nach § 51 BMG"
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -187,8 +176,6 @@ def _set_code(code: str, detail: str | None = None) -> Callable[[etree._Element]
 
 
 def _variant(name: str, service: RegisterService) -> _Change:
-    from registers._pipeline import NOT_FOUND_DETAIL
-
     register = service.register
     provided = {spec.classification for spec in register.evidence_types}
     if name == "DP-01":
@@ -239,7 +226,7 @@ def _variant(name: str, service: RegisterService) -> _Change:
                 return body
             if _code_of(body) != EdmCode.INVALID_REQUEST.value:
                 return body
-            return _edit(body, _set_code(EdmCode.NOT_FOUND.value, NOT_FOUND_DETAIL))
+            return _edit(body, _set_code(EdmCode.NOT_FOUND.value))
 
         return _Change(answer=invalid_idnr)
     if name == "DP-06":
@@ -455,9 +442,7 @@ def broken_register_app(
 
     ``transport`` carries a passive register's calls to its SAK (the variant's change sits in
     it); ``sleep`` waits where the variant is slow (``delay`` seconds, DP-13); ``options`` go
-    to :func:`registers._service.create_register_app` (a test's clock, for instance)."""
-    from registers._service import create_register_app
-
+    to the register's factory (a test's clock, for instance)."""
     if variant not in BROKEN_REGISTERS:
         raise KeyError(f"no broken register {variant!r}; known: {sorted(BROKEN_REGISTERS)}")
     if variant == "DP-12":
@@ -465,7 +450,7 @@ def broken_register_app(
     wrapped: httpx.AsyncBaseTransport | None = None
     if transport is not None:
         wrapped = _BrokenTransport(transport, _Change(), sleep)
-    app = create_register_app(settings, transport=wrapped, sleep=sleep, **options)
+    app = register_app(settings, transport=wrapped, sleep=sleep, **options)
     service: RegisterService = app.state.register
     change = _variant(variant, service)
     if variant == "DP-13":
@@ -473,6 +458,16 @@ def broken_register_app(
     if isinstance(wrapped, _BrokenTransport):
         wrapped.change = change
     return _BrokenApp(app, service, change, sleep)
+
+
+def register_app(settings: RegisterSettings, **options: Any) -> Any:
+    """The mock register of ``settings`` through the public factory of its kind
+    (``registers.<kind>.create_app``); ``options`` as that factory takes them."""
+    import importlib
+
+    spec = settings.register_spec(settings.load_topology())
+    factory = importlib.import_module(f"registers.{spec.kind}").create_app
+    return factory(settings, **options)
 
 
 async def _read_body(receive: _Receive) -> bytes:
@@ -527,274 +522,3 @@ async def _plain(send: _Send, status: int, body: bytes, media_type: bytes) -> No
         }
     )
     await send({"type": "http.response.body", "body": body})
-
-
-# -- online services that are wrong on purpose ----------------------------------------------------
-
-#: Condition id → what the broken online service does wrong. DC-07 breaks the demo service's
-#: web flow; the others break the client library behind :func:`consumer_hook_app`.
-BROKEN_CONSUMERS: Mapping[str, str] = MappingProxyType(
-    {
-        "DC-01": "does not ask the RDN: takes provider and service id from its own table",
-        "DC-02": "signs evidence requests with another consumer's key",
-        "DC-03": "sends the request without a token when the VS refuses",
-        "DC-04": "does not check the IDNr before sending it",
-        "DC-05": "reads answers without checking signature and binding",
-        "DC-06": "gives up on an answer announced for later",
-        "DC-07": "fetches the first evidence right after login, before consent",
-        "DC-08": "retries with a new request id every time",
-        "DC-09": "keeps no protocol log",
-    }
-)
-
-
-def broken_client_class(condition_id: str) -> type[Any]:
-    """A subclass of :class:`consumers.AsyncClient` that violates ``condition_id`` (DC-01 …
-    DC-06, DC-08; DC-09 is the unbroken client without a protocol log)."""
-    import dataclasses as dc
-    from datetime import date
-
-    from consumers._client import AsyncClient, _Answer, _Exchange
-    from consumers._person import PersonQuery
-    from consumers._results import EvidenceResult, Route
-    from noots.envelope import OpenedEnvelope
-    from noots.errors import UpstreamError
-    from noots.pki import ValidatedCertificate
-
-    class NoRdn(AsyncClient):
-        async def find_route(self, evidence_type: str, region: str | None) -> Route:
-            providers = self.topology.find_providers(evidence_type, region)
-            spec = providers[0]
-            return Route(
-                spec.participant_id,
-                spec.name,
-                self.topology.service_id(spec.participant_id, evidence_type),
-            )
-
-    class ForeignKey(AsyncClient):
-        async def _send_once(self, exchange: _Exchange) -> _Answer:
-            own = self.participant
-            other = next(
-                c.participant_id
-                for c in self.topology.consumers
-                if c.participant_id != own.participant_id
-            )
-            pki_dir = own.credential.cert_path.parent.parent.parent
-            self.participant = dc.replace(own, signer=XmlSigner(load_credential(pki_dir, other)))
-            try:
-                return await super()._send_once(exchange)
-            finally:
-                self.participant = own
-
-    class IgnoresVs(AsyncClient):
-        async def _fresh_token(self, exchange: _Exchange) -> None:
-            try:
-                await super()._fresh_token(exchange)
-            except AuthorisationError:
-                exchange.token = None
-                exchange.element = messages.build(exchange.request.with_token(""))
-
-    class NoIdnrCheck(AsyncClient):
-        async def _subject(
-            self,
-            kind: str,
-            idnr: str | None,
-            person: PersonQuery | None,
-            company: messages.LegalPerson | None,
-            born: date | None,
-            purpose: str,
-        ) -> tuple[messages.NaturalPerson | messages.LegalPerson, str | None]:
-            if kind == "natural" and idnr is not None and person is not None:
-                subject = messages.NaturalPerson(
-                    person.family_name, person.given_name, person.date_of_birth, idnr
-                )
-                return subject, idnr
-            return await super()._subject(kind, idnr, person, company, born, purpose)
-
-    class Credulous(AsyncClient):
-        def _open_answer(
-            self, raw_response: bytes, raw_request: bytes, status: int, **options: Any
-        ) -> OpenedEnvelope:
-            parts = unverified_parts(raw_response)
-            if parts is None:
-                answer: OpenedEnvelope = super()._open_answer(
-                    raw_response, raw_request, status, **options
-                )
-                return answer
-            header, body = parts
-            signer = ValidatedCertificate(
-                header.sender, Role.PROVIDER, self.participant.credential.certificate
-            )
-            return OpenedEnvelope(header, body, signer, raw_response, request_digest(raw_response))
-
-    class NoWaiting(AsyncClient):
-        async def _run(self, exchange: _Exchange) -> EvidenceResult:
-            answer = await self._send_with_retries(exchange)
-            if answer.response.available_at is not None:
-                raise UpstreamError("the evidence is not there yet", component=self.consumer_id)
-            self._record(exchange, "delivered")
-            return self._result(exchange, answer)
-
-    class NewIdPerRetry(AsyncClient):
-        async def _send_once(self, exchange: _Exchange) -> _Answer:
-            try:
-                return await super()._send_once(exchange)
-            except NootsError:
-                exchange.__dict__["_retry"] = True
-                raise
-
-        async def _fresh_token(self, exchange: _Exchange) -> None:
-            if exchange.__dict__.pop("_retry", False):
-                exchange.request = dc.replace(
-                    exchange.request,
-                    request_id=uuid.uuid4(),
-                    message_uuid=uuid.uuid4(),
-                    issued_token="",
-                )
-                exchange.token = None
-            await super()._fresh_token(exchange)
-
-    classes: dict[str, type[Any]] = {
-        "DC-01": NoRdn,
-        "DC-02": ForeignKey,
-        "DC-03": IgnoresVs,
-        "DC-04": NoIdnrCheck,
-        "DC-05": Credulous,
-        "DC-06": NoWaiting,
-        "DC-08": NewIdPerRetry,
-        "DC-09": AsyncClient,
-    }
-    if condition_id not in classes:
-        raise KeyError(f"no broken client for {condition_id}; known: {sorted(classes)}")
-    return classes[condition_id]
-
-
-def consumer_hook_app(
-    consumer_id: str,
-    settings: Any,
-    *,
-    platform_url: str,
-    transport: Any = None,
-    client_class: type[Any] | None = None,
-    protocol_log: bool = True,
-) -> Any:
-    """A minimal online service with the test hook ``POST /retrieve`` that
-    :class:`~registers.consumer_conformance.HttpTriggerDriver` calls: it fetches one evidence
-    through the client library (``client_class``) and answers ``{"received": [...],
-    "shown": "..."}``. ``settings`` is a :class:`~noots.settings.NootsSettings` (data dir and
-    topology)."""
-    from contextlib import asynccontextmanager
-    from datetime import date
-
-    import httpx
-    from fastapi import Body, FastAPI
-    from fastapi.responses import JSONResponse
-
-    from consumers._client import AsyncClient, Endpoints
-    from consumers._explain import ExchangeContext, explain
-    from consumers._person import PersonQuery
-    from noots.participant import load_participant
-    from noots.protocol import open_protocol_log
-
-    topology = settings.load_topology()
-    state: dict[str, Any] = {}
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> Any:
-        clock = settings.clock()
-        participant = load_participant(settings.data_dir / "pki", consumer_id, clock=clock)
-        log = None
-        if protocol_log:
-            (settings.data_dir / "logs").mkdir(parents=True, exist_ok=True)
-            log = open_protocol_log(
-                settings.data_dir / "logs" / f"{consumer_id}.db", party=consumer_id, clock=clock
-            )
-        http = httpx.AsyncClient(transport=transport, timeout=60.0)
-        state["client"] = (client_class or AsyncClient)(
-            participant,
-            Endpoints(platform_url, platform_url),
-            topology,
-            http=http,
-            protocol_log=log,
-        )
-        try:
-            yield
-        finally:
-            await http.aclose()
-            if log is not None:
-                log.close()
-
-    app = FastAPI(title=f"test hook of {consumer_id}", lifespan=lifespan)
-
-    @app.post("/retrieve")
-    async def retrieve(case: dict[str, Any] = Body(...)) -> JSONResponse:  # noqa: B008
-        evidence = str(case["evidenceType"])
-        purpose = next(
-            (
-                a.purpose
-                for a in topology.authorisations
-                if a.consumer == consumer_id and a.evidence_type == evidence
-            ),
-            "Test",
-        )
-        person = PersonQuery(
-            str(case["givenName"]),
-            str(case["familyName"]),
-            date.fromisoformat(str(case["dateOfBirth"])),
-        )
-        try:
-            result = await state["client"].fetch_evidence(
-                evidence, purpose=purpose, idnr=str(case["idnr"]), person=person
-            )
-        except NootsError as exc:
-            reason = explain(exc, ExchangeContext(consumer_id, evidence, purpose))
-            return JSONResponse({"received": [], "shown": reason.line()})
-        rows = "; ".join(f"{row.label}: {row.value}" for row in result.rows())
-        return JSONResponse({"received": [evidence], "shown": rows})
-
-    return app
-
-
-def broken_demo_app(settings: Any, *, transport: Any = None) -> Any:
-    """The demo online service of ``settings`` (a ``DemoSettings``), wrapped so that it fetches
-    its first evidence right after the citizen logged in — before consent (DC-07)."""
-    from urllib.parse import parse_qsl
-
-    from consumers._person import PersonQuery
-    from consumers.demo import create_app
-    from registers.identities import identity
-
-    inner = create_app(settings, transport=transport)
-
-    class FetchAtLogin:
-        state = inner.state
-        router = inner.router
-
-        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-            if scope["type"] != "http" or scope["path"] != "/anmelden" or scope["method"] != "POST":
-                await inner(scope, receive, send)
-                return
-            body = await _read_body(receive)
-            status, headers, answer = await _call(inner, scope, body)
-            form = dict(parse_qsl(body.decode("utf-8", errors="replace")))
-            person = identity(form.get("idnr", ""))
-            st = inner.state.noots
-            if status == 303 and person is not None:
-                need = st.service.needs[0]
-                purpose, legal_basis = st.purpose(need.evidence_type)
-                options: dict[str, Any] = {"purpose": purpose, "legal_basis": legal_basis}
-                if st.topology.evidence_type(need.evidence_type).regional:
-                    options["region"] = st.spec.region or person.ags
-                with contextlib.suppress(NootsError):
-                    await st.client.fetch_evidence(
-                        need.evidence_type,
-                        idnr=person.idnr,
-                        person=PersonQuery(
-                            person.given_names.split()[0], person.family_name, person.date_of_birth
-                        ),
-                        **options,
-                    )
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            await send({"type": "http.response.body", "body": answer})
-
-    return FetchAtLogin()

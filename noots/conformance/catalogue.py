@@ -331,26 +331,29 @@ CONSUMER_CONDITIONS: tuple[Condition, ...] = (
     Condition(
         "DC-01",
         "consumer",
-        "Valid requests with RDN ids",
-        "Sends a valid DE.EvidenceRequest.0101 to the provider and service id the RDN named.",
-        "Ask the RDN for the provider and service id, put them into the envelope and the 0101, "
+        "Valid requests for the route",
+        "Hands its SAK a valid DE.EvidenceRequest.0101 for the route the SAK named.",
+        "Ask your SAK for the route (GET /consumer/v1/routes), put its provider and evidence "
+        "type into the 0101 and its serviceId into Noots-Service-Id, declare Noots-Purpose, "
         "and validate the 0101 against XNachweis 1.2.0.",
     ),
     Condition(
         "DC-02",
         "consumer",
-        "Own signature",
-        "Signs every request envelope with its own consumer key.",
-        "Sign the whole envelope with your consumer credential; Sender and the 0101 requester "
-        "must be your participant id.",
+        "Own identity",
+        "Speaks to its SAK as itself: names itself as requester, presents its own certificate.",
+        "Put your own participant id into the 0101's requester and present your own "
+        "certificate (mutual TLS) to your SAK; never act in another service's name.",
     ),
     Condition(
         "DC-03",
         "consumer",
-        "Token for the exact request",
-        "Fetches a VS token for the exact request and sends nothing when the VS refuses.",
-        "Compute the request hash of the final 0101 (IssuedToken blanked), ask the VS, carry "
-        "its token verbatim, and stop when the VS answers with an error.",
+        "Authorisation for the exact request",
+        "Asks its SAK for the authorisation of the exact request and sends nothing when it is "
+        "refused.",
+        "Compute the request hash of the final 0101 (IssuedToken blanked), ask POST "
+        "/consumer/v1/authorisations with it, the same purpose and IDNr use, carry the token "
+        "verbatim, and stop when the authorisation is refused.",
     ),
     Condition(
         "DC-04",
@@ -363,18 +366,20 @@ CONSUMER_CONDITIONS: tuple[Condition, ...] = (
     Condition(
         "DC-05",
         "consumer",
-        "Verify answers",
-        "Rejects tampered, unsigned or unbound responses and uses none of their data.",
-        "Verify the answer's signature (the addressed provider or the hub), its InResponseTo "
-        "binding and request id before reading anything; discard the data of a failed check.",
+        "Check answers",
+        "Uses no data of an answer that does not answer its request.",
+        "Before using an answer, check that it is valid XNachweis, echoes your request id and "
+        "requester, and carries the evidence type and person (IDNr) you asked for; discard it "
+        "otherwise.",
     ),
     Condition(
         "DC-06",
         "consumer",
         "Errors and asynchronous answers",
-        "Handles every error code and asynchronous availability (ResponseAvailableDateTime).",
-        "Map every EDM:ERR code to a message for the citizen, and come back with the same 0101 "
-        "after ResponseAvailableDateTime instead of failing.",
+        "Handles every error code, codes outside the EDM list and asynchronous availability.",
+        "Map every EDM:ERR code to a message for the citizen, show a code outside "
+        "EDM:ERR:0001…0008 as it came (never as a malformed answer), and hand the same 0101 to "
+        "your SAK again after ResponseAvailableDateTime instead of failing.",
     ),
     Condition(
         "DC-07",
@@ -388,9 +393,9 @@ CONSUMER_CONDITIONS: tuple[Condition, ...] = (
         "DC-08",
         "consumer",
         "Bounded retries",
-        "Retries transient failures a bounded number of times and keeps the message UUID.",
-        "Retry only transient failures (timeouts, 502/503/504) with backoff and a fixed limit; "
-        "keep the 0101's id and nachrichtenUUID, use a fresh envelope MessageId per attempt.",
+        "Retries transient failures a bounded number of times and keeps the XNachweis ids.",
+        "Retry only when no answer came, for 0005, and for 0008 with 502/503/504, with backoff "
+        "and a fixed limit; hand the same 0101 (its id and nachrichtenUUID) to your SAK again.",
     ),
     Condition(
         "DC-09",

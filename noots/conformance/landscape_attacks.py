@@ -698,7 +698,7 @@ async def _consumer_sak(run: _Run, component: Component, consumer: ConsumerSpec)
 
 async def _alike(run: _Run, component: Component, consumer: ConsumerSpec, bearer: str) -> None:
     """Unknown, blocked and ambiguous people answered alike through this online service."""
-    from registers.identities import BEHAVIOUR_IDENTITIES, Behaviour
+    from noots.synthetic.identities import BEHAVIOUR_IDENTITIES, Behaviour
 
     topology = run.topology
     rows = [

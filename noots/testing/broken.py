@@ -1,22 +1,14 @@
 """Moved to :mod:`noots.conformance.broken` (the one conformance package); kept as a re-export
-for the code that still imports it from here."""
+for the code that still imports it from here. The broken online services are in
+:mod:`noots.testing.broken_consumers`."""
 
 from __future__ import annotations
 
 from noots.conformance.broken import (
-    BROKEN_CONSUMERS,
     BROKEN_REGISTERS,
-    broken_client_class,
-    broken_demo_app,
+    BrokenRegister,
     broken_register_app,
-    consumer_hook_app,
+    register_app,
 )
 
-__all__ = [
-    "BROKEN_CONSUMERS",
-    "BROKEN_REGISTERS",
-    "broken_client_class",
-    "broken_demo_app",
-    "broken_register_app",
-    "consumer_hook_app",
-]
+__all__ = ["BROKEN_REGISTERS", "BrokenRegister", "broken_register_app", "register_app"]

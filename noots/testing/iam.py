@@ -25,6 +25,7 @@ import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -37,6 +38,7 @@ from noots.testing.pki import TestPki
 
 __all__ = [
     "TestIam",
+    "landscape_token",
     "resign",
     "unverified_parts",
     "with_alg_none",
@@ -231,3 +233,33 @@ def _signing_input(header: Mapping[str, Any], claims: Mapping[str, Any]) -> str:
 
 def _compact(header: Mapping[str, Any], claims: Mapping[str, Any], signature: bytes) -> str:
     return f"{_signing_input(header, claims)}.{_b64url(signature)}"
+
+
+def landscape_token(
+    pki_dir: Path,
+    client: str,
+    audience: str,
+    *,
+    iam_id: str = "noots-iam",
+    clock: Clock | None = None,
+    **options: Any,
+) -> str:
+    """An access token for ``client`` to call ``audience``, minted with the IAM credential of a
+    bootstrapped landscape's PKI (``<data_dir>/pki``), without HTTP and without the IAM's
+    registration check (so a test can also make one the IAM would refuse to issue).
+    ``options`` as for :func:`noots.access.issue_access_token` (``lifetime``, ``roles``)."""
+    from noots.clock import SystemClock
+    from noots.participant import load_credential, load_validator
+
+    now = clock or SystemClock()
+    validated = load_validator(pki_dir, clock=now).validate(
+        load_credential(pki_dir, client).certificate
+    )
+    return issue_access_token(
+        load_credential(pki_dir, iam_id),
+        client=validated,
+        audience=audience,
+        acts_for=client,
+        clock=now,
+        **options,
+    )

@@ -79,7 +79,7 @@ def _person(row: sqlite3.Row) -> NaturalPerson:
 def subject_of(db: sqlite3.Connection, register: RegisterSpec) -> Subject:
     """Someone (or a company) ``register`` holds and discloses, from the population file:
     a request about them is answered with evidence."""
-    from registers.identities import Behaviour, behaviour_of
+    from noots.synthetic.identities import Behaviour, behaviour_of
 
     if register.kind == "handelsregister":
         company = db.execute("SELECT * FROM companies ORDER BY id LIMIT 1").fetchone()

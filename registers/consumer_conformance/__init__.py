@@ -1,16 +1,17 @@
-"""``noots conformance consumer``: play platform and registers for someone else's online
-service and grade it against DC-01…DC-09.
+"""``noots conformance consumer``: play the online service's own SAK (its consumer API) for
+someone else's online service and grade it against DC-01…DC-09.
 
 ::
 
-    async with conformance_platform(data_dir, topology, path, consumer=pid, clock=clock) as gw:
-        # serve ``gw`` (an ASGI app) where the service expects the platform, then:
+    async with conformance_sak(data_dir, topology, path, consumer=pid, clock=clock) as gw:
+        # serve ``gw`` (an ASGI app) where the service expects its SAK (and the IDA), then:
         report = await run_consumer_suite(ConsumerTarget(pid), gateway=gw,
                                           driver=DemoServiceDriver(url, kind="elterngeld"),
                                           topology=topology, clock=clock)
 
-It lives with the registers because it plays them (and the platform in front of them): the
-real mock registers answer behind a gateway that misbehaves on purpose round by round.
+It lives with the registers because it plays them (and the SAKs in front of them): the real
+landscape answers behind a gateway that answers on purpose round by round as each condition
+needs.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from registers.consumer_conformance._drivers import (
     ManualDriver,
     RetrievalCase,
 )
-from registers.consumer_conformance._gateway import Event, Gateway, Mode
-from registers.consumer_conformance._platform import conformance_platform
+from registers.consumer_conformance._gateway import UNLISTED_CODE, Event, Gateway, Mode
+from registers.consumer_conformance._landscape import conformance_sak
 from registers.consumer_conformance._suite import ConsumerTarget, run_consumer_suite
 
 __all__ = [
+    "UNLISTED_CODE",
     "ConsumerDriver",
     "ConsumerTarget",
     "DemoServiceDriver",
@@ -38,6 +40,6 @@ __all__ = [
     "ManualDriver",
     "Mode",
     "RetrievalCase",
-    "conformance_platform",
+    "conformance_sak",
     "run_consumer_suite",
 ]

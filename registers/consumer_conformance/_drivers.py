@@ -7,15 +7,16 @@
 - :class:`HttpTriggerDriver` POSTs the case as JSON to a test hook of the service
   (``{"evidenceType", "idnr", "givenName", "familyName", "dateOfBirth", "round"}``) and reads
   ``{"received": [evidence types the service accepted], "shown": "what it showed"}``.
-- :class:`ManualDriver` asks a person to start one retrieval and waits until the platform
-  has seen it; what the service did with the answer stays unknown (those checks are skipped).
+- :class:`ManualDriver` asks a person to start one retrieval and waits until the service has
+  called its SAK (the suite) and gone quiet; what the service did with the answer stays
+  unknown (those checks are skipped).
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
@@ -64,10 +65,8 @@ class ConsumerDriver(Protocol):
     #: Whether the driver can hand the service an IDNr of the suite's choosing (DC-04 round).
     supports_idnr: bool
 
-    async def retrieve(
-        self, case: RetrievalCase, platform_calls: Callable[[], int]
-    ) -> DriverResult:
-        """Make the service fetch; ``platform_calls`` counts the VS and hub requests so far."""
+    async def retrieve(self, case: RetrievalCase, sak_calls: Callable[[], int]) -> DriverResult:
+        """Make the service fetch; ``sak_calls`` counts its authorisations and 0101s so far."""
         ...
 
 
@@ -112,9 +111,7 @@ class DemoServiceDriver:
             }
         return {"region": self.region} if self.region else {}
 
-    async def retrieve(
-        self, case: RetrievalCase, platform_calls: Callable[[], int]
-    ) -> DriverResult:
+    async def retrieve(self, case: RetrievalCase, sak_calls: Callable[[], int]) -> DriverResult:
         async with httpx.AsyncClient(
             base_url=self.base_url, transport=self.transport, timeout=120.0, trust_env=False
         ) as http:
@@ -130,7 +127,7 @@ class DemoServiceDriver:
                     shown=consent_page.text,
                     error=f"login as {case.idnr} did not reach the consent page",
                 )
-            before_consent = platform_calls()
+            before_consent = sak_calls()
             consent = await http.post(
                 "/einwilligung",
                 data={"csrf": _csrf(consent_page.text), "agree": "ja", **self._details()},
@@ -169,9 +166,7 @@ class HttpTriggerDriver:
         self.evidence_type = evidence_type
         self.transport = transport
 
-    async def retrieve(
-        self, case: RetrievalCase, platform_calls: Callable[[], int]
-    ) -> DriverResult:
+    async def retrieve(self, case: RetrievalCase, sak_calls: Callable[[], int]) -> DriverResult:
         payload: dict[str, Any] = {
             "round": case.round,
             "evidenceType": case.evidence_type or self.evidence_type,
@@ -201,7 +196,11 @@ class HttpTriggerDriver:
 
 
 class ManualDriver:
-    """Prints what to do and waits until the service has called the platform."""
+    """Prints what to do and waits until the service has called its SAK and gone quiet.
+
+    ``sleep`` waits one poll interval (tests inject one that waits on the person instead of
+    the clock); the timeout and the quiet period count poll intervals.
+    """
 
     supports_idnr = False
 
@@ -212,34 +211,34 @@ class ManualDriver:
         timeout: float = 180.0,
         quiet_seconds: float = 5.0,
         poll_seconds: float = 0.5,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.say = say
         self.timeout = timeout
-        #: A round is over once the service has called the platform and then stayed quiet
-        #: this long (retries included).
+        #: A round is over once the service has called its SAK and then stayed quiet this
+        #: long (retries and collections included).
         self.quiet_seconds = quiet_seconds
         self.poll_seconds = poll_seconds
+        self.sleep = sleep
 
-    async def retrieve(
-        self, case: RetrievalCase, platform_calls: Callable[[], int]
-    ) -> DriverResult:
+    async def retrieve(self, case: RetrievalCase, sak_calls: Callable[[], int]) -> DriverResult:
         self.say(
             f"Round {case.round}: start one retrieval for {case.given_name} {case.family_name} "
             f"(IDNr {case.idnr}, born {case.date_of_birth.isoformat()}) in your service now."
         )
         step = self.poll_seconds
-        waited, quiet, last = 0.0, 0.0, platform_calls()
+        waited, quiet, last = 0.0, 0.0, sak_calls()
         while waited < self.timeout:
-            await asyncio.sleep(step)
+            await self.sleep(step)
             waited += step
-            now = platform_calls()
+            now = sak_calls()
             quiet = quiet + step if now == last and now > 0 else 0.0
             last = now
             if quiet >= self.quiet_seconds:
                 return DriverResult(None, notes=["what the service did with the answer is unknown"])
         return DriverResult(
             None,
-            notes=[f"the service did not call the platform within {self.timeout:g} s"]
+            notes=[f"the service did not call its SAK within {self.timeout:g} s"]
             if last == 0
             else ["what the service did with the answer is unknown"],
         )

@@ -1,22 +1,28 @@
-"""The consumer conformance suite: rounds of retrievals against a misbehaving platform, graded
-per connection condition DC-01 … DC-09.
+"""The consumer conformance suite: rounds of retrievals against the online service's own SAK
+(played by the suite), graded per connection condition DC-01 … DC-09.
+
+An online service connects only through its SAK, which verifies the transport (signatures,
+certificates, binding) for it. The suite grades what the online service itself controls:
 
 =====================  ============================================================  =========
-round                  what the platform does                                        graded
+round                  what its SAK does                                             graded
 =====================  ============================================================  =========
 normal                 a real exchange (one evidence declined in the preview)        DC-01…04,
                                                                                       07, 09
-vs_refuses             the VS refuses the token                                      DC-03
-tampered / unsigned /  the answer is changed after signing / has no signature /     DC-05
-unbound / wrong_signer bound to another request / signed by another register
+authorisation_refused  the authorisation is refused (the VS says no, 0002)          DC-03
+other_request /        the 0102 echoes another request id / is about another        DC-05
+other_person /         person (IDNr) / is of another evidence type / is no valid
+other_type / malformed XNachweis
 asynchronous           the register announces the evidence 1.5 s later               DC-06
-error 0001 … 0008      the register answers with each error code                     DC-06, 08
-transient              the hub fails once (0008, HTTP 502), then delivers            DC-08
-always_failing         the hub fails every time                                      DC-08
+error 0001 … 0008      the register answers with each error code                     DC-06, 08,
+                                                                                      09
+unlisted               the register answers with a code outside EDM:ERR:0001…0008   DC-06
+transient              the SAK fails once (0008, HTTP 502), then delivers            DC-08
+always_failing         the SAK fails every time                                      DC-08
 invalid_idnr           the service is handed an invalid IDNr (drivers that can)      DC-04
 =====================  ============================================================  =========
 
-DC-01 … DC-04 are also checked on every request of every round.
+DC-01 … DC-04 are also checked on every 0101 of every round.
 """
 
 from __future__ import annotations
@@ -30,12 +36,12 @@ from noots import idnr as idnr_rules
 from noots import messages
 from noots.clock import Clock
 from noots.conformance import Check, Report, Section, Status, condition, excerpt
-from noots.envelope import EnvelopeHeader, open_envelope
 from noots.errors import ConfigurationError, EdmCode, NootsError
-from noots.pki import Role
 from noots.protocol import open_protocol_log
-from noots.tokens import request_hash, verify_token
+from noots.sak import Header, decode_value
+from noots.tokens import request_hash, uses_idnr
 from noots.topology import Topology
+from noots.xml import parse
 from registers.consumer_conformance._drivers import (
     ConsumerDriver,
     DriverResult,
@@ -43,11 +49,12 @@ from registers.consumer_conformance._drivers import (
     RetrievalCase,
 )
 from registers.consumer_conformance._gateway import (
+    UNFIT,
+    UNLISTED_CODE,
     Event,
     Gateway,
     Mode,
-    _claimed_header,
-    _unverified,
+    request_0101,
 )
 
 __all__ = ["ConsumerTarget", "run_consumer_suite"]
@@ -60,6 +67,8 @@ _DECLINED = {
     "bewohnerparkausweis": frozenset({"Fahrzeughalterauskunft"}),
     "elterngeld": frozenset({"Meldebescheinigung"}),
 }
+#: The calls that start a transfer (DC-07: none before consent).
+_TRANSFER_CALLS = ("authorisation", "request")
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,22 @@ class ConsumerTarget:
     retry_bound: int = 5
 
 
+@dataclass(frozen=True)
+class _Sent:
+    """One 0101 the service handed to its SAK."""
+
+    event: Event
+    request: messages.EvidenceRequest
+
+    @property
+    def service_id(self) -> str | None:
+        return _header(self.event, Header.SERVICE_ID)
+
+    @property
+    def purpose(self) -> str | None:
+        return _header(self.event, Header.PURPOSE)
+
+
 @dataclass
 class _Round:
     name: str
@@ -83,31 +108,41 @@ class _Round:
     events: list[Event]
     seconds: float
 
-    @property
-    def hub(self) -> list[Event]:
-        return [e for e in self.events if e.kind == "hub"]
+    def of(self, kind: str) -> list[Event]:
+        return [e for e in self.events if e.kind == kind]
 
-    def requests(self) -> list[tuple[Event, EnvelopeHeader, messages.EvidenceRequest]]:
+    def sent(self) -> list[_Sent]:
         found = []
-        for event in self.hub:
-            parts = _unverified(event.request)
-            if parts is not None:
-                found.append((event, *parts))
+        for event in self.of("request"):
+            request = request_0101(event.request)
+            if request is not None:
+                found.append(_Sent(event, request))
         return found
+
+    def before(self, event: Event, kind: str) -> list[Event]:
+        return [e for e in self.events[: self.events.index(event)] if e.kind == kind]
+
+
+def _header(event: Event, name: str) -> str | None:
+    value = event.header(name)
+    if value is None:
+        return None
+    try:
+        return decode_value(value)
+    except NootsError:
+        return None
 
 
 def _rounds(driver: ConsumerDriver) -> list[tuple[str, Mode, EdmCode | None]]:
     rounds: list[tuple[str, Mode, EdmCode | None]] = [
         ("normal", Mode.NORMAL, None),
-        ("vs_refuses", Mode.VS_REFUSES, None),
-        ("tampered", Mode.TAMPERED, None),
-        ("unsigned", Mode.UNSIGNED, None),
-        ("unbound", Mode.UNBOUND, None),
-        ("wrong_signer", Mode.WRONG_SIGNER, None),
+        ("authorisation_refused", Mode.AUTHORISATION_REFUSED, None),
+        *((mode.value, mode, None) for mode in UNFIT),
         ("asynchronous", Mode.ASYNCHRONOUS, None),
     ]
     rounds += [(f"error {code.value}", Mode.ERROR, code) for code in EdmCode]
     rounds += [
+        ("unlisted", Mode.UNLISTED, None),
         ("transient", Mode.TRANSIENT, None),
         ("always_failing", Mode.ALWAYS_FAILING, None),
     ]
@@ -148,8 +183,10 @@ async def run_consumer_suite(
     clock: Clock,
     on_progress: Callable[[str], None] | None = None,
     notes: Sequence[str] = (),
+    tls: bool = False,
 ) -> Report:
-    """Play every round with ``driver`` and grade (see the module docstring).
+    """Play every round with ``driver`` and grade (see the module docstring). ``tls``: the
+    suite is served with mutual TLS, so DC-02 also grades the certificate presented.
 
     Raises :class:`ConfigurationError` before any round if a by-hand driver would end the
     asynchronous round while the service is still waiting for the announced time.
@@ -182,7 +219,7 @@ async def run_consumer_suite(
         began = time.perf_counter()
 
         def calls() -> int:
-            return gateway.count("hub") + gateway.count("vs")
+            return gateway.count(*_TRANSFER_CALLS)
 
         result = await driver.retrieve(case, calls)
         rounds[name] = _Round(
@@ -190,9 +227,9 @@ async def run_consumer_suite(
         )
     gateway.start_round(Mode.NORMAL)
     sections = [
-        Section.for_condition(condition("DC-01"), _dc01(gateway, rounds)),
-        Section.for_condition(condition("DC-02"), _dc02(gateway, target, rounds)),
-        Section.for_condition(condition("DC-03"), _dc03(gateway, target, rounds, clock)),
+        Section.for_condition(condition("DC-01"), _dc01(rounds)),
+        Section.for_condition(condition("DC-02"), _dc02(target, rounds, tls=tls)),
+        Section.for_condition(condition("DC-03"), _dc03(rounds)),
         Section.for_condition(condition("DC-04"), _dc04(rounds)),
         Section.for_condition(condition("DC-05"), _dc05(rounds)),
         Section.for_condition(condition("DC-06"), _dc06(rounds, gateway)),
@@ -212,45 +249,25 @@ async def run_consumer_suite(
     )
 
 
-def _all_requests(
-    rounds: dict[str, _Round],
-) -> list[tuple[str, Event, EnvelopeHeader, messages.EvidenceRequest]]:
-    return [(r.name, *item) for r in rounds.values() for item in r.requests()]
+def _all_sent(rounds: dict[str, _Round]) -> list[tuple[_Round, _Sent]]:
+    return [(r, sent) for r in rounds.values() for sent in r.sent()]
 
 
 # -- DC-01 -----------------------------------------------------------------------------------
 
 
-def _rdn_services(events: list[Event]) -> set[tuple[str, str]]:
-    import json
-
-    found: set[tuple[str, str]] = set()
-    for event in events:
-        if event.kind != "rdn" or event.status != 200:
-            continue
-        try:
-            data = json.loads(event.response)
-        except ValueError:
-            continue
-        services = data.get("services") if isinstance(data, dict) else data
-        for entry in services or []:
-            if isinstance(entry, dict):
-                found.add((str(entry.get("participantId")), str(entry.get("serviceId"))))
-    return found
-
-
-def _dc01(gateway: Gateway, rounds: dict[str, _Round]) -> list[Check]:
+def _dc01(rounds: dict[str, _Round]) -> list[Check]:
     from consumers.provider_conformance._answers import official_validator
 
     validate = official_validator()
     checks = []
     normal = rounds["normal"]
-    sent = normal.requests()
+    sent = normal.sent()
     checks.append(
         _check(
             "the normal round sent evidence requests",
             bool(sent),
-            expected="at least one 0101 to the hub",
+            expected="at least one 0101 handed to the SAK",
             actual=f"{len(sent)} request(s)"
             + (f"; driver: {normal.result.error}" if normal.result.error else ""),
             hint="The service must fetch when the citizen asks for it.",
@@ -258,40 +275,48 @@ def _dc01(gateway: Gateway, rounds: dict[str, _Round]) -> list[Check]:
     )
     problems: list[str] = []
     first_bad: Event | None = None
-    for round_name, event, header, request in _all_requests(rounds):
-        index = rounds[round_name].events.index(event)
-        services = _rdn_services(rounds[round_name].events[:index])
+    for round_, item in _all_sent(rounds):
         issues = []
-        if (header.recipient, header.service_id) not in services:
+        routes = {
+            str(e.response_json().get("serviceId")): e.response_json()
+            for e in round_.before(item.event, "route")
+            if e.status == 200
+        }
+        route = routes.get(item.service_id or "")
+        if route is None:
             issues.append(
-                f"service {header.service_id} of {header.recipient} was not named by the RDN "
-                "before the request"
+                f"{Header.SERVICE_ID} {item.service_id or '(missing)'} was not named by a route "
+                "of the SAK before the request"
             )
-        if request.provider.identifier != header.recipient:
-            issues.append("the 0101's provider is not the envelope's recipient")
+        else:
+            provider = route.get("provider") or {}
+            kind = route.get("evidenceType") or {}
+            if item.request.provider.identifier != provider.get("participantId"):
+                issues.append("the 0101's provider is not the route's")
+            if item.request.evidence_type.classification != kind.get("classification"):
+                issues.append("the 0101's evidence type is not the route's")
+        if not item.purpose:
+            issues.append(f"no {Header.PURPOSE}")
         if validate is not None:
-            from lxml import etree
-
-            from noots.envelope import ENV_NS
-            from noots.xml import parse
-
-            body = parse(event.request).find(f"{{{ENV_NS}}}Body")
-            errors = validate(bytes(etree.tostring(body[0]))) if body is not None else ["no body"]
+            errors = validate(item.event.request)
             if errors:
                 issues.append("not valid XNachweis: " + "; ".join(errors[:2]))
         if issues:
-            problems.append(f"{round_name}: " + "; ".join(issues))
-            first_bad = first_bad or event
-    unparsable = [e for r in rounds.values() for e in r.hub if _unverified(e.request) is None]
-    if unparsable:
-        problems.append(f"{len(unparsable)} request(s) are not an envelope with a valid 0101")
-        first_bad = first_bad or unparsable[0]
+            problems.append(f"{round_.name}: " + "; ".join(issues))
+            first_bad = first_bad or item.event
+    unreadable = [
+        e for r in rounds.values() for e in r.of("request") if not request_0101(e.request)
+    ]
+    if unreadable:
+        problems.append(f"{len(unreadable)} request(s) are not a readable 0101")
+        first_bad = first_bad or unreadable[0]
     checks.append(
         _check(
-            "every 0101 is valid XNachweis and goes to the RDN's provider and service id",
+            "every 0101 is valid XNachweis for the route its SAK named",
             not problems if sent else None,
-            expected="valid 0101s addressed to what the RDN answered",
-            actual="; ".join(problems[:4]) or "all requests valid and addressed as the RDN said",
+            expected="valid 0101s with the route's service id, provider and evidence type, "
+            "and the declared purpose",
+            actual="; ".join(problems[:4]) or "all requests valid and for the route named",
             event=first_bad,
             hint=condition("DC-01").hint,
         )
@@ -302,94 +327,107 @@ def _dc01(gateway: Gateway, rounds: dict[str, _Round]) -> list[Check]:
 # -- DC-02 -----------------------------------------------------------------------------------
 
 
-def _dc02(gateway: Gateway, target: ConsumerTarget, rounds: dict[str, _Round]) -> list[Check]:
+def _dc02(target: ConsumerTarget, rounds: dict[str, _Round], *, tls: bool) -> list[Check]:
     problems: list[str] = []
     first_bad: Event | None = None
-    count = 0
-    for round_ in rounds.values():
-        for event in round_.events:
-            if event.kind not in ("hub", "vs"):
-                continue
-            count += 1
-            claimed = _claimed_header(event.request)
-            try:
-                opened = open_envelope(event.request, gateway.verifier, required_role=Role.CONSUMER)
-                signer = opened.signer.participant_id
-                if signer != target.participant:
-                    problems.append(f"{round_.name}: {event.kind} request signed by {signer}")
-                    first_bad = first_bad or event
-                elif event.kind == "hub":
-                    parts = _unverified(event.request)
-                    if parts is not None and parts[1].requester.identifier != signer:
-                        problems.append(f"{round_.name}: the 0101 names another requester")
-                        first_bad = first_bad or event
-            except NootsError as exc:
-                sender = claimed.sender if claimed else "?"
-                problems.append(f"{round_.name}: {event.kind} request from {sender}: {exc.message}")
-                first_bad = first_bad or event
-    return [
+    items = _all_sent(rounds)
+    for round_, item in items:
+        requester = item.request.requester.identifier
+        if requester != target.participant:
+            problems.append(f"{round_.name}: the 0101 names {requester} as requester")
+            first_bad = first_bad or item.event
+    checks = [
         _check(
-            "every VS and hub request is signed with the consumer's own key",
-            not problems if count else None,
-            expected=f"XMLDSig of {target.participant} (role consumer), Sender = 0101 requester",
-            actual="; ".join(problems[:4]) or f"{count} requests signed correctly",
+            "every 0101 names the online service itself as requester",
+            not problems if items else None,
+            expected=f"Requester {target.participant}",
+            actual="; ".join(problems[:4]) or f"{len(items)} requests in its own name",
             event=first_bad,
             hint=condition("DC-02").hint,
         )
     ]
+    sak_calls = [
+        (r, e) for r in rounds.values() for e in r.events if e.path.startswith("/consumer/")
+    ]
+    foreign = [(r, e) for r, e in sak_calls if e.tls_client != target.participant]
+    checks.append(
+        _check(
+            "every call to its SAK presents the online service's own certificate",
+            (not foreign) if tls and sak_calls else None,
+            expected=f"TLS client certificate of {target.participant}",
+            actual=(
+                "; ".join(
+                    f"{r.name}: {e.kind} with {e.tls_client or 'no certificate'}"
+                    for r, e in foreign[:4]
+                )
+                or f"{len(sak_calls)} calls with its own certificate"
+            )
+            if tls
+            else "served without TLS (use --tls)",
+            event=foreign[0][1] if foreign else None,
+            hint=condition("DC-02").hint,
+        )
+    )
+    return checks
 
 
 # -- DC-03 -----------------------------------------------------------------------------------
 
 
-def _dc03(
-    gateway: Gateway, target: ConsumerTarget, rounds: dict[str, _Round], clock: Clock
-) -> list[Check]:
+def _dc03(rounds: dict[str, _Round]) -> list[Check]:
     problems: list[str] = []
     first_bad: Event | None = None
-    sent = _all_requests(rounds)
-    for round_name, event, _header, request in sent:
-        from noots.envelope import ENV_NS
-        from noots.xml import parse
-
-        body = parse(event.request).find(f"{{{ENV_NS}}}Body")
-        if not request.issued_token:
-            problems.append(f"{round_name}: a 0101 without a VS token")
-            first_bad = first_bad or event
+    items = _all_sent(rounds)
+    for round_, item in items:
+        element = parse(item.event.request)
+        wanted = request_hash(element)
+        asked = [
+            e
+            for e in round_.before(item.event, "authorisation")
+            if e.request_json().get("requestHash") == wanted
+        ]
+        if not asked:
+            problems.append(f"{round_.name}: no authorisation asked for this exact 0101")
+            first_bad = first_bad or item.event
             continue
-        try:
-            token = verify_token(request.issued_token, gateway.verifier, clock=clock)
-        except NootsError as exc:
-            problems.append(f"{round_name}: the token does not verify ({exc.message})")
-            first_bad = first_bad or event
-            continue
-        if body is None or token.request_hash != request_hash(body[0]):
-            problems.append(f"{round_name}: the token is for another request (request hash)")
-            first_bad = first_bad or event
-        elif token.consumer != target.participant or token.provider != request.provider.identifier:
-            problems.append(f"{round_name}: the token names other partners")
-            first_bad = first_bad or event
+        last = asked[-1]
+        body, answer = last.request_json(), last.response_json()
+        issues = []
+        if body.get("serviceId") != item.service_id:
+            issues.append("asked for another service id")
+        if body.get("usesIdnr") is not uses_idnr(item.request):
+            issues.append("usesIdnr does not say whether the 0101 carries an IDNr")
+        if body.get("purpose") != item.purpose:
+            issues.append(f"asked for another purpose than {Header.PURPOSE}")
+        if last.status != 200:
+            issues.append(f"sent although the authorisation was refused (HTTP {last.status})")
+        elif answer.get("required") is True and item.request.issued_token != answer.get("token"):
+            issues.append("IssuedToken is not the token its SAK answered")
+        if issues:
+            problems.append(f"{round_.name}: " + "; ".join(issues))
+            first_bad = first_bad or item.event
     checks = [
         _check(
-            "every 0101 carries the VS token issued for exactly this request",
-            not problems if sent else None,
-            expected="IssuedToken sealed by the VS, its request hash = the 0101's",
-            actual="; ".join(problems[:4]) or f"{len(sent)} requests with fitting tokens",
+            "every 0101 was authorised through its SAK for exactly this request",
+            not problems if items else None,
+            expected="an authorisation with the 0101's request hash, service id, purpose and "
+            "IDNr use, its token carried verbatim in IssuedToken",
+            actual="; ".join(problems[:4]) or f"{len(items)} requests authorised as sent",
             event=first_bad,
             hint=condition("DC-03").hint,
         )
     ]
-    refused = rounds["vs_refuses"]
-    asked_vs = sum(1 for e in refused.events if e.kind == "vs")
+    refused = rounds["authorisation_refused"]
+    asked_count = len(refused.of("authorisation"))
+    sent = refused.of("request")
     checks.append(
         _check(
-            "nothing is sent when the VS refuses",
-            (not refused.hub) if asked_vs else None,
-            expected="no request to the hub after the VS refused",
-            actual=f"{len(refused.hub)} request(s) to the hub after {asked_vs} refused "
-            "token request(s)",
-            event=refused.hub[0] if refused.hub else None,
-            hint="Stop when the VS answers with an error; never send without a token.",
+            "nothing is sent when the authorisation is refused",
+            (not sent) if asked_count else None,
+            expected="no 0101 after the SAK refused the authorisation",
+            actual=f"{len(sent)} request(s) after {asked_count} refused authorisation(s)",
+            event=sent[0] if sent else None,
+            hint="Stop when the authorisation is refused; never send the 0101 without it.",
         )
     )
     return checks
@@ -402,13 +440,13 @@ def _dc04(rounds: dict[str, _Round]) -> list[Check]:
     bad: list[str] = []
     first_bad: Event | None = None
     seen = 0
-    for round_name, event, _header, request in _all_requests(rounds):
-        subject = request.subject
+    for round_, item in _all_sent(rounds):
+        subject = item.request.subject
         if isinstance(subject, messages.NaturalPerson) and subject.idnr is not None:
             seen += 1
             if not idnr_rules.is_valid(subject.idnr, allow_test_numbers=True):
-                bad.append(f"{round_name}: {subject.idnr}")
-                first_bad = first_bad or event
+                bad.append(f"{round_.name}: {subject.idnr}")
+                first_bad = first_bad or item.event
     checks = [
         _check(
             "every IDNr sent is valid",
@@ -424,7 +462,7 @@ def _dc04(rounds: dict[str, _Round]) -> list[Check]:
         leaked = [
             e
             for e in round_.events
-            if e.kind in ("hub", "vs", "ida") and _INVALID_IDNR.encode() in e.request
+            if e.kind in ("authorisation", "request", "ida") and _INVALID_IDNR.encode() in e.request
         ]
         checks.append(
             _check(
@@ -450,30 +488,34 @@ def _dc04(rounds: dict[str, _Round]) -> list[Check]:
 
 # -- DC-05 -----------------------------------------------------------------------------------
 
+_UNFIT_TEXT = {
+    Mode.OTHER_REQUEST: "an answer to another request (request id)",
+    Mode.OTHER_PERSON: "evidence about another person (IDNr)",
+    Mode.OTHER_TYPE: "evidence of another evidence type",
+    Mode.MALFORMED: "an answer that is no valid XNachweis",
+}
+
 
 def _dc05(rounds: dict[str, _Round]) -> list[Check]:
     checks = []
-    for name, what in (
-        ("tampered", "an answer changed after signing"),
-        ("unsigned", "an answer without signature"),
-        ("unbound", "an answer bound to another request"),
-        ("wrong_signer", "an answer signed by another register"),
-    ):
-        round_ = rounds[name]
+    for mode in UNFIT:
+        round_ = rounds[mode.value]
         result = round_.result
-        manipulated = [e for e in round_.hub if e.note]
-        if result.received is None or not manipulated:
+        what = _UNFIT_TEXT[mode]
+        changed = [e for e in round_.of("request") if e.note]
+        if result.received is None or not changed:
             why = (
                 "the driver cannot tell what the service used"
                 if result.received is None
-                else "the service sent no request in this round"
+                else "no answer of this round could be changed this way (no request, a "
+                "refusal, or no IDNr in the evidence)"
             )
-            checks.append(_check(f"refuses {what}", None, expected="", actual=why))
+            checks.append(_check(f"uses nothing of {what}", None, expected="", actual=why))
             continue
         used = sorted(result.received | (result.used or frozenset()))
         checks.append(
             _check(
-                f"refuses {what}",
+                f"uses nothing of {what}",
                 not used and result.error is None,
                 expected="no evidence accepted or shown, the service keeps working",
                 actual=(
@@ -481,7 +523,7 @@ def _dc05(rounds: dict[str, _Round]) -> list[Check]:
                     if used
                     else (result.error or "refused, nothing used")
                 ),
-                event=manipulated[0],
+                event=changed[0],
                 hint=condition("DC-05").hint,
                 seconds=round_.seconds,
             )
@@ -492,63 +534,77 @@ def _dc05(rounds: dict[str, _Round]) -> list[Check]:
 # -- DC-06 -----------------------------------------------------------------------------------
 
 
+def _handled(round_: _Round, name: str) -> Check:
+    result = round_.result
+    requests = round_.of("request")
+    if not requests:
+        return _check(name, None, expected="", actual="no request sent")
+    known = result.received is not None
+    ok = result.error is None and (not known or not result.received)
+    return _check(
+        name,
+        ok,
+        expected="the refusal is handled: no crash, no evidence used",
+        actual=result.error
+        or (
+            f"used: {', '.join(sorted(result.received or ()))}"
+            if known and result.received
+            else "handled"
+        ),
+        event=requests[0],
+        hint=condition("DC-06").hint,
+        seconds=round_.seconds,
+    )
+
+
 def _dc06(rounds: dict[str, _Round], gateway: Gateway) -> list[Check]:
-    checks = []
-    for code in EdmCode:
-        round_ = rounds[f"error {code.value}"]
-        result = round_.result
-        if not round_.hub:
-            checks.append(
-                _check(f"handles {code.value}", None, expected="", actual="no request sent")
-            )
-            continue
-        known = result.received is not None
-        ok = result.error is None and (not known or not result.received)
-        checks.append(
-            _check(
-                f"handles {code.value} ({code.title})",
-                ok,
-                expected="the refusal is handled: no crash, no evidence used",
-                actual=result.error
-                or (
-                    f"used: {', '.join(sorted(result.received or ()))}"
-                    if known and result.received
-                    else "handled"
-                ),
-                event=round_.hub[0],
-                hint=condition("DC-06").hint,
-                seconds=round_.seconds,
-            )
+    checks = [
+        _handled(rounds[f"error {code.value}"], f"handles {code.value} ({code.title})")
+        for code in EdmCode
+    ]
+    unlisted = rounds["unlisted"]
+    checks.append(_handled(unlisted, f"handles a code outside the EDM list ({UNLISTED_CODE})"))
+    shown = unlisted.result.shown
+    checks.append(
+        _check(
+            "shows a code outside the EDM list as it came",
+            (UNLISTED_CODE in shown) if shown and unlisted.of("request") else None,
+            expected=f"{UNLISTED_CODE} in what the service showed (never 'malformed answer')",
+            actual="shown" if UNLISTED_CODE in shown else ("not shown" if shown else "unknown"),
+            event=unlisted.of("request")[0] if unlisted.of("request") else None,
+            hint=condition("DC-06").hint,
         )
+    )
     round_ = rounds["asynchronous"]
-    sent = round_.requests()
+    sent = round_.sent()
     problems: list[str] = []
     if not sent:
         problems.append("no request sent")
     else:
-        first_event, first_header, first_request = sent[0]
-        later = [item for item in sent[1:] if item[2].request_id == first_request.request_id]
+        first = sent[0]
+        later = [s for s in sent[1:] if s.request.request_id == first.request.request_id]
         if not later:
             problems.append("the service never came back for the announced evidence")
         else:
-            event, header, request = later[0]
-            if request.message_uuid != first_request.message_uuid:
+            again = later[0]
+            if again.request.message_uuid != first.request.message_uuid:
                 problems.append("the collection carries a new nachrichtenUUID")
-            if header.message_id == first_header.message_id:
-                problems.append("the collection reuses the envelope MessageId")
-            early = gateway.async_delay.total_seconds() - (event.monotonic - first_event.monotonic)
-            if early > 0.5:
-                problems.append(f"came back {early:.1f} s before ResponseAvailableDateTime")
-        if round_.result.received is not None and not round_.result.received:
+            early = gateway.async_delay - (again.event.at - first.event.at)
+            if early.total_seconds() > 0.5:
+                problems.append(
+                    f"came back {early.total_seconds():.1f} s before ResponseAvailableDateTime"
+                )
+        delivered = any(e.delivered for e in round_.of("request"))
+        if delivered and round_.result.received is not None and not round_.result.received:
             problems.append("the evidence was not accepted after collection")
     checks.append(
         _check(
             "collects an asynchronous answer when it is due",
             not problems,
-            expected="the same 0101 (request id, nachrichtenUUID) in a fresh envelope after "
+            expected="the same 0101 (request id, nachrichtenUUID) again after "
             "ResponseAvailableDateTime, then the evidence",
-            actual="; ".join(problems) or "collected when due, evidence accepted",
-            event=sent[0][0] if sent else None,
+            actual="; ".join(problems) or "collected when due",
+            event=sent[0].event if sent else None,
             hint=condition("DC-06").hint,
             seconds=round_.seconds,
         )
@@ -579,7 +635,7 @@ def _dc07(rounds: dict[str, _Round]) -> list[Check]:
         _check(
             "nothing is fetched before the citizen consents",
             not result.fetched_before_consent,
-            expected="no VS or hub request before the consent form is sent",
+            expected="no authorisation or 0101 before the consent form is sent",
             actual="fetched before consent"
             if result.fetched_before_consent
             else "fetched only after consent",
@@ -607,82 +663,96 @@ def _dc07(rounds: dict[str, _Round]) -> list[Check]:
 # -- DC-08 -----------------------------------------------------------------------------------
 
 
-def _attempts(
-    round_: _Round,
-) -> dict[str, list[tuple[Event, EnvelopeHeader, messages.EvidenceRequest]]]:
-    grouped: dict[str, list[tuple[Event, EnvelopeHeader, messages.EvidenceRequest]]] = {}
-    for item in round_.requests():
-        grouped.setdefault(str(item[2].request_id), []).append(item)
+def _attempts(round_: _Round) -> dict[str, list[_Sent]]:
+    grouped: dict[str, list[_Sent]] = {}
+    for item in round_.sent():
+        grouped.setdefault(str(item.request.request_id), []).append(item)
     return grouped
 
 
 def _dc08(target: ConsumerTarget, rounds: dict[str, _Round]) -> list[Check]:
     checks = []
     transient = rounds["transient"]
-    sent = transient.requests()
+    sent = transient.sent()
     problems: list[str] = []
     if not sent:
         problems.append("no request sent")
     else:
-        first_request = sent[0][2]
+        first = sent[0].request
         retries = [
-            item
-            for item in sent[1:]
-            if item[2].provider.identifier == first_request.provider.identifier
+            s for s in sent[1:] if s.request.provider.identifier == first.provider.identifier
         ]
-        same = [item for item in retries if item[2].request_id == first_request.request_id]
+        same = [s for s in retries if s.request.request_id == first.request_id]
         if not retries:
             problems.append("the transient failure was not retried")
         elif not same:
             problems.append("the retry carries a new request id")
-        else:
-            if any(item[2].message_uuid != first_request.message_uuid for item in same):
-                problems.append("the retry carries a new nachrichtenUUID")
-            envelope_ids = {item[1].message_id for item in [sent[0], *same]}
-            if len(envelope_ids) != 1 + len(same):
-                problems.append("an envelope MessageId was reused")
-        if transient.result.received is not None and not transient.result.received:
+        elif any(s.request.message_uuid != first.message_uuid for s in same):
+            problems.append("the retry carries a new nachrichtenUUID")
+        delivered = any(e.delivered for e in transient.of("request"))
+        if delivered and transient.result.received is not None and not transient.result.received:
             problems.append("the evidence was not accepted after the retry")
     checks.append(
         _check(
             "retries a transient failure with the same 0101",
             not problems,
-            expected="a retry in a fresh envelope with the same request id and nachrichtenUUID",
-            actual="; ".join(problems) or "retried with the same 0101, then delivered",
-            event=sent[0][0] if sent else None,
+            expected="the same 0101 again (request id and nachrichtenUUID kept)",
+            actual="; ".join(problems) or "retried with the same 0101",
+            event=sent[0].event if sent else None,
             hint=condition("DC-08").hint,
             seconds=transient.seconds,
         )
     )
     failing = rounds["always_failing"]
     counts = [len(items) for items in _attempts(failing).values()]
+    requests = failing.of("request")
     checks.append(
         _check(
             "gives up after a bounded number of attempts",
             bool(counts) and max(counts) <= target.retry_bound if counts else None,
             expected=f"at most {target.retry_bound} attempts per request",
             actual=f"attempts per request: {counts}" if counts else "no request sent",
-            event=failing.hub[-1] if failing.hub else None,
+            event=requests[-1] if requests else None,
             hint=condition("DC-08").hint,
             seconds=failing.seconds,
         )
     )
-    final = rounds[f"error {EdmCode.NOT_FOUND.value}"]
-    final_counts = [len(items) for items in _attempts(final).values()]
-    checks.append(
-        _check(
-            "does not repeat a final refusal (0004)",
-            max(final_counts) == 1 if final_counts else None,
-            expected="one attempt per request",
-            actual=f"attempts per request: {final_counts}" if final_counts else "no request sent",
-            event=final.hub[-1] if final.hub else None,
-            hint="Retry only what can pass: timeouts and 502/503/504, not a refusal.",
+    for name, what in (
+        (f"error {EdmCode.NOT_FOUND.value}", "a final refusal (0004)"),
+        ("unlisted", f"a code outside the EDM list ({UNLISTED_CODE})"),
+    ):
+        final = rounds[name]
+        final_counts = [len(items) for items in _attempts(final).values()]
+        requests = final.of("request")
+        checks.append(
+            _check(
+                f"does not repeat {what}",
+                max(final_counts) == 1 if final_counts else None,
+                expected="one attempt per request",
+                actual=f"attempts per request: {final_counts}"
+                if final_counts
+                else "no request sent",
+                event=requests[-1] if requests else None,
+                hint="Retry only what can pass: no answer, 0005, and 0008 with 502/503/504.",
+            )
         )
-    )
     return checks
 
 
 # -- DC-09 -----------------------------------------------------------------------------------
+
+
+def _outcome(event: Event) -> str | None:
+    """What the service should have logged for the answer it got in ``event``."""
+    try:
+        message = messages.parse(parse(event.response))
+    except (NootsError, ValueError):
+        return None
+    if isinstance(message, messages.EvidenceErrorResponse):
+        return f"refused:{message.errors[0].code.value}"
+    if isinstance(message, messages.EvidenceResponse):
+        return "pending" if message.available_at is not None else "delivered"
+    return None
 
 
 def _dc09(target: ConsumerTarget, rounds: dict[str, _Round], clock: Clock) -> list[Check]:
@@ -720,18 +790,26 @@ def _dc09(target: ConsumerTarget, rounds: dict[str, _Round], clock: Clock) -> li
             hint="Never change or delete protocol entries.",
         )
     ]
-    for name, outcome in (
-        ("normal", "delivered"),
-        (f"error {EdmCode.NOT_FOUND.value}", "refused:EDM:ERR:0004"),
-    ):
-        ids = sorted({str(item[2].request_id) for item in rounds[name].requests()})
-        missing = [i for i in ids if outcome not in logged.get(i, set())]
+    for name in ("normal", f"error {EdmCode.NOT_FOUND.value}"):
+        expected: dict[str, str] = {}
+        for item in rounds[name].sent():
+            outcome = _outcome(item.event)
+            if outcome is not None:
+                expected[str(item.request.request_id)] = outcome
+        missing = sorted(
+            f"{request_id} ({outcome})"
+            for request_id, outcome in expected.items()
+            if outcome not in logged.get(request_id, set())
+        )
         checks.append(
             _check(
-                f"{name} round logged as {outcome}",
-                not missing if ids else None,
-                expected=f"an entry with outcome {outcome} for each request",
-                actual=f"not logged: {', '.join(missing)}" if missing else f"{len(ids)} logged",
+                f"{name} round logged with each outcome",
+                not missing if expected else None,
+                expected="an entry with the outcome it got (delivered, pending, refused:…) for "
+                "each request",
+                actual=f"not logged: {', '.join(missing[:4])}"
+                if missing
+                else f"{len(expected)} logged",
                 hint=condition("DC-09").hint,
             )
         )

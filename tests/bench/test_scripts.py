@@ -80,7 +80,8 @@ def test_access_prints_the_cost_of_tokens_per_key_type() -> None:
 
 @pytest.mark.e2e
 def test_e2e_prints_rate_latency_cpu_and_floor(data_dir: Path) -> None:
-    """bench/e2e.py runs real exchanges and prints rate, percentiles, CPU and the floor."""
+    """bench/e2e.py runs real exchanges through the SAKs and prints rate, percentiles, CPU (per
+    process of the path) and the floor."""
     output = run(
         "e2e.py",
         "--key-types",
@@ -104,7 +105,10 @@ def test_e2e_prints_rate_latency_cpu_and_floor(data_dir: Path) -> None:
     assert cells["exchanges"] == "4"
     assert float(cells["exch/s"]) > 0
     assert float(cells["CPU/floor"]) > 1  # the floor is part of what the processes burn
-    assert "floor 2 sign + 5 verify" in output
+    assert "floor 2 sign + 2 verify" in output
+    assert {"DC-SAK", "DP-SAK", "DP", "DC"} <= {
+        part.split()[0] for part in cells["by process (ms)"].split(" / ")
+    }
 
 
 @pytest.mark.e2e

@@ -6,6 +6,7 @@ import pytest
 
 from consumers._explain import ExchangeContext, explain
 from consumers._retry import TransportFailed
+from consumers._sak import UnlistedCodeError
 from noots.errors import (
     AuthorisationRefused,
     EdmCode,
@@ -28,12 +29,23 @@ def test_vs_refusal_names_consumer_evidence_and_purpose() -> None:
     assert "--as" in text.fix
 
 
-def test_own_verification_failure_differs_from_a_refused_certificate() -> None:
-    """A forged answer (own check) is not explained as 'your certificate was refused'."""
-    forged = explain(SignatureInvalid("bad", component="08118079-BPA-87"), CTX)
-    refused = explain(SignatureInvalid("bad", component="noots-hub"), CTX)
-    assert "discarded" in forged.cause
-    assert "noots-hub did not accept" in refused.cause
+def test_own_check_failure_differs_from_a_refusal_by_the_sak() -> None:
+    """An answer that failed the client's own checks is not explained as 'your SAK refused
+    you'."""
+    unfit = explain(SignatureInvalid("bad", component="08118079-BPA-87"), CTX)
+    refused = explain(SignatureInvalid("bad", component="08118079-BPA-87.sak"), CTX)
+    assert "discarded" in unfit.cause
+    assert "08118079-BPA-87.sak did not accept" in refused.cause
+
+
+def test_an_unlisted_code_is_shown_as_it_came() -> None:
+    """A code outside the EDM list is the explanation's code and is named in both languages."""
+    error = UnlistedCodeError("NOOTS:ERR:4711", "Regel 17", component="08118079-MELD-12")
+    english, german = explain(error, CTX), explain(error, CTX, language="de")
+    assert english.code == german.code == "NOOTS:ERR:4711"
+    assert "NOOTS:ERR:4711" in english.cause
+    assert "Regel 17" in english.cause
+    assert "NOOTS:ERR:4711" in german.cause
 
 
 def test_unknown_person_suggests_idnr() -> None:

@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from consumers._retry import RetryPolicy, TransportFailed, is_retryable
+from consumers._sak import UnlistedCodeError
 from noots.errors import (
     AuthorisationRefused,
     NotFound,
@@ -62,6 +63,11 @@ def test_gateway_query_errors_are_retried_but_not_provider_query_errors() -> Non
     """A 0008 reported with 502 (component behind failed) is retried; with 500 it is not."""
     assert is_retryable(QueryError("register down"), http_status=502)
     assert not is_retryable(QueryError("broken"), http_status=500)
+
+
+def test_codes_outside_the_edm_list_are_never_retried() -> None:
+    """Nothing is known about an unlisted code: not retried, even behind a gateway status."""
+    assert not is_retryable(UnlistedCodeError("NOOTS:ERR:4711", "x"), http_status=502)
 
 
 @pytest.mark.parametrize(

@@ -65,15 +65,19 @@ def test_demo_starts_plays_and_stops(bootstrapped: Path, tmp_path: Path) -> None
     for hop in (
         "eID (Simulation)",
         "IDA: IDNr zu den Grunddaten",
-        "RDN: wer liefert Meldebescheinigung",
-        "Vermittlungsstelle",
-        "Transport-Hub → Stadt Korntal-Münchingen, Melderegister",
-        "Transport-Hub → Kraftfahrt-Bundesamt",
+        "SAK → RDN: wer liefert Meldebescheinigung",
+        "SAK: Berechtigung (Vermittlungsstelle, wo nötig)",
+        "08118079-BPA-87.sak → Vermittlungsstelle",
+        "SAK → SAK → Stadt Korntal-Münchingen, Melderegister und zurück",
+        "08118079-BPA-87.sak → 08118079-MELD-12.sak → 08118079-MELD-12",
+        "SAK → SAK → Kraftfahrt-Bundesamt, Zentrales Fahrzeugregister und zurück",
         "Datenschutzcockpit: die Bürgerin sieht ihre Übermittlungen",
     ):
         assert hop in out, hop
     assert "✗" not in out
     assert "register verified, answered and logged" in out
+    assert "online service received, checked and logged" in out
+    assert "Transport-Hub" not in out
     assert "Pilot completed" in out
     assert "/dsc/" in out
     assert "Stopping the landscape this demo started" in out

@@ -96,7 +96,8 @@ def test_status_reports_the_running_landscape(
 def test_evidence_through_the_running_landscape(
     landscape: tuple[UpProcess, Topology, Path],
 ) -> None:
-    """The client library fetches a Meldebescheinigung over the landscape's real sockets."""
+    """The client library fetches a Meldebescheinigung over the landscape's real sockets,
+    through the online service's SAK (a VS token across areas) and the register's SAK."""
     up, topology, _path = landscape
     with client(up, topology) as dc:
         result = dc.fetch_evidence(
@@ -107,6 +108,7 @@ def test_evidence_through_the_running_landscape(
             region="08118079",
         )
     assert result.provider == MELDE
+    assert result.response_envelope_id is not None  # the SAKs' envelopes
     assert ("Person › Identifikationsnummer", "02476291358") in [
         (row.label, row.value) for row in result.rows()
     ]
@@ -153,7 +155,7 @@ def test_killed_register_is_reported_and_refused_clearly(
     landscape: tuple[UpProcess, Topology, Path],
 ) -> None:
     """A register that dies is reported by `noots up` (the others keep running), and a request
-    for its evidence is answered by the hub with EDM:ERR:0008 naming the register."""
+    for its evidence is answered by the SAKs with EDM:ERR:0008 naming the register."""
     up, topology, _path = landscape
     kba = up.info.component(KBA)
     os.kill(kba.pid, signal.SIGKILL)

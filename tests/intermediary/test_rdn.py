@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from intermediary.app import create_app
-from intermediary.rdn import find_services
+from intermediary.rdn import find_services, resolve_service
 from noots.errors import InvalidInput, RouteNotFound
 from noots.testing.asgi import running
 from noots.topology import load_topology
@@ -128,3 +128,48 @@ async def test_http_answer_and_0006_problem(landscape: Landscape) -> None:
     assert "Known evidence types" in problem["detail"]
     names = {t["name"] for t in catalogue.json()["evidenceTypes"]}
     assert names == {spec.name for spec in landscape.topology.evidence_types}
+
+
+def test_each_service_names_the_provider_s_sak() -> None:
+    """Connection parameters: the provider's SAK (participant id and URL) a consumer's SAK
+    sends to."""
+    service = find_services(TOPOLOGY, "Fahrzeughalterauskunft").services[0]
+    assert service.sak_id == "991-01234ZFZR-41.sak"
+    assert service.sak_url == TOPOLOGY.base_url("991-01234ZFZR-41.sak")
+    assert service.to_json()["sak"] == {
+        "participantId": "991-01234ZFZR-41.sak",
+        "url": "http://127.0.0.1:8516",
+    }
+
+
+def test_a_service_id_resolves_to_its_connection_parameters() -> None:
+    """resolve_service answers the provider, its SAK and the evidence type of a service id."""
+    entry = resolve_service(TOPOLOGY, "urn:noots:service:08118079-MELD-12:Meldebescheinigung")
+    assert (entry.participant_id, entry.evidence_type, entry.sak_id) == (
+        "08118079-MELD-12",
+        "Meldebescheinigung",
+        "08118079-MELD-12.sak",
+    )
+
+
+def test_an_unknown_service_id_names_the_provider_s_services() -> None:
+    """A service id of a known provider but another evidence type lists what it has."""
+    with pytest.raises(RouteNotFound) as caught:
+        resolve_service(TOPOLOGY, "urn:noots:service:991-01234ZFZR-41:Geburtsurkunde")
+    assert "urn:noots:service:991-01234ZFZR-41:Fahrzeughalterauskunft" in caught.value.message
+
+
+async def test_the_service_endpoint_answers_json_or_a_0006_problem(landscape: Landscape) -> None:
+    """GET /rdn/v1/services/{serviceId}: 200 with the entry, 404 EDM:ERR:0006 otherwise."""
+    app = create_app(
+        landscape.settings(), components=("rdn",), clock=landscape.clock, topology=TOPOLOGY
+    )
+    async with running(app) as client:
+        found = await client.get(
+            "/rdn/v1/services/urn:noots:service:991-01234ZFZR-41:Fahrzeughalterauskunft"
+        )
+        missing = await client.get("/rdn/v1/services/urn:noots:service:nobody:Nothing")
+    assert found.status_code == 200
+    assert found.json()["sak"]["participantId"] == "991-01234ZFZR-41.sak"
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "EDM:ERR:0006"

@@ -22,7 +22,7 @@ import yaml
 
 from intermediary.sak._openapi import DOCS_DIR, openapi_documents, render
 from noots import messages
-from noots.access import AccessTokenSource, BearerAuth, issue_access_token
+from noots.access import AccessTokenSource, BearerAuth
 from noots.clock import ManualClock, SystemClock
 from noots.envelope import open_envelope, parse_error_body
 from noots.errors import EdmCode
@@ -30,6 +30,7 @@ from noots.participant import load_credential, load_validator
 from noots.pki import CertificateAuthority
 from noots.protocol import open_protocol_log
 from noots.signing import XmlVerifier
+from noots.testing.iam import landscape_token
 from noots.testing.landscape import Landscape, bootstrap, landscape_in_process
 from noots.xml import parse
 from tests.intermediary.sak_support import fetch, prepare, submit
@@ -260,18 +261,7 @@ async def test_a_register_serves_the_push_endpoint_the_document_names(wired: Any
 
 def _token(landscape: Landscape, client: str, audience: str, **options: Any) -> str:
     """An access token of the landscape's IAM, minted directly (no registration check)."""
-    pki = landscape.data_dir / "pki"
-    validated = load_validator(pki, clock=SystemClock()).validate(
-        load_credential(pki, client).certificate
-    )
-    return issue_access_token(
-        load_credential(pki, landscape.topology.platform.iam_id),
-        client=validated,
-        audience=audience,
-        acts_for=client,
-        clock=options.pop("clock", SystemClock()),
-        **options,
-    )
+    return landscape_token(landscape.data_dir / "pki", client, audience, **options)
 
 
 async def _route_status(landscape: Landscape, authorization: str | None) -> httpx.Response:
@@ -372,3 +362,47 @@ async def test_the_transport_endpoint_refuses_an_envelope_without_a_token(wired:
 
 def load_validator_verifier(landscape: Landscape) -> XmlVerifier:
     return XmlVerifier(load_validator(landscape.data_dir / "pki", clock=SystemClock()))
+
+
+# -- a provider's SAK spoiling its answers on purpose (noots.faults) -------------------------
+
+
+@pytest.mark.parametrize(
+    ("fault", "why"),
+    [
+        ("bad_signature", "signature"),
+        ("missing_signature", "signature"),
+        ("expired_certificate", "expired"),
+        ("wrong_binding", "InResponseTo"),
+        ("malformed", "XML"),
+    ],
+)
+async def test_a_spoiled_answer_is_refused_and_nothing_reaches_the_online_service(
+    wired: Any, fault: str, why: str
+) -> None:
+    """Each signature fault of the KBA's SAK makes the online service's SAK refuse the answer
+    (0008 naming the KBA's SAK): the online service gets a 0103, no evidence."""
+    landscape, client = wired
+    admin = {"Authorization": f"Bearer {landscape.admin_token}"}
+    sak = landscape.url(f"{KBA}.sak")
+    switched = await client.put(
+        sak + "/admin/v1/faults", json={"rates": {fault: 1.0}}, headers=admin, auth=None
+    )
+    assert switched.status_code == 200, switched.text
+    done = await fetch(client, landscape, BPA, "Fahrzeughalterauskunft")
+    answer = done.answer
+    assert isinstance(answer, messages.EvidenceErrorResponse)
+    assert answer.errors[0].code is EdmCode.QUERY_ERROR
+    detail = answer.errors[0].detail or ""
+    assert f"{KBA}.sak" in detail
+    assert why.lower() in detail.lower()
+    assert done.response.status_code == 502
+
+
+async def test_the_fault_admin_needs_the_admin_token(wired: Any) -> None:
+    """Without the admin token a SAK's faults cannot be switched."""
+    landscape, client = wired
+    response = await client.put(
+        landscape.url(f"{KBA}.sak") + "/admin/v1/faults", json={"rates": {"drop": 1.0}}
+    )
+    assert response.status_code == 401

@@ -19,7 +19,7 @@ from noots.envelope import ENV_NS, EnvelopeHeader, open_envelope, request_digest
 from noots.errors import AuthorisationRefused, TokenMismatch
 from noots.pki import Role
 from noots.testing.asgi import running
-from noots.topology import load_topology
+from noots.topology import VsDecision, load_topology
 from tests.intermediary.support import (
     CONSUMER,
     ELTERNGELD,
@@ -401,3 +401,92 @@ async def test_a_refused_decision_is_not_asked_twice(landscape: Landscape) -> No
         entries = app.state.vs.log.entries()
     assert codes == ["EDM:ERR:0002", "EDM:ERR:0003"]
     assert [e.decision for e in entries] == ["refused"]
+
+
+# -- the SAK asks for its online service; § 12 Abs. 2 IDNrG decisions -------------------------
+
+
+def _sak_envelope(
+    landscape: Landscape, token_request: tokens.TokenRequest, *, sak: str, on_behalf_of: str | None
+) -> bytes:
+    signer = landscape.participant(sak)
+    header = EnvelopeHeader(
+        message_id=uuid.uuid4(),
+        sender=sak,
+        on_behalf_of=on_behalf_of,
+        recipient=VS,
+        service_id=VS_SERVICE_ID,
+        created=landscape.clock.now(),
+        purpose=token_request.purpose,
+    )
+    return seal(header, tokens.build_token_request(token_request), signer.signer)
+
+
+async def test_a_sak_gets_the_token_of_the_online_service_it_connects(
+    landscape: Landscape,
+) -> None:
+    """The Bewohnerparkausweis service's SAK, acting for it, is granted its token."""
+    app = create_app(
+        landscape.settings(), components=("vs",), clock=landscape.clock, topology=landscape.topology
+    )
+    dc = Consumer(landscape)
+    asked = dc.token_request(dc.request(MELDEREGISTER, "Meldebescheinigung"), "Bewohnerparkausweis")
+    raw = _sak_envelope(landscape, asked, sak=f"{CONSUMER}.sak", on_behalf_of=CONSUMER)
+    async with running(app) as client:
+        answer = await client.post("/vs/v1/tokens", content=raw)
+    assert answer.status_code == 200
+    opened = open_envelope(answer.content, dc.participant.verifier, required_role=Role.VS)
+    assert opened.header.recipient == f"{CONSUMER}.sak"
+    token = tokens.verify_token(
+        tokens.parse_issued_token_body(opened.body), dc.participant.verifier, clock=landscape.clock
+    )
+    assert token.consumer == CONSUMER
+
+
+@pytest.mark.parametrize(
+    ("sak", "on_behalf_of"),
+    [(f"{GEWERBE}.sak", CONSUMER), (f"{CONSUMER}.sak", None), (f"{KBA}.sak", CONSUMER)],
+)
+async def test_a_sak_cannot_ask_for_anybody_else(
+    landscape: Landscape, sak: str, on_behalf_of: str | None
+) -> None:
+    """Another online service's SAK, a SAK that names nobody, a register's SAK: 0002."""
+    app = create_app(
+        landscape.settings(), components=("vs",), clock=landscape.clock, topology=landscape.topology
+    )
+    dc = Consumer(landscape)
+    asked = dc.token_request(dc.request(MELDEREGISTER, "Meldebescheinigung"), "Bewohnerparkausweis")
+    raw = _sak_envelope(landscape, asked, sak=sak, on_behalf_of=on_behalf_of)
+    async with running(app) as client:
+        answer = await client.post("/vs/v1/tokens", content=raw)
+    assert answer.status_code == 403
+    opened = open_envelope(answer.content, dc.participant.verifier, required_role=Role.VS)
+    assert opened.body.findtext(f"{{{ENV_NS}}}Code") == "EDM:ERR:0002"
+
+
+def test_a_decision_puts_the_matrix_between_two_bodies_of_one_area() -> None:
+    """With a § 12 Abs. 2 decision for verkehr, BPA → KBA needs its matrix row: a purpose
+    without one is refused, the row's own purpose is granted by the matrix."""
+    decided = TOPOLOGY.model_copy(
+        update={"vs_decisions": [VsDecision(area="verkehr", decision="Beschluss (simuliert)")]}
+    )
+    stray = ask(
+        provider=KBA,
+        evidence_type="Fahrzeughalterauskunft",
+        purpose="Verkehrsüberwachung",
+        legal_basis="§ 35 StVG",
+    )
+    with pytest.raises(AuthorisationRefused, match="purpose not authorised"):
+        authorise(decided, stray, signer=CONSUMER)
+    row = next(
+        a
+        for a in TOPOLOGY.authorisations_for(CONSUMER, "Fahrzeughalterauskunft", KBA)
+        if a.purpose == "Bewohnerparkausweis"
+    )
+    proper = ask(
+        provider=KBA,
+        evidence_type="Fahrzeughalterauskunft",
+        purpose=row.purpose,
+        legal_basis=row.legal_basis,
+    )
+    assert authorise(decided, proper, signer=CONSUMER).rule == "matrix"

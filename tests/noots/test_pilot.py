@@ -55,3 +55,34 @@ async def test_pilot_logs_and_reads_where_the_landscape_database_is(
         for r in t["records"]
     }
     assert consumer in records
+
+
+async def test_pilot_goes_through_the_online_services_sak(tmp_path: Path) -> None:
+    """Played in process, every evidence hop runs through the online service's SAK: the route
+    (SAK → RDN), the authorisation (SAK → VS where a token is needed) and the 0101 (its SAK →
+    the register's SAK → the register), each with its checks passed."""
+    async with landscape_in_process(
+        tmp_path, people=150, registers=[MELDE_KORNTAL, KBA], consumers=False
+    ) as (landscape, routes):
+        consumer = landscape.consumer(PILOT_KIND)
+        settings = NootsSettings(**landscape.settings_overrides)
+        report = await play_pilot(
+            load_participant(landscape.data_dir / "pki", consumer, clock=settings.clock()),
+            landscape.topology,
+            settings=settings,
+            transport=routes,
+        )
+    assert report.error is None, report.error
+    assert report.completed
+    sak = f"{consumer}.sak"
+    receivers = [h.receiver for h in report.hops]
+    assert f"{sak} → RDN" in receivers
+    assert f"{sak} → Vermittlungsstelle" in receivers  # Meldebescheinigung: across areas
+    assert f"{sak} → {MELDE_KORNTAL}.sak → {MELDE_KORNTAL}" in receivers
+    assert f"{sak} → {KBA}.sak → {KBA}" in receivers
+    assert not any("hub" in r for r in receivers)
+    bound = [
+        c for h in report.hops for c in h.checks if c.label == "VS token bound to this exact 0101"
+    ]
+    assert len(bound) == 1
+    assert bound[0].passed

@@ -424,3 +424,21 @@ def test_down_stops_what_a_killed_supervisor_left_running(
     assert KBA in result.output
     assert wait_gone([kba]) == []
     assert read_run_file(up.data_dir) is None
+
+
+def test_a_component_left_to_the_user_is_not_started(
+    tmp_path: Path, topology: Path, standin: Path
+) -> None:
+    """--without KBA: every other component runs, the KBA is not started nor in the run file."""
+    sup = Supervisor(tmp_path / "data", topology, python=str(standin), without=[KBA])
+    assert KBA not in [c.name for c in sup.components]
+    with sup:
+        info = sup.start()
+        assert KBA not in [c.name for c in info.components]
+        assert f"{KBA}.sak" in [c.name for c in info.components]
+
+
+def test_leaving_out_an_unknown_component_is_refused(tmp_path: Path, topology: Path) -> None:
+    """--without names only components of the landscape."""
+    with pytest.raises(ConfigurationError, match="no component"):
+        Supervisor(tmp_path / "data", topology, without=["nobody"])

@@ -1,6 +1,6 @@
 """The register under test and whom the suite asks about.
 
-The behaviour identities of :mod:`registers.identities` exist in every seeded population, so
+The behaviour identities of :mod:`noots.synthetic.identities` exist in every seeded population, so
 against a mock register of the simulator (or a register loaded with the same test data) the
 suite needs nothing but the URL and the participant id. An operator whose register holds other
 people names them: the person it knows (``--idnr`` and ``--person``, or ``--company``), and,
@@ -20,13 +20,13 @@ from typing import Literal
 from noots import idnr as idnr_rules
 from noots.errors import ConfigurationError, InvalidInput
 from noots.messages import LegalIdentifier, LegalPerson, NaturalPerson, Subject
-from noots.topology import RegisterSpec, Topology
-from registers.identities import (
+from noots.synthetic.identities import (
     BEHAVIOUR_IDENTITIES,
     DEMO_COMPANY,
     Behaviour,
     BehaviourIdentity,
 )
+from noots.topology import RegisterSpec, Topology
 
 __all__ = [
     "DEFAULT_MAX_WAIT",

@@ -31,11 +31,16 @@ from typing import Any
 
 import httpx
 
-from consumers._client import AsyncClient, Endpoints
-from consumers._document import document_to_dict
-from consumers._person import PersonQuery, company, parse_person
-from consumers._results import EvidenceResult
-from consumers._retry import RetryPolicy
+from consumers import (
+    AsyncClient,
+    Endpoints,
+    EvidenceResult,
+    PersonQuery,
+    RetryPolicy,
+    company,
+    document_to_dict,
+    parse_person,
+)
 from noots.clock import LandscapeClock, read_shared_offset, write_shared_offset
 from noots.conformance.answers import read_answer
 from noots.conformance.attacks import ATTACKS, AttackKit, personal_data
@@ -52,7 +57,7 @@ from noots.participant import load_credential, load_participant, load_validator
 from noots.pki import CertificateAuthority, Role, UnknownParticipant
 from noots.protocol import open_protocol_log
 from noots.signing import XmlSigner, XmlVerifier
-from registers.identities import BEHAVIOUR_IDENTITIES, Behaviour, BehaviourIdentity
+from noots.synthetic.identities import BEHAVIOUR_IDENTITIES, Behaviour, BehaviourIdentity
 
 __all__ = ["ScenarioRun", "ScenarioRunner", "StepFailed", "run_scenarios"]
 

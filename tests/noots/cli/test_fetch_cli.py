@@ -38,7 +38,7 @@ def test_prints_the_evidence_as_a_table(landscape: Landscape) -> None:
     assert code == 0
     assert "Meldebescheinigung — Stadt Korntal-Münchingen, Melderegister" in out
     assert "Heidestraße" in out
-    assert "verified" in out
+    assert "via the SAK · checked" in out
 
 
 def test_json_output_carries_document_and_ids(landscape: Landscape) -> None:
@@ -101,12 +101,14 @@ def test_company_evidence_by_register_number(landscape: Landscape) -> None:
 
 
 def test_unauthorised_purpose_is_explained(landscape: Landscape) -> None:
-    """A purpose outside the matrix: EDM:ERR:0002 from the VS, cause and fix, exit 2."""
+    """A purpose outside the matrix: EDM:ERR:0002 from the VS (through the SAK), cause and fix,
+    exit 2."""
     code, _, err = run(
         landscape, "--evidence", "Meldebescheinigung", *ERIKA, "--purpose", "Neugier"
     )
     assert code == 2
     assert "EDM:ERR:0002" in err
+    assert "(noots-vs)" in err
     assert "authorisation matrix has no row" in err
     assert "'Neugier'" in err
 
@@ -153,14 +155,15 @@ def test_failure_as_json(landscape: Landscape) -> None:
 
 
 def test_landscape_not_running_is_a_tool_failure(tmp_path: Path, landscape: Landscape) -> None:
-    """A data dir whose landscape is down: 'start it with noots up', exit 1."""
+    """A data dir whose landscape is down (the online service's SAK does not answer): 'start
+    it with noots up', exit 1."""
     import shutil
 
     copy = tmp_path / "down"
     shutil.copytree(landscape.data_dir, copy)
     topology = copy / "landscape.yaml"
     text = topology.read_text(encoding="utf-8")
-    port = str(landscape.topology.platform.port)
+    port = str(landscape.topology.consumer("08118079-BPA-87").sak.port)
     topology.write_text(text.replace(f"port: {port}", "port: 9"), encoding="utf-8")
     result = CliRunner().invoke(
         app,
@@ -177,6 +180,7 @@ def test_landscape_not_running_is_a_tool_failure(tmp_path: Path, landscape: Land
     )
     assert result.exit_code == 1
     assert "noots up" in result.stderr
+    assert "08118079-BPA-87.sak" in result.stderr
 
 
 def test_running_landscape_is_found_through_its_run_file(

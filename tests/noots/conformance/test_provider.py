@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from noots.clock import ManualClock, SystemClock
 from noots.conformance import Report, Status, run_provider_suite
 from noots.conformance.answers import read_message, time_zone_problems
-from noots.conformance.broken import BROKEN_REGISTERS, broken_register_app
+from noots.conformance.broken import BROKEN_REGISTERS, broken_register_app, register_app
 from noots.conformance.provider import (
     ProviderTarget,
     default_target,
@@ -34,7 +34,6 @@ from noots.errors import ConfigurationError, InvalidInput, UpstreamError
 from noots.testing.asgi import RoutingTransport
 from noots.testing.landscape import bootstrap
 from noots.topology import load_topology
-from registers._service import create_register_app
 from registers.settings import RegisterSettings
 
 KBA = "991-01234ZFZR-41"
@@ -111,7 +110,7 @@ async def wired(
             routes.add(topology.base_url(component).removeprefix("http://"), sak)
     settings = register_settings(data_dir, participant)
     if variant is None:
-        app = create_register_app(settings, clock=time.clock, sleep=time.sleep, transport=routes)
+        app = register_app(settings, clock=time.clock, sleep=time.sleep, transport=routes)
     else:
         app = broken_register_app(
             variant, settings, clock=time.clock, sleep=time.sleep, transport=routes, delay=12.0

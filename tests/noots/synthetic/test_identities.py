@@ -1,10 +1,9 @@
-"""Tests of registers.identities: the fixed behaviour-driving test identities."""
+"""Tests of noots.synthetic.identities: the fixed behaviour-driving test identities."""
 
 from __future__ import annotations
 
 from noots.idnr import is_test_number, validate
-from noots.topology import load_topology
-from registers.identities import (
+from noots.synthetic.identities import (
     BEHAVIOUR_IDENTITIES,
     DEMO_COMPANY,
     Behaviour,
@@ -13,6 +12,7 @@ from registers.identities import (
     reserved_idnrs,
     reserved_plates,
 )
+from noots.topology import load_topology
 
 
 def test_numbers_are_valid_unique_test_numbers() -> None:
@@ -82,7 +82,7 @@ def test_identities_live_in_default_municipalities() -> None:
 def test_docs_table_is_current() -> None:
     """docs/identities.md is the table generated from BEHAVIOUR_IDENTITIES."""
     from noots.paths import PROJECT_ROOT
-    from registers.identities import markdown_table
+    from noots.synthetic.identities import markdown_table
 
     committed = (PROJECT_ROOT / "docs" / "identities.md").read_text(encoding="utf-8")
     assert committed == markdown_table(), "regenerate docs/identities.md from markdown_table()"

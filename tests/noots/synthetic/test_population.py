@@ -1,4 +1,4 @@
-"""Tests of registers.population: determinism, consistency, identities, indexes, look-ups."""
+"""Tests of noots.synthetic.population: determinism, consistency, identities, indexes, look-ups."""
 
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import registers.population as population
+import noots.synthetic.population as population
 from noots.idnr import is_test_number, validate
-from noots.topology import DEFAULT_TOPOLOGY_PATH, load_topology, parse_topology
-from registers.identities import BEHAVIOUR_IDENTITIES, DEMO_COMPANY, Behaviour, reserved_idnrs
-from registers.population import (
+from noots.synthetic.identities import BEHAVIOUR_IDENTITIES, DEMO_COMPANY, Behaviour, reserved_idnrs
+from noots.synthetic.population import (
     PopulationStore,
     seed_population,
 )
+from noots.topology import DEFAULT_TOPOLOGY_PATH, load_topology, parse_topology
 
 PEOPLE = 2_000
 # The patterns of the evidence document schemas in xsd/ the registers validate against.
