@@ -260,7 +260,7 @@ def pki_files(pki_dir: Path, participant: str, *, clock: Clock) -> PkiFiles:
         crl_next_update=next_update,
         participant_dir=authority.participant_dir(participant),
         has_credential=participant in authority.participants(),
-        has_revoked=revoked_serial(pki_dir, clock=clock) is not None,
+        has_revoked=revoked_credential(pki_dir, clock=clock) is not None,
     )
 
 
@@ -289,7 +289,7 @@ def prepare_pki(
         changes.append(
             f"issued {participant} (role {role.value}): {issued.cert_path} and {issued.key_path}"
         )
-    if revoked_serial(pki_dir, clock=clock) is None:
+    if revoked_credential(pki_dir, clock=clock) is None:
         authority.issue(REVOKED_PARTICIPANT, Role.SAK)
         authority.revoke(REVOKED_PARTICIPANT)
         changes.append(

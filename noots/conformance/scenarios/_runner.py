@@ -9,19 +9,21 @@ only consumers the scenario acts as).
 
 Steps (docs/SCENARIOS.md has every field):
 
-- ``fetch``: one retrieval through the platform with the client library, as a consumer;
-- ``send``: a crafted request (valid, or an attack of :mod:`noots.conformance.attacks`) to the hub
-  or straight to a register;
+- ``fetch``: one retrieval with the client library through the online service's SAK;
+- ``send``: a crafted request (valid, or an attack of :mod:`noots.conformance.attacks`): an
+  envelope to a register's SAK, a 0101 to a register's provider API as its SAK, or an
+  envelope to the hub while a landscape has one;
 - ``fault``: a register's fault plan (``/admin/v1/faults``);
 - ``revoke`` / ``reissue``: a participant's certificate (``/admin/v1/revoke``; the CA);
 - ``clock``: the landscape's shared simulated clock (``<data_dir>/run/clock.json``);
-- ``tamper``: change the next hub exchange in transit;
+- ``tamper``: change the next exchange of the online service with its SAK in transit;
 - ``expect_protocol`` / ``expect_dsc``: what a party logged, what the citizen sees in the DSC.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -42,9 +44,14 @@ from consumers import (
     parse_person,
 )
 from noots.clock import LandscapeClock, read_shared_offset, write_shared_offset
-from noots.conformance.answers import read_answer
+from noots.conformance.answers import read_answer, read_message
 from noots.conformance.attacks import ATTACKS, AttackKit, personal_data
-from noots.conformance.credentials import ScratchIssuer, prepare_pki, revoked_credential
+from noots.conformance.credentials import (
+    ScratchIssuer,
+    TokenMint,
+    prepare_pki,
+    revoked_credential,
+)
 from noots.conformance.report import EXIT_TOOL, Check, Report, Section, Status, excerpt
 from noots.conformance.requests import RequestFactory
 from noots.conformance.scenarios import Scenario, Step, parse_duration
@@ -56,12 +63,38 @@ from noots.messages import NaturalPerson, Subject
 from noots.participant import load_credential, load_participant, load_validator
 from noots.pki import CertificateAuthority, Role, UnknownParticipant
 from noots.protocol import open_protocol_log
+from noots.sak import PROVIDER_REQUESTS_PATH, TRANSPORT_PATH
 from noots.signing import XmlSigner, XmlVerifier
 from noots.synthetic.identities import BEHAVIOUR_IDENTITIES, Behaviour, BehaviourIdentity
 
 __all__ = ["ScenarioRun", "ScenarioRunner", "StepFailed", "run_scenarios"]
 
 _HUB_PATH = "/transport/v1/messages"
+
+_TOKEN_VARIANTS = frozenset(
+    {
+        "no_token",
+        "token_expired",
+        "token_sealed_by_consumer",
+        "token_for_another_request",
+        "token_of_another_consumer",
+        "idnr_of_another_person",
+    }
+)
+
+#: What ``send … to: register`` can spoil in the 0101 its SAK hands over.
+REGISTER_VARIANTS = (
+    "valid",
+    "no_token",
+    "token_expired",
+    "token_sealed_by_consumer",
+    "token_for_another_request",
+    "token_of_another_consumer",
+    "idnr_of_another_person",
+    "requester_mismatch",
+    "no_access_token",
+    "foreign_access_token",
+)
 
 
 class StepFailed(Exception):
@@ -162,6 +195,8 @@ class ScenarioRunner:
         self.factory = RequestFactory.from_pki_dir(access.pki_dir, self.topology, clock=self.clock)
         self._progress = on_progress or (lambda _text: None)
         self._signers: tuple[XmlSigner | None, XmlSigner] | None = None
+        self._token_mint: TokenMint | None = None
+        self._scratch: ScratchIssuer | None = None
         #: What the run changed outside the landscape's own state (shown in the report).
         self.changes: list[str] = []
         self.tool_failures: list[str] = []
@@ -176,6 +211,9 @@ class ScenarioRunner:
         ) as http:
             for scenario in scenarios:
                 sections.append(await self.run_scenario(scenario, http))
+        if self._scratch is not None:
+            self._scratch.close()
+            self._scratch, self._token_mint = None, None
         target = self.access.url("platform")
         return Report(
             "scenario",
@@ -390,7 +428,7 @@ class ScenarioRunner:
         if outcome.outcome == "refused":
             outcome.attempts = len(mine)
         if not mine:
-            # Nothing reached the hub (VS refusal, own checks): the consumer's log names the
+            # Nothing reached the SAK (VS refusal, own checks): the consumer's log names the
             # request it did not send; no entry means no request was even built.
             state.last_request_id = _norm_id(logged[-1].message_id) if logged else None
         if mine:
@@ -422,7 +460,9 @@ class ScenarioRunner:
             )
         raise StepFailed("a send step names its subject by identity, person (+ idnr) or company")
 
-    def _suite_signers(self, consumer: str) -> tuple[XmlSigner | None, XmlSigner]:
+    def _suite_signers(
+        self, consumer: str, sak: bool = False
+    ) -> tuple[XmlSigner | None, XmlSigner]:
         """The revoked and the untrusted signer of the attacks that need them. The revoked
         identity is issued (and the CRL republished) once, on this test landscape's PKI, and
         the report says so; the untrusted one comes from a CA of its own."""
@@ -437,11 +477,19 @@ class ScenarioRunner:
             self.changes.extend(f"changed the PKI: {change}" for change in prepared.changes)
             revoked = revoked_credential(self.access.pki_dir, clock=self.clock)
             with ScratchIssuer(self.access.pki_dir, clock=self.clock) as scratch:
-                untrusted = XmlSigner(scratch.foreign(consumer, Role.CONSUMER))
+                if sak:
+                    sender = self.topology.sak_id(consumer)
+                    untrusted = XmlSigner(scratch.foreign(sender, Role.SAK))
+                else:
+                    untrusted = XmlSigner(scratch.foreign(consumer, Role.CONSUMER))
             self._signers = (XmlSigner(revoked) if revoked else None, untrusted)
         return self._signers
 
     async def _do_send(self, step: Step, state: _ScenarioState, http: httpx.AsyncClient) -> Check:
+        """One crafted request: ``to: sak`` (the default) an envelope to the provider's SAK as
+        the consumer's SAK would send it; ``to: register`` a 0101 to the register's provider
+        API as its own SAK would hand it over; ``to: hub`` an envelope to the central hub (as
+        long as the landscape has one)."""
         params = step.params
         consumer, evidence = params["as"], params["evidence"]
         provider = params.get("provider")
@@ -453,11 +501,21 @@ class ScenarioRunner:
             provider = providers[0].participant_id
         subject = self._send_subject(params)
         variant = params.get("variant", "valid")
+        where = params.get("to", "sak")
+        if where == "register":
+            return await self._send_to_register(step, state, http, consumer, provider, subject)
+        sak = where == "sak"
+        factory = self.factory.between_saks() if sak else self.factory
         prelude: tuple[bytes, ...] = ()
         expected_default: dict[str, Any]
-        if variant == "valid":
+        authorization: str | None = None
+        if sak:
+            mint = await self._mint()
+            sender = self.topology.sak_id(consumer)
+            authorization = mint.bearer(sender, Role.SAK, self.topology.sak_id(provider))
+        if variant in ("valid", "no_access_token"):
             signed = await asyncio.to_thread(
-                self.factory.signed,
+                factory.signed,
                 consumer=consumer,
                 provider=provider,
                 evidence_type=evidence,
@@ -465,15 +523,19 @@ class ScenarioRunner:
             )
             raw, request_id = signed.raw, str(signed.request.request_id)
             expected_default = {"outcome": "delivered"}
+            if variant == "no_access_token":
+                authorization = None
+                expected_default = {"outcome": "refused", "status": 401}
         else:
             attack = ATTACKS.get(variant)
             if attack is None:
                 raise StepFailed(
-                    f"unknown variant {variant!r}: valid or one of {', '.join(ATTACKS)}"
+                    f"unknown variant {variant!r}: valid, no_access_token or one of "
+                    f"{', '.join(ATTACKS)}"
                 )
             needs_credentials = bool({"revoked_signer", "untrusted_signer"} & attack.needs)
             revoked, untrusted = (
-                await asyncio.to_thread(self._suite_signers, consumer)
+                await asyncio.to_thread(self._suite_signers, consumer, sak)
                 if needs_credentials
                 else (None, None)
             )
@@ -481,7 +543,7 @@ class ScenarioRunner:
                 c.participant_id for c in self.topology.consumers if c.participant_id != consumer
             ]
             kit = AttackKit(
-                self.factory,
+                factory,
                 consumer=consumer,
                 provider=provider,
                 evidence_type=evidence,
@@ -496,16 +558,26 @@ class ScenarioRunner:
             hostile = await asyncio.to_thread(attack.build, kit)
             raw, prelude, request_id = hostile.raw, hostile.prelude, ""
             expected_default = {"code": hostile.code.value, "no_personal_data": True}
+        target = self.topology.sak_id(provider) if sak else self.topology.platform.hub_id
         url = (
-            self.access.url("platform") + _HUB_PATH
-            if params.get("to", "hub") == "hub"
-            else self.access.url(provider) + "/evidence/v1"
+            self.access.url(target) + TRANSPORT_PATH
+            if sak
+            else self.access.url("platform") + _HUB_PATH
         )
         headers = {"Content-Type": "application/xml"}
+        if authorization is not None:
+            headers["Authorization"] = authorization
         for earlier in prelude:
             await http.post(url, content=earlier, headers=headers)
         response = await http.post(url, content=raw, headers=headers)
-        answer = read_answer(response.content, raw, verifier=self.verifier, participant=provider)
+        role = Role.SAK if sak else None
+        answer = read_answer(
+            response.content,
+            raw,
+            verifier=self.verifier,
+            participant=target,
+            role=role or Role.HUB,
+        )
         signed_by = None
         try:
             opened = open_envelope(response.content, self.verifier)
@@ -537,6 +609,144 @@ class ScenarioRunner:
             attempts=1,
         )
         expect = dict(step.expect) or expected_default
+        return self._grade(step, expect, outcome, consumer)
+
+    async def _mint(self) -> TokenMint:
+        """Access tokens of the landscape's IAM for the parties the run plays (the PKI is the
+        landscape's; nothing is written to it)."""
+        if self._token_mint is None:
+            scratch = ScratchIssuer(self.access.pki_dir, clock=self.clock)
+            self._scratch = scratch
+            self._token_mint = await asyncio.to_thread(
+                TokenMint, self.access.pki_dir, self.topology, scratch, clock=self.clock
+            )
+        return self._token_mint
+
+    async def _send_to_register(
+        self,
+        step: Step,
+        state: _ScenarioState,
+        http: httpx.AsyncClient,
+        consumer: str,
+        provider: str,
+        subject: Subject,
+    ) -> Check:
+        """A 0101 to the register's provider API, as its own SAK hands it over; ``variant``
+        spoils one thing (:data:`REGISTER_VARIANTS`)."""
+        params = step.params
+        variant = params.get("variant", "valid")
+        if variant not in REGISTER_VARIANTS:
+            known = ", ".join(REGISTER_VARIANTS)
+            raise StepFailed(f"unknown variant {variant!r} for to: register; one of {known}")
+        mint = await self._mint()
+        topology = self.topology
+        evidence = params["evidence"]
+        own = mint.bearer(topology.sak_id(provider), Role.SAK, provider)
+        options: dict[str, Any] = {}
+        expected: dict[str, Any] = {"outcome": "delivered"}
+        authorization: str | None = own
+        now = self.clock.now()
+        others = [c.participant_id for c in topology.consumers if c.participant_id != consumer]
+        token_refusal = {"code": "EDM:ERR:0002", "no_personal_data": True}
+        if variant == "no_token":
+            options = {"with_token": False}
+            expected = token_refusal
+        elif variant == "token_expired":
+            options = {
+                "token_changes": {
+                    "issued_at": now - timedelta(minutes=10),
+                    "expires_at": now - timedelta(minutes=5),
+                }
+            }
+            expected = token_refusal
+        elif variant == "token_sealed_by_consumer":
+            options = {"token_signer": self.factory.consumer_signer(consumer)}
+            expected = token_refusal
+        elif variant == "token_of_another_consumer":
+            options = {"token_changes": {"consumer": others[0] if others else "x"}}
+            expected = token_refusal
+        elif variant == "token_for_another_request":
+            other = self.factory.delivery(
+                consumer=consumer, provider=provider, evidence_type=evidence, subject=subject
+            )
+            options = {"issued_token": other.issued_token}
+            expected = token_refusal
+        elif variant == "idnr_of_another_person":
+            original = self.factory.delivery(
+                consumer=consumer, provider=provider, evidence_type=evidence, subject=subject
+            )
+            forged = NaturalPerson("Musterfrau", "Lena", date(1992, 3, 14), "01234567812")
+            options = {
+                "request": dataclasses.replace(original.request, subject=forged, issued_token=""),
+                "issued_token": original.issued_token,
+            }
+            expected = token_refusal
+        elif variant == "requester_mismatch":
+            options = {
+                "consumer": others[0] if others else consumer,
+                "metadata_consumer": consumer,
+            }
+            expected = {"outcome": "refused", "no_personal_data": True}
+        elif variant == "no_access_token":
+            authorization = None
+            expected = {"outcome": "refused", "status": 401}
+        elif variant == "foreign_access_token":
+            authorization = mint.bearer(consumer, Role.CONSUMER, provider)
+            expected = {"outcome": "refused", "status": 403}
+        requester = options.pop("consumer", consumer)
+        uses_idnr = isinstance(subject, NaturalPerson) and subject.idnr is not None
+        required = topology.vs_rule(consumer, provider, uses_idnr=uses_idnr).required
+        delivery = await asyncio.to_thread(
+            self.factory.delivery,
+            consumer=requester,
+            provider=provider,
+            evidence_type=evidence,
+            subject=subject,
+            # The suite's SAK says a token is required where the law does, and for the token
+            # variants, so that the register's check is what is graded.
+            vs_token_required=required or variant in _TOKEN_VARIANTS,
+            service_id=topology.service_id(provider, topology.evidence_type(evidence).name)
+            if evidence in {t.name for t in topology.evidence_types}
+            else None,
+            **options,
+        )
+        headers = delivery.headers()
+        if authorization is not None:
+            headers["Authorization"] = authorization
+        response = await http.post(
+            self.access.url(provider) + PROVIDER_REQUESTS_PATH,
+            content=delivery.raw,
+            headers=headers,
+        )
+        answer = read_message(response.content)
+        code = answer.code
+        if answer.kind == "0102":
+            kind = "pending" if answer.available_at else "delivered"
+        else:
+            kind = "refused"
+            if code is None and response.headers.get("content-type", "").startswith(
+                "application/json"
+            ):
+                code = str(response.json().get("code") or "") or None
+        state.last_request_id = _norm_id(answer.request_id) or str(delivery.request.request_id)
+        text = response.content.decode("utf-8", errors="replace")
+        leaks = [
+            m
+            for m in personal_data([subject])
+            if kind == "refused" and re.search(rf"(?<!\w){re.escape(m)}(?!\w)", _body_text(text))
+        ]
+        outcome = _Outcome(
+            kind,
+            code,
+            provider,
+            status=response.status_code,
+            provider=provider if kind != "refused" else None,
+            request=delivery.raw,
+            response=response.content,
+            leaks=leaks,
+            attempts=1,
+        )
+        expect = dict(step.expect) or expected
         return self._grade(step, expect, outcome, consumer)
 
     # -- grading ----------------------------------------------------------------------------
@@ -685,7 +895,7 @@ class ScenarioRunner:
                 int(params.get("times", 1)),
             )
         )
-        return Check(step.title, Status.PASSED, "armed", "the next hub exchange will be changed")
+        return Check(step.title, Status.PASSED, "armed", "the next exchange with the SAK will be changed")
 
     # -- a citizen in a demo online service --------------------------------------------------
 

@@ -1,5 +1,6 @@
-"""In transit between the scenario's client and the hub: record every exchange, and change the
-next ones on purpose when a ``tamper`` step asks for it.
+"""In transit between the scenario's client and its SAK (the consumer API's
+``POST /consumer/v1/requests``; the hub's endpoint while a landscape has one): record every
+exchange, and change the next ones on purpose when a ``tamper`` step asks for it.
 
 The change happens on the wire, after the consumer signed the request (the hub must refuse
 it) or after the hub or register signed the answer (the consumer must refuse it): exactly what
@@ -8,6 +9,7 @@ a man in the middle could do.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 
 import httpx
@@ -15,12 +17,15 @@ from lxml import etree
 
 from noots.envelope import ENV_NS
 from noots.errors import XmlError
+from noots.sak import CONSUMER_REQUESTS_PATH
 from noots.signing import DS_NS
 from noots.xml import parse as parse_xml
 
 __all__ = ["HubExchange", "Tamper", "TamperTransport", "tamper_bytes"]
 
 HUB_PATH = "/transport/v1/messages"
+#: The paths whose exchanges are recorded and tampered with.
+PATHS = (HUB_PATH, CONSUMER_REQUESTS_PATH)
 
 
 @dataclass
@@ -69,6 +74,12 @@ def tamper_bytes(raw: bytes, tamper: Tamper) -> bytes:
         root = parse_xml(raw)
     except XmlError:
         return raw[:-1] + bytes([raw[-1] ^ 0x01]) if raw else raw
+    if tamper.action == "other_request":
+        # The answer now claims to answer another request (its signature, if any, breaks).
+        body = root.find(f"{{{ENV_NS}}}Body")
+        message = body[0] if body is not None and len(body) else root
+        message.set("requestid", f"urn:uuid:{uuid.uuid4()}")
+        return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
     if tamper.action == "strip_signature":
         for signature in root.findall(f"{{{DS_NS}}}Signature"):
             root.remove(signature)
@@ -90,9 +101,8 @@ def _request_id(raw: bytes) -> str | None:
     except XmlError:
         return None
     body = root.find(f"{{{ENV_NS}}}Body")
-    if body is None or not len(body):
-        return None
-    value = body[0].get("id")
+    message = body[0] if body is not None and len(body) else root
+    value = message.get("id")
     return value.lower().removeprefix("urn:uuid:") if value else None
 
 
@@ -127,7 +137,7 @@ class TamperTransport(httpx.AsyncBaseTransport):
         return None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.method != "POST" or not request.url.path.endswith(HUB_PATH):
+        if request.method != "POST" or not request.url.path.endswith(PATHS):
             return await self.inner.handle_async_request(request)
         raw = await request.aread()
         exchange = HubExchange(raw, request_id=_request_id(raw))

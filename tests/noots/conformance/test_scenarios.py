@@ -58,7 +58,8 @@ def run(landscape: Landscape, *args: str) -> Result:
 @pytest.mark.slow
 def test_every_shipped_suite_passes(scenario_landscape: Landscape, tmp_path: Path) -> None:
     """All pilot and condition suites pass on one landscape; the reports are complete, signed
-    and cover every connection condition; the landscape is left as it was found."""
+    and cover every connection condition a landscape can show (SAK-07 and SAK-08 need the SAK
+    suite); the landscape is left as it was found."""
     reports = tmp_path / "reports"
     result = run(
         scenario_landscape,
@@ -73,7 +74,7 @@ def test_every_shipped_suite_passes(scenario_landscape: Landscape, tmp_path: Pat
     assert result.exit_code == 0, result.output[-4000:]
     data = json.loads((reports / "report.json").read_text("utf-8"))
     assert data["summary"]["failed"] == 0
-    assert data["summary"]["coverage"] == 100.0
+    assert data["summary"]["uncovered"] == ["SAK-07", "SAK-08"]
     assert len(data["sections"]) == len(list(SCENARIOS.rglob("*.yaml")))
     junit = etree.parse(str(reports / "junit.xml")).getroot()
     checks = sum(len(s["checks"]) for s in data["sections"])
