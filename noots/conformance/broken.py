@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -35,18 +36,28 @@ from lxml import etree
 from noots import idnr as idnr_rules
 from noots import messages
 from noots.access import AccessTokenVerifier, issue_access_token
+from noots.conformance.requests import unverified_parts
 from noots.errors import EdmCode, NootsError
 from noots.participant import load_credential
-from noots.pki import CertificateAuthority, Role, ValidatedCertificate
+from noots.pki import CertificateAuthority, Role, UnknownParticipant, ValidatedCertificate
 from noots.sak import PROVIDER_ANSWER_PATH, PROVIDER_REQUESTS_PATH
 from noots.sak import Header as SakHeader
+from noots.signing import XmlSigner
 from noots.xml import parse, serialize
 
 if TYPE_CHECKING:
     from registers._service import RegisterService  # the type of app.state.register
     from registers.settings import RegisterSettings
 
-__all__ = ["BROKEN_REGISTERS", "BrokenRegister", "broken_register_app", "register_app"]
+__all__ = [
+    "BROKEN_REGISTERS",
+    "BROKEN_SAKS",
+    "BrokenRegister",
+    "broken_register_app",
+    "broken_sak_app",
+    "credulous_transport",
+    "register_app",
+]
 
 
 @dataclass(frozen=True)
@@ -522,3 +533,240 @@ async def _plain(send: _Send, status: int, body: bytes, media_type: bytes) -> No
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+# -- SAKs that are wrong on purpose ------------------------------------------------------------
+
+#: Variant → the SAK condition it fails and what the SAK does wrong. All but SAK-07 wrap a
+#: register's SAK (an ASGI layer in front of the real app); SAK-07 is an online service's SAK
+#: whose answers are repaired in transit before it checks them (as if it did not check).
+BROKEN_SAKS: Mapping[str, BrokenRegister] = MappingProxyType(
+    {
+        "SAK-01": BrokenRegister(
+            "SAK-01", "takes an envelope whose signature does not verify (signs it itself)"
+        ),
+        "SAK-03": BrokenRegister("SAK-03", "keeps no replay cache and takes any Created"),
+        "SAK-04": BrokenRegister("SAK-04", "crashes (HTTP 500, no answer) on a DOCTYPE or UTF-16"),
+        "SAK-05": BrokenRegister(
+            "SAK-05", "takes OnBehalfOf as given, not as the online service its sender serves"
+        ),
+        "SAK-06": BrokenRegister("SAK-06", "binds every answer to other bytes"),
+        "SAK-07": BrokenRegister("SAK-07", "hands on answers it has not verified"),
+        "SAK-09": BrokenRegister("SAK-09", "takes an envelope without a valid access token"),
+        "SAK-10": BrokenRegister("SAK-10", "has no /health endpoint"),
+    }
+)
+
+
+@dataclass
+class _SakParts:
+    """What a broken SAK double needs from the landscape's PKI (a simulated landscape)."""
+
+    pki_dir: Any
+    topology: Any
+    clock: Any
+    sak_id: str
+
+    def credential(self, participant_id: str) -> Any:
+        return load_credential(self.pki_dir, participant_id)
+
+    def verifier(self) -> Any:
+        from noots.participant import load_validator
+        from noots.signing import XmlVerifier
+
+        return XmlVerifier(load_validator(self.pki_dir, clock=self.clock))
+
+    def token(self, subject: str, audience: str) -> str:
+        authority = CertificateAuthority.open(self.pki_dir, clock=self.clock)
+        iam = authority.credential(self.topology.platform.iam_id)
+        client = self.credential(subject)
+        return "Bearer " + issue_access_token(
+            iam,
+            client=ValidatedCertificate(subject, Role.SAK, client.certificate),
+            audience=audience,
+            acts_for=subject,
+            clock=self.clock,
+        )
+
+
+def _opened(raw: bytes, parts: _SakParts) -> Any:
+    from noots.envelope import open_envelope
+
+    try:
+        return open_envelope(raw, parts.verifier(), required_role=Role.SAK)
+    except NootsError as error:
+        return error
+
+
+class _BrokenSak:
+    """A register's SAK with one thing wrong, in front of the real app."""
+
+    def __init__(self, inner: Any, variant: str, parts: _SakParts) -> None:
+        self.inner = inner
+        self.state = getattr(inner, "state", None)
+        self.router = getattr(inner, "router", None)
+        self.variant = variant
+        self.parts = parts
+
+    async def __call__(self, scope: dict[str, Any], receive: _Receive, send: _Send) -> None:
+        from noots.sak import TRANSPORT_PATH
+
+        if scope["type"] != "http":
+            await self.inner(scope, receive, send)
+            return
+        if scope["path"] == "/health" and self.variant == "SAK-10":
+            await _plain(send, 404, b'{"detail":"Not Found"}', b"application/json")
+            return
+        if scope["path"] != TRANSPORT_PATH or scope["method"] != "POST":
+            await self.inner(scope, receive, send)
+            return
+        original = await _read_body(receive)
+        if self.variant == "SAK-04" and (
+            b"<!DOCTYPE" in original
+            or original[:2]
+            in (
+                b"\xff\xfe",
+                b"\xfe\xff",
+            )
+        ):
+            await _plain(send, 500, b"", b"text/plain")
+            return
+        headers: Headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        forwarded = self._request(original, headers)
+        inner_scope = {
+            **scope,
+            "headers": [
+                (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
+            ],
+        }
+        status, answer_headers, answer = await _call(self.inner, inner_scope, forwarded)
+        if forwarded != original or self.variant == "SAK-06":
+            answer = self._rebind(answer, original)
+        out = [(k, v) for k, v in answer_headers if k.lower() != b"content-length"]
+        out.append((b"content-length", str(len(answer)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": out})
+        await send({"type": "http.response.body", "body": answer})
+
+    def _request(self, raw: bytes, headers: Headers) -> bytes:
+        """The envelope the real SAK gets (and, for SAK-09, the token it sees)."""
+        import dataclasses as dc
+
+        from noots.envelope import seal
+        from noots.errors import SignatureError
+
+        parts = self.parts
+        unverified = unverified_parts(raw)
+        if unverified is None:
+            return raw
+        header, body = unverified
+        if self.variant == "SAK-09":
+            try:
+                token = parts.token(header.sender, parts.sak_id)
+            except (UnknownParticipant, OSError, ValueError):
+                return raw  # a sender the PKI does not know gets no token of its own
+            for key in [k for k in headers if k.lower() == "authorization"]:
+                del headers[key]
+            headers["authorization"] = token
+            return raw
+        opened = _opened(raw, parts)
+        try:
+            signer = XmlSigner(parts.credential(header.sender))
+        except (UnknownParticipant, OSError, ValueError):
+            return raw  # a sender the PKI does not know: nothing to sign as
+        if self.variant == "SAK-01" and isinstance(opened, SignatureError):
+            try:
+                return seal(header, body, signer)
+            except Exception:  # a body canonicalisation cannot sign (an attack of its own)
+                return raw
+        if isinstance(opened, NootsError):
+            return raw
+        if self.variant == "SAK-03":
+            fresh = dc.replace(header, message_id=uuid.uuid4(), created=parts.clock.now())
+            return seal(fresh, body, signer)
+        if self.variant == "SAK-05":
+            served = parts.topology.served_by(header.sender).participant_id
+            if header.on_behalf_of != served:
+                return seal(dc.replace(header, on_behalf_of=served), body, signer)
+        return raw
+
+    def _rebind(self, answer: bytes, original: bytes) -> bytes:
+        """The answer signed again by the SAK, bound to ``original`` (or, SAK-06, to other
+        bytes)."""
+        import dataclasses as dc
+
+        from noots.envelope import request_digest, seal
+
+        unverified = unverified_parts(answer)
+        if unverified is None:
+            return answer
+        header, body = unverified
+        bound = request_digest(b"other bytes" + original if self.variant == "SAK-06" else original)
+        signer = XmlSigner(self.parts.credential(self.parts.sak_id))
+        return seal(dc.replace(header, message_id=uuid.uuid4(), in_response_to=bound), body, signer)
+
+
+def broken_sak_app(variant: str, inner: Any, *, pki_dir: Any, topology: Any, clock: Any) -> Any:
+    """The register's SAK app ``inner`` broken as ``variant`` says (:data:`BROKEN_SAKS`, all
+    but SAK-07); ``pki_dir`` is the simulated landscape's PKI (the double signs with it)."""
+    if variant not in BROKEN_SAKS or variant == "SAK-07":
+        raise KeyError(f"no broken register SAK {variant!r}; known: {sorted(BROKEN_SAKS)}")
+    sak_id = inner.state.sak.sak_id
+    return _BrokenSak(inner, variant, _SakParts(pki_dir, topology, clock, sak_id))
+
+
+class _Credulous(httpx.AsyncBaseTransport):
+    """Between an online service's SAK and a provider's SAK: every answer that would not
+    verify is signed again properly (as the provider's SAK, bound to the request): the online
+    service's SAK then hands on what it should have refused (SAK-07)."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, parts: _SakParts) -> None:
+        self.inner = inner
+        self.parts = parts
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        import dataclasses as dc
+
+        from noots.envelope import check_binding, request_digest, seal
+        from noots.sak import TRANSPORT_PATH
+
+        response = await self.inner.handle_async_request(request)
+        if request.method != "POST" or not request.url.path.endswith(TRANSPORT_PATH):
+            return response
+        raw_request = await request.aread()
+        answer = await response.aread()
+        opened = _opened(answer, self.parts)
+        good = not isinstance(opened, NootsError)
+        if good:
+            try:
+                check_binding(opened, raw_request)
+                good = opened.header.sender == self.parts.sak_id
+            except NootsError:
+                good = False
+        unverified = unverified_parts(answer)
+        if good or unverified is None:
+            return httpx.Response(response.status_code, headers=response.headers, content=answer)
+        header, body = unverified
+        request_parts = unverified_parts(raw_request)
+        register = self.parts.topology.served_by(self.parts.sak_id).participant_id
+        fixed = dc.replace(
+            header,
+            sender=self.parts.sak_id,
+            on_behalf_of=register,
+            recipient=request_parts[0].sender if request_parts else header.recipient,
+            created=self.parts.clock.now(),
+            in_response_to=request_digest(raw_request),
+        )
+        sealed = seal(fixed, body, XmlSigner(self.parts.credential(self.parts.sak_id)))
+        headers = [(k, v) for k, v in response.headers.items() if k.lower() != "content-length"]
+        return httpx.Response(response.status_code, headers=headers, content=sealed)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def credulous_transport(
+    inner: httpx.AsyncBaseTransport, *, provider_sak: str, pki_dir: Any, topology: Any, clock: Any
+) -> httpx.AsyncBaseTransport:
+    """SAK-07's double: the transport to ``provider_sak`` repairs every answer the online
+    service's SAK would have to refuse (see :class:`_Credulous`)."""
+    return _Credulous(inner, _SakParts(pki_dir, topology, clock, provider_sak))

@@ -221,6 +221,12 @@ def _refused(
     problems: list[str] = []
     if exchange.transport_error:
         problems.append(f"no answer: {exchange.transport_error}")
+    elif (
+        exchange.status is not None
+        and exchange.status >= 500
+        and not (answer.is_error or _problem_code(exchange))
+    ):
+        problems.append(f"HTTP {exchange.status} without a refusal: a crash, not a clean refusal")
     else:
         code = answer.code if answer.is_error else _problem_code(exchange)
         if code is None and exchange.status is not None and exchange.status >= 400:
@@ -494,7 +500,10 @@ async def _provider_side(
                 attack.description, exchange, [hostile.code], subjects, condition("SAK-01").hint
             )
         )
-    sak01.extend(await _signature_kit(run, subjects))
+    kit_checks = await _signature_kit(run, subjects)
+    # The kit's re-encodings are hostile XML (UTF-8 only): graded with SAK-04.
+    reencoded = [c for c in kit_checks if c.name.startswith("re-encoding")]
+    sak01.extend(c for c in kit_checks if not c.name.startswith("re-encoding"))
     sections.append(Section.for_condition(condition("SAK-01"), sak01))
 
     progress("SAK-02 certificates and CRL")
@@ -567,6 +576,7 @@ async def _provider_side(
         name = f"a valid envelope re-encoded as {encoding.upper()}"
         exchange = await run.post(name, _reencoded(run.fresh().raw, encoding))
         sak04.append(_refused(name, exchange, None, subjects, hint))
+    sak04.extend(reencoded)
     after = await run.post("valid envelope after the hostile ones", run.fresh().raw)
     sak04.append(
         Check(

@@ -895,7 +895,9 @@ class ScenarioRunner:
                 int(params.get("times", 1)),
             )
         )
-        return Check(step.title, Status.PASSED, "armed", "the next exchange with the SAK will be changed")
+        return Check(
+            step.title, Status.PASSED, "armed", "the next exchange with the SAK will be changed"
+        )
 
     # -- a citizen in a demo online service --------------------------------------------------
 

@@ -12,6 +12,7 @@ import pytest
 
 from noots.clock import SystemClock
 from noots.conformance import Report, Status, run_sak_suite
+from noots.conformance.broken import BROKEN_SAKS, broken_sak_app, credulous_transport
 from noots.conformance.credentials import prepare_pki
 from noots.conformance.sak import default_sak_target, provider_sak_app, provider_sak_double
 from noots.errors import UpstreamError
@@ -142,3 +143,66 @@ async def test_a_sak_that_does_not_answer_is_a_tool_failure(template: Path) -> N
         await run_sak_suite(
             target, topology=topology, pki_dir=template / "pki", clock=SystemClock()
         )
+
+
+# -- SAKs broken on purpose -----------------------------------------------------------------
+
+
+async def _broken_provider_side(wired: Any, variant: str) -> Report:
+    landscape, routes = wired
+    sak = f"{KBA}.sak"
+    address = _address(landscape, sak)
+    broken = broken_sak_app(
+        variant,
+        landscape.apps[address],
+        pki_dir=landscape.data_dir / "pki",
+        topology=landscape.topology,
+        clock=SystemClock(),
+    )
+    routes.add(address, httpx.ASGITransport(app=broken))
+    target = default_sak_target(landscape.topology, sak, landscape.url(sak))
+    return await run_sak_suite(
+        target,
+        topology=landscape.topology,
+        pki_dir=landscape.data_dir / "pki",
+        clock=SystemClock(),
+        transport=routes,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", sorted(v for v in BROKEN_SAKS if v != "SAK-07"))
+async def test_a_broken_register_sak_fails_exactly_its_condition(wired: Any, variant: str) -> None:
+    """A register's SAK wrong in one way fails that condition and no other."""
+    report = await _broken_provider_side(wired, variant)
+    assert set(failures(report)) == {BROKEN_SAKS[variant].condition}, failures(report)
+
+
+@pytest.mark.slow
+async def test_a_credulous_consumer_sak_fails_sak07(wired: Any) -> None:
+    """An online service's SAK that hands on unverified answers fails SAK-07 and no other."""
+    landscape, routes = wired
+    topology = landscape.topology
+    pki = landscape.data_dir / "pki"
+    sak = f"{BPA}.sak"
+    target = default_sak_target(
+        topology, sak, landscape.url(sak), evidence_type="Fahrzeughalterauskunft"
+    )
+    double = provider_sak_double(target, topology, pki, clock=SystemClock())
+    provider_sak = topology.sak_id(target.register)
+    routes.add(
+        _address(landscape, provider_sak),
+        credulous_transport(
+            httpx.ASGITransport(app=provider_sak_app(double)),
+            provider_sak=provider_sak,
+            pki_dir=pki,
+            topology=topology,
+            clock=SystemClock(),
+        ),
+    )
+    report = await run_sak_suite(
+        target, topology=topology, pki_dir=pki, clock=SystemClock(), transport=routes, double=double
+    )
+    assert set(failures(report)) == {"SAK-07"}
+    refused = [c for c in report.section("SAK-07").checks if c.status is Status.FAILED]
+    assert len(refused) >= 5
