@@ -640,12 +640,18 @@ def _signature_kit(run: _Run, kit: AttackKit) -> list[Any]:
     from noots.pki import load_certificate
 
     sender = run.topology.sak_id(kit.consumer)
-    other = run.topology.sak_id(kit.other_consumer or kit.consumer)
+    # Another valid participant than the signer: another online service's SAK, or (in a
+    # landscape with one online service) the register itself.
+    other, other_role = (
+        (run.topology.sak_id(kit.other_consumer), Role.SAK)
+        if kit.other_consumer
+        else (kit.provider, Role.PROVIDER)
+    )
     anchor = load_certificate((run.target.pki_dir / "ca" / "root-cert.pem").read_bytes())
     attack_kit = kit_class(
         document=kit.fresh().raw,
         signer=run.mint.party(sender, Role.SAK).credential,
-        other=run.mint.party(other, Role.SAK).credential,
+        other=run.mint.party(other, other_role).credential,
         trust_anchor=anchor,
     )
     return list(generate(attack_kit))

@@ -835,7 +835,12 @@ async def _signature_kit(run: _Run, subjects: Sequence[Subject]) -> list[Check]:
     ]
     checks: list[Check] = []
     signer = run.mint.party(run.own_sak, Role.SAK).credential
-    other = run.mint.party(run.topology.sak_id(others[0]) if others else run.own_sak, Role.SAK)
+    # Another valid participant than the signer: another online service's SAK, or the register.
+    other = (
+        run.mint.party(run.topology.sak_id(others[0]), Role.SAK)
+        if others
+        else run.mint.party(target.register, Role.PROVIDER)
+    )
     for attack in _attacks(generate, kit_class, run, signer, other.credential):
         exchange = await run.post(f"{attack.attack_class}: {attack.name}", attack.raw)
         if attack.harmless:
