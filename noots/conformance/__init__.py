@@ -3,8 +3,9 @@
 The public API, for the CLI and for anyone who runs the suites from Python::
 
     report = await run_provider_suite(target, topology=topology, pki_dir=pki, clock=clock)
-    report = await run_sak_suite(...)            # an operator's own SAK implementation
+    report = await run_sak_suite(target, topology=topology, pki_dir=pki, clock=clock)
     run = await run_scenarios(access, load_scenarios([Path("scenarios")]))
+    report = await run_attacks(AttackTarget(topology, data_dir), clock=clock)
     report.statuses()   # {"DP-01": Status.PASSED, …}; report.exit_code: 0 passed, 2 failed
 
 Inside, kept apart:
@@ -15,11 +16,13 @@ Inside, kept apart:
   signature over report files (:mod:`~noots.conformance.signature`);
 - the suites, which sit above the protocol core like :mod:`noots.testing` (they speak HTTP and
   use the landscape's test identities): the provider suite (:mod:`.provider`, plays a
-  register's SAK), the scenario runner (:mod:`.scenarios`), the consumer suite (slotted in
-  by the online-service side), and what they share: crafted requests
-  (:mod:`.requests`), the attack kit (:mod:`.attacks`), reading answers (:mod:`.answers`),
-  the certificates a run needs (:mod:`.credentials`), and participants broken on purpose to
-  prove the suites (:mod:`.broken`).
+  register's SAK), the SAK suite (:mod:`.sak`), the scenario runner (:mod:`.scenarios`), the
+  attack kit against a running landscape (:mod:`.landscape_attacks`), the consumer suite
+  (slotted in by the online-service side), and what they share: crafted requests
+  (:mod:`.requests`), the attacks (:mod:`.attacks`), reading answers (:mod:`.answers`), the
+  consumer API as an online service calls it (:mod:`.consumer_api`), the certificates and
+  tokens a run needs (:mod:`.credentials`), and registers and SAKs broken on purpose to prove
+  the suites (:mod:`.broken`).
 
 The suites are imported on first use, so reading a report pulls in no HTTP client. No suite
 imports another's private modules; what two of them share lives in a public module here.
