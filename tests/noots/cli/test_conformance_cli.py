@@ -109,21 +109,6 @@ def test_cli_writes_signed_reports(cli_report: dict[str, Any], landscape: Landsc
     assert any("root-cert.pem" in note for note in data["notes"])
 
 
-@pytest.mark.browser
-def test_html_report_in_chromium(cli_report: dict[str, Any], browser: Any) -> None:
-    """The HTML report renders in Debian chromium: verdict, every register condition, no
-    external loads."""
-    page = browser.new_page()
-    requests: list[str] = []
-    page.on("request", lambda request: requests.append(request.url))
-    page.goto((cli_report["dir"] / "report.html").as_uri())
-    assert page.locator("#verdict .value").inner_text() == "PASSED"
-    assert page.locator("#overview tbody tr").count() == 12
-    assert page.locator("#overview tbody tr[data-section='DP-16'] .badge").inner_text() == "PASS"
-    assert [url for url in requests if not url.startswith("file://")] == []
-    page.close()
-
-
 def test_cli_report_verify_detects_an_edit(
     cli_report: dict[str, Any], landscape: Landscape
 ) -> None:
@@ -244,3 +229,19 @@ def test_sak_suite_against_a_served_register_sak(landscape: Landscape, tmp_path:
     statuses = {s["id"]: s["status"] for s in data["sections"]}
     assert statuses["SAK-02"] == Status.PASSED.value
     assert Status.FAILED.value not in statuses.values()
+
+
+# Last in the module: the browser runs an event loop in this thread until the module ends.
+@pytest.mark.browser
+def test_html_report_in_chromium(cli_report: dict[str, Any], browser: Any) -> None:
+    """The HTML report renders in Debian chromium: verdict, every register condition, no
+    external loads."""
+    page = browser.new_page()
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto((cli_report["dir"] / "report.html").as_uri())
+    assert page.locator("#verdict .value").inner_text() == "PASSED"
+    assert page.locator("#overview tbody tr").count() == 12
+    assert page.locator("#overview tbody tr[data-section='DP-16'] .badge").inner_text() == "PASS"
+    assert [url for url in requests if not url.startswith("file://")] == []
+    page.close()
