@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from intermediary._edge import problem, read_body
 from intermediary.sak._consumer import ConsumerSide, SubmitAnswer
+from intermediary.sak._network import AiohttpNetwork, Network
 from intermediary.sak._node import SakNode
 from intermediary.sak._provider import AnswerResult, PassiveQueue, ProviderSide
 from intermediary.sak._settings import SakSettings
@@ -42,7 +43,7 @@ from noots.sak import (
 )
 from noots.sak import Header as H
 from noots.state import StateFile
-from noots.tls import TlsPeer
+from noots.tls import TlsFiles, TlsPeer, client_context
 from noots.topology import Topology
 from noots.xml import DEFAULT_LIMITS
 
@@ -65,13 +66,32 @@ def create_app(
     """
     topology = topology or settings.load_topology()
     clock = clock or settings.clock()
+    network: Network | None = None
+    verify: Any = True
+    if transport is None:
+        # Real sockets: the SAK makes its own connections, with its own certificate under TLS,
+        # and the hot path goes through aiohttp (noots.sak._network).
+        tls = None
+        if settings.tls:
+            sak_id = topology.sak_id(settings.participant_id)
+            tls = verify = client_context(TlsFiles.for_participant(settings.pki_dir, sak_id))
+        network = AiohttpNetwork(tls)
     http = httpx.AsyncClient(
         transport=transport,
+        verify=verify,
         timeout=httpx.Timeout(None),
         limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
         follow_redirects=False,
+        trust_env=False,
     )
-    node = SakNode(settings, topology=topology, clock=clock, http=http, participant=participant)
+    node = SakNode(
+        settings,
+        topology=topology,
+        clock=clock,
+        http=http,
+        network=network,
+        participant=participant,
+    )
     state = StateFile(settings.state_path(node.sak_id)) if node.is_provider else None
     consumer: ConsumerSide | None = None
     provider: ProviderSide | None = None
@@ -91,6 +111,7 @@ def create_app(
         finally:
             if consumer is not None:
                 await consumer.aclose()
+            await node.network.aclose()
             await http.aclose()
             if state is not None:
                 state.close()

@@ -41,7 +41,8 @@ from urllib.parse import quote
 import httpx
 
 from intermediary._edge import http_status
-from intermediary.sak._node import SakNode, read_limited
+from intermediary.sak._network import PeerFailed, PeerTooLarge, PeerUnreachable
+from intermediary.sak._node import SakNode
 from noots import messages, tokens, trace
 from noots.envelope import (
     ENV_NS,
@@ -586,34 +587,29 @@ class ConsumerSide:
         timeout = node.settings.peer_timeout(provider)
         url = route.sak_url + TRANSPORT_PATH
         trace.step(f"SAK des Datenhalters erreichbar, Antwort innerhalb von {timeout:g} s")
+        headers = {"Content-Type": XML_MEDIA_TYPE, **await node.authorization(route.sak_id)}
         try:
-            headers = {"Content-Type": XML_MEDIA_TYPE, **await node.authorization(route.sak_id)}
-            async with (
-                asyncio.timeout(timeout),
-                slots,
-                node.http.stream("POST", url, content=raw, headers=headers) as response,
-            ):
-                return await read_limited(
-                    response, DEFAULT_LIMITS.max_bytes, component=route.sak_id
-                )
-        except (TimeoutError, httpx.TimeoutException):
+            async with asyncio.timeout(timeout), slots:
+                return await node.network.post(url, raw, headers, limit=DEFAULT_LIMITS.max_bytes)
+        except TimeoutError:
             raise UpstreamTimeout(
                 f"the SAK of data provider {provider} did not answer within {timeout:g} s",
                 component=route.sak_id,
             ) from None
-        except httpx.ConnectError as exc:
+        except PeerUnreachable as exc:
             raise UpstreamError(
-                f"the SAK of data provider {provider} is unreachable at {url} "
-                f"({type(exc).__name__})",
+                f"the SAK of data provider {provider} is unreachable at {url} ({exc})",
                 component=route.sak_id,
             ) from None
-        except NootsError:
-            raise
-        except Exception as exc:
-            log.warning("exchange with %s failed: %r", route.sak_id, exc)
+        except PeerTooLarge:
             raise UpstreamError(
-                f"the exchange with {route.sak_id} failed ({type(exc).__name__})",
+                f"{route.sak_id} answered more than {DEFAULT_LIMITS.max_bytes} bytes",
                 component=route.sak_id,
+            ) from None
+        except PeerFailed as exc:
+            log.warning("exchange with %s failed: %s", route.sak_id, exc)
+            raise UpstreamError(
+                f"the exchange with {route.sak_id} failed ({exc})", component=route.sak_id
             ) from None
 
     # -- asynchronous submissions ----------------------------------------------------------
