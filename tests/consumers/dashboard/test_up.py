@@ -80,9 +80,16 @@ def test_noots_up_with_tls_traces_every_process_to_the_dashboard(tmp_path: Path)
         with httpx.Client(verify=verify, timeout=30) as client:
             client.headers.update(operator_login(client, url, operator_token(data_dir)))
             health = client.get(url + "/api/v1/health").json()["components"]
+            members = (MELDE_KORNTAL, KBA, BPA)
             assert {c["name"]: c["status"] for c in health} == {
                 name: "healthy"
-                for name in ("platform", "ida", MELDE_KORNTAL, KBA, BPA, "dashboard")
+                for name in (
+                    "platform",
+                    "ida",
+                    *members,
+                    *(f"{m}.sak" for m in members),
+                    "dashboard",
+                )
             }
             green = run(client, url)
             assert [r["state"] for r in green["results"]] == ["geliefert", "geliefert"]
