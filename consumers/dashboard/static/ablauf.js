@@ -13,8 +13,8 @@
   const LAYOUTS = {
     sak: {
       lanes: [
-        ["Online-Dienst", "Dienst"], ["IDA", "IDA"], ["SAK des Online-Dienstes", "SAK"],
-        ["RDN", "RDN"], ["Vermittlungsstelle", "VS"], ["SAK des Registers", "SAK"], ["Register", "Reg."],
+        ["Online-Dienst", "Dienst"], ["IDA", "IDA"], ["SAK des Online-Dienstes", "SAK Dienst"],
+        ["RDN", "RDN"], ["Vermittlungsstelle", "VS"], ["SAK des Registers", "SAK Reg."], ["Register", "Reg."],
       ],
       dc: 0, dp: 6,
       hops: {

@@ -35,7 +35,7 @@
       const SYMBOL = { ok: "✓", offen: "⏱", abgelehnt: "✗" };
       for (const transfer of data.transfers) {
         const kind = transfer.outcome === "delivered" ? "ok" : transfer.outcome === "pending" ? "offen" : "abgelehnt";
-        const parties = el("ul", { class: "protokoll" },
+        const parties = el("ul", { class: "protokoll klein", "aria-label": "Protokolliert von" },
           ...transfer.records.filter((r) => !r.refusedRepetition).map((r) =>
             el("li", {}, `${r.partyName}: ${r.outcomeText} · ${r.timeText}`)),
           ...transfer.records.filter((r) => r.refusedRepetition).map((r) =>
@@ -46,8 +46,9 @@
           el("td", { "data-label": "Datenhalter" }, transfer.provider.name),
           el("td", { "data-label": "Nachweis" }, transfer.evidenceTitle),
           el("td", { "data-label": "Zweck" }, transfer.purpose),
-          el("td", { "data-label": "Ergebnis" }, el("span", { class: "ausgang " + kind }, el("span", { "aria-hidden": "true" }, SYMBOL[kind]), " " + transfer.outcomeText)),
-          el("td", { "data-label": "Protokolliert von", class: "klein" }, parties)));
+          el("td", { "data-label": "Ergebnis und Protokoll" },
+            el("span", { class: "ausgang " + kind }, el("span", { "aria-hidden": "true" }, SYMBOL[kind]), " " + transfer.outcomeText),
+            parties)));
       }
       result.hidden = false;
     } catch (error) {
