@@ -127,6 +127,22 @@ async def test_evidence_within_one_area_needs_no_token(wired: Any) -> None:
     assert done.response.headers["Noots-Outcome"] == "delivered"
 
 
+async def test_every_hop_of_a_submission_carries_the_request_id(wired: Any) -> None:
+    """The SAKs trace each hop of one submission under the 0101's id (the dashboard draws
+    them as one exchange), the online service's SAK included."""
+    from noots import trace
+    from noots.testing.trace import RecordingSink
+
+    landscape, client = wired
+    with trace.installed(RecordingSink()) as sink:
+        done = await fetch(client, landscape, BPA, "Fahrzeughalterauskunft")
+    assert done.response.status_code == 200, done.response.text
+    submitted = [e for e in sink.events if e.hop is not trace.Hop.SAK_RDN or e.trace_id]
+    hops = {e.hop.value for e in submitted}
+    assert {"dc→sak", "sak→sak", "sak→dp", "dp→sak", "sak←sak", "sak→dc"} <= hops
+    assert {e.trace_id for e in submitted} == {str(done.request.request_id)}
+
+
 async def test_evidence_across_areas_carries_a_vs_token(wired: Any) -> None:
     """Bewohnerparkausweis → Melderegister (verkehr → meldewesen) with IDNr: token, 0102."""
     landscape, client = wired
