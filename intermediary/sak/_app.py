@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
 import httpx
@@ -20,7 +20,7 @@ from intermediary.sak._network import AiohttpNetwork, Network
 from intermediary.sak._node import SakNode
 from intermediary.sak._provider import AnswerResult, PassiveQueue, ProviderSide
 from intermediary.sak._settings import SakSettings
-from noots import __version__
+from noots import __version__, trace
 from noots.access import bearer_challenge
 from noots.clock import Clock
 from noots.errors import InvalidInput, NootsError, SenderMismatch
@@ -213,6 +213,31 @@ def _consumer_side(
 
 
 ConsumerDep = Annotated[ConsumerSide, Depends(_consumer_side)]
+TraceIdHeader = Annotated[
+    str | None,
+    Header(
+        alias=H.TRACE_ID,
+        max_length=64,
+        description="Simulator only: the request id the 0101 will carry (tracing, optional).",
+    ),
+]
+
+
+@contextlib.contextmanager
+def _correlated(trace_id: str | None) -> Iterator[None]:
+    """The hops of a route or authorisation call carry the request id the online service
+    announced, so the dashboard draws them with the exchange; anything but a UUID is
+    ignored (the header only ever affects tracing)."""
+    try:
+        announced = str(uuid.UUID(trace_id)) if trace_id is not None else None
+    except ValueError:
+        announced = None
+    if announced is None:
+        yield
+        return
+    with trace.exchange():
+        trace.bind(announced)
+        yield
 
 
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -286,11 +311,13 @@ def consumer_router() -> APIRouter:
             str | None,
             Query(max_length=64, description="AGS of the municipality (regional types)."),
         ] = None,
+        trace_id: TraceIdHeader = None,
     ) -> Response:
         """The provider responsible for an evidence type (and region), as the RDN says, and
         whether a Vermittlungsstelle token will be needed with and without the IDNr."""
         try:
-            return _json(await side.find_route(evidence_type, region))
+            with _correlated(trace_id):
+                return _json(await side.find_route(evidence_type, region))
         except NootsError as exc:
             return problem(exc, component=side.node.sak_id)
 
@@ -300,14 +327,17 @@ def consumer_router() -> APIRouter:
         responses=_PROBLEMS,
         summary="Authorise one transfer",
     )
-    async def authorisations(asked: AuthorisationRequest, side: ConsumerDep) -> Response:
+    async def authorisations(
+        asked: AuthorisationRequest, side: ConsumerDep, trace_id: TraceIdHeader = None
+    ) -> Response:
         """The authorisation of one transfer: where the law requires the Vermittlungsstelle
         (IDNr across administrative areas, or within one by decision), the SAK asks it with
         partners, purpose, legal basis, IDNr use and the request hash only, and answers the
         sealed token for ``IssuedToken``; elsewhere it answers that none is needed. The VS's
         refusal is a 403 problem with ``EDM:ERR:0002`` and its reason."""
         try:
-            return _json(await side.authorise(asked))
+            with _correlated(trace_id):
+                return _json(await side.authorise(asked))
         except NootsError as exc:
             return problem(exc, component=side.node.sak_id)
 
