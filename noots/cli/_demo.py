@@ -13,14 +13,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from noots.cli._app import app
-from noots.cli._up import (
+from noots.cli._options import (
+    DEFAULT_PEOPLE,
+    DEFAULT_SEED,
     DataDirOption,
     PeopleOption,
     SeedOption,
     TlsOption,
     TopologyOption,
-    load_cli_settings,
 )
+from noots.cli._up import load_cli_settings
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -36,8 +38,8 @@ def demo(
     data_dir: DataDirOption = None,
     topology: TopologyOption = None,
     tls: TlsOption = None,
-    people: PeopleOption = 10_000,
-    seed: SeedOption = 20261122,
+    people: PeopleOption = DEFAULT_PEOPLE,
+    seed: SeedOption = DEFAULT_SEED,
     keep_running: Annotated[
         bool,
         typer.Option(
