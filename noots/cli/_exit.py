@@ -23,6 +23,7 @@ __all__ = [
     "TOOL_FAILED",
     "USAGE",
     "NootsGroup",
+    "UsageError",
     "existing_file",
     "usage_error",
 ]
@@ -47,9 +48,8 @@ INTERRUPTED = 130
 
 # Typer ships its own copy of click in newer versions (typer._click) and uses the real one in
 # older ones; its public BadParameter is a UsageError of whichever copy is in use.
-_UsageError: type[typer.BadParameter] = next(
-    base for base in typer.BadParameter.__mro__ if base.__name__ == "UsageError"
-)
+UsageError: Any = next(base for base in typer.BadParameter.__mro__ if base.__name__ == "UsageError")
+_UsageError = UsageError
 
 
 class NootsGroup(TyperGroup):
@@ -94,7 +94,8 @@ def usage_error(message: str, *, option: str | None = None) -> Exception:
     """
     if option is not None:
         return typer.BadParameter(message, param_hint=f"'{option}'")
-    return _UsageError(message)
+    error: Exception = _UsageError(message)
+    return error
 
 
 def existing_file(path: Path, option: str) -> Path:

@@ -85,9 +85,9 @@ def run(
 @register_app.command("list")
 def list_registers(topology: TopologyOption = None) -> None:
     """The registers of the landscape: participant id, kind, region, address, evidence types."""
-    from rich.console import Console
     from rich.table import Table
 
+    from noots.cli._console import console
     from noots.errors import NootsError
     from noots.settings import load_settings
 
@@ -106,4 +106,4 @@ def list_registers(topology: TopologyOption = None) -> None:
             ", ".join(spec.evidence_types),
             spec.name,
         )
-    Console().print(table)
+    console().print(table)

@@ -200,9 +200,10 @@ def print_landscape(console: Console, info: RunInfo) -> None:
     from rich.table import Table
 
     table = Table(title=f"noots landscape ({'HTTPS, mutual TLS' if info.tls else 'HTTP'})")
-    table.add_column("component", style="bold", no_wrap=True)
-    table.add_column("what", overflow="ellipsis", no_wrap=True, max_width=48)
-    table.add_column("URL", no_wrap=True)
+    # Names and URLs are never cut (they are copied); "what" gives way on a narrow terminal.
+    table.add_column("component", style="bold", no_wrap=True, min_width=len("component"))
+    table.add_column("what", overflow="ellipsis", max_width=48)
+    table.add_column("URL", no_wrap=True, overflow="fold", min_width=len("http://"))
     table.add_column("pid", justify="right", no_wrap=True)
     for component in info.components:
         table.add_row(component.name, component.title, component.url, str(component.pid))
@@ -318,11 +319,10 @@ def up(
     them to end, then SIGKILL to any still running. noots up has exited at most grace + 5 s
     after the signal; a second Ctrl-C kills at once.
     """
-    from rich.console import Console
-
+    from noots.cli._console import console as make_console
     from noots.supervisor import signals_raise_interrupt
 
-    console = Console()
+    console = make_console()
     settings = load_cli_settings(data_dir, topology, tls)
     with signals_raise_interrupt():
         supervisor = start_landscape(
@@ -458,11 +458,10 @@ def bootstrap(
     seed: SeedOption = DEFAULT_SEED,
 ) -> None:
     """Create what a landscape needs in the data dir (PKI, population); keeps what exists."""
-    from rich.console import Console
-
+    from noots.cli._console import console as make_console
     from noots.errors import NootsError
 
-    console = Console()
+    console = make_console()
     settings = load_cli_settings(data_dir, topology)
     try:
         bootstrap_with_progress(console, settings, people=people, seed=seed)
@@ -484,14 +483,14 @@ def status(
     """
     import json
 
-    from rich.console import Console
     from rich.table import Table
 
+    from noots.cli._console import console as make_console
     from noots.supervisor import pid_alive, running_landscape
 
     settings = load_cli_settings(data_dir, topology)
     info = running_landscape(settings.data_dir.resolve())
-    console = Console()
+    console = make_console()
     if info is None:
         if as_json:
             console.print_json(json.dumps({"running": False}))
