@@ -234,7 +234,7 @@ async def test_a_look_up_without_a_valid_token_is_refused(running_ida: Ida, whic
             CONSUMER, IDA_ID, issued_at=running_ida.clock.now() - timedelta(hours=1)
         ),
         "another audience": iam.token(CONSUMER, "noots-rdn"),
-        "another issuer": TestIam(running_ida.landscape.pki, iam_id="noots-vs").token(
+        "another issuer": TestIam(running_ida.landscape.pki, iam_id="noots-other-iam").token(
             CONSUMER, IDA_ID
         ),
     }
