@@ -361,12 +361,16 @@ def provider(
     )
     from noots.conformance.i18n import _
 
+    if spec.mode == "passive":
+        mode_text = _("Passivmodus", "passive mode")
+    else:
+        mode_text = _("Push-Modus", "push mode")
     console.print(
         _(
             f"[bold]Konformität des Registers {spec.participant}[/bold] unter {spec.base_url} "
-            f"({spec.mode}-Modus; die Suite spielt {spec.sak_id})",
+            f"({mode_text}; die Suite spielt {spec.sak_id})",
             f"[bold]Provider conformance of {spec.participant}[/bold] at {spec.base_url} "
-            f"({spec.mode} mode; the suite plays {spec.sak_id})",
+            f"({mode_text}; the suite plays {spec.sak_id})",
         )
     )
     console.print(

@@ -131,11 +131,14 @@ def sak(
         raise typer.Exit(0)
     from noots.conformance.i18n import _
 
+    if spec.side == "provider":
+        side = _("Seite des Datenhalters", "provider side")
+    else:
+        side = _("Seite des Online-Dienstes", "consumer side")
     console.print(
         _(
-            f"[bold]Konformität des SAK {spec.sak_id}[/bold] unter {spec.base_url} (Seite "
-            f"{spec.side})",
-            f"[bold]SAK conformance of {spec.sak_id}[/bold] at {spec.base_url} ({spec.side} side)",
+            f"[bold]Konformität des SAK {spec.sak_id}[/bold] unter {spec.base_url} ({side})",
+            f"[bold]SAK conformance of {spec.sak_id}[/bold] at {spec.base_url} ({side})",
         )
     )
     anchor, crl = pki / "ca" / "root-cert.pem", pki / "ca" / "crl.pem"

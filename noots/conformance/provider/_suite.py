@@ -340,8 +340,8 @@ async def run_provider_suite(
             health = await _dp15(run, progress)
             progress(
                 _(
-                    f"DP-01 gültige Nachweisanfrage ({target.mode}-Modus)",
-                    f"DP-01 valid request ({target.mode} mode)",
+                    f"DP-01 gültige Nachweisanfrage ({_mode(target)})",
+                    f"DP-01 valid request ({_mode(target)})",
                 )
             )
             valid = await run.ask(str(_VALID))
@@ -359,8 +359,8 @@ async def run_provider_suite(
     return Report(
         "provider",
         _(
-            f"Konformität des Registers {target.participant} ({target.mode}-Modus)",
-            f"Provider conformance of {target.participant} ({target.mode} mode)",
+            f"Konformität des Registers {target.participant} ({_mode(target)})",
+            f"Provider conformance of {target.participant} ({_mode(target)})",
         ),
         target.base_url,
         started,
@@ -369,6 +369,12 @@ async def run_provider_suite(
         participant=target.participant,
         notes=tuple(notes),
     )
+
+
+def _mode(target: ProviderTarget) -> str:
+    if target.mode == "passive":
+        return _("Passivmodus", "passive mode")
+    return _("Push-Modus", "push mode")
 
 
 def _tls_context(
@@ -821,7 +827,7 @@ async def _dp14(run: _Run, progress: Callable[[str], None]) -> list[Check]:
     if other is not None:
         progress(_("DP-14 nicht unterstützter Nachweistyp", "DP-14 unsupported evidence type"))
         name = _(
-            f"eine Nachweisanfrage für {other}, den das Register nicht liefert",
+            f"eine Nachweisanfrage für den Nachweistyp {other}, den das Register nicht liefert",
             f"a request for {other}, which the register does not provide",
         )
         exchange = await run.ask(

@@ -421,11 +421,15 @@ async def run_sak_suite(
                 sections = [health, *(await _consumer_side(run, double, progress))]
     order = {c.id: i for i, c in enumerate(SAK_CONDITIONS)}
     sections.sort(key=lambda s: order[s.id])
+    if target.side == "provider":
+        side = _("Seite des Datenhalters", "provider side")
+    else:
+        side = _("Seite des Online-Dienstes", "consumer side")
     return Report(
         "sak",
         _(
-            f"Konformität des SAK {target.sak_id} (Seite {target.side})",
-            f"SAK conformance of {target.sak_id} ({target.side} side)",
+            f"Konformität des SAK {target.sak_id} ({side})",
+            f"SAK conformance of {target.sak_id} ({side})",
         ),
         target.base_url,
         started,
