@@ -466,7 +466,7 @@ def test_cli_against_a_demo_service_over_sockets(
     with serve(served_demo(settings, f"http://127.0.0.1:{gateway_port}"), demo_port):
         result = consumer_cli(settings, gateway_port, demo_port, tmp_path)
     assert result.exit_code == 0, result.output
-    assert "Point the service's SAK URL" in result.output
+    assert "Die SAK-URL des Dienstes auf" in result.output
     verifier = XmlVerifier(load_validator(data_dir / "pki", clock=settings.clock()))
     for name in ("report.html", "report.xml", "report.json"):
         assert verify_report_file(tmp_path / name, verifier).passed
@@ -489,7 +489,7 @@ def test_cli_over_mutual_tls_grades_the_certificate_a_service_presents(
         result = consumer_cli(settings, gateway_port, demo_port, tmp_path, "--tls")
     assert result.exit_code == exit_code, result.output
     assert gateway_url in result.output
-    assert "Mutual TLS" in result.output
+    assert "Gegenseitiges TLS" in result.output
 
 
 def test_cli_refuses_a_participant_outside_the_topology(settings: NootsSettings) -> None:
