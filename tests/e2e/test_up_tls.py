@@ -233,7 +233,7 @@ def test_provider_conformance_reaches_an_https_register_as_its_sak(
     up, topology = landscape
     passed = provider_conformance(up, topology, "--report", str(tmp_path / "tls"))
     assert passed.exit_code == 0, passed.output
-    assert "FAILED" not in passed.output
+    assert "NICHT BESTANDEN" not in passed.output
     refused = provider_conformance(up, topology, "--no-tls", "--report", str(tmp_path / "plain"))
     assert refused.exit_code == 1, refused.output
     assert "does not answer" in refused.output
