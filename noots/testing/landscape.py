@@ -62,12 +62,17 @@ def on_free_ports(data: dict[str, Any], host: str = "127.0.0.1") -> dict[str, An
     for section in ("platform", "ida", "dashboard"):
         data[section]["port"] = free_port(host)
         data[section].pop("host", None)
-    for section in ("registers", "consumers"):
-        for entry in data.get(section) or []:
-            entry["port"] = free_port(host)
-            entry.pop("host", None)
-            entry["sak"]["port"] = free_port(host)
-            entry["sak"].pop("host", None)
+    members = [*(data.get("registers") or []), *(data.get("consumers") or [])]
+    if data.get("intermediary_platform"):
+        members.append(data["intermediary_platform"])
+    for entry in members:
+        entry["port"] = free_port(host)
+        entry.pop("host", None)
+        entry["sak"]["port"] = free_port(host)
+        entry["sak"].pop("host", None)
+    for part in (data.get("eu") or {}).values():
+        part["port"] = free_port(host)
+        part.pop("host", None)
     return data
 
 
