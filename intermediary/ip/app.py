@@ -13,9 +13,12 @@ Citizen-facing (use case 4): ``GET /ip/v1/citizen/{conversation}`` (the simulate
 identification), ``POST …/identify`` (ask the member state, go to its preview space),
 ``GET …/back`` (come back, collect, return to ``BackToEvidenceRequesterURL``).
 
-National-facing (use case 4): ``POST /ip/v1/xnachweis`` takes a ``DE.EvidenceOrder.0401`` or a
-``DE.GetEvidence.0411`` (XML) and answers ``0402``/``0403`` or ``0412``/``0413``. Until the IP's
-SAK fronts it (the landscape integration), it accepts callers on loopback only.
+National-facing (use case 4), in the landscape (:mod:`intermediary.ip.landscape`): the IP's
+SAK pushes each ``DE.EvidenceOrder.0401`` / ``DE.GetEvidence.0411`` of an online service to
+``POST /provider/v1/requests`` (the provider API of docs/SAK.md, with the IAM access token of
+the IP's own SAK) and takes the bare ``0402``/``0403`` or ``0412``/``0413``. Standalone (no SAK
+in front, ``provider_gate`` None), ``POST /ip/v1/xnachweis`` takes the same messages from
+loopback callers only.
 """
 
 from __future__ import annotations
@@ -25,12 +28,14 @@ import base64
 import html
 import ipaddress
 import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import httpx
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -47,12 +52,24 @@ from intermediary.eu.gateway import (
 )
 from intermediary.ip.platform import IntermediaryPlatform, NationalSide, PlatformConfig
 from noots import messages, xml
+from noots.access import AccessTokenVerifier, bearer_challenge
 from noots.clock import Clock, SystemClock
-from noots.errors import EdmCode, MalformedMessage, NootsError, UnresolvedReference
+from noots.errors import (
+    AccessDenied,
+    EdmCode,
+    MalformedMessage,
+    NootsError,
+    SenderMismatch,
+    UnresolvedReference,
+)
+from noots.exchange import refusal, sender
 from noots.messages import Agent, EvidenceOrder, GetEvidence
 from noots.participant import load_participant
+from noots.pki import Role
+from noots.sak import PROVIDER_REQUESTS_PATH, ProviderMetadata
+from noots.tls import TlsPeer
 
-__all__ = ["IpSettings", "create_app"]
+__all__ = ["IpSettings", "ProviderGate", "create_app"]
 
 
 class IpSettings(BaseSettings):
@@ -108,15 +125,29 @@ def _platform(request: Request) -> IntermediaryPlatform:
 PlatformDep = Annotated[IntermediaryPlatform, Depends(_platform)]
 
 
+@dataclass(frozen=True)
+class ProviderGate:
+    """Who may hand the IP online services' requests: its own SAK, by an IAM access token
+    for the IP (role ``sak``, issued to ``sak_id``), with TLS also by its certificate."""
+
+    participant_id: str
+    sak_id: str
+    verifier: AccessTokenVerifier
+
+
 def create_app(
     settings: IpSettings,
     *,
     national: NationalSide,
     clock: Clock | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    provider_gate: ProviderGate | None = None,
+    on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
 ) -> FastAPI:
     """The IP. ``national`` is the NOOTS side (RDN and SAK, wired by the landscape);
-    ``transport`` lets tests route the IP's outgoing calls (common services, access points)."""
+    ``transport`` lets tests route the IP's outgoing calls (common services, access points);
+    ``provider_gate`` mounts the provider API its SAK pushes to (else the loopback-only
+    ``/ip/v1/xnachweis``); ``on_shutdown`` closes what the caller opened for it."""
     participant = load_participant(
         settings.pki_dir, settings.participant_id, clock=clock or SystemClock()
     )
@@ -141,6 +172,8 @@ def create_app(
     app = FastAPI(title="noots Intermediäre Plattform", docs_url=None, redoc_url=None)
     app.state.platform = platform
     app.router.add_event_handler("shutdown", client.aclose)
+    for close in on_shutdown:
+        app.router.add_event_handler("shutdown", close)
 
     @app.get("/health")
     async def health() -> dict[str, str]:
@@ -239,17 +272,11 @@ def create_app(
             return _page("Vorgang nicht gefunden", "<p>Dieser Link ist ungültig.</p>", 404)
         return RedirectResponse(target, status_code=303)
 
-    # --- use case 4: the online service (national side, until the SAK fronts it) -------------
+    # --- use case 4: the online service --------------------------------------------------------
 
-    @app.post("/ip/v1/xnachweis")
-    async def national_message(request: Request, platform: PlatformDep) -> Response:
-        if not _loopback(request):
-            return Response("loopback only until the SAK fronts the IP", status_code=403)
-        try:
-            raw = await read_body(request)
-            message = messages.parse(await asyncio.to_thread(xml.parse, raw), messages.ANY)
-        except NootsError as exc:
-            return Response(exc.message, status_code=400, media_type="text/plain")
+    async def answer_national(
+        message: messages.Message, platform: IntermediaryPlatform
+    ) -> Response:
         if isinstance(message, EvidenceOrder):
             answer: messages.Message = await platform.order(message)
         elif isinstance(message, GetEvidence):
@@ -267,6 +294,67 @@ def create_app(
             code = answer.code
             status = code.http_status if isinstance(code, EdmCode) else 500
         return Response(messages.to_bytes(answer), status_code=status, media_type=XML_MEDIA_TYPE)
+
+    if provider_gate is None:
+
+        @app.post("/ip/v1/xnachweis")
+        async def national_message(request: Request, platform: PlatformDep) -> Response:
+            if not _loopback(request):
+                return Response("loopback only without a SAK in front", status_code=403)
+            try:
+                raw = await read_body(request)
+                message = messages.parse(await asyncio.to_thread(xml.parse, raw), messages.ANY)
+            except NootsError as exc:
+                return Response(exc.message, status_code=400, media_type="text/plain")
+            return await answer_national(message, platform)
+
+        return app
+
+    gate = provider_gate
+
+    @app.post(PROVIDER_REQUESTS_PATH)
+    async def from_own_sak(request: Request, platform: PlatformDep) -> Response:
+        """Push mode of the provider API: the IP's SAK hands over one 0401/0411."""
+        try:
+            grant = gate.verifier.verify_authorization(
+                request.headers.get("authorization"), roles=(Role.SAK,)
+            )
+            if grant.subject != gate.sak_id:
+                raise AccessDenied(f"{gate.participant_id} accepts requests only from its SAK")
+            TlsPeer.of(request.scope).check(gate.sak_id, component=gate.participant_id)
+        except NootsError as refused:
+            return JSONResponse(
+                {"code": refused.code.value, "detail": refused.message},
+                status_code=refused.code.http_status,
+                headers={"WWW-Authenticate": bearer_challenge(refused)},
+            )
+        try:
+            raw = await read_body(request)
+            metadata = ProviderMetadata.from_headers(request.headers)
+            message = messages.parse(await asyncio.to_thread(xml.parse, raw), messages.ANY)
+        except NootsError as exc:
+            return JSONResponse(
+                {"code": exc.code.value, "detail": exc.message}, status_code=exc.code.http_status
+            )
+        if isinstance(message, EvidenceOrder | GetEvidence) and sender(message) != (
+            metadata.consumer
+        ):
+            mismatch = SenderMismatch(
+                "the request's sender is not the online service its SAK names"
+            )
+            answer = refusal(
+                message,
+                mismatch.code,
+                mismatch.message,
+                clock=platform.clock,
+                error_provider=platform.config.platform,
+            )
+            return Response(
+                messages.to_bytes(answer),
+                status_code=mismatch.code.http_status,
+                media_type=XML_MEDIA_TYPE,
+            )
+        return await answer_national(message, platform)
 
     return app
 
