@@ -16,7 +16,8 @@ errors; the services map a :class:`NootsError` to a signed ``DE.EvidenceErrorRes
     │   │   └── XmlTooDeep
     │   ├── MalformedMessage                   not a valid XNachweis / envelope / token
     │   ├── ReplayDetected                     message id seen before
-    │   └── StaleMessage                       timestamp outside the accepted window
+    │   ├── StaleMessage                       timestamp outside the accepted window
+    │   └── CertificateRequestRejected         a CSR the simulator CA will not sign
     ├── AuthenticationError                    (EDM:ERR:0001 authentication)
     │   ├── CertificateError
     │   │   ├── CertificateUntrusted           not issued by the trust anchor
@@ -50,6 +51,7 @@ errors; the services map a :class:`NootsError` to a signed ``DE.EvidenceErrorRes
     ├── NotFound                               (EDM:ERR:0004 object not found)
     │   └── PersonNotFound                     also for an information block and ambiguity
     ├── UpstreamTimeout                        (EDM:ERR:0005 timeout)
+    │   └── EvidencePending                    announced for later, beyond what the caller waits
     ├── UnresolvedReference                    (EDM:ERR:0006 unresolved reference)
     │   └── RouteNotFound                      no data provider / service for the request
     ├── UnsupportedCapability                  (EDM:ERR:0007 unsupported capability)
@@ -65,6 +67,8 @@ errors; the services map a :class:`NootsError` to a signed ``DE.EvidenceErrorRes
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from enum import StrEnum
 
 __all__ = [
@@ -81,12 +85,14 @@ __all__ = [
     "CertificateError",
     "CertificateExpired",
     "CertificateNotYetValid",
+    "CertificateRequestRejected",
     "CertificateRevoked",
     "CertificateUntrusted",
     "ChainBroken",
     "ClientAssertionInvalid",
     "ConfigurationError",
     "EdmCode",
+    "EvidencePending",
     "IdentityError",
     "IdentityExpired",
     "IdentityLevelTooLow",
@@ -242,6 +248,11 @@ class StaleMessage(InvalidInput):
     pass
 
 
+class CertificateRequestRejected(InvalidInput):
+    """A certificate signing request the simulator CA refuses to sign: not a CSR, its own
+    signature does not verify, or its subject, key or requested extensions are not acceptable."""
+
+
 class AuthenticationError(NootsError):
     code = EdmCode.AUTHENTICATION
 
@@ -382,6 +393,26 @@ class PersonNotFound(NotFound):
 
 class UpstreamTimeout(NootsError):
     code = EdmCode.TIMEOUT
+
+
+class EvidencePending(UpstreamTimeout):
+    """The provider announced the evidence for later (``ResponseAvailableDateTime``) and the
+    caller does not wait that long: nothing failed, the evidence is not there yet.
+
+    ``available_at`` is when it will be, ``request_id`` the 0101 to collect it with.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        available_at: datetime,
+        request_id: uuid.UUID,
+        component: str | None = None,
+    ) -> None:
+        super().__init__(message, component=component)
+        self.available_at = available_at
+        self.request_id = request_id
 
 
 class UnresolvedReference(NootsError):

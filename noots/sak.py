@@ -40,13 +40,16 @@ __all__ = [
     "CONSUMER_REQUESTS_PATH",
     "PROVIDER_ANSWER_PATH",
     "PROVIDER_REQUESTS_PATH",
+    "PROVIDER_TRANSFERS_PATH",
     "ROUTES_PATH",
     "TRANSPORT_PATH",
     "XML_MEDIA_TYPE",
     "AuthorisationAnswer",
     "AuthorisationRequest",
+    "ExportedTransfer",
     "Header",
     "Problem",
+    "ProtocolExport",
     "ProviderMetadata",
     "RouteAnswer",
     "RouteEvidenceType",
@@ -68,6 +71,9 @@ CONSUMER_REQUESTS_PATH = "/consumer/v1/requests"
 PROVIDER_REQUESTS_PATH = "/provider/v1/requests"
 #: Provider API, passive mode: the register posts its answer to a delivery here.
 PROVIDER_ANSWER_PATH = "/provider/v1/requests/{delivery_id}/answer"
+#: Provider API: a register's protocol export, what it logged for one request (§ 9 IDNrG),
+#: read with the same access rule as the push endpoint (its own SAK only).
+PROVIDER_TRANSFERS_PATH = "/provider/v1/transfers"
 #: Between SAKs: the signed transport envelope.
 TRANSPORT_PATH = "/transport/v1/messages"
 
@@ -264,3 +270,23 @@ class SubmissionHandle(_Json):
 
     handle: uuid.UUID
     location: str
+
+
+class ExportedTransfer(_Json):
+    """One protocol entry of a register, as its protocol export shows it (§ 9 IDNrG)."""
+
+    request_id: str
+    logged_at: str = Field(description="UTC, millisecond precision, e.g. 2026-11-22T09:14:05.123Z")
+    consumer: str
+    provider: str
+    evidence_type: str = Field(description="Name, or the classification URI if refused early.")
+    purpose: str
+    idnr: str | None = Field(description="None where the request carried none or an invalid one.")
+    outcome: str = Field(description="delivered, pending or refused:EDM:ERR:000N")
+
+
+class ProtocolExport(_Json):
+    """``GET /provider/v1/transfers?requestId=…``: what a register logged for one request."""
+
+    request_id: str
+    transfers: list[ExportedTransfer]
