@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import html
 import ipaddress
 import re
-from collections.abc import Awaitable, Callable, Sequence
+import uuid
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -51,7 +53,7 @@ from intermediary.eu.gateway import (
     sealed_answer,
 )
 from intermediary.ip.platform import IntermediaryPlatform, NationalSide, PlatformConfig
-from noots import messages, xml
+from noots import messages, trace, xml
 from noots.access import AccessTokenVerifier, bearer_challenge
 from noots.clock import Clock, SystemClock
 from noots.errors import (
@@ -62,12 +64,14 @@ from noots.errors import (
     SenderMismatch,
     UnresolvedReference,
 )
-from noots.exchange import refusal, sender
+from noots.eu.edm import QueryErrorResponse
+from noots.exchange import refusal, request_id, sender
 from noots.messages import Agent, EvidenceOrder, GetEvidence
 from noots.participant import load_participant
 from noots.pki import Role
 from noots.sak import PROVIDER_REQUESTS_PATH, ProviderMetadata
 from noots.tls import TlsPeer
+from noots.trace import Hop
 
 __all__ = ["IpSettings", "ProviderGate", "create_app"]
 
@@ -183,16 +187,47 @@ def create_app(
 
     @app.post("/ip/v1" + AS4_PATH)
     async def inbox(request: Request, platform: PlatformDep) -> Response:
-        try:
-            raw = await read_body(request)
-            received = await asyncio.to_thread(open_request, raw, participant)
-        except NootsError as exc:
-            # Nothing verified to address an EDM answer to.
-            return Response(exc.message, status_code=400, media_type="text/plain")
-        answer = await platform.handle_query(received)
-        body = await asyncio.to_thread(
-            sealed_answer, received.message, answer, participant, clock=platform.clock
-        )
+        # The exchange is traced under the request id the 0301 will carry, so the dashboard
+        # draws the EU hops with the national ones.
+        national_id = uuid.uuid4()
+        me = platform.config.platform.identifier
+        with trace.exchange():
+            trace.bind(str(national_id))
+            try:
+                with trace.span(Hop.EU_IP, me, title="EDM-Anfrage annehmen und prüfen"):
+                    trace.step(
+                        "eDelivery-Nachricht: Signatur, Zertifikat, Absender = Signierender, "
+                        "an diesen Zugangspunkt, EDM-Anfrage gültig"
+                    )
+                    raw = await read_body(request)
+                    received = await asyncio.to_thread(open_request, raw, participant)
+                    trace.note(peer=received.message.from_party)
+                    trace.attach("EDM QueryRequest", received.message.edm_document)
+            except NootsError as exc:
+                # Nothing verified to address an EDM answer to.
+                return Response(exc.message, status_code=400, media_type="text/plain")
+            answer = await platform.handle_query(received, national_id=national_id)
+            with trace.span(
+                Hop.IP_EU,
+                me,
+                peer=received.message.from_party,
+                title="EDM-Antwort signieren und zurücksenden",
+            ):
+                if isinstance(answer, QueryErrorResponse):
+                    error = answer.error
+                    trace.check(
+                        "Vorschau an der IP verlangt (PreviewRequired)"
+                        if error.preview_required
+                        else "Nachweis geliefert",
+                        error.preview_required,
+                        "" if error.preview_required else f"{answer.code.value} {error.message}",
+                    )
+                else:
+                    trace.check("Nachweis geliefert (QueryResponse)", True)
+                body = await asyncio.to_thread(
+                    sealed_answer, received.message, answer, participant, clock=platform.clock
+                )
+                trace.attach("EDM-Antwort (eDelivery-Nachricht)", body)
         return Response(body, media_type=AS4_MEDIA_TYPE)
 
     @app.get("/ip/v1/preview/{token}")
@@ -226,8 +261,23 @@ def create_app(
         returnurl = form.get("returnurl", "")
         if decision not in ("approve", "decline") or (decision == "approve" and eid != "yes"):
             return _page("Nicht bestätigt", "<p>Bitte bestätigen Sie Ihre Identität.</p>", 400)
-        if not platform.decide(token, approve=decision == "approve"):
-            return _page("Vorschau nicht gefunden", "<p>Dieser Link ist ungültig.</p>", 404)
+        held = platform.held_evidence(token)
+        with trace.exchange():
+            if held is not None:
+                trace.bind(str(held.request_id))
+            with trace.span(
+                Hop.CITIZEN_IP,
+                platform.config.platform.identifier,
+                title="Nutzerin entscheidet in der Vorschau an der IP",
+            ):
+                trace.step("Identität bestätigt (Online-Ausweis, simuliert)")
+                trace.check(
+                    "Nachweis freigegeben",
+                    decision == "approve",
+                    "" if decision == "approve" else "abgelehnt",
+                )
+                if not platform.decide(token, approve=decision == "approve"):
+                    return _page("Vorschau nicht gefunden", "<p>Dieser Link ist ungültig.</p>", 404)
         if re.fullmatch(r"https?://[^\s]+", returnurl):
             return RedirectResponse(returnurl, status_code=303)
         return _page("Danke", "<p>Ihre Entscheidung wurde gespeichert.</p>")
@@ -258,18 +308,24 @@ def create_app(
     async def identify(conversation_id: str, request: Request, platform: PlatformDep) -> Response:
         if (await read_form(request)).get("eid") != "yes":
             return _page("Nicht angemeldet", "<p>Bitte melden Sie sich an.</p>", 400)
-        try:
-            target = await platform.citizen_identified(conversation_id)
-        except UnresolvedReference:
-            return _page("Vorgang nicht gefunden", "<p>Dieser Link ist ungültig.</p>", 404)
+        with _citizen_trace(platform, conversation_id, "Bürgerin meldet sich an der IP an"):
+            trace.step("Anmeldung mit eIDAS-Identifizierung (simuliert)")
+            try:
+                target = await platform.citizen_identified(conversation_id)
+            except UnresolvedReference:
+                return _page("Vorgang nicht gefunden", "<p>Dieser Link ist ungültig.</p>", 404)
         return RedirectResponse(target, status_code=303)
 
     @app.get("/ip/v1/citizen/{conversation_id}/back")
     async def back(conversation_id: str, platform: PlatformDep) -> Response:
-        try:
-            target = await platform.citizen_back(conversation_id)
-        except UnresolvedReference:
-            return _page("Vorgang nicht gefunden", "<p>Dieser Link ist ungültig.</p>", 404)
+        with _citizen_trace(
+            platform, conversation_id, "Bürgerin kommt aus der Vorschau im Mitgliedstaat zurück"
+        ):
+            try:
+                target = await platform.citizen_back(conversation_id)
+            except UnresolvedReference:
+                return _page("Vorgang nicht gefunden", "<p>Dieser Link ist ungültig.</p>", 404)
+            trace.step("Zurück zum Online-Dienst (BackToEvidenceRequesterURL)")
         return RedirectResponse(target, status_code=303)
 
     # --- use case 4: the online service --------------------------------------------------------
@@ -354,9 +410,40 @@ def create_app(
                 status_code=mismatch.code.http_status,
                 media_type=XML_MEDIA_TYPE,
             )
-        return await answer_national(message, platform)
+        label = messages.message_type(message).rpartition(".")[2]
+        with trace.exchange():
+            trace.bind(str(request_id(message)))
+            with trace.span(
+                Hop.SAK_DP,
+                gate.participant_id,
+                peer=gate.sak_id,
+                title=f"{label} prüfen und beantworten",
+            ):
+                trace.step(f"{label} vom eigenen SAK, Absender laut SAK")
+                answered = await answer_national(message, platform)
+            with trace.span(
+                Hop.DP_SAK,
+                gate.participant_id,
+                peer=gate.sak_id,
+                title="Antwort an den eigenen SAK",
+            ):
+                trace.attach("Antwort der IP", bytes(answered.body))
+        return answered
 
     return app
+
+
+@contextlib.contextmanager
+def _citizen_trace(
+    platform: IntermediaryPlatform, conversation_id: str, title: str
+) -> Iterator[None]:
+    """The citizen's steps at the IP, traced under the order's id (drawn with the order)."""
+    conversation = platform.conversation(conversation_id)
+    with trace.exchange():
+        if conversation is not None:
+            trace.bind(str(conversation.order.order_id))
+        with trace.span(Hop.CITIZEN_IP, platform.config.platform.identifier, title=title):
+            yield
 
 
 def _preview_text(document: bytes, media_type: str) -> str:
