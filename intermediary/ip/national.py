@@ -27,9 +27,9 @@ import httpx
 
 from noots import messages, tokens, trace
 from noots.errors import (
+    EdmCode,
     NootsError,
     RouteNotFound,
-    UnsupportedEvidenceType,
     UpstreamError,
     UpstreamTimeout,
     error_for_code,
@@ -152,7 +152,9 @@ class SakNationalSide:
             response = await self._call("GET", ROUTES_PATH, params={"evidenceType": classification})
             if response.status_code >= 400:
                 error = self._problem(response)
-                if isinstance(error, RouteNotFound | UnsupportedEvidenceType):
+                if error.code in (EdmCode.UNRESOLVED_REFERENCE, EdmCode.UNSUPPORTED_CAPABILITY):
+                    # The RDN knows no German provider (its message lists the German types:
+                    # not passed abroad).
                     trace.check("Ein deutsches Register stellt den Nachweis aus", False)
                     return None
                 raise error
@@ -170,6 +172,11 @@ class SakNationalSide:
                 raise UpstreamError(
                     "the IP's SAK answered an unusable route", component=self.sak_id
                 ) from None
+            if agent.identifier == self.platform.identifier:
+                # An EU evidence type the RDN routes to the IP itself (use case 4): no German
+                # register provides it.
+                trace.check("Ein deutsches Register stellt den Nachweis aus", False)
+                return None
             trace.step(f"Zuständig: {agent.name}")
         self._routes[agent.identifier, evidence_type.classification] = _Route(
             service_id, vs_required

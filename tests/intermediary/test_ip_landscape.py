@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator, Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -158,3 +159,33 @@ async def test_preview_then_evidence(
     again = await http.post(landscape.url("eu-gw-fr") + f"/requests/{first['id']}/continue")
     assert again.json()["outcome"] == "evidence"
     assert len(sink.for_hop(Hop.SAK_DP, component=PSTR)) == 1
+
+
+async def test_an_eu_type_no_german_register_provides_is_unsupported(
+    land: tuple[Landscape, httpx.AsyncClient, RecordingSink],
+) -> None:
+    """Asking Germany for the EU degree (the RDN routes it to the IP itself) or for a
+    classification nobody knows: EDM:ERR:0007, no 0301 sent."""
+    from noots.eu.edm import EdmEvidenceType, EdmNaturalPerson, QueryRequest
+    from noots.testing.eu import DEGREE, FRENCH_AUTHORITY, GERMAN_IP
+
+    landscape, _http, sink = land
+    app = landscape.apps[landscape.url("eu-gw-fr").removeprefix("http://")]
+    requester = app.state.requester
+    unknown = EdmEvidenceType(
+        DEGREE.identifier,
+        DEGREE.classification.rpartition("/")[0] + "/00000000-0000-4000-8000-000000000000",
+        "Unknown",
+    )
+    for kind in (DEGREE, unknown):
+        request = QueryRequest.new(
+            procedure="R1",
+            requester=FRENCH_AUTHORITY,
+            provider=GERMAN_IP,
+            evidence_type=kind,
+            subject=EdmNaturalPerson("Mustermann", "Erika", date(1964, 8, 12)),
+            clock=requester.participant.clock,
+        )
+        outcome = await requester.send(request, "eu-gw-de")
+        assert outcome.to_json()["code"] == "EDM:ERR:0007", outcome.answer.error.detail  # type: ignore[union-attr]
+    assert documents(sink, Hop.DC_SAK, "Nachweisanfrage") == []
