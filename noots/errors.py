@@ -487,14 +487,34 @@ class ScenarioError(ConfigurationError):
     """A scenario file is not valid YAML, breaks the scenario schema or names something the
     landscape does not have; ``problems`` as in :class:`TopologyError`."""
 
-    def __init__(self, file: str, problems: list[tuple[str, str, int | None]]) -> None:
+    def __init__(
+        self,
+        file: str,
+        problems: list[tuple[str, str, int | None]],
+        *,
+        located: list[tuple[str, str, str, int | None]] | None = None,
+    ) -> None:
         self.file = file
         self.problems = problems
-        lines = [
+        #: Each problem with the file it is in: ``(file, location, text, line)``.
+        self.located = located or [(file, loc, text, line) for loc, text, line in problems]
+        super().__init__(f"invalid scenario {file}:\n  " + "\n  ".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        """``file:line: location: text`` for each problem, as an editor jumps to it."""
+        return [
             f"{file}:{line}: {location}: {text}" if line else f"{file}: {location}: {text}"
-            for location, text, line in problems
+            for file, location, text, line in self.located
         ]
-        super().__init__(f"invalid scenario {file}:\n  " + "\n  ".join(lines))
+
+    @classmethod
+    def merged(cls, errors: list[ScenarioError]) -> ScenarioError:
+        """The problems of several files in one error; each keeps its own file."""
+        return cls(
+            f"{len(errors)} scenario files",
+            [p for e in errors for p in e.problems],
+            located=[p for e in errors for p in e.located],
+        )
 
 
 _BY_CODE: dict[EdmCode, type[NootsError]] = {

@@ -14,7 +14,7 @@ from noots.cli import app
 
 #: Commands whose files another part of the project owns; their help is checked when they are
 #: wired to the shared options (the lead removes them from here).
-ELSEWHERE = {("scenario", "run"), ("scenario", "check"), ("scenario", "schema")}
+ELSEWHERE: set[tuple[str, ...]] = set()
 
 TYPE_NAME = re.compile(
     r"<(bool|str|int|float|path|file|directory|text|list\[[^\]]*\]|[a-z]+ range)>", re.I
