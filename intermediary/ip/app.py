@@ -192,15 +192,21 @@ def create_app(
         national_id = uuid.uuid4()
         me = platform.config.platform.identifier
         with trace.exchange():
-            trace.bind(str(national_id))
             try:
                 with trace.span(Hop.EU_IP, me, title="EDM-Anfrage annehmen und prüfen"):
                     trace.step(
                         "eDelivery-Nachricht: Signatur, Zertifikat, Absender = Signierender, "
                         "an diesen Zugangspunkt, EDM-Anfrage gültig"
                     )
-                    raw = await read_body(request)
-                    received = await asyncio.to_thread(open_request, raw, participant)
+                    try:
+                        raw = await read_body(request)
+                        received = await asyncio.to_thread(open_request, raw, participant)
+                    except NootsError:
+                        trace.bind(str(national_id))
+                        raise
+                    # A request repeated after the preview joins the exchange it refers to.
+                    held = platform.held_request_id(received.request)
+                    trace.bind(str(held or national_id))
                     trace.note(peer=received.message.from_party)
                     trace.attach("EDM QueryRequest", received.message.edm_document)
             except NootsError as exc:

@@ -257,6 +257,16 @@ class IntermediaryPlatform:
             request, held.answer, provider=self.config.edm_agent, clock=self.clock
         )
 
+    def held_request_id(self, request: QueryRequest) -> UUID | None:
+        """The 0301's request id of the evidence a repeated request (``PreviewLocation``)
+        refers to: the dashboard draws both requests as one exchange."""
+        location = request.preview_location
+        prefix = self.preview_url("")
+        if location is None or not location.startswith(prefix):
+            return None
+        held = self.held_evidence(location[len(prefix) :].split("?")[0])
+        return None if held is None else held.request_id
+
     def held_evidence(self, token: str) -> EuEvidenceResponse | None:
         """The evidence waiting for the user's decision (for the preview page)."""
         with self._lock:
