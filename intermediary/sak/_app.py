@@ -356,7 +356,7 @@ def consumer_router() -> APIRouter:
             **_XML_ANSWER,
             202: {"model": SubmissionHandle, "description": "Prefer: respond-async"},
         },
-        summary="Send a DE.EvidenceRequest.0101",
+        summary="Send a DE.EvidenceRequest.0101 (or 0401/0411 to the IP)",
     )
     async def submit(
         request: Request,
@@ -376,7 +376,11 @@ def consumer_router() -> APIRouter:
         The SAK refuses, and sends nothing, a 0101 of another requester or for another
         provider or evidence type than the service, or one whose required token is missing,
         expired or not bound to exactly this 0101. It answers the bare 0102/0103 its
-        counterpart's SAK returned, after verifying that answer's signature and binding."""
+        counterpart's SAK returned, after verifying that answer's signature and binding.
+
+        EU evidence (docs/EU.md): where the route names the Intermediäre Plattform, post a
+        DE.EvidenceOrder.0401 (answer 0402/0403) and later a DE.GetEvidence.0411 (answer
+        0412/0413) the same way; the IP's own SAK takes a DE.EvidenceRequest.0301 (0302/0303)."""
         from noots.sak import decode_value
 
         try:
