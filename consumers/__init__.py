@@ -11,6 +11,9 @@ fetches one evidence for one person, checked end to end::
         result.rows()        # the document as (label, value) rows
         result.raw_response  # the 0102 exactly as received, kept for audit
 
+Evidence from another EU member state is ordered through the Intermediäre Plattform
+(``order_evidence`` → send the citizen to ``url_to_ip`` → ``get_evidence``, docs/EU.md).
+
 Failures are the typed errors of :mod:`noots.errors` (one class per EDM code; a code outside
 ``EDM:ERR:0001…0008`` is :class:`UnlistedCodeError`); :func:`explain` turns one into a line a
 person can act on.
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 from consumers._client import AccessTokens, AsyncClient, Client, Endpoints
 from consumers._document import DocumentRow, document_rows, document_to_dict
+from consumers._eu import EuEvidence, EuEvidencePending, OrderPlaced
 from consumers._explain import ExchangeContext, Explanation, explain
 from consumers._landscape import RunningLandscape, find_landscape
 from consumers._person import PersonQuery, company, parse_date, parse_person
@@ -33,9 +37,12 @@ __all__ = [
     "Client",
     "DocumentRow",
     "Endpoints",
+    "EuEvidence",
+    "EuEvidencePending",
     "EvidenceResult",
     "ExchangeContext",
     "Explanation",
+    "OrderPlaced",
     "PendingEvidence",
     "PersonQuery",
     "RetryPolicy",

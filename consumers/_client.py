@@ -25,6 +25,7 @@ synchronous callers (no second implementation).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import random
@@ -38,6 +39,13 @@ from typing import Any, Protocol, TypeVar
 import httpx
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
+from consumers._eu import (
+    EuEvidence,
+    EuEvidencePending,
+    OrderPlaced,
+    read_collection,
+    read_order_answer,
+)
 from consumers._landscape import find_landscape
 from consumers._matrix import legal_basis_for
 from consumers._person import PersonQuery
@@ -350,6 +358,191 @@ class AsyncClient:
             except NootsError as exc:
                 self._record(exchange, f"refused:{exc.code}")
                 raise
+
+    # -- EU evidence through the Intermediäre Plattform (use case 4) -------------------------
+
+    async def order_evidence(
+        self,
+        evidence_type: str,
+        *,
+        purpose: str,
+        person: PersonQuery,
+        country: str,
+        requirement: str,
+        requirement_name: str,
+        back_url: str,
+        procedure: str,
+    ) -> OrderPlaced:
+        """Order EU evidence for ``person`` from the member state ``country`` (0401 → 0402).
+
+        The RDN names the Intermediäre Plattform as provider of ``evidence_type``; the order
+        names the requirement of the procedure (EU Semantic Repository id and name) and the
+        procedure code. Returns where to send the citizen (``url_to_ip``) and the conversation
+        to collect from; a 0403 is the typed error of its code. Orders carry no IDNr, so no
+        Vermittlungsstelle token is asked for (docs/EU.md).
+        """
+        order_id = uuid.uuid4()
+        with trace.exchange():
+            trace.bind(str(order_id))
+            route = await self.find_route(evidence_type, None)
+            spec = self.topology.evidence_type(evidence_type)
+            kind = route.evidence_type or messages.EvidenceType(
+                spec.classification, spec.title, spec.identifier
+            )
+            subject = messages.NaturalPerson(
+                person.family_name,
+                person.given_name,
+                person.date_of_birth,
+                place_of_birth=person.place_of_birth,
+            )
+            order = messages.EvidenceOrder.new(
+                requester=self._agent,
+                platform=messages.Agent(route.provider, route.provider_name),
+                procedure=procedure,
+                requirements=(messages.Requirement(requirement, requirement_name, country),),
+                evidence_type=kind,
+                subject=subject,
+                back_url=back_url,
+                clock=self.participant.clock,
+                test=self._test,
+            )
+            order = dataclasses.replace(order, order_id=order_id)
+            raw = messages.to_bytes(order)
+            message_id = f"urn:uuid:{order_id}"
+            try:
+                status, content, message = await self._send_eu(
+                    raw, purpose, route, f"{evidence_type} bestellen", "0401"
+                )
+                placed = read_order_answer(
+                    order,
+                    message,
+                    evidence_type=evidence_type,
+                    purpose=purpose,
+                    route=route,
+                    raw_request=raw,
+                    raw_response=content,
+                )
+            except NootsError as exc:
+                self._log(
+                    route.provider, evidence_type, purpose, None, message_id, f"refused:{exc.code}"
+                )
+                raise
+            self._log(route.provider, evidence_type, purpose, None, message_id, "delivered")
+            log.info(
+                "order %s → %s: HTTP %d, %s",
+                order_id,
+                route.provider,
+                status,
+                placed.conversation_id,
+            )
+            return placed
+
+    async def get_evidence(
+        self,
+        conversation: OrderPlaced | str,
+        *,
+        evidence_type: str | None = None,
+        purpose: str | None = None,
+    ) -> EuEvidence | EuEvidencePending:
+        """Collect the evidence of a conversation (0411 → 0412): the evidence, or when it will
+        be available (the citizen has not finished yet); a 0413 is the typed error of its code
+        (``EDM:ERR:0004`` when the citizen declined, ``0006`` for an unknown conversation).
+
+        ``conversation`` is the order's :class:`OrderPlaced`, or its conversation id with the
+        ``evidence_type`` it ordered (to find the IP through the RDN) and the ``purpose``.
+        """
+        if isinstance(conversation, OrderPlaced):
+            route, conversation_id = conversation.route, conversation.conversation_id
+            evidence_type = conversation.evidence_type
+            purpose = purpose or conversation.purpose
+            classification = (
+                route.evidence_type.classification if route.evidence_type is not None else None
+            )
+        else:
+            if evidence_type is None or purpose is None:
+                raise InvalidInput(
+                    "give the evidence type and the purpose of the order with its conversation id"
+                )
+            conversation_id = conversation
+            route = await self.find_route(evidence_type, None)
+            classification = None
+        request = messages.GetEvidence.new(
+            conversation_id=conversation_id,
+            requester=messages.Authority.of(self._agent),
+            platform=messages.Authority(route.provider, route.provider_name),
+            clock=self.participant.clock,
+            test=self._test,
+        )
+        raw = messages.to_bytes(request)
+        message_id = f"urn:uuid:{request.request_id}"
+        with trace.exchange():
+            trace.bind(str(request.request_id))
+            try:
+                _status, content, message = await self._send_eu(
+                    raw, purpose, route, f"{evidence_type} abholen", "0411"
+                )
+                found = read_collection(
+                    request,
+                    message,
+                    route=route,
+                    classification=classification,
+                    raw_request=raw,
+                    raw_response=content,
+                )
+            except NootsError as exc:
+                self._log(
+                    route.provider, evidence_type, purpose, None, message_id, f"refused:{exc.code}"
+                )
+                raise
+        outcome = "pending" if isinstance(found, EuEvidencePending) else "delivered"
+        self._log(route.provider, evidence_type, purpose, None, message_id, outcome)
+        return found
+
+    async def _send_eu(
+        self, raw: bytes, purpose: str, route: Route, title: str, label: str
+    ) -> tuple[int, bytes, messages.Message]:
+        """Hand a 0401/0411 to the SAK (bounded retries of the same bytes); the answer as it
+        came and read, or the typed error of a JSON problem."""
+        failures = 0
+        while True:
+            try:
+                with trace.span(Hop.DC_SAK, self.consumer_id, peer=self.sak_id, title=title):
+                    trace.step(f"{label} an den eigenen SAK übergeben (Zweck, Dienst-ID)")
+                    trace.attach(f"Anfrage ({label})", raw)
+                    response = await self._sak(
+                        "POST",
+                        CONSUMER_REQUESTS_PATH,
+                        content=raw,
+                        headers={
+                            "Content-Type": XML_MEDIA_TYPE,
+                            Header.PURPOSE: encode_value(purpose),
+                            Header.SERVICE_ID: encode_value(route.service_id),
+                        },
+                    )
+                status, content = response.status_code, response.content
+                with trace.span(
+                    Hop.SAK_DC, self.consumer_id, peer=self.sak_id, title="Antwort prüfen"
+                ):
+                    trace.attach("Antwort", content)
+                    if "json" in response.headers.get("content-type", "").lower():
+                        raise read_problem(status, content, component=self.sak_id)
+                    try:
+                        message = messages.parse(parse_xml(content), messages.ANY)
+                    except NootsError as exc:
+                        if status >= 500 or not content:
+                            raise TransportFailed(
+                                f"HTTP {status} without an answer", component=self.sak_id
+                            ) from exc
+                        raise _own(
+                            MalformedMessage(f"the answer is no XNachweis message: {exc.message}"),
+                            self.consumer_id,
+                        ) from None
+                    return status, content, message
+            except NootsError as exc:
+                failures += 1
+                if not isinstance(exc, TransportFailed) or failures >= self.retry.max_attempts:
+                    raise
+                await self._sleep(self.retry.delay(failures, self._rng))
 
     # -- the SAK's consumer API ------------------------------------------------------------
 
@@ -907,6 +1100,48 @@ class Client:
             region=region,
             legal_basis=legal_basis,
             born=born,
+        )
+        return self._portal.call(call)
+
+    def order_evidence(
+        self,
+        evidence_type: str,
+        *,
+        purpose: str,
+        person: PersonQuery,
+        country: str,
+        requirement: str,
+        requirement_name: str,
+        back_url: str,
+        procedure: str,
+    ) -> OrderPlaced:
+        """See :meth:`AsyncClient.order_evidence`."""
+        call = partial(
+            self._client.order_evidence,
+            evidence_type,
+            purpose=purpose,
+            person=person,
+            country=country,
+            requirement=requirement,
+            requirement_name=requirement_name,
+            back_url=back_url,
+            procedure=procedure,
+        )
+        return self._portal.call(call)
+
+    def get_evidence(
+        self,
+        conversation: OrderPlaced | str,
+        *,
+        evidence_type: str | None = None,
+        purpose: str | None = None,
+    ) -> EuEvidence | EuEvidencePending:
+        """See :meth:`AsyncClient.get_evidence`."""
+        call = partial(
+            self._client.get_evidence,
+            conversation,
+            evidence_type=evidence_type,
+            purpose=purpose,
         )
         return self._portal.call(call)
 

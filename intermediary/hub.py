@@ -234,7 +234,9 @@ class TransportHub:
 
     def _route(self, service_id: str, recipient: str) -> tuple[RegisterSpec, EvidenceTypeSpec]:
         try:
-            return self.topology.resolve_service(service_id)
+            provider, spec = self.topology.resolve_service(service_id)
+            if isinstance(provider, RegisterSpec):  # the hub never carried the IP's traffic
+                return provider, spec
         except RouteNotFound:
             pass
         known = [

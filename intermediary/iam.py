@@ -51,7 +51,7 @@ from noots.clock import Clock
 from noots.envelope import ReplayGuard
 from noots.errors import AuthenticationError, ReplayDetected, StaleMessage, XmlTooLarge
 from noots.pki import CertificateValidator, IssuedCredential, Role
-from noots.topology import ConsumerSpec, RegisterSpec, Topology
+from noots.topology import ConsumerSpec, IntermediaryPlatformSpec, RegisterSpec, Topology
 
 __all__ = [
     "REPLAY_WINDOW",
@@ -111,6 +111,9 @@ def registrations(topology: Topology) -> dict[str, Registration]:
     - an online service's SAK: the RDN, the VS and every data provider's SAK;
     - a data provider's SAK: its own register, when the register runs in push mode;
     - a register: its own SAK, when it runs in passive mode (it fetches its requests there);
+    - the Intermediäre Plattform: its own SAK; the IP's SAK: the RDN, the VS, every register's
+      SAK (0301) and the IP itself (0401/0411 pushed to it); online services' SAKs may also
+      call the IP's SAK;
     - the simulator (the dashboard): the DSC and the eID, which its pages call;
     - every participant but the dashboard itself: the dashboard's collector
       (``platform.simulator_id``), which receives the trace events.
@@ -120,6 +123,10 @@ def registrations(topology: Topology) -> dict[str, Registration]:
     platform = topology.platform
     collector = platform.simulator_id
     provider_saks = [topology.sak_id(register.participant_id) for register in topology.registers]
+    ip = topology.intermediary_platform
+    if ip is not None:
+        # Online services order EU evidence at the IP's SAK (use case 4).
+        provider_saks.append(topology.sak_id(ip.participant_id))
     found: dict[str, Registration] = {}
     for participant in topology.participants():
         client_id = participant.participant_id
@@ -127,11 +134,18 @@ def registrations(topology: Topology) -> dict[str, Registration]:
         allowed: set[str] = set()
         if participant.role == "consumer":
             allowed |= {topology.sak_id(client_id), topology.ida.participant_id, platform.eid_id}
+        elif participant.role == "platform" and isinstance(spec, IntermediaryPlatformSpec):
+            allowed.add(topology.sak_id(client_id))
         elif participant.role == "provider" and isinstance(spec, RegisterSpec):
             if spec.sak.mode == "passive":
                 allowed.add(topology.sak_id(client_id))
         elif participant.role == "sak" and isinstance(spec, ConsumerSpec):
             allowed |= {platform.rdn_id, platform.vs_id, *provider_saks}
+        elif participant.role == "sak" and isinstance(spec, IntermediaryPlatformSpec):
+            # Both sides: it asks the RDN (and the VS where required) and sends 0301 to the
+            # registers' SAKs; it hands the online services' orders to the IP (push).
+            allowed |= {platform.rdn_id, platform.vs_id, spec.participant_id}
+            allowed |= {topology.sak_id(r.participant_id) for r in topology.registers}
         elif (
             participant.role == "sak" and isinstance(spec, RegisterSpec) and spec.sak.mode == "push"
         ):

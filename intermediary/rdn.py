@@ -34,7 +34,7 @@ from fastapi.responses import JSONResponse
 from intermediary._context import Context
 from intermediary._edge import problem
 from noots.errors import InvalidInput, NootsError, RouteNotFound
-from noots.topology import EvidenceTypeSpec, RegisterSpec, Topology
+from noots.topology import EvidenceTypeSpec, IntermediaryPlatformSpec, RegisterSpec, Topology
 
 __all__ = [
     "DirectoryAnswer",
@@ -193,14 +193,15 @@ def find_services(
                 f"{spec.name} is regional: it is answered by the register of the municipality. "
                 f"Give region=<AGS>. {spec.name} is served for: {', '.join(served)}."
             )
-        providers = topology.find_providers(spec.name, region)
+        providers = topology.service_providers(spec.name, region)
         if not providers:
             raise RouteNotFound(
                 f"No register answers {spec.name} for region {region}. "
                 f"{spec.name} is served for: {', '.join(served)}."
             )
     else:
-        providers = topology.find_providers(spec.name)
+        # The IP is the provider of the EU evidence types (use case 4).
+        providers = topology.service_providers(spec.name)
         if region is not None:
             note = f"{spec.name} is nationwide: the region was not needed."
         if not providers:  # the topology refuses such a file; kept for a hand-built one
@@ -210,15 +211,20 @@ def find_services(
 
 
 def _entry(
-    topology: Topology, register: RegisterSpec, spec: EvidenceTypeSpec, *, tls: bool
+    topology: Topology,
+    register: RegisterSpec | IntermediaryPlatformSpec,
+    spec: EvidenceTypeSpec,
+    *,
+    tls: bool,
 ) -> ServiceEntry:
     sak_id = topology.sak_id(register.participant_id)
+    regional = register if isinstance(register, RegisterSpec) else None
     return ServiceEntry(
         participant_id=register.participant_id,
         name=register.name,
         area=register.area,
-        region=register.region,
-        municipality=register.municipality.name if register.municipality else None,
+        region=regional.region if regional else None,
+        municipality=(regional.municipality.name if regional and regional.municipality else None),
         service_id=topology.service_id(register.participant_id, spec.name),
         endpoint=topology.base_url(register.participant_id, tls=tls) + EVIDENCE_PATH,
         transport=topology.base_url("platform", tls=tls) + TRANSPORT_PATH,
@@ -284,8 +290,12 @@ def evidence_types(context: Context) -> JSONResponse:
                 {
                     **_type_json(spec),
                     "providers": [
-                        {"participantId": r.participant_id, "name": r.name, "region": r.region}
-                        for r in topology.find_providers(spec.name)
+                        {
+                            "participantId": r.participant_id,
+                            "name": r.name,
+                            "region": r.region if isinstance(r, RegisterSpec) else None,
+                        }
+                        for r in topology.service_providers(spec.name)
                     ],
                 }
                 for spec in topology.evidence_types

@@ -15,7 +15,7 @@ be built is what the official schema accepts.
 from __future__ import annotations
 
 import re
-from dataclasses import KW_ONLY, dataclass
+from dataclasses import KW_ONLY, dataclass, replace
 from datetime import datetime
 from typing import TypeAlias, overload
 from uuid import UUID, uuid4
@@ -201,6 +201,10 @@ class EuEvidenceRequest:
             test=test,
             product=product,
         )
+
+    def with_token(self, issued_token: str) -> EuEvidenceRequest:
+        """The same request carrying a Vermittlungsstelle token (identifiers unchanged)."""
+        return replace(self, issued_token=issued_token)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,10 @@
 
 ``noots up`` starts each as ``noots serve <name>``, ``noots compose`` turns each into a
 container, and both name them the same way: ``platform`` (hub, RDN, VS, IAM/PKI, DSC, eID),
-``ida``, every register and every online service by its participant id, and ``dashboard``
-when the dashboard app is installed.
+``ida``, every register and every online service by its participant id (each with its SAK,
+``<id>.sak``), the Intermediäre Plattform by its participant id and the simulated EU side
+(``eu-common-services`` and the member states' access point ids) where the topology has
+them, and ``dashboard`` when the dashboard app is installed.
 
 :func:`create_component_app` builds a component's ASGI app through its owner's
 ``create_app(settings)`` factory; the settings come from ``NOOTS_*`` variables plus the
@@ -20,7 +22,7 @@ from typing import Any, Literal
 
 from noots.errors import ConfigurationError
 from noots.tls import ClientCertificates
-from noots.topology import Topology
+from noots.topology import EU_COMMON_SERVICES, Topology
 
 __all__ = [
     "Component",
@@ -31,7 +33,18 @@ __all__ = [
     "with_hosts",
 ]
 
-ComponentKind = Literal["platform", "ida", "register", "sak", "consumer", "dashboard"]
+ComponentKind = Literal[
+    "platform",
+    "ida",
+    "register",
+    "sak",
+    "consumer",
+    "ip",
+    "eu-common-services",
+    "eu-provider",
+    "eu-requester",
+    "dashboard",
+]
 
 _DASHBOARD_MODULE = "consumers.dashboard"
 
@@ -115,6 +128,47 @@ def landscape_components(topology: Topology, *, dashboard: bool | None = None) -
         Component(c.participant_id, "consumer", c.participant_id, c.name, c.host or host, c.port)
         for c in topology.consumers
     )
+    ip, eu = topology.intermediary_platform, topology.eu
+    if ip is not None and eu is not None:
+        # The EU side first: the IP asks the common services and the provider, the
+        # requester asks the IP.
+        cs = eu.common_services
+        components.extend(
+            [
+                Component(
+                    EU_COMMON_SERVICES,
+                    "eu-common-services",
+                    EU_COMMON_SERVICES,
+                    "EU: Evidence Broker und Data Service Directory (simuliert)",
+                    cs.host or host,
+                    cs.port,
+                ),
+                Component(
+                    eu.provider.participant_id,
+                    "eu-provider",
+                    eu.provider.participant_id,
+                    "EU: Universität Wien mit Vorschauraum (simuliert)",
+                    eu.provider.host or host,
+                    eu.provider.port,
+                ),
+                Component(
+                    ip.participant_id,
+                    "ip",
+                    ip.participant_id,
+                    ip.name,
+                    ip.host or host,
+                    ip.port,
+                ),
+                Component(
+                    eu.requester.participant_id,
+                    "eu-requester",
+                    eu.requester.participant_id,
+                    "EU: Mairie de Lyon, Nachweisanfrage (simuliert)",
+                    eu.requester.host or host,
+                    eu.requester.port,
+                ),
+            ]
+        )
     if dashboard if dashboard is not None else dashboard_available():
         components.append(
             Component(
@@ -160,6 +214,21 @@ def with_hosts(topology: Topology, hosts: Mapping[str, str]) -> Topology:
 
     update["registers"] = [moved(r) for r in topology.registers]
     update["consumers"] = [moved(c) for c in topology.consumers]
+    if topology.intermediary_platform is not None:
+        update["intermediary_platform"] = moved(topology.intermediary_platform)
+    eu = topology.eu
+    if eu is not None:
+        parts: dict[str, Any] = {}
+        if EU_COMMON_SERVICES in hosts:
+            parts["common_services"] = eu.common_services.model_copy(
+                update={"host": hosts[EU_COMMON_SERVICES]}
+            )
+        for part in ("provider", "requester"):
+            spec = getattr(eu, part)
+            if spec.participant_id in hosts:
+                parts[part] = spec.model_copy(update={"host": hosts[spec.participant_id]})
+        if parts:
+            update["eu"] = eu.model_copy(update=parts)
     return topology.model_copy(update=update)
 
 
@@ -205,6 +274,22 @@ def create_component_app(
         served = component.name.removesuffix(".sak")
         sak = load_settings(SakSettings, participant_id=served, **common)
         return create_sak(sak, transport=transport)
+    if component.kind == "ip":
+        from intermediary.ip.landscape import IpLandscapeSettings, create_landscape_app
+
+        return create_landscape_app(
+            load_settings(IpLandscapeSettings, **common), transport=transport
+        )
+    if component.kind in ("eu-common-services", "eu-provider", "eu-requester"):
+        from intermediary.eu.landscape import EuLandscapeSettings
+        from intermediary.eu.landscape import create_app as create_eu
+
+        eu_settings = load_settings(EuLandscapeSettings, **common)
+        if component.kind == "eu-common-services":
+            return create_eu("common-services", eu_settings, transport=transport)
+        if component.kind == "eu-provider":
+            return create_eu("provider", eu_settings, transport=transport)
+        return create_eu("requester", eu_settings, transport=transport)
     if component.kind == "consumer":
         from consumers.demo import DemoSettings
         from consumers.demo import create_app as create_demo

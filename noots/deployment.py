@@ -82,6 +82,15 @@ def dashboard_participants(component: Component, topology: Topology) -> tuple[st
     return (component.participant_id, *(c.participant_id for c in topology.consumers))
 
 
+def ip_participants(component: Component, topology: Topology) -> tuple[str, ...]:
+    """The Intermediäre Plattform is a NOOTS participant and, in the same process, its own
+    eDelivery access point toward the member states: it holds both keys."""
+    ip = topology.intermediary_platform
+    if ip is None:
+        return (component.participant_id,)
+    return (ip.participant_id, ip.access_point)
+
+
 def central(_component: Component, _topology: Topology) -> str:
     return CENTRAL
 
@@ -92,8 +101,12 @@ def own_organisation(component: Component, _topology: Topology) -> str:
 
 
 def served_organisation(component: Component, topology: Topology) -> str:
-    """A SAK is operated by the participant it connects: it is deployed with it."""
-    return topology.served_by(component.participant_id).participant_id
+    """A SAK is operated by the participant it connects: it is deployed with it (the IP's
+    with the central components)."""
+    served = topology.served_by(component.participant_id)
+    if topology.is_platform(served.participant_id):
+        return CENTRAL
+    return served.participant_id
 
 
 @dataclass(frozen=True)
@@ -127,6 +140,9 @@ KIND_RULES: dict[str, KindRules] = {
     "register": KindRules(population=True),
     "consumer": KindRules(),
     "sak": KindRules(organisation=served_organisation),
+    # The Intermediäre Plattform is run centrally (like the RDN and the VS); the simulated
+    # member states are each their own organisation (the defaults).
+    "ip": KindRules(participants=ip_participants, organisation=central),
     "dashboard": KindRules(participants=dashboard_participants, organisation=central),
 }
 

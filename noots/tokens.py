@@ -33,7 +33,7 @@ from noots.errors import (
     TokenSealInvalid,
     UpstreamError,
 )
-from noots.messages import NS_DE, EvidenceRequest, NaturalPerson
+from noots.messages import NS_DE, EuEvidenceRequest, EvidenceRequest, NaturalPerson
 from noots.pki import Role
 from noots.signing import XmlSigner, XmlVerifier
 from noots.xml import serialize
@@ -62,6 +62,8 @@ SCHEMA = "noots-vs-token-1.xsd"
 VERSION = "1"
 
 _REQUEST_0101 = f"{{{NS_DE}}}DE.EvidenceRequest.0101"
+#: The 0301 (the IP asks a register for an EU requester) is hashed the same way.
+_REQUEST_0301 = f"{{{NS_DE}}}DE.EvidenceRequest.0301"
 _ISSUED_TOKEN = f"{{{NS_DE}}}IssuedToken"
 _URI = re.compile(r"\S{1,512}")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -85,8 +87,13 @@ def request_hash(request_0101: etree._Element) -> str:
     emits only the namespaces the element uses, so the value is the same for the 0101 alone,
     inside an envelope, or re-parsed from the bytes of either.
     """
-    if not isinstance(request_0101.tag, str) or request_0101.tag != _REQUEST_0101:
-        raise MalformedMessage("the request hash is defined for DE.EvidenceRequest.0101 only")
+    if not isinstance(request_0101.tag, str) or request_0101.tag not in (
+        _REQUEST_0101,
+        _REQUEST_0301,
+    ):
+        raise MalformedMessage(
+            "the request hash is defined for DE.EvidenceRequest.0101 (and 0301) only"
+        )
     blanked = copy.deepcopy(request_0101)
     blanked.tail = None
     for token in blanked.findall(_ISSUED_TOKEN):
@@ -380,15 +387,16 @@ def verify_token(
 # Binding
 
 
-def uses_idnr(request: EvidenceRequest) -> bool:
-    """Whether the 0101 carries an IDNr (what ``UsesIdnr`` of its token must say)."""
+def uses_idnr(request: EvidenceRequest | EuEvidenceRequest) -> bool:
+    """Whether the 0101 (or 0301) carries an IDNr (what ``UsesIdnr`` of its token must say).
+    A 0301 never does: EU requesters have no IDNr."""
     return isinstance(request.subject, NaturalPerson) and request.subject.idnr is not None
 
 
 def check_token_binding(
     token: AuthorisationToken,
     *,
-    request: EvidenceRequest,
+    request: EvidenceRequest | EuEvidenceRequest,
     request_element: etree._Element,
     consumer: str,
     purpose: str | None,
@@ -403,8 +411,14 @@ def check_token_binding(
     ``request_element``. The message names the field, never a value (values may be personal
     data).
     """
+    # The 0301's requester is the EU authority; the IP that sends it is its author.
+    sender = (
+        request.author.participant_id
+        if isinstance(request, EuEvidenceRequest)
+        else request.requester.identifier
+    )
     checks: list[tuple[str, bool]] = [
-        ("consumer", token.consumer == consumer == request.requester.identifier),
+        ("consumer", token.consumer == consumer == sender),
         ("provider", token.provider == provider_id == request.provider.identifier),
         ("purpose", purpose is not None and token.purpose == purpose),
         ("evidence type", token.evidence_type == request.evidence_type.classification),

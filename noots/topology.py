@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeAlias
 from uuid import UUID
 
 import yaml
@@ -40,14 +40,19 @@ from noots.paths import PROJECT_ROOT
 
 __all__ = [
     "DEFAULT_TOPOLOGY_PATH",
+    "EU_COMMON_SERVICES",
     "PLATFORM_COMPONENTS",
     "SERVICE_ID_PREFIX",
     "AdministrativeArea",
     "Authorisation",
     "ComponentSpec",
     "ConsumerSpec",
+    "EuComponentSpec",
+    "EuSpec",
     "EvidenceTypeSpec",
     "IdaSpec",
+    "IntermediaryPlatformSpec",
+    "Member",
     "Municipality",
     "Participant",
     "PlatformSpec",
@@ -67,6 +72,8 @@ SERVICE_ID_PREFIX = "urn:noots:service:"
 CLASSIFICATION_PREFIX = "https://sr.oots.tech.ec.europa.eu/evidencetypeclassifications/ec/"
 #: Component names :meth:`Topology.base_url` accepts besides participant ids.
 PLATFORM_COMPONENTS = ("platform", "ida", "dashboard")
+#: The simulated EU common services (Evidence Broker, Data Service Directory) as a component.
+EU_COMMON_SERVICES = "eu-common-services"
 #: A participant's SAK is named ``<participant id><SAK_SUFFIX>`` (its certificate's CN).
 SAK_SUFFIX = ".sak"
 
@@ -88,10 +95,10 @@ AreaId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9-]{0,31}$")]
 Text = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
 
 RegisterKind = Literal["melderegister", "personenstandsregister", "kba", "handelsregister"]
-ConsumerKind = Literal["bewohnerparkausweis", "elterngeld", "gewerbeanmeldung"]
+ConsumerKind = Literal["bewohnerparkausweis", "elterngeld", "gewerbeanmeldung", "zeugnisbewertung"]
 #: Roles as the PKI names them (``noots.pki.Role`` values).
 ParticipantRole = Literal[
-    "consumer", "provider", "sak", "hub", "vs", "ida", "eid", "iam", "simulator"
+    "consumer", "provider", "sak", "hub", "vs", "ida", "eid", "iam", "platform", "simulator"
 ]
 #: How a register's SAK hands it a request: it POSTs it (push), or the register fetches it
 #: from its SAK (passive).
@@ -235,6 +242,55 @@ class ConsumerSpec(_Model):
     sak: SakSpec
 
 
+class IntermediaryPlatformSpec(_Model):
+    """The Intermediäre Plattform (IP): the bridge between NOOTS and the EU-OOTS.
+
+    A participant like any other, behind its own SAK, on both sides of it: it sends
+    ``DE.EvidenceRequest.0301`` to German registers for EU evidence requesters (use case 3)
+    and is the provider the RDN names for the EU evidence types online services order with
+    ``DE.EvidenceOrder.0401`` / ``DE.GetEvidence.0411`` (use case 4). Toward the EU it is
+    reached through its own eDelivery access point (``access_point``, same process).
+    """
+
+    participant_id: ParticipantId = "noots-ip"
+    name: Text = "Intermediäre Plattform (EU-OOTS)"
+    area: AreaId = Field(description="Its administrative area (for the VS rule).")
+    access_point: ParticipantId = Field(
+        default="eu-gw-de", description="Its eDelivery access point toward the EU (simulated)."
+    )
+    evidence_types: list[EvidenceTypeName] = Field(
+        default_factory=list,
+        description="EU evidence types online services order through it (use case 4).",
+    )
+    host: Host | None = None
+    port: Port
+    sak: SakSpec
+
+
+class EuComponentSpec(ComponentSpec):
+    """A simulated member-state component: its eDelivery access point id and address."""
+
+    participant_id: ParticipantId
+
+
+class EuSpec(_Model):
+    """The simulated EU side of the IP (each its own process)."""
+
+    common_services: ComponentSpec = Field(
+        description="Evidence Broker and Data Service Directory (RegRep REST queries)."
+    )
+    provider: EuComponentSpec = Field(
+        description="Universität Wien (AT) with its preview space: answers the degree."
+    )
+    requester: EuComponentSpec = Field(
+        description="Mairie de Lyon (FR): asks the German IP for a Geburtsurkunde."
+    )
+
+
+#: A participant that connects through a SAK of its own.
+Member: TypeAlias = RegisterSpec | ConsumerSpec | IntermediaryPlatformSpec
+
+
 class Authorisation(_Model):
     """One row of the abstract authorisation matrix the Vermittlungsstelle checks."""
 
@@ -261,7 +317,7 @@ class Participant:
     area: str | None
     host: str
     port: int
-    spec: RegisterSpec | ConsumerSpec | None = None
+    spec: Member | None = None
     #: For a SAK: the participant it connects (whose side it belongs to).
     serves: str | None = None
 
@@ -294,6 +350,13 @@ class Topology(_Model):
         description="Areas within which IDNr transfers need the VS too (§ 12 Abs. 2 IDNrG).",
     )
     dashboard: ComponentSpec
+    intermediary_platform: IntermediaryPlatformSpec | None = Field(
+        default=None,
+        description="The Intermediäre Plattform (EU border); needs the `eu` section too.",
+    )
+    eu: EuSpec | None = Field(
+        default=None, description="The simulated EU side the IP talks to (with the IP)."
+    )
 
     @model_validator(mode="after")
     def _check_references(self) -> Topology:
@@ -341,6 +404,35 @@ class Topology(_Model):
                 consumer.port,
                 consumer,
             )
+        ip = self.intermediary_platform
+        if ip is not None:
+            ip_host = ip.host or self.host
+            yield Participant(ip.participant_id, "platform", ip.name, ip.area, ip_host, ip.port, ip)
+            yield Participant(
+                ip.access_point,
+                "platform",
+                f"eDelivery-Zugangspunkt: {ip.name}",
+                None,
+                ip_host,
+                ip.port,
+            )
+        if self.eu is not None:
+            cs = self.eu.common_services
+            yield Participant(
+                EU_COMMON_SERVICES,
+                "simulator",
+                "EU: Evidence Broker und Data Service Directory (simuliert)",
+                None,
+                cs.host or self.host,
+                cs.port,
+            )
+            for spec, name in (
+                (self.eu.provider, "Universität Wien (AT, simuliert)"),
+                (self.eu.requester, "Mairie de Lyon (FR, simuliert)"),
+            ):
+                yield Participant(
+                    spec.participant_id, "simulator", name, None, spec.host or self.host, spec.port
+                )
         for member in self.members():
             yield Participant(
                 self.sak_id(member.participant_id),
@@ -353,10 +445,12 @@ class Topology(_Model):
                 serves=member.participant_id,
             )
 
-    def members(self) -> Iterator[RegisterSpec | ConsumerSpec]:
-        """The participants that connect through a SAK: registers, then online services."""
+    def members(self) -> Iterator[Member]:
+        """The participants that connect through a SAK: registers, online services, the IP."""
         yield from self.registers
         yield from self.consumers
+        if self.intermediary_platform is not None:
+            yield self.intermediary_platform
 
     @staticmethod
     def sak_id(participant_id: str) -> str:
@@ -367,8 +461,8 @@ class Topology(_Model):
         """The SAK of a register or online service; :class:`UnresolvedReference` if none."""
         return self.participant(self.sak_id(participant_id))
 
-    def served_by(self, sak_id: str) -> RegisterSpec | ConsumerSpec:
-        """The register or online service whose SAK ``sak_id`` is."""
+    def served_by(self, sak_id: str) -> Member:
+        """The register, online service or IP whose SAK ``sak_id`` is."""
         if sak_id.endswith(SAK_SUFFIX):
             served = sak_id[: -len(SAK_SUFFIX)]
             for member in self.members():
@@ -410,6 +504,11 @@ class Topology(_Model):
             if candidate.participant_id == participant_id:
                 return candidate
         raise UnresolvedReference(f"unknown participant {participant_id!r}")
+
+    def is_platform(self, participant_id: str) -> bool:
+        """Whether ``participant_id`` is the Intermediäre Plattform."""
+        ip = self.intermediary_platform
+        return ip is not None and ip.participant_id == participant_id
 
     def register(self, participant_id: str) -> RegisterSpec:
         for register in self.registers:
@@ -462,20 +561,39 @@ class Topology(_Model):
             providers = [r for r in providers if r.region == region]
         return providers
 
+    def service_providers(
+        self, evidence_type: str, region: str | None = None
+    ) -> list[RegisterSpec | IntermediaryPlatformSpec]:
+        """:meth:`find_providers`, and the IP for the EU evidence types it is the provider of
+        (use case 4: the RDN routes them to the IP)."""
+        found: list[RegisterSpec | IntermediaryPlatformSpec] = [
+            *self.find_providers(evidence_type, region)
+        ]
+        ip = self.intermediary_platform
+        if ip is not None and self.evidence_type(evidence_type).name in ip.evidence_types:
+            found.append(ip)
+        return found
+
     def service_id(self, participant_id: str, evidence_type: str) -> str:
         """``urn:noots:service:<participant id>:<evidence type>`` (formatting only)."""
         return f"{SERVICE_ID_PREFIX}{participant_id}:{evidence_type}"
 
-    def resolve_service(self, service_id: str) -> tuple[RegisterSpec, EvidenceTypeSpec]:
-        """The register and evidence type a service id names; :class:`RouteNotFound` if none."""
+    def resolve_service(
+        self, service_id: str
+    ) -> tuple[RegisterSpec | IntermediaryPlatformSpec, EvidenceTypeSpec]:
+        """The provider (a register or the IP) and evidence type a service id names;
+        :class:`RouteNotFound` if none."""
         if not service_id.startswith(SERVICE_ID_PREFIX):
             raise RouteNotFound("not a noots service id")
         participant_id, sep, name = service_id[len(SERVICE_ID_PREFIX) :].rpartition(":")
         if not sep:
             raise RouteNotFound("service id without evidence type")
-        for register in self.registers:
-            if register.participant_id == participant_id and name in register.evidence_types:
-                return register, self.evidence_type(name)
+        providers: list[RegisterSpec | IntermediaryPlatformSpec] = [*self.registers]
+        if self.intermediary_platform is not None:
+            providers.append(self.intermediary_platform)
+        for provider in providers:
+            if provider.participant_id == participant_id and name in provider.evidence_types:
+                return provider, self.evidence_type(name)
         raise RouteNotFound(f"no service {service_id!r}")
 
     def authorisations_for(
@@ -491,7 +609,8 @@ class Topology(_Model):
         ]
 
     def base_url(self, participant_or_component: str, *, tls: bool = False) -> str:
-        """``http(s)://host:port`` of a participant id or of ``platform``/``ida``/``dashboard``."""
+        """``http(s)://host:port`` of a participant id or of ``platform``/``ida``/``dashboard``
+        (and ``eu-common-services`` where the landscape simulates the EU side)."""
         scheme = "https" if tls else "http"
         if participant_or_component == "platform":
             host, port = self.platform.host or self.host, self.platform.port
@@ -499,6 +618,9 @@ class Topology(_Model):
             host, port = self.ida.host or self.host, self.ida.port
         elif participant_or_component == "dashboard":
             host, port = self.dashboard.host or self.host, self.dashboard.port
+        elif participant_or_component == EU_COMMON_SERVICES and self.eu is not None:
+            spec = self.eu.common_services
+            host, port = spec.host or self.host, spec.port
         else:
             participant = self.participant(participant_or_component)
             host, port = participant.host, participant.port
@@ -547,17 +669,40 @@ def _reference_problems(t: Topology) -> Iterator[tuple[Location, str]]:
         (("ida", "port"), t.ida.host or t.host, t.ida.port),
         (("dashboard", "port"), t.dashboard.host or t.host, t.dashboard.port),
     ]
-    members: list[tuple[str, int, RegisterSpec | ConsumerSpec]] = [
-        *(("registers", i, r) for i, r in enumerate(t.registers)),
-        *(("consumers", i, c) for i, c in enumerate(t.consumers)),
+    members: list[tuple[tuple[str | int, ...], Member]] = [
+        *((("registers", i), r) for i, r in enumerate(t.registers)),
+        *((("consumers", i), c) for i, c in enumerate(t.consumers)),
     ]
-    for section, i, member in members:
-        ids.append(((section, i, "participant_id"), member.participant_id))
-        ports.append(((section, i, "port"), member.host or t.host, member.port))
-        ids.append(((section, i, "sak"), t.sak_id(member.participant_id)))
-        ports.append(((section, i, "sak", "port"), member.sak.host or t.host, member.sak.port))
+    ip = t.intermediary_platform
+    if ip is not None:
+        members.append((("intermediary_platform",), ip))
+        ids.append((("intermediary_platform", "access_point"), ip.access_point))
+    if t.eu is not None:
+        ids.append((("eu", "common_services"), EU_COMMON_SERVICES))
+        ports.append(
+            (
+                ("eu", "common_services", "port"),
+                t.eu.common_services.host or t.host,
+                t.eu.common_services.port,
+            )
+        )
+        for part in ("provider", "requester"):
+            spec = getattr(t.eu, part)
+            ids.append((("eu", part, "participant_id"), spec.participant_id))
+            ports.append((("eu", part, "port"), spec.host or t.host, spec.port))
+    if (ip is None) != (t.eu is None):
+        yield (
+            ("intermediary_platform",) if ip is None else ("eu",),
+            "the Intermediäre Plattform and the simulated EU side come together: give both "
+            "`intermediary_platform` and `eu`, or neither",
+        )
+    for at, member in members:
+        ids.append(((*at, "participant_id"), member.participant_id))
+        ports.append(((*at, "port"), member.host or t.host, member.port))
+        ids.append(((*at, "sak"), t.sak_id(member.participant_id)))
+        ports.append(((*at, "sak", "port"), member.sak.host or t.host, member.sak.port))
         if len(t.sak_id(member.participant_id)) > 64:
-            yield (section, i, "participant_id"), "too long for its SAK's id (at most 60)"
+            yield (*at, "participant_id"), "too long for its SAK's id (at most 60)"
     seen_ids: dict[str, Location] = {}
     for loc, pid in ids:
         if pid in seen_ids:
@@ -597,13 +742,43 @@ def _reference_problems(t: Topology) -> Iterator[tuple[Location, str]]:
         if c.sak.mode != "push":
             yield ("consumers", i, "sak", "mode"), "the mode is for data providers only"
 
+    if ip is not None:
+        if ip.area not in areas:
+            yield ("intermediary_platform", "area"), f"unknown administrative area {ip.area!r}"
+        if ip.sak.mode != "push":
+            yield (
+                ("intermediary_platform", "sak", "mode"),
+                "the IP's SAK delivers to the IP in push mode only",
+            )
+        for j, name in enumerate(ip.evidence_types):
+            type_spec = types.get(name)
+            if type_spec is None:
+                yield (
+                    ("intermediary_platform", "evidence_types", j),
+                    f"unknown evidence type {name!r}",
+                )
+            elif type_spec.regional:
+                yield (
+                    ("intermediary_platform", "evidence_types", j),
+                    f"{name!r} is regional: EU evidence is ordered by member state, not region",
+                )
+            elif any(name in r.evidence_types for r in t.registers):
+                yield (
+                    ("intermediary_platform", "evidence_types", j),
+                    f"{name!r} is provided by a German register: the RDN must name one provider",
+                )
+
     for i, d in enumerate(t.vs_decisions):
         if d.area not in areas:
             yield ("vs_decisions", i, "area"), f"unknown administrative area {d.area!r}"
     yield from _duplicates("vs_decisions", [d.area for d in t.vs_decisions], "area", "area")
 
     consumers = {c.participant_id for c in t.consumers}
-    registers = {r.participant_id: r for r in t.registers}
+    registers: dict[str, RegisterSpec | IntermediaryPlatformSpec] = {
+        r.participant_id: r for r in t.registers
+    }
+    if ip is not None:
+        registers[ip.participant_id] = ip
     for i, a in enumerate(t.authorisations):
         if a.consumer not in consumers:
             yield ("authorisations", i, "consumer"), f"unknown consumer {a.consumer!r}"
@@ -613,7 +788,7 @@ def _reference_problems(t: Topology) -> Iterator[tuple[Location, str]]:
                 f"unknown evidence type {a.evidence_type!r}",
             )
         elif a.providers == "*" and not any(
-            a.evidence_type in r.evidence_types for r in t.registers
+            a.evidence_type in r.evidence_types for r in registers.values()
         ):
             yield (
                 ("authorisations", i, "evidence_type"),

@@ -99,6 +99,17 @@ class Hop(StrEnum):
     DP_SAK = "dp→sak"
     SAK_SAK_ANSWER = "sak←sak"
     SAK_DC = "sak→dc"
+    #: The Intermediäre Plattform's EU side (docs/EU.md). Use case 3: a member state's access
+    #: point sends the IP an EDM QueryRequest, the IP answers it (the 0301 in between travels
+    #: the national hops, the IP in the online service's place). Use case 4: the IP asks the
+    #: EU common services, the citizen comes to the IP, the IP asks the member state's
+    #: provider (the first request, then the one after the preview).
+    EU_IP = "eu→ip"
+    IP_EU = "ip→eu"
+    IP_CS = "ip→cs"
+    CITIZEN_IP = "bürger→ip"
+    IP_MS = "ip→ms"
+    MS_IP = "ms→ip"
     DC_RDN = "dc→rdn"
     DC_VS = "dc→vs"
     DC_HUB = "dc→hub"

@@ -27,7 +27,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Literal, TypeAlias
 
 from lxml import etree
 
@@ -48,6 +48,7 @@ from noots.errors import (
     SenderMismatch,
     UnsupportedEvidenceType,
 )
+from noots.exchange import sender
 from noots.pki import Role
 from noots.sak import ProviderMetadata
 from noots.signing import XmlVerifier
@@ -62,10 +63,12 @@ __all__ = [
     "LegalCandidate",
     "LegalQuery",
     "MatchedSubject",
+    "NationalOrEuRequest",
     "NaturalCandidate",
     "NaturalQuery",
     "Pending",
     "Register",
+    "RegisterAnswer",
     "SubjectQuery",
     "VerifiedRequest",
     "accept_request",
@@ -80,6 +83,17 @@ __all__ = [
     "subject_query",
     "verify_request",
 ]
+
+#: What a register answers: the national 0101, and the 0301 the Intermediäre Plattform sends
+#: for an EU evidence requester (answered alike, with 0302/0303).
+NationalOrEuRequest: TypeAlias = messages.EvidenceRequest | messages.EuEvidenceRequest
+#: Its answers.
+RegisterAnswer: TypeAlias = (
+    messages.EvidenceResponse
+    | messages.EvidenceErrorResponse
+    | messages.EuEvidenceResponse
+    | messages.EuEvidenceErrorResponse
+)
 
 #: The one text every "not found" answer carries: unknown, ambiguous and blocked alike.
 NOT_FOUND_DETAIL = "Zum angegebenen Nachweissubjekt liegt kein Nachweis vor."
@@ -111,15 +125,16 @@ class Register:
 
 @dataclass(frozen=True)
 class VerifiedRequest:
-    """A well-formed 0101 for this register and who verifiably sent it.
+    """A well-formed 0101 (or 0301 from the Intermediäre Plattform) for this register and who
+    verifiably sent it.
 
     From its SAK (the provider API), ``consumer``, ``purpose`` and ``vs_token_required`` are
     what the SAK established from the verified envelope; from a signed envelope of its own
     (``envelope``) they were read from the signed element. Either way: safe to echo.
     """
 
-    request: messages.EvidenceRequest
-    #: The ``DE.EvidenceRequest.0101`` element as received (what the request hash covers).
+    request: NationalOrEuRequest
+    #: The ``DE.EvidenceRequest.0101`` (0301) element as received (what the request hash covers).
     element: etree._Element
     consumer: str
     purpose: str | None
@@ -146,7 +161,7 @@ class AuthorisedRequest:
     evidence_type: EvidenceTypeSpec
 
     @property
-    def request(self) -> messages.EvidenceRequest:
+    def request(self) -> NationalOrEuRequest:
         return self.verified.request
 
 
@@ -264,21 +279,22 @@ def _check_service(service_id: str, register: Register) -> None:
 def accept_request(
     raw: bytes, metadata: ProviderMetadata, *, register: Register
 ) -> VerifiedRequest:
-    """A 0101 handed over by this register's SAK (provider API, push or passive).
+    """A 0101 (or 0301) handed over by this register's SAK (provider API, push or passive).
 
     The SAK has verified the envelope (signature, certificates, replay, the sender acting for
-    ``metadata.consumer``); here: hardened parse, a well-formed 0101 (0003) whose requester is
-    that consumer (0001) and whose provider is this register (0003), for a service of this
-    register (0006).
+    ``metadata.consumer``); here: hardened parse, a well-formed 0101 or 0301 (0003) sent by
+    that consumer (0001: the 0101's requester, the 0301's author, the Intermediäre Plattform,
+    whose requester is the EU authority) and whose provider is this register (0003), for a
+    service of this register (0006).
     """
     element = parse_xml(raw)
-    message = messages.parse(element)
-    if not isinstance(message, messages.EvidenceRequest):
-        raise MalformedMessage("the body is not a DE.EvidenceRequest.0101")
-    if message.requester.identifier != metadata.consumer:
-        raise SenderMismatch("the 0101's requester is not the consumer its SAK names")
+    message = messages.parse(element, messages.ANY)
+    if not isinstance(message, messages.EvidenceRequest | messages.EuEvidenceRequest):
+        raise MalformedMessage("the body is not a DE.EvidenceRequest.0101 (or 0301)")
+    if sender(message) != metadata.consumer:
+        raise SenderMismatch("the request's sender is not the consumer its SAK names")
     if message.provider.identifier != register.participant_id:
-        raise InvalidInput("the 0101 names another data provider")
+        raise InvalidInput("the request names another data provider")
     _check_service(metadata.service_id, register)
     return VerifiedRequest(
         message,
@@ -465,8 +481,8 @@ def decide(
 
 def answer_with_document(
     matched: MatchedSubject, document: bytes, *, register: Register, clock: Clock
-) -> messages.EvidenceResponse:
-    """DP-01, DP-08: the 0102 with the (already schema-validated) evidence document."""
+) -> messages.EvidenceResponse | messages.EuEvidenceResponse:
+    """DP-01, DP-08: the 0102 (0302) with the (already schema-validated) evidence document."""
     authorised = matched.authorised
     spec = authorised.evidence_type
     evidence = messages.Evidence.new(
@@ -481,8 +497,8 @@ def answer_with_document(
 
 def answer_pending(
     matched: MatchedSubject, pending: Pending, *, clock: Clock
-) -> messages.EvidenceResponse:
-    """DP-13: the 0102 that announces ``ResponseAvailableDateTime``."""
+) -> messages.EvidenceResponse | messages.EuEvidenceResponse:
+    """DP-13: the 0102 (0302) that announces ``ResponseAvailableDateTime``."""
     return messages.answer_pending(matched.authorised.request, pending.available_at, clock=clock)
 
 
@@ -504,8 +520,8 @@ def error_detail(error: NootsError) -> str:
     return error.message
 
 
-def http_status(message: messages.EvidenceResponse | messages.EvidenceErrorResponse) -> int:
-    if isinstance(message, messages.EvidenceErrorResponse):
+def http_status(message: RegisterAnswer) -> int:
+    if isinstance(message, messages.EvidenceErrorResponse | messages.EuEvidenceErrorResponse):
         return message.code.http_status
     return 200
 
@@ -516,8 +532,8 @@ def refusal(
     verified: VerifiedRequest | None,
     register: Register,
     clock: Clock,
-    request: messages.EvidenceRequest | None = None,
-) -> messages.EvidenceErrorResponse:
+    request: NationalOrEuRequest | None = None,
+) -> messages.EvidenceErrorResponse | messages.EuEvidenceErrorResponse:
     """The 0103 for ``error``: echoes the request only when it was verified (or, from the
     register's own SAK, at least read: ``request``), never personal data (the detail is
     :func:`error_detail`)."""

@@ -37,6 +37,7 @@ from noots.errors import (
     ConfigurationError,
     NootsError,
     QueryError,
+    UnsupportedEvidenceType,
     XmlTooLarge,
 )
 from noots.faults import (
@@ -72,8 +73,10 @@ from registers import documents
 from registers._pipeline import (
     UNKNOWN_PARTY,
     AuthorisedRequest,
+    NationalOrEuRequest,
     Pending,
     Register,
+    RegisterAnswer,
     VerifiedRequest,
     accept_request,
     answer_pending,
@@ -167,7 +170,7 @@ class PendingRequests:
 class Outcome:
     """What the pipeline decided for one request, before signing."""
 
-    message: messages.EvidenceResponse | messages.EvidenceErrorResponse
+    message: RegisterAnswer
     verified: VerifiedRequest | None
     outcome: str
     delay: float = 0.0
@@ -348,14 +351,18 @@ class RegisterService:
     ) -> Outcome:
         verified: VerifiedRequest | None = None
         authorised: AuthorisedRequest | None = None
-        read: messages.EvidenceRequest | None = None
+        read: NationalOrEuRequest | None = None
         try:
             if body_error is not None:
                 raise body_error
             trace.step("0101 vom eigenen SAK, an dieses Register, Absender laut SAK")
             with contextlib.suppress(NootsError):
-                parsed = messages.parse(parse_xml(raw))
-                read = parsed if isinstance(parsed, messages.EvidenceRequest) else None
+                parsed = messages.parse(parse_xml(raw), messages.ANY)
+                read = (
+                    parsed
+                    if isinstance(parsed, messages.EvidenceRequest | messages.EuEvidenceRequest)
+                    else None
+                )
             metadata = ProviderMetadata.from_headers(headers)
             verified = accept_request(raw, metadata, register=self.register)
             trace.bind(str(verified.request.request_id))
@@ -435,6 +442,13 @@ class RegisterService:
             return self._refuse(QueryError("internal error"), verified, authorised)
 
     def _answer(self, authorised: AuthorisedRequest) -> Outcome:
+        if isinstance(authorised.request, messages.EuEvidenceRequest):
+            trace.step("Nachweistyp wird an EU-Anfragende abgegeben (ohne IDNr)")
+            if self.spec.kind not in _ABROAD:
+                raise UnsupportedEvidenceType(
+                    "this evidence type is not provided to EU evidence requesters (its "
+                    "document carries the IDNr)"
+                )
         trace.step("IDNr gültig, Nachweissubjekt passt zum Nachweistyp")
         query = subject_query(authorised, register=self.register)
         trace.step("Person eindeutig gefunden (sonst: kein Nachweis, wie bei Auskunftssperre)")
@@ -457,9 +471,12 @@ class RegisterService:
         if isinstance(decision, Pending):
             trace.check("Nachweis angekündigt (ResponseAvailableDateTime)", True)
             self.pending.put(key, decision.available_at)
-            message: messages.EvidenceResponse = answer_pending(matched, decision, clock=self.clock)
+            message: RegisterAnswer = answer_pending(matched, decision, clock=self.clock)
             return self._logged(Outcome(message, authorised.verified, "pending"), authorised)
-        document = documents.render(self.source.document(matched.candidate, issued_at=now))
+        evidence = self.source.document(matched.candidate, issued_at=now)
+        if isinstance(authorised.request, messages.EuEvidenceRequest):
+            evidence = _for_abroad(evidence)
+        document = documents.render(evidence)
         message = answer_with_document(matched, document, register=self.register, clock=self.clock)
         slow = 0.0
         if behaviour is Behaviour.SLOW:
@@ -476,7 +493,7 @@ class RegisterService:
         error: NootsError,
         verified: VerifiedRequest | None,
         authorised: AuthorisedRequest | None,
-        read: messages.EvidenceRequest | None = None,
+        read: NationalOrEuRequest | None = None,
     ) -> Outcome:
         message = refusal(
             error, verified=verified, register=self.register, clock=self.clock, request=read
@@ -502,8 +519,14 @@ class RegisterService:
             if authorised is not None
             else request.evidence_type.classification
         )
+        consumer = verified.consumer
+        if isinstance(request, messages.EuEvidenceRequest):
+            # § 9 IDNrG logging names who receives the data: the EU authority (its EAS code
+            # and identifier), not the IP that carries the request.
+            requester = request.requester
+            consumer = f"{requester.scheme_id.rpartition(':')[2]}:{requester.identifier}"
         entry = ProtocolEntryDraft(
-            consumer=verified.consumer,
+            consumer=consumer,
             provider=self.register.participant_id,
             evidence_type=evidence_type,
             purpose=verified.purpose or "-",
@@ -623,6 +646,18 @@ class RegisterService:
             "time": format_utc(self.clock.now(), millis=True),
             "checks": checks,
         }
+
+
+#: Registers whose documents can go abroad: the IDNr is never passed to an EU requester, and
+#: the Meldebescheinigung and the Fahrzeughalterauskunft require it (their schemas).
+_ABROAD = frozenset({"personenstandsregister", "handelsregister"})
+
+
+def _for_abroad(evidence: documents.EvidenceDocument) -> documents.EvidenceDocument:
+    """The document for an EU evidence requester (0301), without the IDNr."""
+    if isinstance(evidence, documents.Geburtsurkunde):
+        return dataclasses.replace(evidence, idnr=None)
+    return evidence
 
 
 # -- the HTTP edge -----------------------------------------------------------------------------

@@ -99,12 +99,13 @@ class Parent:
 
 @dataclass(frozen=True, slots=True)
 class Geburtsurkunde:
-    """A birth certificate from the Geburtenregister (§ 59 PStG)."""
+    """A birth certificate from the Geburtenregister (§ 59 PStG). ``idnr`` is None in one
+    issued for an EU evidence requester: the IDNr is never passed abroad."""
 
     issued_at: datetime
     registry_office: str
     entry: str
-    idnr: str
+    idnr: str | None
     family_name: str
     given_names: str
     sex: Sex
@@ -253,7 +254,8 @@ def _build_geburtsurkunde(d: Geburtsurkunde) -> etree._Element:
     w.add(root, "Standesamt", d.registry_office)
     w.add(root, "Registereintrag", d.entry)
     child = w.add(root, "Kind")
-    w.add(child, "IDNr", d.idnr)
+    if d.idnr is not None:
+        w.add(child, "IDNr", d.idnr)
     w.add(child, "Familienname", d.family_name)
     w.add(child, "Vornamen", d.given_names)
     w.add(child, "Geschlecht", d.sex)
@@ -436,7 +438,7 @@ def parse_document(data: bytes) -> EvidenceDocument:
             issued_at=issued_at,
             registry_office=r.text(root, "Standesamt"),
             entry=r.text(root, "Registereintrag"),
-            idnr=r.text(child, "IDNr"),
+            idnr=r.opt(child, "IDNr"),
             family_name=r.text(child, "Familienname"),
             given_names=r.text(child, "Vornamen"),
             sex=_sex(r.text(child, "Geschlecht")),

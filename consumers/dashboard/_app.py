@@ -594,8 +594,8 @@ def _pilot_and_fault_routes(app: FastAPI) -> None:
                 {
                     "kind": p.kind,
                     "title": p.title,
-                    "consumer": p.consumer.participant_id,
-                    "consumerName": p.consumer.name,
+                    "consumer": p.party_id,
+                    "consumerName": p.party_name,
                     "needs": [n.evidence_type for n in p.service.needs],
                 }
                 for p in runner_of(st).pilots

@@ -21,6 +21,10 @@ _KIND_DE = {
     "register": "Register (Datenhalter)",
     "sak": "Sicherer Anschlussknoten (SAK)",
     "consumer": "Online-Dienst (Datenabrufer)",
+    "ip": "Intermediäre Plattform (EU-OOTS)",
+    "eu-common-services": "EU: gemeinsame Dienste (simuliert)",
+    "eu-provider": "EU: Nachweislieferant (simuliert)",
+    "eu-requester": "EU: Nachweisanfrager (simuliert)",
     "dashboard": "Dashboard",
 }
 
@@ -93,7 +97,7 @@ def landscape_model(topology: Topology, *, tls: bool) -> dict[str, Any]:
                 "title": t.title,
                 "subject": "natürliche Person" if t.subject == "natural" else "Unternehmen",
                 "regional": t.regional,
-                "providers": [r.name for r in topology.find_providers(t.name)],
+                "providers": [r.name for r in topology.service_providers(t.name)],
             }
             for t in topology.evidence_types
         ],
@@ -109,13 +113,20 @@ def _saks(topology: Topology, *, tls: bool) -> list[dict[str, Any]]:
     for member in topology.members():
         sak = topology.sak_of(member.participant_id)
         is_register = member.participant_id in registers
+        kind = (
+            "Register (Datenhalter)"
+            if is_register
+            else "Intermediäre Plattform"
+            if topology.is_platform(member.participant_id)
+            else "Online-Dienst"
+        )
         rows.append(
             {
                 "participant_id": sak.participant_id,
                 "url": topology.base_url(sak.participant_id, tls=tls),
                 "serves_id": member.participant_id,
                 "serves_name": member.name,
-                "serves_kind": "Register (Datenhalter)" if is_register else "Online-Dienst",
+                "serves_kind": kind,
                 "mode": _MODE_DE.get(member.sak.mode, member.sak.mode) if is_register else "",
             }
         )

@@ -1,6 +1,12 @@
 """Pilot flows run from the dashboard: one online service, one test identity, every evidence
 the service needs, fetched through the client library as that service's participant.
 
+Two pilots cross the EU border through the Intermediäre Plattform (docs/EU.md): the
+"Ausländischer Hochschulabschluss" (the ZAB orders the degree from Vienna: 0401, the citizen,
+simulated here, at the IP and in the Austrian preview space, 0411) and the "Geburtsurkunde für
+eine französische Behörde" (the Mairie de Lyon's requester asks the IP, the user approves the
+preview at the IP, the requester asks again).
+
 Each run is a :func:`noots.trace.flow` whose sink is the dashboard's own log, so the hops the
 client library records appear in the live view at once; the hub's and the registers' hops
 arrive through the collector under the same request ids. The run itself (started, one result
@@ -17,25 +23,42 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
+from urllib.parse import unquote
 
 import httpx
 
 from consumers._client import AsyncClient, Endpoints
+from consumers._eu import EuEvidencePending
 from consumers._explain import ExchangeContext, explain
 from consumers._person import PersonQuery, company
 from consumers._retry import RetryPolicy
 from consumers.dashboard._events import EventLog, LocalSink
 from consumers.demo import SERVICES, EvidenceNeed, ServiceKind
+from consumers.demo._services import EuOrder
 from noots import trace
 from noots.bootstrap import LandscapePaths
-from noots.errors import ConfigurationError, InvalidInput, NootsError
+from noots.errors import (
+    ConfigurationError,
+    InvalidInput,
+    NootsError,
+    UpstreamError,
+    error_for_code,
+)
 from noots.participant import Participant, load_participant
 from noots.protocol import ProtocolLog, open_protocol_log
 from noots.settings import NootsSettings
 from noots.synthetic.identities import BEHAVIOUR_IDENTITIES, DEMO_COMPANY, BehaviourIdentity
 from noots.topology import ConsumerSpec, Topology
 
-__all__ = ["BEHAVIOUR_DE", "Pilot", "PilotRunner", "Run", "identities", "pilots"]
+__all__ = [
+    "BEHAVIOUR_DE",
+    "EU_BIRTH_PILOT",
+    "Pilot",
+    "PilotRunner",
+    "Run",
+    "identities",
+    "pilots",
+]
 
 BEHAVIOUR_DE = {
     "normal": "Normalfall",
@@ -55,22 +78,72 @@ _MAX_ROWS = 14
 ResultState = Literal["wartet", "läuft", "geliefert", "angekündigt", "fehlgeschlagen"]
 
 
+#: Use case 3 as a pilot: not an online service of the landscape, the EU requester asks.
+EU_BIRTH_PILOT = "eu-geburtsurkunde"
+_EU_BIRTH_SERVICE = ServiceKind(
+    kind=EU_BIRTH_PILOT,
+    title="Geburtsurkunde für eine französische Behörde",
+    intro="Die Mairie de Lyon fragt über die Intermediäre Plattform eine Geburtsurkunde an.",
+    outcome="",
+    needs=(
+        EvidenceNeed(
+            "Geburtsurkunde",
+            "Geburtsurkunde für die Mairie de Lyon",
+            "EU-Anfrage (EDM) über die Intermediäre Plattform",
+        ),
+    ),
+)
+
+
 @dataclass(frozen=True)
 class Pilot:
-    """A pilot flow: the online service of the topology that runs it."""
+    """A pilot flow: the online service of the topology that runs it, or (use case 3) the
+    simulated EU requester."""
 
     kind: str
     service: ServiceKind
-    consumer: ConsumerSpec
+    consumer: ConsumerSpec | None
+    #: Use case 3: the member state's requester (participant id and name) that asks.
+    requester: tuple[str, str] | None = None
 
     @property
     def title(self) -> str:
+        if any(need.eu is not None for need in self.service.needs):
+            return "Ausländischer Hochschulabschluss"
         return self.service.title
+
+    @property
+    def party_id(self) -> str:
+        """Who asks: the online service, or the EU requester."""
+        if self.consumer is not None:
+            return self.consumer.participant_id
+        assert self.requester is not None
+        return self.requester[0]
+
+    @property
+    def party_name(self) -> str:
+        if self.consumer is not None:
+            return self.consumer.name
+        assert self.requester is not None
+        return self.requester[1]
 
 
 def pilots(topology: Topology) -> list[Pilot]:
-    """One pilot per online service of the topology whose kind has a demo service."""
-    return [Pilot(c.kind, SERVICES[c.kind], c) for c in topology.consumers if c.kind in SERVICES]
+    """One pilot per online service of the topology whose kind has a demo service, and the
+    EU requester's pilot where the landscape simulates the EU side."""
+    found = [Pilot(c.kind, SERVICES[c.kind], c) for c in topology.consumers if c.kind in SERVICES]
+    eu = topology.eu
+    if eu is not None and topology.intermediary_platform is not None:
+        requester = topology.participant(eu.requester.participant_id)
+        found.append(
+            Pilot(
+                EU_BIRTH_PILOT,
+                _EU_BIRTH_SERVICE,
+                None,
+                (requester.participant_id, "Mairie de Lyon (Frankreich, simuliert)"),
+            )
+        )
+    return found
 
 
 def identities() -> list[dict[str, str]]:
@@ -152,8 +225,8 @@ class Run:
             "runId": self.run_id,
             "pilot": self.pilot.kind,
             "title": self.pilot.title,
-            "consumer": self.pilot.consumer.participant_id,
-            "consumerName": self.pilot.consumer.name,
+            "consumer": self.pilot.party_id,
+            "consumerName": self.pilot.party_name,
             "identity": {
                 "idnr": self.person.idnr,
                 "name": f"{self.person.given_names} {self.person.family_name}",
@@ -267,11 +340,17 @@ class PilotRunner:
     async def _run(self, run: Run) -> None:
         try:
             with trace.flow(run.run_id, sink=self._sink):
-                client = self._client(run.pilot.consumer.participant_id)
+                consumer = run.pilot.consumer
+                client = self._client(consumer.participant_id) if consumer is not None else None
                 for result in run.results:
                     result.state = "läuft"
                     self._publish(run)
-                    await self._fetch(client, run, result)
+                    if client is None:
+                        await self._eu_request(run, result)
+                    elif result.need.eu is not None:
+                        await self._eu_order(client, run, result, result.need.eu)
+                    else:
+                        await self._fetch(client, run, result)
                     self._publish(run)
         except NootsError as exc:  # the service could not even start (no credential)
             for result in run.results:
@@ -317,9 +396,121 @@ class PilotRunner:
                 return row.purpose, row.legal_basis
         return "nicht berechtigt", None
 
+    # -- the EU border (docs/EU.md)
+
+    def _fail(self, result: Result, error: NootsError, party: str, purpose: str) -> None:
+        context = ExchangeContext(party, result.need.evidence_type, purpose)
+        explanation = explain(error, context, language="de")
+        result.state = "fehlgeschlagen"
+        result.code = explanation.code
+        result.text = explanation.cause
+        result.fix = explanation.fix
+
+    async def _eu_order(self, client: AsyncClient, run: Run, result: Result, eu: EuOrder) -> None:
+        """Use case 4: order at the IP (0401), the citizen (simulated: the EU login at the IP,
+        approval in the member state's preview space), collect (0411)."""
+        consumer = run.pilot.party_id
+        purpose, _legal_basis = self._purpose(consumer, result.need.evidence_type)
+        back = self.topology.base_url("dashboard", tls=self.settings.tls) + "/ablauf"
+        try:
+            placed = await client.order_evidence(
+                result.need.evidence_type,
+                purpose=purpose,
+                person=_query(run.person),
+                country=eu.country,
+                requirement=eu.requirement,
+                requirement_name=eu.requirement_name,
+                back_url=back,
+                procedure=eu.procedure,
+            )
+            await self._citizen_at_the_ip(consumer, placed.url_to_ip)
+            found = await client.get_evidence(placed)
+        except NootsError as exc:
+            self._fail(result, exc, consumer, purpose)
+            return
+        if isinstance(found, EuEvidencePending):
+            result.state = "angekündigt"
+            result.text = (
+                "Die Bürgerin hat den Vorgang an der Intermediären Plattform nicht abgeschlossen."
+            )
+            return
+        result.state = "geliefert"
+        result.provider = f"{found.issuer} über die {found.platform}"
+        result.request_id = str(placed.order_id)
+        result.text = (
+            f"Nachweis von {found.issuer} über die Intermediäre Plattform geprüft und übernommen."
+        )
+        result.rows = found.rows()
+
+    async def _citizen_at_the_ip(self, consumer: str, url_to_ip: str) -> None:
+        """The citizen's part, simulated: the IP's page, the EU login (simulated eIDAS), the
+        member state's preview space (approve), back through the IP."""
+        http = self._http_for(consumer)
+        try:
+            page = await http.get(url_to_ip)
+            identified = await http.post(url_to_ip + "/identify", data={"eid": "yes"})
+            preview = identified.headers.get("location", "")
+            if page.status_code != 200 or identified.status_code != 303 or "?" not in preview:
+                raise UpstreamError("the IP's citizen pages did not lead to the preview space")
+            path, _, query = preview.partition("?")
+            back = unquote(query.removeprefix("returnurl="))
+            decided = await http.post(path, data={"decision": "approve", "returnurl": back})
+            await http.get(decided.headers.get("location", back))
+        except httpx.HTTPError as exc:
+            raise UpstreamError(
+                f"the citizen's pages are unreachable ({type(exc).__name__})"
+            ) from None
+        finally:
+            await http.aclose()
+
+    async def _eu_request(self, run: Run, result: Result) -> None:
+        """Use case 3: the Mairie de Lyon's requester asks the IP (EDM over eDelivery) with
+        preview; the user approves on the IP's preview page; the requester asks again."""
+        pilot = run.pilot
+        person = run.person
+        base = self.topology.base_url(pilot.party_id, tls=self.settings.tls)
+        # The dashboard plays the member state here: with its own certificate under TLS.
+        http = self._http_for(self.topology.platform.simulator_id)
+        body = {
+            "familyName": person.family_name,
+            "givenName": person.given_names.split()[0],
+            "dateOfBirth": person.date_of_birth.isoformat(),
+            "preview": True,
+        }
+        try:
+            answer = (await http.post(base + "/requests", json=body, timeout=60)).json()
+            if answer.get("outcome") == "preview":
+                await http.post(
+                    answer["previewLocation"], data={"decision": "approve", "eid": "yes"}
+                )
+                answer = (
+                    await http.post(f"{base}/requests/{answer['id']}/continue", timeout=60)
+                ).json()
+        except (httpx.HTTPError, ValueError, KeyError) as exc:
+            result.state, result.text = "fehlgeschlagen", f"Anfrage nicht möglich: {exc!r}"[:300]
+            return
+        finally:
+            await http.aclose()
+        outcome = answer.get("outcome")
+        if outcome == "evidence":
+            result.state = "geliefert"
+            result.provider = "Intermediäre Plattform"
+            result.text = (
+                "Die Geburtsurkunde ging nach der Vorschau an der Intermediären Plattform an "
+                "die Mairie de Lyon (ohne IDNr)."
+            )
+            result.rows = [
+                ("Nachweis", str(item.get("title", ""))) for item in answer.get("evidences", [])
+            ] + [("Format", str(item.get("format", ""))) for item in answer.get("evidences", [])]
+            return
+        code = str(answer.get("code") or "EDM:ERR:0008")
+        error = error_for_code(code, str(answer.get("message") or answer.get("detail") or ""))
+        self._fail(result, error, pilot.party_id, "EU-Anfrage")
+
     async def _fetch(self, client: AsyncClient, run: Run, result: Result) -> None:
         need, person, pilot = result.need, run.person, run.pilot
         consumer = pilot.consumer
+        assert consumer is not None
         purpose, legal_basis = self._purpose(consumer.participant_id, need.evidence_type)
         spec = self.topology.evidence_type(need.evidence_type)
         kwargs: dict[str, Any] = {"purpose": purpose}

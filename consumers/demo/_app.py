@@ -26,6 +26,8 @@ from fastapi.templating import Jinja2Templates
 from pydantic import Field
 
 from consumers._client import AsyncClient, Endpoints
+from consumers._document import DocumentRow
+from consumers._eu import EuEvidencePending
 from consumers._explain import ExchangeContext, explain
 from consumers._matrix import matrix_rows
 from consumers._person import PersonQuery, company
@@ -35,12 +37,13 @@ from consumers.demo._flow import (
     Citizen,
     Decision,
     FlowError,
+    Retrieval,
     SessionStore,
     Step,
     sign_session_id,
     unsign_session_id,
 )
-from consumers.demo._services import EvidenceNeed, ServiceKind, service_kind
+from consumers.demo._services import EuOrder, EvidenceNeed, ServiceKind, service_kind
 from noots.bootstrap import LandscapePaths
 from noots.eid import verify_identity
 from noots.errors import EvidencePending, NootsError
@@ -66,6 +69,8 @@ def cookie_name(service: ServiceKind) -> str:
 
 #: Evidence announced for later gets its own page before the preview.
 PENDING_PATH = "/spaeter"
+#: Where the Intermediäre Plattform sends the citizen back (BackToEvidenceRequesterURL).
+EU_BACK_PATH = "/eu-nachweis/zurueck"
 
 _STEP_PATHS = {
     Step.LOGIN: "/anmelden",
@@ -359,6 +364,24 @@ def create_app(
         application.give_consent(st.participant.clock.now(), details)
         for retrieval in application.retrievals:
             await _fetch(st, application, retrieval.need)
+        # EU evidence (use case 4): the citizen goes to the Intermediäre Plattform, identifies
+        # there, previews the evidence in the member state and comes back to EU_BACK_PATH.
+        ordered = [r.order for r in application.retrievals if r.order is not None]
+        if ordered:
+            return go(ordered[0].url_to_ip)
+        return go(PENDING_PATH if application.pending() else "/vorschau")
+
+    @app.get(EU_BACK_PATH)
+    async def back_from_the_ip(st: State, application: Current) -> Response:
+        """The citizen comes back from the Intermediäre Plattform: collect the EU evidence
+        (0411) and show it in the preview like every other evidence."""
+        if application is None:
+            return go("/")
+        if application.step is not Step.PREVIEW:
+            return go(_STEP_PATHS[application.step])
+        for retrieval in application.retrievals:
+            if retrieval.order is not None and not retrieval.rows and retrieval.error is None:
+                await _collect(st, retrieval)
         return go(PENDING_PATH if application.pending() else "/vorschau")
 
     @app.get(PENDING_PATH, response_class=HTMLResponse)
@@ -502,8 +525,10 @@ def _needs_with_providers(st: _State) -> list[dict[str, Any]]:
         purpose, legal_basis = st.purpose(need.evidence_type)
         spec = st.topology.evidence_type(need.evidence_type)
         region = st.spec.region if spec.regional and not st.service.asks_residence else None
-        providers = st.topology.find_providers(need.evidence_type, region)
-        if len(providers) == 1:
+        providers = st.topology.service_providers(need.evidence_type, region)
+        if need.eu is not None:
+            source = f"Hochschule in {need.eu.country_name}, über die Intermediäre Plattform"
+        elif len(providers) == 1:
             source = providers[0].name
         elif spec.regional:
             source = "Melderegister Ihres Wohnorts"
@@ -552,11 +577,61 @@ def _check_details(st: _State, form: dict[str, str]) -> dict[str, str]:
     return errors
 
 
+async def _order(st: _State, retrieval: Retrieval, citizen: Citizen, eu: EuOrder) -> None:
+    """Order EU evidence through the Intermediäre Plattform (0401); a refusal is kept as an
+    explanation, the order on the retrieval."""
+    need = retrieval.need
+    purpose, _legal_basis = st.purpose(need.evidence_type)
+    own = st.topology.base_url(st.spec.participant_id, tls=st.settings.tls)
+    try:
+        retrieval.order = await st.client.order_evidence(
+            need.evidence_type,
+            purpose=purpose,
+            person=PersonQuery(citizen.given_name, citizen.family_name, citizen.date_of_birth),
+            country=eu.country,
+            requirement=eu.requirement,
+            requirement_name=eu.requirement_name,
+            back_url=own + EU_BACK_PATH,
+            procedure=eu.procedure,
+        )
+    except NootsError as exc:
+        context = ExchangeContext(st.spec.participant_id, need.evidence_type, purpose)
+        retrieval.error = explain(exc, context, language="de")
+        log.info("order of %s refused: %s %s", need.evidence_type, exc.code, exc.message)
+        return
+    retrieval.provider_name = retrieval.order.route.provider_name
+    retrieval.request_id = f"urn:uuid:{retrieval.order.order_id}"
+
+
+async def _collect(st: _State, retrieval: Retrieval) -> None:
+    """Collect the EU evidence of an order (0411): rows to preview, an announcement, or the
+    explanation of the refusal (the citizen declined: 0004)."""
+    order = retrieval.order
+    assert order is not None
+    need = retrieval.need
+    try:
+        found = await st.client.get_evidence(order)
+    except NootsError as exc:
+        context = ExchangeContext(st.spec.participant_id, need.evidence_type, order.purpose)
+        retrieval.error = explain(exc, context, language="de")
+        log.info("collection of %s failed: %s %s", need.evidence_type, exc.code, exc.message)
+        return
+    if isinstance(found, EuEvidencePending):
+        retrieval.pending_until = found.available_at
+        return
+    retrieval.rows = [DocumentRow((label,), label, value) for label, value in found.rows()]
+    retrieval.provider_name = f"{found.issuer} über die {found.platform}"
+
+
 async def _fetch(st: _State, application: Application, need: EvidenceNeed) -> None:
-    """Fetch one evidence through the client library; a failure is kept as an explanation."""
+    """Fetch one evidence through the client library; a failure is kept as an explanation.
+    EU evidence is ordered instead (:func:`_order`) and collected when the citizen is back."""
     retrieval = next(r for r in application.retrievals if r.need is need)
     citizen = application.citizen
     assert citizen is not None  # consent comes after login
+    if need.eu is not None:
+        await _order(st, retrieval, citizen, need.eu)
+        return
     purpose, legal_basis = st.purpose(need.evidence_type)
     spec = st.topology.evidence_type(need.evidence_type)
     region = application.details.get("region") or st.spec.region

@@ -19,6 +19,7 @@ from enum import StrEnum
 from typing import Literal
 
 from consumers._document import DocumentRow
+from consumers._eu import OrderPlaced
 from consumers._explain import Explanation
 from consumers.demo._services import ApplicationField, EvidenceNeed, ServiceKind
 
@@ -75,6 +76,9 @@ class Retrieval:
     decision: Decision | None = None
     request_id: str | None = None
     pending_until: datetime | None = None
+    #: EU evidence (use case 4): the order the Intermediäre Plattform took; the citizen goes to
+    #: its ``url_to_ip`` and comes back before the service collects.
+    order: OrderPlaced | None = None
 
     @property
     def fetched(self) -> bool:

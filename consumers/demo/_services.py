@@ -1,11 +1,22 @@
-"""The three demo online services: what each one needs, and what it asks the citizen."""
+"""The demo online services: what each one needs, and what it asks the citizen.
+
+Three fetch national evidence (0101); the Zeugnisbewertung of the ZAB orders a degree from
+another member state through the Intermediäre Plattform (use case 4: 0401, the citizen at
+the IP and the member state's preview space, 0411)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["SERVICES", "ApplicationField", "EvidenceNeed", "ServiceKind", "service_kind"]
+__all__ = [
+    "SERVICES",
+    "ApplicationField",
+    "EuOrder",
+    "EvidenceNeed",
+    "ServiceKind",
+    "service_kind",
+]
 
 #: Whose evidence it is: the logged-in citizen, a person the citizen names (their child), or a
 #: company the citizen names.
@@ -13,13 +24,28 @@ Subject = Literal["citizen", "child", "company"]
 
 
 @dataclass(frozen=True)
+class EuOrder:
+    """Evidence from another member state, ordered through the Intermediäre Plattform: the
+    requirement of the procedure (EU Semantic Repository), where the evidence is asked, and
+    the procedure code (XNachweis code list ``procedures``)."""
+
+    country: str
+    requirement: str
+    requirement_name: str
+    procedure: str
+    country_name: str
+
+
+@dataclass(frozen=True)
 class EvidenceNeed:
-    """One evidence the service fetches, and why (shown on the consent page)."""
+    """One evidence the service fetches, and why (shown on the consent page). ``eu``: an EU
+    evidence the service orders through the IP (use case 4) instead of a national fetch."""
 
     evidence_type: str
     label: str
     reason: str
     subject: Subject = "citizen"
+    eu: EuOrder | None = None
 
 
 @dataclass(frozen=True)
@@ -160,6 +186,34 @@ SERVICES: dict[str, ServiceKind] = {
                 "Handelsregisterauszug",
                 "{Geschaeftsanschrift/Strasse} {Geschaeftsanschrift/Hausnummer}, "
                 "{Geschaeftsanschrift/Postleitzahl} {Geschaeftsanschrift/Ort}",
+            ),
+        ),
+    ),
+    "zeugnisbewertung": ServiceKind(
+        kind="zeugnisbewertung",
+        title="Zeugnisbewertung für einen ausländischen Hochschulabschluss beantragen",
+        intro=(
+            "Die Zeugnisbewertung der ZAB beschreibt Ihren ausländischen Hochschulabschluss "
+            "und stuft ihn ein. Ihren Abschluss holen wir mit Ihrer Zustimmung direkt bei "
+            "Ihrer Hochschule in der EU ab: über die Intermediäre Plattform, mit Ihrer "
+            "Anmeldung und Vorschau im Herkunftsland."
+        ),
+        outcome="Ihre Zeugnisbewertung wird erstellt und Ihnen zugeschickt.",
+        needs=(
+            EvidenceNeed(
+                "Hochschulabschluss-EU",
+                "Hochschulabschluss (Universität Wien, Österreich)",
+                "um Ihren Abschluss für die Zeugnisbewertung zu prüfen",
+                eu=EuOrder(
+                    country="AT",
+                    requirement=(
+                        "https://sr.oots.tech.ec.europa.eu/requirements/"
+                        "f8a6a284-34e9-42c7-9733-63b5c4f4aa42"
+                    ),
+                    requirement_name="Proof of tertiary education diploma/certificate/degree",
+                    procedure="T3",
+                    country_name="Österreich",
+                ),
             ),
         ),
     ),

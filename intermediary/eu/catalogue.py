@@ -66,7 +66,9 @@ DEGREE_REQUIREMENT = EdmRequirement(
 )
 BIRTH_CERTIFICATE = EdmEvidenceType(
     "0f1b6c56-2b1c-4d8f-9f3e-6c5f1d2a7b11",
-    EVIDENCE_TYPE_CLASSIFICATION_PREFIX + "3b7ab8e0-5ba4-4f59-a2f0-9c2d2d7b9c1a",
+    # The classification the German RDN knows the Geburtsurkunde by (landscape.yaml): the IP
+    # routes an EU request to the register by it.
+    EVIDENCE_TYPE_CLASSIFICATION_PREFIX + "12cf6fb9-4dcf-4419-933a-04d11f8eef36",
     "Certificate of Birth",
     format="application/xml",
 )
@@ -104,14 +106,18 @@ class Catalogue:
         )
 
 
-def default_catalogue() -> Catalogue:
-    """The two pilots' entries."""
-    german_provider: EdmAgent = GERMAN_IP.classified(None)
+def default_catalogue(
+    *,
+    german_ip: EdmAgent = GERMAN_IP,
+    german_gateway: str = GERMAN_GATEWAY,
+    austrian_gateway: str = AUSTRIAN_GATEWAY,
+) -> Catalogue:
+    """The two pilots' entries; the landscape passes its IP and access point ids."""
     german_provider = EdmAgent(
-        german_provider.identifier,
-        german_provider.scheme_id,
-        german_provider.name,
-        name_lang=german_provider.name_lang,
+        german_ip.identifier,
+        german_ip.scheme_id,
+        german_ip.name,
+        name_lang=german_ip.name_lang,
         country="DE",
     )
     birth: EdmEvidenceType = BIRTH_CERTIFICATE
@@ -127,7 +133,7 @@ def default_catalogue() -> Catalogue:
             ),
         },
         services=(
-            DataService(birth, GERMAN_GATEWAY, ACCESS_POINT_SCHEME, german_provider),
-            DataService(degree, AUSTRIAN_GATEWAY, ACCESS_POINT_SCHEME, AUSTRIAN_UNIVERSITY),
+            DataService(birth, german_gateway, ACCESS_POINT_SCHEME, german_provider),
+            DataService(degree, austrian_gateway, ACCESS_POINT_SCHEME, AUSTRIAN_UNIVERSITY),
         ),
     )

@@ -13,24 +13,31 @@ Citizen-facing (use case 4): ``GET /ip/v1/citizen/{conversation}`` (the simulate
 identification), ``POST …/identify`` (ask the member state, go to its preview space),
 ``GET …/back`` (come back, collect, return to ``BackToEvidenceRequesterURL``).
 
-National-facing (use case 4): ``POST /ip/v1/xnachweis`` takes a ``DE.EvidenceOrder.0401`` or a
-``DE.GetEvidence.0411`` (XML) and answers ``0402``/``0403`` or ``0412``/``0413``. Until the IP's
-SAK fronts it (the landscape integration), it accepts callers on loopback only.
+National-facing (use case 4), in the landscape (:mod:`intermediary.ip.landscape`): the IP's
+SAK pushes each ``DE.EvidenceOrder.0401`` / ``DE.GetEvidence.0411`` of an online service to
+``POST /provider/v1/requests`` (the provider API of docs/SAK.md, with the IAM access token of
+the IP's own SAK) and takes the bare ``0402``/``0403`` or ``0412``/``0413``. Standalone (no SAK
+in front, ``provider_gate`` None), ``POST /ip/v1/xnachweis`` takes the same messages from
+loopback callers only.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import html
 import ipaddress
 import re
+import uuid
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import httpx
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -46,13 +53,27 @@ from intermediary.eu.gateway import (
     sealed_answer,
 )
 from intermediary.ip.platform import IntermediaryPlatform, NationalSide, PlatformConfig
-from noots import messages, xml
+from noots import messages, trace, xml
+from noots.access import AccessTokenVerifier, bearer_challenge
 from noots.clock import Clock, SystemClock
-from noots.errors import EdmCode, MalformedMessage, NootsError, UnresolvedReference
+from noots.errors import (
+    AccessDenied,
+    EdmCode,
+    MalformedMessage,
+    NootsError,
+    SenderMismatch,
+    UnresolvedReference,
+)
+from noots.eu.edm import QueryErrorResponse
+from noots.exchange import refusal, request_id, sender
 from noots.messages import Agent, EvidenceOrder, GetEvidence
 from noots.participant import load_participant
+from noots.pki import Role
+from noots.sak import PROVIDER_REQUESTS_PATH, ProviderMetadata
+from noots.tls import TlsPeer
+from noots.trace import Hop
 
-__all__ = ["IpSettings", "create_app"]
+__all__ = ["IpSettings", "ProviderGate", "create_app"]
 
 
 class IpSettings(BaseSettings):
@@ -108,15 +129,29 @@ def _platform(request: Request) -> IntermediaryPlatform:
 PlatformDep = Annotated[IntermediaryPlatform, Depends(_platform)]
 
 
+@dataclass(frozen=True)
+class ProviderGate:
+    """Who may hand the IP online services' requests: its own SAK, by an IAM access token
+    for the IP (role ``sak``, issued to ``sak_id``), with TLS also by its certificate."""
+
+    participant_id: str
+    sak_id: str
+    verifier: AccessTokenVerifier
+
+
 def create_app(
     settings: IpSettings,
     *,
     national: NationalSide,
     clock: Clock | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    provider_gate: ProviderGate | None = None,
+    on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
 ) -> FastAPI:
     """The IP. ``national`` is the NOOTS side (RDN and SAK, wired by the landscape);
-    ``transport`` lets tests route the IP's outgoing calls (common services, access points)."""
+    ``transport`` lets tests route the IP's outgoing calls (common services, access points);
+    ``provider_gate`` mounts the provider API its SAK pushes to (else the loopback-only
+    ``/ip/v1/xnachweis``); ``on_shutdown`` closes what the caller opened for it."""
     participant = load_participant(
         settings.pki_dir, settings.participant_id, clock=clock or SystemClock()
     )
@@ -141,6 +176,8 @@ def create_app(
     app = FastAPI(title="noots Intermediäre Plattform", docs_url=None, redoc_url=None)
     app.state.platform = platform
     app.router.add_event_handler("shutdown", client.aclose)
+    for close in on_shutdown:
+        app.router.add_event_handler("shutdown", close)
 
     @app.get("/health")
     async def health() -> dict[str, str]:
@@ -150,16 +187,53 @@ def create_app(
 
     @app.post("/ip/v1" + AS4_PATH)
     async def inbox(request: Request, platform: PlatformDep) -> Response:
-        try:
-            raw = await read_body(request)
-            received = await asyncio.to_thread(open_request, raw, participant)
-        except NootsError as exc:
-            # Nothing verified to address an EDM answer to.
-            return Response(exc.message, status_code=400, media_type="text/plain")
-        answer = await platform.handle_query(received)
-        body = await asyncio.to_thread(
-            sealed_answer, received.message, answer, participant, clock=platform.clock
-        )
+        # The exchange is traced under the request id the 0301 will carry, so the dashboard
+        # draws the EU hops with the national ones.
+        national_id = uuid.uuid4()
+        me = platform.config.platform.identifier
+        with trace.exchange():
+            try:
+                with trace.span(Hop.EU_IP, me, title="EDM-Anfrage annehmen und prüfen"):
+                    trace.step(
+                        "eDelivery-Nachricht: Signatur, Zertifikat, Absender = Signierender, "
+                        "an diesen Zugangspunkt, EDM-Anfrage gültig"
+                    )
+                    try:
+                        raw = await read_body(request)
+                        received = await asyncio.to_thread(open_request, raw, participant)
+                    except NootsError:
+                        trace.bind(str(national_id))
+                        raise
+                    # A request repeated after the preview joins the exchange it refers to.
+                    held = platform.held_request_id(received.request)
+                    trace.bind(str(held or national_id))
+                    trace.note(peer=received.message.from_party)
+                    trace.attach("EDM QueryRequest", received.message.edm_document)
+            except NootsError as exc:
+                # Nothing verified to address an EDM answer to.
+                return Response(exc.message, status_code=400, media_type="text/plain")
+            answer = await platform.handle_query(received, national_id=national_id)
+            with trace.span(
+                Hop.IP_EU,
+                me,
+                peer=received.message.from_party,
+                title="EDM-Antwort signieren und zurücksenden",
+            ):
+                if isinstance(answer, QueryErrorResponse):
+                    error = answer.error
+                    trace.check(
+                        "Vorschau an der IP verlangt (PreviewRequired)"
+                        if error.preview_required
+                        else "Nachweis geliefert",
+                        error.preview_required,
+                        "" if error.preview_required else f"{answer.code.value} {error.message}",
+                    )
+                else:
+                    trace.check("Nachweis geliefert (QueryResponse)", True)
+                body = await asyncio.to_thread(
+                    sealed_answer, received.message, answer, participant, clock=platform.clock
+                )
+                trace.attach("EDM-Antwort (eDelivery-Nachricht)", body)
         return Response(body, media_type=AS4_MEDIA_TYPE)
 
     @app.get("/ip/v1/preview/{token}")
@@ -193,8 +267,23 @@ def create_app(
         returnurl = form.get("returnurl", "")
         if decision not in ("approve", "decline") or (decision == "approve" and eid != "yes"):
             return _page("Nicht bestätigt", "<p>Bitte bestätigen Sie Ihre Identität.</p>", 400)
-        if not platform.decide(token, approve=decision == "approve"):
-            return _page("Vorschau nicht gefunden", "<p>Dieser Link ist ungültig.</p>", 404)
+        held = platform.held_evidence(token)
+        with trace.exchange():
+            if held is not None:
+                trace.bind(str(held.request_id))
+            with trace.span(
+                Hop.CITIZEN_IP,
+                platform.config.platform.identifier,
+                title="Nutzerin entscheidet in der Vorschau an der IP",
+            ):
+                trace.step("Identität bestätigt (Online-Ausweis, simuliert)")
+                trace.check(
+                    "Nachweis freigegeben",
+                    decision == "approve",
+                    "" if decision == "approve" else "abgelehnt",
+                )
+                if not platform.decide(token, approve=decision == "approve"):
+                    return _page("Vorschau nicht gefunden", "<p>Dieser Link ist ungültig.</p>", 404)
         if re.fullmatch(r"https?://[^\s]+", returnurl):
             return RedirectResponse(returnurl, status_code=303)
         return _page("Danke", "<p>Ihre Entscheidung wurde gespeichert.</p>")
@@ -225,31 +314,31 @@ def create_app(
     async def identify(conversation_id: str, request: Request, platform: PlatformDep) -> Response:
         if (await read_form(request)).get("eid") != "yes":
             return _page("Nicht angemeldet", "<p>Bitte melden Sie sich an.</p>", 400)
-        try:
-            target = await platform.citizen_identified(conversation_id)
-        except UnresolvedReference:
-            return _page("Vorgang nicht gefunden", "<p>Dieser Link ist ungültig.</p>", 404)
+        with _citizen_trace(platform, conversation_id, "Bürgerin meldet sich an der IP an"):
+            trace.step("Anmeldung mit eIDAS-Identifizierung (simuliert)")
+            try:
+                target = await platform.citizen_identified(conversation_id)
+            except UnresolvedReference:
+                return _page("Vorgang nicht gefunden", "<p>Dieser Link ist ungültig.</p>", 404)
         return RedirectResponse(target, status_code=303)
 
     @app.get("/ip/v1/citizen/{conversation_id}/back")
     async def back(conversation_id: str, platform: PlatformDep) -> Response:
-        try:
-            target = await platform.citizen_back(conversation_id)
-        except UnresolvedReference:
-            return _page("Vorgang nicht gefunden", "<p>Dieser Link ist ungültig.</p>", 404)
+        with _citizen_trace(
+            platform, conversation_id, "Bürgerin kommt aus der Vorschau im Mitgliedstaat zurück"
+        ):
+            try:
+                target = await platform.citizen_back(conversation_id)
+            except UnresolvedReference:
+                return _page("Vorgang nicht gefunden", "<p>Dieser Link ist ungültig.</p>", 404)
+            trace.step("Zurück zum Online-Dienst (BackToEvidenceRequesterURL)")
         return RedirectResponse(target, status_code=303)
 
-    # --- use case 4: the online service (national side, until the SAK fronts it) -------------
+    # --- use case 4: the online service --------------------------------------------------------
 
-    @app.post("/ip/v1/xnachweis")
-    async def national_message(request: Request, platform: PlatformDep) -> Response:
-        if not _loopback(request):
-            return Response("loopback only until the SAK fronts the IP", status_code=403)
-        try:
-            raw = await read_body(request)
-            message = messages.parse(await asyncio.to_thread(xml.parse, raw), messages.ANY)
-        except NootsError as exc:
-            return Response(exc.message, status_code=400, media_type="text/plain")
+    async def answer_national(
+        message: messages.Message, platform: IntermediaryPlatform
+    ) -> Response:
         if isinstance(message, EvidenceOrder):
             answer: messages.Message = await platform.order(message)
         elif isinstance(message, GetEvidence):
@@ -268,7 +357,99 @@ def create_app(
             status = code.http_status if isinstance(code, EdmCode) else 500
         return Response(messages.to_bytes(answer), status_code=status, media_type=XML_MEDIA_TYPE)
 
+    if provider_gate is None:
+
+        @app.post("/ip/v1/xnachweis")
+        async def national_message(request: Request, platform: PlatformDep) -> Response:
+            if not _loopback(request):
+                return Response("loopback only without a SAK in front", status_code=403)
+            try:
+                raw = await read_body(request)
+                message = messages.parse(await asyncio.to_thread(xml.parse, raw), messages.ANY)
+            except NootsError as exc:
+                return Response(exc.message, status_code=400, media_type="text/plain")
+            return await answer_national(message, platform)
+
+        return app
+
+    gate = provider_gate
+
+    @app.post(PROVIDER_REQUESTS_PATH)
+    async def from_own_sak(request: Request, platform: PlatformDep) -> Response:
+        """Push mode of the provider API: the IP's SAK hands over one 0401/0411."""
+        try:
+            grant = gate.verifier.verify_authorization(
+                request.headers.get("authorization"), roles=(Role.SAK,)
+            )
+            if grant.subject != gate.sak_id:
+                raise AccessDenied(f"{gate.participant_id} accepts requests only from its SAK")
+            TlsPeer.of(request.scope).check(gate.sak_id, component=gate.participant_id)
+        except NootsError as refused:
+            return JSONResponse(
+                {"code": refused.code.value, "detail": refused.message},
+                status_code=refused.code.http_status,
+                headers={"WWW-Authenticate": bearer_challenge(refused)},
+            )
+        try:
+            raw = await read_body(request)
+            metadata = ProviderMetadata.from_headers(request.headers)
+            message = messages.parse(await asyncio.to_thread(xml.parse, raw), messages.ANY)
+        except NootsError as exc:
+            return JSONResponse(
+                {"code": exc.code.value, "detail": exc.message}, status_code=exc.code.http_status
+            )
+        if isinstance(message, EvidenceOrder | GetEvidence) and sender(message) != (
+            metadata.consumer
+        ):
+            mismatch = SenderMismatch(
+                "the request's sender is not the online service its SAK names"
+            )
+            answer = refusal(
+                message,
+                mismatch.code,
+                mismatch.message,
+                clock=platform.clock,
+                error_provider=platform.config.platform,
+            )
+            return Response(
+                messages.to_bytes(answer),
+                status_code=mismatch.code.http_status,
+                media_type=XML_MEDIA_TYPE,
+            )
+        label = messages.message_type(message).rpartition(".")[2]
+        with trace.exchange():
+            trace.bind(str(request_id(message)))
+            with trace.span(
+                Hop.SAK_DP,
+                gate.participant_id,
+                peer=gate.sak_id,
+                title=f"{label} prüfen und beantworten",
+            ):
+                trace.step(f"{label} vom eigenen SAK, Absender laut SAK")
+                answered = await answer_national(message, platform)
+            with trace.span(
+                Hop.DP_SAK,
+                gate.participant_id,
+                peer=gate.sak_id,
+                title="Antwort an den eigenen SAK",
+            ):
+                trace.attach("Antwort der IP", bytes(answered.body))
+        return answered
+
     return app
+
+
+@contextlib.contextmanager
+def _citizen_trace(
+    platform: IntermediaryPlatform, conversation_id: str, title: str
+) -> Iterator[None]:
+    """The citizen's steps at the IP, traced under the order's id (drawn with the order)."""
+    conversation = platform.conversation(conversation_id)
+    with trace.exchange():
+        if conversation is not None:
+            trace.bind(str(conversation.order.order_id))
+        with trace.span(Hop.CITIZEN_IP, platform.config.platform.identifier, title=title):
+            yield
 
 
 def _preview_text(document: bytes, media_type: str) -> str:

@@ -22,14 +22,15 @@ from __future__ import annotations
 import asyncio
 import secrets
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Protocol
 from urllib.parse import quote
+from uuid import UUID, uuid4
 
 from intermediary.eu.common import CommonServicesClient
 from intermediary.eu.gateway import Gateway, ReceivedRequest
-from noots import messages
+from noots import messages, trace
 from noots.clock import Clock
 from noots.errors import (
     AuthorisationError,
@@ -59,6 +60,7 @@ from noots.messages import (
     GetEvidenceErrorResponse,
     GetEvidenceResponse,
 )
+from noots.trace import Hop
 
 __all__ = ["Conversation", "IntermediaryPlatform", "NationalSide", "PlatformConfig"]
 
@@ -87,6 +89,8 @@ class PlatformConfig:
     platform: Agent
     public_url: str
     national_timeout: float = 20.0
+    #: The EU common services as a trace peer (the landscape's component name).
+    common_services_id: str = "eu-common-services"
     pending_retry: timedelta = timedelta(seconds=30)
     test: bool = False
 
@@ -178,16 +182,20 @@ class IntermediaryPlatform:
         )
         return edm.answer_with_error(request, error, error_provider=self.config.edm_agent)
 
-    async def handle_query(self, received: ReceivedRequest) -> edm.EdmAnswer:
-        """The EDM answer to an EU evidence request (use case 3)."""
+    async def handle_query(
+        self, received: ReceivedRequest, *, national_id: UUID | None = None
+    ) -> edm.EdmAnswer:
+        """The EDM answer to an EU evidence request (use case 3). ``national_id``: the request
+        id the 0301 will carry (the caller traces the exchange under it)."""
         request = received.request
         try:
-            return await self._handle_query(request)
+            return await self._handle_query(request, national_id or uuid4())
         except NootsError as exc:
+            trace.fail(exc)
             code = exc.code if isinstance(exc.code, EdmCode) else EdmCode.QUERY_ERROR
             return self._error(request, code, exc.message)
 
-    async def _handle_query(self, request: QueryRequest) -> edm.EdmAnswer:
+    async def _handle_query(self, request: QueryRequest, national_id: UUID) -> edm.EdmAnswer:
         if request.provider.identifier != self.config.platform.identifier:
             raise UnresolvedReference("this access point serves the German IP only")
         if request.preview_location is not None:
@@ -196,13 +204,16 @@ class IntermediaryPlatform:
         if found is None:
             raise UnsupportedCapability("no German register provides this evidence type")
         register, evidence_type = found
-        national_request = mapping.request_0301(
-            request,
-            register=register,
-            evidence_type=evidence_type,
-            platform=self.config.authority,
-            clock=self.clock,
-            test=self.config.test,
+        national_request = replace(
+            mapping.request_0301(
+                request,
+                register=register,
+                evidence_type=evidence_type,
+                platform=self.config.authority,
+                clock=self.clock,
+                test=self.config.test,
+            ),
+            request_id=national_id,
         )
         try:
             answer = await asyncio.wait_for(
@@ -246,6 +257,16 @@ class IntermediaryPlatform:
             request, held.answer, provider=self.config.edm_agent, clock=self.clock
         )
 
+    def held_request_id(self, request: QueryRequest) -> UUID | None:
+        """The 0301's request id of the evidence a repeated request (``PreviewLocation``)
+        refers to: the dashboard draws both requests as one exchange."""
+        location = request.preview_location
+        prefix = self.preview_url("")
+        if location is None or not location.startswith(prefix):
+            return None
+        held = self.held_evidence(location[len(prefix) :].split("?")[0])
+        return None if held is None else held.request_id
+
     def held_evidence(self, token: str) -> EuEvidenceResponse | None:
         """The evidence waiting for the user's decision (for the preview page)."""
         with self._lock:
@@ -287,20 +308,30 @@ class IntermediaryPlatform:
             raise InvalidInput("the order must name exactly one member state (Requirement/Country)")
         country = countries[0]
         classification = order.evidence_type.classification
-        for requirement in order.requirements:
+        with trace.span(
+            Hop.IP_CS,
+            self.config.platform.identifier,
+            peer=self.config.common_services_id,
+            title=f"Evidence Broker und Data Service Directory ({country})",
+        ):
+            for requirement in order.requirements:
+                trace.step("Evidence Broker: Nachweistyp erfüllt die Anforderung im Mitgliedstaat")
+                try:
+                    offers = await self.common_services.evidence_types(
+                        requirement.identifier, country
+                    )
+                except NotFound:
+                    offers = []
+                if not any(offer.classification == classification for offer in offers):
+                    raise UnsupportedCapability(
+                        "the Evidence Broker lists no such evidence type for this requirement"
+                    )
+            trace.step("Data Service Directory: Datendienst des Mitgliedstaats gefunden")
             try:
-                offers = await self.common_services.evidence_types(requirement.identifier, country)
+                services = await self.common_services.data_services(classification, country)
             except NotFound:
-                offers = []
-            if not any(offer.classification == classification for offer in offers):
-                raise UnsupportedCapability(
-                    "the Evidence Broker lists no such evidence type for this requirement"
-                )
-        try:
-            services = await self.common_services.data_services(classification, country)
-        except NotFound:
-            raise UnsupportedCapability("no data service provides this evidence type") from None
-        service = services[0]
+                raise UnsupportedCapability("no data service provides this evidence type") from None
+            service = services[0]
         conversation = Conversation(
             messages.new_conversation_id(), order, service, service.evidence_type
         )
@@ -329,12 +360,37 @@ class IntermediaryPlatform:
     ) -> edm.EdmAnswer:
         query = self._query(conversation, preview_location)
         conversation.query = query
-        return await self.gateway.ask(
-            query,
-            access_point=conversation.service.access_point,
-            final_recipient=conversation.service.publisher,
-            conversation_id=conversation.conversation_id,
-        )
+        access_point = conversation.service.access_point
+        with trace.span(
+            Hop.IP_MS if preview_location is None else Hop.MS_IP,
+            self.config.platform.identifier,
+            peer=access_point,
+            title=(
+                f"EDM-Anfrage an {conversation.service.publisher.name}"
+                if preview_location is None
+                else f"EDM-Anfrage nach der Vorschau an {conversation.service.publisher.name}"
+            ),
+        ):
+            trace.step("EDM-Anfrage im eDelivery-Umschlag signiert (Zugangspunkt der IP)")
+            trace.attach("EDM QueryRequest", edm.to_bytes(query))
+            answer = await self.gateway.ask(
+                query,
+                access_point=access_point,
+                final_recipient=conversation.service.publisher,
+                conversation_id=conversation.conversation_id,
+            )
+            trace.step("Antwort signiert vom Zugangspunkt des Mitgliedstaats, zur Anfrage")
+            trace.attach("EDM-Antwort", edm.to_bytes(answer))
+            if isinstance(answer, QueryErrorResponse):
+                if answer.error.preview_required:
+                    trace.check("Vorschau im Mitgliedstaat verlangt (PreviewRequired)", True)
+                else:
+                    trace.check(
+                        "Nachweis geliefert", False, f"{answer.code.value} {answer.error.message}"
+                    )
+            else:
+                trace.check("Nachweis geliefert", True)
+            return answer
 
     def _settle(self, conversation: Conversation, answer: edm.EdmAnswer) -> str | None:
         """Apply an answer from abroad; the preview location when the user must go there."""

@@ -92,7 +92,7 @@ def create_app(
         network=network,
         participant=participant,
     )
-    state = StateFile(settings.state_path(node.sak_id)) if node.is_provider else None
+    state = StateFile(settings.state_path(node.sak_id)) if node.has_provider_side else None
     consumer: ConsumerSide | None = None
     provider: ProviderSide | None = None
     if state is not None:
@@ -101,7 +101,8 @@ def create_app(
             settings.replay_guard(clock, state),
             PassiveQueue(settings.passive_queue_limit, node.served.participant_id),
         )
-    else:
+    if node.has_consumer_side:
+        # The IP's SAK has both sides: it sends 0301 and receives 0401/0411.
         consumer = ConsumerSide(node)
 
     @contextlib.asynccontextmanager
@@ -117,7 +118,13 @@ def create_app(
                 state.close()
 
     served = node.served
-    side = "data provider" if node.is_provider else "online service"
+    side = (
+        "data provider"
+        if node.is_provider
+        else "Intermediäre Plattform"
+        if node.is_platform
+        else "online service"
+    )
     app = FastAPI(
         title=f"Sicherer Anschlussknoten: {served.name}",
         version=__version__,
@@ -172,7 +179,7 @@ def create_app(
             "status": "healthy" if healthy else "degraded",
             "participant": node.sak_id,
             "serves": served.participant_id,
-            "side": "provider" if node.is_provider else "consumer",
+            "side": "provider" if node.is_provider else "both" if node.is_platform else "consumer",
             "checks": checks,
         }
         if provider is not None:
@@ -205,7 +212,7 @@ def _consumer_side(
     try:
         # Only the SAK's own online service may use it: its access token, and with TLS its
         # certificate (noots.tls).
-        side.node.caller(authorization, role=Role.CONSUMER, subject=own)
+        side.node.caller(authorization, role=side.node.served_role, subject=own)
         TlsPeer.of(request.scope).check(own, component=side.node.sak_id)
     except NootsError as error:
         raise _Refused(error) from None
@@ -349,7 +356,7 @@ def consumer_router() -> APIRouter:
             **_XML_ANSWER,
             202: {"model": SubmissionHandle, "description": "Prefer: respond-async"},
         },
-        summary="Send a DE.EvidenceRequest.0101",
+        summary="Send a DE.EvidenceRequest.0101 (or 0401/0411 to the IP)",
     )
     async def submit(
         request: Request,
@@ -369,7 +376,11 @@ def consumer_router() -> APIRouter:
         The SAK refuses, and sends nothing, a 0101 of another requester or for another
         provider or evidence type than the service, or one whose required token is missing,
         expired or not bound to exactly this 0101. It answers the bare 0102/0103 its
-        counterpart's SAK returned, after verifying that answer's signature and binding."""
+        counterpart's SAK returned, after verifying that answer's signature and binding.
+
+        EU evidence (docs/EU.md): where the route names the Intermediäre Plattform, post a
+        DE.EvidenceOrder.0401 (answer 0402/0403) and later a DE.GetEvidence.0411 (answer
+        0412/0413) the same way; the IP's own SAK takes a DE.EvidenceRequest.0301 (0302/0303)."""
         from noots.sak import decode_value
 
         try:

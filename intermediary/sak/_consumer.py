@@ -68,6 +68,17 @@ from noots.errors import (
     UpstreamTimeout,
     error_for_code,
 )
+from noots.exchange import (
+    REQUEST_TYPES,
+    AnswerMessage,
+    RequestMessage,
+    addressee,
+    check_answer,
+    refusal_code,
+    request_id,
+    sender,
+)
+from noots.messages import ErrorResponse
 from noots.pki import Role
 from noots.sak import (
     TRANSPORT_PATH,
@@ -81,7 +92,7 @@ from noots.sak import (
     VsRuleInfo,
     VsRules,
 )
-from noots.topology import ConsumerSpec, EvidenceTypeSpec
+from noots.topology import ConsumerSpec, EvidenceTypeSpec, IntermediaryPlatformSpec
 from noots.trace import Hop
 from noots.xml import DEFAULT_LIMITS, parse, serialize
 
@@ -143,13 +154,14 @@ class _Handle:
 
 
 class ConsumerSide:
-    """The online service's side of a SAK."""
+    """The sending side of a SAK: an online service's (0101; 0401/0411 to the IP), or the
+    Intermediäre Plattform's (0301 to the registers)."""
 
     def __init__(self, node: SakNode) -> None:
-        if not isinstance(node.served, ConsumerSpec):
-            raise TypeError("a consumer side needs the SAK of an online service")
+        if not isinstance(node.served, ConsumerSpec | IntermediaryPlatformSpec):
+            raise TypeError("a consumer side needs the SAK of an online service or of the IP")
         self.node = node
-        self.consumer: ConsumerSpec = node.served
+        self.consumer: ConsumerSpec | IntermediaryPlatformSpec = node.served
         self._routes: dict[str, tuple[float, Route]] = {}
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._handles: collections.OrderedDict[uuid.UUID, _Handle] = collections.OrderedDict()
@@ -393,23 +405,20 @@ class ConsumerSide:
         node = self.node
         try:
             element = parse(raw)
-            request = messages.parse(element)
-            if not isinstance(request, messages.EvidenceRequest):
-                raise MalformedMessage(
-                    f"the consumer API takes DE.EvidenceRequest.0101, not {type(request).__name__}"
-                )
+            request = self._request_of(messages.parse(element, messages.ANY))
         except NootsError as exc:
             return _problem(exc, node.sak_id)
+        label = _short(request)
         # Every hop of this submission carries the request id (the spans below open no
         # exchange of their own): the dashboard draws them as one exchange.
         with trace.exchange():
-            trace.bind(str(request.request_id))
+            trace.bind(str(request_id(request)))
             try:
                 with trace.span(
                     Hop.DC_SAK,
                     node.sak_id,
                     peer=self.consumer.participant_id,
-                    title="0101 annehmen und prüfen",
+                    title=f"{label} annehmen und prüfen",
                 ):
                     route = await self._check(request, element, purpose, service_id)
                 assert purpose is not None
@@ -438,19 +447,35 @@ class ConsumerSide:
                     "refused:EDM:ERR:0008",
                 )
 
+    def _request_of(self, message: messages.Message) -> RequestMessage:
+        """The request this SAK carries for its participant: an online service sends 0101
+        (and 0401/0411 to the IP), the IP sends 0301."""
+        if isinstance(self.consumer, IntermediaryPlatformSpec):
+            allowed: tuple[type, ...] = (messages.EuEvidenceRequest,)
+            names = "DE.EvidenceRequest.0301"
+        else:
+            allowed = (messages.EvidenceRequest, messages.EvidenceOrder, messages.GetEvidence)
+            names = "DE.EvidenceRequest.0101, DE.EvidenceOrder.0401 or DE.GetEvidence.0411"
+        if not isinstance(message, allowed) or not isinstance(message, REQUEST_TYPES):
+            raise MalformedMessage(
+                f"the consumer API of {self.node.sak_id} takes {names}, not "
+                f"{messages.message_type(message)}"
+            )
+        return message
+
     async def _check(
         self,
-        request: messages.EvidenceRequest,
+        request: RequestMessage,
         element: Any,
         purpose: str | None,
         service_id: str | None,
     ) -> Route:
         consumer = self.consumer.participant_id
-        trace.step("Anfragender im 0101 ist dieser Online-Dienst")
-        if request.requester.identifier != consumer:
+        label = _short(request)
+        trace.step(f"Absender der {label} ist der Teilnehmer dieses SAK")
+        if sender(request) != consumer:
             raise SenderMismatch(
-                f"the 0101 names requester {request.requester.identifier}; this SAK connects "
-                f"{consumer}"
+                f"the {label} names requester {sender(request)}; this SAK connects {consumer}"
             )
         if not purpose:
             raise InvalidInput(f"header {Header.PURPOSE} is missing: declare the purpose")
@@ -458,18 +483,33 @@ class ConsumerSide:
             raise InvalidInput(
                 f"header {Header.SERVICE_ID} is missing: give the service id of the route"
             )
-        trace.step("Dienst-ID, Datenhalter und Nachweistyp passen zum 0101")
+        trace.step(f"Dienst-ID, Datenhalter und Nachweistyp passen zur {label}")
         route = await self.route_for(service_id)
-        if request.provider.identifier != route.provider:
+        if addressee(request) != route.provider:
             raise InvalidInput(
-                f"the 0101 names provider {request.provider.identifier}, but service id "
+                f"the {label} names provider {addressee(request)}, but service id "
                 f"{service_id} belongs to {route.provider}"
             )
-        if request.evidence_type.classification != route.evidence_type.classification:
+        to_platform = self.node.topology.is_platform(route.provider)
+        if to_platform != isinstance(request, messages.EvidenceOrder | messages.GetEvidence):
             raise InvalidInput(
-                f"the 0101 asks for another evidence type than service id {service_id} "
+                f"{messages.message_type(request)} does not go to {route.provider}: online "
+                "services order EU evidence from the Intermediäre Plattform with 0401/0411, "
+                "and ask registers with 0101"
+            )
+        if (
+            not isinstance(request, messages.GetEvidence)
+            and request.evidence_type.classification != route.evidence_type.classification
+        ):
+            raise InvalidInput(
+                f"the {label} asks for another evidence type than service id {service_id} "
                 f"({route.evidence_type.name})"
             )
+        if not isinstance(request, messages.EvidenceRequest | messages.EuEvidenceRequest):
+            # 0401/0411 carry no IDNr (EU evidence is asked by basic data): no VS token.
+            rule = self.node.topology.vs_rule(consumer, route.provider, uses_idnr=False)
+            trace.check(f"Kein VS-Token nötig: {rule.reason}", True)
+            return route
         uses = tokens.uses_idnr(request)
         rule = self.node.topology.vs_rule(consumer, route.provider, uses_idnr=uses)
         if rule.required or request.issued_token:
@@ -498,7 +538,7 @@ class ConsumerSide:
 
     async def _send(
         self,
-        request: messages.EvidenceRequest,
+        request: RequestMessage,
         element: Any,
         purpose: str,
         route: Route,
@@ -515,9 +555,10 @@ class ConsumerSide:
         )
         hop = {"peer": route.sak_id, "envelope_id": str(header.message_id)}
         with trace.span(Hop.SAK_SAK, node.sak_id, title="Umschlag signieren und senden", **hop):
-            trace.step("0101 im Umschlag signiert (Schlüssel des SAK)")
+            label = _short(request)
+            trace.step(f"{label} im Umschlag signiert (Schlüssel des SAK)")
             raw_request = seal(header, element, node.participant.signer)
-            trace.attach("Nachweisanfrage (signierter Umschlag mit 0101)", raw_request)
+            trace.attach(f"Anfrage (signierter Umschlag mit {label})", raw_request)
             content = await self._forward(route, raw_request)
         with trace.span(Hop.SAK_SAK_ANSWER, node.sak_id, title="Antwort-Umschlag prüfen", **hop):
             trace.attach("Antwort (signierter Umschlag)", content)
@@ -536,17 +577,18 @@ class ConsumerSide:
             if opened.body.tag == f"{{{ENV_NS}}}Error":
                 code, detail, component = parse_error_body(opened.body)
                 raise error_for_code(code, detail, component=component)
-            trace.step("Antwort 0102/0103 zu genau dieser Anfrage")
+            trace.step("Antwort zu genau dieser Anfrage")
             answer = self._read_answer(request, opened, route)
         body = serialize(opened.body)
-        if isinstance(answer, messages.EvidenceErrorResponse):
-            first = answer.errors[0].code
-            status = http_status(first.value, behind=True)
-            outcome = f"refused:{first.value}"
+        refused = refusal_code(answer)
+        if refused is not None and isinstance(answer, ErrorResponse):
+            status = http_status(refused, behind=True)
+            outcome = f"refused:{refused}"
             answered_by = answer.error_provider.identifier
         else:
             status = 200
-            outcome = "pending" if answer.available_at is not None else "delivered"
+            pending = getattr(answer, "available_at", None) is not None
+            outcome = "pending" if pending else "delivered"
             answered_by = route.provider
         with trace.span(
             Hop.SAK_DC,
@@ -554,7 +596,7 @@ class ConsumerSide:
             peer=self.consumer.participant_id,
             title=f"Antwort an den Online-Dienst ({outcome})",
         ):
-            trace.attach("Antwort an den Online-Dienst (0102/0103)", body)
+            trace.attach(f"Antwort an den Teilnehmer ({_short(answer)})", body)
         return SubmitAnswer(
             status,
             body,
@@ -569,18 +611,26 @@ class ConsumerSide:
         )
 
     def _read_answer(
-        self, request: messages.EvidenceRequest, opened: OpenedEnvelope, route: Route
-    ) -> messages.EvidenceResponse | messages.EvidenceErrorResponse:
+        self, request: RequestMessage, opened: OpenedEnvelope, route: Route
+    ) -> AnswerMessage:
         try:
-            answer = messages.parse(opened.body)
-            if isinstance(answer, messages.EvidenceRequest):
-                raise MalformedMessage("the answer is a request, not a response")
-            if answer.request_id != request.request_id:
-                raise ResponseBindingError("the answer echoes another request id")
-            if answer.requester.identifier != self.consumer.participant_id:
+            answer = check_answer(request, messages.parse(opened.body, messages.ANY))
+            # The requester an answer names: the 0301's is the EU authority, the 0411's
+            # (which names none) the online service that sent it.
+            expected = (
+                request.requester.identifier
+                if not isinstance(request, messages.GetEvidence)
+                else sender(request)
+            )
+            named = getattr(answer, "requester", None)
+            if named is not None and named.identifier != expected:
                 raise ResponseBindingError("the answer names another requester")
-            if isinstance(answer, messages.EvidenceResponse) and (
-                answer.provider.identifier != route.provider
+            if (
+                isinstance(answer, messages.EvidenceResponse | messages.EuEvidenceResponse)
+                and answer.provider.identifier != route.provider
+            ) or (
+                isinstance(answer, messages.GetEvidenceResponse)
+                and answer.platform.identifier != route.provider
             ):
                 raise SenderMismatch("evidence of another provider than the one asked")
         except NootsError as exc:
@@ -682,3 +732,8 @@ def _problem(error: NootsError, component: str) -> SubmitAnswer:
         {Header.OUTCOME: f"refused:{error.code.value}"},
         f"refused:{error.code.value}",
     )
+
+
+def _short(message: messages.Message) -> str:
+    """``0101``, ``0301``, … for the trace's German titles."""
+    return messages.message_type(message).rpartition(".")[2]

@@ -1,5 +1,9 @@
 """What both sides of a SAK share: its identity, the participant it connects, the landscape,
-its outgoing HTTP client and the refusals it signs."""
+its outgoing HTTP client and the refusals it signs.
+
+A SAK serves a register (provider side), an online service (consumer side) or the
+Intermediäre Plattform (both sides: it sends 0301 to registers and receives the online
+services' 0401/0411)."""
 
 from __future__ import annotations
 
@@ -20,9 +24,10 @@ from noots.errors import (
     NootsError,
     UnresolvedReference,
 )
+from noots.exchange import RequestMessage, refusal
 from noots.participant import Participant, load_participant
 from noots.pki import Role
-from noots.topology import ConsumerSpec, RegisterSpec, Topology
+from noots.topology import ConsumerSpec, IntermediaryPlatformSpec, Member, RegisterSpec, Topology
 from noots.xml import serialize
 
 __all__ = ["SakNode"]
@@ -50,13 +55,13 @@ class SakNode:
         #: The hot path: envelopes to other SAKs, requests to the register (push mode).
         self.network: Network = network or HttpxNetwork(http)
         try:
-            self.served: RegisterSpec | ConsumerSpec = next(
+            self.served: Member = next(
                 m for m in topology.members() if m.participant_id == settings.participant_id
             )
         except StopIteration:
             raise ConfigurationError(
-                f"{settings.participant_id!r} is neither a register nor an online service of "
-                "the topology: it has no SAK"
+                f"{settings.participant_id!r} is neither a register, an online service nor the "
+                "Intermediäre Plattform of the topology: it has no SAK"
             ) from None
         self.sak_id = topology.sak_id(self.served.participant_id)
         self.participant = participant or load_participant(
@@ -83,7 +88,32 @@ class SakNode:
 
     @property
     def is_provider(self) -> bool:
+        """Whether it serves a register."""
         return isinstance(self.served, RegisterSpec)
+
+    @property
+    def is_platform(self) -> bool:
+        """Whether it serves the Intermediäre Plattform (both sides)."""
+        return isinstance(self.served, IntermediaryPlatformSpec)
+
+    @property
+    def has_provider_side(self) -> bool:
+        """Whether other SAKs send it envelopes for its participant (register or IP)."""
+        return not isinstance(self.served, ConsumerSpec)
+
+    @property
+    def has_consumer_side(self) -> bool:
+        """Whether its participant sends through it (online service or IP)."""
+        return not isinstance(self.served, RegisterSpec)
+
+    @property
+    def served_role(self) -> Role:
+        """The role of the certificate of the participant it connects."""
+        if isinstance(self.served, RegisterSpec):
+            return Role.PROVIDER
+        if isinstance(self.served, IntermediaryPlatformSpec):
+            return Role.PLATFORM
+        return Role.CONSUMER
 
     @property
     def tls(self) -> bool:
@@ -111,13 +141,18 @@ class SakNode:
             raise UnresolvedReference(f"{sak_id} is not the SAK of an online service")
         return served
 
-    def refusal_0103(
-        self, request: messages.EvidenceRequest, error: NootsError, detail: str
-    ) -> bytes:
-        """An unsigned 0103 answering ``request``, reported by this SAK."""
-        answer = messages.answer_with_error(
-            request, error.code, detail, clock=self.clock, error_provider=self.agent
-        )
+    def sender_of(self, sak_id: str) -> ConsumerSpec | IntermediaryPlatformSpec:
+        """The participant whose SAK ``sak_id`` sends requests: an online service or the IP;
+        :class:`UnresolvedReference` for a register's SAK or an unknown one."""
+        served = self.topology.served_by(sak_id)
+        if isinstance(served, RegisterSpec):
+            raise UnresolvedReference(f"{sak_id} is the SAK of a register")
+        return served
+
+    def refusal_0103(self, request: RequestMessage, error: NootsError, detail: str) -> bytes:
+        """The unsigned error answer to ``request`` (0103, 0303, 0403 or 0413), reported by
+        this SAK."""
+        answer = refusal(request, error.code, detail, clock=self.clock, error_provider=self.agent)
         return serialize(messages.build(answer))
 
     def status_of(self, error: NootsError) -> int:

@@ -1,4 +1,9 @@
-"""A data provider's SAK: receives envelopes from other SAKs and hands the 0101 to its register.
+"""The receiving side of a SAK: envelopes from other SAKs, handed to its participant.
+
+It serves a register (a ``DE.EvidenceRequest.0101`` from an online service's SAK, or a
+``DE.EvidenceRequest.0301`` from the Intermediäre Plattform's SAK) or the IP itself
+(``DE.EvidenceOrder.0401`` / ``DE.GetEvidence.0411`` from an online service's SAK); the
+steps are the same for every pair (:mod:`noots.exchange` says who sends what to whom).
 
 ``POST /transport/v1/messages`` takes a signed envelope from an online service's SAK. In this
 order (the first failure is the answer, signed by this SAK and bound to the request bytes):
@@ -9,16 +14,18 @@ order (the first failure is the answer, signed by this SAK and bound to the requ
    this SAK (``EDM:ERR:0001``/``0003``);
 2. freshness and replay: ``Created`` within the window and a ``MessageId`` never accepted
    before, journaled so a restart forgets nothing (``EDM:ERR:0003``);
-3. the body is a ``DE.EvidenceRequest.0101`` whose requester is that online service, the
-   envelope declares a ``Purpose``, and the service id names a service of this SAK's register
-   (``EDM:ERR:0006`` listing its services);
+3. the body is a request of a type its sender may send to this participant, sent by the
+   participant the envelope is sent for (the 0101's requester, the 0301's author), the
+   envelope declares a ``Purpose``, and the service id names a service of this SAK's
+   participant (``EDM:ERR:0006`` listing its services);
 4. the 0101 goes to the register with :class:`~noots.sak.ProviderMetadata`: **push** (POST to
    the register's ``/provider/v1/requests``) or **passive** (queued until the register fetches
    it from this SAK and posts its answer), within ``provider_timeout_seconds``
    (``EDM:ERR:0005`` naming the register);
-5. the register's answer must be a 0102 or 0103 answering exactly this 0101 (``EDM:ERR:0008``
-   naming the register otherwise); it goes back signed by this SAK, ``OnBehalfOf`` the
-   register, ``InResponseTo`` the SHA-256 of the request bytes.
+5. the answer must be one of the request's answer types (0102/0103, 0302/0303, 0402/0403,
+   0412/0413) echoing its id (``EDM:ERR:0008`` naming the participant otherwise); it goes back
+   signed by this SAK, ``OnBehalfOf`` the participant, ``InResponseTo`` the SHA-256 of the
+   request bytes.
 
 The register checks the Vermittlungsstelle token itself, against the content (the XNachweis
 documentation of ``IssuedToken`` gives that duty to the data provider); the SAK only tells it
@@ -49,11 +56,21 @@ from noots.errors import (
     MalformedMessage,
     NootsError,
     QueryError,
+    ResponseBindingError,
     RouteNotFound,
     SenderMismatch,
     UnresolvedReference,
     UpstreamError,
     UpstreamTimeout,
+)
+from noots.exchange import (
+    AnswerMessage,
+    RequestMessage,
+    check_answer,
+    refusal,
+    refusal_code,
+    request_id,
+    sender,
 )
 from noots.faults import (
     Fault,
@@ -69,7 +86,7 @@ from noots.sak import PROVIDER_REQUESTS_PATH, XML_MEDIA_TYPE, ProviderMetadata
 from noots.signing import XmlSigner
 from noots.tls import NO_TLS, TlsPeer
 from noots.tokens import uses_idnr
-from noots.topology import RegisterSpec
+from noots.topology import ConsumerSpec, IntermediaryPlatformSpec, RegisterSpec
 from noots.trace import Hop
 from noots.xml import DEFAULT_LIMITS, parse, serialize
 
@@ -189,17 +206,19 @@ class _Inbound:
     raw: bytes
     addressing: Addressing | None = None
     opened: OpenedEnvelope | None = None
-    request: messages.EvidenceRequest | None = None
+    request: RequestMessage | None = None
 
 
 class ProviderSide:
-    """The data provider's side of a SAK: the transport endpoint and the provider API."""
+    """The receiving side of a SAK (a register's, or the IP's): the transport endpoint and the
+    provider API."""
 
     def __init__(self, node: SakNode, replay: ReplayGuard, queue: PassiveQueue) -> None:
-        if not isinstance(node.served, RegisterSpec):
-            raise TypeError("a provider side needs the SAK of a register")
+        if not isinstance(node.served, RegisterSpec | IntermediaryPlatformSpec):
+            raise TypeError("a provider side needs the SAK of a register or of the IP")
         self.node = node
-        self.register: RegisterSpec = node.served
+        #: The participant it hands requests to (named ``register`` for the common case).
+        self.register: RegisterSpec | IntermediaryPlatformSpec = node.served
         self.replay = replay
         self.queue = queue
         settings = node.settings
@@ -252,7 +271,8 @@ class ProviderSide:
                 grant = node.access.verify_authorization(authorization, roles=(Role.SAK,))
                 metadata = self._inbound(inbound, peer, grant.subject)
             assert inbound.request is not None
-            with self._span(Hop.SAK_DP, inbound, "0101 an das Register übergeben"):
+            label = messages.message_type(inbound.request).rpartition(".")[2]
+            with self._span(Hop.SAK_DP, inbound, f"{label} an den Teilnehmer übergeben"):
                 content = await self._deliver(metadata, inbound)
             with self._span(Hop.DP_SAK, inbound, "Antwort des Registers prüfen"):
                 answer, element = self._check_answer(inbound.request, content)
@@ -272,10 +292,10 @@ class ProviderSide:
             # unsigned 500: it is refused like any other, failing closed.
             log.exception("unexpected failure in the SAK %s", node.sak_id)
             return self._refuse(inbound, QueryError("internal error in the SAK"))
-        if isinstance(answer, messages.EvidenceErrorResponse):
-            code = answer.errors[0].code
-            return SakAnswer(http_status(code.value, behind=True), sealed, f"refused:{code.value}")
-        outcome = "pending" if answer.available_at is not None else "delivered"
+        refused = refusal_code(answer)
+        if refused is not None:
+            return SakAnswer(http_status(refused, behind=True), sealed, f"refused:{refused}")
+        outcome = "pending" if getattr(answer, "available_at", None) is not None else "delivered"
         return SakAnswer(200, sealed, outcome)
 
     async def refuse_unread(self, error: NootsError) -> SakAnswer:
@@ -290,7 +310,7 @@ class ProviderSide:
         return trace.span(
             hop,
             self.node.sak_id,
-            trace_id=str(inbound.request.request_id),
+            trace_id=str(request_id(inbound.request)),
             peer=self.register.participant_id
             if hop in (Hop.SAK_DP, Hop.DP_SAK)
             else inbound.opened.header.sender,
@@ -313,14 +333,15 @@ class ProviderSide:
                 f"{header.sender}"
             )
         trace.note(peer=header.sender, envelope_id=str(header.message_id))
-        trace.step("Absender ist der SAK des Online-Dienstes, für den er handelt")
+        trace.step("Absender ist der SAK des Teilnehmers, für den er handelt")
         if header.on_behalf_of is None:
             raise SenderMismatch("the envelope names no participant it is sent for (OnBehalfOf)")
         try:
-            consumer = node.consumer_of(header.sender)
+            consumer = node.sender_of(header.sender)
         except UnresolvedReference:
             raise SenderMismatch(
-                f"{header.sender} is not the SAK of an online service of this landscape"
+                f"{header.sender} is not the SAK of an online service (or of the IP) of this "
+                "landscape"
             ) from None
         if consumer.participant_id != header.on_behalf_of:
             raise SenderMismatch(
@@ -332,27 +353,26 @@ class ProviderSide:
         inbound.opened = opened
         trace.step("Keine Wiederholung, Zeitstempel frisch")
         self.replay.check(header)
-        trace.step("Nachricht ist eine XNachweis-Anfrage 0101 des Online-Dienstes")
-        message = messages.parse(opened.body)
-        if not isinstance(message, messages.EvidenceRequest):
-            raise MalformedMessage(
-                f"a SAK carries DE.EvidenceRequest.0101, not {type(message).__name__}"
-            )
+        trace.step("Nachricht ist eine XNachweis-Anfrage, die dieser Absender hierher senden darf")
+        message = self._request_of(messages.parse(opened.body, messages.ANY), consumer)
         inbound.request = message
-        trace.bind(str(message.request_id))
-        if message.requester.identifier != consumer.participant_id:
+        trace.bind(str(request_id(message)))
+        label = messages.message_type(message).rpartition(".")[2]
+        if sender(message) != consumer.participant_id:
             raise SenderMismatch(
-                f"the 0101 names requester {message.requester.identifier}, but the envelope is "
+                f"the {label} names requester {sender(message)}, but the envelope is "
                 f"sent for {consumer.participant_id}"
             )
         if header.purpose is None:
             raise InvalidInput("an evidence request envelope must declare its Purpose")
-        trace.step("Dienst-ID gehört zum Register dieses SAK")
+        trace.step("Dienst-ID gehört zum Teilnehmer dieses SAK")
         self._check_service(header.service_id)
         rule = node.topology.vs_rule(
             consumer.participant_id,
             self.register.participant_id,
-            uses_idnr=uses_idnr(message),
+            uses_idnr=uses_idnr(message)
+            if isinstance(message, messages.EvidenceRequest | messages.EuEvidenceRequest)
+            else False,
         )
         return ProviderMetadata(
             consumer=consumer.participant_id,
@@ -363,6 +383,40 @@ class ProviderSide:
             delivery_id=uuid.uuid4() if self.passive else None,
         )
 
+    def _request_of(
+        self, message: messages.Message, sent_by: ConsumerSpec | IntermediaryPlatformSpec
+    ) -> RequestMessage:
+        """The request if its sender may send it to this SAK's participant: an online service
+        sends a register 0101 and the IP 0401/0411; the IP sends a register 0301."""
+        if isinstance(self.register, IntermediaryPlatformSpec):
+            allowed: tuple[type, ...] = (messages.EvidenceOrder, messages.GetEvidence)
+        elif isinstance(sent_by, IntermediaryPlatformSpec):
+            allowed = (messages.EuEvidenceRequest,)
+        else:
+            allowed = (messages.EvidenceRequest,)
+        if not isinstance(message, allowed):
+            wanted = ", ".join(
+                {
+                    messages.EvidenceRequest: "DE.EvidenceRequest.0101",
+                    messages.EuEvidenceRequest: "DE.EvidenceRequest.0301",
+                    messages.EvidenceOrder: "DE.EvidenceOrder.0401",
+                    messages.GetEvidence: "DE.GetEvidence.0411",
+                }[kind]
+                for kind in allowed
+            )
+            raise MalformedMessage(
+                f"{sent_by.participant_id} sends {self.register.participant_id} {wanted}, not "
+                f"{messages.message_type(message)}"
+            )
+        assert isinstance(
+            message,
+            messages.EvidenceRequest
+            | messages.EuEvidenceRequest
+            | messages.EvidenceOrder
+            | messages.GetEvidence,
+        )
+        return message
+
     def _check_service(self, service_id: str) -> None:
         topology = self.node.topology
         own = [
@@ -372,7 +426,7 @@ class ProviderSide:
         if service_id not in own:
             raise RouteNotFound(
                 f"{service_id!r} is not a service of {self.register.participant_id}; its "
-                f"services: {', '.join(own)}"
+                f"services: {', '.join(own) or 'none'}"
             )
 
     async def _deliver(self, metadata: ProviderMetadata, inbound: _Inbound) -> bytes:
@@ -428,22 +482,24 @@ class ProviderSide:
             ) from None
 
     def _check_answer(
-        self, request: messages.EvidenceRequest, content: bytes
-    ) -> tuple[messages.EvidenceResponse | messages.EvidenceErrorResponse, etree._Element]:
-        """The register's answer, read and checked, and its element as it came."""
+        self, request: RequestMessage, content: bytes
+    ) -> tuple[AnswerMessage, etree._Element]:
+        """The participant's answer, read and checked, and its element as it came."""
         register = self.register.participant_id
         try:
-            trace.step("Antwort ist eine XNachweis-Antwort 0102/0103 zu genau dieser Anfrage")
-            trace.attach("Antwort des Registers (0102/0103)", content)
+            trace.step("Antwort ist eine XNachweis-Antwort zu genau dieser Anfrage")
+            trace.attach("Antwort des Teilnehmers", content)
             element = parse(content)
-            answer = messages.parse(element)
-            if isinstance(answer, messages.EvidenceRequest):
-                raise MalformedMessage("answered with a request instead of a 0102 or 0103")
-            if answer.request_id != request.request_id:
-                raise MalformedMessage("the answer echoes another request id than the 0101's")
+            try:
+                answer = check_answer(request, messages.parse(element, messages.ANY))
+            except ResponseBindingError as exc:
+                raise MalformedMessage(exc.message) from None
             if (
-                isinstance(answer, messages.EvidenceResponse)
+                isinstance(answer, messages.EvidenceResponse | messages.EuEvidenceResponse)
                 and answer.provider.identifier != register
+            ) or (
+                isinstance(answer, messages.GetEvidenceResponse)
+                and answer.platform.identifier != register
             ):
                 raise MalformedMessage("the answer names another data provider")
         except NootsError as exc:
@@ -487,7 +543,7 @@ class ProviderSide:
         body: etree._Element
         if inbound.request is not None:
             body = messages.build(
-                messages.answer_with_error(
+                refusal(
                     inbound.request,
                     error.code,
                     detail,

@@ -427,8 +427,9 @@ async def _component(run: _Run, component: Component) -> Section:
         served = run.topology.served_by(component.participant_id)
         if isinstance(served, RegisterSpec):
             await _provider_sak(run, component, served)
-        else:
+        elif isinstance(served, ConsumerSpec):
             await _consumer_sak(run, component, served)
+        # The IP's SAK: its generic endpoints above; its EU-facing side has a suite of its own.
     elif kind == "register":
         await _register(run, component)
     elif kind == "platform":

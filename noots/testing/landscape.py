@@ -71,12 +71,17 @@ def on_free_ports(data: dict[str, Any], host: str = "127.0.0.1") -> dict[str, An
         for section in ("platform", "ida", "dashboard"):
             data[section]["port"] = port()
             data[section].pop("host", None)
-        for section in ("registers", "consumers"):
-            for entry in data.get(section) or []:
-                entry["port"] = port()
-                entry.pop("host", None)
-                entry["sak"]["port"] = port()
-                entry["sak"].pop("host", None)
+        members = [*(data.get("registers") or []), *(data.get("consumers") or [])]
+        if data.get("intermediary_platform"):
+            members.append(data["intermediary_platform"])
+        for entry in members:
+            entry["port"] = port()
+            entry.pop("host", None)
+            entry["sak"]["port"] = port()
+            entry["sak"].pop("host", None)
+        for part in (data.get("eu") or {}).values():
+            part["port"] = port()
+            part.pop("host", None)
     return data
 
 

@@ -409,9 +409,11 @@ def test_online_service_may_call_its_sak_the_ida_and_the_eid() -> None:
 
 
 def test_online_service_sak_may_call_rdn_vs_and_every_provider_sak() -> None:
-    """The consumer's SAK: RDN, VS and the SAK of each register, acting for the service."""
+    """The consumer's SAK: RDN, VS and the SAK of each register and of the IP, acting for
+    the service."""
     entry = registrations(TOPOLOGY)[Topology.sak_id(CONSUMER)]
     provider_saks = {Topology.sak_id(r.participant_id) for r in TOPOLOGY.registers}
+    provider_saks.add(Topology.sak_id("noots-ip"))
     assert entry.role is Role.SAK
     assert entry.acts_for == CONSUMER
     assert set(entry.audiences) == {RDN, VS, COLLECTOR, *provider_saks}
@@ -511,3 +513,19 @@ def test_token_lifetime_is_validated() -> None:
         with pytest.raises(ValueError, match="iam_token_lifetime_seconds"):
             PlatformSettings(iam_token_lifetime_seconds=seconds)
     assert PlatformSettings().iam_token_lifetime_seconds == 300
+
+
+def test_the_ip_may_call_its_own_sak_only() -> None:
+    """The Intermediäre Plattform (role platform) calls its own SAK and the collector."""
+    entry = registrations(TOPOLOGY)["noots-ip"]
+    assert entry.role is Role.PLATFORM
+    assert set(entry.audiences) == {Topology.sak_id("noots-ip"), COLLECTOR}
+
+
+def test_the_ip_sak_works_both_sides() -> None:
+    """The IP's SAK asks RDN and VS, sends 0301 to every register's SAK and pushes the online
+    services' orders to the IP; it calls no online service's SAK."""
+    entry = registrations(TOPOLOGY)[Topology.sak_id("noots-ip")]
+    register_saks = {Topology.sak_id(r.participant_id) for r in TOPOLOGY.registers}
+    assert entry.acts_for == "noots-ip"
+    assert set(entry.audiences) == {RDN, VS, COLLECTOR, "noots-ip", *register_saks}

@@ -14,15 +14,27 @@ TOPOLOGY = load_topology()
 
 
 def test_one_component_per_server_in_start_order() -> None:
-    """Platform, IDA, every register, every SAK, every online service: one process each, in
-    that order (a SAK starts before the online service that uses it)."""
+    """Platform, IDA, every register, every SAK (the IP's last), every online service, then
+    the EU side with the IP: one process each, in that order (a SAK starts before the
+    participant that uses it; the IP after the EU parts it asks)."""
     components = landscape_components(TOPOLOGY, dashboard=False)
     names = [c.name for c in components]
     assert names[:2] == ["platform", "ida"]
+    members = (*TOPOLOGY.registers, *TOPOLOGY.consumers, TOPOLOGY.intermediary_platform)
     assert names[2:] == [
         *(r.participant_id for r in TOPOLOGY.registers),
-        *(f"{m.participant_id}.sak" for m in (*TOPOLOGY.registers, *TOPOLOGY.consumers)),
+        *(f"{m.participant_id}.sak" for m in members if m is not None),
         *(c.participant_id for c in TOPOLOGY.consumers),
+        "eu-common-services",
+        "eu-gw-at",
+        "noots-ip",
+        "eu-gw-fr",
+    ]
+    assert [c.kind for c in components[-4:]] == [
+        "eu-common-services",
+        "eu-provider",
+        "ip",
+        "eu-requester",
     ]
     assert {c.kind for c in components if c.name.endswith(".sak")} == {"sak"}
     assert len({(c.host, c.port) for c in components}) == len(components)

@@ -70,10 +70,13 @@ def test_only_the_platform_operates_the_ca() -> None:
 
 
 def test_central_components_apart_from_the_participants() -> None:
-    """Platform, IDA and dashboard are central; each register and online service belongs to
-    its own participant's organisation, and so does its SAK (the participant operates it)."""
+    """Platform, IDA, dashboard and the Intermediäre Plattform (with its SAK) are central;
+    each register and online service belongs to its own participant's organisation, and so
+    does its SAK (the participant operates it); each simulated member state is its own."""
     for workload in workloads(TOPOLOGY):
-        if workload.kind in ("platform", "ida", "dashboard"):
+        if workload.kind in ("platform", "ida", "dashboard", "ip") or (
+            workload.component.participant_id == "noots-ip.sak"
+        ):
             assert workload.organisation == CENTRAL
         elif workload.kind == "sak":
             assert workload.organisation == workload.component.participant_id.removesuffix(".sak")
@@ -157,3 +160,9 @@ def test_health_command_presents_the_own_certificate() -> None:
     assert register.health_command(tls=False, data_dir="/data")[-1] == (
         "http://127.0.0.1:8410/health"
     )
+
+
+def test_the_ip_holds_its_own_and_its_access_points_key() -> None:
+    """The IP's workload signs as the IP and as its eDelivery access point, nothing more."""
+    (ip,) = [w for w in workloads(TOPOLOGY) if w.kind == "ip"]
+    assert ip.participants == ("noots-ip", "eu-gw-de")

@@ -63,6 +63,7 @@ def test_default_landscape_loads(topology: Topology) -> None:
         "bewohnerparkausweis",
         "elterngeld",
         "gewerbeanmeldung",
+        "zeugnisbewertung",
     }
     assert topology.register("991-01234ZFZR-41").kind == "kba"
     assert topology.consumer("08118079-BPA-87").region == "08118079"
@@ -319,10 +320,14 @@ def test_schema_accepts_default_and_refuses_bad(raw: dict[str, Any]) -> None:
 
 
 def test_every_register_and_online_service_has_its_own_sak(topology: Topology) -> None:
-    """Each register and online service is served by exactly one SAK of role sak."""
+    """Each register, online service and the IP is served by exactly one SAK of role sak."""
     saks = [p for p in topology.participants() if p.role == "sak"]
     served = sorted(p.serves or "" for p in saks)
-    members = sorted(m.participant_id for m in (*topology.registers, *topology.consumers))
+    members = sorted(
+        m.participant_id
+        for m in (*topology.registers, *topology.consumers, topology.intermediary_platform)
+        if m is not None
+    )
     assert served == members
     assert all(p.participant_id == f"{p.serves}.sak" for p in saks)
 
@@ -396,3 +401,49 @@ def test_a_participant_without_a_sak_is_refused(raw: dict[str, Any]) -> None:
     del raw["registers"][0]["sak"]
     problems = _problems(raw)
     assert any(loc.startswith("registers[0].sak") for loc, _, _ in problems)
+
+
+def test_the_ip_is_a_participant_with_its_own_sak(topology: Topology) -> None:
+    """The IP (role platform), its access point and its SAK are participants; the IP is the
+    one provider of the EU degree and resolvable by its service id."""
+    ip = topology.participant("noots-ip")
+    assert ip.role == "platform"
+    assert topology.participant("eu-gw-de").port == ip.port
+    assert topology.sak_of("noots-ip").serves == "noots-ip"
+    (provider,) = topology.service_providers("Hochschulabschluss-EU")
+    assert provider.participant_id == "noots-ip"
+    sid = topology.service_id("noots-ip", "Hochschulabschluss-EU")
+    assert topology.resolve_service(sid)[0].participant_id == "noots-ip"
+    assert topology.is_platform("noots-ip")
+    assert not topology.is_platform("08118079-BPA-87")
+
+
+def test_the_0401_needs_no_vs_token(topology: Topology) -> None:
+    """Orders carry no IDNr: no VS token toward the IP; with the IDNr it would cross areas."""
+    assert not topology.vs_rule("991-00001ZAB-89", "noots-ip", uses_idnr=False).required
+    assert topology.vs_rule("991-00001ZAB-89", "noots-ip", uses_idnr=True).required
+
+
+def test_the_ip_needs_the_eu_side(raw: dict[str, Any]) -> None:
+    """The IP and the simulated EU side come together."""
+    del raw["eu"]
+    assert any("come together" in message for _loc, message, _line in _problems(raw))
+
+
+def test_an_ip_evidence_type_a_register_provides_is_refused(raw: dict[str, Any]) -> None:
+    """The RDN names one provider: the IP cannot provide what a German register provides."""
+    raw["intermediary_platform"]["evidence_types"].append("Geburtsurkunde")
+    problems = _problems(raw)
+    assert any(loc.startswith("intermediary_platform.evidence_types") for loc, _m, _l in problems)
+
+
+def test_eu_ports_must_be_free(raw: dict[str, Any]) -> None:
+    """An EU component on a port already used is refused with its location."""
+    raw["eu"]["provider"]["port"] = raw["ida"]["port"]
+    problems = _problems(raw)
+    assert any(loc.startswith("eu.provider.port") for loc, _m, _l in problems)
+
+
+def test_eu_common_services_have_a_base_url(topology: Topology) -> None:
+    """The common services are addressed by component name."""
+    assert topology.base_url("eu-common-services") == "http://127.0.0.1:8431"

@@ -49,13 +49,79 @@
       carried: ["dc→hub", "hub→dp", "dp→hub", "hub→dc"],
       answered: "hub→dc",
     },
+    // Use case 3: a member state's authority asks the Intermediäre Plattform (EDM over
+    // eDelivery); the IP asks the German register through its own SAK like an online service.
+    eu3: {
+      lanes: [
+        ["EU-Behörde (Zugangspunkt)", "EU"], ["Intermediäre Plattform", "IP"], ["SAK der IP", "SAK IP"],
+        ["RDN", "RDN"], ["SAK des Registers", "SAK Reg."], ["Register", "Reg."],
+      ],
+      eu: 0, ip: 1, dp: 5,
+      hops: {
+        "eu→ip": { from: 0, to: 1, order: 0, name: "EU-Zugangspunkt → IP (EDM-Anfrage)" },
+        "dc→sak": { from: 1, to: 2, order: 1, name: "IP → eigener SAK" },
+        "sak→rdn": { from: 2, to: 3, both: true, order: 2, name: "SAK der IP ⇄ RDN" },
+        "sak→sak": { from: 2, to: 4, order: 3, name: "SAK der IP → SAK des Registers" },
+        "sak→dp": { from: 4, to: 5, order: 4, name: "SAK → Register" },
+        "dp→sak": { from: 5, to: 4, order: 5, name: "Register → SAK" },
+        "sak←sak": { from: 4, to: 2, order: 6, name: "SAK des Registers → SAK der IP" },
+        "sak→dc": { from: 2, to: 1, order: 7, name: "SAK → IP" },
+        "bürger→ip": { from: 0, to: 1, both: true, order: 8, name: "Nutzerin: Vorschau an der IP" },
+        "ip→eu": { from: 1, to: 0, order: 9, name: "IP → EU-Zugangspunkt (EDM-Antwort)" },
+      },
+      carried: ["sak→sak", "sak→dp", "dp→sak", "sak←sak"],
+      answered: "ip→eu",
+    },
+    // Use case 4: an online service orders EU evidence; the RDN names the IP as provider, the
+    // IP asks the EU common services and, once the citizen came, the member state.
+    eu4: {
+      lanes: [
+        ["Online-Dienst", "Dienst"], ["SAK des Online-Dienstes", "SAK Dienst"], ["RDN", "RDN"],
+        ["SAK der IP", "SAK IP"], ["Intermediäre Plattform", "IP"], ["EU: Evidence Broker, DSD", "EB/DSD"],
+        ["EU-Mitgliedstaat", "EU"],
+      ],
+      dc: 0, ip: 4, eu: 6,
+      hops: {
+        "dc→sak": { from: 0, to: 1, order: 0, name: "Online-Dienst → eigener SAK" },
+        "sak→rdn": { from: 1, to: 2, both: true, order: 1, name: "SAK ⇄ RDN" },
+        "sak→sak": { from: 1, to: 3, order: 2, name: "SAK → SAK der IP" },
+        "sak→dp": { from: 3, to: 4, order: 3, name: "SAK → IP" },
+        "ip→cs": { from: 4, to: 5, both: true, order: 4, name: "IP ⇄ Evidence Broker und Data Service Directory" },
+        "dp→sak": { from: 4, to: 3, order: 5, name: "IP → SAK" },
+        "sak←sak": { from: 3, to: 1, order: 6, name: "SAK der IP → SAK" },
+        "sak→dc": { from: 1, to: 0, order: 7, name: "SAK → Online-Dienst" },
+        "bürger→ip": { from: 0, to: 4, order: 8, name: "Bürgerin an der IP (EU-Anmeldung)" },
+        "ip→ms": { from: 4, to: 6, both: true, order: 9, name: "IP ⇄ Mitgliedstaat (EDM-Anfrage)" },
+        "ms→ip": { from: 4, to: 6, both: true, order: 10, name: "IP ⇄ Mitgliedstaat nach der Vorschau" },
+      },
+      carried: ["sak→sak", "sak→dp", "dp→sak", "sak←sak"],
+      answered: "sak→dc",
+    },
   };
   const HUB_ONLY = Object.keys(LAYOUTS.hub.hops).filter((hop) => !LAYOUTS.sak.hops[hop]);
   function hopOf(exchange, hop) {
     return LAYOUTS[exchange.layout].hops[hop];
   }
   function knownHop(hop) {
-    return Boolean(LAYOUTS.sak.hops[hop] || LAYOUTS.hub.hops[hop]);
+    return Object.values(LAYOUTS).some((layout) => Boolean(layout.hops[hop]));
+  }
+  function isPlatform(id) {
+    return sideOf(id)[0] === "platform";
+  }
+  /** The EU layout an event shows its exchange to be in, or null when it does not tell. */
+  function euLayoutOf(event) {
+    if (["eu→ip", "ip→eu"].includes(event.hop)) return "eu3";
+    if (["ip→cs", "ip→ms", "ms→ip"].includes(event.hop)) return "eu4";
+    const ids = [event.component, event.peer].filter(Boolean);
+    if (!ids.some(isPlatform)) return null;
+    // The IP asks (use case 3) when its side meets a register's; it is asked (use case 4)
+    // when an online service's side meets it.
+    const sides = ids.map((id) => sideOf(id)[0]);
+    if (sides.includes("provider")) return "eu3";
+    if (sides.includes("consumer")) return "eu4";
+    if (["dc→sak", "sak→dc", "sak→rdn"].includes(event.hop)) return "eu3";
+    if (["sak→dp", "dp→sak"].includes(event.hop)) return "eu4";
+    return null;
   }
   const MAX_EXCHANGES = 30;
   const SLOW_MS = 450;
@@ -83,10 +149,12 @@
   function nameOf(id) {
     return participants[id] ? participants[id].name : id;
   }
-  const ROLE_SHORT = { consumer: "Online-Dienst", provider: "Register", hub: "Hub", vs: "VS", ida: "IDA", rdn: "RDN", iam: "IAM", eid: "eID" };
+  const ROLE_SHORT = { consumer: "Online-Dienst", provider: "Register", hub: "Hub", vs: "VS", ida: "IDA", rdn: "RDN", iam: "IAM", eid: "eID", platform: "IP", simulator: "EU" };
   function shortName(id) {
     const entry = participants[id];
-    if (entry && entry.role === "sak") return entry.servesRole === "consumer" ? "SAK Dienst" : "SAK Register";
+    if (entry && entry.role === "sak") {
+      return { consumer: "SAK Dienst", platform: "SAK IP" }[entry.servesRole] || "SAK Register";
+    }
     return ROLE_SHORT[roleOf(id)] || id;
   }
   /** The online service or register a component belongs to (a SAK: the one it connects). */
@@ -109,7 +177,7 @@
     const key = event.traceId || "ohne-" + event.eventId;
     let exchange = exchanges.get(key);
     if (exchange) return exchange;
-    exchange = { key, traceId: event.traceId, flowId: null, rows: new Map(), envelopes: [], dc: null, dp: null, title: "", layout: "sak" };
+    exchange = { key, traceId: event.traceId, flowId: null, rows: new Map(), envelopes: [], dc: null, dp: null, ip: null, eu: null, title: "", layout: "sak", waiting: [] };
     const heading = el("h3", {}, "Austausch");
     const meta = el("p", { class: "meta" }, event.traceId ? "Anfrage-ID " + event.traceId : "ohne zuordenbare Anfrage-ID");
     const pilot = el("p", { class: "meta pilot" });
@@ -141,8 +209,11 @@
     exchange.laneCells = layout.lanes.map(([long, short]) =>
       el("div", { class: "bahn" }, el("span", { class: "bahn-lang" }, long), el("span", { class: "bahn-kurz" }, short), el("small", {}, "")));
     exchange.lanes.replaceChildren(...exchange.laneCells);
-    if (exchange.dc) exchange.laneCells[layout.dc].querySelector("small").textContent = nameOf(exchange.dc);
-    if (exchange.dp) exchange.laneCells[layout.dp].querySelector("small").textContent = nameOf(exchange.dp);
+    for (const side of ["dc", "dp", "ip", "eu"]) {
+      if (exchange[side] && layout[side] !== undefined) {
+        exchange.laneCells[layout[side]].querySelector("small").textContent = nameOf(exchange[side]);
+      }
+    }
   }
 
   function arrowClass(exchange, hop) {
@@ -153,16 +224,24 @@
     return `pfeil von-${low + 1} bis-${high + 1} span-${high - low + 1} ${direction}`;
   }
 
-  /** A hop of the central hub arrived: this exchange went through the hub, draw it so. */
-  function useLayoutOf(exchange, hop) {
-    if (exchange.layout === "hub" || !HUB_ONLY.includes(hop)) return;
-    exchange.layout = "hub";
+  /** A hop of the central hub arrived: this exchange went through the hub, draw it so; a hop
+   *  of the Intermediäre Plattform: draw the exchange on the lifelines of its use case. */
+  function useLayoutOf(exchange, event) {
+    const hop = event.hop;
+    let layout = null;
+    if (exchange.layout === "sak") layout = euLayoutOf(event);
+    if (!layout && exchange.layout !== "hub" && HUB_ONLY.includes(hop)) layout = "hub";
+    if (!layout || layout === exchange.layout) return;
+    exchange.layout = layout;
     drawLanes(exchange);
     for (const row of exchange.rows.values()) {
       if (!hopOf(exchange, row.hop)) continue;
       row.arrow.className = arrowClass(exchange, row.hop);
       row.name.textContent = hopOf(exchange, row.hop).name + (row.attempt > 1 ? ` (Versuch ${row.attempt})` : "");
     }
+    // Events of hops the first layout did not know waited for this one.
+    const waiting = exchange.waiting.splice(0);
+    for (const early of waiting) applyFlow(early);
   }
 
   function noteParties(exchange, event) {
@@ -172,13 +251,22 @@
       const [role, party] = sideOf(id);
       if (role === "consumer" && !exchange.dc) {
         exchange.dc = party;
-        exchange.laneCells[layout.dc].querySelector("small").textContent = nameOf(party);
+        if (layout.dc !== undefined) exchange.laneCells[layout.dc].querySelector("small").textContent = nameOf(party);
       }
       if (role === "provider" && !exchange.dp) {
         exchange.dp = party;
-        exchange.laneCells[layout.dp].querySelector("small").textContent = nameOf(party);
+        if (layout.dp !== undefined) exchange.laneCells[layout.dp].querySelector("small").textContent = nameOf(party);
+      }
+      if (role === "platform" && !exchange.ip) {
+        exchange.ip = party;
+        if (layout.ip !== undefined) exchange.laneCells[layout.ip].querySelector("small").textContent = nameOf(party);
+      }
+      if (role === "simulator" && !exchange.eu && ["eu→ip", "ip→eu", "ip→ms", "ms→ip"].includes(event.hop)) {
+        exchange.eu = party;
+        if (layout.eu !== undefined) exchange.laneCells[layout.eu].querySelector("small").textContent = nameOf(party);
       }
     }
+    if (exchange.layout === "eu3" && !exchange.title) exchange.title = "EU-Anfrage über die Intermediäre Plattform";
     if (event.flowId) {
       exchange.flowId = event.flowId;
       exchange.card.dataset.flow = event.flowId;
@@ -193,7 +281,9 @@
       if (route) exchange.title = `${route[1]} anfragen`;
     }
     const parts = [exchange.title || "Nachweisabruf"];
-    if (exchange.dc && exchange.dp) parts.push(`${nameOf(exchange.dc)} → ${nameOf(exchange.dp)}`);
+    const asking = exchange.layout === "eu3" ? exchange.eu : exchange.dc;
+    const asked = exchange.layout === "eu4" ? exchange.eu || exchange.ip : exchange.dp;
+    if (asking && asked) parts.push(`${nameOf(asking)} → ${nameOf(asked)}`);
     exchange.heading.textContent = parts.join(" · ");
   }
 
@@ -314,8 +404,13 @@
   function applyFlow(event) {
     if (!knownHop(event.hop)) return;
     const exchange = exchangeFor(event);
-    useLayoutOf(exchange, event.hop);
-    if (!hopOf(exchange, event.hop)) return;
+    useLayoutOf(exchange, event);
+    if (!hopOf(exchange, event.hop)) {
+      // A hop of a layout this exchange may still turn out to be in (the IP's hops can
+      // arrive before the ones that tell the use case): kept until then.
+      if (!exchange.waiting.some((e) => e.eventId === event.eventId)) exchange.waiting.push(event);
+      return;
+    }
     noteParties(exchange, event);
     const row = rowFor(exchange, event);
     if (row.events.some((e) => e.eventId === event.eventId)) return;

@@ -462,5 +462,53 @@ async def test_run_requests_are_checked(landscape: Landscape) -> None:
         "bewohnerparkausweis",
         "elterngeld",
         "gewerbeanmeldung",
+        "zeugnisbewertung",
+        "eu-geburtsurkunde",
     ]
     assert {i["behaviour"] for i in listed["identities"]} >= {"normal", "not_found", "slow"}
+
+
+async def test_pilot_foreign_degree_draws_the_eu_hops(landscape: Landscape) -> None:
+    """ "Ausländischer Hochschulabschluss": the ZAB orders, the citizen (simulated) goes
+    through the IP and Vienna, the ZAB collects; the order's card carries the common
+    services, the citizen and both requests to the member state, all passed."""
+    async with wired_dashboard(landscape, registers=[]) as dash:
+        run = await dash.run_pilot("zeugnisbewertung", ERIKA)
+        events = await dash.flow_events()
+    assert run["title"] == "Ausländischer Hochschulabschluss"
+    (result,) = run["results"]
+    assert result["state"] == "geliefert", result
+    assert ["Ausgestellt von", "Universität Wien"] in result["rows"]
+    order = by_trace(events, result["requestId"])
+    hops = {(e["hop"], e["component"]) for e in order}
+    assert {
+        ("ip→cs", "noots-ip"),
+        ("bürger→ip", "noots-ip"),
+        ("ip→ms", "noots-ip"),
+        ("ms→ip", "noots-ip"),
+        ("sak→dp", "noots-ip.sak"),
+        ("sak→dp", "noots-ip"),
+    } <= hops
+    assert all(e["ok"] for e in order if e["hop"] != "ip→ms"), [
+        (e["hop"], failed(e)) for e in order
+    ]
+
+
+async def test_pilot_birth_certificate_for_lyon_draws_the_eu_hops(landscape: Landscape) -> None:
+    """ "Geburtsurkunde für eine französische Behörde": Lyon asks, the user approves the
+    preview at the IP, Lyon gets the evidence; the IP's exchange runs to the register."""
+    async with wired_dashboard(landscape, registers=["992-00001PSTR-10"]) as dash:
+        run = await dash.run_pilot("eu-geburtsurkunde", ERIKA)
+        events = await dash.flow_events()
+    assert run["consumer"] == "eu-gw-fr"
+    (result,) = run["results"]
+    assert result["state"] == "geliefert", result
+    hops = {(e["hop"], e["component"]) for e in events}
+    assert {
+        ("eu→ip", "noots-ip"),
+        ("dc→sak", "noots-ip"),
+        ("sak→sak", "noots-ip.sak"),
+        ("sak→dp", "992-00001PSTR-10"),
+        ("bürger→ip", "noots-ip"),
+        ("ip→eu", "noots-ip"),
+    } <= hops

@@ -360,3 +360,26 @@ def test_reports_view_says_when_there_is_none_and_shows_a_new_one(
     link.click()
     page.wait_for_selector("h1:has-text('Anschlussprüfung KBA (Browser-Test)')")
     assert "DP-15" in page.inner_text("main")
+
+
+def test_the_eu_pilots_are_drawn_on_the_lifelines_of_the_ip(
+    page: Any, traced: ServedDashboard
+) -> None:
+    """ "Geburtsurkunde für eine französische Behörde" is drawn from the EU authority through
+    the IP and its SAK to the register and back; "Ausländischer Hochschulabschluss" from the
+    online service through the SAKs to the IP, the common services and the member state."""
+    open_live(page, traced)
+    start_pilot(page, "eu-geburtsurkunde", ERIKA)
+    lyon = page.locator("article.austausch[data-layout='eu3']").first
+    lyon.wait_for()
+    lyon.locator("li.schritt[data-hop='ip→eu']").wait_for()
+    assert "Intermediäre Plattform" in lyon.locator(".bahnen").inner_text()
+    for hop in ("eu→ip", "dc→sak", "sak→sak", "sak→dp", "bürger→ip", "ip→eu"):
+        assert lyon.locator(f"li.schritt[data-hop='{hop}']").count() == 1, hop
+    start_pilot(page, "zeugnisbewertung", ERIKA)
+    order = page.locator("article.austausch[data-layout='eu4']", has_text="bestellen").first
+    order.wait_for()
+    order.locator("li.schritt[data-hop='ms→ip']").wait_for()
+    for hop in ("dc→sak", "sak→sak", "sak→dp", "ip→cs", "bürger→ip", "ip→ms", "ms→ip"):
+        assert order.locator(f"li.schritt[data-hop='{hop}']").count() == 1, hop
+    assert "Universität Wien" in order.locator(".bahnen").inner_text()

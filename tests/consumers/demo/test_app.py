@@ -108,3 +108,41 @@ def test_evidence_announced_for_later_gets_its_own_page(landscape: Landscape) ->
     assert 'href="/vorschau"' in answer.text
     assert "nicht rechtzeitig" not in preview.text
     assert preview.text.count("angekündigt") == 2
+
+
+def _to_the_ip(landscape: Landscape, http: httpx.Client) -> httpx.Response:
+    """Erika applies for a Zeugnisbewertung: login, consent; the service sends her to the IP."""
+    token = csrf_of(http.post("/antrag").text)
+    http.post("/anmelden", data={"csrf": token, "idnr": "02476291358"})
+    page = http.post("/einwilligung", data={"csrf": token, "agree": "ja"})
+    assert str(page.url).startswith(landscape.url("noots-ip") + "/ip/v1/citizen/")
+    return page
+
+
+def _through_the_ip(http: httpx.Client, page: httpx.Response, decision: str) -> httpx.Response:
+    """At the IP: the simulated EU login; in Vienna: the preview and the decision."""
+    preview = http.post(str(page.url) + "/identify", data={"eid": "yes"})
+    assert "Universität Wien" in preview.text
+    returnurl = re.search(r"name='returnurl' value='([^']+)'", preview.text)
+    assert returnurl is not None
+    path = str(preview.url).split("?")[0]
+    return http.post(path, data={"decision": decision, "returnurl": returnurl.group(1)})
+
+
+def test_zeugnisbewertung_orders_the_degree_through_the_ip(landscape: Landscape) -> None:
+    """Use case 4 in the demo: order, the citizen at the IP and in the Austrian preview space,
+    back to the service, which collects the degree and shows it in the preview."""
+    with client(landscape, "zeugnisbewertung") as http:
+        back = _through_the_ip(http, _to_the_ip(landscape, http), "approve")
+    assert back.url.path == "/vorschau"
+    assert "Universität Wien über die Intermediäre Plattform" in back.text
+    assert "application/pdf" in back.text
+
+
+def test_zeugnisbewertung_declined_in_vienna(landscape: Landscape) -> None:
+    """The citizen declines in the preview space: the service gets no degree and says so."""
+    with client(landscape, "zeugnisbewertung") as http:
+        back = _through_the_ip(http, _to_the_ip(landscape, http), "decline")
+    assert back.url.path == "/vorschau"
+    assert "application/pdf" not in back.text
+    assert 'role="alert"' in back.text

@@ -173,3 +173,31 @@ def test_parental_allowance_finds_the_child_through_the_ida(
     summary = page.inner_text("main")
     assert "Paul" in page.inner_text("#uebernommen-Geburtsurkunde")
     assert "Hohe Straße" not in summary
+
+
+def test_zeugnisbewertung_with_the_degree_from_vienna(page: Any, landscape: Landscape) -> None:
+    """Use case 4 in the browser: the ZAB's consent sends Erika to the Intermediäre Plattform,
+    she logs in there (EU identification, simulated), previews her degree at the Universität
+    Wien, comes back, and the service shows and takes over the degree."""
+    start(page, landscape, "zeugnisbewertung", ERIKA)
+    assert "über die Intermediäre Plattform" in page.inner_text("table.abruf")
+    page.check("#agree")
+    page.click("#abrufen")
+    page.wait_for_url("**/ip/v1/citizen/**")
+    assert "Universität Wien" in page.inner_text("body")
+    page.check("input[name=eid]")
+    page.click("text=Weiter zum Nachweis")
+    page.wait_for_url("**/preview/**")
+    assert "Magistra der Philosophie" in page.inner_text("body")
+    page.click("text=Nachweis verwenden")
+    page.wait_for_url("**/vorschau")
+    degree = page.inner_text("#nachweis-Hochschulabschluss-EU")
+    assert "Universität Wien" in degree
+    assert "application/pdf" in degree
+    page.check("#accept-Hochschulabschluss-EU")
+    page.click("#absenden")
+    page.wait_for_url("**/abschluss")
+    assert "Ihr Antrag ist eingegangen" in page.inner_text("h1")
+    assert ("Hochschulabschluss-EU", "delivered") in {
+        (entry.evidence_type, entry.outcome) for entry in transfers(landscape, "zeugnisbewertung")
+    }
