@@ -134,7 +134,8 @@ def eu(
     witness = (
         landscape_witness(
             landscape,
-            spec,
+            spec.evidence_type.classification,
+            spec.parties.authority.identifier,
             lambda party: settings.protocol_log_target(party, landscape),
             clock=clock,
         )

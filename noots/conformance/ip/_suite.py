@@ -858,26 +858,27 @@ class _Run:
 
 def landscape_witness(
     topology: Topology,
-    target: IpTarget,
+    classification: str,
+    authority_id: str,
     protocol_target: Callable[[str], Any],
     *,
     clock: Clock,
 ) -> Witness:
     """The :data:`Witness` of a landscape: the protocol logs of every register that provides
-    the German evidence type the target is asked for (``protocol_target``: party → where its
-    log is, e.g. :meth:`~noots.settings.NootsSettings.protocol_log_target`)."""
-    wanted = target.evidence_type.classification
+    the German evidence type of ``classification``, counting the transfers to the authority
+    ``authority_id`` (``protocol_target``: party → where its log is, e.g.
+    :meth:`~noots.settings.NootsSettings.protocol_log_target`)."""
     registers = [
         register.participant_id
         for register in topology.registers
         if any(
-            topology.evidence_type(name).classification == wanted
+            topology.evidence_type(name).classification == classification
             for name in register.evidence_types
         )
     ]
     return protocol_witness(
         [(register, protocol_target(register)) for register in registers],
-        target.parties.authority.identifier,
+        authority_id,
         clock=clock,
     )
 

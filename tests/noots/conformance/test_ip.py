@@ -63,7 +63,8 @@ async def run(
         transport=routes,
         witness=landscape_witness(
             topology,
-            target,
+            target.evidence_type.classification,
+            target.parties.authority.identifier,
             lambda party: settings.protocol_log_target(party, topology),
             clock=clock,
         )
