@@ -96,12 +96,30 @@ class RequestFactory:
         consumer_signer: SignerFor,
         vs_signer: XmlSigner,
         vs_id: str | None = None,
+        via_saks: bool = False,
     ) -> None:
         self.topology = topology
         self.clock = clock
         self.consumer_signer = consumer_signer
         self.vs_signer = vs_signer
         self.vs_id = vs_id or topology.platform.vs_id
+        #: Envelopes as one SAK sends them to another: signed by the consumer's SAK on behalf
+        #: of the consumer, addressed to the provider's SAK.
+        self.via_saks = via_saks
+
+    def between_saks(self) -> RequestFactory:
+        """The same factory, building envelopes as the consumer's SAK sends them to the
+        provider's SAK (``Sender``/signer ``<consumer>.sak``, ``OnBehalfOf`` the consumer,
+        ``Recipient`` ``<provider>.sak``)."""
+        twin = RequestFactory(
+            self.topology,
+            clock=self.clock,
+            consumer_signer=self.consumer_signer,
+            vs_signer=self.vs_signer,
+            vs_id=self.vs_id,
+            via_saks=True,
+        )
+        return twin
 
     @classmethod
     def from_test_pki(cls, pki: TestPki, topology: Topology) -> RequestFactory:
@@ -115,7 +133,12 @@ class RequestFactory:
 
     @classmethod
     def from_pki_dir(
-        cls, pki_dir: str | os.PathLike[str], topology: Topology, *, clock: Clock
+        cls,
+        pki_dir: str | os.PathLike[str],
+        topology: Topology,
+        *,
+        clock: Clock,
+        via_saks: bool = False,
     ) -> RequestFactory:
         """The credentials of a landscape data directory (``<data_dir>/pki``)."""
         directory = Path(pki_dir)
@@ -131,6 +154,7 @@ class RequestFactory:
             clock=clock,
             consumer_signer=consumer_signer,
             vs_signer=XmlSigner(load_credential(directory, topology.platform.vs_id)),
+            via_saks=via_saks,
         )
 
     # -- the 0101
@@ -224,8 +248,10 @@ class RequestFactory:
         envelope_purpose: str | None = None,
         created: datetime | None = None,
         message_id: uuid.UUID | None = None,
+        on_behalf_of: str | None = None,
     ) -> SignedRequest:
-        """The request with its token, in an envelope signed by the consumer.
+        """The request with its token, in an envelope signed by the consumer (or, from a
+        factory :meth:`between_saks`, by the consumer's SAK on its behalf).
 
         ``issued_token`` is used verbatim instead of a fresh token; ``with_token=False`` sends
         none. ``purpose`` goes into token and envelope alike; ``envelope_purpose`` changes only
@@ -246,6 +272,9 @@ class RequestFactory:
         final = request.with_token(issued_token or "")
         consumer = request.requester.identifier
         provider = request.provider.identifier
+        if self.via_saks:
+            sender = sender or self.topology.sak_id(consumer)
+            recipient = recipient or self.topology.sak_id(provider)
         header = EnvelopeHeader(
             message_id=message_id or uuid.uuid4(),
             sender=sender or consumer,
@@ -254,6 +283,7 @@ class RequestFactory:
             or self.topology.service_id(provider, self.evidence_type_name(request)),
             created=created or self.clock.now(),
             purpose=envelope_purpose or purpose,
+            on_behalf_of=(on_behalf_of or consumer) if self.via_saks else on_behalf_of,
         )
         raw = seal(header, build(final), signer or self.consumer_signer(sender or consumer))
         return SignedRequest(raw, final, header, token, issued_token or "")
