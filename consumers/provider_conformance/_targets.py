@@ -163,7 +163,7 @@ def platform_tls(
     """The client side of mutual TLS as the platform's hub, the only caller a register accepts:
     the hub's certificate and key from the simulator PKI, and the simulator's root CA (or
     ``ca_file``, the CA that issued the register's server certificate) as the trust anchor."""
-    files = TlsFiles.for_participant(pki_dir, topology.platform.hub_id)
+    files = TlsFiles.for_participant(pki_dir, topology.platform.platform_id)
     if ca_file is not None:
         files = replace(files, trust_anchor=ca_file)
     missing = [p for p in (files.certificate, files.key, files.trust_anchor) if not p.is_file()]

@@ -16,6 +16,7 @@ import typer
 
 from noots.cli._app import app
 from noots.cli._up import cli_overrides
+from noots.sak import PROVIDER_REQUESTS_PATH
 
 if TYPE_CHECKING:
     from noots.topology import RegisterSpec, Topology
@@ -109,10 +110,14 @@ def run(
                 plan, component=dataclasses.replace(plan.component, port=port)
             )
         scheme = "https" if plan.tls else "http"
-        typer.echo(
-            f"{spec.name} ({spec.participant_id}) on "
-            f"{scheme}://{plan.listen_host}:{plan.component.port}/evidence/v1"
-        )
+        base = f"{scheme}://{plan.listen_host}:{plan.component.port}"
+        if spec.sak.mode == "passive":
+            topology = settings.load_topology()
+            sak = topology.base_url(topology.sak_id(spec.participant_id), tls=plan.tls)
+            where = f"{base} (passive: fetches its requests from {sak}{PROVIDER_REQUESTS_PATH})"
+        else:
+            where = f"{base}{PROVIDER_REQUESTS_PATH} (push: its SAK posts each request there)"
+        typer.echo(f"{spec.name} ({spec.participant_id}) on {where}")
         run_server(plan)
     except NootsError as exc:
         typer.echo(f"error: {exc.message}", err=True)

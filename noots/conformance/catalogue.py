@@ -142,7 +142,7 @@ PROVIDER_CONDITIONS: tuple[Condition, ...] = (
         "provider",
         "Answer in time",
         "Answers in time or announces ResponseAvailableDateTime.",
-        "Answer within the hub's timeout, or answer a 0102 with ResponseAvailableDateTime and "
+        "Answer within its SAK's timeout, or answer a 0102 with ResponseAvailableDateTime and "
         "deliver the evidence when the same request is sent again after that time.",
     ),
     Condition(

@@ -75,7 +75,8 @@ def test_default_participant_ids_follow_the_protocol_pattern(topology: Topology)
     ids = [p.participant_id for p in topology.participants()]
     assert len(ids) == len(set(ids))
     assert all(re.fullmatch(PARTICIPANT_PATTERN, pid) for pid in ids)
-    assert {"noots-hub", "noots-vs", "noots-ida", "noots-eid", "noots-simulator"} <= set(ids)
+    assert {"noots-platform", "noots-vs", "noots-ida", "noots-eid", "noots-simulator"} <= set(ids)
+    assert not any("hub" in pid for pid in ids)  # the central hub of the first design is gone
 
 
 def test_default_classifications_and_municipalities(topology: Topology) -> None:
@@ -159,13 +160,13 @@ def test_participant_and_area(topology: Topology) -> None:
     with pytest.raises(UnresolvedReference):
         topology.participant("nobody")
     with pytest.raises(UnresolvedReference):
-        topology.area_of("noots-hub")
+        topology.area_of("noots-platform")
 
 
 def test_base_url(topology: Topology) -> None:
     """base_url serves participant ids and component names, with https when asked."""
     assert topology.base_url("991-01234ZFZR-41") == "http://127.0.0.1:8416"
-    assert topology.base_url("noots-hub") == topology.base_url("platform")
+    assert topology.base_url("noots-platform") == topology.base_url("platform")
     assert topology.base_url("ida", tls=True) == "https://127.0.0.1:8401"
     assert topology.base_url("dashboard").endswith(":8402")
 

@@ -69,7 +69,9 @@ def test_reissue_through_cli_revokes_the_old_serial(tmp_path: Path) -> None:
     _run("init", "--dir", d, "--key-type", "ecdsa-p256")
     for _ in range(2):
         assert (
-            _run("issue", "--dir", d, "-p", "x1", "-r", "hub", "--key-type", "ecdsa-p256").exit_code
+            _run(
+                "issue", "--dir", d, "-p", "x1", "-r", "central", "--key-type", "ecdsa-p256"
+            ).exit_code
             == 0
         )
     statuses = [r.status for r in CertificateAuthority.open(d, clock=SystemClock()).records()]
