@@ -14,10 +14,13 @@ DEMO_ARGS ?=
 
 .PHONY: setup check test demo bench format compose-e2e
 
+# Setup also installs axe-core from npm into ./node_modules (nothing saved, no lock file): the
+# browser tests' accessibility checks inject it into every page (noots.testing.browser).
 .setup-stamp: pyproject.toml .ci/install-system-deps
 	bash .ci/install-system-deps
 	if [ "$(EXTERNALLY_MANAGED)" = 1 ] && [ ! -x .venv/bin/python ]; then $(SYSTEM_PYTHON) -m venv .venv; fi
 	$(PYTHON) -m pip install -q -e '.[dev]'
+	npm install --prefix . --no-save --no-package-lock --no-audit --no-fund --loglevel=error axe-core@4.14
 	touch .setup-stamp
 
 setup: .setup-stamp

@@ -306,7 +306,11 @@ class AsyncClient:
         (the IDA supplies the rest), by ``person`` alone (the IDA finds the IDNr), or a legal
         person by ``company``.
         """
-        with trace.exchange():  # the hops before the 0101 exists get its id (noots.trace)
+        # The request id is chosen first: the hops before the 0101 exists (IDA, route,
+        # authorisation, at the SAK too) are traced under it (noots.trace).
+        request_id = uuid.uuid4()
+        with trace.exchange():
+            trace.bind(str(request_id))
             spec = self.topology.evidence_type(evidence_type)
             subject, subject_idnr = await self._subject(
                 spec.subject, idnr, person, company, born, purpose
@@ -322,8 +326,8 @@ class AsyncClient:
                 subject=subject,
                 clock=self.participant.clock,
                 test=self._test,
+                request_id=request_id,
             )
-            trace.bind(str(request.request_id))
             legal_basis = legal_basis or legal_basis_for(
                 self.topology, self.consumer_id, evidence_type, route.provider, purpose
             )
@@ -357,6 +361,9 @@ class AsyncClient:
         """Every call to the SAK goes through here (one place for its authentication)."""
         url = self.sak_url + path
         sent = dict(headers or {})
+        trace_id = trace.current_trace_id()
+        if trace_id is not None:
+            sent.setdefault(Header.TRACE_ID, trace_id)
         if self._access is not None:
             sent.update(await self._access.authorization(self.sak_id))
         try:

@@ -22,8 +22,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Iterable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+from cryptography import x509
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
@@ -32,8 +34,9 @@ from intermediary.settings import PlatformSettings
 from noots import __version__
 from noots.clock import Clock
 from noots.envelope import ReplayGuard
+from noots.health import CertificateProblem, certificate_problems
 from noots.participant import load_credential, load_participant, load_validator
-from noots.pki import CertificateAuthority
+from noots.pki import CertificateAuthority, load_certificate
 from noots.settings import load_settings
 from noots.signing import XmlVerifier
 from noots.state import ReplayJournal, StateFile
@@ -94,9 +97,11 @@ def create_app(
         app.include_router(vs.router)
     if "dsc" in selected:
         from intermediary import dsc
+        from noots.web import mount_assets
 
         app.include_router(dsc.router)
         app.include_router(dsc.page_router)
+        mount_assets(app)  # the page's stylesheet (the landscape's one style)
     if "eid" in selected:
         from intermediary import eid
 
@@ -104,14 +109,18 @@ def create_app(
 
     @app.get("/health", tags=["health"])
     def health() -> JSONResponse:
-        """200 when every mounted component has what it needs, 503 otherwise."""
+        """200 when every mounted component has what it needs and the certificate of each of
+        its participants is valid now (not revoked, not expired); 503 otherwise, each problem
+        named in German and English."""
         problems = _health_problems(app, context)
+        certificates = _certificate_problems(app)
         body: dict[str, Any] = {
-            "status": "degraded" if problems else "healthy",
+            "status": "degraded" if problems or certificates else "healthy",
             "components": list(selected),
-            "problems": problems,
+            "problems": problems + [c.text for c in certificates],
+            "certificates": [c.to_json() for c in certificates],
         }
-        return JSONResponse(body, status_code=503 if problems else 200)
+        return JSONResponse(body, status_code=503 if body["problems"] else 200)
 
     return app
 
@@ -125,6 +134,9 @@ def _start(
     """Open what the components need; everything opened is closed by ``stack``."""
     settings, topology, clock = context.settings, context.topology, context.clock
     pki_dir = settings.pki_dir
+    # The certificates this process works with, checked by /health (see _certificate_problems).
+    app.state.own_certificates = _own_certificates(pki_dir, topology, selected)
+    app.state.health_validator = load_validator(pki_dir, clock=clock)
     if "pki" in selected:
         from intermediary.pki import IdentityRegistry
 
@@ -181,6 +193,45 @@ def _start(
             settings,
             load_participant(pki_dir, topology.platform.eid_id, clock=clock),
         )
+
+
+#: The platform process's own identity, which it serves TLS with whatever it runs.
+_PLATFORM_PARTICIPANT = ("platform_id", "Plattform")
+#: Which participant's certificate each component signs or authenticates with, and its title.
+_COMPONENT_PARTICIPANTS = {
+    "vs": ("vs_id", "Vermittlungsstelle"),
+    "iam": ("iam_id", "IAM für Behörden"),
+    "eid": ("eid_id", "eID-Dienst"),
+    # The identity the landscape's own tools act under (reports, the dashboard, the health
+    # probes of `noots up`), registered and issued by the platform's PKI.
+    "pki": ("simulator_id", "Simulator"),
+}
+
+
+def _own_certificates(
+    pki_dir: Path, topology: Topology, selected: tuple[str, ...]
+) -> list[tuple[str, str, x509.Certificate]]:
+    """(participant id, title, certificate) of each participant of the mounted components.
+
+    A certificate that cannot be read is left out here: the component that needs the
+    credential fails to start, which is louder than a health check."""
+    found = []
+    wanted = [_COMPONENT_PARTICIPANTS[c] for c in selected if c in _COMPONENT_PARTICIPANTS]
+    for attribute, title in (_PLATFORM_PARTICIPANT, *wanted):
+        participant_id = getattr(topology.platform, attribute)
+        try:
+            pem = (pki_dir / "participants" / participant_id / "cert.pem").read_bytes()
+            found.append((participant_id, title, load_certificate(pem)))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def _certificate_problems(app: FastAPI) -> list[CertificateProblem]:
+    validator = getattr(app.state, "health_validator", None)
+    if validator is None:  # not started: _health_problems says so
+        return []
+    return certificate_problems(validator, app.state.own_certificates)
 
 
 def _health_problems(app: FastAPI, context: PlatformContext) -> list[str]:

@@ -2,9 +2,14 @@
 
 ``GET /dsc/v1/transfers`` with ``Authorization: Bearer <identity token>`` answers the transfers
 logged about the token's IDNr: who asked whom, for which evidence type and purpose, when, and
-the outcome, one row per transfer (the entries of the register and the online service for
-the same request id are joined, each party's record kept). ``/dsc/`` is the same
-as a plain HTML page in German, with a login form for the simulated eID (:mod:`intermediary.eid`).
+the outcome, one row per transfer (the entries of the register and the online service for the
+same request id are joined, each party's record kept). ``/dsc/`` is the same
+as a plain HTML page in German, with a login form for the simulated eID (:mod:`intermediary.eid`):
+the citizen picks a test person (the simulated eID stands in for the online ID card, so there is
+no number to type) at level "hoch", preselected. Times on the page are Europe/Berlin, written
+by Babel (``06.12.2026, 06:12 Uhr``); the JSON keeps UTC (``time``) and adds the German text
+(``timeText``), as it adds ``outcomeText`` to ``outcome``. The page links the landscape's one
+stylesheet (:mod:`noots.web`) and runs without any script or inline style.
 
 The outcome of a transfer is the authoritative one (:func:`group_transfers`): the furthest it
 got, delivered before pending before refused. A refusal logged under the same request id
@@ -38,19 +43,23 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
-from intermediary.eid import DSC_AUDIENCE, LEVEL_CHOICES, EidService
+from intermediary.eid import DSC_AUDIENCE, EidService
 from intermediary.settings import PlatformSettings
 from noots.clock import Clock, format_utc
 from noots.eid import IdentityToken, verify_identity
 from noots.errors import (
     IdentityError,
     IdentityLevelTooLow,
+    InvalidInput,
     NootsError,
+    PersonNotFound,
     UnresolvedReference,
 )
 from noots.protocol import ProtocolEntry, ProtocolLog, open_protocol_log
 from noots.signing import XmlVerifier
 from noots.topology import Topology
+from noots.web import FAVICON, STYLESHEET, german_datetime, outcome_text
+from registers.identities import BEHAVIOUR_IDENTITIES
 
 __all__ = [
     "Datenschutzcockpit",
@@ -64,20 +73,19 @@ __all__ = [
 SESSION_COOKIE = "noots_dsc_identity"
 DSC_PARTY = "noots-dsc"
 
-_OUTCOME_DE = {
-    "delivered": "übermittelt",
-    "pending": "wird nachgereicht",
-    "refused:EDM:ERR:0001": "abgelehnt: Authentifizierung fehlgeschlagen",
-    "refused:EDM:ERR:0002": "abgelehnt: nicht berechtigt",
-    "refused:EDM:ERR:0003": "abgelehnt: ungültige Anfrage",
-    "refused:EDM:ERR:0004": "kein Nachweis vorhanden",
-    "refused:EDM:ERR:0005": "abgebrochen: Zeitüberschreitung",
-    "refused:EDM:ERR:0006": "abgelehnt: Empfänger unbekannt",
-    "refused:EDM:ERR:0007": "abgelehnt: nicht unterstützt",
-    "refused:EDM:ERR:0008": "fehlgeschlagen",
-}
 #: How far a transfer got, by a record's outcome (every refusal: 0).
 _REACHED = {"pending": 1, "delivered": 2}
+#: The levels of assurance the page offers, the one the DSC needs first (and preselected).
+LEVELS_DE: tuple[tuple[str, str], ...] = (
+    ("hoch", "hoch (Online-Ausweisfunktion) – vom Datenschutzcockpit verlangt"),
+    ("substantiell", "substantiell – wird abgelehnt"),
+    ("normal", "normal – wird abgelehnt"),
+)
+
+
+def _outcome_class(outcome: str) -> str:
+    """How the page marks an outcome (besides its text and symbol)."""
+    return {"delivered": "ok", "pending": "offen"}.get(outcome, "abgelehnt")
 
 
 class ProtocolSources:
@@ -229,20 +237,23 @@ class Datenschutzcockpit:
                 {
                     "requestId": t.request_id,
                     "time": format_utc(t.first_seen),
+                    "timeText": german_datetime(t.first_seen),
                     "consumer": {"participantId": t.consumer, "name": self._name(t.consumer)},
                     "provider": {"participantId": t.provider, "name": self._name(t.provider)},
                     "evidenceType": t.evidence_type,
                     "evidenceTitle": self._evidence_title(t.evidence_type),
                     "purpose": t.purpose,
                     "outcome": t.outcome,
-                    "outcomeText": _OUTCOME_DE.get(t.outcome, t.outcome),
+                    "outcomeText": outcome_text(t.outcome),
+                    "outcomeClass": _outcome_class(t.outcome),
                     "records": [
                         {
                             "party": e.party,
                             "partyName": self._name(e.party),
                             "time": format_utc(e.recorded_at, millis=True),
+                            "timeText": german_datetime(e.recorded_at, seconds=True),
                             "outcome": e.outcome,
-                            "outcomeText": _OUTCOME_DE.get(e.outcome, e.outcome),
+                            "outcomeText": outcome_text(e.outcome),
                             # A refused repetition (e.g. a replay) after the transfer was
                             # delivered or announced: its own time, no effect on the outcome.
                             "refusedRepetition": e in t.refused_repetitions,
@@ -316,12 +327,21 @@ _templates = jinja2.Environment(
 page_router = APIRouter(prefix="/dsc", tags=["Datenschutzcockpit"], include_in_schema=False)
 
 _SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-    "form-action 'self'; frame-ancestors 'none'",
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
+_LEVELS = {value for value, _ in LEVELS_DE}
+#: The people the simulated eID offers: the fixed test identities (registers.identities).
+_PEOPLE = [
+    {"idnr": i.idnr, "name": f"{i.given_names} {i.family_name}"} for i in BEHAVIOUR_IDENTITIES
+]
+_TOO_LOW = (
+    "Das Datenschutzcockpit verlangt eine Anmeldung mit dem Vertrauensniveau „hoch“ "
+    "(Online-Ausweisfunktion). Bitte melden Sie sich mit diesem Niveau an."
+)
 
 
 def _page(status: int = 200, **values: Any) -> HTMLResponse:
@@ -329,9 +349,20 @@ def _page(status: int = 200, **values: Any) -> HTMLResponse:
     values.setdefault("transfers", [])
     values.setdefault("message", None)
     values.setdefault("eid_available", False)
-    values.setdefault("levels", LEVEL_CHOICES)
-    html = _templates.get_template("dsc.html").render(**values)
+    values.setdefault("chosen", _PEOPLE[0]["idnr"])
+    html = _templates.get_template("dsc.html").render(
+        levels=LEVELS_DE, people=_PEOPLE, stylesheet=STYLESHEET, favicon=FAVICON, **values
+    )
     return HTMLResponse(html, status_code=status, headers=_SECURITY_HEADERS)
+
+
+def _login_failed(exc: NootsError) -> str:
+    """Why the simulated login failed, in German (no personal data, no English message)."""
+    if isinstance(exc, PersonNotFound):
+        return "Der simulierte eID-Dienst kennt keine Testperson mit dieser Identifikationsnummer."
+    if isinstance(exc, InvalidInput):
+        return "Das ist keine gültige Identifikationsnummer einer Testperson."
+    return "Die Anmeldung beim simulierten eID-Dienst ist fehlgeschlagen."
 
 
 @page_router.get("/", response_class=HTMLResponse)
@@ -349,12 +380,7 @@ async def page(request: Request, dsc: DscDep) -> HTMLResponse:
     try:
         data = await run_in_threadpool(read)
     except IdentityLevelTooLow:
-        return _page(
-            403,
-            eid_available=eid_available,
-            message="Das Datenschutzcockpit erfordert eine Anmeldung mit dem "
-            "Vertrauensniveau „hoch“ (Online-Ausweisfunktion).",
-        )
+        return _page(403, eid_available=eid_available, message=_TOO_LOW)
     except IdentityError:
         return _page(
             401,
@@ -365,27 +391,41 @@ async def page(request: Request, dsc: DscDep) -> HTMLResponse:
 
 
 @page_router.post("/anmelden")
-async def sign_in(request: Request) -> Response:
-    """The simulated login of the page: form fields ``idnr`` and ``level`` (or ``token``)."""
+async def sign_in(request: Request, dsc: DscDep) -> Response:
+    """The simulated login of the page: form fields ``idnr`` (a test person) and ``level``
+    (default "hoch"), or ``token`` (an identity token of the eID service).
+
+    A login the DSC would refuse (a lower level) is answered at once with the form, the
+    person still chosen; no cookie is set for it."""
     form = parse_qs((await request.body())[:4096].decode("utf-8", "replace"))
     token = (form.get("token") or [""])[0].strip()
     eid: EidService | None = getattr(request.app.state, "eid", None)
+    idnr = (form.get("idnr") or [""])[0].strip()
+    chosen = idnr if any(p["idnr"] == idnr for p in _PEOPLE) else _PEOPLE[0]["idnr"]
     if not token:
-        idnr = (form.get("idnr") or [""])[0].strip()
         level = (form.get("level") or ["hoch"])[0]
-        if eid is None or level not in LEVEL_CHOICES:
+        if eid is None:
             return _page(400, message="Anmeldung nicht möglich: kein eID-Dienst verfügbar.")
+        if level not in _LEVELS:
+            return _page(400, eid_available=True, chosen=chosen, message=_TOO_LOW)
         try:
             citizen = await run_in_threadpool(eid.citizen, idnr=idnr)
             _, token = await run_in_threadpool(
                 lambda: eid.login(citizen, level=level)  # type: ignore[arg-type]
             )
         except NootsError as exc:
-            return _page(
-                400,
-                eid_available=True,
-                message=f"Anmeldung fehlgeschlagen: {exc.message}",
-            )
+            return _page(400, eid_available=True, chosen=chosen, message=_login_failed(exc))
+    try:
+        await run_in_threadpool(dsc.authenticate, token)
+    except IdentityLevelTooLow:
+        return _page(403, eid_available=eid is not None, chosen=chosen, message=_TOO_LOW)
+    except IdentityError:
+        return _page(
+            401,
+            eid_available=eid is not None,
+            chosen=chosen,
+            message="Dieses Identitäts-Token ist ungültig oder abgelaufen.",
+        )
     settings: PlatformSettings = request.app.state.platform.settings
     response = RedirectResponse("/dsc/", status_code=303)
     response.set_cookie(

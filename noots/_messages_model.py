@@ -612,11 +612,13 @@ class EvidenceRequest:
         reader: Authority | None = None,
         author: Authority | None = None,
         product: Product = DEFAULT_PRODUCT,
+        request_id: UUID | None = None,
     ) -> EvidenceRequest:
-        """A fresh request: new request id and message UUID, times from ``clock``."""
+        """A fresh request: new request id (or ``request_id``, chosen before the request
+        could be built) and message UUID, times from ``clock``."""
         now = instant(clock.now())
         return cls(
-            uuid4(),
+            request_id or uuid4(),
             uuid4(),
             now,
             now,

@@ -85,6 +85,10 @@ class Header:
     ANSWERED_BY = "Noots-Answered-By"
     ENVELOPE_ID = "Noots-Envelope-Id"
     RESPONSE_ENVELOPE_ID = "Noots-Response-Envelope-Id"
+    #: Simulator only: the request id the online service will give its 0101, sent with the
+    #: route and authorisation calls that precede it, so the dashboard draws them with the
+    #: exchange. Optional; it changes nothing but the tracing.
+    TRACE_ID = "Noots-Trace-Id"
 
 
 _SERVICE_ID = re.compile(r"\S{1,512}")

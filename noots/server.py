@@ -104,7 +104,9 @@ def build_app(plan: ServerPlan) -> Any:
         from consumers.dashboard.sink import install_http_sink
 
         install_http_sink(settings.trace_url, verify=verify, settings=settings)
-    app = create_component_app(component, plan.overrides, transport=transport)
+    # A SAK makes its own connections (its hot path on aiohttp, intermediary.sak._network).
+    outgoing = None if component.kind == "sak" else transport
+    app = create_component_app(component, plan.overrides, transport=outgoing)
     if plan.tls:
         validator = load_validator(settings.data_dir / "pki", clock=settings.clock())
         app = TlsPeerMiddleware(app, validator)

@@ -61,6 +61,7 @@ __all__ = [
     "bind",
     "check",
     "current_flow_id",
+    "current_trace_id",
     "describe_error",
     "enabled",
     "exchange",
@@ -250,6 +251,12 @@ def enabled() -> bool:
     return _sink() is not None
 
 
+def current_trace_id() -> str | None:
+    """The request id the current :func:`exchange` is bound to (None before :func:`bind`)."""
+    pending = _exchange.get()
+    return pending.trace_id if pending is not None else None
+
+
 def current_flow_id() -> str | None:
     current = _flow.get()
     return current.flow_id if current is not None else None
@@ -271,10 +278,8 @@ def flow(flow_id: str | None = None, *, sink: TraceSink | None = None) -> Iterat
 def exchange() -> Iterator[None]:
     """Group the spans of one client exchange; their trace id is the one :func:`bind` names
     later. Events still waiting at the end get a generated id (a flow that never got as far
-    as a request)."""
-    if _sink() is None:
-        yield
-        return
+    as a request). Opened even when nothing is recorded here: the bound id travels on to
+    components that do record (:func:`current_trace_id`)."""
     pending = _Exchange()
     token = _exchange.set(pending)
     try:

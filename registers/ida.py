@@ -37,6 +37,7 @@ from noots.errors import (
     PersonNotFound,
     QueryError,
 )
+from noots.health import problem_of
 from noots.participant import Participant, load_participant
 from noots.pki import Role
 from noots.protocol import ProtocolLog, open_protocol_log
@@ -245,25 +246,38 @@ class IdaService:
         return _Answer(body, error.code.http_status, challenge)
 
     def health(self) -> tuple[bool, dict[str, Any]]:
+        """Healthy when the IDA's own certificate is valid now (not revoked, not expired) and
+        the population can be read; each problem named in German and English."""
         checks: dict[str, str] = {}
+        problems: list[str] = []
+        certificates: list[dict[str, Any]] = []
         try:
             self.participant.validator.validate(
                 self.participant.credential.certificate, required_role=Role.IDA
             )
             checks["certificate"] = "ok"
         except NootsError as error:
-            checks["certificate"] = f"failed: {error.message}"
+            problem = problem_of(self.participant_id, "IDM für Personen", error)
+            checks["certificate"] = f"failed: {problem.english}"
+            problems.append(problem.text)
+            certificates.append(problem.to_json())
         try:
             self.population.meta()
             checks["population"] = "ok"
         except Exception as error:  # any failure to read is "degraded"
             checks["population"] = f"failed: {type(error).__name__}"
+            problems.append(
+                "Bevölkerungsdaten nicht lesbar / population cannot be read: "
+                + type(error).__name__
+            )
         healthy = all(value == "ok" for value in checks.values())
         return healthy, {
             "status": "healthy" if healthy else "degraded",
             "participant": self.participant_id,
             "time": format_utc(self.clock.now(), millis=True),
             "checks": checks,
+            "problems": problems,
+            "certificates": certificates,
         }
 
 

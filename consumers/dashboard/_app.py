@@ -68,8 +68,10 @@ from noots.errors import (
     InvalidInput,
     NootsError,
 )
+from noots.health import problem_of
 from noots.participant import Participant, load_participant
 from noots.topology import Topology
+from noots.web import FAVICON, STYLESHEET, german_time, mount_assets
 
 __all__ = ["app_from_env", "create_app"]
 
@@ -113,6 +115,16 @@ class _State:
 
     def session_of(self, request: Request) -> OperatorSession | None:
         return self.sessions.find(request.cookies.get(self.cookie))
+
+    def own_certificate_problem(self) -> str | None:
+        """What is wrong with the dashboard's own certificate now (revoked, expired), in
+        German and English; None when it is valid."""
+        me = self.participant
+        try:
+            me.validator.validate(me.credential.certificate)
+        except NootsError as exc:
+            return problem_of(me.participant_id, "Simulator (Dashboard)", exc).text
+        return None
 
 
 def _state(request: Request) -> _State:
@@ -286,6 +298,7 @@ def create_app(
     app = FastAPI(title="noots Dashboard", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.events = events
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    mount_assets(app)  # the landscape's one stylesheet (noots.web), shared with the DSC
     app.add_middleware(
         Door,
         hosts=allowed_hosts(topology.dashboard.host or topology.host, settings.dashboard_hosts),
@@ -310,6 +323,8 @@ def create_app(
                 "operator": session is not None,
                 "csrf": session.csrf if session is not None else "",
                 "pilots_on": pilots_on,
+                "stylesheet": STYLESHEET,
+                "favicon": FAVICON,
                 **context,
             },
             status_code=status_code,
@@ -387,9 +402,7 @@ def create_app(
             faults=FAULT_CHOICES,
             registers=topology.registers,
             faults_available=st.faults is not None and st.faults.available,
-            participants={
-                p.participant_id: {"name": p.name, "role": p.role} for p in topology.participants()
-            },
+            participants=_participants(topology),
         )
 
     @app.get("/datenschutzcockpit", response_class=HTMLResponse)
@@ -505,19 +518,34 @@ def create_app(
     # -- landscape, DSC, reports (public: only the health) --------------------------------
 
     @app.get("/health")
-    async def health() -> dict[str, str]:
-        return {"status": "healthy", "component": "dashboard", "participant": own_id}
+    async def health(st: State) -> JSONResponse:
+        """200 while the dashboard's own certificate (its participant's) is valid; 503 naming
+        it when it is revoked or expired: pages would load, but nothing it verifies or
+        presents would be accepted."""
+        problem = await run_in_threadpool(st.own_certificate_problem)
+        body: dict[str, Any] = {
+            "status": "degraded" if problem else "healthy",
+            "component": "dashboard",
+            "participant": own_id,
+            "problems": [problem] if problem else [],
+        }
+        return JSONResponse(body, status_code=503 if problem else 200)
 
     @app.get("/api/v1/health")
     async def components_health(st: State) -> dict[str, Any]:
+        own = await run_in_threadpool(st.own_certificate_problem)
         results = await check_health(
             st.http,
             topology,
             tls=settings.tls,
             timeout=settings.health_timeout_seconds,
             own="dashboard",
+            own_problem=own,
         )
-        return {"components": [r.to_json() for r in results]}
+        return {
+            "components": [r.to_json() for r in results],
+            "checkedAt": german_time(st.participant.clock.now()),
+        }
 
     @app.post("/api/v1/dsc")
     async def dsc(
@@ -616,6 +644,22 @@ def _pilot_and_fault_routes(app: FastAPI) -> None:
         except NootsError:
             raise HTTPException(status_code=404, detail="unbekanntes Register") from None
         return JSONResponse(answer, status_code=status)
+
+
+def _participants(topology: Topology) -> dict[str, dict[str, Any]]:
+    """What the live view needs to place a component on its lifeline: name and role, and for
+    a SAK the participant it connects and that one's role (online service or register)."""
+    roles = {p.participant_id: p.role for p in topology.participants()}
+    found: dict[str, dict[str, Any]] = {}
+    for p in topology.participants():
+        entry: dict[str, Any] = {"name": p.name, "role": p.role}
+        if p.serves is not None:
+            entry["serves"] = p.serves
+            entry["servesRole"] = roles.get(p.serves)
+            entry["servesName"] = topology.participant(p.serves).name
+        found[p.participant_id] = entry
+    found[topology.platform.rdn_id] = {"name": "Registerdatennavigation", "role": "rdn"}
+    return found
 
 
 def _local(target: str) -> str:

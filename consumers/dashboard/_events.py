@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import threading
 import uuid
 from collections import OrderedDict, deque
@@ -18,9 +19,11 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from noots.trace import FlowEvent
+from consumers.dashboard._faults import FAULT_CHOICES
+from noots.trace import Check, FlowEvent
+from noots.web import ERROR_CODES_DE, german_time, outcome_text
 
-__all__ = ["EventLog", "LocalSink", "Notice", "event_summary"]
+__all__ = ["EventLog", "LocalSink", "Notice", "event_summary", "german_check", "german_title"]
 
 Kind = Literal["flow", "run"]
 #: How many entries a new stream replays when the browser names no last id.
@@ -41,8 +44,37 @@ class Notice:
         return f"id: {self.seq}\nevent: {self.kind}\ndata: {self.data}\n\n"
 
 
+#: A protocol outcome quoted in a component's title ("Antwort an den Online-Dienst (delivered)").
+_OUTCOME = re.compile(r"\b(?:delivered|pending|refused:[A-Za-z0-9:._-]*[A-Za-z0-9])\b")
+#: A fault a component reports it simulated (noots.faults): "simuliert: bad_signature".
+_SIMULATED = re.compile(r"^simuliert: ([a-z_]+)$")
+#: A noots error as noots.trace.describe_error writes it: "EDM:ERR:0002: message (bei x)".
+_CODED = re.compile(r"^(EDM:ERR:\d{4}): (.*)$", re.DOTALL)
+
+
+def german_title(title: str) -> str:
+    """``title`` with every protocol outcome key in German."""
+    return _OUTCOME.sub(lambda m: outcome_text(m.group(0)), title)
+
+
+def german_check(check: Check) -> dict[str, Any]:
+    """A check for the page: a simulated fault by its German name (``simulated``: the page
+    says "Störung simuliert", not "Fehler"), an error code with its German meaning."""
+    detail, simulated = check.detail, False
+    fault = _SIMULATED.match(detail)
+    if fault is not None and fault.group(1) in FAULT_CHOICES:
+        detail, simulated = f"simuliert: {FAULT_CHOICES[fault.group(1)]}", True
+    else:
+        coded = _CODED.match(detail)
+        if coded is not None and coded.group(1) in ERROR_CODES_DE:
+            code, rest = coded.groups()
+            detail = f"{ERROR_CODES_DE[code]} ({code}): {rest}"
+    return {"name": check.name, "ok": check.ok, "detail": detail, "simulated": simulated}
+
+
 def event_summary(event: FlowEvent) -> dict[str, Any]:
-    """An event for the browser: everything but the document bytes (fetched on demand)."""
+    """An event for the browser: everything but the document bytes (fetched on demand), the
+    words German (:func:`german_title`, :func:`german_check`), the time as Berlin time."""
     return {
         "eventId": event.event_id,
         "traceId": event.trace_id,
@@ -51,10 +83,11 @@ def event_summary(event: FlowEvent) -> dict[str, Any]:
         "component": event.component,
         "peer": event.peer,
         "envelopeId": event.envelope_id,
-        "title": event.title,
+        "title": german_title(event.title),
         "ok": event.ok,
-        "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in event.checks],
+        "checks": [german_check(c) for c in event.checks],
         "startedAt": event.started_at.isoformat(),
+        "startedAtText": german_time(event.started_at),
         "endedAt": event.ended_at.isoformat(),
         "durationMs": round(event.duration_ms, 1),
         "documents": [

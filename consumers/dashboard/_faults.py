@@ -1,4 +1,10 @@
-"""Fault toggles: switch one fault on for a register through its ``/admin/v1/faults``."""
+"""Fault toggles: switch one fault on for a register through its ``/admin/v1/faults``.
+
+A fault of the signed answer (bad or missing signature, expired certificate, wrong binding)
+is the signer's: on the path through the SAKs the register answers unsigned and its SAK signs,
+so such a fault is switched at the register's SAK as well (and at the register, which signs
+on the path through the transport hub while that exists). Every other fault is the
+register's own."""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from noots.faults import Fault
+from noots.faults import SIGNATURE_FAULTS, Fault
 from noots.topology import RegisterSpec, Topology
 
 __all__ = ["FAULT_CHOICES", "FaultSwitch"]
@@ -67,14 +73,25 @@ class FaultSwitch:
     def available(self) -> bool:
         return self.token is not None
 
-    def _url(self, register: RegisterSpec) -> str:
-        return self.topology.base_url(register.participant_id, tls=self.tls) + "/admin/v1/faults"
+    def _url(self, participant_id: str) -> str:
+        return self.topology.base_url(participant_id, tls=self.tls) + "/admin/v1/faults"
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
     def register(self, participant_id: str) -> RegisterSpec:
         return self.topology.register(participant_id)
+
+    async def _plan_of(self, participant_id: str) -> tuple[dict[str, Any] | None, str | None]:
+        """The fault plan in force at ``participant_id``, or why it could not be read."""
+        try:
+            response = await self.http.get(self._url(participant_id), headers=self._headers())
+        except httpx.HTTPError as exc:
+            return None, f"nicht erreichbar ({type(exc).__name__})"
+        if response.status_code != 200:
+            return None, f"Admin-Schnittstelle antwortet HTTP {response.status_code}"
+        plan: dict[str, Any] = response.json()
+        return plan, None
 
     async def status(self) -> list[dict[str, Any]]:
         async def one(register: RegisterSpec) -> dict[str, Any]:
@@ -88,36 +105,56 @@ class FaultSwitch:
             if self.token is None:
                 entry["text"] = "kein Admin-Token konfiguriert"
                 return entry
-            try:
-                response = await self.http.get(self._url(register), headers=self._headers())
-            except httpx.HTTPError as exc:
-                entry["text"] = f"nicht erreichbar ({type(exc).__name__})"
+            plan, problem = await self._plan_of(register.participant_id)
+            if plan is None:
+                entry["text"] = problem
                 return entry
-            if response.status_code != 200:
-                entry["text"] = f"Admin-Schnittstelle antwortet HTTP {response.status_code}"
-                return entry
-            entry["choice"], entry["text"] = describe_plan(response.json())
+            sak_plan, _ = await self._plan_of(self.topology.sak_id(register.participant_id))
+            if sak_plan is not None and _has_fault(sak_plan) and not _has_fault(plan):
+                plan = sak_plan  # a signature fault switched at the SAK alone
+            entry["choice"], entry["text"] = describe_plan(plan)
             entry["reachable"] = True
             return entry
 
         return list(await asyncio.gather(*(one(r) for r in self.topology.registers)))
 
+    async def _switch(self, participant_id: str, choice: str | None) -> httpx.Response:
+        url, headers = self._url(participant_id), self._headers()
+        if choice is None:
+            return await self.http.delete(url, headers=headers)
+        return await self.http.put(url, json=_plan(choice), headers=headers)
+
     async def set(self, participant_id: str, choice: str | None) -> tuple[int, dict[str, Any]]:
-        """Switch ``choice`` on (None: back to no fault); the register's status and plan."""
+        """Switch ``choice`` on (None: back to no fault); the register's status and plan.
+
+        A signature fault is switched at the register's SAK too; a reset resets both."""
         register = self.register(participant_id)
         if self.token is None:
             return 503, {"detail": "kein Admin-Token konfiguriert (NOOTS_ADMIN_TOKEN)"}
         try:
-            if choice is None:
-                response = await self.http.delete(self._url(register), headers=self._headers())
-            else:
-                response = await self.http.put(
-                    self._url(register), json=_plan(choice), headers=self._headers()
-                )
+            response = await self._switch(register.participant_id, choice)
         except httpx.HTTPError as exc:
             return 502, {"detail": f"Register nicht erreichbar ({type(exc).__name__})"}
         if response.status_code != 200:
             return 502, {"detail": f"Register antwortet HTTP {response.status_code}"}
-        plan = response.json()
-        selected, text = describe_plan(plan)
+        selected, text = describe_plan(response.json())
+        at_sak = choice is None or choice in {f.value for f in SIGNATURE_FAULTS}
+        if at_sak:
+            sak_id = self.topology.sak_id(register.participant_id)
+            try:
+                sak_answer = await self._switch(sak_id, choice)
+                sak_ok = sak_answer.status_code == 200
+            except httpx.HTTPError:
+                sak_ok = False
+            if choice is not None:
+                text += (
+                    " (am Register und an seinem SAK)"
+                    if sak_ok
+                    else (" (nur am Register: sein SAK ist nicht erreichbar)")
+                )
         return 200, {"participantId": participant_id, "choice": selected, "text": text}
+
+
+def _has_fault(plan: dict[str, Any]) -> bool:
+    rates = plan.get("rates") or {}
+    return any(rates.values()) or bool(plan.get("latency_ms") or plan.get("latency_lognormal"))

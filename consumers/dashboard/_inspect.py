@@ -18,7 +18,7 @@ import binascii
 import copy
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from cryptography import x509
@@ -30,6 +30,7 @@ from noots.clock import Clock
 from noots.errors import NootsError
 from noots.pki import CertificateValidator, participant_id_of, role_of
 from noots.signing import XmlVerifier
+from noots.web import german_date, german_datetime, parse_instant
 from noots.xml import parse
 
 __all__ = ["ROLE_NAMES", "explain_document", "german_error"]
@@ -43,6 +44,8 @@ ROLE_NAMES = {
     "consumer": "Datenabrufer (Online-Dienst)",
     "provider": "Datenhalter (Register)",
     "hub": "Transport-Hub der Plattform",
+    "sak": "Sicherer Anschlussknoten",
+    "iam": "IAM für Behörden",
     "vs": "Vermittlungsstelle",
     "ida": "IDM für Personen (IDA)",
     "eid": "eID-Dienst",
@@ -89,7 +92,7 @@ _HEADER_LABELS = {
     "Sender": "Absender",
     "Recipient": "Empfänger",
     "ServiceId": "Dienst-ID",
-    "Created": "Erstellt (UTC)",
+    "Created": "Erstellt",
     "Purpose": "Zweck",
     "InResponseTo": "Antwort auf (SHA-256 der Anfrage)",
     "RequestMessageId": "Umschlag-ID der Anfrage",
@@ -98,8 +101,8 @@ _HEADER_LABELS = {
 _TOKEN_LABELS = {
     "TokenId": "Token-ID",
     "Issuer": "Aussteller",
-    "IssuedAt": "Ausgestellt (UTC)",
-    "ExpiresAt": "Gültig bis (UTC)",
+    "IssuedAt": "Ausgestellt",
+    "ExpiresAt": "Gültig bis",
     "Consumer": "Datenabrufer",
     "Provider": "Datenhalter",
     "EvidenceType": "Nachweistyp",
@@ -109,6 +112,8 @@ _TOKEN_LABELS = {
     "RequestHash": "Hash der Anfrage (SHA-256)",
 }
 
+#: Header fields that carry an instant: shown in Berlin time, the signed UTC value beside it.
+_INSTANTS = frozenset({"Created", "IssuedAt", "ExpiresAt"})
 _WRAP = 76
 _MAX_DEPTH = 2
 
@@ -197,12 +202,12 @@ def _header(root: etree._Element, body: etree._Element | None) -> list[list[str]
     if header is not None:
         for child in header:
             name = etree.QName(child).localname
-            rows.append([_HEADER_LABELS.get(name, name), _text(child)])
+            rows.append([_HEADER_LABELS.get(name, name), _value(name, _text(child))])
     if root.tag == f"{{{VST}}}AuthorisationToken":
         for child in root:
             name = etree.QName(child).localname
             if name in _TOKEN_LABELS:
-                rows.append([_TOKEN_LABELS[name], _text(child)])
+                rows.append([_TOKEN_LABELS[name], _value(name, _text(child))])
     message = body if body is not None else root
     if str(message.tag).startswith(f"{{{XN_DE}}}"):
         rows.extend(_xnachweis_rows(message))
@@ -210,6 +215,14 @@ def _header(root: etree._Element, body: etree._Element | None) -> list[list[str]
         for child in message:
             rows.append([etree.QName(child).localname, _text(child)])
     return rows
+
+
+def _value(name: str, text: str) -> str:
+    """An instant as Berlin time with the signed value beside it; anything else as it is."""
+    if name not in _INSTANTS:
+        return text
+    instant = parse_instant(text)
+    return f"{german_datetime(instant, seconds=True)} ({text})" if instant is not None else text
 
 
 def _xnachweis_rows(message: etree._Element) -> list[list[str]]:
@@ -234,7 +247,7 @@ def _xnachweis_rows(message: etree._Element) -> list[list[str]]:
     if person is not None:
         name = f"{_text(person.find('{*}GivenName'))} {_text(person.find('{*}FamilyName'))}"
         born = _text(person.find("{*}DateOfBirth"))
-        rows.append(["Nachweissubjekt", f"{name}, geboren {born}" if born else name])
+        rows.append(["Nachweissubjekt", f"{name}, geboren {_day(born)}" if born else name])
         idnr = person.find("{*}IDNr")
         if idnr is not None:
             rows.append(["IDNr des Nachweissubjekts", _text(idnr)])
@@ -247,8 +260,15 @@ def _xnachweis_rows(message: etree._Element) -> list[list[str]]:
         )
     available = message.find(".//{*}ResponseAvailableDateTime")
     if available is not None:
-        rows.append(["Nachweis abholbar ab", _text(available)])
+        rows.append(["Nachweis abholbar ab", _value("Created", _text(available))])
     return rows
+
+
+def _day(text: str) -> str:
+    try:
+        return german_date(date.fromisoformat(text))
+    except ValueError:
+        return text
 
 
 def _pretty(root: etree._Element) -> str:
@@ -335,7 +355,7 @@ def _verify(root: etree._Element, ctx: _Context) -> dict[str, Any]:
     try:
         verified = ctx.verifier.verify(root)
     except NootsError as exc:
-        return {"ok": False, "text": german_error(exc), "at": at.isoformat(timespec="seconds")}
+        return {"ok": False, "text": german_error(exc), "at": german_datetime(at, seconds=True)}
     signer = verified.signer
     return {
         "ok": True,
@@ -344,7 +364,7 @@ def _verify(root: etree._Element, ctx: _Context) -> dict[str, Any]:
             f"{ROLE_NAMES.get(signer.role.value, signer.role.value)}; Zertifikatspfad bis "
             "zum Vertrauensanker geprüft"
         ),
-        "at": at.isoformat(timespec="seconds"),
+        "at": german_datetime(at, seconds=True),
     }
 
 
@@ -366,7 +386,7 @@ def _name(name: x509.Name) -> str:
 
 
 def _when(instant: datetime) -> str:
-    return instant.strftime("%d.%m.%Y %H:%M:%S UTC")
+    return german_datetime(instant, seconds=True)
 
 
 def _key(cert: x509.Certificate) -> str:

@@ -25,6 +25,14 @@ _KIND_DE = {
 }
 
 
+#: The checks the registers and SAKs name in their /health.
+_CHECK_DE = {"certificate": "eigenes Zertifikat", "population": "Bevölkerungsdaten"}
+_MODE_DE = {
+    "push": "Push: der SAK übergibt jede Anfrage an das Register",
+    "passive": "passiv: das Register holt Anfragen beim SAK ab",
+}
+
+
 @dataclass(frozen=True)
 class HealthResult:
     name: str
@@ -89,8 +97,29 @@ def landscape_model(topology: Topology, *, tls: bool) -> dict[str, Any]:
             }
             for t in topology.evidence_types
         ],
+        "saks": _saks(topology, tls=tls),
         "matrix": _matrix(topology),
     }
+
+
+def _saks(topology: Topology, *, tls: bool) -> list[dict[str, Any]]:
+    """Each Sicherer Anschlussknoten with the participant it connects (its own side)."""
+    registers = {r.participant_id for r in topology.registers}
+    rows = []
+    for member in topology.members():
+        sak = topology.sak_of(member.participant_id)
+        is_register = member.participant_id in registers
+        rows.append(
+            {
+                "participant_id": sak.participant_id,
+                "url": topology.base_url(sak.participant_id, tls=tls),
+                "serves_id": member.participant_id,
+                "serves_name": member.name,
+                "serves_kind": "Register (Datenhalter)" if is_register else "Online-Dienst",
+                "mode": _MODE_DE.get(member.sak.mode, member.sak.mode) if is_register else "",
+            }
+        )
+    return rows
 
 
 def _matrix(topology: Topology) -> dict[str, Any]:
@@ -121,13 +150,42 @@ def _matrix(topology: Topology) -> dict[str, Any]:
     return {"columns": columns, "rows": rows}
 
 
+def _problem_of(response: httpx.Response) -> str:
+    """What an unhealthy component says about itself: the German half of each problem it
+    names (``"Zertifikat von … gesperrt / certificate of … revoked"``), else the HTTP status."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    problems = body.get("problems") if isinstance(body, dict) else None
+    if not problems and isinstance(body, dict) and isinstance(body.get("checks"), dict):
+        problems = [
+            f"{_CHECK_DE.get(k, k)} fehlgeschlagen ({str(v).removeprefix('failed: ')})"
+            for k, v in body["checks"].items()
+            if v != "ok"
+        ]
+    if isinstance(problems, list) and problems:
+        texts = [str(p).split(" / ", 1)[0] for p in problems[:3]]
+        return f"HTTP {response.status_code}: " + "; ".join(texts)
+    return f"HTTP {response.status_code}"
+
+
 async def check_health(
-    http: httpx.AsyncClient, topology: Topology, *, tls: bool, timeout: float, own: str
+    http: httpx.AsyncClient,
+    topology: Topology,
+    *,
+    tls: bool,
+    timeout: float,
+    own: str,
+    own_problem: str | None = None,
 ) -> list[HealthResult]:
-    """``GET /health`` of every component at once; ``own`` (the dashboard) answers itself."""
+    """``GET /health`` of every component at once; ``own`` (the dashboard) answers itself,
+    degraded with ``own_problem`` (its own certificate)."""
 
     async def probe(component: Component) -> HealthResult:
         if component.name == own:
+            if own_problem is not None:
+                return HealthResult(component.name, "degraded", 503, 0.0, own_problem)
             return HealthResult(component.name, "healthy", 200, 0.0, "dieses Dashboard")
         started = time.perf_counter()
         try:
@@ -142,7 +200,7 @@ async def check_health(
             )
         millis = (time.perf_counter() - started) * 1000
         status = "healthy" if response.status_code == 200 else "degraded"
-        detail = "gesund" if status == "healthy" else f"HTTP {response.status_code}"
+        detail = "gesund" if status == "healthy" else _problem_of(response)
         return HealthResult(component.name, status, response.status_code, millis, detail)
 
     return list(await asyncio.gather(*(probe(c) for c in components(topology))))

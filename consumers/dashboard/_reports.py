@@ -11,6 +11,7 @@ from typing import Any
 from noots.conformance import Report, Status, verify_report_file
 from noots.errors import NootsError
 from noots.signing import XmlVerifier
+from noots.web import german_datetime
 
 __all__ = ["ReportEntry", "find_reports", "report_view"]
 
@@ -53,7 +54,7 @@ class ReportEntry:
                 kind=_KIND_DE.get(report.kind, report.kind),
                 target=report.target,
                 participant=report.participant,
-                startedAt=report.started_at.strftime("%d.%m.%Y %H:%M UTC"),
+                startedAt=german_datetime(report.started_at),
                 passed=report.passed,
                 score=summary.score,
                 coverage=summary.coverage,

@@ -4,13 +4,18 @@
 
 Starts a small landscape on free loopback ports (a temporary data directory, 300 people), the
 dashboard beside it with every component reporting its hops, drives Debian chromium through
-the main views and saves one PNG per view (1600 × 1000, the size of a projector image).
+the main views and saves one PNG per view (1600 × 1000, the size of a projector image; the
+``telefon-*`` ones 375 px wide, a phone): the dashboard (logged in first, as the link of
+`noots up` does), a retrieval through the SAKs and one spoiled by a fault at the register's
+SAK, and the citizen's Datenschutzcockpit of the platform.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +23,8 @@ from typing import Any
 import httpx
 from playwright.sync_api import sync_playwright
 
+from noots import messages
+from noots.access import AccessTokenSource
 from noots.clock import SystemClock
 from noots.conformance import (
     Check,
@@ -28,14 +35,58 @@ from noots.conformance import (
     sign_report_files,
     write_report,
 )
-from noots.participant import load_participant
+from noots.participant import load_credential, load_participant
 from noots.testing.browser import CHROMIUM, CHROMIUM_ARGS
 from noots.testing.dashboard import ServedDashboard, serve_dashboard
-from noots.testing.landscape import serve_landscape
+from noots.testing.landscape import Landscape, serve_landscape
+from noots.testing.requests import RequestFactory
+from registers.identities import identity
 
 HERE = Path(__file__).resolve().parent
 KBA = "991-01234ZFZR-41"
+BPA = "08118079-BPA-87"
 ERIKA = "02476291358"
+
+
+def through_the_saks(landscape: Landscape) -> str:
+    """The Bewohnerparkausweis service asks its SAK for Erika's Fahrzeughalterauskunft
+    (consumer API with its IAM access token); the request id."""
+    topology, pki_dir, clock = landscape.topology, landscape.data_dir / "pki", SystemClock()
+    erika = identity(ERIKA)
+    assert erika is not None
+    request = RequestFactory.from_pki_dir(pki_dir, topology, clock=clock).request(
+        consumer=BPA,
+        provider=KBA,
+        evidence_type="Fahrzeughalterauskunft",
+        subject=messages.NaturalPerson(
+            erika.family_name, erika.given_names, erika.date_of_birth, erika.idnr
+        ),
+    )
+
+    async def submit() -> None:
+        async with httpx.AsyncClient(trust_env=False, timeout=30) as http:
+            token = AccessTokenSource(
+                load_credential(pki_dir, BPA),
+                iam_url=topology.base_url("platform"),
+                iam_id=topology.platform.iam_id,
+                clock=clock,
+                http=http,
+            )
+            await http.post(
+                topology.base_url(topology.sak_id(BPA)) + "/consumer/v1/requests",
+                content=messages.to_bytes(request),
+                headers={
+                    "Content-Type": "application/xml",
+                    **await token.authorization(topology.sak_id(BPA)),
+                    "Noots-Purpose": "Bewohnerparkausweis",
+                    "Noots-Service-Id": topology.service_id(KBA, "Fahrzeughalterauskunft"),
+                },
+            )
+
+    # Playwright's sync API runs an event loop in this thread: the client gets its own.
+    with ThreadPoolExecutor(1) as worker:
+        worker.submit(asyncio.run, submit()).result(timeout=60)
+    return str(request.request_id)
 
 
 def run_pilot(page: Any, idnr: str = ERIKA) -> None:
@@ -128,6 +179,14 @@ def shoot(dashboard: ServedDashboard, out: Path, chromium: str) -> list[Path]:
         save("hop-xml.png")
         page.keyboard.press("Escape")
 
+        page.click("#leeren")
+        request_id = through_the_saks(dashboard.landscape)
+        sak_card = page.locator(f"article.austausch[data-trace='{request_id}']")
+        sak_card.locator("li.schritt[data-hop='sak→dc']").wait_for()
+        page.wait_for_timeout(1500)
+        show(page, sak_card)
+        save("live-ablauf-sak.png")
+
         row = page.locator(f"#stoerungen-tabelle tr[data-register='{KBA}']")
         row.locator("select.stoerung-wahl").select_option("bad_signature")
         row.locator(".stoerung-setzen").click()
@@ -136,12 +195,18 @@ def shoot(dashboard: ServedDashboard, out: Path, chromium: str) -> list[Path]:
             arg=row.element_handle(),
         )
         page.click("#leeren")
-        run_pilot(page)
-        red = page.locator("article.austausch.fehler", has_text="Fahrzeughalterauskunft").first
-        show(page, red.locator("li.schritt[data-hop='hub→dp']").first)
+        request_id = through_the_saks(dashboard.landscape)
+        red = page.locator(f"article.austausch.fehler[data-trace='{request_id}']")
+        red.locator(".pruefung.simuliert").first.wait_for()
+        page.wait_for_timeout(1500)
+        show(page, red.locator("li.schritt[data-hop='sak→sak']").first)
         save("stoerung-roter-pfad.png")
         row.locator("select.stoerung-wahl").select_option("")
         row.locator(".stoerung-setzen").click()
+        page.wait_for_function(
+            "row => row.querySelector('.stoerung-zustand').textContent === 'keine Störung'",
+            arg=row.element_handle(),
+        )
 
         page.goto(dashboard.url + "/datenschutzcockpit")
         page.select_option("#dsc-person", ERIKA)
@@ -154,6 +219,35 @@ def shoot(dashboard: ServedDashboard, out: Path, chromium: str) -> list[Path]:
         page.locator("#berichte a").first.click()
         page.wait_for_selector("section.abschnitt")
         save("konformitaetsbericht.png")
+
+        # The citizen's own Datenschutzcockpit at the platform (no operator login).
+        citizen = browser.new_context(locale="de-DE", viewport={"width": 1600, "height": 1000})
+        page = citizen.new_page()
+        page.goto(dashboard.landscape.url("platform") + "/dsc/")
+        save("dsc-anmeldung.png")
+        page.click("#eid-anmelden")
+        page.locator("#uebermittlungen tr.uebermittlung").first.wait_for()
+        save("dsc-uebermittlungen.png")
+        citizen.close()
+
+        # A phone: the same pages, one column, no sideways scrolling.
+        phone = browser.new_context(
+            locale="de-DE", viewport={"width": 375, "height": 812}, device_scale_factor=2
+        )
+        page = phone.new_page()
+        page.goto(dashboard.login_url)
+        page.wait_for_url(dashboard.url + "/ablauf")
+        page.wait_for_selector("#verbindung[data-state='offen']")
+        card = page.locator("article.austausch[data-layout='sak']").first
+        card.locator("li.schritt").first.wait_for()
+        page.wait_for_timeout(1000)
+        show(page, card)
+        save("telefon-live-ablauf.png")
+        page.goto(dashboard.landscape.url("platform") + "/dsc/")
+        page.click("#eid-anmelden")
+        page.locator("#uebermittlungen tr.uebermittlung").first.wait_for()
+        save("telefon-dsc.png")
+        phone.close()
         browser.close()
     return written
 
@@ -174,10 +268,11 @@ def main() -> None:
             for path in shoot(dashboard, args.out, args.chromium):
                 print(path)
         finally:
-            httpx.delete(
-                landscape.url(KBA) + "/admin/v1/faults",
-                headers={"Authorization": f"Bearer {landscape.admin_token}"},
-            )
+            for target in (KBA, f"{KBA}.sak"):
+                httpx.delete(
+                    landscape.url(target) + "/admin/v1/faults",
+                    headers={"Authorization": f"Bearer {landscape.admin_token}"},
+                )
 
 
 if __name__ == "__main__":

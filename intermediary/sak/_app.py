@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
 import httpx
@@ -16,10 +16,11 @@ from pydantic import BaseModel
 
 from intermediary._edge import problem, read_body
 from intermediary.sak._consumer import ConsumerSide, SubmitAnswer
+from intermediary.sak._network import AiohttpNetwork, Network
 from intermediary.sak._node import SakNode
 from intermediary.sak._provider import AnswerResult, PassiveQueue, ProviderSide
 from intermediary.sak._settings import SakSettings
-from noots import __version__
+from noots import __version__, trace
 from noots.access import bearer_challenge
 from noots.clock import Clock
 from noots.errors import InvalidInput, NootsError, SenderMismatch
@@ -42,7 +43,7 @@ from noots.sak import (
 )
 from noots.sak import Header as H
 from noots.state import StateFile
-from noots.tls import TlsPeer
+from noots.tls import TlsFiles, TlsPeer, client_context
 from noots.topology import Topology
 from noots.xml import DEFAULT_LIMITS
 
@@ -65,13 +66,32 @@ def create_app(
     """
     topology = topology or settings.load_topology()
     clock = clock or settings.clock()
+    network: Network | None = None
+    verify: Any = True
+    if transport is None:
+        # Real sockets: the SAK makes its own connections, with its own certificate under TLS,
+        # and the hot path goes through aiohttp (noots.sak._network).
+        tls = None
+        if settings.tls:
+            sak_id = topology.sak_id(settings.participant_id)
+            tls = verify = client_context(TlsFiles.for_participant(settings.pki_dir, sak_id))
+        network = AiohttpNetwork(tls)
     http = httpx.AsyncClient(
         transport=transport,
+        verify=verify,
         timeout=httpx.Timeout(None),
         limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
         follow_redirects=False,
+        trust_env=False,
     )
-    node = SakNode(settings, topology=topology, clock=clock, http=http, participant=participant)
+    node = SakNode(
+        settings,
+        topology=topology,
+        clock=clock,
+        http=http,
+        network=network,
+        participant=participant,
+    )
     state = StateFile(settings.state_path(node.sak_id)) if node.is_provider else None
     consumer: ConsumerSide | None = None
     provider: ProviderSide | None = None
@@ -91,6 +111,7 @@ def create_app(
         finally:
             if consumer is not None:
                 await consumer.aclose()
+            await node.network.aclose()
             await http.aclose()
             if state is not None:
                 state.close()
@@ -192,6 +213,31 @@ def _consumer_side(
 
 
 ConsumerDep = Annotated[ConsumerSide, Depends(_consumer_side)]
+TraceIdHeader = Annotated[
+    str | None,
+    Header(
+        alias=H.TRACE_ID,
+        max_length=64,
+        description="Simulator only: the request id the 0101 will carry (tracing, optional).",
+    ),
+]
+
+
+@contextlib.contextmanager
+def _correlated(trace_id: str | None) -> Iterator[None]:
+    """The hops of a route or authorisation call carry the request id the online service
+    announced, so the dashboard draws them with the exchange; anything but a UUID is
+    ignored (the header only ever affects tracing)."""
+    try:
+        announced = str(uuid.UUID(trace_id)) if trace_id is not None else None
+    except ValueError:
+        announced = None
+    if announced is None:
+        yield
+        return
+    with trace.exchange():
+        trace.bind(announced)
+        yield
 
 
 _PROBLEMS: dict[int | str, dict[str, Any]] = {
@@ -265,11 +311,13 @@ def consumer_router() -> APIRouter:
             str | None,
             Query(max_length=64, description="AGS of the municipality (regional types)."),
         ] = None,
+        trace_id: TraceIdHeader = None,
     ) -> Response:
         """The provider responsible for an evidence type (and region), as the RDN says, and
         whether a Vermittlungsstelle token will be needed with and without the IDNr."""
         try:
-            return _json(await side.find_route(evidence_type, region))
+            with _correlated(trace_id):
+                return _json(await side.find_route(evidence_type, region))
         except NootsError as exc:
             return problem(exc, component=side.node.sak_id)
 
@@ -279,14 +327,17 @@ def consumer_router() -> APIRouter:
         responses=_PROBLEMS,
         summary="Authorise one transfer",
     )
-    async def authorisations(asked: AuthorisationRequest, side: ConsumerDep) -> Response:
+    async def authorisations(
+        asked: AuthorisationRequest, side: ConsumerDep, trace_id: TraceIdHeader = None
+    ) -> Response:
         """The authorisation of one transfer: where the law requires the Vermittlungsstelle
         (IDNr across administrative areas, or within one by decision), the SAK asks it with
         partners, purpose, legal basis, IDNr use and the request hash only, and answers the
         sealed token for ``IssuedToken``; elsewhere it answers that none is needed. The VS's
         refusal is a 403 problem with ``EDM:ERR:0002`` and its reason."""
         try:
-            return _json(await side.authorise(asked))
+            with _correlated(trace_id):
+                return _json(await side.authorise(asked))
         except NootsError as exc:
             return problem(exc, component=side.node.sak_id)
 

@@ -9,6 +9,7 @@ import httpx
 from lxml import etree
 
 from intermediary._edge import http_status
+from intermediary.sak._network import HttpxNetwork, Network
 from intermediary.sak._settings import SakSettings
 from noots import messages
 from noots.access import AccessGrant, AccessTokenSource, AccessTokenVerifier
@@ -18,14 +19,13 @@ from noots.errors import (
     ConfigurationError,
     NootsError,
     UnresolvedReference,
-    UpstreamError,
 )
 from noots.participant import Participant, load_participant
 from noots.pki import Role
 from noots.topology import ConsumerSpec, RegisterSpec, Topology
 from noots.xml import serialize
 
-__all__ = ["SakNode", "read_limited"]
+__all__ = ["SakNode"]
 
 log = logging.getLogger("intermediary.sak")
 
@@ -40,12 +40,15 @@ class SakNode:
         topology: Topology,
         clock: Clock,
         http: httpx.AsyncClient,
+        network: Network | None = None,
         participant: Participant | None = None,
     ) -> None:
         self.settings = settings
         self.topology = topology
         self.clock = clock
         self.http = http
+        #: The hot path: envelopes to other SAKs, requests to the register (push mode).
+        self.network: Network = network or HttpxNetwork(http)
         try:
             self.served: RegisterSpec | ConsumerSpec = next(
                 m for m in topology.members() if m.participant_id == settings.participant_id
@@ -122,18 +125,3 @@ class SakNode:
 
     def element_bytes(self, element: etree._Element) -> bytes:
         return serialize(element)
-
-
-async def read_limited(response: httpx.Response, limit: int, *, component: str) -> bytes:
-    """The body of ``response``, refused (:class:`UpstreamError` naming ``component``) once
-    it passes ``limit`` bytes."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > limit:
-            raise UpstreamError(
-                f"{component} answered more than {limit} bytes", component=component
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)

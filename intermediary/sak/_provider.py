@@ -35,12 +35,12 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 
-import httpx
 from lxml import etree
 
 from intermediary._edge import http_status
 from intermediary._envelopes import Addressing, claimed_addressing, sign_answer
-from intermediary.sak._node import SakNode, read_limited
+from intermediary.sak._network import PeerFailed, PeerTooLarge, PeerUnreachable
+from intermediary.sak._node import SakNode
 from noots import messages, trace
 from noots.envelope import OpenedEnvelope, ReplayGuard, error_body, open_envelope
 from noots.errors import (
@@ -255,14 +255,15 @@ class ProviderSide:
             with self._span(Hop.SAK_DP, inbound, "0101 an das Register übergeben"):
                 content = await self._deliver(metadata, inbound)
             with self._span(Hop.DP_SAK, inbound, "Antwort des Registers prüfen"):
-                answer = self._check_answer(inbound.request, content)
+                answer, element = self._check_answer(inbound.request, content)
             if fault is Fault.ERROR:
                 raise QueryError("fault injection: internal error of the SAK")
             with self._span(Hop.SAK_SAK_ANSWER, inbound, "Antwort signieren und zurücksenden"):
                 if fault is not None:
                     trace.check("SAK arbeitet ohne Störung", False, f"simuliert: {fault.value}")
                 trace.step("Antwort im Umschlag signiert und an die Anfrage gebunden")
-                sealed = self._seal(inbound, messages.build(answer), fault)
+                # The register's own element goes into the envelope: nothing is rebuilt.
+                sealed = self._seal(inbound, element, fault)
                 trace.attach("Antwort (signierter Umschlag des SAK)", sealed)
         except NootsError as exc:
             return self._refuse(inbound, exc)
@@ -395,44 +396,47 @@ class ProviderSide:
                 ) from None
         trace.step(f"Register erreichbar, Antwort innerhalb von {timeout:g} s")
         url = self.node.url(register) + PROVIDER_REQUESTS_PATH
+        headers = {
+            "Content-Type": XML_MEDIA_TYPE,
+            **metadata.headers(),
+            **await self.node.authorization(register),
+        }
         try:
-            headers = {
-                "Content-Type": XML_MEDIA_TYPE,
-                **metadata.headers(),
-                **await self.node.authorization(register),
-            }
-            async with (
-                asyncio.timeout(timeout),
-                self.node.http.stream("POST", url, content=body, headers=headers) as response,
-            ):
-                return await read_limited(response, DEFAULT_LIMITS.max_bytes, component=register)
-        except (TimeoutError, httpx.TimeoutException):
+            async with asyncio.timeout(timeout):
+                return await self.node.network.post(
+                    url, body, headers, limit=DEFAULT_LIMITS.max_bytes
+                )
+        except TimeoutError:
             raise UpstreamTimeout(
                 f"data provider {register} did not answer within {timeout:g} s",
                 component=register,
             ) from None
-        except httpx.ConnectError as exc:
+        except PeerUnreachable as exc:
             raise UpstreamError(
-                f"data provider {register} is unreachable at {url} ({type(exc).__name__})",
+                f"data provider {register} is unreachable at {url} ({exc})", component=register
+            ) from None
+        except PeerTooLarge:
+            raise UpstreamError(
+                f"data provider {register} answered more than {DEFAULT_LIMITS.max_bytes} bytes",
                 component=register,
             ) from None
-        except NootsError:
-            raise
-        except Exception as exc:
-            log.warning("delivery to %s failed: %r", register, exc)
+        except PeerFailed as exc:
+            log.warning("delivery to %s failed: %s", register, exc)
             raise UpstreamError(
-                f"the delivery to data provider {register} at {url} failed ({type(exc).__name__})",
+                f"the delivery to data provider {register} at {url} failed ({exc})",
                 component=register,
             ) from None
 
     def _check_answer(
         self, request: messages.EvidenceRequest, content: bytes
-    ) -> messages.EvidenceResponse | messages.EvidenceErrorResponse:
+    ) -> tuple[messages.EvidenceResponse | messages.EvidenceErrorResponse, etree._Element]:
+        """The register's answer, read and checked, and its element as it came."""
         register = self.register.participant_id
         try:
             trace.step("Antwort ist eine XNachweis-Antwort 0102/0103 zu genau dieser Anfrage")
             trace.attach("Antwort des Registers (0102/0103)", content)
-            answer = messages.parse(parse(content))
+            element = parse(content)
+            answer = messages.parse(element)
             if isinstance(answer, messages.EvidenceRequest):
                 raise MalformedMessage("answered with a request instead of a 0102 or 0103")
             if answer.request_id != request.request_id:
@@ -447,7 +451,7 @@ class ProviderSide:
                 f"answer of data provider {register} refused by its SAK: {exc.message}",
                 component=register,
             ) from exc
-        return answer
+        return answer, element
 
     def _seal(self, inbound: _Inbound, body: etree._Element, fault: Fault | None = None) -> bytes:
         assert inbound.addressing is not None

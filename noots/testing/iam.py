@@ -251,8 +251,9 @@ def landscape_token(
     from noots.clock import SystemClock
     from noots.participant import load_credential, load_validator
 
-    now = clock or SystemClock()
-    validated = load_validator(pki_dir, clock=now).validate(
+    # The client's certificate is valid now; ``clock`` only dates the token (an expired one
+    # is "issued" in the past).
+    validated = load_validator(pki_dir, clock=SystemClock()).validate(
         load_credential(pki_dir, client).certificate
     )
     return issue_access_token(
@@ -260,6 +261,6 @@ def landscape_token(
         client=validated,
         audience=audience,
         acts_for=client,
-        clock=now,
+        clock=clock or SystemClock(),
         **options,
     )

@@ -153,6 +153,17 @@ async def test_dc02_every_sak_call_carries_the_access_token_of_the_sak(sak: Fake
     assert {h["authorization"] for h in sak_calls} == {f"Bearer token-for-{SAK}"}
 
 
+async def test_every_sak_call_announces_the_0101s_request_id_for_tracing(sak: FakeSak) -> None:
+    """Route and authorisation precede the 0101: each SAK call names its request id in
+    Noots-Trace-Id, so the SAK traces them with the exchange."""
+    async with make_client(sak) as client:
+        result = await fetch(client)
+    request = messages.parse(parse(result.raw_request))
+    assert isinstance(request, messages.EvidenceRequest)
+    assert len(sak.headers_seen) == 3
+    assert {h.get("noots-trace-id") for h in sak.headers_seen} == {str(request.request_id)}
+
+
 # -- DC-03: authorisation for exactly this 0101; nothing sent when refused --------------------
 
 

@@ -225,12 +225,11 @@ async def test_html_page_with_simulated_login(landscape: Landscape) -> None:
         page = await client.get("/dsc/")
         await client.post("/dsc/abmelden")
         client.cookies.clear()
-        await client.post(
+        low = await client.post(
             "/dsc/anmelden",
             content=f"idnr={LENA[0]}&level=normal",
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
-        low = await client.get("/dsc/")
     assert start.status_code == 200
     assert "Anmelden" in start.text
     assert "Simulation" in start.text
@@ -242,10 +241,103 @@ async def test_html_page_with_simulated_login(landscape: Landscape) -> None:
     assert LENA[0] not in page.text
     assert OTHER not in page.text
     assert "<script" not in page.text
+    assert "<style" not in page.text
+    assert "style=" not in page.text
     assert 'src="http' not in page.text
     assert 'href="http' not in page.text
     assert low.status_code == 403
     assert "Vertrauensniveau" in low.text
+    assert "noots_dsc_identity" not in low.headers.get("set-cookie", "")
+
+
+async def test_login_form_offers_test_people_at_level_hoch(landscape: Landscape) -> None:
+    """The login form has no number to type: it offers the test people by name, level "hoch"
+    preselected, so the first try of README step 3 succeeds; after a refused lower level the
+    chosen person is still selected."""
+    app = create_app(
+        landscape.settings(),
+        components=("dsc", "eid"),
+        clock=landscape.clock,
+        topology=landscape.topology,
+    )
+    async with running(app) as client:
+        start = await client.get("/dsc/")
+        refused = await client.post(
+            "/dsc/anmelden",
+            data={"idnr": LENA[0], "level": "substantiell"},
+        )
+    form = start.text[start.text.index('id="anmeldung"') :]
+    form = form[: form.index("</form>")]
+    assert '<input id="idnr"' not in form
+    assert f'<option value="{ERIKA[0]}" selected>Erika Mustermann (IDNr {ERIKA[0]})' in form
+    level = form[form.index('id="level"') :]
+    assert level.index('value="hoch" selected') < level.index('value="normal"')
+    assert "selected" not in level[level.index('value="substantiell"') :]
+    assert refused.status_code == 403
+    assert f'<option value="{LENA[0]}" selected>' in refused.text
+    assert "Vertrauensniveau „hoch“" in refused.text
+
+
+async def test_the_page_shows_german_times_outcomes_and_names(landscape: Landscape) -> None:
+    """Times in Europe/Berlin written by Babel ("22.11.2026, 10:00 Uhr"), outcomes in German,
+    every party by its name: no ISO UTC, no "delivered", no raw error key on the page."""
+    landscape.clock.set(datetime(2026, 11, 22, 9, 0, tzinfo=UTC))
+    log_transfers(landscape, PLAN)
+    app = create_app(
+        landscape.settings(),
+        components=("dsc", "eid"),
+        clock=landscape.clock,
+        topology=landscape.topology,
+    )
+    async with running(app) as client:
+        await client.post("/dsc/anmelden", data={"idnr": LENA[0], "level": "hoch"})
+        page = await client.get("/dsc/")
+        token = await login(client, LENA[0])
+        answer = await client.get("/dsc/v1/transfers", headers={"Authorization": f"Bearer {token}"})
+    text = page.text
+    # PLAN: Lena's two transfers were logged at 09:01 and 09:04 UTC, 10:01 and 10:04 in Berlin.
+    assert "22.11.2026, 10:04 Uhr" in text
+    assert "22.11.2026, 10:01 Uhr" in text
+    assert "T09:0" not in text
+    assert "Z<" not in text
+    for raw in ("delivered", "refused:", "EDM:ERR:0004<", ELTERNGELD + ":"):
+        assert raw not in text, raw
+    assert "übermittelt" in text
+    assert "kein Nachweis vorhanden" in text
+    elterngeld = landscape.topology.participant(ELTERNGELD).name
+    assert f"{elterngeld}: übermittelt · 22.11.2026, 10:01:00 Uhr" in text
+    transfers = answer.json()["transfers"]
+    assert [t["timeText"] for t in transfers] == ["22.11.2026, 10:04 Uhr", "22.11.2026, 10:01 Uhr"]
+    assert transfers[0]["time"] == "2026-11-22T09:04:00Z"  # the API keeps UTC
+
+
+def test_an_unlisted_error_code_is_named_not_shown_raw() -> None:
+    """An outcome with a code outside the EDM list reads "abgelehnt (Fehlercode …)"."""
+    from noots.web import outcome_text
+
+    assert outcome_text("refused:EDM:ERR:0004") == "kein Nachweis vorhanden"
+    assert outcome_text("refused:urn:x:codes:42") == "abgelehnt (Fehlercode urn:x:codes:42)"
+    assert outcome_text("delivered") == "übermittelt"
+
+
+async def test_the_page_links_the_shared_stylesheet_it_can_load(landscape: Landscape) -> None:
+    """The page links the landscape's one stylesheet, which the platform serves, under a
+    policy that allows no inline style or script."""
+    app = create_app(
+        landscape.settings(),
+        components=("dsc", "eid"),
+        clock=landscape.clock,
+        topology=landscape.topology,
+    )
+    async with running(app) as client:
+        page = await client.get("/dsc/")
+        css = await client.get("/assets/noots.css")
+    assert '<link rel="stylesheet" href="/assets/noots.css">' in page.text
+    assert css.status_code == 200
+    assert css.headers["content-type"].startswith("text/css")
+    policy = page.headers["content-security-policy"]
+    assert "style-src 'self'" in policy
+    assert "unsafe-inline" not in policy
 
 
 # -- the authoritative outcome of a transfer ---------------------------------------------------
@@ -400,8 +492,11 @@ async def test_a_replay_does_not_turn_a_delivered_transfer_into_a_refused_one(
     )
     replayed = [r["time"] for r in transfer["records"] if r["refusedRepetition"]]
     assert all(time > transfer["time"] for time in replayed)
-    assert '<span class="ok">übermittelt</span>' in page.text
+    assert '<span class="ausgang ok"><span aria-hidden="true">✓</span> übermittelt</span>' in (
+        page.text
+    )
     assert page.text.count("Wiederholung abgewiesen ·") == 2
     assert "abgelehnt: ungültige Anfrage" in page.text
-    for time in replayed:
-        assert time in page.text
+    for record in transfer["records"]:
+        if record["refusedRepetition"]:
+            assert f"Wiederholung abgewiesen · {record['timeText']}" in page.text

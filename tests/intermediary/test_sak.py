@@ -127,6 +127,55 @@ async def test_evidence_within_one_area_needs_no_token(wired: Any) -> None:
     assert done.response.headers["Noots-Outcome"] == "delivered"
 
 
+async def test_every_hop_of_a_submission_carries_the_request_id(wired: Any) -> None:
+    """The SAKs trace each hop of one submission under the 0101's id (the dashboard draws
+    them as one exchange), the online service's SAK included."""
+    from noots import trace
+    from noots.testing.trace import RecordingSink
+
+    landscape, client = wired
+    with trace.installed(RecordingSink()) as sink:
+        done = await fetch(client, landscape, BPA, "Fahrzeughalterauskunft")
+    assert done.response.status_code == 200, done.response.text
+    submitted = [e for e in sink.events if e.hop is not trace.Hop.SAK_RDN or e.trace_id]
+    hops = {e.hop.value for e in submitted}
+    assert {"dc→sak", "sak→sak", "sak→dp", "dp→sak", "sak←sak", "sak→dc"} <= hops
+    assert {e.trace_id for e in submitted} == {str(done.request.request_id)}
+
+
+async def test_a_route_look_up_is_traced_under_the_announced_request_id(wired: Any) -> None:
+    """A route call with Noots-Trace-Id: the SAK's RDN hop carries that id."""
+    from noots import trace
+    from noots.testing.trace import RecordingSink
+
+    landscape, client = wired
+    announced = "0b6f8a1e-5b8c-4f3e-9a57-3c1d2e4f5a6b"
+    with trace.installed(RecordingSink()) as sink:
+        response = await client.get(
+            landscape.topology.base_url(f"{BPA}.sak") + "/consumer/v1/routes",
+            params={"evidenceType": "Fahrzeughalterauskunft"},
+            headers={"Noots-Trace-Id": announced},
+        )
+    assert response.status_code == 200, response.text
+    assert [e.trace_id for e in sink.events if e.hop is trace.Hop.SAK_RDN] == [announced]
+
+
+async def test_a_trace_id_that_is_no_uuid_changes_nothing_but_the_tracing(wired: Any) -> None:
+    """A malformed Noots-Trace-Id is ignored: the route is answered, traced without an id."""
+    from noots import trace
+    from noots.testing.trace import RecordingSink
+
+    landscape, client = wired
+    with trace.installed(RecordingSink()) as sink:
+        response = await client.get(
+            landscape.topology.base_url(f"{BPA}.sak") + "/consumer/v1/routes",
+            params={"evidenceType": "Fahrzeughalterauskunft"},
+            headers={"Noots-Trace-Id": "../../etc/passwd"},
+        )
+    assert response.status_code == 200, response.text
+    assert [e.trace_id for e in sink.events if e.hop is trace.Hop.SAK_RDN] == [None]
+
+
 async def test_evidence_across_areas_carries_a_vs_token(wired: Any) -> None:
     """Bewohnerparkausweis → Melderegister (verkehr → meldewesen) with IDNr: token, 0102."""
     landscape, client = wired

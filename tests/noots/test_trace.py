@@ -174,6 +174,17 @@ def test_exchange_that_never_reaches_a_request_gets_one_generated_id(
     assert not second.ok
 
 
+def test_the_bound_request_id_is_known_in_the_exchange_even_without_a_sink() -> None:
+    """current_trace_id names what bind() named, also where nothing is recorded (the id
+    travels on to components that record); outside an exchange it is None."""
+    assert trace.current_trace_id() is None
+    with trace.exchange():
+        assert trace.current_trace_id() is None
+        trace.bind("4a1d6c3e-0000-4000-8000-000000000001")
+        assert trace.current_trace_id() == "4a1d6c3e-0000-4000-8000-000000000001"
+    assert trace.current_trace_id() is None
+
+
 def test_flow_tags_events_and_may_route_them_elsewhere(sink: RecordingSink) -> None:
     """flow() adds its id to every event and sends them to its own sink when it names one."""
     own = RecordingSink()

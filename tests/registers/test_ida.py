@@ -295,3 +295,46 @@ async def test_health(running_ida: Ida) -> None:
     response = await running_ida.client.get("/health")
     assert response.status_code == 200
     assert response.json()["checks"] == {"certificate": "ok", "population": "ok"}
+
+
+@pytest.mark.parametrize("spoiled", ["revoked", "expired"])
+async def test_health_is_503_naming_its_own_spoiled_certificate(
+    landscape: Landscape, population: PopulationStore, tmp_path: Path, spoiled: str
+) -> None:
+    """An IDA whose own certificate the CA revoked (or which expired) answers /health with
+    503 and names the certificate in German and English; before, it is healthy."""
+    from noots.participant import load_participant
+    from noots.testing.pki import TestPki
+
+    with TestPki(tmp_path / "pki") as pki:
+        pki.credential(IDA_ID, Role.IDA, validity=timedelta(days=30))
+        clock = ManualClock(pki.clock.now())
+        participant = load_participant(tmp_path / "pki", IDA_ID, clock=clock)
+        with open_protocol_log(tmp_path / "ida.db", party=IDA_ID, clock=clock) as log:
+            app = create_ida_app(
+                IdaSettings(data_dir=landscape.data_dir, state_dir=tmp_path / "state"),
+                topology=landscape.topology,
+                clock=clock,
+                participant=participant,
+                population=population,
+                protocol_log=log,
+            )
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://ida") as client:
+                before = await client.get("/health")
+                if spoiled == "revoked":
+                    pki.revoke(IDA_ID)
+                else:
+                    clock.advance(timedelta(days=31))
+                after = await client.get("/health")
+            app.state.ida.close()
+    assert before.status_code == 200
+    assert after.status_code == 503
+    body = after.json()
+    word = {"revoked": "gesperrt", "expired": "abgelaufen"}[spoiled]
+    assert body["status"] == "degraded"
+    assert body["problems"] == [
+        f"Zertifikat von {IDA_ID} (IDM für Personen) {word} / {body['certificates'][0]['en']}"
+    ]
+    assert body["certificates"][0]["participant"] == IDA_ID
+    assert body["certificates"][0]["reason"] == spoiled

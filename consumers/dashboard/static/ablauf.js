@@ -5,16 +5,58 @@
   const { el, json, keyValueTable } = window.noots;
   const participants = JSON.parse(document.getElementById("teilnehmer").textContent);
 
-  const LANES = ["Online-Dienst", "IDA", "RDN", "Vermittlungsstelle", "Transport-Hub", "Register"];
-  const HOPS = {
-    "dc→ida": { from: 0, to: 1, both: true, order: 0, name: "Online-Dienst ⇄ IDA" },
-    "dc→rdn": { from: 0, to: 2, both: true, order: 1, name: "Online-Dienst ⇄ RDN" },
-    "dc→vs": { from: 0, to: 3, both: true, order: 2, name: "Online-Dienst ⇄ Vermittlungsstelle" },
-    "dc→hub": { from: 0, to: 4, order: 3, name: "Online-Dienst → Transport-Hub" },
-    "hub→dp": { from: 4, to: 5, order: 4, name: "Transport-Hub → Register" },
-    "dp→hub": { from: 5, to: 4, order: 5, name: "Register → Transport-Hub" },
-    "hub→dc": { from: 4, to: 0, order: 6, name: "Transport-Hub → Online-Dienst" },
+  // Two layouts of lifelines. Through the SAKs (the NOOTS shape): the online service talks
+  // only to the IDA and its own SAK, which asks RDN and VS and carries the request to the
+  // register's SAK. Through the central transport hub (the first shape of noots): drawn as
+  // long as components still report its hops. An exchange starts in the SAK layout and
+  // switches when a hub hop arrives.
+  const LAYOUTS = {
+    sak: {
+      lanes: [
+        ["Online-Dienst", "Dienst"], ["IDA", "IDA"], ["SAK des Online-Dienstes", "SAK Dienst"],
+        ["RDN", "RDN"], ["Vermittlungsstelle", "VS"], ["SAK des Registers", "SAK Reg."], ["Register", "Reg."],
+      ],
+      dc: 0, dp: 6,
+      hops: {
+        "dc→ida": { from: 0, to: 1, both: true, order: 0, name: "Online-Dienst ⇄ IDA" },
+        "dc→sak": { from: 0, to: 2, order: 1, name: "Online-Dienst → eigener SAK" },
+        "sak→rdn": { from: 2, to: 3, both: true, order: 2, name: "SAK ⇄ RDN" },
+        "sak→vs": { from: 2, to: 4, both: true, order: 3, name: "SAK ⇄ Vermittlungsstelle" },
+        "sak→sak": { from: 2, to: 5, order: 4, name: "SAK → SAK des Registers" },
+        "sak→dp": { from: 5, to: 6, order: 5, name: "SAK → Register" },
+        "dp→sak": { from: 6, to: 5, order: 6, name: "Register → SAK" },
+        "sak←sak": { from: 5, to: 2, order: 7, name: "SAK des Registers → SAK" },
+        "sak→dc": { from: 2, to: 0, order: 8, name: "SAK → Online-Dienst" },
+      },
+      carried: ["sak→sak", "sak→dp", "dp→sak", "sak←sak"],
+      answered: "sak→dc",
+    },
+    hub: {
+      lanes: [
+        ["Online-Dienst", "Dienst"], ["IDA", "IDA"], ["RDN", "RDN"], ["Vermittlungsstelle", "VS"],
+        ["Transport-Hub", "Hub"], ["Register", "Reg."],
+      ],
+      dc: 0, dp: 5,
+      hops: {
+        "dc→ida": { from: 0, to: 1, both: true, order: 0, name: "Online-Dienst ⇄ IDA" },
+        "dc→rdn": { from: 0, to: 2, both: true, order: 1, name: "Online-Dienst ⇄ RDN" },
+        "dc→vs": { from: 0, to: 3, both: true, order: 2, name: "Online-Dienst ⇄ Vermittlungsstelle" },
+        "dc→hub": { from: 0, to: 4, order: 3, name: "Online-Dienst → Transport-Hub" },
+        "hub→dp": { from: 4, to: 5, order: 4, name: "Transport-Hub → Register" },
+        "dp→hub": { from: 5, to: 4, order: 5, name: "Register → Transport-Hub" },
+        "hub→dc": { from: 4, to: 0, order: 6, name: "Transport-Hub → Online-Dienst" },
+      },
+      carried: ["dc→hub", "hub→dp", "dp→hub", "hub→dc"],
+      answered: "hub→dc",
+    },
   };
+  const HUB_ONLY = Object.keys(LAYOUTS.hub.hops).filter((hop) => !LAYOUTS.sak.hops[hop]);
+  function hopOf(exchange, hop) {
+    return LAYOUTS[exchange.layout].hops[hop];
+  }
+  function knownHop(hop) {
+    return Boolean(LAYOUTS.sak.hops[hop] || LAYOUTS.hub.hops[hop]);
+  }
   const MAX_EXCHANGES = 30;
   const SLOW_MS = 450;
 
@@ -41,9 +83,18 @@
   function nameOf(id) {
     return participants[id] ? participants[id].name : id;
   }
-  const ROLE_SHORT = { consumer: "Online-Dienst", provider: "Register", hub: "Hub", vs: "VS", ida: "IDA" };
+  const ROLE_SHORT = { consumer: "Online-Dienst", provider: "Register", hub: "Hub", vs: "VS", ida: "IDA", rdn: "RDN", iam: "IAM", eid: "eID" };
   function shortName(id) {
+    const entry = participants[id];
+    if (entry && entry.role === "sak") return entry.servesRole === "consumer" ? "SAK Dienst" : "SAK Register";
     return ROLE_SHORT[roleOf(id)] || id;
+  }
+  /** The online service or register a component belongs to (a SAK: the one it connects). */
+  function sideOf(id) {
+    const entry = participants[id];
+    if (!entry) return [null, null];
+    if (entry.role === "sak") return [entry.servesRole, entry.serves];
+    return [entry.role, id];
   }
   function byStart(events) {
     return [...events].sort((a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt));
@@ -58,18 +109,19 @@
     const key = event.traceId || "ohne-" + event.eventId;
     let exchange = exchanges.get(key);
     if (exchange) return exchange;
-    exchange = { key, traceId: event.traceId, flowId: null, rows: new Map(), envelopes: [], dc: null, dp: null, title: "" };
+    exchange = { key, traceId: event.traceId, flowId: null, rows: new Map(), envelopes: [], dc: null, dp: null, title: "", layout: "sak" };
     const heading = el("h3", {}, "Austausch");
     const meta = el("p", { class: "meta" }, event.traceId ? "Anfrage-ID " + event.traceId : "ohne zuordenbare Anfrage-ID");
     const pilot = el("p", { class: "meta pilot" });
     const overall = el("span", { class: "gesamt laeuft" }, "läuft …");
-    const laneCells = LANES.map((lane) => el("div", { class: "bahn" }, lane, el("small", {}, "")));
+    const lanes = el("div", { class: "bahnen", "aria-hidden": "true" });
     const list = el("ol", { class: "sequenz", "aria-label": "Schritte" });
-    const card = el("article", { class: "austausch", "data-trace": event.traceId || "" },
-      el("div", { class: "austausch-kopf" }, el("div", {}, heading, meta, pilot), overall),
-      el("div", { class: "bahnen", "aria-hidden": "true" }, ...laneCells),
+    const card = el("article", { class: "austausch", "data-trace": event.traceId || "", "data-layout": "sak" },
+      el("div", { class: "austausch-kopf" }, el("div", { class: "austausch-titel" }, heading, meta, pilot), overall),
+      lanes,
       list);
-    Object.assign(exchange, { card, heading, meta, pilot, overall, laneCells, list });
+    Object.assign(exchange, { card, heading, meta, pilot, overall, lanes, list });
+    drawLanes(exchange);
     exchanges.set(key, exchange);
     container.prepend(card);
     emptyHint.hidden = true;
@@ -81,16 +133,50 @@
     return exchange;
   }
 
+  function drawLanes(exchange) {
+    const layout = LAYOUTS[exchange.layout];
+    exchange.card.classList.remove("bahnen-6", "bahnen-7");
+    exchange.card.classList.add("bahnen-" + layout.lanes.length);
+    exchange.card.dataset.layout = exchange.layout;
+    exchange.laneCells = layout.lanes.map(([long, short]) =>
+      el("div", { class: "bahn" }, el("span", { class: "bahn-lang" }, long), el("span", { class: "bahn-kurz" }, short), el("small", {}, "")));
+    exchange.lanes.replaceChildren(...exchange.laneCells);
+    if (exchange.dc) exchange.laneCells[layout.dc].querySelector("small").textContent = nameOf(exchange.dc);
+    if (exchange.dp) exchange.laneCells[layout.dp].querySelector("small").textContent = nameOf(exchange.dp);
+  }
+
+  function arrowClass(exchange, hop) {
+    const spec = hopOf(exchange, hop);
+    const low = Math.min(spec.from, spec.to);
+    const high = Math.max(spec.from, spec.to);
+    const direction = spec.both ? "beide" : spec.to > spec.from ? "rechts" : "links";
+    return `pfeil von-${low + 1} bis-${high + 1} span-${high - low + 1} ${direction}`;
+  }
+
+  /** A hop of the central hub arrived: this exchange went through the hub, draw it so. */
+  function useLayoutOf(exchange, hop) {
+    if (exchange.layout === "hub" || !HUB_ONLY.includes(hop)) return;
+    exchange.layout = "hub";
+    drawLanes(exchange);
+    for (const row of exchange.rows.values()) {
+      if (!hopOf(exchange, row.hop)) continue;
+      row.arrow.className = arrowClass(exchange, row.hop);
+      row.name.textContent = hopOf(exchange, row.hop).name + (row.attempt > 1 ? ` (Versuch ${row.attempt})` : "");
+    }
+  }
+
   function noteParties(exchange, event) {
+    const layout = LAYOUTS[exchange.layout];
     for (const id of [event.component, event.peer]) {
       if (!id) continue;
-      if (roleOf(id) === "consumer" && !exchange.dc) {
-        exchange.dc = id;
-        exchange.laneCells[0].querySelector("small").textContent = nameOf(id);
+      const [role, party] = sideOf(id);
+      if (role === "consumer" && !exchange.dc) {
+        exchange.dc = party;
+        exchange.laneCells[layout.dc].querySelector("small").textContent = nameOf(party);
       }
-      if (roleOf(id) === "provider" && !exchange.dp) {
-        exchange.dp = id;
-        exchange.laneCells[5].querySelector("small").textContent = nameOf(id);
+      if (role === "provider" && !exchange.dp) {
+        exchange.dp = party;
+        exchange.laneCells[layout.dp].querySelector("small").textContent = nameOf(party);
       }
     }
     if (event.flowId) {
@@ -98,11 +184,15 @@
       exchange.card.dataset.flow = event.flowId;
       describePilot(exchange);
     }
-    // The online service names what it asks for ("Meldebescheinigung anfragen").
-    if (event.title && roleOf(event.component) === "consumer") {
-      if (event.hop === "dc→hub" || (!exchange.title && event.hop === "dc→rdn")) exchange.title = event.title;
+    // The online service names what it asks for ("Meldebescheinigung anfragen"); through the
+    // SAKs the route look-up names the evidence type ("Meldebescheinigung: Datenhalter finden").
+    if (event.title && roleOf(event.component) === "consumer" && ["dc→hub", "dc→sak"].includes(event.hop)) {
+      exchange.title = event.title;
+    } else if (event.title && !exchange.title && ["dc→rdn", "sak→rdn"].includes(event.hop)) {
+      const route = /^(.+): Datenhalter finden$/.exec(event.title);
+      if (route) exchange.title = `${route[1]} anfragen`;
     }
-    const parts = [exchange.title || "Austausch"];
+    const parts = [exchange.title || "Nachweisabruf"];
     if (exchange.dc && exchange.dp) parts.push(`${nameOf(exchange.dc)} → ${nameOf(exchange.dp)}`);
     exchange.heading.textContent = parts.join(" · ");
   }
@@ -113,22 +203,19 @@
   }
 
   function attemptOf(exchange, envelopeId, hop) {
-    if (!envelopeId || !["dc→hub", "hub→dp", "dp→hub", "hub→dc"].includes(hop)) return 1;
+    if (!envelopeId || !LAYOUTS[exchange.layout].carried.includes(hop)) return 1;
     let index = exchange.envelopes.indexOf(envelopeId);
     if (index < 0) index = exchange.envelopes.push(envelopeId) - 1;
     return index + 1;
   }
 
   function rowFor(exchange, event) {
-    const hop = HOPS[event.hop];
+    const hop = hopOf(exchange, event.hop);
     const attempt = attemptOf(exchange, event.envelopeId, event.hop);
     const key = event.hop + "|" + attempt;
     let row = exchange.rows.get(key);
     if (row) return row;
-    const low = Math.min(hop.from, hop.to);
-    const high = Math.max(hop.from, hop.to);
-    const direction = hop.both ? "beide" : hop.to > hop.from ? "rechts" : "links";
-    const arrow = el("div", { class: `pfeil von-${low + 1} bis-${high + 1} span-${high - low + 1} ${direction}` });
+    const arrow = el("div", { class: arrowClass(exchange, event.hop) });
     const name = el("span", { class: "schritt-name" }, hop.name + (attempt > 1 ? ` (Versuch ${attempt})` : ""));
     const title = el("span", { class: "schritt-titel" });
     const timing = el("span", { class: "dauer" });
@@ -137,7 +224,7 @@
       name, title, timing, verdict);
     const checks = el("ul", { class: "pruefungen", "aria-label": "Prüfungen" });
     const item = el("li", { class: "schritt", "data-hop": event.hop, "data-attempt": String(attempt) }, arrow, button, checks);
-    row = { key, hop: event.hop, attempt, events: [], item, title, timing, verdict, checks, start: Infinity, exchange };
+    row = { key, hop: event.hop, attempt, events: [], item, arrow, name, title, timing, verdict, checks, start: Infinity, exchange };
     button.addEventListener("click", () => openDetails(row, button));
     exchange.rows.set(key, row);
     placeRow(exchange, row, Date.parse(event.startedAt));
@@ -146,7 +233,7 @@
 
   function placeRow(exchange, row, start) {
     row.start = start;
-    const order = (r) => [r.attempt, r.start, HOPS[r.hop].order];
+    const order = (r) => [r.attempt, r.start, hopOf(exchange, r.hop).order];
     const mine = order(row);
     const later = [...exchange.rows.values()].filter((other) => {
       if (other === row || !other.item.isConnected) return false;
@@ -168,18 +255,41 @@
     row.title.textContent = events.map((e) => e.title).filter(Boolean)[0] || "";
     // Each side's own time: the sender's includes the wait for the answer.
     row.timing.textContent = events.map((e) => `${shortName(e.component)} ${formatMs(e.durationMs)}`).join(" · ");
-    row.verdict.textContent = ok
-      ? `✓ ${checks.length} ${checks.length === 1 ? "Prüfung" : "Prüfungen"} bestanden`
-      : `✗ ${failed.length} von ${checks.length} fehlgeschlagen`;
+    row.verdict.textContent = !ok
+      ? `✗ ${failed.length} von ${checks.length} nicht bestanden`
+      : checks.length === 0
+        ? "✓ weitergegeben"
+        : `✓ ${checks.length} ${checks.length === 1 ? "Prüfung" : "Prüfungen"} bestanden`;
     const groups = events.filter((e) => e.checks.length).map((event) =>
       el("li", { class: "gruppe" },
         el("span", { class: "wer" }, shortName(event.component) + ":"),
-        el("ul", {}, ...event.checks.map((check) =>
-          el("li", { class: "pruefung " + (check.ok ? "ok" : "fehler"), title: check.detail || "" },
-            (check.ok ? "✓ " : "✗ ") + check.name,
-            !check.ok && check.detail ? el("span", { class: "grund" }, " – " + clip(check.detail, 110)) : null)))));
+        el("ul", {}, ...event.checks.map(checkPill))));
     row.checks.replaceChildren(...groups);
     return { ok, failed, checks };
+  }
+
+  /** One check as a pill: ✓ passed, ✗ failed with its reason; a fault switched on from this
+   *  page is shown as what it is ("Störung simuliert: …"), not as a failed statement. */
+  function checkPill(check) {
+    if (check.simulated) {
+      return el("li", { class: "pruefung fehler simuliert", title: check.name },
+        "⚠ Störung " + check.detail);
+    }
+    return el("li", { class: "pruefung " + (check.ok ? "ok" : "fehler"), title: check.detail || "" },
+      (check.ok ? "✓ " : "✗ ") + check.name,
+      !check.ok && check.detail ? el("span", { class: "grund" }, " – " + clip(check.detail, 110)) : null);
+  }
+
+  /** The badge of a failed exchange: the first check that failed for real, and a simulated
+   *  fault beside it when one caused it. Never a passed check, never a bare "Fehler". */
+  function failureText(rows) {
+    const checks = rows.flatMap((r) => byStart(r.events).flatMap((e) => e.checks)).filter((c) => !c.ok);
+    const real = checks.find((c) => !c.simulated);
+    const simulated = checks.find((c) => c.simulated);
+    if (real && simulated) return `✗ nicht bestanden: ${real.name} · Störung ${simulated.detail}`;
+    if (real) return `✗ nicht bestanden: ${real.name}`;
+    if (simulated) return `✗ Störung ${simulated.detail}`;
+    return "✗ fehlgeschlagen";
   }
 
   function formatMs(ms) {
@@ -189,31 +299,33 @@
   function renderExchange(exchange) {
     const rows = [...exchange.rows.values()];
     const failed = rows.some((r) => r.item.classList.contains("fehler"));
-    const answered = rows.some((r) => r.hop === "hub→dc");
+    const answered = rows.some((r) => r.hop === LAYOUTS[exchange.layout].answered);
     const state = failed ? "fehler" : answered ? "ok" : "laeuft";
     exchange.card.classList.toggle("ok", state === "ok");
     exchange.card.classList.toggle("fehler", state === "fehler");
     exchange.overall.className = "gesamt " + state;
     if (state === "fehler") {
-      const first = rows.flatMap((r) => r.events.flatMap((e) => e.checks)).find((c) => !c.ok);
-      exchange.overall.textContent = "✗ Fehler: " + (first ? first.name : "");
+      exchange.overall.textContent = failureText(rows);
     } else {
       exchange.overall.textContent = state === "ok" ? "✓ alle Prüfungen bestanden" : "läuft …";
     }
   }
 
   function applyFlow(event) {
-    if (!HOPS[event.hop]) return;
+    if (!knownHop(event.hop)) return;
     const exchange = exchangeFor(event);
+    useLayoutOf(exchange, event.hop);
+    if (!hopOf(exchange, event.hop)) return;
     noteParties(exchange, event);
     const row = rowFor(exchange, event);
     if (row.events.some((e) => e.eventId === event.eventId)) return;
     row.events.push(event);
     const verdict = renderRow(row);
     renderExchange(exchange);
+    const hopName = hopOf(exchange, row.hop).name;
     announcer.textContent = verdict.ok
-      ? `${HOPS[row.hop].name}: ${verdict.checks.length} Prüfungen bestanden`
-      : `${HOPS[row.hop].name}: fehlgeschlagen – ${verdict.failed.map((c) => c.name).join(", ")}`;
+      ? `${hopName}: ${verdict.checks.length} Prüfungen bestanden`
+      : `${hopName}: nicht bestanden – ${verdict.failed.map((c) => (c.simulated ? "Störung " + c.detail : c.name)).join(", ")}`;
     if (openedFrom && openedFrom.row === row) renderDetails(row);
   }
 
@@ -333,13 +445,15 @@
   });
 
   function renderDetails(row) {
-    detailsTitle.textContent = HOPS[row.hop].name + (row.attempt > 1 ? ` (Versuch ${row.attempt})` : "");
+    detailsTitle.textContent = hopOf(row.exchange, row.hop).name + (row.attempt > 1 ? ` (Versuch ${row.attempt})` : "");
     const parts = byStart(row.events).map((event) => {
       const part = el("section", { class: "teil" },
         el("h3", {}, `${nameOf(event.component)} (${event.component})`),
-        el("p", { class: "klein" }, `${event.title || ""} · ${formatMs(event.durationMs)} · begonnen ${new Date(event.startedAt).toLocaleTimeString("de-DE")}`),
+        el("p", { class: "klein" }, `${event.title || ""} · ${formatMs(event.durationMs)} · begonnen ${event.startedAtText}`),
         el("ul", { class: "pruefliste" }, ...event.checks.map((c) =>
-          el("li", { class: c.ok ? "ok" : "fehler" }, c.name, c.detail ? el("span", { class: "detail" }, c.detail) : null))));
+          c.simulated
+            ? el("li", { class: "fehler simuliert" }, "Störung " + c.detail, el("span", { class: "detail" }, `Prüfung „${c.name}“: auf dieser Seite eingeschaltet`))
+            : el("li", { class: c.ok ? "ok" : "fehler" }, c.name, c.detail ? el("span", { class: "detail" }, c.detail) : null))));
       if (event.documents.length) {
         const target = el("div", { class: "dokument-ansicht" });
         const buttons = event.documents.map((doc) => {

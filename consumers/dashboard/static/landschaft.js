@@ -22,7 +22,7 @@
           (label[component.status] || component.status) + time + (component.status === "healthy" ? "" : " – " + component.detail);
         if (component.status === "healthy") healthy += 1;
       }
-      stand.textContent = `${healthy} von ${data.components.length} Komponenten gesund · Stand ${new Date().toLocaleTimeString("de-DE")}`;
+      stand.textContent = `${healthy} von ${data.components.length} Komponenten gesund · Stand ${data.checkedAt}`;
     } catch (error) {
       stand.textContent = "Zustand konnte nicht abgefragt werden: " + error.message;
     }

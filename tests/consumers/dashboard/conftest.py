@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,12 +15,18 @@ from pydantic import SecretStr
 
 from consumers.dashboard import DashboardSettings, create_app, operator_token
 from consumers.dashboard.sink import HttpTraceSink, landscape_reporting
-from noots import trace
+from noots import messages, trace
+from noots.access import AccessTokenSource
+from noots.clock import SystemClock
+from noots.participant import load_credential
 from noots.testing.asgi import RoutingTransport
 from noots.testing.dashboard import ServedDashboard, serve_dashboard
 from noots.testing.landscape import Landscape, landscape_in_process
+from noots.testing.requests import RequestFactory
+from registers.identities import identity
 
 KBA = "991-01234ZFZR-41"
+BPA = "08118079-BPA-87"
 MELDE_KORNTAL = "08118079-MELD-12"
 ERIKA = "02476291358"
 
@@ -130,3 +138,46 @@ def traced(served_dashboard: ServedDashboard) -> Iterator[ServedDashboard]:
     finally:
         trace.install(previous)
         sink.close()
+
+
+def fetch_through_sak(landscape: Landscape) -> tuple[str, int]:
+    """The Bewohnerparkausweis service asks its SAK for Erika's Fahrzeughalterauskunft
+    (consumer API, IAM access token), as an online service connected to NOOTS does; the
+    request id and the HTTP status of the answer."""
+    topology, pki_dir = landscape.topology, landscape.data_dir / "pki"
+    clock = SystemClock()
+    erika = identity(ERIKA)
+    assert erika is not None
+    request = RequestFactory.from_pki_dir(pki_dir, topology, clock=clock).request(
+        consumer=BPA,
+        provider=KBA,
+        evidence_type="Fahrzeughalterauskunft",
+        subject=messages.NaturalPerson(
+            erika.family_name, erika.given_names, erika.date_of_birth, erika.idnr
+        ),
+    )
+
+    async def submit() -> int:
+        async with httpx.AsyncClient(trust_env=False, timeout=30) as http:
+            token = AccessTokenSource(
+                load_credential(pki_dir, BPA),
+                iam_url=topology.base_url("platform"),
+                iam_id=topology.platform.iam_id,
+                clock=clock,
+                http=http,
+            )
+            answer = await http.post(
+                topology.base_url(topology.sak_id(BPA)) + "/consumer/v1/requests",
+                content=messages.to_bytes(request),
+                headers={
+                    "Content-Type": "application/xml",
+                    **await token.authorization(topology.sak_id(BPA)),
+                    "Noots-Purpose": "Bewohnerparkausweis",
+                    "Noots-Service-Id": topology.service_id(KBA, "Fahrzeughalterauskunft"),
+                },
+            )
+            return answer.status_code
+
+    # Playwright's sync API runs an event loop in this thread: the client gets its own.
+    with ThreadPoolExecutor(1) as worker:
+        return str(request.request_id), worker.submit(asyncio.run, submit()).result(timeout=60)

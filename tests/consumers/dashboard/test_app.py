@@ -57,7 +57,7 @@ async def test_pages_render_in_german_with_every_asset_shipped(landscape: Landsc
             links = re.findall(r'(?:src|href)="([^"]*)"', page.text)
             assert links
             assert all(link.startswith(("/", "#")) for link in links), links
-            for asset in (link for link in links if link.startswith("/static/")):
+            for asset in (link for link in links if link.startswith(("/static/", "/assets/"))):
                 assert (await dash.client.get(asset)).status_code == 200
 
 
@@ -289,6 +289,82 @@ async def test_datenschutzcockpit_shows_the_pilot_transfers(landscape: Landscape
     assert {r["requestId"] for r in run["results"]} <= request_ids
     assert lower.json()["refused"]["status"] == 403
     assert lower.json()["transfers"] == []
+
+
+async def test_datenschutzcockpit_view_is_german(landscape: Landscape) -> None:
+    """The DSC view's data are ready to show: Berlin time written by Babel, outcomes and
+    parties in German, a refusal explained in German."""
+    async with wired_dashboard(landscape, registers=BPA_REGISTERS) as dash:
+        run = await dash.run_pilot("bewohnerparkausweis", ERIKA, via_ida=False)
+        cockpit = (await dash.client.post("/api/v1/dsc", json={"idnr": ERIKA})).json()
+        lower = await dash.client.post("/api/v1/dsc", json={"idnr": ERIKA, "level": "normal"})
+    german_time = re.compile(r"^\d\d\.\d\d\.\d{4}, \d\d:\d\d Uhr$")
+    assert german_time.match(cockpit["identity"]["expiresAtText"])
+    ours = {r["requestId"] for r in run["results"]}
+    transfers = [
+        t for t in cockpit["transfers"] if t["requestId"].removeprefix("urn:uuid:") in ours
+    ]
+    assert len(transfers) == 2
+    for transfer in transfers:
+        assert german_time.match(transfer["timeText"]), transfer["timeText"]
+        assert transfer["outcomeText"] == "übermittelt"
+        for record in transfer["records"]:
+            assert record["outcomeText"] == "übermittelt"
+            assert record["partyName"] != record["party"]  # a name, not an id
+            assert record["timeText"].endswith(" Uhr")
+    for transfer in cockpit["transfers"]:  # earlier tests' refusals too: never a raw key
+        assert not transfer["outcomeText"].startswith(("refused", "delivered", "pending"))
+    assert "Vertrauensniveau „hoch“" in lower.json()["refused"]["text"]
+
+
+async def test_dashboard_health_names_its_own_revoked_certificate(
+    landscape: Landscape, tmp_path: Path
+) -> None:
+    """The dashboard's /health is 503 once the CA revoked its own certificate, and its own
+    row on the Landschaft turns degraded, naming the certificate."""
+    from consumers.dashboard import DashboardSettings, create_app
+    from noots.pki import Role
+    from noots.testing.pki import TestPki
+
+    with TestPki(tmp_path / "pki") as pki:
+        pki.credential("noots-simulator", Role.SIMULATOR)
+        me = load_participant(tmp_path / "pki", "noots-simulator", clock=SystemClock())
+        app = create_app(DashboardSettings(**landscape.settings_overrides), participant=me)
+        async with app.router.lifespan_context(app):
+            import httpx
+
+            base = landscape.url("dashboard")
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url=base
+            ) as client:
+                before = await client.get("/health")
+                pki.revoke("noots-simulator")
+                after = await client.get("/health")
+                rows = (await client.get("/api/v1/health")).json()
+    assert before.status_code == 200
+    assert after.status_code == 503
+    [problem] = after.json()["problems"]
+    assert problem.startswith("Zertifikat von noots-simulator (Simulator (Dashboard)) gesperrt / ")
+    [own] = [c for c in rows["components"] if c["name"] == "dashboard"]
+    assert own["status"] == "degraded"
+    assert "gesperrt" in own["detail"]
+    assert rows["checkedAt"].endswith(" Uhr")
+
+
+async def test_landscape_lists_each_sak_with_the_participant_it_connects(
+    landscape: Landscape,
+) -> None:
+    """Every register and online service has its SAK on the Landschaft, beside its name."""
+    async with wired_dashboard(landscape, registers=[]) as dash:
+        page = (await dash.client.get("/")).text
+        topology = dash.landscape.topology
+    section = page[page.index('id="saks"') :]
+    section = section[: section.index("</table>")]
+    for member in topology.members():
+        row = section[section.index(f'data-sak="{member.participant_id}.sak"') :]
+        row = row[: row.index("</tr>")]
+        assert f'data-serves="{member.participant_id}"' in row
+        assert member.name in row
 
 
 @pytest.mark.postgres

@@ -21,12 +21,15 @@ from noots.conformance import (
 )
 from noots.participant import load_participant
 from noots.testing.dashboard import ServedDashboard
-from tests.consumers.dashboard.conftest import ERIKA, KBA
+from tests.consumers.dashboard.conftest import ERIKA, KBA, fetch_through_sak
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 HOPS = ["dc→ida", "dc→rdn", "dc→vs", "dc→hub", "hub→dp", "dp→hub", "hub→dc"]
+#: One retrieval through the SAKs, KBA for the Bewohnerparkausweis (one area: no VS token).
+SAK_HOPS = ["dc→sak", "sak→sak", "sak→dp", "dp→sak", "sak←sak", "sak→dc"]
 TIMEOUT = 45_000
+
 
 RECORD_ROWS = """() => {
   window.__rows = [];
@@ -190,13 +193,16 @@ def test_a_register_fault_shows_the_red_path(page: Any, traced: ServedDashboard)
     red.wait_for()
     # the register's own report (the simulated fault) and the hub's refusal, as they arrive
     red.locator(".pruefung.fehler", has_text="Signatur und Zertifikat des Registers").wait_for()
-    assert any(
-        text.startswith("✗ Register arbeitet ohne Störung")
-        for text in red.locator(".pruefung.fehler").all_inner_texts()
-    )
+    simulated = red.locator(".pruefung.simuliert").first
+    simulated.wait_for()
+    assert simulated.inner_text() == "⚠ Störung simuliert: Antwortsignatur verfälscht"
     # the hub's refusal reaches the DC a moment after the hub reported dp→hub: wait, not count
     card.locator("li.schritt.fehler[data-hop='hub→dc']").first.wait_for()
-    card.locator(".gesamt", has_text="Fehler").wait_for()
+    badge = card.locator(".gesamt", has_text="nicht bestanden")
+    badge.wait_for()
+    assert "Signatur und Zertifikat des Registers" in badge.inner_text()
+    assert "Störung simuliert: Antwortsignatur verfälscht" in badge.inner_text()
+    assert "arbeitet ohne Störung" not in badge.inner_text()  # a statement, not the error
     assert (
         exchange(page, "Meldebescheinigung", state="ok").locator("li.schritt.fehler").count() == 0
     )
@@ -209,6 +215,87 @@ def test_a_register_fault_shows_the_red_path(page: Any, traced: ServedDashboard)
         "row => row.querySelector('.stoerung-zustand').textContent === 'keine Störung'",
         arg=row.element_handle(),
     )
+
+
+def test_the_path_through_the_saks_is_drawn_on_seven_lifelines(
+    page: Any, traced: ServedDashboard
+) -> None:
+    """A retrieval through the SAKs is one exchange on the lifelines online service, IDA,
+    its SAK, RDN, VS, the register's SAK and the register, each hop between the right two,
+    every check green, the start times in Berlin time."""
+    open_live(page, traced)
+    request_id, status = fetch_through_sak(traced.landscape)
+    assert status == 200
+    card = page.locator(f"article.austausch[data-trace='{request_id}']")
+    card.locator("li.schritt[data-hop='sak→dc']").wait_for()
+    card.locator("li.schritt[data-hop='sak→dp'] .pruefung", has_text="Person eindeutig").wait_for()
+    assert card.get_attribute("data-layout") == "sak"
+    lanes = card.locator(".bahn .bahn-lang").all_inner_texts()
+    assert lanes == [
+        "Online-Dienst",
+        "IDA",
+        "SAK des Online-Dienstes",
+        "RDN",
+        "Vermittlungsstelle",
+        "SAK des Registers",
+        "Register",
+    ]
+    assert "Kraftfahrt-Bundesamt" in card.locator(".bahn").last.inner_text()
+    drawn = card.locator("li.schritt").evaluate_all("rows => rows.map(r => r.dataset.hop)")
+    assert [hop for hop in drawn if hop in SAK_HOPS] == SAK_HOPS
+    arrows = {
+        hop: card.locator(f"li.schritt[data-hop='{hop}'] .pfeil").get_attribute("class")
+        for hop in SAK_HOPS
+    }
+    assert arrows["dc→sak"] == "pfeil von-1 bis-3 span-3 rechts"
+    assert arrows["sak→sak"] == "pfeil von-3 bis-6 span-4 rechts"
+    assert arrows["sak→dp"] == "pfeil von-6 bis-7 span-2 rechts"
+    assert arrows["dp→sak"] == "pfeil von-6 bis-7 span-2 links"
+    assert arrows["sak←sak"] == "pfeil von-3 bis-6 span-4 links"
+    assert arrows["sak→dc"] == "pfeil von-1 bis-3 span-3 links"
+    card.locator(".gesamt", has_text="alle Prüfungen bestanden").wait_for()
+    assert card.locator(".pruefung.fehler").count() == 0
+    card.locator("li.schritt[data-hop='sak→sak'] .schritt-knopf").click()
+    started = page.locator("#details .teil .klein").first.inner_text()
+    assert started.endswith(" Uhr")
+    assert "T" not in started.rsplit("begonnen", 1)[1]
+
+
+def test_a_fault_at_the_registers_sak_shows_as_simulated_not_as_an_error_statement(
+    page: Any, traced: ServedDashboard
+) -> None:
+    """ "Antwortsignatur verfälscht" switched on the page reaches the KBA's SAK: its answer
+    fails the check of the online service's SAK, the fault is shown as simulated, and the
+    badge names the failed check, never "Fehler: … arbeitet ohne Störung"."""
+    open_live(page, traced)
+    row = page.locator(f"#stoerungen-tabelle tr[data-register='{KBA}']")
+    row.locator("select.stoerung-wahl").select_option("bad_signature")
+    row.locator(".stoerung-setzen").click()
+    page.wait_for_function(
+        "row => row.querySelector('.stoerung-zustand').textContent.includes('an seinem SAK')",
+        arg=row.element_handle(),
+    )
+    try:
+        request_id, status = fetch_through_sak(traced.landscape)
+    finally:
+        httpx.delete(
+            traced.landscape.url(f"{KBA}.sak") + "/admin/v1/faults",
+            headers={"Authorization": f"Bearer {traced.landscape.admin_token}"},
+        )
+    assert status != 200
+    card = page.locator(f"article.austausch[data-trace='{request_id}']")
+    red = card.locator("li.schritt.fehler[data-hop='sak←sak']")
+    red.locator(".pruefung.simuliert").wait_for()
+    assert red.locator(".pruefung.simuliert").inner_text() == (
+        "⚠ Störung simuliert: Antwortsignatur verfälscht"
+    )
+    red.locator(".pruefung.fehler:not(.simuliert)").first.wait_for()
+    badge = card.locator(".gesamt.fehler")
+    badge.wait_for()
+    assert badge.inner_text().startswith("✗ nicht bestanden: ")
+    assert "Störung simuliert: Antwortsignatur verfälscht" in badge.inner_text()
+    assert "arbeitet ohne Störung" not in badge.inner_text()
+    assert "bad_signature" not in card.inner_text()
 
 
 def test_datenschutzcockpit_view_lists_the_citizens_transfers(
@@ -225,6 +312,9 @@ def test_datenschutzcockpit_view_lists_the_citizens_transfers(
     assert "Fahrzeughalterauskunft aus dem Zentralen Fahrzeugregister" in table
     assert "Stadt Korntal-Münchingen, Bewohnerparkausweis" in table
     assert "Bewohnerparkausweis" in table
+    assert "übermittelt" in table
+    assert "delivered" not in table
+    assert " Uhr" in table
     assert "Vertrauensniveau hoch" in page.inner_text("#dsc-person-info")
 
 

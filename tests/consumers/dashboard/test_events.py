@@ -108,3 +108,59 @@ def test_local_sink_is_a_trace_sink() -> None:
         trace.step("RDN erreichbar")
     [notice] = log.notices()
     assert json.loads(notice.data)["flowId"] == "run"
+
+
+def test_summaries_are_german_with_berlin_time() -> None:
+    """A simulated fault reads by its German name and is flagged as simulated, an outcome key
+    in a title is German, an error code gets its meaning, the start is Berlin time."""
+    from noots.trace import Check
+
+    started = datetime(2026, 12, 6, 5, 12, 52, tzinfo=UTC)
+    summary = event_summary(
+        FlowEvent(
+            trace_id="t",
+            hop=Hop.DP_SAK,
+            component="991-01234ZFZR-41",
+            title="Antwort an den eigenen SAK (delivered)",
+            checks=(
+                Check(name="Register arbeitet ohne Störung", ok=False, detail="simuliert: drop"),
+                Check(name="Signatur", ok=False, detail="EDM:ERR:0001: signature invalid"),
+                Check(name="Antwort gebunden", ok=True),
+            ),
+            started_at=started,
+            ended_at=started,
+        )
+    )
+    assert summary["title"] == "Antwort an den eigenen SAK (übermittelt)"
+    fault, signature, bound = summary["checks"]
+    assert fault == {
+        "name": "Register arbeitet ohne Störung",
+        "ok": False,
+        "detail": "simuliert: Verbindung bricht mitten in der Antwort ab",
+        "simulated": True,
+    }
+    assert (
+        signature["detail"] == "Authentifizierung fehlgeschlagen (EDM:ERR:0001): signature invalid"
+    )
+    assert not signature["simulated"]
+    assert bound["ok"]
+    assert summary["startedAtText"] == "06:12:52 Uhr"
+    assert "bad_signature" not in json.dumps(summary)
+
+
+@pytest.mark.parametrize(
+    ("title", "german"),
+    [
+        ("Antwort signieren (refused:EDM:ERR:0004)", "Antwort signieren (kein Nachweis vorhanden)"),
+        (
+            "Antwort des Registers geprüft: pending",
+            "Antwort des Registers geprüft: wird nachgereicht",
+        ),
+        ("Übermittlung protokolliert (§ 9 IDNrG)", "Übermittlung protokolliert (§ 9 IDNrG)"),
+    ],
+)
+def test_outcome_keys_in_titles_are_german(title: str, german: str) -> None:
+    """Components quote outcome keys in their titles; the page shows German."""
+    from consumers.dashboard._events import german_title
+
+    assert german_title(title) == german

@@ -71,6 +71,23 @@ def test_a_valid_request_is_verified_and_explained(pki: TestPki) -> None:
     assert doc["nested"] == []
 
 
+def test_times_are_berlin_time_beside_the_signed_value(pki: TestPki) -> None:
+    """The envelope's Created, the certificate's validity and the date of birth read as a
+    German reader expects; the signed UTC value stays visible beside the time."""
+    from noots.clock import format_utc
+    from noots.web import german_datetime
+
+    doc = explain(pki, signed_request(pki))
+    header = dict(doc["header"])
+    now = pki.clock.now()
+    created = german_datetime(now, seconds=True)
+    assert header["Erstellt"] == f"{created} ({format_utc(now, millis=True)})"
+    assert header["Nachweissubjekt"].endswith(", geboren 12.08.1964")
+    details = dict(doc["certificate"]["details"])
+    assert details["Gültig bis"].endswith(" Uhr")
+    assert "UTC" not in details["Gültig bis"]
+
+
 def test_a_changed_byte_fails_the_signature_not_the_chain(pki: TestPki) -> None:
     """Tampering shows as an invalid signature while the certificate path still holds."""
     raw = signed_request(pki).replace(b"Bewohnerparkausweis", b"Bewohnerparkauswejs", 1)
