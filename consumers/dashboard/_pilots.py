@@ -2,7 +2,7 @@
 the service needs, fetched through the client library as that service's participant.
 
 Each run is a :func:`noots.trace.flow` whose sink is the dashboard's own log, so the hops the
-client library records appear in the live view at once; the hub's and the registers' hops
+client library records appear in the live view at once; the SAKs' and the registers' hops
 arrive through the collector under the same request ids. The run itself (started, one result
 per evidence, finished) is published to the same log as ``run`` notices.
 """
