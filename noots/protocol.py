@@ -86,6 +86,11 @@ _SELECT_UP_TO = (
     " message_id, outcome, prev_hash, entry_hash FROM protocol_entries WHERE sequence <= ?"
     " ORDER BY sequence"
 )
+_SELECT_BY_MESSAGE = (
+    "SELECT sequence, recorded_at, party, consumer, provider, evidence_type, purpose, idnr,"
+    " message_id, outcome, prev_hash, entry_hash FROM protocol_entries"
+    " WHERE party = ? AND message_id = ? ORDER BY sequence"
+)
 _SELECT_TRANSFER = (
     "SELECT sequence, recorded_at, party, consumer, provider, evidence_type, purpose, idnr,"
     " message_id, outcome, prev_hash, entry_hash FROM protocol_entries"
@@ -395,6 +400,13 @@ class ProtocolLog:
                     _SELECT_BY_IDNR,
                     (idnr,),
                 )
+            return [_entry(row) for row in _rows(cursor)]
+
+    def transfer(self, message_id: str) -> list[ProtocolEntry]:
+        """This party's entries for one request id (``urn:uuid:…``), in chain order: what a
+        protocol export answers for one transfer (an index look-up, not a scan)."""
+        with self._lock, self._backend.read() as cursor:
+            cursor.execute(_SELECT_BY_MESSAGE, (self.party, message_id))
             return [_entry(row) for row in _rows(cursor)]
 
     def verify(self) -> int:

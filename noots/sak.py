@@ -40,6 +40,7 @@ __all__ = [
     "CONSUMER_REQUESTS_PATH",
     "PROVIDER_ANSWER_PATH",
     "PROVIDER_REQUESTS_PATH",
+    "PROVIDER_TRANSFERS_PATH",
     "ROUTES_PATH",
     "TRANSPORT_PATH",
     "XML_MEDIA_TYPE",
@@ -68,6 +69,9 @@ CONSUMER_REQUESTS_PATH = "/consumer/v1/requests"
 PROVIDER_REQUESTS_PATH = "/provider/v1/requests"
 #: Provider API, passive mode: the register posts its answer to a delivery here.
 PROVIDER_ANSWER_PATH = "/provider/v1/requests/{delivery_id}/answer"
+#: Provider API: a register's protocol export, what it logged for one request (§ 9 IDNrG),
+#: read with the same access rule as the push endpoint (its own SAK only).
+PROVIDER_TRANSFERS_PATH = "/provider/v1/transfers"
 #: Between SAKs: the signed transport envelope.
 TRANSPORT_PATH = "/transport/v1/messages"
 

@@ -1,7 +1,8 @@
 """The HTTP edge every register shares: the provider API of its SAK (``POST
-/provider/v1/requests`` in push mode, a poller in passive mode), ``GET /health`` and the fault
-injection admin API. I/O lives here (body, population, protocol log, sleeping); the decisions
-are the pure steps of :mod:`registers._pipeline`.
+/provider/v1/requests`` in push mode, a poller in passive mode), its protocol export ``GET
+/provider/v1/transfers``, ``GET /health`` and the fault injection admin API. I/O lives here
+(body, population, protocol log, sleeping); the decisions are the pure steps of
+:mod:`registers._pipeline`.
 
 A register speaks only to its own SAK: it gets the bare ``DE.EvidenceRequest.0101`` with the
 metadata its SAK established (:class:`~noots.sak.ProviderMetadata`) and answers the bare
@@ -27,7 +28,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import httpx
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -53,8 +54,13 @@ from noots.faults import (
 from noots.faults_http import ConnectionDropped, DroppedResponse, add_fault_admin, hang
 from noots.participant import Participant, load_participant
 from noots.pki import Role
-from noots.protocol import ProtocolLog, open_protocol_log
-from noots.sak import PROVIDER_ANSWER_PATH, PROVIDER_REQUESTS_PATH, ProviderMetadata
+from noots.protocol import ProtocolEntry, ProtocolLog, open_protocol_log
+from noots.sak import (
+    PROVIDER_ANSWER_PATH,
+    PROVIDER_REQUESTS_PATH,
+    PROVIDER_TRANSFERS_PATH,
+    ProviderMetadata,
+)
 from noots.sak import Header as SakHeader
 from noots.state import AnnouncementJournal, StateFile
 from noots.synthetic.identities import Behaviour, behaviour_of, identity
@@ -565,25 +571,9 @@ def create_register_app(
     @app.post(PROVIDER_REQUESTS_PATH, response_class=Response)
     async def provider_request(request: Request, service: ServiceDep) -> Response:
         """Push mode: the register's SAK hands over one 0101 with its metadata."""
-        try:
-            # Only this register's own SAK may hand it requests: its access token, and with
-            # TLS its certificate.
-            grant = service.access.verify_authorization(
-                request.headers.get("authorization"), roles=(Role.SAK,)
-            )
-            if grant.subject != service.sak_id:
-                raise AccessDenied(
-                    f"{service.register.participant_id} accepts requests only from its own SAK"
-                )
-            TlsPeer.of(request.scope).check(
-                service.sak_id, component=service.register.participant_id
-            )
-        except NootsError as error:
-            return JSONResponse(
-                {"code": error.code.value, "detail": error.message},
-                status_code=error.code.http_status,
-                headers={"WWW-Authenticate": bearer_challenge(error)},
-            )
+        refused = _refuse_unless_own_sak(request, service)
+        if refused is not None:
+            return refused
         raw, body_error = await read_body(request)
         decision: FaultDecision = service.faults.decide()
         if decision.delay_seconds > 0:
@@ -599,6 +589,23 @@ def create_register_app(
     if service.spec.sak.mode == "passive":
         app.state.poller = PassivePoller(service, transport=transport)
 
+    @app.get(PROVIDER_TRANSFERS_PATH)
+    async def transfers(
+        request: Request,
+        service: ServiceDep,
+        request_id: Annotated[str, Query(alias="requestId", min_length=1, max_length=128)],
+    ) -> JSONResponse:
+        """The protocol export: what this register logged for one request id (§ 9 IDNrG),
+        for its own SAK only (the DSC report and the conformance suite read it here)."""
+        refused = _refuse_unless_own_sak(request, service)
+        if refused is not None:
+            return refused
+        entries = await run_in_threadpool(service.protocol_log.transfer, request_id)
+        return JSONResponse(
+            {"requestId": request_id, "transfers": [_transfer_json(e) for e in entries]},
+            headers={"Cache-Control": "no-store"},
+        )
+
     @app.get("/health")
     async def health(service: ServiceDep) -> JSONResponse:
         healthy, body = await run_in_threadpool(service.health)
@@ -607,6 +614,41 @@ def create_register_app(
     if not settings.strict and settings.admin_token is not None:
         add_fault_admin(app, settings.admin_token.get_secret_value(), _service)
     return app
+
+
+def _refuse_unless_own_sak(request: Request, service: RegisterService) -> JSONResponse | None:
+    """None for a call of this register's own SAK (its access token, and with TLS its
+    certificate); the refusal (401/403 with ``WWW-Authenticate``) for anybody else."""
+    try:
+        grant = service.access.verify_authorization(
+            request.headers.get("authorization"), roles=(Role.SAK,)
+        )
+        if grant.subject != service.sak_id:
+            raise AccessDenied(
+                f"{service.register.participant_id} accepts requests only from its own SAK"
+            )
+        TlsPeer.of(request.scope).check(service.sak_id, component=service.register.participant_id)
+    except NootsError as error:
+        return JSONResponse(
+            {"code": error.code.value, "detail": error.message},
+            status_code=error.code.http_status,
+            headers={"WWW-Authenticate": bearer_challenge(error)},
+        )
+    return None
+
+
+def _transfer_json(entry: ProtocolEntry) -> dict[str, Any]:
+    """One protocol entry as the export shows it (docs/SAK.md, "Protocol export")."""
+    return {
+        "requestId": entry.message_id,
+        "loggedAt": format_utc(entry.recorded_at, millis=True),
+        "consumer": entry.consumer,
+        "provider": entry.provider,
+        "evidenceType": entry.evidence_type,
+        "purpose": entry.purpose,
+        "idnr": entry.idnr,
+        "outcome": entry.outcome,
+    }
 
 
 async def _answer_delivered(

@@ -1,4 +1,6 @@
-"""``noots conformance provider|consumer``: test someone else's register or online service.
+"""``noots conformance``: the command group and what its commands share (settings, reports);
+the consumer suite's command. The provider, SAK and attack commands are in
+:mod:`noots.cli._conformance_provider` and :mod:`noots.cli._conformance_sak`.
 
 Exit codes: 0 every condition passed (or was skipped); 1 the tool could not run (no PKI,
 unreachable target, bad options); 2 at least one condition failed.
@@ -22,8 +24,8 @@ if TYPE_CHECKING:
 
 conformance_app = typer.Typer(
     name="conformance",
-    help="Test a register (provider) or an online service (consumer) against the connection "
-    "conditions.",
+    help="Test a register (provider), a SAK implementation (sak) or an online service "
+    "(consumer) against the connection conditions; attack a running landscape (attack).",
     no_args_is_help=True,
 )
 app.add_typer(conformance_app)
@@ -128,9 +130,18 @@ def publish_report(
     )
     for section in report.sections:
         if section.status is Status.FAILED:
-            failed = [c for c in section.checks if c.status is Status.FAILED]
-            console.print(f"[red]{section.id}[/red] {failed[0].name}: {failed[0].actual}")
-            console.print(f"  fix: {failed[0].hint or section.hint}")
+            # Every failing check, not only the first: each may need its own fix.
+            for check in section.checks:
+                if check.status is Status.FAILED:
+                    console.print(f"[red]{section.id}[/red] {check.name}: {check.actual}")
+                    console.print(f"  fix: {check.hint or section.hint}")
+    for section in report.sections:
+        for check in section.checks:
+            if check.status is Status.SKIPPED and section.status is not Status.FAILED:
+                line = f"[yellow]{section.id} not tested[/yellow] {check.name}: {check.actual}"
+                console.print(line)
+                if check.hint:
+                    console.print(f"  to test it: {check.hint}")
     if report_dir is not None:
         html = html or report_dir / "report.html"
         junit = junit or report_dir / "report.xml"
@@ -153,139 +164,6 @@ def publish_report(
             f"signed by {simulator_id}: {', '.join(p.name for p in signed)} "
             "(check with `noots report verify FILE`)"
         )
-
-
-@conformance_app.command("provider")
-def provider(
-    target: Annotated[str, typer.Option("--target", help="The register's base URL.")],
-    participant: Annotated[
-        str, typer.Option("--participant", help="The register's participant id.")
-    ],
-    evidence: Annotated[
-        str | None,
-        typer.Option("--evidence", help="Evidence type to request (default: the register's)."),
-    ] = None,
-    consumer: Annotated[
-        str | None, typer.Option("--consumer", help="Consumer to act as (default: authorised).")
-    ] = None,
-    idnr: Annotated[
-        str | None, typer.Option("--idnr", help="IDNr of a person the register knows.")
-    ] = None,
-    person: Annotated[
-        str | None,
-        typer.Option("--person", help="That person's basic data: 'Family, Given, YYYY-MM-DD'."),
-    ] = None,
-    company: Annotated[
-        str | None, typer.Option("--company", help="A company the register knows (legal).")
-    ] = None,
-    register_number: Annotated[
-        str | None, typer.Option("--register-number", help="Its number, e.g. 'HRB 12345'.")
-    ] = None,
-    protocol_log: Annotated[
-        str | None,
-        typer.Option(
-            "--protocol-log",
-            help="The register's protocol log (SQLite file or postgresql:// URL) for DP-12.",
-        ),
-    ] = None,
-    time_budget: Annotated[
-        float, typer.Option("--time-budget", help="Seconds an answer may take (DP-13).")
-    ] = 10.0,
-    max_wait: Annotated[
-        float,
-        typer.Option("--max-wait", help="Longest wait for an announced asynchronous answer."),
-    ] = 30.0,
-    tls: Annotated[
-        bool | None,
-        typer.Option(
-            "--tls/--no-tls",
-            help="Mutual TLS as the platform's hub (its certificate from the simulator PKI). "
-            "Default: on for https targets.",
-        ),
-    ] = None,
-    ca_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--ca-file",
-            help="CA of the register's server certificate (default: the simulator's root CA).",
-        ),
-    ] = None,
-    report_dir: ReportOption = None,
-    data_dir: DataDirOption = None,
-    topology: TopologyOption = None,
-    pki_dir: PkiOption = None,
-) -> None:
-    """Send real requests to a register and grade its answers against DP-01…DP-15."""
-    import asyncio
-
-    from rich.console import Console
-
-    from consumers import company as company_subject
-    from consumers import parse_person
-    from consumers.provider_conformance import default_target, platform_tls, run_provider_suite
-    from noots.errors import NootsError
-    from noots.messages import NaturalPerson, Subject
-
-    console = Console(soft_wrap=True)
-    settings = _settings(data_dir, topology)
-    landscape = settings.load_topology()
-    pki = _pki_dir(settings, pki_dir)
-    clock = settings.clock()
-    subject: Subject | None = None
-    try:
-        if company is not None:
-            subject = company_subject(company, register_number or "")
-        elif idnr is not None or person is not None:
-            if idnr is None or person is None:
-                raise typer.BadParameter("--idnr and --person go together")
-            basic = parse_person(person)
-            subject = NaturalPerson(basic.family_name, basic.given_name, basic.date_of_birth, idnr)
-        if protocol_log is None:
-            candidate = settings.data_dir / "logs" / f"{participant}.db"
-            protocol_log = str(candidate) if candidate.is_file() else None
-        spec = default_target(
-            landscape,
-            participant,
-            target,
-            evidence_type=evidence,
-            consumer=consumer,
-            subject=subject,
-            protocol_log=protocol_log,
-            time_budget=time_budget,
-            max_wait=max_wait,
-        )
-        use_tls = tls if tls is not None else target.lower().startswith("https://")
-        tls_context = platform_tls(landscape, pki, ca_file=ca_file) if use_tls else None
-    except NootsError as exc:
-        console.print(f"[red]error[/red] {exc.message}")
-        raise typer.Exit(1) from None
-    console.print(f"[bold]Provider conformance of {participant}[/bold] at {spec.endpoint}")
-    try:
-        report = asyncio.run(
-            run_provider_suite(
-                spec,
-                topology=landscape,
-                pki_dir=pki,
-                clock=clock,
-                on_progress=lambda text: console.print(f"  … {text}"),
-                tls=tls_context,
-            )
-        )
-    except NootsError as exc:
-        console.print(f"[red]error[/red] {exc.message}")
-        raise typer.Exit(1) from None
-    console.print("[bold]What the register must have installed:[/bold]")
-    for note in report.notes:
-        console.print(f"  • {note}")
-    publish_report(
-        console,
-        report,
-        report_dir=report_dir or default_report_dir(settings, f"provider-{participant}"),
-        pki_dir=pki,
-        simulator_id=landscape.platform.simulator_id,
-        clock=clock,
-    )
-    raise typer.Exit(report.exit_code)
 
 
 @conformance_app.command("consumer")

@@ -112,8 +112,8 @@ def run(
         scheme = "https" if plan.tls else "http"
         base = f"{scheme}://{plan.listen_host}:{plan.component.port}"
         if spec.sak.mode == "passive":
-            topology = settings.load_topology()
-            sak = topology.base_url(topology.sak_id(spec.participant_id), tls=plan.tls)
+            landscape = settings.load_topology()
+            sak = landscape.base_url(landscape.sak_id(spec.participant_id), tls=plan.tls)
             where = f"{base} (passive: fetches its requests from {sak}{PROVIDER_REQUESTS_PATH})"
         else:
             where = f"{base}{PROVIDER_REQUESTS_PATH} (push: its SAK posts each request there)"

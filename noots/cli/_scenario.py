@@ -20,8 +20,7 @@ from noots.cli._app import app
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from consumers.scenarios import LandscapeAccess
-    from noots.scenarios import Scenario
+    from noots.conformance.scenarios import LandscapeAccess, Scenario
     from noots.settings import NootsSettings
     from noots.supervisor import Supervisor
 
@@ -36,8 +35,8 @@ PathsArgument = Annotated[
 
 
 def _load(console: Console, paths: list[Path], tags: list[str]) -> list[Scenario]:
+    from noots.conformance.scenarios import load_scenarios
     from noots.errors import ScenarioError
-    from noots.scenarios import load_scenarios
 
     missing = [p for p in paths if not p.exists()]
     if missing:
@@ -73,7 +72,7 @@ def check(paths: PathsArgument) -> None:
 @scenario_app.command("schema")
 def schema() -> None:
     """Print the JSON Schema of scenario files."""
-    from noots.scenarios import scenario_json_schema
+    from noots.conformance.scenarios import scenario_json_schema
 
     typer.echo(json.dumps(scenario_json_schema(), indent=2, ensure_ascii=False))
 
@@ -97,7 +96,7 @@ def _find_or_start(
     people: int,
     seed: int,
 ) -> tuple[LandscapeAccess, Supervisor | None]:
-    from consumers.scenarios import LandscapeAccess
+    from noots.conformance.scenarios import LandscapeAccess
     from noots.errors import NootsError
 
     data_dir = settings.data_dir.resolve()
@@ -164,8 +163,8 @@ def run(
 
     from rich.console import Console
 
-    from consumers.scenarios import ScenarioRunner
     from noots.cli._conformance import _settings, default_report_dir, publish_report
+    from noots.conformance import run_scenarios
     from noots.supervisor import signals_ignored
 
     console = Console(soft_wrap=True)
@@ -175,14 +174,14 @@ def run(
         console, settings, admin_token=admin_token, start=start, people=people, seed=seed
     )
     try:
-        runner = ScenarioRunner(access, on_progress=console.print)
-        report = asyncio.run(runner.run(scenarios))
+        run = asyncio.run(run_scenarios(access, scenarios, on_progress=console.print))
     finally:
         if supervisor is not None:
             console.print("Stopping the landscape started for this run …")
             with signals_ignored():
                 supervisor.stop()
     written_somewhere = any(p is not None for p in (html, junit, json_file))
+    report = run.report
     publish_report(
         console,
         report,
@@ -194,8 +193,6 @@ def run(
         simulator_id=access.topology.platform.simulator_id,
         clock=access.clock(),
     )
-    if runner.tool_failures:
-        for failure in runner.tool_failures:
-            console.print(f"[red]tool failure[/red] {failure}")
-        raise typer.Exit(1)
-    raise typer.Exit(report.exit_code)
+    for failure in run.tool_failures:
+        console.print(f"[red]tool failure[/red] {failure}")
+    raise typer.Exit(run.exit_code)

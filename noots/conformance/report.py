@@ -28,6 +28,7 @@ from noots.clock import format_utc, parse_utc
 from noots.conformance.catalogue import (
     CONSUMER_CONDITIONS,
     PROVIDER_CONDITIONS,
+    SAK_CONDITIONS,
     Condition,
 )
 
@@ -36,6 +37,7 @@ __all__ = [
     "EXIT_PASSED",
     "EXIT_TOOL",
     "REPORT_FORMAT",
+    "REPORT_KINDS",
     "Check",
     "Report",
     "ReportKind",
@@ -53,7 +55,8 @@ EXIT_PASSED = 0
 EXIT_TOOL = 1
 EXIT_FAILED = 2
 
-ReportKind = Literal["provider", "consumer", "scenario"]
+ReportKind = Literal["provider", "consumer", "scenario", "sak", "attack"]
+REPORT_KINDS: tuple[ReportKind, ...] = ("provider", "consumer", "scenario", "sak", "attack")
 
 
 class Status(StrEnum):
@@ -127,9 +130,14 @@ class Section:
     checks: tuple[Check, ...] = ()
     conditions: tuple[str, ...] = ()
     source: str = ""
+    #: Every check is needed to pass the condition: a skipped one (what could not be tested)
+    #: leaves the section skipped, never passed on the strength of the others.
+    requires_all: bool = False
 
     @classmethod
-    def for_condition(cls, condition: Condition, checks: Iterable[Check]) -> Section:
+    def for_condition(
+        cls, condition: Condition, checks: Iterable[Check], *, requires_all: bool = False
+    ) -> Section:
         return cls(
             condition.id,
             condition.title,
@@ -137,6 +145,7 @@ class Section:
             condition.hint,
             tuple(checks),
             (condition.id,),
+            requires_all=requires_all,
         )
 
     @property
@@ -144,6 +153,8 @@ class Section:
         statuses = {check.status for check in self.checks}
         if Status.FAILED in statuses:
             return Status.FAILED
+        if self.requires_all and Status.SKIPPED in statuses:
+            return Status.SKIPPED
         if Status.PASSED in statuses:
             return Status.PASSED
         return Status.SKIPPED
@@ -164,6 +175,7 @@ class Section:
             "status": self.status.value,
             "conditions": list(self.conditions),
             "source": self.source,
+            "requiresAll": self.requires_all,
             "seconds": round(self.seconds, 4),
             "checks": [check.to_dict() for check in self.checks],
         }
@@ -178,6 +190,7 @@ class Section:
             checks=tuple(Check.from_dict(c) for c in data.get("checks", ())),
             conditions=tuple(str(c) for c in data.get("conditions", ())),
             source=str(data.get("source", "")),
+            requires_all=bool(data.get("requiresAll", False)),
         )
 
 
@@ -214,7 +227,11 @@ def _catalogue(kind: ReportKind) -> tuple[Condition, ...]:
         return PROVIDER_CONDITIONS
     if kind == "consumer":
         return CONSUMER_CONDITIONS
-    return (*PROVIDER_CONDITIONS, *CONSUMER_CONDITIONS)
+    if kind == "sak":
+        return SAK_CONDITIONS
+    if kind == "attack":
+        return ()  # sections per component, not per condition
+    return (*PROVIDER_CONDITIONS, *SAK_CONDITIONS, *CONSUMER_CONDITIONS)
 
 
 @dataclass(frozen=True)
@@ -308,7 +325,7 @@ class Report:
 
         jsonschema.validate(dict(data), report_json_schema())
         kind = data["kind"]
-        if kind not in ("provider", "consumer", "scenario"):
+        if kind not in REPORT_KINDS:
             raise ValueError(f"unknown report kind {kind!r}")
         return cls(
             kind=kind,

@@ -319,8 +319,8 @@ class _TlsTransport:
 def _scenarios(inside: _Inside, suite: Path) -> bool:
     import httpx
 
-    from consumers.scenarios import LandscapeAccess, ScenarioRunner
-    from noots.scenarios import load_scenarios
+    from noots.conformance import run_scenarios
+    from noots.conformance.scenarios import LandscapeAccess, load_scenarios
 
     class Transport(_TlsTransport, httpx.AsyncBaseTransport):
         pass
@@ -344,14 +344,12 @@ def _scenarios(inside: _Inside, suite: Path) -> bool:
         inside.topology_path,
         transport=Transport(inside.tls_context()),
     )
-    runner = ScenarioRunner(access, on_progress=lambda line: print(f"    {line}", flush=True))
-    report = asyncio.run(runner.run(scenarios))
-    for failure in runner.tool_failures:
-        _say(False, f"tool failure: {failure}")
-    return _say(
-        report.exit_code == 0 and not runner.tool_failures,
-        f"scenario suite {suite.name}: exit code {report.exit_code}",
+    run = asyncio.run(
+        run_scenarios(access, scenarios, on_progress=lambda line: print(f"    {line}", flush=True))
     )
+    for failure in run.tool_failures:
+        _say(False, f"tool failure: {failure}")
+    return _say(run.exit_code == 0, f"scenario suite {suite.name}: exit code {run.exit_code}")
 
 
 def _register_down(inside: _Inside, register: str, evidence: str) -> bool:

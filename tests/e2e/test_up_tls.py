@@ -222,16 +222,18 @@ def provider_conformance(up: UpProcess, topology: Topology, *options: str) -> Re
         cli,
         [
             *("conformance", "provider", "--target", target, "--participant", KBA),
+            *("--max-wait", "5"),
             *("--data-dir", str(up.data_dir), "--topology", up.info.topology, *options),
         ],
     )
 
 
-def test_provider_conformance_reaches_an_https_register_as_the_hub(
+def test_provider_conformance_reaches_an_https_register_as_its_sak(
     landscape: tuple[UpProcess, Topology], tmp_path: Path
 ) -> None:
-    """`noots conformance provider` against an https register presents the hub's certificate
-    (on by default for https) and the register passes; with --no-tls it cannot connect."""
+    """`noots conformance provider` against an https register presents its SAK's certificate
+    (on by default for https) and the register passes, also the probe with another
+    participant's certificate; with --no-tls it cannot connect."""
     up, topology = landscape
     passed = provider_conformance(up, topology, "--report", str(tmp_path / "tls"))
     assert passed.exit_code == 0, passed.output

@@ -73,3 +73,25 @@ async def test_unknown_or_invalid_citizens_are_refused(landscape: Landscape) -> 
     assert behaviour.status_code == 400
     assert "not_found" in behaviour.json()["detail"]
     assert empty.status_code == 400
+
+
+async def test_a_body_that_is_not_utf8_json_is_a_clean_refusal(landscape: Landscape) -> None:
+    """Bytes that are not UTF-8 (issue 13's UTF-16 document) in a JSON body: a 400 problem
+    EDM:ERR:0003 naming the field, not a server error, and nothing of the input echoed."""
+    app = create_app(
+        landscape.settings(),
+        components=("eid",),
+        clock=landscape.clock,
+        topology=landscape.topology,
+    )
+    hostile = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE r [<!ENTITY % p SYSTEM '
+    hostile += '"file:///dev/zero"> %p;]><r/>'
+    async with running(app) as client:
+        answer = await client.post(
+            "/eid/v1/login",
+            content=hostile.encode("utf-16"),
+            headers={"Content-Type": "application/json"},
+        )
+    assert answer.status_code == 400
+    assert answer.json()["code"] == "EDM:ERR:0003"
+    assert "dev/zero" not in answer.text

@@ -249,6 +249,23 @@ def test_entries_filtered_by_idnr(log: ProtocolLog) -> None:
     assert len(log.entries()) == 4
 
 
+def test_transfer_lists_one_request_of_this_party(store: Store, clock: ManualClock) -> None:
+    """transfer(message_id) returns this party's entries for that request, every outcome, in
+    chain order, and nothing of another party or request."""
+    with store.open(clock, party="kba") as kba, store.open(clock, party="hub") as hub:
+        first = transfer(1)
+        kba.append(**first)
+        hub.append(**first)
+        kba.append(**transfer(2))
+        kba.append(**{**first, "outcome": "refused:EDM:ERR:0003"})
+        found = kba.transfer(first["message_id"])
+        assert [(e.party, e.outcome) for e in found] == [
+            ("kba", "delivered"),
+            ("kba", "refused:EDM:ERR:0003"),
+        ]
+        assert kba.transfer("urn:uuid:00000000-0000-0000-0000-000000000000") == []
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [

@@ -30,11 +30,11 @@ def test_junit_counts_match_the_report() -> None:
     assert int(root.get("failures")) == 1 == len(root.findall(".//failure"))
     assert int(root.get("skipped")) == 1 == len(root.findall(".//skipped"))
     suites = root.findall("testsuite")
-    assert [s.get("name").split()[0] for s in suites] == ["DP-01", "DP-02", "DP-12"]
+    assert [s.get("name").split()[0] for s in suites] == ["DP-01", "DP-04", "DP-12"]
     for suite, section in zip(suites, report.sections, strict=True):
         assert int(suite.get("tests")) == len(section.checks)
     failure = root.find(".//failure")
-    assert failure.get("type") == "DP-02"
+    assert failure.get("type") == "DP-04"
     assert "expected: EDM:ERR:0001" in failure.text
     assert "hint:" in failure.text
 
@@ -42,7 +42,7 @@ def test_junit_counts_match_the_report() -> None:
 def test_junit_survives_control_characters_in_excerpts() -> None:
     """A hostile payload's excerpt with NUL bytes still gives well-formed XML."""
     section = Section.for_condition(
-        condition("DP-11"),
+        condition("DP-16"),
         [Check("utf-16", Status.FAILED, "0003", "crash\x00\x01", request="\x00<\x00!")],
     )
     report = Report("provider", "t", "x", START, START, (section,))
@@ -53,7 +53,7 @@ def test_junit_survives_control_characters_in_excerpts() -> None:
 def test_html_is_self_contained_and_escapes_content() -> None:
     """The page has no external references and shows markup from answers as text."""
     section = Section.for_condition(
-        condition("DP-02"),
+        condition("DP-04"),
         [Check("x", Status.FAILED, "0001", "<script>alert(1)</script>", response="<b>x</b>")],
     )
     report = Report("provider", "Provider <conformance>", "t", START, START, (section,))

@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from noots.conformance import (
     CONSUMER_CONDITIONS,
     PROVIDER_CONDITIONS,
+    RETIRED,
+    SAK_CONDITIONS,
     Check,
     Report,
     Section,
@@ -32,7 +34,7 @@ def sample_report() -> Report:
             [Check("valid request", Status.PASSED, "0102", "0102", seconds=0.1)],
         ),
         Section.for_condition(
-            condition("DP-02"),
+            condition("DP-04"),
             [
                 Check("unsigned", Status.FAILED, "EDM:ERR:0001", "0102 with evidence", "<a/>"),
                 Check("tampered", Status.PASSED, "EDM:ERR:0001", "EDM:ERR:0001"),
@@ -54,20 +56,45 @@ def sample_report() -> Report:
 
 
 def test_catalogue_lists_every_condition_once() -> None:
-    """The catalogue has DP-01…DP-15 and DC-01…DC-09, each with a rule and a hint."""
-    assert [c.id for c in PROVIDER_CONDITIONS] == [f"DP-{i:02d}" for i in range(1, 16)]
+    """The register conditions keep their ids where the meaning stayed (DP-02, 03, 09, 10, 11
+    went to the SAK), the SAK has SAK-01…SAK-10; each condition has a rule and a hint, and
+    the register's and the SAK's their probes."""
+    kept = [1, 4, 5, 6, 7, 8, 12, 13, 14, 15, 16, 17]
+    assert [c.id for c in PROVIDER_CONDITIONS] == [f"DP-{i:02d}" for i in kept]
+    assert [c.id for c in SAK_CONDITIONS] == [f"SAK-{i:02d}" for i in range(1, 11)]
     assert [c.id for c in CONSUMER_CONDITIONS] == [f"DC-{i:02d}" for i in range(1, 10)]
-    for item in (*PROVIDER_CONDITIONS, *CONSUMER_CONDITIONS):
+    assert set(RETIRED) == {"DP-02", "DP-03", "DP-09", "DP-10", "DP-11"}
+    assert {now for _title, now in RETIRED.values()} <= {c.id for c in SAK_CONDITIONS}
+    for item in (*PROVIDER_CONDITIONS, *SAK_CONDITIONS, *CONSUMER_CONDITIONS):
         assert item.rule.endswith(".")
         assert item.hint
         assert item.title
+    for item in (*PROVIDER_CONDITIONS, *SAK_CONDITIONS):
+        assert item.probes
+
+
+def test_a_section_that_needs_every_check_is_skipped_by_one_skip() -> None:
+    """requires_all: a passed and a skipped check leave the section skipped (not tested in
+    full), a failed one still fails it; it survives the JSON round trip."""
+    passed = Check("a", Status.PASSED)
+    skipped = Check("b", Status.SKIPPED, actual="not configured")
+    failed = Check("c", Status.FAILED)
+    dp06 = condition("DP-06")
+    assert Section.for_condition(dp06, [passed, skipped]).status is Status.PASSED
+    strict = Section.for_condition(dp06, [passed, skipped], requires_all=True)
+    assert strict.status is Status.SKIPPED
+    assert Section.for_condition(dp06, [failed, skipped], requires_all=True).status is (
+        Status.FAILED
+    )
+    assert Section.from_dict(strict.to_dict()).status is Status.SKIPPED
 
 
 def test_unknown_condition_names_the_known_ones() -> None:
     """Asking for an unknown id fails with a message listing the catalogue."""
     with pytest.raises(KeyError, match="DP-01"):
         condition("DP-99")
-    assert condition("dp-03").id == "DP-03"
+    assert condition("dp-04").id == "DP-04"
+    assert condition("sak-01").id == "SAK-01"
 
 
 def test_section_status_follows_its_checks() -> None:
@@ -75,7 +102,7 @@ def test_section_status_follows_its_checks() -> None:
     report = sample_report()
     assert report.statuses() == {
         "DP-01": Status.PASSED,
-        "DP-02": Status.FAILED,
+        "DP-04": Status.FAILED,
         "DP-12": Status.SKIPPED,
     }
     assert Section("x", "x", "", "").status is Status.SKIPPED
@@ -87,8 +114,8 @@ def test_summary_score_and_coverage() -> None:
     assert (summary.total, summary.passed, summary.failed, summary.skipped) == (3, 1, 1, 1)
     assert summary.checks == 4
     assert summary.score == 50.0
-    assert summary.covered == ("DP-01", "DP-02")
-    assert summary.coverage == round(100 * 2 / 15, 1)
+    assert summary.covered == ("DP-01", "DP-04")
+    assert summary.coverage == round(100 * 2 / 12, 1)
     assert "DP-12" in summary.uncovered
 
 

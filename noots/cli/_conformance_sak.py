@@ -1,0 +1,210 @@
+"""``noots conformance sak``: an operator's own SAK implementation against SAK-01 … SAK-10.
+
+``--target URL --participant <id>.sak``: a register's SAK is tested on its transport endpoint
+(the suite sends envelopes as an online service's SAK); an online service's SAK on its
+consumer API, while the suite plays the provider's SAK at ``--listen`` (the address the
+target's RDN gives for that SAK; point it there in your topology).
+
+Exit codes: 0 no condition failed; 1 the tool could not run; 2 a condition failed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from noots.cli._conformance import (
+    DataDirOption,
+    PkiOption,
+    ReportOption,
+    TopologyOption,
+    _pki_dir,
+    _settings,
+    conformance_app,
+    default_report_dir,
+    publish_report,
+)
+
+
+@conformance_app.command("sak")
+def sak(
+    target: Annotated[str, typer.Option("--target", help="The SAK's base URL.")],
+    participant: Annotated[
+        str,
+        typer.Option(
+            "--participant", help="The SAK's participant id (<register or online service>.sak)."
+        ),
+    ],
+    consumer: Annotated[
+        str | None,
+        typer.Option("--consumer", help="Provider side: the online service whose SAK to play."),
+    ] = None,
+    register: Annotated[
+        str | None,
+        typer.Option("--register", help="Consumer side: the register whose SAK to play."),
+    ] = None,
+    evidence: Annotated[
+        str | None, typer.Option("--evidence", help="Consumer side: the evidence type to fetch.")
+    ] = None,
+    listen: Annotated[
+        str | None,
+        typer.Option(
+            "--listen",
+            help="Consumer side: HOST:PORT where the suite plays the provider's SAK (default: "
+            "that SAK's address in the topology).",
+        ),
+    ] = None,
+    tls: Annotated[
+        bool | None,
+        typer.Option(
+            "--tls/--no-tls",
+            help="Mutual TLS with the certificate of the party the suite plays (default: on "
+            "for https targets); also runs SAK-08.",
+        ),
+    ] = None,
+    ca_file: Annotated[
+        Path | None,
+        typer.Option("--ca-file", help="CA of the SAK's server certificate (default: the root)."),
+    ] = None,
+    prepare: Annotated[
+        bool,
+        typer.Option(
+            "--prepare",
+            help="Issue and revoke an identity for the revocation probes (republishes the CRL), "
+            "say so, and stop.",
+        ),
+    ] = False,
+    report_dir: ReportOption = None,
+    data_dir: DataDirOption = None,
+    topology: TopologyOption = None,
+    pki_dir: PkiOption = None,
+) -> None:
+    """Play the other SAK (and the online service) and grade a SAK against SAK-01…SAK-10."""
+    import asyncio
+
+    from rich.console import Console
+
+    from noots.conformance.sak import default_sak_target
+    from noots.errors import NootsError
+
+    console = Console(soft_wrap=True)
+    settings = _settings(data_dir, topology)
+    landscape = settings.load_topology()
+    pki = _pki_dir(settings, pki_dir)
+    clock = settings.clock()
+    use_tls = tls if tls is not None else target.lower().startswith("https://")
+    if ca_file is not None and not ca_file.is_file():
+        console.print(f"[red]error[/red] --ca-file {ca_file} does not exist")
+        raise typer.Exit(1)
+    try:
+        spec = default_sak_target(
+            landscape,
+            participant,
+            target,
+            consumer=consumer,
+            register=register,
+            evidence_type=evidence,
+        )
+    except NootsError as exc:
+        console.print(f"[red]error[/red] {exc.message}")
+        raise typer.Exit(1) from None
+    if prepare:
+        from noots.conformance.credentials import prepare_pki
+        from noots.pki import Role
+
+        prepared = prepare_pki(
+            pki, participant=spec.sak_id, role=Role.SAK, clock=clock, credential=False
+        )
+        for change in prepared.changes:
+            console.print(f"[yellow]changed the PKI[/yellow] {change}")
+        if not prepared.changes:
+            console.print("The PKI already holds what the run needs: nothing was changed.")
+        raise typer.Exit(0)
+    console.print(
+        f"[bold]SAK conformance of {spec.sak_id}[/bold] at {spec.base_url} ({spec.side} side)"
+    )
+    notes = [
+        f"Trust anchor: {pki / 'ca' / 'root-cert.pem'}; CRL: {pki / 'ca' / 'crl.pem'} (served by "
+        f"the landscape at {landscape.base_url('platform', tls=use_tls)}/pki/v1/crl)",
+        f"Access tokens: issued by {landscape.platform.iam_id} under that trust anchor",
+    ]
+    if spec.side == "provider":
+        notes.append(
+            f"The suite sends as {landscape.sak_id(spec.consumer)} on behalf of {spec.consumer}; "
+            f"a register must answer behind your SAK ({spec.register})"
+        )
+    else:
+        notes.append(
+            f"The suite plays {spec.consumer} on your consumer API and "
+            f"{landscape.sak_id(spec.register)} where your SAK sends "
+            f"({listen or 'its address in the topology'}); RDN, VS and IAM are the landscape's"
+        )
+    for note in notes:
+        console.print(f"  • {note}")
+    try:
+        report = asyncio.run(_run(console, settings, spec, pki, listen, use_tls, ca_file, notes))
+    except (NootsError, OSError) as exc:
+        message = exc.message if isinstance(exc, NootsError) else str(exc)
+        console.print(f"[red]error[/red] {message}")
+        raise typer.Exit(1) from None
+    publish_report(
+        console,
+        report,
+        report_dir=report_dir or default_report_dir(settings, f"sak-{participant}"),
+        pki_dir=pki,
+        simulator_id=landscape.platform.simulator_id,
+        clock=clock,
+    )
+    raise typer.Exit(report.exit_code)
+
+
+async def _run(
+    console: Any,
+    settings: Any,
+    spec: Any,
+    pki: Path,
+    listen: str | None,
+    tls: bool,
+    ca_file: Path | None,
+    notes: list[str],
+) -> Any:
+    from noots.cli._conformance_provider import _serving
+    from noots.conformance import run_sak_suite
+    from noots.conformance.sak import SakTls, provider_sak_app, provider_sak_double
+    from noots.participant import load_validator
+    from noots.tls import TlsFiles
+
+    landscape = settings.load_topology()
+    clock = settings.clock()
+    double = None
+    async with contextlib.AsyncExitStack() as stack:
+        if spec.side == "consumer":
+            double = provider_sak_double(spec, landscape, pki, clock=clock)
+            if listen is None:
+                address = landscape.participant(double.sak_id)
+                host, port = address.host or landscape.host, address.port
+            else:
+                host, _, text = listen.rpartition(":")
+                port = int(text)
+            await stack.enter_async_context(
+                _serving(
+                    provider_sak_app(double),
+                    host=host,
+                    port=port,
+                    tls_files=TlsFiles.for_participant(pki, double.sak_id) if tls else None,
+                    validator=load_validator(pki, clock=clock) if tls else None,
+                )
+            )
+        return await run_sak_suite(
+            spec,
+            topology=landscape,
+            pki_dir=pki,
+            clock=clock,
+            tls=SakTls(ca_file) if tls else None,
+            double=double,
+            notes=notes,
+            on_progress=lambda text: console.print(f"  … {text}"),
+        )

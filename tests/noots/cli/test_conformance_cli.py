@@ -1,0 +1,247 @@
+"""``noots conformance provider`` over real sockets: what to install comes first, the run never
+changes the PKI (``--prepare`` does, and says so), the summary lists every failing check and
+what could not be tested, and the signed reports verify."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from noots.cli import app
+from noots.clock import SystemClock
+from noots.conformance import Status, report_json_schema, verify_report_file
+from noots.conformance.credentials import REVOKED_PARTICIPANT
+from noots.participant import load_validator
+from noots.signing import XmlVerifier
+from noots.testing.landscape import Landscape, bootstrap
+
+KBA = "991-01234ZFZR-41"
+runner = CliRunner()
+
+
+def _options(data_dir: Path, topology: Path) -> list[str]:
+    return ["--data-dir", str(data_dir), "--topology", str(topology)]
+
+
+def _pki_state(pki: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(pki)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(pki.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def cli_report(landscape: Landscape, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """``noots conformance provider`` against the served KBA register (push), reports written."""
+    report_dir = tmp_path_factory.mktemp("provider-report")
+    before = _pki_state(landscape.data_dir / "pki")
+    result = runner.invoke(
+        app,
+        [
+            "conformance",
+            "provider",
+            "--target",
+            landscape.url(KBA),
+            "--participant",
+            KBA,
+            "--max-wait",
+            "5",
+            "--report",
+            str(report_dir),
+            *_options(landscape.data_dir, landscape.topology_path),
+        ],
+    )
+    return {
+        "result": result,
+        "dir": report_dir,
+        "changed": before != _pki_state(landscape.data_dir / "pki"),
+    }
+
+
+def test_the_install_list_comes_before_the_run(cli_report: dict[str, Any]) -> None:
+    """Trust anchor, CRL (with the address serving it) and the accepted caller are printed
+    before the first probe."""
+    output = cli_report["result"].output
+    assert cli_report["result"].exit_code == 0, output
+    needs = output.index("What your register needs installed")
+    assert needs < output.index("… DP-15 health")
+    assert "root-cert.pem" in output[: needs + 2000]
+    assert "/pki/v1/crl" in output[: needs + 2000]
+    assert f"{KBA}.sak (role sak)" in output
+
+
+def test_a_run_does_not_change_the_pki(cli_report: dict[str, Any]) -> None:
+    """No certificate is issued and no CRL republished by a run."""
+    assert cli_report["changed"] is False
+
+
+def test_what_could_not_be_tested_is_named_with_its_option(cli_report: dict[str, Any]) -> None:
+    """The announced answer is beyond --max-wait: DP-13 is skipped (never passed) and the
+    summary names the option that would test it."""
+    output = cli_report["result"].output
+    assert "DP-13 not tested" in output
+    assert "to test it: --max-wait" in output
+    data = json.loads((cli_report["dir"] / "report.json").read_text("utf-8"))
+    statuses = {s["id"]: s["status"] for s in data["sections"]}
+    assert statuses["DP-13"] == Status.SKIPPED.value
+    assert {s for s, v in statuses.items() if v == Status.FAILED.value} == set()
+
+
+def test_cli_writes_signed_reports(cli_report: dict[str, Any], landscape: Landscape) -> None:
+    """The CLI writes HTML, JUnit and JSON; each verifies against the simulator PKI."""
+    import jsonschema
+
+    verifier = XmlVerifier(load_validator(landscape.data_dir / "pki", clock=SystemClock()))
+    for name in ("report.html", "report.xml", "report.json"):
+        info = verify_report_file(cli_report["dir"] / name, verifier)
+        assert info.signer == "noots-simulator"
+        assert info.passed
+    data = json.loads((cli_report["dir"] / "report.json").read_text("utf-8"))
+    jsonschema.validate(data, report_json_schema())
+    assert data["participant"] == KBA
+    assert any("root-cert.pem" in note for note in data["notes"])
+
+
+def test_cli_report_verify_detects_an_edit(
+    cli_report: dict[str, Any], landscape: Landscape
+) -> None:
+    """`noots report verify` accepts the CLI's report and exits 2 once it is edited."""
+    path = cli_report["dir"] / "report.xml"
+    pki = ["--pki-dir", str(landscape.data_dir / "pki")]
+    ok = runner.invoke(app, ["report", "verify", str(path), *pki])
+    assert ok.exit_code == 0, ok.output
+    path.write_text(path.read_text("utf-8").replace('failures="0"', 'failures="1"', 1), "utf-8")
+    edited = runner.invoke(app, ["report", "verify", str(path), *pki])
+    assert edited.exit_code == 2
+    assert "changed after it was signed" in edited.output
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data_dir = tmp_path_factory.mktemp("fresh-pki")
+    bootstrap(data_dir, people=60)
+    return data_dir
+
+
+def test_an_unreachable_register_is_exit_1_and_leaves_the_pki_alone(
+    fresh: Path, tmp_path: Path
+) -> None:
+    """A first run against a register that is not there: exit 1, the install list was shown,
+    and the PKI is byte for byte as before (nothing issued, no CRL republished)."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(fresh, data_dir)
+    before = _pki_state(data_dir / "pki")
+    result = runner.invoke(
+        app,
+        [
+            "conformance",
+            "provider",
+            "--target",
+            "http://127.0.0.1:9",
+            "--participant",
+            "999-EXTERN-01",
+            "--evidence",
+            "Geburtsurkunde",
+            "--listen",
+            "127.0.0.1:0",
+            *_options(data_dir, data_dir / "landscape.yaml"),
+        ],
+    )
+    assert result.exit_code == 1, result.output
+    assert "What your register needs installed" in result.output
+    assert "does not answer" in result.output
+    assert _pki_state(data_dir / "pki") == before
+
+
+def test_prepare_says_what_it_changed_and_stops(fresh: Path, tmp_path: Path) -> None:
+    """--prepare for a passive register outside the topology issues its credential and the
+    revoked identity, says so, and stops; a second --prepare changes nothing."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(fresh, data_dir)
+    options = [
+        "conformance",
+        "provider",
+        "--participant",
+        "999-EXTERN-01",
+        "--evidence",
+        "Geburtsurkunde",
+        "--mode",
+        "passive",
+        "--prepare",
+        *_options(data_dir, data_dir / "landscape.yaml"),
+    ]
+    first = runner.invoke(app, options)
+    assert first.exit_code == 0, first.output
+    assert "changed the PKI" in first.output
+    assert "issued 999-EXTERN-01 (role provider)" in first.output
+    assert REVOKED_PARTICIPANT in first.output
+    assert (data_dir / "pki" / "participants" / "999-EXTERN-01" / "cert.pem").is_file()
+    second = runner.invoke(app, options)
+    assert second.exit_code == 0, second.output
+    assert "nothing was changed" in second.output
+
+
+def test_passive_without_a_credential_names_prepare(fresh: Path, tmp_path: Path) -> None:
+    """A passive register needs its own credential (IAM client assertions): without one in the
+    PKI the run stops before sending anything and names --prepare."""
+    data_dir = tmp_path / "data"
+    shutil.copytree(fresh, data_dir)
+    result = runner.invoke(
+        app,
+        [
+            "conformance",
+            "provider",
+            "--target",
+            "http://127.0.0.1:9",
+            "--participant",
+            "999-EXTERN-01",
+            "--evidence",
+            "Geburtsurkunde",
+            "--mode",
+            "passive",
+            *_options(data_dir, data_dir / "landscape.yaml"),
+        ],
+    )
+    assert result.exit_code == 1
+    assert "--prepare" in result.output
+
+
+def test_sak_suite_against_a_served_register_sak(landscape: Landscape, tmp_path: Path) -> None:
+    """`noots conformance sak` against the served KBA SAK (after --prepare, which says what it
+    changed): exit 0, TLS named as not tested, signed reports."""
+    sak = f"{KBA}.sak"
+    options = ["conformance", "sak", "--target", landscape.url(sak), "--participant", sak]
+    common = _options(landscape.data_dir, landscape.topology_path)
+    prepared = runner.invoke(app, [*options, "--prepare", *common])
+    assert prepared.exit_code == 0, prepared.output
+    result = runner.invoke(app, [*options, "--report", str(tmp_path), *common])
+    assert result.exit_code == 0, result.output
+    assert "SAK-08 not tested" in result.output
+    data = json.loads((tmp_path / "report.json").read_text("utf-8"))
+    assert data["kind"] == "sak"
+    statuses = {s["id"]: s["status"] for s in data["sections"]}
+    assert statuses["SAK-02"] == Status.PASSED.value
+    assert Status.FAILED.value not in statuses.values()
+
+
+# Last in the module: the browser runs an event loop in this thread until the module ends.
+@pytest.mark.browser
+def test_html_report_in_chromium(cli_report: dict[str, Any], browser: Any) -> None:
+    """The HTML report renders in Debian chromium: verdict, every register condition, no
+    external loads."""
+    page = browser.new_page()
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto((cli_report["dir"] / "report.html").as_uri())
+    assert page.locator("#verdict .value").inner_text() == "PASSED"
+    assert page.locator("#overview tbody tr").count() == 12
+    assert page.locator("#overview tbody tr[data-section='DP-16'] .badge").inner_text() == "PASS"
+    assert [url for url in requests if not url.startswith("file://")] == []
+    page.close()

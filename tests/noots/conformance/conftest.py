@@ -1,0 +1,7 @@
+"""Fixtures of the conformance tests: the real browser of the consumer tests (HTML reports)."""
+
+from __future__ import annotations
+
+from tests.consumers.conftest import browser
+
+__all__ = ["browser"]
