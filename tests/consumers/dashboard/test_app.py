@@ -179,7 +179,7 @@ async def test_unknown_person_stops_at_the_ida(landscape: Landscape) -> None:
     assert {r["state"] for r in run["results"]} == {"fehlgeschlagen"}
     mine = [e for e in events if e["flowId"] == run["runId"]]
     assert {e["hop"] for e in mine} == {"dc→ida"}
-    assert all(failed(e) == ["Antwort ohne Fehlermeldung"] for e in mine)
+    assert all(failed(e) == ["Antwort ist ein Ergebnis der IDA"] for e in mine)
     assert all(e["traceId"] for e in mine)  # a generated flow id: no request ever existed
 
 
