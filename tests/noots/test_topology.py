@@ -397,3 +397,13 @@ def test_a_participant_without_a_sak_is_refused(raw: dict[str, Any]) -> None:
     del raw["registers"][0]["sak"]
     problems = _problems(raw)
     assert any(loc.startswith("registers[0].sak") for loc, _, _ in problems)
+
+
+def test_a_topology_naming_the_hub_is_refused_saying_what_to_do(raw: dict[str, Any]) -> None:
+    """platform.hub_id of a topology written for the first design: refused, naming the key and
+    that the hub is gone (not just "extra inputs are not permitted")."""
+    raw["platform"]["hub_id"] = "noots-hub"
+    [(where, message, _line)] = _problems(raw)
+    assert where.startswith("platform")
+    assert "hub_id" in message
+    assert "gone" in message
