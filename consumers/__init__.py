@@ -23,7 +23,7 @@ from consumers._document import DocumentRow, document_rows, document_to_dict
 from consumers._explain import ExchangeContext, Explanation, explain
 from consumers._landscape import RunningLandscape, find_landscape
 from consumers._person import PersonQuery, company, parse_date, parse_person
-from consumers._results import EvidenceResult, Route
+from consumers._results import EvidenceResult, PendingEvidence, Route
 from consumers._retry import RetryPolicy, TransportFailed, is_retryable
 from consumers._sak import UnlistedCodeError
 
@@ -36,6 +36,7 @@ __all__ = [
     "EvidenceResult",
     "ExchangeContext",
     "Explanation",
+    "PendingEvidence",
     "PersonQuery",
     "RetryPolicy",
     "Route",

@@ -41,7 +41,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 from consumers._landscape import find_landscape
 from consumers._matrix import legal_basis_for
 from consumers._person import PersonQuery
-from consumers._results import EvidenceResult, Route
+from consumers._results import EvidenceResult, PendingEvidence, Route
 from consumers._retry import AsyncSleeper, RetryPolicy, TransportFailed, is_retryable, real_sleep
 from consumers._sak import (
     Answer,
@@ -61,13 +61,13 @@ from noots.envelope import (
 )
 from noots.errors import (
     ConfigurationError,
+    EvidencePending,
     InvalidInput,
     MalformedMessage,
     NootsError,
     ResponseBindingError,
     SenderMismatch,
     UpstreamError,
-    UpstreamTimeout,
     XmlError,
     error_for_code,
 )
@@ -171,6 +171,9 @@ class AsyncClient:
     per HTTP request and longer than the SAK's wait for the provider's side (20 s by default),
     so a slow provider is reported by the SAK (``0005``) rather than cut off here.
     ``participant`` signs the IDA look-ups (the only signed requests the client still makes).
+    ``on_pending`` is told each time a provider announces the evidence for later and the
+    client is about to wait for it (a progress display); when the client will not wait (the
+    retry policy's pending bounds), :class:`~noots.errors.EvidencePending` says until when.
     """
 
     def __init__(
@@ -188,6 +191,7 @@ class AsyncClient:
         access_tokens: AccessTokens | bool | None = True,
         timeout: float = 30.0,
         test: bool = True,
+        on_pending: Callable[[PendingEvidence], None] | None = None,
     ) -> None:
         self.participant = participant
         self.endpoints = endpoints
@@ -197,6 +201,7 @@ class AsyncClient:
         self._rng = rng or random.SystemRandom()
         self.protocol_log = protocol_log
         self._test = test
+        self._on_pending = on_pending
         try:
             spec = topology.consumer(participant.participant_id)
         except NootsError:
@@ -454,9 +459,21 @@ class AsyncClient:
                 collections >= self.retry.max_collections
                 or waited + delay > self.retry.max_pending_wait
             ):
-                raise UpstreamTimeout(
+                raise EvidencePending(
                     f"evidence announced for {available_at.isoformat()} is beyond the wait bound",
+                    available_at=available_at,
+                    request_id=exchange.request.request_id,
                     component=exchange.route.provider,
+                )
+            if self._on_pending is not None:
+                self._on_pending(
+                    PendingEvidence(
+                        exchange.request.request_id,
+                        exchange.evidence_type,
+                        exchange.route.provider,
+                        available_at,
+                        delay.total_seconds(),
+                    )
                 )
             log.info(
                 "request %s pending at %s: collecting in %.1fs",

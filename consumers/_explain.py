@@ -19,6 +19,7 @@ from noots.errors import (
     AuthorisationError,
     AuthorisationRefused,
     ConfigurationError,
+    EvidencePending,
     InvalidIdnr,
     InvalidInput,
     NootsError,
@@ -134,6 +135,12 @@ def _english(error: NootsError, c: ExchangeContext) -> tuple[str, str]:
             "on purpose)",
             "check names and date of birth (add the place of birth), or pass --idnr",
         )
+    if isinstance(error, EvidencePending):
+        return (
+            f"{who} announced the evidence for {error.available_at.isoformat()} "
+            f"(request urn:uuid:{error.request_id}); it is not ready yet",
+            "ask again after that time, or wait for it (noots fetch waits up to 2 minutes)",
+        )
     if isinstance(error, UpstreamTimeout):
         return (
             f"{who} did not deliver in time (or the announced evidence was not ready within the "
@@ -192,6 +199,14 @@ def _german(error: NootsError, c: ExchangeContext) -> tuple[str, str]:
         return (
             "Die Anfrage an das Register war unvollständig oder fehlerhaft.",
             "Bitte prüfen Sie Ihre Angaben und versuchen Sie es erneut.",
+        )
+    if isinstance(error, EvidencePending):
+        from noots.german import berlin_time
+
+        return (
+            "Das Register stellt den Nachweis erst später bereit (angekündigt für "
+            f"{berlin_time(error.available_at)}).",
+            "Bitte versuchen Sie es dann noch einmal oder reichen Sie den Nachweis selbst ein.",
         )
     if isinstance(error, UpstreamTimeout):
         return (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -12,7 +13,7 @@ from lxml import etree
 from consumers._document import DocumentRow, document_rows, document_to_dict
 from noots.messages import Evidence, EvidenceType
 
-__all__ = ["EvidenceResult", "Route"]
+__all__ = ["EvidenceResult", "PendingEvidence", "Route"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,18 @@ class Route:
     service_id: str
     provider_area: str = ""
     evidence_type: EvidenceType | None = None
+
+
+@dataclass(frozen=True)
+class PendingEvidence:
+    """A provider announced the evidence for later (``ResponseAvailableDateTime``); the client
+    waits ``wait_seconds`` and then collects it with the same 0101 (``request_id``)."""
+
+    request_id: UUID
+    evidence_type: str
+    provider: str
+    available_at: datetime
+    wait_seconds: float
 
 
 @dataclass(frozen=True)

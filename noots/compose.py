@@ -185,7 +185,7 @@ def render_compose(
             [
                 "noots",
                 "provision",
-                "--ca",
+                "--pki-dir",
                 CA_ROOT,
                 "--volumes",
                 PROVISION_ROOT,

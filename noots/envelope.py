@@ -43,6 +43,7 @@ __all__ = [
     "ReplayGuard",
     "build_envelope",
     "check_binding",
+    "check_fresh",
     "error_body",
     "open_envelope",
     "parse_error_body",
@@ -276,6 +277,14 @@ def check_binding(response: OpenedEnvelope, request_raw: bytes) -> None:
         raise ResponseBindingError("response is bound to a different request (InResponseTo)")
 
 
+def check_fresh(created: datetime, now: datetime, window: timedelta, *, kind: str) -> None:
+    """Refuse a signed instant outside ±``window`` of ``now`` (StaleMessage)."""
+    if created < now - window:
+        raise StaleMessage(f"{kind} created more than {window} before now")
+    if created > now + window:
+        raise StaleMessage(f"{kind} created more than {window} in the future")
+
+
 class ReplayGuard:
     """Refuses envelopes whose ``Created`` lies outside ±``window`` of the clock (stale or from
     the future) and envelopes whose ``MessageId`` was already accepted. Thread-safe.
@@ -352,10 +361,7 @@ class ReplayGuard:
         (id derived from ``iss`` and ``jti``, instant = ``exp``).
         """
         now = self._clock.now()
-        if created < now - self._window:
-            raise StaleMessage(f"{kind} created more than {self._window} before now")
-        if created > now + self._window:
-            raise StaleMessage(f"{kind} created more than {self._window} in the future")
+        check_fresh(created, now, self._window, kind=kind)
         with self._lock:
             # Forgetting only ever moves the horizon forward, so it is safe even when the
             # envelope is then refused: the journal hears of it with the next acceptance.

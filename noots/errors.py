@@ -16,7 +16,8 @@ errors; the services map a :class:`NootsError` to a signed ``DE.EvidenceErrorRes
     │   │   └── XmlTooDeep
     │   ├── MalformedMessage                   not a valid XNachweis / envelope / token
     │   ├── ReplayDetected                     message id seen before
-    │   └── StaleMessage                       timestamp outside the accepted window
+    │   ├── StaleMessage                       timestamp outside the accepted window
+    │   └── CertificateRequestRejected         a CSR the simulator CA will not sign
     ├── AuthenticationError                    (EDM:ERR:0001 authentication)
     │   ├── CertificateError
     │   │   ├── CertificateUntrusted           not issued by the trust anchor
@@ -50,6 +51,7 @@ errors; the services map a :class:`NootsError` to a signed ``DE.EvidenceErrorRes
     ├── NotFound                               (EDM:ERR:0004 object not found)
     │   └── PersonNotFound                     also for an information block and ambiguity
     ├── UpstreamTimeout                        (EDM:ERR:0005 timeout)
+    │   └── EvidencePending                    announced for later, beyond what the caller waits
     ├── UnresolvedReference                    (EDM:ERR:0006 unresolved reference)
     │   └── RouteNotFound                      no data provider / service for the request
     ├── UnsupportedCapability                  (EDM:ERR:0007 unsupported capability)
@@ -65,6 +67,8 @@ errors; the services map a :class:`NootsError` to a signed ``DE.EvidenceErrorRes
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from enum import StrEnum
 
 __all__ = [
@@ -81,12 +85,14 @@ __all__ = [
     "CertificateError",
     "CertificateExpired",
     "CertificateNotYetValid",
+    "CertificateRequestRejected",
     "CertificateRevoked",
     "CertificateUntrusted",
     "ChainBroken",
     "ClientAssertionInvalid",
     "ConfigurationError",
     "EdmCode",
+    "EvidencePending",
     "IdentityError",
     "IdentityExpired",
     "IdentityLevelTooLow",
@@ -242,6 +248,11 @@ class StaleMessage(InvalidInput):
     pass
 
 
+class CertificateRequestRejected(InvalidInput):
+    """A certificate signing request the simulator CA refuses to sign: not a CSR, its own
+    signature does not verify, or its subject, key or requested extensions are not acceptable."""
+
+
 class AuthenticationError(NootsError):
     code = EdmCode.AUTHENTICATION
 
@@ -384,6 +395,26 @@ class UpstreamTimeout(NootsError):
     code = EdmCode.TIMEOUT
 
 
+class EvidencePending(UpstreamTimeout):
+    """The provider announced the evidence for later (``ResponseAvailableDateTime``) and the
+    caller does not wait that long: nothing failed, the evidence is not there yet.
+
+    ``available_at`` is when it will be, ``request_id`` the 0101 to collect it with.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        available_at: datetime,
+        request_id: uuid.UUID,
+        component: str | None = None,
+    ) -> None:
+        super().__init__(message, component=component)
+        self.available_at = available_at
+        self.request_id = request_id
+
+
 class UnresolvedReference(NootsError):
     code = EdmCode.UNRESOLVED_REFERENCE
 
@@ -456,14 +487,34 @@ class ScenarioError(ConfigurationError):
     """A scenario file is not valid YAML, breaks the scenario schema or names something the
     landscape does not have; ``problems`` as in :class:`TopologyError`."""
 
-    def __init__(self, file: str, problems: list[tuple[str, str, int | None]]) -> None:
+    def __init__(
+        self,
+        file: str,
+        problems: list[tuple[str, str, int | None]],
+        *,
+        located: list[tuple[str, str, str, int | None]] | None = None,
+    ) -> None:
         self.file = file
         self.problems = problems
-        lines = [
+        #: Each problem with the file it is in: ``(file, location, text, line)``.
+        self.located = located or [(file, loc, text, line) for loc, text, line in problems]
+        super().__init__(f"invalid scenario {file}:\n  " + "\n  ".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        """``file:line: location: text`` for each problem, as an editor jumps to it."""
+        return [
             f"{file}:{line}: {location}: {text}" if line else f"{file}: {location}: {text}"
-            for location, text, line in problems
+            for file, location, text, line in self.located
         ]
-        super().__init__(f"invalid scenario {file}:\n  " + "\n  ".join(lines))
+
+    @classmethod
+    def merged(cls, errors: list[ScenarioError]) -> ScenarioError:
+        """The problems of several files in one error; each keeps its own file."""
+        return cls(
+            f"{len(errors)} scenario files",
+            [p for e in errors for p in e.problems],
+            located=[p for e in errors for p in e.located],
+        )
 
 
 _BY_CODE: dict[EdmCode, type[NootsError]] = {

@@ -354,6 +354,7 @@ class _Pilot:
 
     def evidence_hops(self, exchanges: list[Exchange], idnr: str) -> None:
         token: tokens.AuthorisationToken | None = None
+        submissions: list[Exchange] = []
         for exchange in exchanges:
             path = exchange.path
             if path.endswith(ROUTES_PATH):
@@ -361,7 +362,11 @@ class _Pilot:
             elif path.endswith(AUTHORISATIONS_PATH):
                 token = self.authorisation_hop(exchange)
             elif path.endswith(CONSUMER_REQUESTS_PATH):
-                self.request_hop(exchange, token, idnr)
+                submissions.append(exchange)
+        if submissions:
+            # A retried or collected 0101 is one hop: the same request, submitted again (the
+            # last answer counts; the earlier ones are why it was sent again).
+            self.request_hop(submissions[-1], token, idnr, submissions=len(submissions))
 
     @property
     def sak(self) -> str:
@@ -454,10 +459,15 @@ class _Pilot:
         return token
 
     def request_hop(
-        self, exchange: Exchange, token: tokens.AuthorisationToken | None, idnr: str
+        self,
+        exchange: Exchange,
+        token: tokens.AuthorisationToken | None,
+        idnr: str,
+        *,
+        submissions: int = 1,
     ) -> None:
         """The 0101 through the online service's SAK to the register's SAK and the register,
-        and the answer back the same way."""
+        and the answer back the same way (``submissions``: how often the client sent it)."""
         request = _request_of(exchange)
         provider = request.provider.identifier if request is not None else "?"
         checks: list[Check] = []
@@ -483,6 +493,7 @@ class _Pilot:
             )
         )
         summary = f"HTTP {exchange.status}"
+        answered_by_provider = False
         answer: messages.Message | None = None
         try:
             answer = messages.parse(parse_xml(exchange.response_body))
@@ -506,8 +517,10 @@ class _Pilot:
                 )
             )
             summary = "DE.EvidenceResponse.0102 with the evidence"
+            answered_by_provider = True
         elif isinstance(answer, messages.EvidenceErrorResponse):
             first = answer.errors[0]
+            answered_by_provider = answer.error_provider.identifier == provider
             summary = f"DE.EvidenceErrorResponse.0103: {first.code.value} {first.detail or ''}"
             checks.append(
                 Check(
@@ -517,7 +530,11 @@ class _Pilot:
                 )
             )
         if request is not None:
-            checks.extend(self.logged(request))
+            # The register logs what it answered; when its SAK answered for it (it was not
+            # reached), there is nothing in its log to look for.
+            checks.extend(self.logged(request, register=answered_by_provider))
+        if submissions > 1:
+            summary += f" · {submissions} submissions of this 0101 (retried or collected)"
         provider_sak = self.topology.sak_id(provider) if request is not None else "?"
         self.report.hops.append(
             Hop(
@@ -530,32 +547,51 @@ class _Pilot:
             )
         )
 
-    def logged(self, request: messages.EvidenceRequest) -> list[Check]:
-        """The § 9 IDNrG entries the online service and the register wrote, if their logs are
-        at hand."""
+    def logged(self, request: messages.EvidenceRequest, *, register: bool = True) -> list[Check]:
+        """The § 9 IDNrG entries the online service and (with ``register``) the register wrote,
+        if their logs are at hand. The online service's entry must say what happened:
+        ``delivered``, or the refusal it received."""
+        import sqlite3
+
         from noots.protocol import open_protocol_log
 
         if self.settings is None:
             return []
         wanted = {str(request.request_id), f"urn:uuid:{request.request_id}"}
         idnr = getattr(request.subject, "idnr", None)
+        parties = [(self.spec.participant_id, "online service received, checked and logged")]
+        if register:
+            parties.append((request.provider.identifier, "register verified, answered and logged"))
         checks = []
-        for party, what in (
-            (self.spec.participant_id, "online service received, checked and logged"),
-            (request.provider.identifier, "register verified, answered and logged"),
-        ):
+        for party, what in parties:
             target = self.settings.protocol_log_target(party, self.topology)
             if isinstance(target, Path) and not target.is_file():
                 continue
-            log = open_protocol_log(target, party=party, clock=self.participant.clock)
             try:
-                # One shared database holds every party's entries: keep this party's own.
-                entries = [
-                    e for e in log.entries(idnr=idnr) if e.party == party and e.message_id in wanted
-                ]
-            finally:
-                log.close()
+                log = open_protocol_log(target, party=party, clock=self.participant.clock)
+                try:
+                    # One shared database holds every party's entries: keep this party's own.
+                    entries = [
+                        e
+                        for e in log.entries(idnr=idnr)
+                        if e.party == party and e.message_id in wanted
+                    ]
+                finally:
+                    log.close()
+            except (NootsError, OSError, sqlite3.Error) as exc:
+                # A log that cannot be read now (its process was killed mid-write): the check
+                # fails saying why, instead of ending the pilot with a traceback.
+                checks.append(
+                    Check(what, False, f"{party}: log not readable ({type(exc).__name__})")
+                )
+                continue
             outcome = entries[-1].outcome if entries else "no entry"
+            if party == self.spec.participant_id and outcome.startswith("refused:"):
+                # The refusal was received and logged as such: what the log must show.
+                checks.append(
+                    Check("online service logged the refusal", True, f"{party}: {outcome}")
+                )
+                continue
             checks.append(Check(what, outcome == "delivered", f"{party}: {outcome}"))
         return checks
 
@@ -567,9 +603,15 @@ class _Pilot:
 
         token = json.loads(token_exchange.response_body)["token"]
         start = len(self.recorder.exchanges)
-        response = await self.http.get(
-            f"{self.platform}/dsc/v1/transfers", headers={"Authorization": f"Bearer {token}"}
-        )
+        try:
+            response = await self.http.get(
+                f"{self.platform}/dsc/v1/transfers", headers={"Authorization": f"Bearer {token}"}
+            )
+        except httpx.HTTPError as exc:
+            raise UpstreamError(
+                f"the Datenschutzcockpit at {self.platform} is unreachable ({type(exc).__name__})",
+                component="dsc",
+            ) from None
         exchange = self.recorder.since(start)[-1]
         if response.status_code != 200:
             raise UpstreamError(

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -43,6 +43,7 @@ from noots.clock import Clock
 from noots.errors import (
     CertificateExpired,
     CertificateNotYetValid,
+    CertificateRequestRejected,
     CertificateRevoked,
     CertificateUntrusted,
     WrongKeyUsage,
@@ -60,6 +61,7 @@ __all__ = [
     "IssuedCredential",
     "KeyType",
     "PrivateKey",
+    "PublicKey",
     "Role",
     "StaticCrlSource",
     "UnknownParticipant",
@@ -79,6 +81,7 @@ PARTICIPANT_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.:_-]{0,63}")
 CLOCK_SKEW = timedelta(minutes=5)
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 
 
 class KeyType(StrEnum):
@@ -132,6 +135,111 @@ def _key_type_of(key: PrivateKey) -> KeyType:
     if key.key_size < 2048:
         raise ValueError("RSA keys shorter than 2048 bits are not allowed")
     return KeyType.RSA2048
+
+
+def _public_key_type(key: PublicKey) -> KeyType:
+    return KeyType.ECDSA_P256 if isinstance(key, ec.EllipticCurvePublicKey) else KeyType.RSA2048
+
+
+# --------------------------------------------------------------------------------------------
+# Certificate signing requests (the operator keeps the key)
+
+#: Largest request the CA reads: a CSR with a 4096-bit RSA key and a few names is ~2 KB.
+MAX_REQUEST_BYTES = 64 * 1024
+#: Extensions a request may carry: the CA sets these itself (subjectAltName: it adds the names).
+_REQUESTABLE = {
+    x509.SubjectAlternativeName.oid,
+    x509.KeyUsage.oid,
+    x509.ExtendedKeyUsage.oid,
+    x509.BasicConstraints.oid,
+    x509.SubjectKeyIdentifier.oid,
+}
+
+
+def _load_request(data: bytes) -> x509.CertificateSigningRequest:
+    """The request in ``data`` (PEM or DER) whose own signature verifies."""
+    if len(data) > MAX_REQUEST_BYTES:
+        raise CertificateRequestRejected("the certificate request is too large")
+    try:
+        if data.lstrip().startswith(b"-----BEGIN"):
+            csr = x509.load_pem_x509_csr(data)
+        else:
+            csr = x509.load_der_x509_csr(data)
+    except ValueError:
+        raise CertificateRequestRejected(
+            "not a certificate signing request (PKCS#10, PEM or DER)"
+        ) from None
+    try:
+        valid = csr.is_signature_valid
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        valid = False
+    if not valid:
+        # Only the holder of the private key can make a valid one: anything else could be a
+        # request for someone else's key.
+        raise CertificateRequestRejected("the request's own signature does not verify")
+    return csr
+
+
+def _check_request_key(key: object) -> PublicKey:
+    if isinstance(key, rsa.RSAPublicKey):
+        if key.key_size < 2048:
+            raise CertificateRequestRejected("RSA keys shorter than 2048 bits are not allowed")
+        return key
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        if not isinstance(key.curve, ec.SECP256R1):
+            raise CertificateRequestRejected(
+                f"unsupported curve {key.curve.name}: only P-256 is allowed"
+            )
+        return key
+    raise CertificateRequestRejected(
+        f"unsupported key type {type(key).__name__}: RSA (2048 bits or more) or ECDSA P-256"
+    )
+
+
+def _check_request_subject(subject: x509.Name, participant_id: str, role: Role) -> None:
+    """The subject may name this participant only, as the CA would write it."""
+    allowed = {
+        NameOID.COMMON_NAME: participant_id,
+        NameOID.ORGANIZATION_NAME: ORGANISATION,
+        NameOID.ORGANIZATIONAL_UNIT_NAME: role.value,
+    }
+    common_names = subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    if len(common_names) != 1 or common_names[0].value != participant_id:
+        raise CertificateRequestRejected(
+            f"the request's subject must be CN={participant_id} (the participant id)"
+        )
+    for attribute in subject:
+        expected = allowed.get(attribute.oid)
+        if expected is None or attribute.value != expected:
+            raise CertificateRequestRejected(
+                f"the request's subject carries {attribute.rfc4514_string()!r}, which this CA "
+                f"does not certify (give CN={participant_id} only)"
+            )
+
+
+def _requested_names(csr: x509.CertificateSigningRequest) -> list[str]:
+    """The DNS names and IP addresses the request asks for; refuses any other extension."""
+    names: list[str] = []
+    for extension in csr.extensions:
+        if extension.oid not in _REQUESTABLE:
+            raise CertificateRequestRejected(
+                f"the request asks for extension {extension.oid.dotted_string}, which this CA "
+                "does not grant"
+            )
+        value = extension.value
+        if isinstance(value, x509.BasicConstraints) and value.ca:
+            raise CertificateRequestRejected("the request asks to be a CA: refused")
+        if isinstance(value, x509.SubjectAlternativeName):
+            for name in value:
+                if isinstance(name, x509.DNSName):
+                    names.append(name.value)
+                elif isinstance(name, x509.IPAddress):
+                    names.append(str(name.value))
+                else:
+                    raise CertificateRequestRejected(
+                        "the request's subjectAltName may hold DNS names and IP addresses only"
+                    )
+    return names
 
 
 def load_certificate(pem: bytes) -> x509.Certificate:
@@ -516,11 +624,81 @@ class CertificateAuthority:
             self._credentials[participant_id] = (self._file_identity(credential), credential)
         return credential
 
+    def sign_request(
+        self,
+        request: bytes,
+        participant_id: str,
+        role: Role,
+        *,
+        validity: timedelta = timedelta(days=365),
+        extra_names: Iterable[str] = (),
+        replace: bool = True,
+    ) -> x509.Certificate:
+        """Sign a participant's certificate signing request (PEM or DER): the operator keeps
+        the private key, the CA never sees it.
+
+        The CA checks the request before it signs anything (fail closed, every refusal a
+        :class:`~noots.errors.CertificateRequestRejected`): it must parse, its own signature
+        must verify (the requester holds the key), its key must be RSA of at least 2048 bits
+        or ECDSA P-256, its subject may name only the participant (``CN``, and ``O``/``OU`` only
+        as this CA writes them), and it may ask for no extensions but subjectAltNames (DNS names
+        and IP addresses, added to the certificate) and what the CA sets anyway. The certificate
+        is the same as :meth:`issue` makes: the CA writes subject, validity and extensions.
+
+        It is stored as the participant's ``cert.pem``; a private key of an earlier credential
+        of the participant is removed, as it no longer belongs to the current certificate.
+        With ``replace`` the participant's earlier certificates are revoked.
+        """
+        _check_participant_id(participant_id)
+        role = Role(role)
+        csr = _load_request(request)
+        key = _check_request_key(csr.public_key())
+        _check_request_subject(csr.subject, participant_id, role)
+        names = [*extra_names, *_requested_names(csr)]
+        now = _seconds(self.clock.now())
+        certificate = self._build_certificate(
+            participant_id, role, key, now - CLOCK_SKEW, now + validity, names
+        )
+        directory = self.participant_dir(participant_id)
+        record = CertificateRecord(
+            serial=certificate.serial_number,
+            participant_id=participant_id,
+            role=role,
+            key_type=_public_key_type(key),
+            not_before=certificate.not_valid_before_utc,
+            not_after=certificate.not_valid_after_utc,
+            status="valid",
+        )
+        with self._exclusive():
+            index = self._read_index()
+            revoked_any = self._revoke_in_index(index, participant_id) if replace else False
+            index["certificates"].append(record.to_json())
+            _write_atomic(
+                directory / "cert.pem", certificate.public_bytes(serialization.Encoding.PEM)
+            )
+            with contextlib.suppress(FileNotFoundError):
+                (directory / "key.pem").unlink()
+            self._write_index(index)
+            if revoked_any:
+                self._write_crl_locked()
+        with self._lock:
+            self._credentials.pop(participant_id, None)
+        return certificate
+
+    def certificate(self, participant_id: str) -> x509.Certificate:
+        """The participant's current certificate (with or without a key held here)."""
+        try:
+            return load_certificate(
+                (self.participant_dir(participant_id) / "cert.pem").read_bytes()
+            )
+        except FileNotFoundError:
+            raise UnknownParticipant(participant_id) from None
+
     def _build_certificate(
         self,
         participant_id: str,
         role: Role,
-        key: PrivateKey,
+        key: PrivateKey | PublicKey,
         start: datetime,
         end: datetime,
         extra_names: Iterable[str],
@@ -541,7 +719,8 @@ class CertificateAuthority:
                 names.append(x509.IPAddress(ipaddress.ip_address(extra)))
             except ValueError:
                 names.append(x509.DNSName(extra))
-        is_rsa = isinstance(key, rsa.RSAPrivateKey)
+        public_key = key if isinstance(key, PublicKey) else key.public_key()
+        is_rsa = isinstance(public_key, rsa.RSAPublicKey)
         issuer_ski = self._root_certificate.extensions.get_extension_for_class(
             x509.SubjectKeyIdentifier
         ).value
@@ -549,7 +728,7 @@ class CertificateAuthority:
             x509.CertificateBuilder()
             .subject_name(subject)
             .issuer_name(self._root_certificate.subject)
-            .public_key(key.public_key())
+            .public_key(public_key)
             .serial_number(x509.random_serial_number())
             .not_valid_before(start)
             .not_valid_after(end)
@@ -576,9 +755,7 @@ class CertificateAuthority:
                 critical=False,
             )
             .add_extension(x509.SubjectAlternativeName(names), critical=False)
-            .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
-            )
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski),
                 critical=False,

@@ -46,8 +46,10 @@ __all__ = [
     "XML_MEDIA_TYPE",
     "AuthorisationAnswer",
     "AuthorisationRequest",
+    "ExportedTransfer",
     "Header",
     "Problem",
+    "ProtocolExport",
     "ProviderMetadata",
     "RouteAnswer",
     "RouteEvidenceType",
@@ -268,3 +270,23 @@ class SubmissionHandle(_Json):
 
     handle: uuid.UUID
     location: str
+
+
+class ExportedTransfer(_Json):
+    """One protocol entry of a register, as its protocol export shows it (§ 9 IDNrG)."""
+
+    request_id: str
+    logged_at: str = Field(description="UTC, millisecond precision, e.g. 2026-11-22T09:14:05.123Z")
+    consumer: str
+    provider: str
+    evidence_type: str = Field(description="Name, or the classification URI if refused early.")
+    purpose: str
+    idnr: str | None = Field(description="None where the request carried none or an invalid one.")
+    outcome: str = Field(description="delivered, pending or refused:EDM:ERR:000N")
+
+
+class ProtocolExport(_Json):
+    """``GET /provider/v1/transfers?requestId=…``: what a register logged for one request."""
+
+    request_id: str
+    transfers: list[ExportedTransfer]

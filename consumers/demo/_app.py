@@ -9,6 +9,7 @@ application state stays on the server.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -42,14 +43,15 @@ from consumers.demo._flow import (
 from consumers.demo._services import EvidenceNeed, ServiceKind, service_kind
 from noots.bootstrap import LandscapePaths
 from noots.eid import verify_identity
-from noots.errors import NootsError
+from noots.errors import EvidencePending, NootsError
+from noots.german import berlin_time, von
 from noots.participant import Participant, load_participant
 from noots.protocol import open_protocol_log
 from noots.settings import NootsSettings, load_settings
 from noots.topology import ConsumerSpec, Topology
 from registers.identities import BEHAVIOUR_IDENTITIES
 
-__all__ = ["DemoSettings", "app_from_env", "cookie_name", "create_app"]
+__all__ = ["DemoSettings", "app_from_env", "cookie_name", "create_app", "shown_value"]
 
 log = logging.getLogger("consumers.demo")
 
@@ -61,6 +63,9 @@ def cookie_name(service: ServiceKind) -> str:
     three demo services usually run on one host."""
     return f"noots_antrag_{service.kind}"
 
+
+#: Evidence announced for later gets its own page before the preview.
+PENDING_PATH = "/spaeter"
 
 _STEP_PATHS = {
     Step.LOGIN: "/anmelden",
@@ -125,6 +130,10 @@ class _State:
         self.service: ServiceKind = service_kind(self.spec.kind)
         self.secret = (settings.session_secret or secrets.token_hex(32)).encode()
         self.store = SessionStore()
+        # Where the citizen sees every transfer about them (linked from the closing page).
+        self.dsc_url = (
+            settings.platform_url or topology.base_url("platform", tls=settings.tls)
+        ) + "/dsc/"
 
     def purpose(self, evidence_type: str) -> tuple[str, str]:
         """Purpose and legal basis of this service's matrix row for ``evidence_type``."""
@@ -179,6 +188,10 @@ def create_app(
     spec = topology.consumer(settings.consumer_id)
     service = service_kind(spec.kind)
     templates = Jinja2Templates(directory=HERE / "templates")
+    # German for people: "von der Stadt …", times in Europe/Berlin, dates as 12.08.1964.
+    templates.env.filters["von"] = von
+    templates.env.filters["zeit"] = berlin_time
+    templates.env.filters["wert"] = shown_value
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -233,6 +246,7 @@ def create_app(
                 "spec": st.spec,
                 "csrf": csrf,
                 "step": application.step.value if application else "start",
+                "dsc_url": st.dsc_url,
                 **context,
             },
         )
@@ -345,7 +359,16 @@ def create_app(
         application.give_consent(st.participant.clock.now(), details)
         for retrieval in application.retrievals:
             await _fetch(st, application, retrieval.need)
-        return go("/vorschau")
+        return go(PENDING_PATH if application.pending() else "/vorschau")
+
+    @app.get(PENDING_PATH, response_class=HTMLResponse)
+    async def pending(request: Request, st: State, application: Current) -> Response:
+        """The register announced evidence for later: say when, and what the citizen can do."""
+        if application is None:
+            return go("/")
+        if application.step is not Step.PREVIEW or not application.pending():
+            return go(_STEP_PATHS[application.step])
+        return page(request, st, "pending.html", application=application)
 
     @app.post("/abbrechen")
     async def cancel(request: Request, st: State, application: Current) -> Response:
@@ -405,6 +428,23 @@ def create_app(
 
 
 _MAX_FORM = 16 * 1024
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})")
+
+
+def shown_value(value: str) -> str:
+    """A document value as a person in Germany reads it: an ISO time in Europe/Berlin
+    ("06.12.2026, 06:12 Uhr"), an ISO date as 12.08.1964; anything else as it is."""
+    from datetime import datetime
+
+    try:
+        if _ISO_TIME.fullmatch(value):
+            return berlin_time(datetime.fromisoformat(value.replace("Z", "+00:00")))
+        if _ISO_DATE.fullmatch(value):
+            return date.fromisoformat(value).strftime("%d.%m.%Y")
+    except ValueError:  # shaped like one, but no real date: shown as it came
+        pass
+    return value
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -540,6 +580,12 @@ async def _fetch(st: _State, application: Application, need: EvidenceNeed) -> No
         kwargs["company"] = company(d["company_name"], d["company_register_number"])
     try:
         result = await st.client.fetch_evidence(need.evidence_type, **kwargs)
+    except EvidencePending as exc:
+        # Not a failure: the register will have it then (its own page says so).
+        retrieval.pending_until = exc.available_at
+        retrieval.request_id = f"urn:uuid:{exc.request_id}"
+        log.info("retrieval of %s announced for %s", need.evidence_type, exc.available_at)
+        return
     except NootsError as exc:
         context = ExchangeContext(st.spec.participant_id, need.evidence_type, purpose)
         retrieval.error = explain(exc, context, language="de")

@@ -65,7 +65,8 @@ Decision = Literal["accepted", "rejected"]
 
 @dataclass
 class Retrieval:
-    """One evidence of the application: fetched (rows to preview) or failed (explanation)."""
+    """One evidence of the application: fetched (rows to preview), failed (explanation), or
+    announced by the register for later (``pending_until``, ``request_id``)."""
 
     need: EvidenceNeed
     provider_name: str | None = None
@@ -73,10 +74,15 @@ class Retrieval:
     error: Explanation | None = None
     decision: Decision | None = None
     request_id: str | None = None
+    pending_until: datetime | None = None
 
     @property
     def fetched(self) -> bool:
-        return self.error is None and bool(self.rows)
+        return self.error is None and self.pending_until is None and bool(self.rows)
+
+    @property
+    def pending(self) -> bool:
+        return self.pending_until is not None
 
 
 @dataclass
@@ -149,6 +155,19 @@ class Application:
             retrieval = accepted.get(field_.evidence_type)
             out.append((field_.label, None if retrieval is None else _fill(field_, retrieval)))
         return out
+
+    def pending(self) -> list[Retrieval]:
+        """Evidence the register announced for later (not there when the citizen went on)."""
+        return [r for r in self.retrievals if r.pending]
+
+    def complete_evidence(self) -> bool:
+        """Every evidence arrived and was accepted, and every field of the form is proven: only
+        then does the service's outcome ("… per Post zugeschickt") apply."""
+        return (
+            bool(self.retrievals)
+            and len(self.accepted()) == len(self.retrievals)
+            and all(value is not None for _label, value in self.form())
+        )
 
     def not_used(self) -> list[Retrieval]:
         """Rejected or failed evidence: the citizen hands these in themselves."""

@@ -42,10 +42,17 @@ class ServiceKind:
     kind: str
     title: str
     intro: str
+    #: What happens next when every evidence arrived and was accepted.
     outcome: str
     needs: tuple[EvidenceNeed, ...]
     fields: tuple[ApplicationField, ...] = ()
     asks_residence: bool = False
+    #: What happens next when something is missing (not fetched, rejected, or without the
+    #: data a field needs, e.g. no vehicle in the Fahrzeughalterauskunft).
+    incomplete: str = (
+        "Ihr Antrag ist noch nicht vollständig. Wir bearbeiten ihn, sobald Sie die fehlenden "
+        "Nachweise eingereicht haben."
+    )
 
     @property
     def subjects(self) -> frozenset[Subject]:
@@ -61,6 +68,11 @@ SERVICES: dict[str, ServiceKind] = {
             "hier mit Hauptwohnung gemeldet sind und ein Fahrzeug auf Sie zugelassen ist."
         ),
         outcome="Ihr Bewohnerparkausweis wird Ihnen per Post zugeschickt.",
+        incomplete=(
+            "Einen Bewohnerparkausweis können wir Ihnen noch nicht ausstellen: dafür müssen "
+            "Ihre Wohnanschrift und das Kennzeichen eines auf Sie zugelassenen Fahrzeugs "
+            "nachgewiesen sein. Bitte reichen Sie die fehlenden Nachweise ein."
+        ),
         needs=(
             EvidenceNeed(
                 "Meldebescheinigung",

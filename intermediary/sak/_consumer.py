@@ -49,6 +49,7 @@ from noots.envelope import (
     EnvelopeHeader,
     OpenedEnvelope,
     check_binding,
+    check_fresh,
     open_envelope,
     parse_error_body,
     seal,
@@ -371,6 +372,14 @@ class ConsumerSide:
             if opened.header.recipient != node.sak_id:
                 raise SenderMismatch(f"answer addressed to {opened.header.recipient}, not to us")
             check_binding(opened, raw_request)
+            # Bound to this very request, yet it may have been made long ago (a stored
+            # answer replayed to a retry with identical bytes): the same window as requests.
+            check_fresh(
+                opened.header.created,
+                node.clock.now(),
+                node.settings.replay_window,
+                kind="answer envelope",
+            )
         except NootsError as exc:
             raise UpstreamError(
                 f"answer of {sender} refused by {node.sak_id}: {exc.message}", component=sender

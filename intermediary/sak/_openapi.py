@@ -14,12 +14,12 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Header, Request
+from fastapi import APIRouter, FastAPI, Header, Query, Request
 from fastapi.responses import Response
 
 from noots import __version__
 from noots.paths import PROJECT_ROOT
-from noots.sak import PROVIDER_REQUESTS_PATH
+from noots.sak import PROVIDER_REQUESTS_PATH, PROVIDER_TRANSFERS_PATH, ProtocolExport
 from noots.sak import Header as H
 
 __all__ = ["DOCS_DIR", "openapi_documents", "render", "write_documents"]
@@ -36,7 +36,7 @@ _OWN_CHOICE = (
 def register_router() -> APIRouter:
     """The endpoint a register serves in push mode, as its SAK calls it (documentation of the
     contract; noots' own registers implement it in ``registers._service``)."""
-    router = APIRouter(tags=["Register (push mode)"])
+    router = APIRouter(tags=["Register"])
 
     @router.post(
         PROVIDER_REQUESTS_PATH,
@@ -92,6 +92,26 @@ def register_router() -> APIRouter:
         certificate), the 0101 (requester = ``Noots-Consumer``, provider = itself, a service
         of its own), the VS token against the content, the IDNr and the person, and answers
         the bare 0102/0103 unsigned: its SAK signs it."""
+        raise NotImplementedError  # documentation only; never mounted on a server
+
+    @router.get(
+        PROVIDER_TRANSFERS_PATH,
+        response_model=ProtocolExport,
+        summary="The protocol export: what the register logged for one request",
+        responses={
+            401: {"description": "No valid access token of the register's own SAK"},
+            403: {"description": "A token, but not of the register's own SAK"},
+        },
+    )
+    async def transfers(
+        request_id: Annotated[
+            str,
+            Query(alias="requestId", min_length=1, max_length=128, description="The 0101's id."),
+        ],
+    ) -> ProtocolExport:
+        """What the register logged for one request id (§ 9 IDNrG), for its own SAK only; an
+        unknown id answers an empty list. The Datenschutzcockpit's report and the conformance
+        suite (DP-12) read it here."""
         raise NotImplementedError  # documentation only; never mounted on a server
 
     return router

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import typer
 
+from noots.cli._exit import NootsGroup
+
 app = typer.Typer(
+    cls=NootsGroup,
     name="noots",
     help="Simulator of the National Once-Only Technical System (NOOTS).",
     no_args_is_help=True,

@@ -10,6 +10,8 @@ from typing import Annotated
 import typer
 
 from noots.cli._app import app
+from noots.cli._exit import usage_error
+from noots.cli._options import DEFAULT_SEED, SeedOption, deprecated_option, renamed
 
 
 @app.command("compose")
@@ -52,7 +54,7 @@ def compose(
             raise typer.Exit(1)
         current = output.read_text(encoding="utf-8") if output.is_file() else None
         if current != text:
-            typer.echo(f"{output} is not current: run `noots compose -o {output}`", err=True)
+            typer.echo(f"{output} is not current: run noots compose -o {output}", err=True)
             raise typer.Exit(1)
         typer.echo(f"{output} is current")
         return
@@ -75,15 +77,23 @@ def _owner(value: str | None) -> tuple[int, int] | None:
 
 @app.command("provision")
 def provision(
-    ca: Annotated[
-        Path, typer.Option("--ca", help="The certificate authority's directory (created if new).")
-    ],
     volumes: Annotated[
         Path,
         typer.Option(
-            "--volumes", help="Root of the workloads' volumes: trust/, keys/<w>/, data/<w>/."
+            "--volumes",
+            metavar="DIR",
+            help="Root of the workloads' volumes: trust/, keys/<w>/, data/<w>/.",
         ),
     ],
+    pki_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--pki-dir",
+            metavar="DIR",
+            help="The certificate authority's PKI directory (created if new).",
+        ),
+    ] = None,
+    old_ca: Annotated[Path | None, deprecated_option("--ca")] = None,
     topology: Annotated[
         Path | None,
         typer.Option(
@@ -93,9 +103,7 @@ def provision(
     people: Annotated[
         int, typer.Option("--people", min=0, help="Size of the synthetic population (first run).")
     ] = 10_000,
-    seed: Annotated[
-        int, typer.Option("--seed", help="Seed of the synthetic population.")
-    ] = 20261122,
+    seed: SeedOption = DEFAULT_SEED,
     owner: Annotated[
         str | None,
         typer.Option("--owner", help="UID:GID that gets the workloads' files (run as root)."),
@@ -105,11 +113,14 @@ def provision(
     ] = True,
 ) -> None:
     """Give each container of a deployment its own keys, the trust anchor, the CRL and the
-    population from the CA (what docker-compose.yml's one-shot `bootstrap` runs)."""
+    population from the CA (what the one-shot bootstrap service of docker-compose.yml runs)."""
     from noots.errors import NootsError
     from noots.provision import provision as run_provision
     from noots.settings import load_settings
 
+    ca = renamed(pki_dir, old_ca, old_name="--ca", new_name="--pki-dir")
+    if ca is None:
+        raise usage_error("the CA's directory is required", option="--pki-dir")
     owner_ids = _owner(owner)
     try:
         overrides = {"topology": topology} if topology is not None else {}
@@ -147,14 +158,16 @@ def k8s(
             "--topology", help="Topology file (default: NOOTS_TOPOLOGY or landscape.yaml)."
         ),
     ] = None,
-    pki: Annotated[
+    pki_dir: Annotated[
         Path | None,
         typer.Option(
-            "--pki",
+            "--pki-dir",
+            metavar="DIR",
             help="Keep the CA here, outside the cluster (created on first use), and fill the "
             "Secrets and the trust ConfigMap from it.",
         ),
     ] = None,
+    old_pki: Annotated[Path | None, deprecated_option("--pki")] = None,
     namespace: Annotated[str, typer.Option("--namespace", help="Kubernetes namespace.")] = "noots",
     image: Annotated[
         str | None, typer.Option("--image", help="The noots image (default: noots:<version>).")
@@ -172,6 +185,7 @@ def k8s(
     from noots.k8s import IMAGE, render_manifests, summary, write_manifests
     from noots.settings import load_settings
 
+    pki = renamed(pki_dir, old_pki, old_name="--pki", new_name="--pki-dir")
     try:
         overrides = {"topology": topology} if topology is not None else {}
         settings = load_settings(**overrides)
@@ -192,7 +206,7 @@ def k8s(
     typer.echo(f"wrote {len(written)} files below {output}:\n{summary(files)}")
     if pki is None:
         typer.echo(
-            "no --pki: the manifests name Secrets and a trust ConfigMap they do not contain "
+            "no --pki-dir: the manifests name Secrets and a trust ConfigMap they do not contain "
             "(docs/DEPLOYMENT.md)",
             err=True,
         )

@@ -2,8 +2,9 @@
 the consumer suite's command. The provider, SAK and attack commands are in
 :mod:`noots.cli._conformance_provider` and :mod:`noots.cli._conformance_sak`.
 
-Exit codes: 0 every condition passed (or was skipped); 1 the tool could not run (no PKI,
-unreachable target, bad options); 2 at least one condition failed.
+Exit codes (:mod:`noots.cli._exit`): 0 every condition passed (or was skipped); 1 the tool
+could not run (no PKI, unreachable target); 2 at least one condition failed; 64 called
+wrongly (a bad option or value, a named file that does not exist).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from noots.cli._app import app
+from noots.cli._exit import TOOL_FAILED
+from noots.cli._options import DataDirOption, PkiDirOption, TopologyOption
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -30,16 +33,8 @@ conformance_app = typer.Typer(
 )
 app.add_typer(conformance_app)
 
-DataDirOption = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Landscape data dir with the PKI (default: NOOTS_DATA_DIR)."),
-]
-TopologyOption = Annotated[
-    Path | None, typer.Option("--topology", help="Topology file (default: NOOTS_TOPOLOGY).")
-]
-PkiOption = Annotated[
-    Path | None, typer.Option("--pki-dir", help="Simulator PKI (default: DATA_DIR/pki).")
-]
+# One name, one help text for one thing across the commands (noots.cli._options).
+PkiOption = PkiDirOption
 ReportOption = Annotated[
     Path | None,
     typer.Option(
@@ -64,7 +59,7 @@ def _settings(data_dir: Path | None, topology: Path | None) -> NootsSettings:
         settings.load_topology()
     except NootsError as exc:
         typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(TOOL_FAILED) from None
     return settings
 
 
@@ -76,7 +71,7 @@ def _pki_dir(settings: NootsSettings, pki_dir: Path | None) -> Path:
             "first, or pass --pki-dir",
             err=True,
         )
-        raise typer.Exit(1)
+        raise typer.Exit(TOOL_FAILED)
     return directory
 
 
@@ -222,7 +217,7 @@ def consumer(
     host, _, port_text = listen.rpartition(":")
     if not host or not port_text.isdigit():
         console.print("[red]error[/red] --listen takes HOST:PORT, e.g. 127.0.0.1:8600")
-        raise typer.Exit(1)
+        raise typer.Exit(TOOL_FAILED)
     try:
         spec = landscape.consumer(participant)
     except NootsError:
@@ -231,7 +226,7 @@ def consumer(
             f"[red]error[/red] {participant} is not an online service of the topology "
             f"({known}); add it to your topology file"
         )
-        raise typer.Exit(1) from None
+        raise typer.Exit(TOOL_FAILED) from None
     if trigger_url is not None and evidence is None:
         rows = [a for a in landscape.authorisations if a.consumer == participant]
         evidence = rows[0].evidence_type if rows else None
@@ -277,7 +272,7 @@ def consumer(
         )
     except (NootsError, OSError) as exc:
         console.print(f"[red]error[/red] {exc}")
-        raise typer.Exit(1) from None
+        raise typer.Exit(TOOL_FAILED) from None
     publish_report(
         console,
         report,

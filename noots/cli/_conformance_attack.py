@@ -21,6 +21,7 @@ from noots.cli._conformance import (
     default_report_dir,
     publish_report,
 )
+from noots.cli._exit import TOOL_FAILED
 
 
 @conformance_app.command("attack")
@@ -56,7 +57,7 @@ def attack(
                 f"[red]error[/red] no landscape runs for {settings.data_dir} and it holds no PKI: "
                 "start one with `noots up`"
             )
-            raise typer.Exit(1)
+            raise typer.Exit(TOOL_FAILED)
         access = LandscapeAccess.attach(settings.data_dir, settings.topology)
     target = AttackTarget(
         access.topology, access.data_dir, tuple(components) if components else None

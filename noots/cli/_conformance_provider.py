@@ -5,8 +5,8 @@ mode (it serves the provider API at ``--listen``, where the register fetches). B
 sends anything it prints what the register needs installed and where the suite serves it;
 it changes the PKI only with ``--prepare``, which says what it issued and stops.
 
-Exit codes: 0 no condition failed; 1 the tool could not run (no PKI, unreachable register,
-bad options); 2 a condition failed.
+Exit codes: 0 no condition failed; 1 the tool could not run (no PKI, unreachable register);
+2 a condition failed; 64 called wrongly.
 """
 
 from __future__ import annotations
@@ -19,16 +19,17 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from noots.cli._conformance import (
-    DataDirOption,
     PkiOption,
     ReportOption,
-    TopologyOption,
     _pki_dir,
     _settings,
     conformance_app,
     default_report_dir,
     publish_report,
 )
+from noots.cli._exit import TOOL_FAILED, existing_file, usage_error
+from noots.cli._options import DataDirOption, TopologyOption
+from noots.cli._person import PERSON_HELP, parse_person_option
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -174,7 +175,7 @@ def provider(
     ] = None,
     person: Annotated[
         str | None,
-        typer.Option("--person", help="That person's basic data: 'Family, Given, YYYY-MM-DD'."),
+        typer.Option("--person", help=PERSON_HELP + " With --idnr unless a test person."),
     ] = None,
     company: Annotated[
         str | None, typer.Option("--company", help="A company the register knows (legal).")
@@ -263,14 +264,12 @@ def provider(
     pki = _pki_dir(settings, pki_dir)
     clock = settings.clock()
     if mode not in (None, "push", "passive"):
-        console.print("[red]error[/red] --mode is push or passive")
-        raise typer.Exit(1)
-    if ca_file is not None and not ca_file.is_file():
-        console.print(f"[red]error[/red] --ca-file {ca_file} does not exist")
-        raise typer.Exit(1)
+        raise usage_error("push or passive", option="--mode")
+    if ca_file is not None:
+        existing_file(ca_file, "--ca-file")
     if target is None and not prepare:
-        console.print("[red]error[/red] --target is required (the register's base URL)")
-        raise typer.Exit(1)
+        raise usage_error("required (the register's base URL)", option="--target")
+    subject = _subject(idnr, person, company, register_number)
     url = target or "http://unused.invalid"
     use_tls = tls if tls is not None else url.lower().startswith("https://")
     try:
@@ -280,7 +279,7 @@ def provider(
             url,
             evidence_type=evidence,
             consumer=consumer,
-            subject=_subject(idnr, person, company, register_number),
+            subject=subject,
             blocked=parse_test_person(blocked, what="blocked") if blocked else None,
             ambiguous=parse_test_person(ambiguous, what="ambiguous") if ambiguous else None,
             async_subject=parse_test_person(asynchronous, what="asynchronous")
@@ -292,10 +291,11 @@ def provider(
             max_wait=max_wait,
         )
         host, port = _listen(landscape, spec, listen)
-    except (NootsError, typer.BadParameter) as exc:
-        message = exc.message if isinstance(exc, NootsError) else str(exc)
-        console.print(f"[red]error[/red] {message}")
-        raise typer.Exit(1) from None
+    except typer.BadParameter:
+        raise
+    except NootsError as exc:
+        console.print(f"[red]error[/red] {exc.message}")
+        raise typer.Exit(TOOL_FAILED) from None
     if prepare:
         _prepare(console, spec, pki, clock=clock, tls=use_tls)
         raise typer.Exit(0)
@@ -321,7 +321,7 @@ def provider(
     if missing:
         for line in missing:
             console.print(f"[red]missing[/red] {line}")
-        raise typer.Exit(1)
+        raise typer.Exit(TOOL_FAILED)
     try:
         report = asyncio.run(
             _run(
@@ -340,7 +340,7 @@ def provider(
     except (NootsError, OSError) as exc:
         message = exc.message if isinstance(exc, NootsError) else str(exc)
         console.print(f"[red]error[/red] {message} (nothing in the PKI was changed)")
-        raise typer.Exit(1) from None
+        raise typer.Exit(TOOL_FAILED) from None
     publish_report(
         console,
         report,
@@ -355,18 +355,26 @@ def provider(
 def _subject(
     idnr: str | None, person: str | None, company: str | None, register_number: str | None
 ) -> Any:
+    """The person (or company) the register knows: ``--person`` in any form
+    (:mod:`noots.cli._person`) with its IDNr, from ``--idnr`` or from the test identity."""
     from consumers import company as company_subject
-    from consumers import parse_person
     from noots.messages import NaturalPerson
 
     if company is not None:
         return company_subject(company, register_number or "")
     if idnr is None and person is None:
         return None
-    if idnr is None or person is None:
-        raise typer.BadParameter("--idnr and --person go together")
-    basic = parse_person(person)
-    return NaturalPerson(basic.family_name, basic.given_name, basic.date_of_birth, idnr)
+    if person is None:
+        raise usage_error("--idnr needs --person (that person's basic data)", option="--idnr")
+    named = parse_person_option(person)
+    number = idnr or named.idnr
+    if named.basic is None or number is None:
+        raise usage_error(
+            "give basic data with the date of birth and --idnr, or a test person's name",
+            option="--person",
+        )
+    basic = named.basic
+    return NaturalPerson(basic.family_name, basic.given_name, basic.date_of_birth, number)
 
 
 def _prepare(console: Console, spec: ProviderTarget, pki: Path, *, clock: Any, tls: bool) -> None:

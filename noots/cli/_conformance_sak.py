@@ -17,16 +17,16 @@ from typing import Annotated, Any
 import typer
 
 from noots.cli._conformance import (
-    DataDirOption,
     PkiOption,
     ReportOption,
-    TopologyOption,
     _pki_dir,
     _settings,
     conformance_app,
     default_report_dir,
     publish_report,
 )
+from noots.cli._exit import TOOL_FAILED, existing_file
+from noots.cli._options import DataDirOption, TopologyOption
 
 
 @conformance_app.command("sak")
@@ -96,9 +96,8 @@ def sak(
     pki = _pki_dir(settings, pki_dir)
     clock = settings.clock()
     use_tls = tls if tls is not None else target.lower().startswith("https://")
-    if ca_file is not None and not ca_file.is_file():
-        console.print(f"[red]error[/red] --ca-file {ca_file} does not exist")
-        raise typer.Exit(1)
+    if ca_file is not None:
+        existing_file(ca_file, "--ca-file")
     try:
         spec = default_sak_target(
             landscape,
@@ -110,7 +109,7 @@ def sak(
         )
     except NootsError as exc:
         console.print(f"[red]error[/red] {exc.message}")
-        raise typer.Exit(1) from None
+        raise typer.Exit(TOOL_FAILED) from None
     if prepare:
         from noots.conformance.credentials import prepare_pki
         from noots.pki import Role
@@ -149,7 +148,7 @@ def sak(
     except (NootsError, OSError) as exc:
         message = exc.message if isinstance(exc, NootsError) else str(exc)
         console.print(f"[red]error[/red] {message}")
-        raise typer.Exit(1) from None
+        raise typer.Exit(TOOL_FAILED) from None
     publish_report(
         console,
         report,

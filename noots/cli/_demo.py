@@ -1,26 +1,37 @@
 """``noots demo``: the "Bewohnerparkausweis beantragen" pilot, end to end, hop by hop.
 
 Uses the landscape running for the data dir, or starts one (as ``noots up`` does) and stops
-it again at the end, unless ``--keep-running``. Exit codes: 0 the pilot completed; 1 the
-landscape could not be started or used; 2 the pilot failed (the hop and the error are shown).
+it again at the end, unless ``--keep-running``. Exit codes (noots.cli._exit): 0 the pilot
+completed; 1 the landscape could not be started or used; 2 the pilot failed (the hop and the
+error are shown); 64 a usage error (e.g. a --person that names nobody the eID can log in).
+
+The output fits the terminal: at 80 columns the Datenschutzcockpit's transfers are stacked
+instead of squeezed into columns, the evidence preview shows every row; output that is not a
+terminal is not cut to 80 columns (noots.cli._console).
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from noots.cli._app import app
-from noots.cli._up import (
+from noots.cli._exit import CHECK_FAILED, OK, TOOL_FAILED, usage_error
+from noots.cli._options import (
+    DEFAULT_PEOPLE,
+    DEFAULT_SEED,
     DataDirOption,
     PeopleOption,
     SeedOption,
     TlsOption,
     TopologyOption,
-    load_cli_settings,
 )
+from noots.cli._person import FORMS
+from noots.cli._up import load_cli_settings
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -28,7 +39,7 @@ if TYPE_CHECKING:
     from noots.pilot import PilotReport
     from noots.supervisor import RunInfo
 
-EXIT_PILOT_FAILED = 2
+EXIT_PILOT_FAILED = CHECK_FAILED
 
 
 @app.command("demo")
@@ -36,8 +47,8 @@ def demo(
     data_dir: DataDirOption = None,
     topology: TopologyOption = None,
     tls: TlsOption = None,
-    people: PeopleOption = 10_000,
-    seed: SeedOption = 20261122,
+    people: PeopleOption = DEFAULT_PEOPLE,
+    seed: SeedOption = DEFAULT_SEED,
     keep_running: Annotated[
         bool,
         typer.Option(
@@ -45,15 +56,31 @@ def demo(
             help="Keep the landscape this command started running (for the browser) until Ctrl-C.",
         ),
     ] = False,
-    start_timeout: Annotated[float, typer.Option("--start-timeout")] = 120.0,
+    start_timeout: Annotated[
+        float,
+        typer.Option(
+            "--start-timeout",
+            metavar="SECONDS",
+            help="Seconds until every /health must be 200 (when the demo starts the landscape).",
+        ),
+    ] = 120.0,
+    person: Annotated[
+        str | None,
+        typer.Option(
+            "--person",
+            metavar="PERSON",
+            help=f"The citizen who applies (default: Erika Mustermann): {FORMS}; the simulated "
+            "eID logs in by IDNr, so basic data alone do not do.",
+        ),
+    ] = None,
 ) -> None:
     """Play the Bewohnerparkausweis pilot end to end and show every hop with its checks."""
-    from rich.console import Console
-
+    from noots.cli._console import console as make_console
     from noots.cli._up import print_landscape, start_landscape, supervise
     from noots.supervisor import running_landscape, signals_ignored, signals_raise_interrupt
 
-    console = Console()
+    citizen = _citizen(person)
+    console = make_console()
     settings = load_cli_settings(data_dir, topology, tls)
     info = running_landscape(settings.data_dir.resolve())
     supervisor = None
@@ -72,7 +99,7 @@ def demo(
         )
     try:
         with signals_raise_interrupt():
-            report = _play(console, info)
+            report = _play(console, info, citizen)
     except KeyboardInterrupt:
         report = None
     if report is not None:
@@ -80,7 +107,7 @@ def demo(
     completed = report is not None and report.completed
     if supervisor is None:
         _print_urls(console, info, "In the browser:")
-        raise typer.Exit(0 if completed else EXIT_PILOT_FAILED)
+        raise typer.Exit(OK if completed else EXIT_PILOT_FAILED)
     if keep_running and completed:
         print_landscape(console, info)
         console.print("[bold]The landscape keeps running; Ctrl-C stops it.[/bold]")
@@ -89,15 +116,32 @@ def demo(
     _print_urls(
         console,
         info,
-        "In the browser, while a landscape runs (`noots up`, or `noots demo --keep-running`):",
+        "In the browser, while a landscape runs (noots up, or noots demo --keep-running):",
     )
     console.print("Stopping the landscape this demo started (keep it: --keep-running) …")
     with signals_ignored():
         supervisor.stop()
-    raise typer.Exit(0 if completed else EXIT_PILOT_FAILED)
+    raise typer.Exit(OK if completed else EXIT_PILOT_FAILED)
 
 
-def _play(console: Console, info: RunInfo) -> PilotReport:
+def _citizen(person: str | None) -> str:
+    """The IDNr the citizen logs in with at the simulated eID."""
+    from noots.cli._person import parse_person_option
+    from noots.pilot import PILOT_CITIZEN
+
+    if person is None:
+        return PILOT_CITIZEN
+    named = parse_person_option(person)
+    if named.idnr is None:
+        raise usage_error(
+            "the citizen logs in with the simulated eID, which needs the IDNr: give an IDNr or "
+            "a test person's name",
+            option="--person",
+        )
+    return named.idnr
+
+
+def _play(console: Console, info: RunInfo, citizen: str) -> PilotReport:
     import asyncio
 
     from noots.clock import SystemClock
@@ -111,13 +155,13 @@ def _play(console: Console, info: RunInfo) -> PilotReport:
     consumer = next((c for c in topology.consumers if c.kind == PILOT_KIND), None)
     if consumer is None:
         console.print(f"[red]error[/red] the topology has no {PILOT_KIND} online service")
-        raise typer.Exit(1)
+        raise typer.Exit(TOOL_FAILED)
     pki = Path(info.data_dir) / "pki"
     try:
         participant = load_participant(pki, consumer.participant_id, clock=SystemClock())
     except (UnknownParticipant, FileNotFoundError, NootsError):
         console.print(f"[red]error[/red] no credential for {consumer.participant_id} in {pki}")
-        raise typer.Exit(1) from None
+        raise typer.Exit(TOOL_FAILED) from None
     verify: Any = True
     if info.tls:
         from noots.tls import TlsFiles, client_context
@@ -136,17 +180,37 @@ def _play(console: Console, info: RunInfo) -> PilotReport:
                 NootsSettings, data_dir=Path(info.data_dir), topology=Path(info.topology)
             )
             install_http_sink(info.trace_url, verify=verify, settings=landscape)
-    with console.status("Playing the pilot …"):
+    # The client's retries and waits are part of the hops shown below; its log lines would
+    # only interleave with the status line.
+    with _quiet("consumers"), console.status("Playing the pilot …"):
         return asyncio.run(
             play_pilot(
-                participant, topology, tls=info.tls, data_dir=Path(info.data_dir), verify=verify
+                participant,
+                topology,
+                tls=info.tls,
+                data_dir=Path(info.data_dir),
+                verify=verify,
+                citizen_idnr=citizen,
             )
         )
 
 
+@contextlib.contextmanager
+def _quiet(name: str) -> Iterator[None]:
+    """Keep the log records of logger ``name`` (below errors) off the terminal for a while."""
+    import logging
+
+    logger = logging.getLogger(name)
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def _print_report(console: Console, report: PilotReport, info: RunInfo) -> None:
     from rich.rule import Rule
-    from rich.table import Table
 
     console.print(Rule(f"[bold]Bewohnerparkausweis beantragen[/bold] — {report.consumer_name}"))
     if report.citizen:
@@ -168,15 +232,7 @@ def _print_report(console: Console, report: PilotReport, info: RunInfo) -> None:
             detail = f" [dim]({check.detail})[/dim]" if check.detail else ""
             console.print(f"     {tick} {check.label}{detail}")
     for result in report.evidences:
-        table = Table(
-            title=f"Vorschau: {result.evidence_type} von {result.route.provider_name}",
-            caption="die Bürgerin prüft die Daten und stimmt der Verwendung zu (DC-07)",
-        )
-        table.add_column("Feld", style="bold")
-        table.add_column("Wert")
-        for row in result.rows()[:14]:
-            table.add_row(row.label, row.value)
-        console.print(table)
+        _print_preview(console, result)
     if report.dsc is not None:
         _print_dsc(console, report)
     if report.error is not None:
@@ -195,33 +251,93 @@ def _print_report(console: Console, report: PilotReport, info: RunInfo) -> None:
         console.print("\n[red bold]The pilot did not complete[/red bold]: see the ✗ above.")
 
 
+def _print_preview(console: Console, result: Any) -> None:
+    """Every row of the evidence (the citizen checks all of it, DC-07), values wrapped at
+    spaces."""
+    from rich.table import Table
+
+    from noots.german import von
+
+    table = Table(
+        title=f"Vorschau: {result.evidence_type} {von(result.route.provider_name)}",
+        caption="die Bürgerin prüft die Daten und stimmt der Verwendung zu (DC-07)",
+    )
+    table.add_column("Feld", style="bold")
+    table.add_column("Wert")
+    for row in result.rows():
+        table.add_row(row.label, row.value)
+    console.print(table)
+
+
 def _print_urls(console: Console, info: RunInfo, heading: str) -> None:
     console.print(f"\n[bold]{heading}[/bold]")
     for title, url in info.demo_urls.items():
-        console.print(f"  {title}: [link={url}]{url}[/link]")
+        # soft_wrap: a long link stays one line that the terminal wraps (copied whole)
+        console.print(f"  {title}: [link={url}]{url}[/link]", soft_wrap=True)
+
+
+#: The cockpit's columns, in the order of the table (and of a stacked transfer).
+_DSC_FIELDS = ("Zeit", "Abruf durch", "Auskunft von", "Nachweis", "Zweck", "Ergebnis")
 
 
 def _print_dsc(console: Console, report: PilotReport) -> None:
+    """The transfers of this run in the Datenschutzcockpit: a table where its columns fit
+    without breaking a word, else one block per transfer (field: value, wrapped at spaces)."""
+    from rich.measure import Measurement
     from rich.table import Table
 
     assert report.dsc is not None
+    title = "Datenschutzcockpit: Übermittlungen zu Ihrer IDNr (aus diesem Durchlauf)"
+    rows = [_dsc_row(t) for t in _this_run(report)]
+    table = Table(title=title)
+    for name in _DSC_FIELDS:
+        # no_wrap=False, overflow "ellipsis" is never reached: the table is only used when
+        # every column fits its longest word (measured below).
+        table.add_column(name, no_wrap=name == "Zeit")
+    for row in rows:
+        table.add_row(*row)
+    # Measured without the console's width (which would clamp it): the width every column
+    # needs for its longest word.
+    needed = Measurement.get(console, console.options.update_width(10_000), table).minimum
+    if needed <= console.width:
+        console.print(table)
+        return
+    console.print(f"\n[bold]{title}[/bold]")
+    for row in rows:
+        block = Table.grid(padding=(0, 1))
+        block.add_column(style="bold", no_wrap=True)
+        block.add_column()
+        for name, value in zip(_DSC_FIELDS, row, strict=True):
+            block.add_row(f"{name}:", value)
+        console.print(block)
+        console.print()
+
+
+def _this_run(report: PilotReport) -> list[dict[str, Any]]:
+    assert report.dsc is not None
     ids = {str(e.request_id) for e in report.evidences}
-    table = Table(title="Datenschutzcockpit: Übermittlungen zu Ihrer IDNr (aus diesem Durchlauf)")
-    table.add_column("Zeit (UTC)", no_wrap=True)
-    table.add_column("Abruf durch", overflow="fold")
-    table.add_column("Auskunft von", overflow="fold")
-    table.add_column("Nachweis", overflow="fold")
-    table.add_column("Zweck", overflow="fold")
-    table.add_column("Ergebnis", overflow="fold")
-    for transfer in report.dsc.get("transfers", []):
-        if str(transfer.get("requestId", "")).removeprefix("urn:uuid:") not in ids:
-            continue
-        table.add_row(
-            str(transfer.get("time", "")).replace("T", " ").removesuffix("Z"),
-            transfer.get("consumer", {}).get("name", ""),
-            transfer.get("provider", {}).get("name", ""),
-            transfer.get("evidenceType", ""),
-            transfer.get("purpose", ""),
-            transfer.get("outcomeText", transfer.get("outcome", "")),
-        )
-    console.print(table)
+    return [
+        t
+        for t in report.dsc.get("transfers", [])
+        if str(t.get("requestId", "")).removeprefix("urn:uuid:") in ids
+    ]
+
+
+def _dsc_row(transfer: dict[str, Any]) -> tuple[str, ...]:
+    from datetime import datetime
+
+    from noots.german import berlin_time
+
+    raw = str(transfer.get("time", ""))
+    try:
+        when = berlin_time(datetime.fromisoformat(raw.replace("Z", "+00:00")))
+    except ValueError:
+        when = raw
+    return (
+        when,
+        str(transfer.get("consumer", {}).get("name", "")),
+        str(transfer.get("provider", {}).get("name", "")),
+        str(transfer.get("evidenceType", "")),
+        str(transfer.get("purpose", "")),
+        str(transfer.get("outcomeText", transfer.get("outcome", ""))),
+    )

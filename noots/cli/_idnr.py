@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from noots.cli._app import app
+from noots.cli._exit import usage_error
 
 idnr_app = typer.Typer(
     help="Identification numbers (IDNr): check and generate.", no_args_is_help=True
@@ -22,7 +23,7 @@ def check(
         typer.Option("--test-numbers", help="Accept test numbers (leading 0), as in test mode."),
     ] = False,
 ) -> None:
-    """Print ``valid`` and exit 0, or print the reason and exit 1."""
+    """Print "valid" and exit 0, or print the reason and exit 1."""
     from noots.errors import InvalidIdnr
     from noots.idnr import validate
 
@@ -46,8 +47,7 @@ def generate(
     from noots.idnr import TEST_NUMBER_SPACE, iter_test_numbers
 
     if count > TEST_NUMBER_SPACE:
-        typer.echo(f"at most {TEST_NUMBER_SPACE} test numbers exist", err=True)
-        raise typer.Exit(2)
+        raise usage_error(f"at most {TEST_NUMBER_SPACE} test numbers exist", option="--count")
     out = sys.stdout
     for number in itertools.islice(iter_test_numbers(seed), count):
         out.write(number + "\n")

@@ -1,21 +1,22 @@
 """``noots protocol``: verify and show a protocol log (§ 9 IDNrG).
 
 Both commands only read: the store is opened read-only (SQLite ``mode=ro``, PostgreSQL
-read-only transactions) and nothing is created or changed. Exit codes: 0 done (``verify``: the
-chain is intact); 1 ``verify`` found the chain broken; 2 the store is missing, cannot be opened
-or is not a noots protocol log.
+read-only transactions) and nothing is created or changed. Exit codes (noots.cli._exit): 0 done
+(``verify``: the chain is intact); 2 ``verify`` found the chain broken; 64 the store named by
+``--db`` is missing, cannot be opened or is not a noots protocol log (a usage error: the wrong
+file was named).
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from noots.cli._app import app
+from noots.cli._exit import CHECK_FAILED, USAGE
 
 if TYPE_CHECKING:
     from noots.protocol import ProtocolEntry, ProtocolLog
@@ -27,11 +28,16 @@ app.add_typer(protocol_app, name="protocol")
 
 DbOption = Annotated[
     str,
-    typer.Option("--db", help="SQLite file of the log, or a postgresql:// URL (opened read-only)."),
+    typer.Option(
+        "--db",
+        metavar="FILE|URL",
+        help="SQLite file of the log, or a postgresql:// URL (opened read-only).",
+    ),
 ]
 
-#: The store is missing, cannot be opened, or is not a protocol log (verify: 1 = chain broken).
-EXIT_NOT_A_LOG = 2
+#: The store is missing, cannot be opened, or is not a protocol log (verify: 2 = chain broken).
+EXIT_NOT_A_LOG = USAGE
+EXIT_CHAIN_BROKEN = CHECK_FAILED
 
 
 def _open(target: str) -> ProtocolLog:
@@ -56,7 +62,7 @@ def _describe(entry: ProtocolEntry) -> str:
 
 @protocol_app.command("verify")
 def verify(db: DbOption) -> None:
-    """Check the hash chain: exit 0 with the entry count, 1 naming the first bad entry, 2 when
+    """Check the hash chain: exit 0 with the entry count, 2 naming the first bad entry, 64 when
     the store is missing or not a protocol log. Read-only: changes nothing."""
     from noots.errors import ChainBroken
 
@@ -68,7 +74,7 @@ def verify(db: DbOption) -> None:
             bad = [e for e in _readable_entries(log) if e.sequence == error.sequence]
             if bad:
                 typer.echo(_describe(bad[0]))
-            raise typer.Exit(1) from None
+            raise typer.Exit(EXIT_CHAIN_BROKEN) from None
     typer.echo(f"valid: {count} entries")
 
 
@@ -83,11 +89,12 @@ def _readable_entries(log: ProtocolLog) -> list[ProtocolEntry]:
 def show(
     db: DbOption,
     idnr: Annotated[
-        str | None, typer.Option("--idnr", help="Only the entries about this IDNr.")
+        str | None,
+        typer.Option("--idnr", metavar="IDNR", help="Only the entries about this IDNr."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """List the logged transfers, oldest first (read-only; exit 2 when the store is missing or
+    """List the logged transfers, oldest first (read-only; exit 64 when the store is missing or
     not a protocol log)."""
     with _open(db) as log:
         entries = log.entries(idnr=idnr)
@@ -95,8 +102,9 @@ def show(
         rows = [{**asdict(e), "recorded_at": e.recorded_at.isoformat()} for e in entries]
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
+
+    from noots.cli._console import console
 
     table = Table(title=f"{len(entries)} logged transfers")
     for column in (
@@ -126,4 +134,4 @@ def show(
             e.outcome,
         )
     # Piped output has no terminal width; do not squeeze ten columns into 80.
-    Console(width=None if sys.stdout.isatty() else 200).print(table)
+    console().print(table)

@@ -1,34 +1,32 @@
-"""``noots register``: run one data provider alone, or list the registers of the landscape.
+"""``noots register list``: the registers of the landscape.
 
-``noots register run kba`` starts the KBA's register on the topology's address; a
-Melderegister needs its municipality: ``noots register run melderegister --region 08118079``
-(or its participant id). The data directory must hold a PKI and a population (``noots
-bootstrap``).
+A register runs alone with ``noots serve`` (``noots serve kba``, ``noots serve melderegister
+--region 08118079``, or its participant id). ``noots register run`` did the same and remains a
+hidden alias of ``noots serve`` that says so on stderr.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from noots.cli._app import app
+from noots.cli._options import DataDirOption, TlsOption, TopologyOption
 from noots.cli._up import cli_overrides
-from noots.sak import PROVIDER_REQUESTS_PATH
 
 if TYPE_CHECKING:
     from noots.topology import RegisterSpec, Topology
 
 register_app = typer.Typer(
     name="register",
-    help="Run a data provider (register) on its own, or list them.",
+    help="The registers (data providers) of the landscape; noots serve runs one alone.",
     no_args_is_help=True,
 )
 app.add_typer(register_app)
 
-_KINDS = ("melderegister", "personenstandsregister", "kba", "handelsregister")
+#: The register kinds ``noots serve`` accepts in place of a participant id.
+REGISTER_KINDS = ("melderegister", "personenstandsregister", "kba", "handelsregister")
 
 
 def resolve_register(topology: Topology, name: str, region: str | None) -> RegisterSpec:
@@ -41,8 +39,8 @@ def resolve_register(topology: Topology, name: str, region: str | None) -> Regis
             if region is not None and spec.region != region:
                 raise ConfigurationError(f"{name} serves region {spec.region}, not {region}")
             return spec
-    if name not in _KINDS:
-        known = ", ".join([*_KINDS, *(r.participant_id for r in topology.registers)])
+    if name not in REGISTER_KINDS:
+        known = ", ".join([*REGISTER_KINDS, *(r.participant_id for r in topology.registers)])
         raise ConfigurationError(f"no register {name!r}; choose one of: {known}")
     matches = [
         r for r in topology.registers if r.kind == name and (region is None or r.region == region)
@@ -57,84 +55,39 @@ def resolve_register(topology: Topology, name: str, region: str | None) -> Regis
     )
 
 
-@register_app.command("run")
+@register_app.command("run", hidden=True)
 def run(
-    name: Annotated[
-        str,
-        typer.Argument(
-            help="melderegister, personenstandsregister, kba, handelsregister, or a participant id."
-        ),
-    ],
-    region: Annotated[
-        str | None, typer.Option("--region", help="AGS of the municipality (Melderegister).")
-    ] = None,
-    port: Annotated[
-        int | None,
-        typer.Option("--port", min=1, max=65535, help="Listen port instead of the topology's."),
-    ] = None,
-    host: Annotated[
-        str | None, typer.Option("--host", help="Listen address instead of the topology's.")
-    ] = None,
-    data_dir: Annotated[
-        Path | None,
-        typer.Option("--data-dir", help="State directory (default: NOOTS_DATA_DIR)."),
-    ] = None,
-    topology: Annotated[
-        Path | None,
-        typer.Option("--topology", help="Topology file (default: NOOTS_TOPOLOGY)."),
-    ] = None,
-    tls: Annotated[
-        bool | None, typer.Option("--tls/--no-tls", help="HTTPS with mutual TLS.")
-    ] = None,
+    name: Annotated[str, typer.Argument(help="A register kind or participant id.")],
+    region: Annotated[str | None, typer.Option("--region", help="AGS (Melderegister).")] = None,
+    port: Annotated[int | None, typer.Option("--port", min=1, max=65535, help="Port.")] = None,
+    host: Annotated[str | None, typer.Option("--host", help="Listen address.")] = None,
+    data_dir: DataDirOption = None,
+    topology: TopologyOption = None,
+    tls: TlsOption = None,
 ) -> None:
-    """Run one register in the foreground until Ctrl-C."""
-    from noots.errors import NootsError
-    from noots.server import plan_server, run_server
-    from noots.settings import load_settings
+    """Old name of noots serve for a register."""
+    from noots.cli._up import serve
 
-    overrides = cli_overrides(data_dir, topology, tls)
-    try:
-        settings = load_settings(**overrides)
-        spec = resolve_register(settings.load_topology(), name, region)
-        if not (settings.data_dir / "pki" / "participants" / spec.participant_id).is_dir():
-            typer.echo(
-                f"error: {settings.data_dir} holds no credential for {spec.participant_id}: "
-                "run `noots bootstrap` with this --data-dir first",
-                err=True,
-            )
-            raise typer.Exit(1)
-        overrides.update(data_dir=settings.data_dir, topology=settings.topology)
-        plan = plan_server(spec.participant_id, overrides, listen_host=host)
-        if port is not None:
-            plan = dataclasses.replace(
-                plan, component=dataclasses.replace(plan.component, port=port)
-            )
-        scheme = "https" if plan.tls else "http"
-        base = f"{scheme}://{plan.listen_host}:{plan.component.port}"
-        if spec.sak.mode == "passive":
-            landscape = settings.load_topology()
-            sak = landscape.base_url(landscape.sak_id(spec.participant_id), tls=plan.tls)
-            where = f"{base} (passive: fetches its requests from {sak}{PROVIDER_REQUESTS_PATH})"
-        else:
-            where = f"{base}{PROVIDER_REQUESTS_PATH} (push: its SAK posts each request there)"
-        typer.echo(f"{spec.name} ({spec.participant_id}) on {where}")
-        run_server(plan)
-    except NootsError as exc:
-        typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(1) from None
+    typer.echo("note: noots register run is deprecated, use noots serve", err=True)
+    serve(
+        name,
+        data_dir=data_dir,
+        topology=topology,
+        tls=tls,
+        region=region,
+        host=host,
+        port=port,
+        supervisor_pid=None,
+        grace_period=10.0,
+    )
 
 
 @register_app.command("list")
-def list_registers(
-    topology: Annotated[
-        Path | None,
-        typer.Option("--topology", help="Topology file (default: NOOTS_TOPOLOGY)."),
-    ] = None,
-) -> None:
+def list_registers(topology: TopologyOption = None) -> None:
     """The registers of the landscape: participant id, kind, region, address, evidence types."""
-    from rich.console import Console
     from rich.table import Table
 
+    from noots.cli._console import console
     from noots.errors import NootsError
     from noots.settings import load_settings
 
@@ -153,4 +106,4 @@ def list_registers(
             ", ".join(spec.evidence_types),
             spec.name,
         )
-    Console().print(table)
+    console().print(table)

@@ -4,7 +4,7 @@
 at the topology's address (attach, with ``--admin-token``); else it starts one itself with the
 machinery of ``noots up`` and stops it afterwards. Exit codes: 0 every expectation held; 1 the
 tool failed (bad scenario file, no landscape, a step that could not be carried out); 2 an
-expectation failed.
+expectation failed; 64 called wrongly (a named file that does not exist).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from noots.cli._app import app
+from noots.cli._exit import TOOL_FAILED, usage_error
+from noots.cli._options import DEFAULT_SEED, DataDirOption, SeedOption, TopologyOption
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from noots.conformance.scenarios import LandscapeAccess, Scenario
     from noots.settings import NootsSettings
     from noots.supervisor import Supervisor
+    from noots.topology import Topology
 
 scenario_app = typer.Typer(
     name="scenario", help="Run and check declarative scenario suites.", no_args_is_help=True
@@ -34,37 +37,45 @@ PathsArgument = Annotated[
 ]
 
 
-def _load(console: Console, paths: list[Path], tags: list[str]) -> list[Scenario]:
-    from noots.conformance.scenarios import load_scenarios
+def _load(
+    console: Console, paths: list[Path], tags: list[str], topology: Topology
+) -> list[Scenario]:
+    """Every scenario below ``paths``, checked against the schema and then against
+    ``topology`` (each unknown name with its file:line); exit 1 on any problem."""
+    from noots.conformance.scenarios import check_references, load_scenarios
     from noots.errors import ScenarioError
 
     missing = [p for p in paths if not p.exists()]
     if missing:
-        console.print(f"[red]error[/red] no such file or directory: {', '.join(map(str, missing))}")
-        raise typer.Exit(1)
+        raise usage_error(f"no such file or directory: {', '.join(map(str, missing))}")
     try:
         scenarios = load_scenarios(paths)
+        check_references(scenarios, topology)
     except ScenarioError as exc:
         console.print(f"[red]invalid scenario[/red] {exc.file}")
-        for location, text, line in exc.problems:
-            where = f"{exc.file}:{line}" if line else exc.file
-            console.print(f"  {where}: {location}: {text}", markup=False)
-        raise typer.Exit(1) from None
+        for line in exc.lines():
+            console.print(f"  {line}", markup=False)
+        raise typer.Exit(TOOL_FAILED) from None
     if tags:
         scenarios = [s for s in scenarios if set(tags) & set(s.tags)]
     if not scenarios:
         console.print("[red]error[/red] no scenarios found")
-        raise typer.Exit(1)
+        raise typer.Exit(TOOL_FAILED)
     return scenarios
 
 
 @scenario_app.command("check")
-def check(paths: PathsArgument) -> None:
-    """Check scenario files against the schema (exit 1 with file:line for each problem)."""
+def check(
+    paths: PathsArgument, data_dir: DataDirOption = None, topology: TopologyOption = None
+) -> None:
+    """Check scenario files against the schema and the topology: every participant, evidence
+    type and component a step names must exist (exit 1 with file:line for each problem)."""
     from rich.console import Console
 
+    from noots.cli._conformance import _settings
+
     console = Console(soft_wrap=True)
-    scenarios = _load(console, paths, [])
+    scenarios = _load(console, paths, [], _settings(data_dir, topology).load_topology())
     for scenario in scenarios:
         console.print(f"ok {scenario.path}: {scenario.name} ({len(scenario.steps)} steps)")
 
@@ -111,7 +122,7 @@ def _find_or_start(
             attached = LandscapeAccess.attach(data_dir, settings.topology, admin_token=admin_token)
         except NootsError as exc:
             console.print(f"[red]error[/red] {exc.message}")
-            raise typer.Exit(1) from None
+            raise typer.Exit(TOOL_FAILED) from None
         if _platform_answers(attached):
             console.print(f"Attached to the landscape at {attached.url('platform')}")
             return attached, None
@@ -120,7 +131,7 @@ def _find_or_start(
             f"[red]error[/red] no landscape runs for {data_dir} (start one with `noots up`, or "
             "leave out --no-start)"
         )
-        raise typer.Exit(1)
+        raise typer.Exit(TOOL_FAILED)
     from noots.cli._up import start_landscape
 
     console.print(f"No landscape runs for {data_dir}: starting one …")
@@ -129,7 +140,7 @@ def _find_or_start(
     if access is None:
         supervisor.stop()
         console.print("[red]error[/red] the landscape started but left no run file")
-        raise typer.Exit(1)
+        raise typer.Exit(TOOL_FAILED)
     return access, supervisor
 
 
@@ -142,12 +153,8 @@ def run(
     tags: Annotated[
         list[str] | None, typer.Option("--tag", help="Only scenarios with this tag.")
     ] = None,
-    data_dir: Annotated[
-        Path | None, typer.Option("--data-dir", help="The landscape's data dir.")
-    ] = None,
-    topology: Annotated[
-        Path | None, typer.Option("--topology", help="Topology file of an attached landscape.")
-    ] = None,
+    data_dir: DataDirOption = None,
+    topology: TopologyOption = None,
     admin_token: Annotated[
         str | None,
         typer.Option("--admin-token", envvar="NOOTS_ADMIN_TOKEN", help="Admin bearer token."),
@@ -155,8 +162,11 @@ def run(
     start: Annotated[
         bool, typer.Option("--start/--no-start", help="Start a landscape when none runs.")
     ] = True,
-    people: Annotated[int, typer.Option("--people", help="Population of a started one.")] = 1000,
-    seed: Annotated[int, typer.Option("--seed")] = 20261122,
+    people: Annotated[
+        int,
+        typer.Option("--people", min=0, metavar="N", help="Population of a landscape it starts."),
+    ] = 1000,
+    seed: SeedOption = DEFAULT_SEED,
 ) -> None:
     """Run scenario files against a landscape; progress on the console, reports as asked."""
     import asyncio
@@ -168,8 +178,8 @@ def run(
     from noots.supervisor import signals_ignored
 
     console = Console(soft_wrap=True)
-    scenarios = _load(console, paths, tags or [])
     settings = _settings(data_dir, topology)
+    scenarios = _load(console, paths, tags or [], settings.load_topology())
     access, supervisor = _find_or_start(
         console, settings, admin_token=admin_token, start=start, people=people, seed=seed
     )

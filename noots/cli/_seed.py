@@ -2,32 +2,34 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from noots.cli._app import app
+from noots.cli._exit import TOOL_FAILED
+from noots.cli._options import (
+    DEFAULT_PEOPLE,
+    DEFAULT_SEED,
+    DataDirOption,
+    PeopleOption,
+    SeedOption,
+    TopologyOption,
+)
 
 
 @app.command("seed")
 def seed(
-    people: Annotated[
-        int,
-        typer.Option("--people", "-n", min=0, help="How many people (fixed identities included)."),
-    ] = 10_000,
-    seed: Annotated[int, typer.Option("--seed", help="Same seed, same population.")] = 1,
-    data_dir: Annotated[
-        Path | None,
-        typer.Option("--data-dir", help="Where population.db goes (default: NOOTS_DATA_DIR)."),
-    ] = None,
-    topology: Annotated[
-        Path | None,
-        typer.Option("--topology", help="Landscape file (default: NOOTS_TOPOLOGY)."),
-    ] = None,
+    people: PeopleOption = DEFAULT_PEOPLE,
+    seed: SeedOption = DEFAULT_SEED,
+    data_dir: DataDirOption = None,
+    topology: TopologyOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
 ) -> None:
-    """Generate the synthetic population deterministically into <data dir>/population.db."""
+    """Generate the synthetic population deterministically into <data dir>/population.db.
+
+    The same seed (the default is the one noots up uses) gives the same people.
+    """
     from noots.cli._up import cli_overrides
     from noots.errors import ConfigurationError
     from noots.settings import load_settings
@@ -37,7 +39,7 @@ def seed(
         landscape = settings.load_topology()
     except ConfigurationError as exc:
         typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(TOOL_FAILED) from None
 
     # The generator lives with the registers and pulls in faker: import it only here.
     from noots.synthetic.population import POPULATION_FILE, seed_population
@@ -52,7 +54,7 @@ def seed(
         )
     except ConfigurationError as exc:
         typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(TOOL_FAILED) from None
     typer.echo(
         f"{summary.path}: {summary.people:,} people, {summary.births:,} birth records, "
         f"{summary.vehicles:,} vehicles, {summary.companies:,} companies "

@@ -38,8 +38,7 @@ def check(
     ] = None,
 ) -> None:
     """Validate a topology file and summarise it; exit 1 with the problems if it is invalid."""
-    from rich.console import Console
-
+    from noots.cli._console import console as make_console
     from noots.errors import TopologyError
     from noots.topology import DEFAULT_TOPOLOGY_PATH, load_topology
 
@@ -49,7 +48,7 @@ def check(
     except TopologyError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
-    console = Console()
+    console = make_console()
     console.print(
         f"[green]valid[/green] {path}: {len(topology.administrative_areas)} administrative areas, "
         f"{len(topology.evidence_types)} evidence types, {len(topology.registers)} registers, "

@@ -21,6 +21,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from noots.cli._app import app
+from noots.cli._exit import CHECK_FAILED, COMPONENT_DIED, NOT_STOPPED, TOOL_FAILED
+from noots.cli._options import (
+    DEFAULT_PEOPLE,
+    DEFAULT_SEED,
+    DataDirOption,
+    PeopleOption,
+    SeedOption,
+    TlsOption,
+    TopologyOption,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -28,32 +38,16 @@ if TYPE_CHECKING:
     from noots.settings import NootsSettings
     from noots.supervisor import ComponentExit, RunInfo, Supervisor
 
-EXIT_COMPONENT_DIED = 3
-EXIT_NOT_STOPPED = 4
+EXIT_COMPONENT_DIED = COMPONENT_DIED
+EXIT_NOT_STOPPED = NOT_STOPPED
 
-DataDirOption = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="State directory (default: NOOTS_DATA_DIR or ./noots-data)."),
-]
-TopologyOption = Annotated[
-    Path | None,
-    typer.Option("--topology", help="Topology file (default: NOOTS_TOPOLOGY or landscape.yaml)."),
-]
-TlsOption = Annotated[
-    bool | None,
-    typer.Option("--tls/--no-tls", help="HTTPS with mutual TLS on every hop (default: NOOTS_TLS)."),
-]
-PeopleOption = Annotated[
-    int,
-    typer.Option("--people", min=0, help="Size of the synthetic population (first start only)."),
-]
-SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the synthetic population.")]
 GracePeriodOption = Annotated[
     float,
     typer.Option(
         "--grace-period",
         min=0.0,
         max=600.0,
+        metavar="SECONDS",
         help="Seconds the components get to stop after SIGTERM before SIGKILL; stopping then "
         "takes at most this + 5 s.",
     ),
@@ -206,9 +200,10 @@ def print_landscape(console: Console, info: RunInfo) -> None:
     from rich.table import Table
 
     table = Table(title=f"noots landscape ({'HTTPS, mutual TLS' if info.tls else 'HTTP'})")
-    table.add_column("component", style="bold", no_wrap=True)
-    table.add_column("what", overflow="ellipsis", no_wrap=True, max_width=48)
-    table.add_column("URL", no_wrap=True)
+    # Names and URLs are never cut (they are copied); "what" gives way on a narrow terminal.
+    table.add_column("component", style="bold", no_wrap=True, min_width=len("component"))
+    table.add_column("what", overflow="ellipsis", max_width=48)
+    table.add_column("URL", no_wrap=True, overflow="fold", min_width=len("http://"))
     table.add_column("pid", justify="right", no_wrap=True)
     for component in info.components:
         table.add_row(component.name, component.title, component.url, str(component.pid))
@@ -293,16 +288,20 @@ def up(
     data_dir: DataDirOption = None,
     topology: TopologyOption = None,
     tls: TlsOption = None,
-    people: PeopleOption = 10_000,
-    seed: SeedOption = 20261122,
+    people: PeopleOption = DEFAULT_PEOPLE,
+    seed: SeedOption = DEFAULT_SEED,
     start_timeout: Annotated[
-        float, typer.Option("--start-timeout", help="Seconds until every /health must be 200.")
+        float,
+        typer.Option(
+            "--start-timeout", metavar="SECONDS", help="Seconds until every /health must be 200."
+        ),
     ] = 120.0,
     grace_period: GracePeriodOption = 10.0,
     without: Annotated[
         list[str] | None,
         typer.Option(
             "--without",
+            metavar="COMPONENT",
             help=(
                 "A component not to start (repeatable), e.g. a register id: run your own in "
                 "its place, on the port the topology gives it."
@@ -317,14 +316,13 @@ def up(
     to you: connect your own register (or online service) to its SAK as docs/SAK.md says.
 
     Ctrl-C or SIGTERM stops every component: SIGTERM to each, up to --grace-period seconds for
-    them to end, then SIGKILL to any still running. `noots up` has exited at most grace + 5 s
+    them to end, then SIGKILL to any still running. noots up has exited at most grace + 5 s
     after the signal; a second Ctrl-C kills at once.
     """
-    from rich.console import Console
-
+    from noots.cli._console import console as make_console
     from noots.supervisor import signals_raise_interrupt
 
-    console = Console()
+    console = make_console()
     settings = load_cli_settings(data_dir, topology, tls)
     with signals_raise_interrupt():
         supervisor = start_landscape(
@@ -351,14 +349,36 @@ def up(
 def serve(
     component: Annotated[
         str,
-        typer.Argument(help="platform, ida, dashboard, or a register's/online service's id."),
+        typer.Argument(
+            help="platform, ida, dashboard, a participant id (a register, an online service, "
+            "a SAK: <id>.sak), or a register kind: melderegister (with --region), "
+            "personenstandsregister, kba, handelsregister.",
+        ),
     ],
     data_dir: DataDirOption = None,
     topology: TopologyOption = None,
     tls: TlsOption = None,
+    region: Annotated[
+        str | None,
+        typer.Option(
+            "--region", metavar="AGS", help="The municipality of a Melderegister given by kind."
+        ),
+    ] = None,
     host: Annotated[
         str | None,
-        typer.Option("--host", help="Listen on this address instead of the topology's."),
+        typer.Option(
+            "--host", metavar="ADDRESS", help="Listen on this address instead of the topology's."
+        ),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port",
+            min=1,
+            max=65535,
+            metavar="PORT",
+            help="Listen port instead of the topology's.",
+        ),
     ] = None,
     supervisor_pid: Annotated[
         int | None, typer.Option("--supervisor-pid", hidden=True, help="Exit when it exits.")
@@ -370,35 +390,49 @@ def serve(
         ),
     ] = 10.0,
 ) -> None:
-    """Run one component of the landscape in the foreground (what `noots up` starts)."""
+    """Run one component of the landscape in the foreground (what noots up starts).
+
+    A register can be named by its kind: noots serve kba, noots serve melderegister --region
+    08118079. The data dir must hold the landscape's PKI (noots bootstrap, once).
+    """
+    import dataclasses
+
+    from noots.cli._register import REGISTER_KINDS, resolve_register
     from noots.errors import NootsError
     from noots.server import plan_server, run_server
 
     settings = load_cli_settings(data_dir, topology, tls)
     if not (settings.data_dir / "pki" / "ca" / "root-cert.pem").is_file():
         typer.echo(
-            f"error: {settings.data_dir} has no PKI yet: run `noots bootstrap` (or `noots up`) "
+            f"error: {settings.data_dir} has no PKI yet: run noots bootstrap (or noots up) "
             "with this --data-dir first",
             err=True,
         )
-        raise typer.Exit(1)
+        raise typer.Exit(TOOL_FAILED)
     overrides: dict[str, Any] = {
         "data_dir": settings.data_dir,
         "topology": settings.topology,
         "tls": settings.tls,
     }
     try:
+        if component in REGISTER_KINDS or region is not None:
+            component = resolve_register(settings.load_topology(), component, region).participant_id
         plan = plan_server(component, overrides, listen_host=host)
     except NootsError as exc:
         typer.echo(f"error: {exc.message}", err=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(TOOL_FAILED) from None
+    if port is not None:
+        plan = dataclasses.replace(plan, component=dataclasses.replace(plan.component, port=port))
     if supervisor_pid is not None:
         _exit_with(supervisor_pid, grace_period=grace_period)
+    else:  # started by hand: say where it listens
+        scheme = "https" if plan.tls else "http"
+        typer.echo(f"{component} on {scheme}://{plan.listen_host}:{plan.component.port}")
     try:
         run_server(plan)
     except NootsError as exc:
         typer.echo(f"error: {component}: {exc.message}", err=True)
-        raise typer.Exit(1) from None
+        raise typer.Exit(TOOL_FAILED) from None
 
 
 def _exit_with(supervisor_pid: int, *, grace_period: float) -> None:
@@ -420,15 +454,14 @@ def _exit_with(supervisor_pid: int, *, grace_period: float) -> None:
 def bootstrap(
     data_dir: DataDirOption = None,
     topology: TopologyOption = None,
-    people: PeopleOption = 10_000,
-    seed: SeedOption = 20261122,
+    people: PeopleOption = DEFAULT_PEOPLE,
+    seed: SeedOption = DEFAULT_SEED,
 ) -> None:
     """Create what a landscape needs in the data dir (PKI, population); keeps what exists."""
-    from rich.console import Console
-
+    from noots.cli._console import console as make_console
     from noots.errors import NootsError
 
-    console = Console()
+    console = make_console()
     settings = load_cli_settings(data_dir, topology)
     try:
         bootstrap_with_progress(console, settings, people=people, seed=seed)
@@ -441,6 +474,7 @@ def bootstrap(
 @app.command("status")
 def status(
     data_dir: DataDirOption = None,
+    topology: TopologyOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show the landscape running for the data dir and the health of each component.
@@ -449,20 +483,20 @@ def status(
     """
     import json
 
-    from rich.console import Console
     from rich.table import Table
 
+    from noots.cli._console import console as make_console
     from noots.supervisor import pid_alive, running_landscape
 
-    settings = load_cli_settings(data_dir, None)
+    settings = load_cli_settings(data_dir, topology)
     info = running_landscape(settings.data_dir.resolve())
-    console = Console()
+    console = make_console()
     if info is None:
         if as_json:
             console.print_json(json.dumps({"running": False}))
         else:
             console.print(f"no landscape runs for {settings.data_dir.resolve()}")
-        raise typer.Exit(1)
+        raise typer.Exit(TOOL_FAILED)
     rows = []
     with _client_for(info) as client:
         for component in info.components:
@@ -494,7 +528,7 @@ def status(
                 component.name, component.url, str(component.pid), f"[{style}]{health}[/{style}]"
             )
         console.print(table)
-    raise typer.Exit(0 if healthy else 2)
+    raise typer.Exit(0 if healthy else CHECK_FAILED)
 
 
 def _client_for(info: RunInfo) -> Any:
@@ -523,21 +557,23 @@ def _health(client: Any, url: str) -> str:
 @app.command("down")
 def down(
     data_dir: DataDirOption = None,
+    topology: TopologyOption = None,
     timeout: Annotated[
         float | None,
         typer.Option(
             "--timeout",
             min=0.0,
-            help="Seconds `noots up` gets to stop before it and its components are killed "
+            metavar="SECONDS",
+            help="Seconds noots up gets to stop before it and its components are killed "
             "(default: its own bound, grace period + 5 s, plus 5 s).",
         ),
     ] = None,
 ) -> None:
-    """Stop the landscape that `noots up` (or `noots demo --keep-running`) runs for the data dir.
+    """Stop the landscape that noots up (or noots demo --keep-running) runs for the data dir.
 
-    SIGTERM to `noots up`, which stops its components. If it has not exited in time, it is
+    SIGTERM to noots up, which stops its components. If it has not exited in time, it is
     killed and its components are stopped from here (SIGTERM, grace period, SIGKILL), as are
-    components a killed `noots up` left behind. Exit 0 when nothing of the landscape runs any
+    components a killed noots up left behind. Exit 0 when nothing of the landscape runs any
     more, 1 when a process survived SIGKILL.
     """
     import signal
@@ -551,7 +587,7 @@ def down(
         stop_leftovers,
     )
 
-    settings = load_cli_settings(data_dir, None)
+    settings = load_cli_settings(data_dir, topology)
     info = read_run_file(settings.data_dir.resolve())
     supervisor_alive = info is not None and pid_alive(info.supervisor_pid)
     if info is None or (

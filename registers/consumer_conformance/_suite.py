@@ -257,7 +257,7 @@ def _all_sent(rounds: dict[str, _Round]) -> list[tuple[_Round, _Sent]]:
 
 
 def _dc01(rounds: dict[str, _Round]) -> list[Check]:
-    from consumers.provider_conformance._answers import official_validator
+    from noots.conformance.answers import official_validator
 
     validate = official_validator()
     checks = []

@@ -443,6 +443,7 @@ def make_client(
     sleeps: Sleeps | None = None,
     access_tokens: Any = None,
     participant: Callable[[TestPki], Participant] = consumer_participant,
+    on_pending: Callable[[Any], None] | None = None,
 ) -> AsyncClient:
     transport = FailingTransport(httpx.ASGITransport(app=sak.app()), sak)
     return AsyncClient(
@@ -455,6 +456,7 @@ def make_client(
         rng=random.Random(7),
         protocol_log=log,
         access_tokens=access_tokens,
+        on_pending=on_pending,
     )
 
 

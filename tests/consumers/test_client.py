@@ -15,6 +15,7 @@ from consumers import (
     Endpoints,
     EvidenceResult,
     ExchangeContext,
+    PendingEvidence,
     PersonQuery,
     RetryPolicy,
     TransportFailed,
@@ -25,6 +26,7 @@ from noots import messages, tokens
 from noots.errors import (
     AuthorisationRefused,
     EdmCode,
+    EvidencePending,
     InvalidIdnr,
     MalformedMessage,
     NootsError,
@@ -389,6 +391,36 @@ async def test_dc06_repeated_pending_stops_after_max_collections(sak: FakeSak) -
         with pytest.raises(UpstreamTimeout):
             await fetch(client)
     assert len(sak.submissions) == 4
+
+
+async def test_dc06_each_wait_for_a_pending_answer_is_announced(sak: FakeSak) -> None:
+    """on_pending hears of every announcement the client waits for: request id, provider,
+    announced time and how long it waits (a progress display shows them)."""
+    sak.modes.extend(["pending:40", "pending:5", "ok"])
+    heard: list[PendingEvidence] = []
+    async with make_client(sak, on_pending=heard.append) as client:
+        result = await fetch(client)
+    assert [round(p.wait_seconds) for p in heard] == [40, 5]
+    assert {p.request_id for p in heard} == {result.request_id}
+    assert {p.provider for p in heard} == {PROVIDER}
+    assert heard[0].evidence_type == "Meldebescheinigung"
+
+
+async def test_dc06_not_waiting_raises_evidence_pending_with_the_request(sak: FakeSak) -> None:
+    """max_collections=0: the announcement is EvidencePending (an UpstreamTimeout) carrying the
+    announced time and the 0101's request id; nothing is collected, nobody is told of a wait."""
+    sak.modes.append("pending:40")
+    heard: list[PendingEvidence] = []
+    retry = RetryPolicy(max_collections=0)
+    async with make_client(sak, retry=retry, on_pending=heard.append) as client:
+        with pytest.raises(EvidencePending) as caught:
+            await fetch(client)
+    (submitted,) = sak.submissions
+    assert caught.value.request_id == submitted.request.request_id
+    assert caught.value.available_at == sak.clock.now() + timedelta(seconds=40)
+    assert caught.value.component == PROVIDER
+    assert isinstance(caught.value, UpstreamTimeout)
+    assert heard == []
 
 
 # -- DC-08: bounded retries that keep the XNachweis ids --------------------------------------

@@ -80,3 +80,27 @@ def test_german_lines_are_plain_language() -> None:
     """The German text for a forged answer says the data were not used."""
     text = explain(SignatureInvalid("bad", component="08118079-BPA-87"), CTX, language="de")
     assert "keine Daten" in text.cause
+
+
+def test_evidence_announced_for_later_is_not_a_timeout() -> None:
+    """Evidence announced for later is explained as not ready yet, with the time and the
+    request id, not as a provider that failed to answer in time; in German with the time in
+    Europe/Berlin."""
+    import uuid
+    from datetime import UTC, datetime
+
+    from noots.errors import EvidencePending
+
+    pending = EvidencePending(
+        "announced",
+        available_at=datetime(2026, 12, 6, 5, 12, tzinfo=UTC),
+        request_id=uuid.UUID(int=7),
+        component="991-01234ZFZR-41",
+    )
+    english = explain(pending, CTX)
+    assert "announced the evidence for 2026-12-06T05:12:00+00:00" in english.cause
+    assert str(uuid.UUID(int=7)) in english.cause
+    assert "in time" not in english.cause
+    german = explain(pending, CTX, language="de")
+    assert "06.12.2026, 06:12 Uhr" in german.cause
+    assert "nicht rechtzeitig" not in german.cause

@@ -278,6 +278,10 @@ def test_the_committed_openapi_documents_are_current() -> None:
         assert committed == render(document), f"{name} is stale"
 
 
+#: The register's half of the provider API (push endpoint, protocol export).
+_SERVED_BY_THE_REGISTER = {("post", "/provider/v1/requests"), ("get", "/provider/v1/transfers")}
+
+
 async def test_each_sak_serves_what_is_committed(wired: Any) -> None:
     """An online service's SAK serves the consumer API document, a register's SAK the
     passive half of the provider API and the transport endpoint, operation for operation."""
@@ -292,17 +296,20 @@ async def test_each_sak_serves_what_is_committed(wired: Any) -> None:
         for document in committed:
             for path, operations in document["paths"].items():
                 for method, operation in operations.items():
-                    if method == "post" and path == "/provider/v1/requests":
-                        continue  # the register's half: served by the register
+                    if (method, path) in _SERVED_BY_THE_REGISTER:
+                        continue
                     assert served[path][method] == operation, (sak, path, method)
 
 
-async def test_a_register_serves_the_push_endpoint_the_document_names(wired: Any) -> None:
-    """The register's own app has POST /provider/v1/requests, as sak-provider-api.json says."""
+async def test_a_register_serves_the_endpoints_the_document_names(wired: Any) -> None:
+    """The register's own app has the push endpoint and the protocol export, as
+    sak-provider-api.json says."""
     landscape, client = wired
     served = (await client.get(landscape.url(KBA) + "/openapi.json")).json()["paths"]
-    assert "post" in served["/provider/v1/requests"]
-    assert "post" in openapi_documents()["sak-provider-api.json"]["paths"]["/provider/v1/requests"]
+    documented = openapi_documents()["sak-provider-api.json"]["paths"]
+    for method, path in _SERVED_BY_THE_REGISTER:
+        assert method in served[path], path
+        assert method in documented[path], path
 
 
 # -- who may call a SAK (IAM access tokens) ---------------------------------------------------

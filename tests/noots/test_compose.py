@@ -205,7 +205,7 @@ def test_bootstrap_provisions_every_volume(compose: dict[str, Any]) -> None:
     assert bootstrap["user"] == "0:0"
     mounts = {v.split(":")[1]: v.split(":")[0] for v in bootstrap["volumes"]}
     root = options["--volumes"]
-    assert mounts[options["--ca"]] == "ca"
+    assert mounts[options["--pki-dir"]] == "ca"
     assert mounts[f"{root}/trust"] == "trust"
     for workload in WORKLOADS:
         assert mounts[f"{root}/keys/{workload.name}"] == f"keys-{workload.name}"

@@ -148,7 +148,7 @@ def test_each_secret_holds_only_its_workloads_keys(
 
 
 def test_no_manifest_carries_the_ca_key(files: dict[str, list[dict[str, Any]]], pki: Path) -> None:
-    """The CA's root key (and its index) stay with `noots k8s --pki`: no document contains
+    """The CA's root key (and its index) stay with `noots k8s --pki-dir`: no document contains
     them, encoded or not, and no workload mounts anything but its own Secret."""
     root_key = (pki / "ca" / "ca" / "root-key.pem").read_bytes()
     encoded = base64.b64encode(root_key).decode("ascii")
@@ -222,7 +222,7 @@ def test_population_seeded_alike_where_needed(files: dict[str, list[dict[str, An
 
 
 def test_without_pki_no_secret_is_written() -> None:
-    """Without --pki the manifests name the Secrets and trust ConfigMap but contain none."""
+    """Without --pki-dir the manifests name the Secrets and trust ConfigMap but contain none."""
     rendered = render_manifests(TOPOLOGY, TOPOLOGY_FILE.read_text(encoding="utf-8"))
     kinds = {d["kind"] for text in rendered.values() for d in yaml.safe_load_all(text)}
     assert "Secret" not in kinds
@@ -230,7 +230,7 @@ def test_without_pki_no_secret_is_written() -> None:
 
 
 def test_a_second_run_keeps_the_keys_and_the_password(pki: Path) -> None:
-    """Generating again from the same --pki directory issues no new key and keeps the
+    """Generating again from the same --pki-dir directory issues no new key and keeps the
     database password."""
     text = TOPOLOGY_FILE.read_text(encoding="utf-8")
     first = render_manifests(TOPOLOGY, text, pki_root=pki, namespace="pilot")
@@ -239,7 +239,7 @@ def test_a_second_run_keeps_the_keys_and_the_password(pki: Path) -> None:
 
 
 def test_k8s_command(tmp_path: Path) -> None:
-    """`noots k8s -o DIR --pki PKI` writes the directories, secrets readable by the owner
+    """`noots k8s -o DIR --pki-dir PKI` writes the directories, secrets readable by the owner
     only."""
     result = CliRunner().invoke(
         app,
@@ -247,7 +247,7 @@ def test_k8s_command(tmp_path: Path) -> None:
             "k8s",
             "-o",
             str(tmp_path / "out"),
-            "--pki",
+            "--pki-dir",
             str(tmp_path / "pki"),
             "--topology",
             str(TOPOLOGY_FILE),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import stat
 from datetime import timedelta
@@ -19,6 +20,7 @@ from noots.clock import ManualClock
 from noots.errors import (
     CertificateExpired,
     CertificateNotYetValid,
+    CertificateRequestRejected,
     CertificateRevoked,
     CertificateUntrusted,
     WrongKeyUsage,
@@ -510,3 +512,82 @@ def test_participant_id_and_role_round_trip(pid: str, role: Role) -> None:
         cred = pki.credential(pid, role)
         result = pki.validator().validate(cred.certificate, required_role=role)
         assert (result.participant_id, result.role) == (pid, role)
+
+
+# -- certificate signing requests --------------------------------------------------------------
+
+
+def _csr(key: ec.EllipticCurvePrivateKey, *attributes: x509.NameAttribute) -> bytes:
+    subject = x509.Name(list(attributes) or [x509.NameAttribute(NameOID.COMMON_NAME, PROVIDER)])
+    csr = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, hashes.SHA256())
+    return csr.public_bytes(serialization.Encoding.PEM)
+
+
+def test_signed_request_is_a_certificate_like_an_issued_one(ca: CertificateAuthority) -> None:
+    """A CSR with the CA's own subject form (O, OU, CN) is signed; the certificate validates for
+    the role and carries the requester's key."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    request = _csr(
+        key,
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "noots Simulator"),
+        x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "provider"),
+        x509.NameAttribute(NameOID.COMMON_NAME, PROVIDER),
+    )
+    cert = ca.sign_request(request, PROVIDER, Role.PROVIDER)
+    ca.validator().validate(cert, required_role=Role.PROVIDER)
+    assert cert.public_key() == key.public_key()
+    assert ca.certificate(PROVIDER) == cert
+    assert [r.key_type for r in ca.records()] == [KeyType.ECDSA_P256]
+
+
+def test_signed_request_replaces_and_revokes_the_earlier_credential(
+    ca: CertificateAuthority,
+) -> None:
+    """Signing a request for a participant with a CA-made credential revokes that certificate
+    and removes its key: what is left is the requester's certificate alone."""
+    old = _issue(ca, PROVIDER, Role.PROVIDER)
+    ca.sign_request(_csr(ec.generate_private_key(ec.SECP256R1())), PROVIDER, Role.PROVIDER)
+    assert not old.key_path.exists()
+    with pytest.raises(CertificateRevoked):
+        ca.validator().validate(old.certificate)
+    with pytest.raises(UnknownParticipant):
+        ca.credential(PROVIDER)
+
+
+def test_request_with_another_attribute_in_the_subject_is_refused(
+    ca: CertificateAuthority,
+) -> None:
+    """A subject attribute the CA would not certify (here: C=FR) fails closed."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    request = _csr(
+        key,
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
+        x509.NameAttribute(NameOID.COMMON_NAME, PROVIDER),
+    )
+    with pytest.raises(CertificateRequestRejected, match="does not certify"):
+        ca.sign_request(request, PROVIDER, Role.PROVIDER)
+    assert ca.records() == []
+
+
+def test_request_with_another_curve_is_refused(ca: CertificateAuthority) -> None:
+    """Only P-256 among the curves, as for issued keys."""
+    with pytest.raises(CertificateRequestRejected, match="P-256"):
+        ca.sign_request(_csr(ec.generate_private_key(ec.SECP384R1())), PROVIDER, Role.PROVIDER)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=2048))
+def test_any_bytes_give_a_signed_certificate_or_a_typed_refusal(data: bytes) -> None:
+    """Hostile request bytes never raise anything but CertificateRequestRejected."""
+    from noots.pki import _load_request
+
+    with contextlib.suppress(CertificateRequestRejected):
+        _load_request(data)
+
+
+def test_oversized_request_is_refused_before_parsing() -> None:
+    """A request larger than any real CSR is refused without being parsed."""
+    from noots.pki import MAX_REQUEST_BYTES, _load_request
+
+    with pytest.raises(CertificateRequestRejected, match="too large"):
+        _load_request(b"-----BEGIN" + b"A" * MAX_REQUEST_BYTES)

@@ -197,13 +197,13 @@ def test_owner_gets_the_workloads_files_and_the_operated_ca(tmp_path: Path) -> N
 
 
 def test_provision_command(tmp_path: Path) -> None:
-    """`noots provision --ca --volumes` provisions the topology NOOTS_TOPOLOGY names and says
+    """`noots provision --pki-dir --volumes` provisions the topology NOOTS_TOPOLOGY names and says
     what it did."""
     result = CliRunner().invoke(
         app,
         [
             "provision",
-            "--ca",
+            "--pki-dir",
             str(tmp_path / "ca"),
             "--volumes",
             str(tmp_path / "v"),
@@ -221,7 +221,15 @@ def test_provision_command_refuses_a_bad_owner(tmp_path: Path) -> None:
     """--owner must be UID:GID."""
     result = CliRunner().invoke(
         app,
-        ["provision", "--ca", str(tmp_path / "ca"), "--volumes", str(tmp_path), "--owner", "x"],
+        [
+            "provision",
+            "--pki-dir",
+            str(tmp_path / "ca"),
+            "--volumes",
+            str(tmp_path),
+            "--owner",
+            "x",
+        ],
     )
     assert result.exit_code != 0
     assert "UID:GID" in result.output
@@ -257,3 +265,23 @@ def test_a_workload_acting_as_an_unlisted_participant_is_refused(
     monkeypatch.setattr(provision_module, "workloads", lambda topology: [ghost])
     with pytest.raises(ConfigurationError, match="noots-ghost"):
         provision(tmp_path / "ca", tmp_path / "v", TOPOLOGY, people=0, population=False)
+
+
+def test_provision_accepts_the_old_ca_option_with_a_note(tmp_path: Path) -> None:
+    """--ca, the old name of --pki-dir, still works and says it is deprecated."""
+    result = CliRunner().invoke(
+        app,
+        [
+            "provision",
+            "--ca",
+            str(tmp_path / "ca"),
+            "--volumes",
+            str(tmp_path / "v"),
+            "--topology",
+            str(PROJECT_ROOT / "landscape.yaml"),
+            "--no-population",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "--ca is deprecated, use --pki-dir" in result.stderr
+    assert (tmp_path / "ca" / "ca" / "root-cert.pem").is_file()

@@ -15,7 +15,12 @@ from noots import messages
 from noots.access import issue_access_token
 from noots.clock import SystemClock
 from noots.participant import load_credential, load_validator
-from noots.sak import PROVIDER_REQUESTS_PATH, PROVIDER_TRANSFERS_PATH, ProviderMetadata
+from noots.sak import (
+    PROVIDER_REQUESTS_PATH,
+    PROVIDER_TRANSFERS_PATH,
+    ProtocolExport,
+    ProviderMetadata,
+)
 from noots.testing.landscape import bootstrap
 from noots.testing.requests import RequestFactory
 from noots.topology import Topology
@@ -96,6 +101,7 @@ async def test_the_export_lists_what_the_register_logged_for_one_request(
         "outcome": "delivered",
     }
     assert entry["loggedAt"].endswith("Z")
+    ProtocolExport.model_validate(found.json())  # the shape docs/openapi documents
     other = await http.get(
         PROVIDER_TRANSFERS_PATH, params={"requestId": f"urn:uuid:{uuid.uuid4()}"}, headers=own
     )

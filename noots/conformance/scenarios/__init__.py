@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from noots.conformance.scenarios._references import check_references, reference_problems
 from noots.conformance.scenarios.model import (
     ACTIONS,
     Scenario,
@@ -47,11 +48,13 @@ __all__ = [
     "StepFailed",
     "Tamper",
     "TamperTransport",
+    "check_references",
     "find_scenario_files",
     "load_scenario",
     "load_scenarios",
     "parse_duration",
     "parse_scenario",
+    "reference_problems",
     "run_scenarios",
     "scenario_json_schema",
     "tamper_bytes",

@@ -100,6 +100,10 @@ class Scenario:
     conditions: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     path: Path | None = None
+    #: Where it was read from, as problems name it (the path, or what the caller said).
+    source: str = ""
+    #: The YAML node tree, for the line of anything in it (:func:`line_of`).
+    root: yaml.Node | None = field(default=None, compare=False, repr=False)
 
     @property
     def id(self) -> str:
@@ -124,7 +128,10 @@ def _schema_problems(data: Any, root: yaml.Node) -> Iterator[tuple[str, str, int
 
     validator = jsonschema.Draft202012Validator(scenario_json_schema())
     reported: set[Location] = set()
-    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path))):
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path)))
+    for error in errors:
+        if _said_better(error, (), errors):
+            continue
         loc: Location = tuple(error.absolute_path)
         message = error.message
         if error.validator == "oneOf" and len(loc) == 2 and loc[0] == "steps":
@@ -138,8 +145,11 @@ def _schema_problems(data: Any, root: yaml.Node) -> Iterator[tuple[str, str, int
             else:
                 # The action itself is invalid: report its own, more precise errors instead.
                 message = ""
-                for inner in error.context or ():
+                context = error.context or ()
+                for inner in context:
                     inner_loc = (*loc, *inner.relative_path)
+                    if _said_better(inner, loc, context):
+                        continue
                     if inner.relative_path and inner_loc not in reported:
                         reported.add(inner_loc)
                         yield format_location(inner_loc), inner.message, line_of(root, inner_loc)
@@ -148,6 +158,21 @@ def _schema_problems(data: Any, root: yaml.Node) -> Iterator[tuple[str, str, int
             continue
         reported.add(loc)
         yield format_location(loc), message, line_of(root, loc)
+
+
+def _said_better(error: Any, base: Location, others: Iterable[Any]) -> bool:
+    """An "unevaluated properties" error about a property that has its own, precise error
+    (a wrong value makes the schema branch that knows the property fail, so the property then
+    looks unexpected too): say only the precise one."""
+    if error.validator != "unevaluatedProperties" or not isinstance(error.instance, dict):
+        return False
+    here = (*base, *error.relative_path)
+    named = {
+        (*base, *other.relative_path)[len(here)]
+        for other in others
+        if other is not error and len((*base, *other.relative_path)) > len(here)
+    }
+    return any(key in named for key in error.instance)
 
 
 def _semantic_problems(
@@ -216,6 +241,8 @@ def parse_scenario(text: str, *, source: str = "<scenario>", path: Path | None =
         conditions=tuple(data.get("conditions") or ()),
         tags=tuple(data.get("tags") or ()),
         path=path,
+        source=source,
+        root=root,
     )
 
 
@@ -250,8 +277,5 @@ def load_scenarios(paths: Iterable[Path]) -> list[Scenario]:
     if len(problems) == 1:
         raise problems[0]
     if problems:
-        merged = [
-            (f"{p.file}: {loc}", text, line) for p in problems for loc, text, line in p.problems
-        ]
-        raise ScenarioError(f"{len(problems)} scenario files", merged)
+        raise ScenarioError.merged(problems)
     return scenarios

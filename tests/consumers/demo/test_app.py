@@ -93,11 +93,18 @@ def test_health(landscape: Landscape) -> None:
         assert http.get("/health").json() == {"status": "ok", "service": "gewerbeanmeldung"}
 
 
-def test_evidence_announced_for_later_is_explained_not_awaited(landscape: Landscape) -> None:
-    """A register that announces the evidence for in 2 minutes: the page says to come back."""
+def test_evidence_announced_for_later_gets_its_own_page(landscape: Landscape) -> None:
+    """A register that announces the evidence for in 2 minutes: its own page says when (in
+    Europe/Berlin), not that the register failed to answer in time."""
     with client(landscape) as http:
         token = csrf_of(http.post("/antrag").text)
         http.post("/anmelden", data={"csrf": token, "idnr": "01234567907"})
         answer = http.post("/einwilligung", data={"csrf": token, "agree": "ja"})
-    assert answer.url.path == "/vorschau"
-    assert answer.text.count("Das Register hat nicht rechtzeitig geantwortet.") == 2
+        preview = http.get("/vorschau")
+    assert answer.url.path == "/spaeter"
+    assert "Ein Nachweis folgt später" in answer.text
+    assert re.search(r"\d{2}\.\d{2}\.\d{4}, \d{2}:\d{2} Uhr", answer.text)
+    assert "nicht rechtzeitig" not in answer.text
+    assert 'href="/vorschau"' in answer.text
+    assert "nicht rechtzeitig" not in preview.text
+    assert preview.text.count("angekündigt") == 2

@@ -245,3 +245,51 @@ def test_html_report_in_chromium(cli_report: dict[str, Any], browser: Any) -> No
     assert page.locator("#overview tbody tr[data-section='DP-16'] .badge").inner_text() == "PASS"
     assert [url for url in requests if not url.startswith("file://")] == []
     page.close()
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        (["--mode", "pull"], "--mode"),
+        (["--ca-file", "/nonexistent/ca.pem"], "--ca-file"),
+        (["--idnr", "02476291358"], "--idnr"),
+        (["--person", "Niemand, Nobody"], "--person"),
+    ],
+)
+def test_a_usage_error_exits_64_naming_the_option(
+    fresh: Path, options: list[str], named: str
+) -> None:
+    """Called wrongly: exit 64 (not 1 or 2), the message names the option at fault."""
+    result = runner.invoke(
+        app,
+        [
+            "conformance",
+            "provider",
+            "--target",
+            "http://127.0.0.1:9",
+            "--participant",
+            KBA,
+            *options,
+            *_options(fresh, fresh / "landscape.yaml"),
+        ],
+    )
+    assert result.exit_code == 64, result.output
+    assert named in result.output
+
+
+def test_person_takes_a_test_persons_name_with_its_idnr() -> None:
+    """--person 'Erika Mustermann' names the test identity: basic data and IDNr, no --idnr."""
+    from noots.cli._conformance_provider import _subject
+
+    subject = _subject(None, "Erika Mustermann", None, None)
+    assert (subject.family_name, subject.given_name, subject.idnr) == (
+        "Mustermann",
+        "Erika",
+        "02476291358",
+    )
+
+
+def test_a_missing_scenario_file_is_a_usage_error(tmp_path: Path) -> None:
+    """noots scenario check on a path that does not exist: exit 64."""
+    result = runner.invoke(app, ["scenario", "check", str(tmp_path / "absent.yaml")])
+    assert result.exit_code == 64, result.output

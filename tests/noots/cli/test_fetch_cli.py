@@ -212,3 +212,39 @@ def test_running_landscape_is_found_through_its_run_file(
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "LB-EM 1964" in result.stdout
     assert (data_dir / "logs" / "08118079-BPA-87.db").is_file()
+
+
+def test_person_by_test_identity_name_needs_no_date(landscape: Landscape) -> None:
+    """--person with a test person's name alone: her IDNr and basic data come from the test
+    identities, the evidence is fetched."""
+    code, out, err = run(
+        landscape, "--evidence", "Fahrzeughalterauskunft", "--person", "Erika Mustermann"
+    )
+    assert code == 0, err
+    assert "LB-EM 1964" in out
+
+
+def test_no_wait_prints_the_request_of_evidence_announced_for_later(landscape: Landscape) -> None:
+    """--no-wait for the asynchronous test person: exit 0 at once with the request id and the
+    announced time, as JSON too."""
+    code, out, err = run(
+        landscape, "--evidence", "Meldebescheinigung", "--person", "asynchronous", "--no-wait"
+    )
+    assert code == 0, err
+    assert out.startswith("pending: Meldebescheinigung from 08118079-MELD-12 is announced for")
+    assert "Uhr" in out
+    assert "request urn:uuid:" in out
+    code, out, err = run(
+        landscape,
+        "--evidence",
+        "Meldebescheinigung",
+        "--person",
+        "Clara Später",
+        "--no-wait",
+        "--json",
+    )
+    assert code == 0, err
+    data = json.loads(out)
+    assert data["pending"] is True
+    assert data["request_id"].startswith("urn:uuid:")
+    assert data["available_at"]

@@ -6,6 +6,7 @@ from typer.testing import CliRunner
 
 from noots import idnr
 from noots.cli import app
+from noots.cli._exit import USAGE
 
 runner = CliRunner()
 
@@ -42,8 +43,9 @@ def test_generate_prints_the_seeded_numbers() -> None:
 
 
 def test_generate_zero_and_too_many() -> None:
-    """A count of 0 prints nothing; more than the space holds exits 2; negative is a usage error."""
+    """A count of 0 prints nothing; more than the space holds and a negative count are usage
+    errors (64)."""
     assert runner.invoke(app, ["idnr", "generate", "--count", "0"]).stdout == ""
     too_many = runner.invoke(app, ["idnr", "generate", "--count", str(idnr.TEST_NUMBER_SPACE + 1)])
-    assert too_many.exit_code == 2
-    assert runner.invoke(app, ["idnr", "generate", "--count", "-1"]).exit_code == 2
+    assert too_many.exit_code == USAGE
+    assert runner.invoke(app, ["idnr", "generate", "--count", "-1"]).exit_code == USAGE

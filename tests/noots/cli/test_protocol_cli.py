@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from noots.cli import app
+from noots.cli._exit import CHECK_FAILED, USAGE
 from noots.clock import ManualClock
 from noots.protocol import open_protocol_log
 from noots.testing.postgres import fresh_database
@@ -42,7 +43,7 @@ def test_verify_intact_log(tmp_path: Path) -> None:
 
 
 def test_verify_tampered_log_names_the_first_bad_entry(tmp_path: Path) -> None:
-    """A changed entry exits 1 and names the entry."""
+    """A changed entry exits 2 (a check failed) and names the entry."""
     target = tmp_path / "log.db"
     make_log(target)
     connection = sqlite3.connect(target)
@@ -50,7 +51,7 @@ def test_verify_tampered_log_names_the_first_bad_entry(tmp_path: Path) -> None:
         connection.execute("UPDATE protocol_entries SET purpose = 'x' WHERE sequence = 2")
     connection.close()
     result = runner.invoke(app, ["protocol", "verify", "--db", str(target)])
-    assert result.exit_code == 1
+    assert result.exit_code == CHECK_FAILED
     lines = result.stdout.splitlines()
     assert lines[0] == "chain broken: entry 2 was changed"
     assert lines[1].startswith("entry 2: ")
@@ -58,10 +59,10 @@ def test_verify_tampered_log_names_the_first_bad_entry(tmp_path: Path) -> None:
 
 
 def test_verify_missing_file_is_not_created(tmp_path: Path) -> None:
-    """A path without a log exits 2 and creates nothing."""
+    """A path without a log is a usage error (64) and creates nothing."""
     target = tmp_path / "typo.db"
     result = runner.invoke(app, ["protocol", "verify", "--db", str(target)])
-    assert result.exit_code == 2
+    assert result.exit_code == USAGE
     assert "no protocol log" in result.output
     assert not target.exists()
 
@@ -129,22 +130,22 @@ NOT_LOGS = {
 def test_a_file_that_is_not_a_log_is_refused_and_left_as_it_was(
     tmp_path: Path, command: str, kind: str
 ) -> None:
-    """verify and show refuse a file that is not a protocol log with exit 2 (not 0 "valid: 0
-    entries", not 1 "chain broken") and create or change nothing in its directory."""
+    """verify and show refuse a file that is not a protocol log as a usage error, 64 (not 0
+    "valid: 0 entries", not 2 "chain broken"), and create or change nothing in its directory."""
     target = tmp_path / "other.db"
     NOT_LOGS[kind](target)
     before = snapshot(tmp_path)
     result = runner.invoke(app, ["protocol", command, "--db", str(target)])
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == USAGE, result.output
     assert "is not a noots protocol log" in result.output
     assert "valid" not in result.output
     assert snapshot(tmp_path) == before
 
 
 def test_a_directory_is_refused(tmp_path: Path) -> None:
-    """A directory given as --db: exit 2, nothing created in it."""
+    """A directory given as --db: exit 64, nothing created in it."""
     result = runner.invoke(app, ["protocol", "verify", "--db", str(tmp_path)])
-    assert result.exit_code == 2
+    assert result.exit_code == USAGE
     assert "not a protocol log" in result.output
     assert list(tmp_path.iterdir()) == []
 
@@ -213,12 +214,12 @@ def test_read_only_log_refuses_to_write(tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 def test_postgres_database_without_a_log_is_refused_and_left_empty(postgres_url: str) -> None:
-    """A PostgreSQL database without the log's tables: exit 2, and no table was created."""
+    """A PostgreSQL database without the log's tables: exit 64, and no table was created."""
     import psycopg
 
     url = fresh_database(postgres_url)
     result = runner.invoke(app, ["protocol", "verify", "--db", url])
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == USAGE, result.output
     assert "is not a noots protocol log" in result.output
     with psycopg.connect(url) as connection:
         tables = connection.execute(

@@ -127,6 +127,28 @@ def test_load_scenarios_reports_every_bad_file(tmp_path: Path) -> None:
     assert len(find_scenario_files([tmp_path])) == 3
 
 
+def test_each_problem_of_several_files_names_its_own_file(tmp_path: Path) -> None:
+    """With two bad files every problem line starts with its own file and line, never with
+    a label like '2 scenario files:3'."""
+    bad = GOOD.replace("always: error", "always: nonsense")
+    (tmp_path / "a.yaml").write_text(bad, encoding="utf-8")
+    (tmp_path / "b.yaml").write_text(bad, encoding="utf-8")
+    with pytest.raises(ScenarioError) as caught:
+        load_scenarios([tmp_path])
+    lines = caught.value.lines()
+    assert [line.split(": ")[0] for line in lines] == [
+        f"{tmp_path / 'a.yaml'}:7",
+        f"{tmp_path / 'b.yaml'}:7",
+    ]
+
+
+def test_a_wrong_value_is_reported_once_not_also_as_unexpected() -> None:
+    """An identity outside the list is one problem at its line; the property is not also
+    called 'unevaluated' (the schema branch that knows it failed)."""
+    problems = problems_of(GOOD.replace("identity: normal", "identity: nobody"))
+    assert [(loc, line) for loc, _text, line in problems] == [("steps[0].fetch.identity", 5)]
+
+
 def test_every_shipped_scenario_is_valid() -> None:
     """The suites under scenarios/ load, and together name every connection condition a
     landscape can show: all but SAK-07 and SAK-08, which need a SAK played wrongly or TLS
