@@ -16,7 +16,13 @@ import typer
 
 from noots.cli._app import app
 from noots.cli._exit import TOOL_FAILED
-from noots.cli._options import DataDirOption, PkiDirOption, TopologyOption
+from noots.cli._options import (
+    DataDirOption,
+    PkiDirOption,
+    ReportLanguageOption,
+    TopologyOption,
+    writes_report,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -95,48 +101,68 @@ def publish_report(
     simulator_id: str,
     clock: Clock,
 ) -> None:
-    """Print the summary table; write the files asked for and sign them as the simulator."""
+    """Print the summary table (in the report's language); write the files asked for and
+    sign them as the simulator."""
+    from rich.markup import escape
     from rich.table import Table
 
     from noots.conformance import Status, sign_report_files, write_report
+    from noots.conformance.i18n import format_number, frame
+    from noots.conformance.render import status_label
     from noots.participant import load_credential
     from noots.pki import UnknownParticipant
     from noots.signing import XmlSigner
 
-    table = Table(title=report.title, caption=report.target)
-    for column in ("condition", "title", "status", "checks"):
-        table.add_column(column)
+    language = report.language
+
+    def t(key: str) -> str:
+        return frame(key, language)
+
+    table = Table(title=escape(report.title), caption=escape(report.target))
+    for column in ("column.condition", "column.title", "column.status", "column.checks"):
+        table.add_column(t(column))
     colours = {Status.PASSED: "green", Status.FAILED: "red", Status.SKIPPED: "yellow"}
     for section in report.sections:
         colour = colours[section.status]
         table.add_row(
             section.id,
-            section.title,
-            f"[{colour}]{section.status.value}[/{colour}]",
+            escape(section.title),
+            f"[{colour}]{status_label(section.status, language)}[/{colour}]",
             f"{section.count(Status.PASSED)}/{len(section.checks)}",
         )
     console.print(table)
     summary = report.summary
-    verdict = "[green]PASSED[/green]" if report.passed else "[red]FAILED[/red]"
+    verdict = (
+        f"[green]{t('verdict.pass')}[/green]"
+        if report.passed
+        else f"[red]{t('verdict.fail')}[/red]"
+    )
     console.print(
-        f"{verdict} · score {summary.score:g} % · coverage {summary.coverage:g} % "
-        f"({summary.passed} passed, {summary.failed} failed, {summary.skipped} skipped, "
-        f"{summary.checks} checks, {report.seconds:.1f} s)"
+        f"{verdict} · {t('summary.score')} {format_number(summary.score, language)} % · "
+        f"{t('summary.coverage')} {format_number(summary.coverage, language)} % "
+        f"({summary.passed} {t('count.pass')}, {summary.failed} {t('count.fail')}, "
+        f"{summary.skipped} {t('count.skip')}, {summary.checks} {t('checks')}, "
+        f"{format_number(report.seconds, language, 1)} s)"
     )
     for section in report.sections:
         if section.status is Status.FAILED:
             # Every failing check, not only the first: each may need its own fix.
             for check in section.checks:
                 if check.status is Status.FAILED:
-                    console.print(f"[red]{section.id}[/red] {check.name}: {check.actual}")
-                    console.print(f"  fix: {check.hint or section.hint}")
+                    console.print(
+                        f"[red]{section.id}[/red] {escape(check.name)}: {escape(check.actual)}"
+                    )
+                    console.print(f"  {t('summary.fix')}: {escape(check.hint or section.hint)}")
     for section in report.sections:
         for check in section.checks:
             if check.status is Status.SKIPPED and section.status is not Status.FAILED:
-                line = f"[yellow]{section.id} not tested[/yellow] {check.name}: {check.actual}"
+                line = (
+                    f"[yellow]{section.id} {t('summary.not_tested')}[/yellow] "
+                    f"{escape(check.name)}: {escape(check.actual)}"
+                )
                 console.print(line)
                 if check.hint:
-                    console.print(f"  to test it: {check.hint}")
+                    console.print(f"  {t('summary.to_test')}: {escape(check.hint)}")
     if report_dir is not None:
         html = html or report_dir / "report.html"
         junit = junit or report_dir / "report.xml"
@@ -149,19 +175,23 @@ def publish_report(
         try:
             signer = XmlSigner(load_credential(pki_dir, simulator_id))
         except (UnknownParticipant, OSError, ValueError):
-            console.print(f"[yellow]not signed:[/yellow] no credential of {simulator_id}")
+            console.print(
+                f"[yellow]{t('summary.not_signed')}[/yellow] "
+                f"{t('summary.no_credential')} {simulator_id}"
+            )
         else:
             signed = sign_report_files(files, report, signer, clock=clock)
     for path in files.paths():
-        console.print(f"report: {path}")
+        console.print(f"{t('summary.report')}: {path}")
     if signed:
         console.print(
-            f"signed by {simulator_id}: {', '.join(p.name for p in signed)} "
-            "(check with `noots report verify FILE`)"
+            f"{t('summary.signed_by')} {simulator_id}: {', '.join(p.name for p in signed)} "
+            f"({t('summary.check_with')} `noots report verify FILE`)"
         )
 
 
 @conformance_app.command("consumer")
+@writes_report
 def consumer(
     listen: Annotated[
         str,
@@ -194,6 +224,7 @@ def consumer(
         ),
     ] = False,
     report_dir: ReportOption = None,
+    lang: ReportLanguageOption = None,
     data_dir: DataDirOption = None,
     topology: TopologyOption = None,
 ) -> None:
@@ -214,7 +245,7 @@ def consumer(
     console = Console(soft_wrap=True)
     settings = _settings(data_dir, topology)
     landscape = settings.load_topology()
-    host, _, port_text = listen.rpartition(":")
+    host, _colon, port_text = listen.rpartition(":")
     if not host or not port_text.isdigit():
         console.print("[red]error[/red] --listen takes HOST:PORT, e.g. 127.0.0.1:8600")
         raise typer.Exit(TOOL_FAILED)
@@ -235,22 +266,47 @@ def consumer(
     authority = CertificateAuthority.open(pki, clock=settings.clock())
     if participant not in authority.participants():
         authority.issue(participant, Role.CONSUMER)
+    from noots.conformance.i18n import _
+
     url = f"{'https' if tls else 'http'}://{listen}"
+    cert = authority.participant_dir(participant) / "cert.pem"
+    key = authority.participant_dir(participant) / "key.pem"
     notes: tuple[str, ...] = (
-        f"Point the service's SAK URL at {url}: the consumer API (GET /consumer/v1/routes, "
-        "POST /consumer/v1/authorisations, POST /consumer/v1/requests, docs/consumers.md); "
-        f"its IDA URL (/ida/v1/lookup) and platform URL (eID /eid/v1/login) at {url} too",
-        f"Its credential: {authority.participant_dir(participant) / 'cert.pem'} and "
-        f"{authority.participant_dir(participant) / 'key.pem'} (participant {participant}, "
-        "role consumer)",
-        f"Trust anchor: {authority.root_cert_path}; CRL: {url}/pki/v1/crl",
+        _(
+            f"Die SAK-URL des Dienstes auf {url} richten: die Consumer-API (GET "
+            "/consumer/v1/routes, POST /consumer/v1/authorisations, POST /consumer/v1/requests, "
+            f"docs/consumers.md); seine IDA-URL (/ida/v1/lookup) und Plattform-URL (eID "
+            f"/eid/v1/login) ebenfalls auf {url}",
+            f"Point the service's SAK URL at {url}: the consumer API (GET /consumer/v1/routes, "
+            "POST /consumer/v1/authorisations, POST /consumer/v1/requests, docs/consumers.md); "
+            f"its IDA URL (/ida/v1/lookup) and platform URL (eID /eid/v1/login) at {url} too",
+        ),
+        _(
+            f"Sein Schlüsselmaterial: {cert} und {key} (Teilnehmer {participant}, Rolle consumer)",
+            f"Its credential: {cert} and {key} (participant {participant}, role consumer)",
+        ),
+        _(
+            f"Vertrauensanker: {authority.root_cert_path}; Zertifikatssperrliste: {url}/pki/v1/crl",
+            f"Trust anchor: {authority.root_cert_path}; CRL: {url}/pki/v1/crl",
+        ),
     )
     if tls:
         notes += (
-            "Mutual TLS: the service presents that certificate as its TLS client certificate "
-            "and trusts the same anchor; its SAK refuses any other (EDM:ERR:0001)",
+            _(
+                "Gegenseitiges TLS: der Dienst legt dieses Zertifikat als TLS-Client-Zertifikat "
+                "vor und vertraut demselben Vertrauensanker; sein SAK lehnt jedes andere ab "
+                "(EDM:ERR:0001)",
+                "Mutual TLS: the service presents that certificate as its TLS client "
+                "certificate and trusts the same anchor; its SAK refuses any other "
+                "(EDM:ERR:0001)",
+            ),
         )
-    console.print(f"[bold]Consumer conformance of {participant}[/bold]")
+    console.print(
+        _(
+            f"[bold]Konformität des Online-Dienstes {participant}[/bold]",
+            f"[bold]Consumer conformance of {participant}[/bold]",
+        )
+    )
     for note in notes:
         console.print(f"  • {note}")
     try:

@@ -22,15 +22,18 @@ from noots.cli._conformance import (
     publish_report,
 )
 from noots.cli._exit import TOOL_FAILED
+from noots.cli._options import ReportLanguageOption, writes_report
 
 
 @conformance_app.command("attack")
+@writes_report
 def attack(
     components: Annotated[
         list[str] | None,
         typer.Option("--component", help="Only this component (repeatable; default: all)."),
     ] = None,
     report_dir: ReportOption = None,
+    lang: ReportLanguageOption = None,
     data_dir: Annotated[
         Path | None, typer.Option("--data-dir", help="The running landscape's data dir.")
     ] = None,
@@ -45,6 +48,7 @@ def attack(
     from rich.table import Table
 
     from noots.conformance import Status, run_attacks
+    from noots.conformance.i18n import frame
     from noots.conformance.landscape_attacks import AttackTarget
     from noots.conformance.scenarios import LandscapeAccess
 
@@ -65,9 +69,10 @@ def attack(
     report = asyncio.run(
         run_attacks(target, clock=access.clock(), on_progress=lambda t: console.print(f"  … {t}"))
     )
-    table = Table(title="Attacks per component")
-    for column in ("component", "attacks sent", "refused cleanly", "problems"):
-        table.add_column(column)
+    language = report.language
+    table = Table(title=frame("attack.title", language))
+    for column in ("attack.component", "attack.sent", "attack.refused", "attack.problems"):
+        table.add_column(frame(column, language))
     problems = 0
     for section in report.sections:
         failed = section.count(Status.FAILED)
@@ -76,7 +81,7 @@ def attack(
         sent = section.count(Status.PASSED) + failed
         table.add_row(
             section.id,
-            str(sent) if sent else "not running",
+            str(sent) if sent else frame("attack.not_running", language),
             str(section.count(Status.PASSED)),
             f"[{colour}]{failed}[/{colour}]",
         )

@@ -28,7 +28,12 @@ from noots.cli._conformance import (
     publish_report,
 )
 from noots.cli._exit import TOOL_FAILED, existing_file, usage_error
-from noots.cli._options import DataDirOption, TopologyOption
+from noots.cli._options import (
+    DataDirOption,
+    ReportLanguageOption,
+    TopologyOption,
+    writes_report,
+)
 from noots.cli._person import PERSON_HELP, parse_person_option
 
 if TYPE_CHECKING:
@@ -85,51 +90,93 @@ def _install_notes(
     clock: Any,
     iam_id: str,
 ) -> tuple[list[str], list[str]]:
-    """What the register needs (lines to print), and what is missing (blocking lines)."""
+    """What the register needs (lines to print, kept as the report's notes, in the report
+    language), and what is missing (blocking lines)."""
     from noots.conformance.credentials import pki_files
+    from noots.conformance.i18n import _
     from noots.topology import Topology
 
     files = pki_files(pki, target.participant, clock=clock)
     crl_url = platform_crl or (f"{served_at}/pki/v1/crl" if served_at else None)
     anchor_url = f"{served_at}/pki/v1/trust-anchor" if served_at and not platform_crl else None
+    sak_id = Topology.sak_id(target.participant)
     notes = [
-        f"Trust anchor (the simulator's root CA): {files.trust_anchor}"
-        + (f", served at {anchor_url}" if anchor_url else ""),
-        f"CRL (check every access token's certificates against it; reload it before the run): "
-        f"{files.crl}" + (f", served at {crl_url}" if crl_url else ""),
-        f"Callers: accept only access tokens of the IAM {iam_id} issued to "
-        f"{Topology.sak_id(target.participant)} (role sak) for {target.participant}",
+        _(
+            f"Vertrauensanker (die Stamm-CA des Simulators): {files.trust_anchor}",
+            f"Trust anchor (the simulator's root CA): {files.trust_anchor}",
+        )
+        + (
+            _(f", bereitgestellt unter {anchor_url}", f", served at {anchor_url}")
+            if anchor_url
+            else ""
+        ),
+        _(
+            "Zertifikatssperrliste (jedes Zertifikat der Zugriffstoken dagegen prüfen; vor dem "
+            f"Lauf neu laden): {files.crl}",
+            "CRL (check every access token's certificates against it; reload it before the "
+            f"run): {files.crl}",
+        )
+        + (_(f", bereitgestellt unter {crl_url}", f", served at {crl_url}") if crl_url else ""),
+        _(
+            f"Aufrufer: nur Zugriffstoken des IAM {iam_id} annehmen, ausgestellt für {sak_id} "
+            f"(Rolle sak) für {target.participant}",
+            f"Callers: accept only access tokens of the IAM {iam_id} issued to {sak_id} "
+            f"(role sak) for {target.participant}",
+        ),
     ]
     missing: list[str] = []
     if target.mode == "passive" or tls:
-        why = "for its IAM client assertions" if target.mode == "passive" else ""
+        purposes = []
+        if target.mode == "passive":
+            purposes.append(
+                _("für seine Client Assertions beim IAM", "for its IAM client assertions")
+            )
         if tls:
-            why = (why + " and " if why else "for ") + "its TLS server certificate"
+            purposes.append(_("für sein TLS-Serverzertifikat", "for its TLS server certificate"))
+        why = _(" und ", " and ").join(purposes)
+        cert, key = files.participant_dir / "cert.pem", files.participant_dir / "key.pem"
         if files.has_credential:
             notes.append(
-                f"Your register's credential ({why}): {files.participant_dir / 'cert.pem'} and "
-                f"{files.participant_dir / 'key.pem'} (participant {target.participant}, role "
-                "provider)"
+                _(
+                    f"Schlüsselmaterial Ihres Registers ({why}): {cert} und {key} (Teilnehmer "
+                    f"{target.participant}, Rolle provider)",
+                    f"Your register's credential ({why}): {cert} and {key} (participant "
+                    f"{target.participant}, role provider)",
+                )
             )
         else:
             missing.append(
-                f"the PKI has no credential of {target.participant}, needed {why}: run this "
-                "command with --prepare (it issues one and says where)"
+                _(
+                    f"die PKI hat kein Schlüsselmaterial von {target.participant}, nötig {why}: "
+                    "diesen Befehl mit --prepare ausführen (es stellt eines aus und sagt, wo)",
+                    f"the PKI has no credential of {target.participant}, needed {why}: run "
+                    "this command with --prepare (it issues one and says where)",
+                )
             )
     if target.mode == "passive" and served_at:
         notes.append(
-            f"Passive mode: point your register's SAK URL and IAM URL at {served_at} (it fetches "
-            "GET /provider/v1/requests and posts answers there, with an IAM access token of "
-            f"its own for {Topology.sak_id(target.participant)})"
+            _(
+                f"Passivmodus: SAK-URL und IAM-URL Ihres Registers auf {served_at} richten (es "
+                "holt dort GET /provider/v1/requests ab und sendet die Antworten dorthin, mit "
+                f"einem eigenen Zugriffstoken des IAM für {sak_id})",
+                f"Passive mode: point your register's SAK URL and IAM URL at {served_at} (it "
+                "fetches GET /provider/v1/requests and posts answers there, with an IAM access "
+                f"token of its own for {sak_id})",
+            )
         )
     notes.append(
-        "Protocol export for DP-12: GET /provider/v1/transfers?requestId=… on your register "
-        "(docs/SAK.md), or --protocol-export URL"
+        _(
+            "Protokollexport für DP-12: GET /provider/v1/transfers?requestId=… an Ihrem "
+            "Register (docs/SAK.md), oder --protocol-export URL",
+            "Protocol export for DP-12: GET /provider/v1/transfers?requestId=… on your "
+            "register (docs/SAK.md), or --protocol-export URL",
+        )
     )
     return notes, missing
 
 
 @conformance_app.command("provider")
+@writes_report
 def provider(
     participant: Annotated[
         str, typer.Option("--participant", help="The register's participant id.")
@@ -246,6 +293,7 @@ def provider(
         ),
     ] = False,
     report_dir: ReportOption = None,
+    lang: ReportLanguageOption = None,
     data_dir: DataDirOption = None,
     topology: TopologyOption = None,
     pki_dir: PkiOption = None,
@@ -311,16 +359,31 @@ def provider(
         clock=clock,
         iam_id=landscape.platform.iam_id,
     )
+    from noots.conformance.i18n import _
+
+    if spec.mode == "passive":
+        mode_text = _("Passivmodus", "passive mode")
+    else:
+        mode_text = _("Push-Modus", "push mode")
     console.print(
-        f"[bold]Provider conformance of {spec.participant}[/bold] at {spec.base_url} "
-        f"({spec.mode} mode; the suite plays {spec.sak_id})"
+        _(
+            f"[bold]Konformität des Registers {spec.participant}[/bold] unter {spec.base_url} "
+            f"({mode_text}; die Suite spielt {spec.sak_id})",
+            f"[bold]Provider conformance of {spec.participant}[/bold] at {spec.base_url} "
+            f"({mode_text}; the suite plays {spec.sak_id})",
+        )
     )
-    console.print("[bold]What your register needs installed:[/bold]")
+    console.print(
+        _(
+            "[bold]Was Ihr Register installiert haben muss:[/bold]",
+            "[bold]What your register needs installed:[/bold]",
+        )
+    )
     for note in notes:
         console.print(f"  • {note}")
     if missing:
         for line in missing:
-            console.print(f"[red]missing[/red] {line}")
+            console.print(f"[red]{_('fehlt', 'missing')}[/red] {line}")
         raise typer.Exit(TOOL_FAILED)
     try:
         report = asyncio.run(

@@ -26,10 +26,16 @@ from noots.cli._conformance import (
     publish_report,
 )
 from noots.cli._exit import TOOL_FAILED, existing_file
-from noots.cli._options import DataDirOption, TopologyOption
+from noots.cli._options import (
+    DataDirOption,
+    ReportLanguageOption,
+    TopologyOption,
+    writes_report,
+)
 
 
 @conformance_app.command("sak")
+@writes_report
 def sak(
     target: Annotated[str, typer.Option("--target", help="The SAK's base URL.")],
     participant: Annotated[
@@ -78,6 +84,7 @@ def sak(
         ),
     ] = False,
     report_dir: ReportOption = None,
+    lang: ReportLanguageOption = None,
     data_dir: DataDirOption = None,
     topology: TopologyOption = None,
     pki_dir: PkiOption = None,
@@ -122,24 +129,53 @@ def sak(
         if not prepared.changes:
             console.print("The PKI already holds what the run needs: nothing was changed.")
         raise typer.Exit(0)
+    from noots.conformance.i18n import _
+
+    if spec.side == "provider":
+        side = _("Seite des Datenhalters", "provider side")
+    else:
+        side = _("Seite des Online-Dienstes", "consumer side")
     console.print(
-        f"[bold]SAK conformance of {spec.sak_id}[/bold] at {spec.base_url} ({spec.side} side)"
+        _(
+            f"[bold]Konformität des SAK {spec.sak_id}[/bold] unter {spec.base_url} ({side})",
+            f"[bold]SAK conformance of {spec.sak_id}[/bold] at {spec.base_url} ({side})",
+        )
     )
+    anchor, crl = pki / "ca" / "root-cert.pem", pki / "ca" / "crl.pem"
+    crl_url = f"{landscape.base_url('platform', tls=use_tls)}/pki/v1/crl"
+    iam_id = landscape.platform.iam_id
     notes = [
-        f"Trust anchor: {pki / 'ca' / 'root-cert.pem'}; CRL: {pki / 'ca' / 'crl.pem'} (served by "
-        f"the landscape at {landscape.base_url('platform', tls=use_tls)}/pki/v1/crl)",
-        f"Access tokens: issued by {landscape.platform.iam_id} under that trust anchor",
+        _(
+            f"Vertrauensanker: {anchor}; Zertifikatssperrliste: {crl} (von der Landschaft "
+            f"bereitgestellt unter {crl_url})",
+            f"Trust anchor: {anchor}; CRL: {crl} (served by the landscape at {crl_url})",
+        ),
+        _(
+            f"Zugriffstoken: ausgestellt von {iam_id} unter diesem Vertrauensanker",
+            f"Access tokens: issued by {iam_id} under that trust anchor",
+        ),
     ]
     if spec.side == "provider":
+        sender = landscape.sak_id(spec.consumer)
         notes.append(
-            f"The suite sends as {landscape.sak_id(spec.consumer)} on behalf of {spec.consumer}; "
-            f"a register must answer behind your SAK ({spec.register})"
+            _(
+                f"Die Suite sendet als {sender} im Namen von {spec.consumer}; hinter Ihrem SAK "
+                f"muss ein Register antworten ({spec.register})",
+                f"The suite sends as {sender} on behalf of {spec.consumer}; a register must "
+                f"answer behind your SAK ({spec.register})",
+            )
         )
     else:
+        provider_sak = landscape.sak_id(spec.register)
+        where = listen or _("seine Adresse in der Topologie", "its address in the topology")
         notes.append(
-            f"The suite plays {spec.consumer} on your consumer API and "
-            f"{landscape.sak_id(spec.register)} where your SAK sends "
-            f"({listen or 'its address in the topology'}); RDN, VS and IAM are the landscape's"
+            _(
+                f"Die Suite spielt {spec.consumer} an Ihrer Consumer-API und {provider_sak} "
+                f"dort, wohin Ihr SAK sendet ({where}); Registerdatennavigation, "
+                "Vermittlungsstelle und IAM sind die der Landschaft",
+                f"The suite plays {spec.consumer} on your consumer API and {provider_sak} "
+                f"where your SAK sends ({where}); RDN, VS and IAM are the landscape's",
+            )
         )
     for note in notes:
         console.print(f"  • {note}")

@@ -5,7 +5,9 @@
 - ``--pki-dir DIR``: the simulator PKI's directory (``ca/``, ``participants/``), by default
   ``<data dir>/pki``; only where a command works on a PKI directory as such;
 - ``--people N``, ``--seed N``: the synthetic population (the same default seed everywhere, so
-  ``noots seed`` and ``noots up`` build the same population).
+  ``noots seed`` and ``noots up`` build the same population);
+- ``--lang de|en``: the language of conformance and scenario reports (German by default, or
+  ``NOOTS_REPORT_LANG``), applied by :func:`writes_report`.
 
 Renamed options stay as hidden aliases that still work and print a deprecation note on stderr
 (:func:`renamed`).
@@ -13,8 +15,11 @@ Renamed options stay as hidden aliases that still work and print a deprecation n
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar, get_args, get_origin
+from typing import Annotated, Any, ParamSpec, TypeVar, get_args, get_origin
 
 import typer
 
@@ -24,14 +29,19 @@ __all__ = [
     "DataDirOption",
     "PeopleOption",
     "PkiDirOption",
+    "ReportLanguage",
+    "ReportLanguageOption",
     "SeedOption",
     "TlsOption",
     "TopologyOption",
     "readable_help",
     "renamed",
+    "writes_report",
 ]
 
 T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # The supervisor's defaults (noots.supervisor.DEFAULT_*; a test keeps them equal), repeated
 # here because importing the supervisor would slow every command's start.
@@ -82,6 +92,44 @@ SeedOption = Annotated[
         "--seed", metavar="N", help="Seed of the synthetic population: same seed, same people."
     ),
 ]
+
+
+class ReportLanguage(StrEnum):
+    """The languages of reports (noots.conformance.i18n.LANGUAGES; a test keeps them equal)."""
+
+    DE = "de"
+    EN = "en"
+
+
+ReportLanguageOption = Annotated[
+    ReportLanguage | None,
+    typer.Option(
+        "--lang",
+        envvar="NOOTS_REPORT_LANG",
+        case_sensitive=False,
+        help="Language of the report and its summary: de (German) or en (English) "
+        "(default: NOOTS_REPORT_LANG or de). Ids, codes and JSON keys stay as they are.",
+    ),
+]
+
+
+def writes_report(command: Callable[P, R]) -> Callable[P, R]:
+    """Run ``command`` with its reports in the language its ``lang`` option names (German when
+    None): put it under the command decorator of a command with a :data:`ReportLanguageOption`
+    named ``lang``."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        from noots.conformance.i18n import DEFAULT_LANGUAGE, parse_language, report_language
+
+        choice = kwargs.get("lang")
+        language = parse_language(str(choice)) if choice is not None else DEFAULT_LANGUAGE
+        # Undone when the command ends, also by an error or typer.Exit: a command run
+        # in-process (tests) leaves the language as it found it.
+        with report_language(language):
+            return command(*args, **kwargs)
+
+    return run
 
 
 def renamed(new: T | None, old: T | None, *, old_name: str, new_name: str) -> T | None:

@@ -17,7 +17,14 @@ import typer
 
 from noots.cli._app import app
 from noots.cli._exit import TOOL_FAILED, usage_error
-from noots.cli._options import DEFAULT_SEED, DataDirOption, SeedOption, TopologyOption
+from noots.cli._options import (
+    DEFAULT_SEED,
+    DataDirOption,
+    ReportLanguageOption,
+    SeedOption,
+    TopologyOption,
+    writes_report,
+)
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -145,11 +152,13 @@ def _find_or_start(
 
 
 @scenario_app.command("run")
+@writes_report
 def run(
     paths: PathsArgument,
     junit: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML here.")] = None,
     html: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")] = None,
     json_file: Annotated[Path | None, typer.Option("--json", help="Write JSON here.")] = None,
+    lang: ReportLanguageOption = None,
     tags: Annotated[
         list[str] | None, typer.Option("--tag", help="Only scenarios with this tag.")
     ] = None,

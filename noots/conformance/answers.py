@@ -23,6 +23,7 @@ from pathlib import Path
 from lxml import etree
 
 from noots import messages
+from noots.conformance.i18n import _
 from noots.envelope import ENV_NS, check_binding, open_envelope
 from noots.errors import NootsError
 from noots.paths import shared_dir
@@ -75,13 +76,24 @@ class Answer:
         return self.signed and self.signature_error is None and self.binding_error is None
 
     def describe(self) -> str:
-        if self.kind in ("not-xml", "empty", "other"):
-            return f"{self.kind} answer"
+        """What the answer is, for a report (in the report language; kinds and codes as
+        they are)."""
+        if self.kind == "empty":
+            return _("leere Antwort", "empty answer")
+        if self.kind == "not-xml":
+            return _("Antwort ist kein XML", "not-xml answer")
+        if self.kind == "other":
+            return _("andere Antwort (keine 0102/0103)", "other answer")
         if self.kind == "0102":
             if self.available_at:
-                return f"0102 announcing ResponseAvailableDateTime {self.available_at}"
-            return "0102 with evidence" if self.has_evidence else "0102 without evidence"
-        return f"{self.kind} {self.code or '(no code)'}"
+                return _(
+                    f"0102 kündigt ResponseAvailableDateTime {self.available_at} an",
+                    f"0102 announcing ResponseAvailableDateTime {self.available_at}",
+                )
+            if self.has_evidence:
+                return _("0102 mit Nachweis", "0102 with evidence")
+            return _("0102 ohne Nachweis", "0102 without evidence")
+        return f"{self.kind} {self.code or _('(kein Code)', '(no code)')}"
 
 
 @dataclass(frozen=True)
@@ -98,7 +110,7 @@ class Exchange:
 
     def describe(self) -> str:
         if self.transport_error:
-            return f"no answer: {self.transport_error}"
+            return _(f"keine Antwort: {self.transport_error}", f"no answer: {self.transport_error}")
         if self.status is None:
             return self.answer.describe()
         return f"HTTP {self.status}, {self.answer.describe()}"
@@ -162,7 +174,7 @@ def _strict(
     except NootsError as exc:
         return None, exc.message
     if isinstance(candidate, messages.EvidenceRequest):
-        return None, "the answer is a request"
+        return None, _("die Antwort ist eine Nachweisanfrage", "the answer is a request")
     return candidate, None
 
 
@@ -224,7 +236,10 @@ def read_answer(
     try:
         opened = open_envelope(body, verifier, required_role=role)
         if opened.signer.participant_id != participant:
-            signature_error = f"signed by {opened.signer.participant_id}, not by {participant}"
+            signature_error = _(
+                f"signiert von {opened.signer.participant_id}, nicht von {participant}",
+                f"signed by {opened.signer.participant_id}, not by {participant}",
+            )
         try:
             check_binding(opened, request_raw)
         except NootsError as exc:

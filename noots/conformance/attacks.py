@@ -61,6 +61,7 @@ from signxml.algorithms import (
 )
 from signxml.signer import XMLSigner
 
+from noots.conformance.i18n import Text
 from noots.conformance.requests import RequestFactory, SignedRequest
 from noots.envelope import ENV_NS, build_envelope
 from noots.errors import EdmCode
@@ -174,13 +175,19 @@ _Payload = bytes | tuple[tuple[bytes, ...], bytes]
 @dataclass(frozen=True)
 class Attack:
     """One entry of :data:`ATTACKS`. ``needs`` names the optional kit fields it uses
-    (``natural_subject``: the kit's subject must be a natural person with an IDNr)."""
+    (``natural_subject``: the kit's subject must be a natural person with an IDNr);
+    ``text`` says what it sends, in German and English (the builder's docstring)."""
 
     name: str
     build: Builder
     code: EdmCode
-    description: str
+    text: Text
     needs: frozenset[str] = frozenset()
+
+    @property
+    def description(self) -> str:
+        """What the attack sends, in the report language."""
+        return str(self.text)
 
     def applies_to(self, kit: AttackKit) -> bool:
         """Whether ``kit`` carries what this attack needs."""
@@ -197,7 +204,12 @@ _REGISTRY: dict[str, Attack] = {}
 ATTACKS: Mapping[str, Attack] = MappingProxyType(_REGISTRY)
 
 
-def _attack(code: EdmCode, *needs: str) -> Callable[[Callable[[AttackKit], _Payload]], Builder]:
+def _attack(
+    code: EdmCode, *needs: str, de: str
+) -> Callable[[Callable[[AttackKit], _Payload]], Builder]:
+    """Register a builder; its docstring's first line is the English description, ``de`` the
+    German one."""
+
     def register(function: Callable[[AttackKit], _Payload]) -> Builder:
         @functools.wraps(function)
         def builder(kit: AttackKit) -> HostileRequest:
@@ -209,7 +221,7 @@ def _attack(code: EdmCode, *needs: str) -> Callable[[Callable[[AttackKit], _Payl
 
         doc = (function.__doc__ or function.__name__).strip().splitlines()[0]
         _REGISTRY[function.__name__] = Attack(
-            function.__name__, builder, code, doc, frozenset(needs)
+            function.__name__, builder, code, Text(de, doc), frozenset(needs)
         )
         return builder
 
@@ -276,7 +288,10 @@ def _inside_body(raw: bytes, payload: bytes) -> bytes:
 # -- signature wrapping (EDM:ERR:0001) ----------------------------------------------------------
 
 
-@_attack(EdmCode.AUTHENTICATION)
+@_attack(
+    EdmCode.AUTHENTICATION,
+    de="Der signierte Body in den Header verschoben, ein gefälschter Body an seiner Stelle.",
+)
 def moved_signed_body(kit: AttackKit) -> _Payload:
     """The signed Body moved into the Header, a forged Body in its place."""
     root = _tree(kit.fresh().raw)
@@ -290,7 +305,10 @@ def moved_signed_body(kit: AttackKit) -> _Payload:
     return serialize(root)
 
 
-@_attack(EdmCode.AUTHENTICATION)
+@_attack(
+    EdmCode.AUTHENTICATION,
+    de="Ein gefälschter Body vor dem signierten: wer den ersten Body liest, liest die Fälschung.",
+)
 def duplicated_body(kit: AttackKit) -> _Payload:
     """A forged Body before the signed one: a reader taking the first Body reads the forgery."""
     root = _tree(kit.fresh().raw)
@@ -300,7 +318,13 @@ def duplicated_body(kit: AttackKit) -> _Payload:
     return serialize(root)
 
 
-@_attack(EdmCode.AUTHENTICATION)
+@_attack(
+    EdmCode.AUTHENTICATION,
+    de=(
+        "Ein gefälschter Umschlag, dessen unbekanntes Erweiterungselement das ganze signierte "
+        "Original trägt."
+    ),
+)
 def wrapped_in_unknown_element(kit: AttackKit) -> _Payload:
     """A forged envelope whose unknown extension element carries the whole signed original."""
     signed = kit.fresh()
@@ -311,7 +335,10 @@ def wrapped_in_unknown_element(kit: AttackKit) -> _Payload:
     return serialize(root)
 
 
-@_attack(EdmCode.AUTHENTICATION)
+@_attack(
+    EdmCode.AUTHENTICATION,
+    de="Ein gefälschter Umschlag mit der Originalsignatur, das signierte Original in ds:Object.",
+)
 def signature_in_object(kit: AttackKit) -> _Payload:
     """A forged envelope carrying the original signature, the signed original in ds:Object."""
     signed = kit.fresh()
@@ -326,7 +353,10 @@ def signature_in_object(kit: AttackKit) -> _Payload:
     return serialize(root)
 
 
-@_attack(EdmCode.AUTHENTICATION)
+@_attack(
+    EdmCode.AUTHENTICATION,
+    de="Eine echte Signatur über ``#body`` und ein gefälschter Body mit derselben Id davor.",
+)
 def duplicate_id_reference(kit: AttackKit) -> _Payload:
     """A genuine signature over ``#body``, and a forged Body with the same Id placed first."""
     signed = kit.fresh()
@@ -343,7 +373,10 @@ def duplicate_id_reference(kit: AttackKit) -> _Payload:
     return serialize(root)
 
 
-@_attack(EdmCode.AUTHENTICATION)
+@_attack(
+    EdmCode.AUTHENTICATION,
+    de="Eine echte Signatur, die nur den Header abdeckt (``#header``); der Body ist gefälscht.",
+)
 def header_only_signature(kit: AttackKit) -> _Payload:
     """A genuine signature that covers only the Header (``#header``); the Body is forged."""
     signed = kit.fresh()
@@ -354,7 +387,10 @@ def header_only_signature(kit: AttackKit) -> _Payload:
     return serialize(_signed_by_reference(kit, root, "#header"))
 
 
-@_attack(EdmCode.AUTHENTICATION)
+@_attack(
+    EdmCode.AUTHENTICATION,
+    de="Die gültige Signatur zweimal: welche zählt, bliebe dem Prüfenden überlassen.",
+)
 def two_signatures(kit: AttackKit) -> _Payload:
     """The valid signature twice: which one counts would be the verifier's guess."""
     root = _tree(kit.fresh().raw)
@@ -364,7 +400,13 @@ def two_signatures(kit: AttackKit) -> _Payload:
     return serialize(root)
 
 
-@_attack(EdmCode.AUTHENTICATION)
+@_attack(
+    EdmCode.AUTHENTICATION,
+    de=(
+        "Die signierte Nachweisanfrage, danach die Person geändert (der Hashwert stimmt nicht "
+        "mehr)."
+    ),
+)
 def tampered_after_signing(kit: AttackKit) -> _Payload:
     """The signed request with its subject changed afterwards (digest no longer matches)."""
     signed = kit.fresh()
@@ -376,7 +418,7 @@ def tampered_after_signing(kit: AttackKit) -> _Payload:
     return serialize(root)
 
 
-@_attack(EdmCode.AUTHENTICATION)
+@_attack(EdmCode.AUTHENTICATION, de="Die Nachweisanfrage ohne ihre Signatur.")
 def unsigned(kit: AttackKit) -> _Payload:
     """The request without its signature."""
     root = _tree(kit.fresh().raw)
@@ -386,7 +428,10 @@ def unsigned(kit: AttackKit) -> _Payload:
     return serialize(root)
 
 
-@_attack(EdmCode.AUTHENTICATION)
+@_attack(
+    EdmCode.AUTHENTICATION,
+    de="Ein Namensraum-URI, in einen relativen geändert, den exklusive C14N nicht verarbeitet.",
+)
 def uncanonicalisable_namespace(kit: AttackKit) -> _Payload:
     """A namespace URI changed to a relative one, which exclusive C14N refuses to process."""
     raw = kit.fresh().raw
@@ -395,7 +440,14 @@ def uncanonicalisable_namespace(kit: AttackKit) -> _Payload:
     return raw[:at] + b";" + raw[at + 1 :]
 
 
-@_attack(EdmCode.AUTHENTICATION, "untrusted_signer")
+@_attack(
+    EdmCode.AUTHENTICATION,
+    "untrusted_signer",
+    de=(
+        "Im Namen des Datennutzers signiert, mit einem Zertifikat einer CA, der das Ziel "
+        "nicht vertraut."
+    ),
+)
 def untrusted_certificate(kit: AttackKit) -> _Payload:
     """Signed by the consumer's name with a certificate from a CA the target does not trust."""
     assert kit.untrusted_signer is not None
@@ -405,14 +457,23 @@ def untrusted_certificate(kit: AttackKit) -> _Payload:
 # -- hostile XML (EDM:ERR:0003) -------------------------------------------------------------------
 
 
-@_attack(EdmCode.INVALID_REQUEST)
+@_attack(
+    EdmCode.INVALID_REQUEST,
+    de="Eine externe Entität (``file:///etc/passwd``), im Header referenziert (XXE).",
+)
 def xxe_external_entity(kit: AttackKit) -> _Payload:
     """An external entity (``file:///etc/passwd``) referenced from the header (XXE)."""
     doctype = b'<!DOCTYPE env:TransportEnvelope [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
     return _with_doctype(kit.fresh().raw, doctype, b"&xxe;")
 
 
-@_attack(EdmCode.INVALID_REQUEST)
+@_attack(
+    EdmCode.INVALID_REQUEST,
+    de=(
+        "Verschachtelte interne Entitäten, die sich zu einer Milliarde Kopien aufblähen "
+        '("billion laughs").'
+    ),
+)
 def billion_laughs(kit: AttackKit) -> _Payload:
     """Nested internal entities that expand to a billion copies ("billion laughs")."""
     entities = [b'<!ENTITY lol0 "lol">']
@@ -430,26 +491,38 @@ def _utf16(raw: bytes) -> bytes:
     return text.encode("utf-16")
 
 
-@_attack(EdmCode.INVALID_REQUEST)
+@_attack(
+    EdmCode.INVALID_REQUEST,
+    de=(
+        "Der Angriff mit externer Entität in einem UTF-16-Dokument, an jeder DTD-Prüfung auf "
+        "Byte-Ebene vorbei."
+    ),
+)
 def xxe_utf16(kit: AttackKit) -> _Payload:
     """The external entity attack in a UTF-16 document, past any byte-level DTD check."""
     return _utf16(xxe_external_entity(kit).raw)
 
 
-@_attack(EdmCode.INVALID_REQUEST)
+@_attack(
+    EdmCode.INVALID_REQUEST,
+    de="Entitätenexpansion in einem UTF-16-Dokument, an jeder DTD-Prüfung auf Byte-Ebene vorbei.",
+)
 def billion_laughs_utf16(kit: AttackKit) -> _Payload:
     """Entity expansion in a UTF-16 document, past any byte-level DTD check."""
     return _utf16(billion_laughs(kit).raw)
 
 
-@_attack(EdmCode.INVALID_REQUEST)
+@_attack(EdmCode.INVALID_REQUEST, de="Ein DOCTYPE, der eine externe DTD aus dem Netz lädt.")
 def external_dtd(kit: AttackKit) -> _Payload:
     """A DOCTYPE that loads an external DTD from the network."""
     doctype = b'<!DOCTYPE env:TransportEnvelope SYSTEM "http://127.0.0.1:9/noots-evil.dtd">'
     return _with_doctype(kit.fresh().raw, doctype)
 
 
-@_attack(EdmCode.INVALID_REQUEST)
+@_attack(
+    EdmCode.INVALID_REQUEST,
+    de="Eine externe Parameter-Entität, in der DTD selbst expandiert (Out-of-Band-XXE).",
+)
 def parameter_entity(kit: AttackKit) -> _Payload:
     """An external parameter entity, expanded inside the DTD itself (out-of-band XXE)."""
     doctype = (
@@ -459,7 +532,13 @@ def parameter_entity(kit: AttackKit) -> _Payload:
     return _with_doctype(kit.fresh().raw, doctype)
 
 
-@_attack(EdmCode.INVALID_REQUEST)
+@_attack(
+    EdmCode.INVALID_REQUEST,
+    de=(
+        "Eine ``xml-stylesheet``-Verarbeitungsanweisung (entferntes XSLT) vor dem signierten "
+        "Wurzelelement."
+    ),
+)
 def stylesheet_instruction(kit: AttackKit) -> _Payload:
     """An ``xml-stylesheet`` processing instruction (remote XSLT) before the signed root."""
     declaration, newline, rest = kit.fresh().raw.partition(b"\n")
@@ -467,7 +546,13 @@ def stylesheet_instruction(kit: AttackKit) -> _Payload:
     return declaration + newline + instruction + rest
 
 
-@_attack(EdmCode.INVALID_REQUEST)
+@_attack(
+    EdmCode.INVALID_REQUEST,
+    de=(
+        "Eine gültige Nachweisanfrage, mit Leerraum auf ein Byte über der Grenze von 5 MiB "
+        "aufgefüllt."
+    ),
+)
 def oversize(kit: AttackKit) -> _Payload:
     """A valid request padded with white space to one byte over the 5 MiB limit."""
     raw = kit.fresh().raw
@@ -475,19 +560,28 @@ def oversize(kit: AttackKit) -> _Payload:
     return raw + b" " * max(padding, 1)
 
 
-@_attack(EdmCode.INVALID_REQUEST)
+@_attack(
+    EdmCode.INVALID_REQUEST,
+    de="100 verschachtelte Elemente in der 0101: tiefer als die erlaubten 64 Ebenen.",
+)
 def deep_nesting(kit: AttackKit) -> _Payload:
     """100 nested elements inside the 0101: deeper than the 64 levels allowed."""
     return _inside_body(kit.fresh().raw, _nested(100))
 
 
-@_attack(EdmCode.INVALID_REQUEST)
+@_attack(
+    EdmCode.INVALID_REQUEST,
+    de="100.000 verschachtelte Elemente: tiefer, als libxml2 selbst parst.",
+)
 def very_deep_nesting(kit: AttackKit) -> _Payload:
     """100,000 nested elements: deeper than libxml2 itself parses."""
     return _inside_body(kit.fresh().raw, _nested(100_000))
 
 
-@_attack(EdmCode.INVALID_REQUEST)
+@_attack(
+    EdmCode.INVALID_REQUEST,
+    de="60.000 leere Geschwisterelemente in der 0101 (mehr Knoten als erlaubt).",
+)
 def too_many_elements(kit: AttackKit) -> _Payload:
     """60,000 empty sibling elements inside the 0101 (more nodes than allowed)."""
     payload = f'<x:e xmlns:x="{_ATTACKER_NS}">'.encode() + b"<x:i/>" * 60_000 + b"</x:e>"
@@ -497,14 +591,20 @@ def too_many_elements(kit: AttackKit) -> _Payload:
 # -- freshness (EDM:ERR:0003) ----------------------------------------------------------------
 
 
-@_attack(EdmCode.INVALID_REQUEST)
+@_attack(
+    EdmCode.INVALID_REQUEST,
+    de="Dieselben gültigen Bytes zweimal gesendet: die zweite Kopie ist eine Wiederholung.",
+)
 def replay(kit: AttackKit) -> _Payload:
     """The same valid bytes sent twice: the second copy is a replay."""
     raw = kit.fresh().raw
     return (raw,), raw
 
 
-@_attack(EdmCode.INVALID_REQUEST)
+@_attack(
+    EdmCode.INVALID_REQUEST,
+    de="Eine gültig signierte Nachweisanfrage, deren Umschlag vor einer Stunde erstellt wurde.",
+)
 def stale_envelope(kit: AttackKit) -> _Payload:
     """A validly signed request whose envelope was created an hour ago."""
     return kit.fresh(created=kit.factory.clock.now() - timedelta(hours=1)).raw
@@ -513,7 +613,11 @@ def stale_envelope(kit: AttackKit) -> _Payload:
 # -- identity (EDM:ERR:0001) ----------------------------------------------------------------------
 
 
-@_attack(EdmCode.AUTHENTICATION, "revoked_signer")
+@_attack(
+    EdmCode.AUTHENTICATION,
+    "revoked_signer",
+    de="Eine Nachweisanfrage, signiert von einem Teilnehmer, dessen Zertifikat gesperrt ist.",
+)
 def revoked_sender(kit: AttackKit) -> _Payload:
     """A request signed by a participant whose certificate has been revoked."""
     signer = kit.revoked_signer
@@ -528,7 +632,11 @@ def revoked_sender(kit: AttackKit) -> _Payload:
     return kit.factory.sign(request, signer=signer).raw
 
 
-@_attack(EdmCode.AUTHENTICATION, "other_consumer")
+@_attack(
+    EdmCode.AUTHENTICATION,
+    "other_consumer",
+    de="Das gültige Zertifikat von Teilnehmer X auf einem Umschlag, der vorgibt, von Y zu kommen.",
+)
 def certificate_of_another_participant(kit: AttackKit) -> _Payload:
     """Participant X's valid certificate on an envelope that claims to come from Y."""
     assert kit.other_consumer is not None
@@ -538,7 +646,13 @@ def certificate_of_another_participant(kit: AttackKit) -> _Payload:
 # -- tokens (EDM:ERR:0002) -------------------------------------------------------------------
 
 
-@_attack(EdmCode.AUTHORISATION)
+@_attack(
+    EdmCode.AUTHORISATION,
+    de=(
+        "Ein gültiges Token, das die Vermittlungsstelle für eine andere Nachweisanfrage "
+        "derselben Beteiligten gesiegelt hat."
+    ),
+)
 def token_for_another_request(kit: AttackKit) -> _Payload:
     """A valid token the VS sealed for another request of the same parties."""
     other = kit.fresh()
@@ -551,7 +665,15 @@ def token_for_another_request(kit: AttackKit) -> _Payload:
     return kit.factory.sign(request, issued_token=other.issued_token).raw
 
 
-@_attack(EdmCode.AUTHORISATION, "other_subject", "natural_subject")
+@_attack(
+    EdmCode.AUTHORISATION,
+    "other_subject",
+    "natural_subject",
+    de=(
+        "Ein gültiges Token für eine Nachweisanfrage zu einer Person, in einer "
+        "Nachweisanfrage zu einer anderen (IDNr)."
+    ),
+)
 def idnr_of_another_person(kit: AttackKit) -> _Payload:
     """A valid token for a request about one person, in a request about another (IDNr)."""
     assert kit.other_subject is not None
@@ -560,13 +682,25 @@ def idnr_of_another_person(kit: AttackKit) -> _Payload:
     return kit.factory.sign(forged, issued_token=original.issued_token).raw
 
 
-@_attack(EdmCode.AUTHORISATION)
+@_attack(
+    EdmCode.AUTHORISATION,
+    de=(
+        "Ein Token mit richtigem Inhalt, gesiegelt vom Datennutzer statt von der "
+        "Vermittlungsstelle."
+    ),
+)
 def token_sealed_by_consumer(kit: AttackKit) -> _Payload:
     """A token with the right content, sealed by the consumer instead of the VS."""
     return kit.fresh(token_signer=kit.factory.consumer_signer(kit.consumer)).raw
 
 
-@_attack(EdmCode.AUTHORISATION)
+@_attack(
+    EdmCode.AUTHORISATION,
+    de=(
+        "Ein echtes Token der Vermittlungsstelle für diese Nachweisanfrage, vor fünf Minuten "
+        "abgelaufen."
+    ),
+)
 def token_expired(kit: AttackKit) -> _Payload:
     """A genuine token of the VS for this request that expired five minutes ago."""
     now = kit.factory.clock.now()
@@ -574,14 +708,21 @@ def token_expired(kit: AttackKit) -> _Payload:
     return kit.fresh(token_changes=changes).raw
 
 
-@_attack(EdmCode.AUTHORISATION, "other_consumer")
+@_attack(
+    EdmCode.AUTHORISATION,
+    "other_consumer",
+    de=(
+        "Ein echtes Token für diese Nachweisanfrage, aber für einen anderen Datennutzer "
+        "ausgestellt."
+    ),
+)
 def token_of_another_consumer(kit: AttackKit) -> _Payload:
     """A genuine token for this request, but issued to another consumer."""
     assert kit.other_consumer is not None
     return kit.fresh(token_changes={"consumer": kit.other_consumer}).raw
 
 
-@_attack(EdmCode.AUTHORISATION)
+@_attack(EdmCode.AUTHORISATION, de="Eine gültig signierte Nachweisanfrage ohne VS-Token.")
 def no_token(kit: AttackKit) -> _Payload:
     """A validly signed request without a VS token."""
     return kit.fresh(with_token=False).raw

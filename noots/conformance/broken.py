@@ -725,8 +725,9 @@ class _Credulous(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         import dataclasses as dc
+        from datetime import timedelta
 
-        from noots.envelope import check_binding, request_digest, seal
+        from noots.envelope import check_binding, check_fresh, request_digest, seal
         from noots.sak import TRANSPORT_PATH
 
         response = await self.inner.handle_async_request(request)
@@ -739,6 +740,13 @@ class _Credulous(httpx.AsyncBaseTransport):
         if good:
             try:
                 check_binding(opened, raw_request)
+                # A stale answer is one to repair too (it is signed again with a fresh time).
+                check_fresh(
+                    opened.header.created,
+                    self.parts.clock.now(),
+                    timedelta(seconds=300),
+                    kind="answer envelope",
+                )
                 good = opened.header.sender == self.parts.sak_id
             except NootsError:
                 good = False

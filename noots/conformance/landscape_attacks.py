@@ -48,6 +48,7 @@ from noots.conformance.answers import Exchange
 from noots.conformance.attacks import ATTACKS, AttackKit, personal_data
 from noots.conformance.consumer_api import ConsumerApi
 from noots.conformance.credentials import ScratchIssuer, TokenMint
+from noots.conformance.i18n import _
 from noots.conformance.report import Check, Report, Section, Status, excerpt
 from noots.conformance.requests import RequestFactory
 from noots.errors import NootsError, UpstreamError
@@ -158,19 +159,39 @@ class _Run:
                     timeout=self.target.budget,
                 )
         except (httpx.TimeoutException, TimeoutError):
-            self._record(name, f"no answer within {self.target.budget:g} s", started, url)
+            budget = self.target.budget
+            self._record(
+                name,
+                _(f"keine Antwort innerhalb von {budget:g} s", f"no answer within {budget:g} s"),
+                started,
+                url,
+            )
             return None
         except httpx.HTTPError as exc:
-            self._record(name, f"connection failed: {type(exc).__name__}", started, url)
+            self._record(
+                name,
+                _(
+                    f"Verbindung fehlgeschlagen: {type(exc).__name__}",
+                    f"connection failed: {type(exc).__name__}",
+                ),
+                started,
+                url,
+            )
             return None
         problem = None
         if response.status_code in _SERVER_ERRORS:
-            problem = f"HTTP {response.status_code} (a server error, not a refusal)"
+            problem = _(
+                f"HTTP {response.status_code} (ein Serverfehler, keine Ablehnung)",
+                f"HTTP {response.status_code} (a server error, not a refusal)",
+            )
         problem = problem or expect(response)
         if problem is None and subjects:
             leaks = _leaks(response.content, subjects)
             if leaks:
-                problem = f"personal data in the answer: {', '.join(leaks)}"
+                problem = _(
+                    f"personenbezogene Daten in der Antwort: {', '.join(leaks)}",
+                    f"personal data in the answer: {', '.join(leaks)}",
+                )
         self._record(name, problem, started, url, response)
         return response
 
@@ -187,12 +208,19 @@ class _Run:
             Check(
                 name,
                 Status.FAILED if problem else Status.PASSED,
-                expected="refused cleanly: an answer in time, no server error, no data",
+                expected=_(
+                    "sauber abgelehnt: eine rechtzeitige Antwort, kein Serverfehler, keine Daten",
+                    "refused cleanly: an answer in time, no server error, no data",
+                ),
                 actual=problem or actual,
                 request=url,
                 response=excerpt(response.content, 600) if response is not None else "",
-                hint="A hostile request must get a clear refusal and never stall, crash or "
-                "probe the component (issue 13)."
+                hint=_(
+                    "Eine feindselige Anfrage muss eine klare Ablehnung erhalten und darf die "
+                    "Komponente nie blockieren, abstürzen lassen oder ausforschen (Issue 13).",
+                    "A hostile request must get a clear refusal and never stall, crash or "
+                    "probe the component (issue 13).",
+                )
                 if problem
                 else "",
                 seconds=self.timer() - started,
@@ -220,10 +248,17 @@ def _refused(response: httpx.Response) -> str | None:
 
 def _not_accepted(response: httpx.Response) -> str | None:
     """For XML endpoints: hostile XML must not be accepted (no 2xx, no evidence)."""
-    if 200 <= response.status_code < 300 and b"RepositoryItem" in response.content:
-        return f"HTTP {response.status_code} with evidence: the hostile document was accepted"
-    if 200 <= response.status_code < 300 and not _is_refusal_body(response.content):
-        return f"HTTP {response.status_code}: the hostile document was accepted"
+    status = response.status_code
+    if 200 <= status < 300 and b"RepositoryItem" in response.content:
+        return _(
+            f"HTTP {status} mit Nachweis: das feindselige Dokument wurde angenommen",
+            f"HTTP {status} with evidence: the hostile document was accepted",
+        )
+    if 200 <= status < 300 and not _is_refusal_body(response.content):
+        return _(
+            f"HTTP {status}: das feindselige Dokument wurde angenommen",
+            f"HTTP {status}: the hostile document was accepted",
+        )
     return None
 
 
@@ -235,8 +270,11 @@ def _status_in(*allowed: int) -> Callable[[httpx.Response], str | None]:
     def judge(response: httpx.Response) -> str | None:
         if response.status_code in allowed:
             return None
-        wanted = " or ".join(str(s) for s in allowed)
-        return f"HTTP {response.status_code}, expected {wanted}"
+        wanted = _(" oder ", " or ").join(str(s) for s in allowed)
+        return _(
+            f"HTTP {response.status_code}, erwartet {wanted}",
+            f"HTTP {response.status_code}, expected {wanted}",
+        )
 
     return judge
 
@@ -341,18 +379,22 @@ async def run_attacks(
         async with _client(transport) as http:
             run = _Run(target, http, mint, factory, clock, timer, progress)
             for component in components:
-                progress(f"{component.name}: attacking")
+                progress(_(f"{component.name}: wird angegriffen", f"{component.name}: attacking"))
                 sections.append(await _component(run, component))
     return Report(
         "attack",
-        "Attacks on the running landscape",
+        _("Angriffe auf die laufende Landschaft", "Attacks on the running landscape"),
         topology.base_url("platform"),
         started,
         clock.now(),
         tuple(sections),
         notes=(
-            "passed = refused cleanly; failed = a problem (stall, crash, server error, data, an "
-            "answer that tells what it should not)",
+            _(
+                "bestanden = sauber abgelehnt; nicht bestanden = ein Problem (Blockade, Absturz, "
+                "Serverfehler, Daten, eine Antwort, die verrät, was sie nicht verraten darf)",
+                "passed = refused cleanly; failed = a problem (stall, crash, server error, data, "
+                "an answer that tells what it should not)",
+            ),
         ),
     )
 
@@ -368,10 +410,13 @@ async def _component(run: _Run, component: Component) -> Section:
     except httpx.HTTPError as exc:
         # Down before the first attack: nothing to learn about its input handling here.
         check = Check(
-            "reachable before the attacks",
+            _("vor den Angriffen erreichbar", "reachable before the attacks"),
             Status.SKIPPED,
-            expected="GET /health answers",
-            actual=f"{type(exc).__name__}: the component does not run (not attacked)",
+            expected=_("GET /health antwortet", "GET /health answers"),
+            actual=_(
+                f"{type(exc).__name__}: die Komponente läuft nicht (nicht angegriffen)",
+                f"{type(exc).__name__}: the component does not run (not attacked)",
+            ),
         )
         return Section(component.name, component.title, "", "", (check,))
     for method, path, xml in await post_endpoints(run.http, url):
@@ -398,8 +443,11 @@ async def _component(run: _Run, component: Component) -> Section:
     return Section(
         component.name,
         component.title,
-        "Every input refused cleanly; the component keeps answering.",
-        "See each check.",
+        _(
+            "Jede Eingabe sauber abgelehnt; die Komponente antwortet weiter.",
+            "Every input refused cleanly; the component keeps answering.",
+        ),
+        _("Siehe die einzelnen Prüfungen.", "See each check."),
         tuple(run.take()),
     )
 
@@ -411,7 +459,10 @@ async def _generic(
     judge = _not_accepted if xml else _refused
     xml_headers = {"Content-Type": XML_MEDIA_TYPE}
     await run.send(
-        f"{method} {path}: UTF-16 parameter entity naming /dev/zero",
+        _(
+            f"{method} {path}: UTF-16-Parameter-Entität, die /dev/zero nennt",
+            f"{method} {path}: UTF-16 parameter entity naming /dev/zero",
+        ),
         method,
         where,
         content=PARAMETER_ENTITY_UTF16,
@@ -421,12 +472,18 @@ async def _generic(
     answers = []
     anchor = run.target.pki_dir / "ca" / "root-cert.pem"
     for label, uri in (
-        ("an existing file", anchor.resolve().as_uri()),
-        ("a missing file", (anchor.parent / f"missing-{uuid.uuid4().hex}.pem").resolve().as_uri()),
-        ("a directory", anchor.parent.resolve().as_uri()),
+        (_("eine vorhandene Datei", "an existing file"), anchor.resolve().as_uri()),
+        (
+            _("eine fehlende Datei", "a missing file"),
+            (anchor.parent / f"missing-{uuid.uuid4().hex}.pem").resolve().as_uri(),
+        ),
+        (_("ein Verzeichnis", "a directory"), anchor.parent.resolve().as_uri()),
     ):
         response = await run.send(
-            f"{method} {path}: parameter entity naming {label}",
+            _(
+                f"{method} {path}: Parameter-Entität, die {label} nennt",
+                f"{method} {path}: parameter entity naming {label}",
+            ),
             method,
             where,
             content=parameter_entity_document(uri),
@@ -439,12 +496,29 @@ async def _generic(
         same = answers[0] == answers[1] == answers[2]
         run.checks.append(
             Check(
-                f"{method} {path}: the same answer whether a named file exists or not",
+                _(
+                    f"{method} {path}: dieselbe Antwort, ob eine genannte Datei existiert oder "
+                    "nicht",
+                    f"{method} {path}: the same answer whether a named file exists or not",
+                ),
                 Status.PASSED if same else Status.FAILED,
-                expected="one answer for an existing file, a missing file and a directory",
-                actual="the same answer" if same else f"answers differ: {answers}",
+                expected=_(
+                    "eine Antwort für eine vorhandene Datei, eine fehlende Datei und ein "
+                    "Verzeichnis",
+                    "one answer for an existing file, a missing file and a directory",
+                ),
+                actual=_("dieselbe Antwort", "the same answer")
+                if same
+                else _(
+                    f"die Antworten unterscheiden sich: {answers}", f"answers differ: {answers}"
+                ),
                 request=where,
-                hint="" if same else "Refuse any DOCTYPE before the parser resolves anything.",
+                hint=""
+                if same
+                else _(
+                    "Jedes DOCTYPE ablehnen, bevor der Parser irgendetwas auflöst.",
+                    "Refuse any DOCTYPE before the parser resolves anything.",
+                ),
             )
         )
     laughs = (
@@ -453,7 +527,7 @@ async def _generic(
         b"]><r>&c;&c;&c;&c;</r>"
     )
     await run.send(
-        f"{method} {path}: entity expansion",
+        _(f"{method} {path}: Entitätenexpansion", f"{method} {path}: entity expansion"),
         method,
         where,
         content=laughs,
@@ -462,7 +536,10 @@ async def _generic(
     )
     bomb = gzip.compress(b"\0" * (16 * 1024 * 1024), compresslevel=9)
     await run.send(
-        f"{method} {path}: gzip bomb (Content-Encoding: gzip)",
+        _(
+            f"{method} {path}: gzip-Bombe (Content-Encoding: gzip)",
+            f"{method} {path}: gzip bomb (Content-Encoding: gzip)",
+        ),
         method,
         where,
         content=bomb,
@@ -476,7 +553,7 @@ async def _generic(
         yield PARAMETER_ENTITY_UTF16[half:]
 
     await run.send(
-        f"{method} {path}: chunked body",
+        _(f"{method} {path}: Inhalt in Chunks", f"{method} {path}: chunked body"),
         method,
         where,
         content=chunks(),
@@ -484,7 +561,9 @@ async def _generic(
         expect=judge,
     )
     await run.send(
-        f"{method} {path}: JSON where XML belongs" if xml else f"{method} {path}: XML body",
+        _(f"{method} {path}: JSON statt XML", f"{method} {path}: JSON where XML belongs")
+        if xml
+        else _(f"{method} {path}: XML-Inhalt", f"{method} {path}: XML body"),
         method,
         where,
         content=b'{"a": [1, 2, 3]}' if xml else b"<r/>",
@@ -493,7 +572,10 @@ async def _generic(
     )
     if xml:
         await run.send(
-            f"{method} {path}: a body over the size limit",
+            _(
+                f"{method} {path}: ein Inhalt über der Größengrenze",
+                f"{method} {path}: a body over the size limit",
+            ),
             method,
             where,
             content=b"<r>" + b" " * (DEFAULT_LIMITS.max_bytes + 1024) + b"</r>",
@@ -501,7 +583,10 @@ async def _generic(
             expect=judge,
         )
     await run.send(
-        f"DELETE {path}: a method it does not take",
+        _(
+            f"DELETE {path}: eine Methode, die der Endpunkt nicht annimmt",
+            f"DELETE {path}: a method it does not take",
+        ),
         "DELETE",
         where,
         expect=_refused,
@@ -515,18 +600,33 @@ async def _health(run: _Run, url: str) -> None:
         ok = response.status_code in (200, 503)
         actual = f"HTTP {response.status_code}"
     except httpx.HTTPError as exc:
+        budget = run.target.health_budget
         ok, actual = (
             False,
-            f"no answer within {run.target.health_budget:g} s ({type(exc).__name__})",
+            _(
+                f"keine Antwort innerhalb von {budget:g} s ({type(exc).__name__})",
+                f"no answer within {budget:g} s ({type(exc).__name__})",
+            ),
         )
+    budget = run.target.health_budget
     run.checks.append(
         Check(
-            "GET /health answers within a second after the attacks",
+            _(
+                "GET /health antwortet nach den Angriffen innerhalb einer Sekunde",
+                "GET /health answers within a second after the attacks",
+            ),
             Status.PASSED if ok else Status.FAILED,
-            expected=f"200 or 503 within {run.target.health_budget:g} s",
+            expected=_(
+                f"200 oder 503 innerhalb von {budget:g} s", f"200 or 503 within {budget:g} s"
+            ),
             actual=actual,
             request=url + "/health",
-            hint="" if ok else "One hostile request must never stall a component.",
+            hint=""
+            if ok
+            else _(
+                "Eine feindselige Anfrage darf eine Komponente nie blockieren.",
+                "One hostile request must never stall a component.",
+            ),
             seconds=run.timer() - started,
         )
     )
@@ -573,7 +673,7 @@ async def _provider_sak(run: _Run, component: Component, register: RegisterSpec)
         for earlier in hostile.prelude:
             await run.http.post(url, content=earlier, headers=headers, timeout=run.target.budget)
         await run.send(
-            f"envelope: {attack.description}",
+            _(f"Umschlag: {attack.description}", f"envelope: {attack.description}"),
             "POST",
             url,
             content=hostile.raw,
@@ -588,7 +688,10 @@ async def _provider_sak(run: _Run, component: Component, register: RegisterSpec)
                 f"encoding={quote}UTF-8{quote}", f"encoding={quote}{encoding.upper()}{quote}", 1
             )
         await run.send(
-            f"envelope: a valid envelope re-encoded as {encoding.upper()}",
+            _(
+                f"Umschlag: ein gültiger Umschlag, umkodiert in {encoding.upper()}",
+                f"envelope: a valid envelope re-encoded as {encoding.upper()}",
+            ),
             "POST",
             url,
             content=raw.encode(encoding),
@@ -598,7 +701,10 @@ async def _provider_sak(run: _Run, component: Component, register: RegisterSpec)
         )
     for attack in _signature_kit(run, kit):
         await run.send(
-            f"envelope ({attack.attack_class}): {attack.name}",
+            _(
+                f"Umschlag ({attack.attack_class}): {attack.name}",
+                f"envelope ({attack.attack_class}): {attack.name}",
+            ),
             "POST",
             url,
             content=attack.raw,
@@ -606,7 +712,7 @@ async def _provider_sak(run: _Run, component: Component, register: RegisterSpec)
             expect=_refused if attack.harmless else _envelope_refusal,
         )
     await run.send(
-        "transport without an access token",
+        _("Transport ohne Zugriffstoken", "transport without an access token"),
         "POST",
         url,
         content=kit.fresh().raw,
@@ -618,9 +724,11 @@ async def _provider_sak(run: _Run, component: Component, register: RegisterSpec)
 
 def _envelope_refusal(response: httpx.Response) -> str | None:
     if response.status_code < 400:
-        return f"HTTP {response.status_code}: accepted"
+        return _(
+            f"HTTP {response.status_code}: angenommen", f"HTTP {response.status_code}: accepted"
+        )
     if b"RepositoryItem" in response.content:
-        return "evidence in the refusal"
+        return _("Nachweis in der Ablehnung", "evidence in the refusal")
     return None
 
 
@@ -665,14 +773,17 @@ async def _consumer_sak(run: _Run, component: Component, consumer: ConsumerSpec)
         c.participant_id for c in topology.consumers if c.participant_id != consumer.participant_id
     ]
     await run.send(
-        "consumer API without an access token",
+        _("Consumer-API ohne Zugriffstoken", "consumer API without an access token"),
         "GET",
         url + ROUTES_PATH + "?evidenceType=Meldebescheinigung",
         expect=_status_in(401),
     )
     if others:
         await run.send(
-            f"consumer API with a token of another online service ({others[0]})",
+            _(
+                f"Consumer-API mit einem Token eines anderen Online-Dienstes ({others[0]})",
+                f"consumer API with a token of another online service ({others[0]})",
+            ),
             "GET",
             url + ROUTES_PATH + "?evidenceType=Meldebescheinigung",
             headers={"Authorization": run.mint.bearer(others[0], Role.CONSUMER, sak_id)},
@@ -691,7 +802,7 @@ async def _consumer_sak(run: _Run, component: Component, consumer: ConsumerSpec)
             run, register, consumer.participant_id, NaturalPerson("A", "B", date(1990, 1, 1))
         )
         await run.send(
-            f"consumer API: {attack.description}",
+            _(f"Consumer-API: {attack.description}", f"consumer API: {attack.description}"),
             "POST",
             url + CONSUMER_REQUESTS_PATH,
             content=attack.build(kit).raw,
@@ -758,9 +869,12 @@ async def _alike(run: _Run, component: Component, consumer: ConsumerSpec, bearer
     except (UpstreamError, httpx.HTTPError) as exc:
         run.checks.append(
             Check(
-                "unknown, blocked and ambiguous people answered alike",
+                _(
+                    "unbekannte, gesperrte und mehrdeutige Personen gleich beantwortet",
+                    "unknown, blocked and ambiguous people answered alike",
+                ),
                 Status.SKIPPED,
-                actual=f"no retrieval possible: {exc}",
+                actual=_(f"kein Abruf möglich: {exc}", f"no retrieval possible: {exc}"),
             )
         )
         return
@@ -771,14 +885,27 @@ async def _alike(run: _Run, component: Component, consumer: ConsumerSpec, bearer
     alike = said["unknown"] == said["blocked"] == said["ambiguous"] and len(said["unknown"]) == 1
     run.checks.append(
         Check(
-            f"{row.evidence_type}: unknown, blocked and ambiguous people answered alike",
+            _(
+                f"{row.evidence_type}: unbekannte, gesperrte und mehrdeutige Personen gleich "
+                "beantwortet",
+                f"{row.evidence_type}: unknown, blocked and ambiguous people answered alike",
+            ),
             Status.PASSED if alike else Status.FAILED,
-            expected="the same status, code and detail for all three",
-            actual="the same answer" if alike else f"answers differ: {said}",
+            expected=_(
+                "derselbe Status, Code und Detailtext für alle drei",
+                "the same status, code and detail for all three",
+            ),
+            actual=_("dieselbe Antwort", "the same answer")
+            if alike
+            else _(f"die Antworten unterscheiden sich: {said}", f"answers differ: {said}"),
             hint=""
             if alike
-            else "An information block and several matches must look exactly "
-            "like an unknown person (§ 6 Abs. 3 IDNrG, § 51 BMG).",
+            else _(
+                "Eine Auskunftssperre und mehrere Treffer müssen genau wie eine unbekannte "
+                "Person aussehen (§ 6 Abs. 3 IDNrG, § 51 BMG).",
+                "An information block and several matches must look exactly "
+                "like an unknown person (§ 6 Abs. 3 IDNrG, § 51 BMG).",
+            ),
         )
     )
     medians = {
@@ -788,11 +915,19 @@ async def _alike(run: _Run, component: Component, consumer: ConsumerSpec, bearer
     telling = slowest - fastest > 0.5 and slowest - fastest > 0.5 * slowest
     run.checks.append(
         Check(
-            f"{row.evidence_type}: and in about the same time",
+            _(
+                f"{row.evidence_type}: und in etwa derselben Zeit",
+                f"{row.evidence_type}: and in about the same time",
+            ),
             Status.FAILED if telling else Status.PASSED,
-            expected="medians of three within 0.5 s or half the slowest",
+            expected=_(
+                "Mediane aus je drei höchstens 0,5 s oder die Hälfte der langsamsten auseinander",
+                "medians of three within 0.5 s or half the slowest",
+            ),
             actual=", ".join(f"{name} {value:.3f} s" for name, value in medians.items()),
-            hint="Do the same work for all three." if telling else "",
+            hint=_("Für alle drei dieselbe Arbeit tun.", "Do the same work for all three.")
+            if telling
+            else "",
         )
     )
 
@@ -803,7 +938,7 @@ async def _register(run: _Run, component: Component) -> None:
     sak_id = topology.sak_id(component.participant_id)
     own = run.mint.bearer(sak_id, Role.SAK, component.participant_id)
     await run.send(
-        "provider endpoint without an access token",
+        _("Provider-Endpunkt ohne Zugriffstoken", "provider endpoint without an access token"),
         "POST",
         url + PROVIDER_REQUESTS_PATH,
         content=b"<r/>",
@@ -812,7 +947,10 @@ async def _register(run: _Run, component: Component) -> None:
     )
     consumer = topology.consumers[0].participant_id if topology.consumers else "x"
     await run.send(
-        "provider endpoint with an online service's token",
+        _(
+            "Provider-Endpunkt mit dem Token eines Online-Dienstes",
+            "provider endpoint with an online service's token",
+        ),
         "POST",
         url + PROVIDER_REQUESTS_PATH,
         content=b"<r/>",
@@ -830,15 +968,18 @@ async def _register(run: _Run, component: Component) -> None:
         SakHeader.VS_TOKEN_REQUIRED: "true",
     }
     for label, body in (
-        ("UTF-16 parameter entity", PARAMETER_ENTITY_UTF16),
+        (_("UTF-16-Parameter-Entität", "UTF-16 parameter entity"), PARAMETER_ENTITY_UTF16),
         (
-            "a DOCTYPE with an external entity",
+            _("ein DOCTYPE mit externer Entität", "a DOCTYPE with an external entity"),
             b'<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>',
         ),
-        ("not XML", b"\xff\xfe\x00garbage"),
+        (_("kein XML", "not XML"), b"\xff\xfe\x00garbage"),
     ):
         await run.send(
-            f"provider endpoint, as its own SAK: {label}",
+            _(
+                f"Provider-Endpunkt, als sein eigener SAK: {label}",
+                f"provider endpoint, as its own SAK: {label}",
+            ),
             "POST",
             url + PROVIDER_REQUESTS_PATH,
             content=body,
@@ -846,13 +987,13 @@ async def _register(run: _Run, component: Component) -> None:
             expect=_not_accepted,
         )
     await run.send(
-        "protocol export without an access token",
+        _("Protokollexport ohne Zugriffstoken", "protocol export without an access token"),
         "GET",
         url + PROVIDER_TRANSFERS_PATH + f"?requestId=urn:uuid:{uuid.uuid4()}",
         expect=_status_in(401),
     )
     await run.send(
-        "admin: fault plan without the admin token",
+        _("Admin: Störungsplan ohne Admin-Token", "admin: fault plan without the admin token"),
         "PUT",
         url + "/admin/v1/faults",
         content=b'{"rates": {"error": 1.0}}',
@@ -876,21 +1017,33 @@ async def _behind_token(
         "Authorization": run.mint.bearer(caller, role, audience, acts_for=consumer),
     }
     for label, body in (
-        ("UTF-16 parameter entity naming /dev/zero", PARAMETER_ENTITY_UTF16),
         (
-            "parameter entity naming the CA's key",
+            _(
+                "UTF-16-Parameter-Entität, die /dev/zero nennt",
+                "UTF-16 parameter entity naming /dev/zero",
+            ),
+            PARAMETER_ENTITY_UTF16,
+        ),
+        (
+            _(
+                "Parameter-Entität, die den Schlüssel der CA nennt",
+                "parameter entity naming the CA's key",
+            ),
             parameter_entity_document(
                 (run.target.pki_dir / "ca" / "root-key.pem").resolve().as_uri()
             ),
         ),
         (
-            "a DOCTYPE in ISO-8859-1",
+            _("ein DOCTYPE in ISO-8859-1", "a DOCTYPE in ISO-8859-1"),
             b'<?xml version="1.0" encoding="ISO-8859-1"?>'
             b'<!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>',
         ),
     ):
         await run.send(
-            f"POST {path} with a valid token: {label}",
+            _(
+                f"POST {path} mit einem gültigen Token: {label}",
+                f"POST {path} with a valid token: {label}",
+            ),
             "POST",
             component.url() + path,
             content=body,
@@ -906,13 +1059,19 @@ async def _platform(run: _Run, component: Component) -> None:
 
     for label, assertion in (
         ("alg none", _jwt({"alg": "none", "typ": "JWT"}, {"iss": "x", "sub": "x", "aud": iam_id})),
-        ("not a JWT", "a.b"),
-        ("a UTF-16 parameter entity", PARAMETER_ENTITY_UTF16.hex()),
+        (_("kein JWT", "not a JWT"), "a.b"),
+        (
+            _("eine UTF-16-Parameter-Entität", "a UTF-16 parameter entity"),
+            PARAMETER_ENTITY_UTF16.hex(),
+        ),
     ):
         form = f"grant_type={GRANT_TYPE}&client_assertion_type={CLIENT_ASSERTION_TYPE}"
         form += f"&client_assertion={assertion}&audience={iam_id}"
         await run.send(
-            f"IAM token endpoint: client assertion {label}",
+            _(
+                f"Token-Endpunkt des IAM: Client Assertion {label}",
+                f"IAM token endpoint: client assertion {label}",
+            ),
             "POST",
             url + "/iam/v1/token",
             content=form.encode(),
@@ -920,7 +1079,10 @@ async def _platform(run: _Run, component: Component) -> None:
             expect=_status_in(400, 401, 403),
         )
     await run.send(
-        "IAM token endpoint: a form over the size limit",
+        _(
+            "Token-Endpunkt des IAM: ein Formular über der Größengrenze",
+            "IAM token endpoint: a form over the size limit",
+        ),
         "POST",
         url + "/iam/v1/token",
         content=b"a=" + b"b" * (2 * 1024 * 1024),
@@ -929,14 +1091,17 @@ async def _platform(run: _Run, component: Component) -> None:
     )
     token = base64.b64encode(PARAMETER_ENTITY_UTF16).decode("ascii")
     await run.send(
-        "Datenschutzcockpit: an eID token that is a UTF-16 parameter-entity document",
+        _(
+            "Datenschutzcockpit: ein eID-Token, das ein UTF-16-Dokument mit Parameter-Entität ist",
+            "Datenschutzcockpit: an eID token that is a UTF-16 parameter-entity document",
+        ),
         "GET",
         url + "/dsc/v1/transfers",
         headers={"Authorization": f"Bearer {token}"},
         expect=_status_in(400, 401, 403),
     )
     await run.send(
-        "admin: revoke without the admin token",
+        _("Admin: Sperren ohne Admin-Token", "admin: revoke without the admin token"),
         "POST",
         url + "/admin/v1/revoke",
         content=b'{"participantId": "noots-vs"}',
@@ -957,13 +1122,19 @@ async def _dashboard(run: _Run, component: Component) -> None:
     url = component.url()
     for path in ("/ablauf", "/datenschutzcockpit", "/berichte", "/api/v1/faults", "/events/v1"):
         await run.send(
-            f"GET {path} without the operator login",
+            _(
+                f"GET {path} ohne Betreiber-Anmeldung",
+                f"GET {path} without the operator login",
+            ),
             "GET",
             url + path,
             expect=_no_operator_page,
         )
     await run.send(
-        "POST /events/v1: a forged event without authentication",
+        _(
+            "POST /events/v1: ein gefälschtes Ereignis ohne Authentifizierung",
+            "POST /events/v1: a forged event without authentication",
+        ),
         "POST",
         url + "/events/v1",
         content=b'{"kind": "delivered"}',
@@ -971,7 +1142,10 @@ async def _dashboard(run: _Run, component: Component) -> None:
         expect=_status_in(401, 403),
     )
     await run.send(
-        "GET / with a foreign Host (DNS rebinding)",
+        _(
+            "GET / mit einem fremden Host (DNS-Rebinding)",
+            "GET / with a foreign Host (DNS rebinding)",
+        ),
         "GET",
         url + "/",
         headers={"Host": "attacker.example"},
@@ -982,4 +1156,7 @@ async def _dashboard(run: _Run, component: Component) -> None:
 def _no_operator_page(response: httpx.Response) -> str | None:
     if response.status_code in (301, 302, 303, 307, 401, 403):
         return None
-    return f"HTTP {response.status_code}: served without the operator login"
+    return _(
+        f"HTTP {response.status_code}: ohne Betreiber-Anmeldung ausgeliefert",
+        f"HTTP {response.status_code}: served without the operator login",
+    )

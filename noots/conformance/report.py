@@ -31,6 +31,7 @@ from noots.conformance.catalogue import (
     SAK_CONDITIONS,
     Condition,
 )
+from noots.conformance.i18n import LANGUAGES, Language, _, current_language
 
 __all__ = [
     "EXIT_FAILED",
@@ -75,7 +76,8 @@ def excerpt(data: bytes | str | None, limit: int = 1500) -> str:
     head = limit * 2 // 3
     tail = limit - head
     omitted = len(text) - head - tail
-    return f"{text[:head]}\n… [{omitted} characters omitted] …\n{text[-tail:]}"
+    gap = _(f"[{omitted} Zeichen ausgelassen]", f"[{omitted} characters omitted]")
+    return f"{text[:head]}\n… {gap} …\n{text[-tail:]}"
 
 
 @dataclass(frozen=True)
@@ -236,7 +238,11 @@ def _catalogue(kind: ReportKind) -> tuple[Condition, ...]:
 
 @dataclass(frozen=True)
 class Report:
-    """A whole run: what was tested (``target``, ``participant``), when, and the sections."""
+    """A whole run: what was tested (``target``, ``participant``), when, and the sections.
+
+    ``language`` is the language of its texts, the one the run wrote them in (by default the
+    current report language, :func:`~noots.conformance.i18n.report_language`); the rendered
+    forms put their frame in it too."""
 
     kind: ReportKind
     title: str
@@ -247,6 +253,7 @@ class Report:
     participant: str | None = None
     notes: tuple[str, ...] = ()
     tool: str = field(default=f"noots {__version__}")
+    language: Language = field(default_factory=current_language)
 
     @property
     def summary(self) -> Summary:
@@ -306,6 +313,7 @@ class Report:
             "target": self.target,
             "participant": self.participant,
             "tool": self.tool,
+            "language": self.language,
             "startedAt": format_utc(self.started_at, millis=True),
             "finishedAt": format_utc(self.finished_at, millis=True),
             "seconds": round(self.seconds, 3),
@@ -327,6 +335,10 @@ class Report:
         kind = data["kind"]
         if kind not in REPORT_KINDS:
             raise ValueError(f"unknown report kind {kind!r}")
+        # Reports written before they recorded a language were English.
+        language = data.get("language", "en")
+        if language not in LANGUAGES:
+            raise ValueError(f"unknown report language {language!r}")
         return cls(
             kind=kind,
             title=str(data["title"]),
@@ -337,6 +349,7 @@ class Report:
             participant=data.get("participant"),
             notes=tuple(str(n) for n in data.get("notes", ())),
             tool=str(data.get("tool", "")),
+            language=language,
         )
 
 

@@ -57,17 +57,26 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def on_free_ports(data: dict[str, Any], host: str = "127.0.0.1") -> dict[str, Any]:
     """Topology ``data`` (as read from YAML) with every component, SAKs included, on a free
-    port of ``host``; changed in place and returned."""
-    data["host"] = host
-    for section in ("platform", "ida", "dashboard"):
-        data[section]["port"] = free_port(host)
-        data[section].pop("host", None)
-    for section in ("registers", "consumers"):
-        for entry in data.get(section) or []:
-            entry["port"] = free_port(host)
-            entry.pop("host", None)
-            entry["sak"]["port"] = free_port(host)
-            entry["sak"].pop("host", None)
+    port of ``host``, no two the same; changed in place and returned."""
+    # The sockets stay bound until every port is chosen: a port closed at once may be handed
+    # out again by the OS for the next component (seen under load: two components, one port).
+    with contextlib.ExitStack() as held:
+
+        def port() -> int:
+            sock = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sock.bind((host, 0))
+            return int(sock.getsockname()[1])
+
+        data["host"] = host
+        for section in ("platform", "ida", "dashboard"):
+            data[section]["port"] = port()
+            data[section].pop("host", None)
+        for section in ("registers", "consumers"):
+            for entry in data.get(section) or []:
+                entry["port"] = port()
+                entry.pop("host", None)
+                entry["sak"]["port"] = port()
+                entry["sak"].pop("host", None)
     return data
 
 

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from noots.conformance.i18n import _
 from registers.identities import DEMO_COMPANY
 
 __all__ = [
@@ -125,7 +126,10 @@ class DemoServiceDriver:
                 return DriverResult(
                     frozenset(),
                     shown=consent_page.text,
-                    error=f"login as {case.idnr} did not reach the consent page",
+                    error=_(
+                        f"die Anmeldung als {case.idnr} erreichte die Einwilligungsseite nicht",
+                        f"login as {case.idnr} did not reach the consent page",
+                    ),
                 )
             before_consent = sak_calls()
             consent = await http.post(
@@ -181,13 +185,29 @@ class HttpTriggerDriver:
             try:
                 response = await http.post(self.url, json=payload)
             except httpx.HTTPError as exc:
-                return DriverResult(None, error=f"trigger failed: {type(exc).__name__}")
+                return DriverResult(
+                    None,
+                    error=_(
+                        f"Auslöser fehlgeschlagen: {type(exc).__name__}",
+                        f"trigger failed: {type(exc).__name__}",
+                    ),
+                )
         if response.status_code >= 500:
-            return DriverResult(None, error=f"trigger answered HTTP {response.status_code}")
+            return DriverResult(
+                None,
+                error=_(
+                    f"Auslöser antwortete HTTP {response.status_code}",
+                    f"trigger answered HTTP {response.status_code}",
+                ),
+            )
         try:
             data = response.json()
         except ValueError:
-            return DriverResult(None, shown=response.text, error="trigger answer is not JSON")
+            return DriverResult(
+                None,
+                shown=response.text,
+                error=_("die Antwort des Auslösers ist kein JSON", "trigger answer is not JSON"),
+            )
         received = data.get("received")
         return DriverResult(
             frozenset(str(r) for r in received) if isinstance(received, list) else None,
@@ -222,9 +242,14 @@ class ManualDriver:
         self.sleep = sleep
 
     async def retrieve(self, case: RetrievalCase, sak_calls: Callable[[], int]) -> DriverResult:
+        born = case.date_of_birth.isoformat()
         self.say(
-            f"Round {case.round}: start one retrieval for {case.given_name} {case.family_name} "
-            f"(IDNr {case.idnr}, born {case.date_of_birth.isoformat()}) in your service now."
+            _(
+                f"Runde {case.round}: starten Sie jetzt in Ihrem Dienst einen Abruf für "
+                f"{case.given_name} {case.family_name} (IDNr {case.idnr}, geboren {born}).",
+                f"Round {case.round}: start one retrieval for {case.given_name} "
+                f"{case.family_name} (IDNr {case.idnr}, born {born}) in your service now.",
+            )
         )
         step = self.poll_seconds
         waited, quiet, last = 0.0, 0.0, sak_calls()
@@ -235,10 +260,22 @@ class ManualDriver:
             quiet = quiet + step if now == last and now > 0 else 0.0
             last = now
             if quiet >= self.quiet_seconds:
-                return DriverResult(None, notes=["what the service did with the answer is unknown"])
+                return DriverResult(None, notes=[_unknown_use()])
         return DriverResult(
             None,
-            notes=[f"the service did not call its SAK within {self.timeout:g} s"]
+            notes=[
+                _(
+                    f"der Dienst hat seinen SAK nicht innerhalb von {self.timeout:g} s aufgerufen",
+                    f"the service did not call its SAK within {self.timeout:g} s",
+                )
+            ]
             if last == 0
-            else ["what the service did with the answer is unknown"],
+            else [_unknown_use()],
         )
+
+
+def _unknown_use() -> str:
+    return _(
+        "was der Dienst mit der Antwort gemacht hat, ist unbekannt",
+        "what the service did with the answer is unknown",
+    )

@@ -36,6 +36,7 @@ from noots import idnr as idnr_rules
 from noots import messages
 from noots.clock import Clock
 from noots.conformance import Check, Report, Section, Status, condition, excerpt
+from noots.conformance.i18n import Text, _
 from noots.errors import ConfigurationError, EdmCode, NootsError
 from noots.protocol import open_protocol_log
 from noots.sak import Header, decode_value
@@ -203,7 +204,7 @@ async def run_consumer_suite(
     person = _LENA if target.kind == "elterngeld" else _ERIKA
     rounds: dict[str, _Round] = {}
     for name, mode, code in _rounds(driver):
-        progress(f"round {name}")
+        progress(_(f"Runde {name}", f"round {name}"))
         idnr = _INVALID_IDNR if name == "invalid_idnr" else person[0]
         case = RetrievalCase(
             name,
@@ -239,7 +240,10 @@ async def run_consumer_suite(
     ]
     return Report(
         "consumer",
-        f"Consumer conformance of {target.participant}",
+        _(
+            f"Konformität des Online-Dienstes {target.participant}",
+            f"Consumer conformance of {target.participant}",
+        ),
         target.participant,
         started,
         clock.now(),
@@ -265,12 +269,24 @@ def _dc01(rounds: dict[str, _Round]) -> list[Check]:
     sent = normal.sent()
     checks.append(
         _check(
-            "the normal round sent evidence requests",
+            _(
+                "die Runde normal hat Nachweisanfragen gesendet",
+                "the normal round sent evidence requests",
+            ),
             bool(sent),
-            expected="at least one 0101 handed to the SAK",
-            actual=f"{len(sent)} request(s)"
-            + (f"; driver: {normal.result.error}" if normal.result.error else ""),
-            hint="The service must fetch when the citizen asks for it.",
+            expected=_(
+                "mindestens eine 0101 an den SAK übergeben", "at least one 0101 handed to the SAK"
+            ),
+            actual=_(f"{len(sent)} Nachweisanfrage(n)", f"{len(sent)} request(s)")
+            + (
+                _(f"; Treiber: {normal.result.error}", f"; driver: {normal.result.error}")
+                if normal.result.error
+                else ""
+            ),
+            hint=_(
+                "Der Dienst muss abrufen, wenn die Bürgerin oder der Bürger es verlangt.",
+                "The service must fetch when the citizen asks for it.",
+            ),
         )
     )
     problems: list[str] = []
@@ -284,23 +300,40 @@ def _dc01(rounds: dict[str, _Round]) -> list[Check]:
         }
         route = routes.get(item.service_id or "")
         if route is None:
+            missing = item.service_id or _("(fehlt)", "(missing)")
             issues.append(
-                f"{Header.SERVICE_ID} {item.service_id or '(missing)'} was not named by a route "
-                "of the SAK before the request"
+                _(
+                    f"{Header.SERVICE_ID} {missing} wurde vor der Nachweisanfrage von keiner "
+                    "Route des SAK genannt",
+                    f"{Header.SERVICE_ID} {missing} was not named by a route of the SAK before "
+                    "the request",
+                )
             )
         else:
             provider = route.get("provider") or {}
             kind = route.get("evidenceType") or {}
             if item.request.provider.identifier != provider.get("participantId"):
-                issues.append("the 0101's provider is not the route's")
+                issues.append(
+                    _(
+                        "der Datenhalter der 0101 ist nicht der der Route",
+                        "the 0101's provider is not the route's",
+                    )
+                )
             if item.request.evidence_type.classification != kind.get("classification"):
-                issues.append("the 0101's evidence type is not the route's")
+                issues.append(
+                    _(
+                        "der Nachweistyp der 0101 ist nicht der der Route",
+                        "the 0101's evidence type is not the route's",
+                    )
+                )
         if not item.purpose:
-            issues.append(f"no {Header.PURPOSE}")
+            issues.append(_(f"kein {Header.PURPOSE}", f"no {Header.PURPOSE}"))
         if validate is not None:
             errors = validate(item.event.request)
             if errors:
-                issues.append("not valid XNachweis: " + "; ".join(errors[:2]))
+                issues.append(
+                    _("kein gültiges XNachweis: ", "not valid XNachweis: ") + "; ".join(errors[:2])
+                )
         if issues:
             problems.append(f"{round_.name}: " + "; ".join(issues))
             first_bad = first_bad or item.event
@@ -308,15 +341,31 @@ def _dc01(rounds: dict[str, _Round]) -> list[Check]:
         e for r in rounds.values() for e in r.of("request") if not request_0101(e.request)
     ]
     if unreadable:
-        problems.append(f"{len(unreadable)} request(s) are not a readable 0101")
+        problems.append(
+            _(
+                f"{len(unreadable)} Nachweisanfrage(n) sind keine lesbare 0101",
+                f"{len(unreadable)} request(s) are not a readable 0101",
+            )
+        )
         first_bad = first_bad or unreadable[0]
     checks.append(
         _check(
-            "every 0101 is valid XNachweis for the route its SAK named",
+            _(
+                "jede 0101 ist gültiges XNachweis für die Route, die ihr SAK genannt hat",
+                "every 0101 is valid XNachweis for the route its SAK named",
+            ),
             not problems if sent else None,
-            expected="valid 0101s with the route's service id, provider and evidence type, "
-            "and the declared purpose",
-            actual="; ".join(problems[:4]) or "all requests valid and for the route named",
+            expected=_(
+                "gültige 0101 mit Dienstkennung, Datenhalter und Nachweistyp der Route und dem "
+                "angegebenen Zweck",
+                "valid 0101s with the route's service id, provider and evidence type, "
+                "and the declared purpose",
+            ),
+            actual="; ".join(problems[:4])
+            or _(
+                "alle Nachweisanfragen gültig und für die genannte Route",
+                "all requests valid and for the route named",
+            ),
             event=first_bad,
             hint=condition("DC-01").hint,
         )
@@ -334,14 +383,26 @@ def _dc02(target: ConsumerTarget, rounds: dict[str, _Round], *, tls: bool) -> li
     for round_, item in items:
         requester = item.request.requester.identifier
         if requester != target.participant:
-            problems.append(f"{round_.name}: the 0101 names {requester} as requester")
+            problems.append(
+                _(
+                    f"{round_.name}: die 0101 nennt {requester} als Anfragenden",
+                    f"{round_.name}: the 0101 names {requester} as requester",
+                )
+            )
             first_bad = first_bad or item.event
     checks = [
         _check(
-            "every 0101 names the online service itself as requester",
+            _(
+                "jede 0101 nennt den Online-Dienst selbst als Anfragenden",
+                "every 0101 names the online service itself as requester",
+            ),
             not problems if items else None,
             expected=f"Requester {target.participant}",
-            actual="; ".join(problems[:4]) or f"{len(items)} requests in its own name",
+            actual="; ".join(problems[:4])
+            or _(
+                f"{len(items)} Nachweisanfragen im eigenen Namen",
+                f"{len(items)} requests in its own name",
+            ),
             event=first_bad,
             hint=condition("DC-02").hint,
         )
@@ -352,18 +413,28 @@ def _dc02(target: ConsumerTarget, rounds: dict[str, _Round], *, tls: bool) -> li
     foreign = [(r, e) for r, e in sak_calls if e.tls_client != target.participant]
     checks.append(
         _check(
-            "every call to its SAK presents the online service's own certificate",
+            _(
+                "jeder Aufruf seines SAK legt das eigene Zertifikat des Online-Dienstes vor",
+                "every call to its SAK presents the online service's own certificate",
+            ),
             (not foreign) if tls and sak_calls else None,
-            expected=f"TLS client certificate of {target.participant}",
+            expected=_(
+                f"TLS-Client-Zertifikat von {target.participant}",
+                f"TLS client certificate of {target.participant}",
+            ),
             actual=(
                 "; ".join(
-                    f"{r.name}: {e.kind} with {e.tls_client or 'no certificate'}"
+                    _(f"{r.name}: {e.kind} mit {presented}", f"{r.name}: {e.kind} with {presented}")
                     for r, e in foreign[:4]
+                    for presented in [e.tls_client or _("keinem Zertifikat", "no certificate")]
                 )
-                or f"{len(sak_calls)} calls with its own certificate"
+                or _(
+                    f"{len(sak_calls)} Aufrufe mit dem eigenen Zertifikat",
+                    f"{len(sak_calls)} calls with its own certificate",
+                )
             )
             if tls
-            else "served without TLS (use --tls)",
+            else _("ohne TLS bedient (--tls verwenden)", "served without TLS (use --tls)"),
             event=foreign[0][1] if foreign else None,
             hint=condition("DC-02").hint,
         )
@@ -387,32 +458,70 @@ def _dc03(rounds: dict[str, _Round]) -> list[Check]:
             if e.request_json().get("requestHash") == wanted
         ]
         if not asked:
-            problems.append(f"{round_.name}: no authorisation asked for this exact 0101")
+            problems.append(
+                _(
+                    f"{round_.name}: keine Berechtigung für genau diese 0101 angefragt",
+                    f"{round_.name}: no authorisation asked for this exact 0101",
+                )
+            )
             first_bad = first_bad or item.event
             continue
         last = asked[-1]
         body, answer = last.request_json(), last.response_json()
         issues = []
         if body.get("serviceId") != item.service_id:
-            issues.append("asked for another service id")
+            issues.append(
+                _("für eine andere Dienstkennung angefragt", "asked for another service id")
+            )
         if body.get("usesIdnr") is not uses_idnr(item.request):
-            issues.append("usesIdnr does not say whether the 0101 carries an IDNr")
+            issues.append(
+                _(
+                    "usesIdnr sagt nicht, ob die 0101 eine IDNr enthält",
+                    "usesIdnr does not say whether the 0101 carries an IDNr",
+                )
+            )
         if body.get("purpose") != item.purpose:
-            issues.append(f"asked for another purpose than {Header.PURPOSE}")
+            issues.append(
+                _(
+                    f"für einen anderen Zweck als in {Header.PURPOSE} angefragt",
+                    f"asked for another purpose than {Header.PURPOSE}",
+                )
+            )
         if last.status != 200:
-            issues.append(f"sent although the authorisation was refused (HTTP {last.status})")
+            issues.append(
+                _(
+                    f"gesendet, obwohl die Berechtigung verweigert wurde (HTTP {last.status})",
+                    f"sent although the authorisation was refused (HTTP {last.status})",
+                )
+            )
         elif answer.get("required") is True and item.request.issued_token != answer.get("token"):
-            issues.append("IssuedToken is not the token its SAK answered")
+            issues.append(
+                _(
+                    "IssuedToken ist nicht das Token, das sein SAK geantwortet hat",
+                    "IssuedToken is not the token its SAK answered",
+                )
+            )
         if issues:
             problems.append(f"{round_.name}: " + "; ".join(issues))
             first_bad = first_bad or item.event
     checks = [
         _check(
-            "every 0101 was authorised through its SAK for exactly this request",
+            _(
+                "jede 0101 wurde über ihren SAK für genau diese Nachweisanfrage berechtigt",
+                "every 0101 was authorised through its SAK for exactly this request",
+            ),
             not problems if items else None,
-            expected="an authorisation with the 0101's request hash, service id, purpose and "
-            "IDNr use, its token carried verbatim in IssuedToken",
-            actual="; ".join(problems[:4]) or f"{len(items)} requests authorised as sent",
+            expected=_(
+                "eine Berechtigung mit Hash, Dienstkennung, Zweck und IDNr-Verwendung der 0101, "
+                "ihr Token unverändert in IssuedToken",
+                "an authorisation with the 0101's request hash, service id, purpose and "
+                "IDNr use, its token carried verbatim in IssuedToken",
+            ),
+            actual="; ".join(problems[:4])
+            or _(
+                f"{len(items)} Nachweisanfragen wie gesendet berechtigt",
+                f"{len(items)} requests authorised as sent",
+            ),
             event=first_bad,
             hint=condition("DC-03").hint,
         )
@@ -422,12 +531,24 @@ def _dc03(rounds: dict[str, _Round]) -> list[Check]:
     sent = refused.of("request")
     checks.append(
         _check(
-            "nothing is sent when the authorisation is refused",
+            _(
+                "nichts wird gesendet, wenn die Berechtigung verweigert wird",
+                "nothing is sent when the authorisation is refused",
+            ),
             (not sent) if asked_count else None,
-            expected="no 0101 after the SAK refused the authorisation",
-            actual=f"{len(sent)} request(s) after {asked_count} refused authorisation(s)",
+            expected=_(
+                "keine 0101, nachdem der SAK die Berechtigung verweigert hat",
+                "no 0101 after the SAK refused the authorisation",
+            ),
+            actual=_(
+                f"{len(sent)} Nachweisanfrage(n) nach {asked_count} verweigerten Berechtigung(en)",
+                f"{len(sent)} request(s) after {asked_count} refused authorisation(s)",
+            ),
             event=sent[0] if sent else None,
-            hint="Stop when the authorisation is refused; never send the 0101 without it.",
+            hint=_(
+                "Abbrechen, wenn die Berechtigung verweigert wird; die 0101 nie ohne sie senden.",
+                "Stop when the authorisation is refused; never send the 0101 without it.",
+            ),
         )
     )
     return checks
@@ -449,10 +570,15 @@ def _dc04(rounds: dict[str, _Round]) -> list[Check]:
                 first_bad = first_bad or item.event
     checks = [
         _check(
-            "every IDNr sent is valid",
+            _("jede gesendete IDNr ist gültig", "every IDNr sent is valid"),
             not bad if seen else None,
-            expected="IDNrs that pass every rule (check digit, repetitions)",
-            actual="invalid IDNrs sent: " + ", ".join(bad) if bad else f"{seen} valid IDNr(s) sent",
+            expected=_(
+                "IDNrn, die jede Regel erfüllen (Prüfziffer, Wiederholungen)",
+                "IDNrs that pass every rule (check digit, repetitions)",
+            ),
+            actual=_("ungültige IDNrn gesendet: ", "invalid IDNrs sent: ") + ", ".join(bad)
+            if bad
+            else _(f"{seen} gültige IDNr(n) gesendet", f"{seen} valid IDNr(s) sent"),
             event=first_bad,
             hint=condition("DC-04").hint,
         )
@@ -466,10 +592,21 @@ def _dc04(rounds: dict[str, _Round]) -> list[Check]:
         ]
         checks.append(
             _check(
-                "an invalid IDNr given to the service is never sent",
+                _(
+                    "eine dem Dienst gegebene ungültige IDNr wird nie gesendet",
+                    "an invalid IDNr given to the service is never sent",
+                ),
                 not leaked,
-                expected=f"no request carrying {_INVALID_IDNR}",
-                actual=f"{len(leaked)} request(s) carried it" if leaked else "nothing sent with it",
+                expected=_(
+                    f"keine Nachweisanfrage mit {_INVALID_IDNR}",
+                    f"no request carrying {_INVALID_IDNR}",
+                ),
+                actual=_(
+                    f"{len(leaked)} Nachweisanfrage(n) enthielten sie",
+                    f"{len(leaked)} request(s) carried it",
+                )
+                if leaked
+                else _("nichts damit gesendet", "nothing sent with it"),
                 event=leaked[0] if leaked else None,
                 hint=condition("DC-04").hint,
             )
@@ -477,10 +614,16 @@ def _dc04(rounds: dict[str, _Round]) -> list[Check]:
     else:
         checks.append(
             _check(
-                "an invalid IDNr given to the service is never sent",
+                _(
+                    "eine dem Dienst gegebene ungültige IDNr wird nie gesendet",
+                    "an invalid IDNr given to the service is never sent",
+                ),
                 None,
                 expected="",
-                actual="the driver cannot hand the service an IDNr (use --trigger-url)",
+                actual=_(
+                    "der Treiber kann dem Dienst keine IDNr übergeben (--trigger-url verwenden)",
+                    "the driver cannot hand the service an IDNr (use --trigger-url)",
+                ),
             )
         )
     return checks
@@ -489,10 +632,19 @@ def _dc04(rounds: dict[str, _Round]) -> list[Check]:
 # -- DC-05 -----------------------------------------------------------------------------------
 
 _UNFIT_TEXT = {
-    Mode.OTHER_REQUEST: "an answer to another request (request id)",
-    Mode.OTHER_PERSON: "evidence about another person (IDNr)",
-    Mode.OTHER_TYPE: "evidence of another evidence type",
-    Mode.MALFORMED: "an answer that is no valid XNachweis",
+    Mode.OTHER_REQUEST: Text(
+        "einer Antwort auf eine andere Nachweisanfrage (Kennung)",
+        "an answer to another request (request id)",
+    ),
+    Mode.OTHER_PERSON: Text(
+        "einem Nachweis über eine andere Person (IDNr)", "evidence about another person (IDNr)"
+    ),
+    Mode.OTHER_TYPE: Text(
+        "einem Nachweis eines anderen Nachweistyps", "evidence of another evidence type"
+    ),
+    Mode.MALFORMED: Text(
+        "einer Antwort, die kein gültiges XNachweis ist", "an answer that is no valid XNachweis"
+    ),
 }
 
 
@@ -501,27 +653,37 @@ def _dc05(rounds: dict[str, _Round]) -> list[Check]:
     for mode in UNFIT:
         round_ = rounds[mode.value]
         result = round_.result
-        what = _UNFIT_TEXT[mode]
+        what = str(_UNFIT_TEXT[mode])
+        name = _(f"verwendet nichts von {what}", f"uses nothing of {what}")
         changed = [e for e in round_.of("request") if e.note]
-        if result.received is None or not changed:
-            why = (
-                "the driver cannot tell what the service used"
-                if result.received is None
-                else "no answer of this round could be changed this way (no request, a "
-                "refusal, or no IDNr in the evidence)"
+        if result.received is None:
+            why = _(
+                "der Treiber kann nicht feststellen, was der Dienst verwendet hat",
+                "the driver cannot tell what the service used",
             )
-            checks.append(_check(f"uses nothing of {what}", None, expected="", actual=why))
+        else:
+            why = _(
+                "keine Antwort dieser Runde ließ sich so verändern (keine Nachweisanfrage, eine "
+                "Ablehnung oder keine IDNr im Nachweis)",
+                "no answer of this round could be changed this way (no request, a "
+                "refusal, or no IDNr in the evidence)",
+            )
+        if result.received is None or not changed:
+            checks.append(_check(name, None, expected="", actual=why))
             continue
         used = sorted(result.received | (result.used or frozenset()))
         checks.append(
             _check(
-                f"uses nothing of {what}",
+                name,
                 not used and result.error is None,
-                expected="no evidence accepted or shown, the service keeps working",
+                expected=_(
+                    "kein Nachweis übernommen oder angezeigt, der Dienst arbeitet weiter",
+                    "no evidence accepted or shown, the service keeps working",
+                ),
                 actual=(
-                    f"used: {', '.join(used)}"
+                    _(f"verwendet: {', '.join(used)}", f"used: {', '.join(used)}")
                     if used
-                    else (result.error or "refused, nothing used")
+                    else (result.error or _("abgelehnt, nichts verwendet", "refused, nothing used"))
                 ),
                 event=changed[0],
                 hint=condition("DC-05").hint,
@@ -538,18 +700,24 @@ def _handled(round_: _Round, name: str) -> Check:
     result = round_.result
     requests = round_.of("request")
     if not requests:
-        return _check(name, None, expected="", actual="no request sent")
+        return _check(
+            name, None, expected="", actual=_("keine Nachweisanfrage gesendet", "no request sent")
+        )
     known = result.received is not None
     ok = result.error is None and (not known or not result.received)
+    used = ", ".join(sorted(result.received or ()))
     return _check(
         name,
         ok,
-        expected="the refusal is handled: no crash, no evidence used",
+        expected=_(
+            "die Ablehnung wird behandelt: kein Absturz, kein Nachweis verwendet",
+            "the refusal is handled: no crash, no evidence used",
+        ),
         actual=result.error
         or (
-            f"used: {', '.join(sorted(result.received or ()))}"
+            _(f"verwendet: {used}", f"used: {used}")
             if known and result.received
-            else "handled"
+            else _("behandelt", "handled")
         ),
         event=requests[0],
         hint=condition("DC-06").hint,
@@ -559,18 +727,41 @@ def _handled(round_: _Round, name: str) -> Check:
 
 def _dc06(rounds: dict[str, _Round], gateway: Gateway) -> list[Check]:
     checks = [
-        _handled(rounds[f"error {code.value}"], f"handles {code.value} ({code.title})")
+        _handled(
+            rounds[f"error {code.value}"],
+            _(f"behandelt {code.value} ({code.title})", f"handles {code.value} ({code.title})"),
+        )
         for code in EdmCode
     ]
     unlisted = rounds["unlisted"]
-    checks.append(_handled(unlisted, f"handles a code outside the EDM list ({UNLISTED_CODE})"))
+    checks.append(
+        _handled(
+            unlisted,
+            _(
+                f"behandelt einen Code außerhalb der EDM-Liste ({UNLISTED_CODE})",
+                f"handles a code outside the EDM list ({UNLISTED_CODE})",
+            ),
+        )
+    )
     shown = unlisted.result.shown
+    if UNLISTED_CODE in shown:
+        seen = _("angezeigt", "shown")
+    elif shown:
+        seen = _("nicht angezeigt", "not shown")
+    else:
+        seen = _("unbekannt", "unknown")
     checks.append(
         _check(
-            "shows a code outside the EDM list as it came",
+            _(
+                "zeigt einen Code außerhalb der EDM-Liste so, wie er kam",
+                "shows a code outside the EDM list as it came",
+            ),
             (UNLISTED_CODE in shown) if shown and unlisted.of("request") else None,
-            expected=f"{UNLISTED_CODE} in what the service showed (never 'malformed answer')",
-            actual="shown" if UNLISTED_CODE in shown else ("not shown" if shown else "unknown"),
+            expected=_(
+                f"{UNLISTED_CODE} in dem, was der Dienst zeigte (nie 'fehlerhafte Antwort')",
+                f"{UNLISTED_CODE} in what the service showed (never 'malformed answer')",
+            ),
+            actual=seen,
             event=unlisted.of("request")[0] if unlisted.of("request") else None,
             hint=condition("DC-06").hint,
         )
@@ -579,31 +770,56 @@ def _dc06(rounds: dict[str, _Round], gateway: Gateway) -> list[Check]:
     sent = round_.sent()
     problems: list[str] = []
     if not sent:
-        problems.append("no request sent")
+        problems.append(_("keine Nachweisanfrage gesendet", "no request sent"))
     else:
         first = sent[0]
         later = [s for s in sent[1:] if s.request.request_id == first.request.request_id]
         if not later:
-            problems.append("the service never came back for the announced evidence")
+            problems.append(
+                _(
+                    "der Dienst kam nie für den angekündigten Nachweis zurück",
+                    "the service never came back for the announced evidence",
+                )
+            )
         else:
             again = later[0]
             if again.request.message_uuid != first.request.message_uuid:
-                problems.append("the collection carries a new nachrichtenUUID")
+                problems.append(
+                    _(
+                        "die Abholung trägt eine neue nachrichtenUUID",
+                        "the collection carries a new nachrichtenUUID",
+                    )
+                )
             early = gateway.async_delay - (again.event.at - first.event.at)
             if early.total_seconds() > 0.5:
                 problems.append(
-                    f"came back {early.total_seconds():.1f} s before ResponseAvailableDateTime"
+                    _(
+                        f"kam {early.total_seconds():.1f} s vor ResponseAvailableDateTime zurück",
+                        f"came back {early.total_seconds():.1f} s before ResponseAvailableDateTime",
+                    )
                 )
         delivered = any(e.delivered for e in round_.of("request"))
         if delivered and round_.result.received is not None and not round_.result.received:
-            problems.append("the evidence was not accepted after collection")
+            problems.append(
+                _(
+                    "der Nachweis wurde nach der Abholung nicht übernommen",
+                    "the evidence was not accepted after collection",
+                )
+            )
     checks.append(
         _check(
-            "collects an asynchronous answer when it is due",
+            _(
+                "holt eine asynchrone Antwort ab, wenn sie fällig ist",
+                "collects an asynchronous answer when it is due",
+            ),
             not problems,
-            expected="the same 0101 (request id, nachrichtenUUID) again after "
-            "ResponseAvailableDateTime, then the evidence",
-            actual="; ".join(problems) or "collected when due",
+            expected=_(
+                "dieselbe 0101 (Kennung, nachrichtenUUID) erneut nach "
+                "ResponseAvailableDateTime, dann der Nachweis",
+                "the same 0101 (request id, nachrichtenUUID) again after "
+                "ResponseAvailableDateTime, then the evidence",
+            ),
+            actual="; ".join(problems) or _("bei Fälligkeit abgeholt", "collected when due"),
             event=sent[0].event if sent else None,
             hint=condition("DC-06").hint,
             seconds=round_.seconds,
@@ -620,12 +836,23 @@ def _dc07(rounds: dict[str, _Round]) -> list[Check]:
     if result.fetched_before_consent is None:
         return [
             _check(
-                "consent before fetching, preview before use",
+                _(
+                    "Einwilligung vor dem Abruf, Vorschau vor der Verwendung",
+                    "consent before fetching, preview before use",
+                ),
                 None,
                 expected="",
-                actual="the driver cannot see consent and preview (use --demo-url for a "
-                "service with the noots web flow)",
-                hint="DC-07 needs a driver that goes through the citizen's pages.",
+                actual=_(
+                    "der Treiber sieht Einwilligung und Vorschau nicht (--demo-url für einen "
+                    "Dienst mit dem Web-Ablauf von noots verwenden)",
+                    "the driver cannot see consent and preview (use --demo-url for a "
+                    "service with the noots web flow)",
+                ),
+                hint=_(
+                    "DC-07 braucht einen Treiber, der die Seiten der Bürgerin oder des Bürgers "
+                    "durchläuft.",
+                    "DC-07 needs a driver that goes through the citizen's pages.",
+                ),
             )
         ]
     case = rounds["normal"].case
@@ -633,28 +860,48 @@ def _dc07(rounds: dict[str, _Round]) -> list[Check]:
     rejected_used = sorted(declined & (result.used or frozenset()))
     return [
         _check(
-            "nothing is fetched before the citizen consents",
+            _(
+                "nichts wird abgerufen, bevor die Bürgerin oder der Bürger einwilligt",
+                "nothing is fetched before the citizen consents",
+            ),
             not result.fetched_before_consent,
-            expected="no authorisation or 0101 before the consent form is sent",
-            actual="fetched before consent"
+            expected=_(
+                "keine Berechtigung und keine 0101, bevor das Einwilligungsformular gesendet ist",
+                "no authorisation or 0101 before the consent form is sent",
+            ),
+            actual=_("vor der Einwilligung abgerufen", "fetched before consent")
             if result.fetched_before_consent
-            else "fetched only after consent",
+            else _("erst nach der Einwilligung abgerufen", "fetched only after consent"),
             hint=condition("DC-07").hint,
         ),
         _check(
-            "every fetched evidence is previewed for acceptance",
+            _(
+                "jeder abgerufene Nachweis wird zur Übernahme in der Vorschau gezeigt",
+                "every fetched evidence is previewed for acceptance",
+            ),
             bool(result.previewed),
-            expected="a preview with accept/reject for each evidence before the application ends",
-            actual="previewed" if result.previewed else "no preview with a decision",
+            expected=_(
+                "eine Vorschau mit Übernehmen/Ablehnen für jeden Nachweis, bevor der Antrag endet",
+                "a preview with accept/reject for each evidence before the application ends",
+            ),
+            actual=_("in der Vorschau gezeigt", "previewed")
+            if result.previewed
+            else _("keine Vorschau mit Entscheidung", "no preview with a decision"),
             hint=condition("DC-07").hint,
         ),
         _check(
-            "a declined evidence is not used",
+            _("ein abgelehnter Nachweis wird nicht verwendet", "a declined evidence is not used"),
             not rejected_used if declined else None,
-            expected="declined evidence absent from the completed application",
-            actual=f"used although declined: {', '.join(rejected_used)}"
+            expected=_(
+                "abgelehnter Nachweis fehlt im abgeschlossenen Antrag",
+                "declined evidence absent from the completed application",
+            ),
+            actual=_(
+                f"verwendet, obwohl abgelehnt: {', '.join(rejected_used)}",
+                f"used although declined: {', '.join(rejected_used)}",
+            )
             if rejected_used
-            else "not used",
+            else _("nicht verwendet", "not used"),
             hint=condition("DC-07").hint,
         ),
     ]
@@ -676,7 +923,7 @@ def _dc08(target: ConsumerTarget, rounds: dict[str, _Round]) -> list[Check]:
     sent = transient.sent()
     problems: list[str] = []
     if not sent:
-        problems.append("no request sent")
+        problems.append(_("keine Nachweisanfrage gesendet", "no request sent"))
     else:
         first = sent[0].request
         retries = [
@@ -684,20 +931,47 @@ def _dc08(target: ConsumerTarget, rounds: dict[str, _Round]) -> list[Check]:
         ]
         same = [s for s in retries if s.request.request_id == first.request_id]
         if not retries:
-            problems.append("the transient failure was not retried")
+            problems.append(
+                _(
+                    "der vorübergehende Fehlschlag wurde nicht wiederholt",
+                    "the transient failure was not retried",
+                )
+            )
         elif not same:
-            problems.append("the retry carries a new request id")
+            problems.append(
+                _(
+                    "die Wiederholung trägt eine neue Kennung der Nachweisanfrage",
+                    "the retry carries a new request id",
+                )
+            )
         elif any(s.request.message_uuid != first.message_uuid for s in same):
-            problems.append("the retry carries a new nachrichtenUUID")
+            problems.append(
+                _(
+                    "die Wiederholung trägt eine neue nachrichtenUUID",
+                    "the retry carries a new nachrichtenUUID",
+                )
+            )
         delivered = any(e.delivered for e in transient.of("request"))
         if delivered and transient.result.received is not None and not transient.result.received:
-            problems.append("the evidence was not accepted after the retry")
+            problems.append(
+                _(
+                    "der Nachweis wurde nach der Wiederholung nicht übernommen",
+                    "the evidence was not accepted after the retry",
+                )
+            )
     checks.append(
         _check(
-            "retries a transient failure with the same 0101",
+            _(
+                "wiederholt einen vorübergehenden Fehlschlag mit derselben 0101",
+                "retries a transient failure with the same 0101",
+            ),
             not problems,
-            expected="the same 0101 again (request id and nachrichtenUUID kept)",
-            actual="; ".join(problems) or "retried with the same 0101",
+            expected=_(
+                "dieselbe 0101 erneut (Kennung und nachrichtenUUID beibehalten)",
+                "the same 0101 again (request id and nachrichtenUUID kept)",
+            ),
+            actual="; ".join(problems)
+            or _("mit derselben 0101 wiederholt", "retried with the same 0101"),
             event=sent[0].event if sent else None,
             hint=condition("DC-08").hint,
             seconds=transient.seconds,
@@ -708,32 +982,59 @@ def _dc08(target: ConsumerTarget, rounds: dict[str, _Round]) -> list[Check]:
     requests = failing.of("request")
     checks.append(
         _check(
-            "gives up after a bounded number of attempts",
+            _(
+                "gibt nach einer begrenzten Zahl von Versuchen auf",
+                "gives up after a bounded number of attempts",
+            ),
             bool(counts) and max(counts) <= target.retry_bound if counts else None,
-            expected=f"at most {target.retry_bound} attempts per request",
-            actual=f"attempts per request: {counts}" if counts else "no request sent",
+            expected=_(
+                f"höchstens {target.retry_bound} Versuche je Nachweisanfrage",
+                f"at most {target.retry_bound} attempts per request",
+            ),
+            actual=_(f"Versuche je Nachweisanfrage: {counts}", f"attempts per request: {counts}")
+            if counts
+            else _("keine Nachweisanfrage gesendet", "no request sent"),
             event=requests[-1] if requests else None,
             hint=condition("DC-08").hint,
             seconds=failing.seconds,
         )
     )
     for name, what in (
-        (f"error {EdmCode.NOT_FOUND.value}", "a final refusal (0004)"),
-        ("unlisted", f"a code outside the EDM list ({UNLISTED_CODE})"),
+        (
+            f"error {EdmCode.NOT_FOUND.value}",
+            _(
+                "wiederholt eine endgültige Ablehnung (0004) nicht",
+                "does not repeat a final refusal (0004)",
+            ),
+        ),
+        (
+            "unlisted",
+            _(
+                f"wiederholt einen Code außerhalb der EDM-Liste ({UNLISTED_CODE}) nicht",
+                f"does not repeat a code outside the EDM list ({UNLISTED_CODE})",
+            ),
+        ),
     ):
         final = rounds[name]
         final_counts = [len(items) for items in _attempts(final).values()]
         requests = final.of("request")
         checks.append(
             _check(
-                f"does not repeat {what}",
+                what,
                 max(final_counts) == 1 if final_counts else None,
-                expected="one attempt per request",
-                actual=f"attempts per request: {final_counts}"
+                expected=_("ein Versuch je Nachweisanfrage", "one attempt per request"),
+                actual=_(
+                    f"Versuche je Nachweisanfrage: {final_counts}",
+                    f"attempts per request: {final_counts}",
+                )
                 if final_counts
-                else "no request sent",
+                else _("keine Nachweisanfrage gesendet", "no request sent"),
                 event=requests[-1] if requests else None,
-                hint="Retry only what can pass: no answer, 0005, and 0008 with 502/503/504.",
+                hint=_(
+                    "Nur wiederholen, was gelingen kann: keine Antwort, 0005 und 0008 mit "
+                    "502/503/504.",
+                    "Retry only what can pass: no answer, 0005, and 0008 with 502/503/504.",
+                ),
             )
         )
     return checks
@@ -759,11 +1060,20 @@ def _dc09(target: ConsumerTarget, rounds: dict[str, _Round], clock: Clock) -> li
     if target.protocol_log is None:
         return [
             _check(
-                "the service logs its transfers",
+                _(
+                    "der Dienst protokolliert seine Übermittlungen",
+                    "the service logs its transfers",
+                ),
                 None,
                 expected="",
-                actual="the suite cannot see the service's protocol log",
-                hint="Pass --protocol-log (SQLite file or postgresql:// URL).",
+                actual=_(
+                    "die Suite sieht das Protokoll des Dienstes nicht",
+                    "the suite cannot see the service's protocol log",
+                ),
+                hint=_(
+                    "--protocol-log angeben (SQLite-Datei oder postgresql://-URL).",
+                    "Pass --protocol-log (SQLite file or postgresql:// URL).",
+                ),
             )
         ]
     log = open_protocol_log(target.protocol_log, party="noots-conformance", clock=clock)
@@ -783,11 +1093,19 @@ def _dc09(target: ConsumerTarget, rounds: dict[str, _Round], clock: Clock) -> li
         )
     checks = [
         _check(
-            "the log's hash chain is intact",
+            _(
+                "die Hash-Kette des Protokolls ist unversehrt",
+                "the log's hash chain is intact",
+            ),
             intact,
-            expected="the log verifies",
-            actual="intact" if intact else "the chain is broken",
-            hint="Never change or delete protocol entries.",
+            expected=_("das Protokoll lässt sich prüfen", "the log verifies"),
+            actual=_("unversehrt", "intact")
+            if intact
+            else _("die Kette ist gebrochen", "the chain is broken"),
+            hint=_(
+                "Protokolleinträge nie ändern oder löschen.",
+                "Never change or delete protocol entries.",
+            ),
         )
     ]
     for name in ("normal", f"error {EdmCode.NOT_FOUND.value}"):
@@ -803,13 +1121,23 @@ def _dc09(target: ConsumerTarget, rounds: dict[str, _Round], clock: Clock) -> li
         )
         checks.append(
             _check(
-                f"{name} round logged with each outcome",
+                _(
+                    f"Runde {name} mit jedem Ergebnis protokolliert",
+                    f"{name} round logged with each outcome",
+                ),
                 not missing if expected else None,
-                expected="an entry with the outcome it got (delivered, pending, refused:…) for "
-                "each request",
-                actual=f"not logged: {', '.join(missing[:4])}"
+                expected=_(
+                    "je Nachweisanfrage ein Eintrag mit dem Ergebnis, das sie erhielt "
+                    "(delivered, pending, refused:…)",
+                    "an entry with the outcome it got (delivered, pending, refused:…) for "
+                    "each request",
+                ),
+                actual=_(
+                    f"nicht protokolliert: {', '.join(missing[:4])}",
+                    f"not logged: {', '.join(missing[:4])}",
+                )
                 if missing
-                else f"{len(expected)} logged",
+                else _(f"{len(expected)} protokolliert", f"{len(expected)} logged"),
                 hint=condition("DC-09").hint,
             )
         )

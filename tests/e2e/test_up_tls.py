@@ -237,7 +237,7 @@ def test_provider_conformance_reaches_an_https_register_as_its_sak(
     up, topology = landscape
     passed = provider_conformance(up, topology, "--report", str(tmp_path / "tls"))
     assert passed.exit_code == 0, passed.output
-    assert "FAILED" not in passed.output
+    assert "NICHT BESTANDEN" not in passed.output
     refused = provider_conformance(up, topology, "--no-tls", "--report", str(tmp_path / "plain"))
     assert refused.exit_code == 1, refused.output
     assert "does not answer" in refused.output
@@ -246,10 +246,10 @@ def test_provider_conformance_reaches_an_https_register_as_its_sak(
 def test_provider_conformance_explains_missing_tls_files(
     landscape: tuple[UpProcess, Topology], tmp_path: Path
 ) -> None:
-    """A --ca-file that does not exist is named, and nothing is sent."""
+    """A --ca-file that does not exist is a usage error (64) naming it; nothing is sent."""
     up, topology = landscape
     result = provider_conformance(up, topology, "--ca-file", str(tmp_path / "absent.pem"))
-    assert result.exit_code == 1
+    assert result.exit_code == 64
     assert "absent.pem" in result.output
 
 

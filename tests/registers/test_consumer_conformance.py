@@ -231,8 +231,8 @@ async def test_by_hand_driver_waits_for_the_person_at_the_service(
             """Reads the prompt and does what it says, in the demo service's web flow."""
             prompts.append(text)
             found = re.search(
-                r"Round (.+?): start one retrieval for (\S+) (\S+) \(IDNr (\d{11}), "
-                r"born (\d{4}-\d{2}-\d{2})\)",
+                r"Runde (.+?): starten Sie jetzt in Ihrem Dienst einen Abruf für (\S+) (\S+) "
+                r"\(IDNr (\d{11}), geboren (\d{4}-\d{2}-\d{2})\)",
                 text,
             )
             assert found, text
@@ -287,8 +287,8 @@ async def test_by_hand_driver_gives_up_when_the_service_never_calls() -> None:
     case = RetrievalCase("normal", "02476291358", "Erika", "Mustermann", date(1964, 8, 12))
     result = await driver.retrieve(case, lambda: 0)
     assert result.received is None
-    assert "did not call its SAK within 0.3 s" in result.notes[0]
-    assert "Erika Mustermann (IDNr 02476291358, born 1964-08-12)" in said[0]
+    assert "hat seinen SAK nicht innerhalb von 0.3 s aufgerufen" in result.notes[0]
+    assert "Erika Mustermann (IDNr 02476291358, geboren 1964-08-12)" in said[0]
     assert len(polls) == 3
 
 
@@ -466,7 +466,7 @@ def test_cli_against_a_demo_service_over_sockets(
     with serve(served_demo(settings, f"http://127.0.0.1:{gateway_port}"), demo_port):
         result = consumer_cli(settings, gateway_port, demo_port, tmp_path)
     assert result.exit_code == 0, result.output
-    assert "Point the service's SAK URL" in result.output
+    assert "Die SAK-URL des Dienstes auf" in result.output
     verifier = XmlVerifier(load_validator(data_dir / "pki", clock=settings.clock()))
     for name in ("report.html", "report.xml", "report.json"):
         assert verify_report_file(tmp_path / name, verifier).passed
@@ -489,7 +489,7 @@ def test_cli_over_mutual_tls_grades_the_certificate_a_service_presents(
         result = consumer_cli(settings, gateway_port, demo_port, tmp_path, "--tls")
     assert result.exit_code == exit_code, result.output
     assert gateway_url in result.output
-    assert "Mutual TLS" in result.output
+    assert "Gegenseitiges TLS" in result.output
 
 
 def test_cli_refuses_a_participant_outside_the_topology(settings: NootsSettings) -> None:

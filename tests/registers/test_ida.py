@@ -234,8 +234,6 @@ async def test_a_look_up_without_a_valid_token_is_refused(running_ida: Ida, whic
             CONSUMER, IDA_ID, issued_at=running_ida.clock.now() - timedelta(hours=1)
         ),
         "another audience": iam.token(CONSUMER, "noots-rdn"),
-        # An IAM certificate of another id than the landscape's IAM (not "noots-vs": the
-        # session's PKI holds that one with role vs for the register tests' VS tokens).
         "another issuer": TestIam(running_ida.landscape.pki, iam_id="noots-other-iam").token(
             CONSUMER, IDA_ID
         ),

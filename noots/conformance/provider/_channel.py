@@ -43,6 +43,7 @@ from noots.access import (
 )
 from noots.clock import Clock
 from noots.conformance.answers import Exchange, read_message
+from noots.conformance.i18n import _
 from noots.conformance.requests import Delivery
 from noots.errors import AccessDenied, NootsError
 from noots.pki import CertificateValidator, IssuedCredential, Role
@@ -340,9 +341,21 @@ class PassiveChannel(Channel):
                 body = await asyncio.shield(pending.answer)
         except TimeoutError:
             self.double.withdraw(pending)
-            what = "answer" if pending.fetched else "fetch the request"
-            reason = f"the register did not {what} within {limit:g} s"
+            if pending.fetched:
+                reason = _(
+                    f"das Register hat nicht innerhalb von {limit:g} s geantwortet",
+                    f"the register did not answer within {limit:g} s",
+                )
+            else:
+                reason = _(
+                    f"das Register hat die Nachweisanfrage nicht innerhalb von {limit:g} s "
+                    "abgeholt",
+                    f"the register did not fetch the request within {limit:g} s",
+                )
             if self.double.refused:
-                reason += f" (its SAK refused: {self.double.refused[-1]})"
+                reason += _(
+                    f" (sein SAK lehnte ab: {self.double.refused[-1]})",
+                    f" (its SAK refused: {self.double.refused[-1]})",
+                )
             return _exchange(name, delivery, None, b"", self.timer() - started, reason)
         return _exchange(name, delivery, None, body, self.timer() - started)

@@ -49,6 +49,7 @@ from noots.conformance.answers import Exchange, official_validator, time_zone_pr
 from noots.conformance.attacks import personal_data
 from noots.conformance.catalogue import PROVIDER_CONDITIONS, condition
 from noots.conformance.credentials import ScratchIssuer, TokenMint
+from noots.conformance.i18n import Text, _
 from noots.conformance.provider._channel import (
     Channel,
     PassiveChannel,
@@ -76,6 +77,12 @@ Timer = Callable[[], float]
 # one, before DP-07 calls the difference telling.
 _TIMING_SLACK = 0.5
 _TIMING_SAMPLES = 3
+
+# Probes whose exchanges later checks look up by name (the name is also what the report shows).
+_VALID = Text("gültige Nachweisanfrage", "valid request")
+_UNKNOWN = Text("unbekannte Person", "unknown person")
+_WRONG_IDNR = Text("IDNr mit falscher Prüfziffer", "IDNr with a wrong check digit")
+_ASYNCHRONOUS = Text("asynchrone Person", "asynchronous person")
 
 
 @dataclass(frozen=True)
@@ -223,12 +230,22 @@ def _refusal(
     ok = answer.is_error and coded and not answer.has_evidence and not leaks
     actual = exchange.describe()
     if leaks:
-        actual += f"; personal data in the answer: {', '.join(leaks)}"
-    wanted = f"0103 {code.value} ({code.title})" if code is not None else "a refusal (0103)"
+        actual += _(
+            f"; personenbezogene Daten in der Antwort: {', '.join(leaks)}",
+            f"; personal data in the answer: {', '.join(leaks)}",
+        )
+    wanted = (
+        f"0103 {code.value} ({code.title})"
+        if code is not None
+        else _("eine Ablehnung (0103)", "a refusal (0103)")
+    )
     return _check(
         name,
         ok,
-        expected=f"{wanted}, no evidence, no personal data",
+        expected=_(
+            f"{wanted}, kein Nachweis, keine personenbezogenen Daten",
+            f"{wanted}, no evidence, no personal data",
+        ),
         actual=actual,
         exchange=exchange,
         hint=hint,
@@ -321,8 +338,13 @@ async def run_provider_suite(
                 channel = PushChannel(http, target.base_url, timer=timer)
             run = _Run(target, topology, factory, mint, channel, http, clock, timer)
             health = await _dp15(run, progress)
-            progress(f"DP-01 valid request ({target.mode} mode)")
-            valid = await run.ask("valid request")
+            progress(
+                _(
+                    f"DP-01 gültige Nachweisanfrage ({_mode(target)})",
+                    f"DP-01 valid request ({_mode(target)})",
+                )
+            )
+            valid = await run.ask(str(_VALID))
             if valid.transport_error is not None and health.status is Status.FAILED:
                 raise UpstreamError(
                     f"{target.base_url} does not answer ({valid.transport_error}): is the "
@@ -336,7 +358,10 @@ async def run_provider_suite(
     sections.sort(key=lambda s: order[s.id])
     return Report(
         "provider",
-        f"Provider conformance of {target.participant} ({target.mode} mode)",
+        _(
+            f"Konformität des Registers {target.participant} ({_mode(target)})",
+            f"Provider conformance of {target.participant} ({_mode(target)})",
+        ),
         target.base_url,
         started,
         clock.now(),
@@ -344,6 +369,12 @@ async def run_provider_suite(
         participant=target.participant,
         notes=tuple(notes),
     )
+
+
+def _mode(target: ProviderTarget) -> str:
+    if target.mode == "passive":
+        return _("Passivmodus", "passive mode")
+    return _("Push-Modus", "push mode")
 
 
 def _tls_context(
@@ -355,7 +386,7 @@ def _tls_context(
 
 
 async def _dp15(run: _Run, progress: Callable[[str], None]) -> Section:
-    progress("DP-15 health")
+    progress(_("DP-15 Health-Endpunkt", "DP-15 health"))
     url = run.target.base_url + "/health"
     started = run.timer()
     try:
@@ -364,19 +395,29 @@ async def _dp15(run: _Run, progress: Callable[[str], None]) -> Section:
         check = _check(
             "GET /health",
             False,
-            expected="200 (healthy) or 503 (degraded) with a JSON body",
-            actual=f"no answer: {type(exc).__name__}",
+            expected=_(
+                "200 (betriebsbereit) oder 503 (eingeschränkt) mit JSON-Inhalt",
+                "200 (healthy) or 503 (degraded) with a JSON body",
+            ),
+            actual=_(f"keine Antwort: {type(exc).__name__}", f"no answer: {type(exc).__name__}"),
             hint=condition("DP-15").hint,
         )
         return Section.for_condition(condition("DP-15"), [check])
     is_json = response.headers.get("content-type", "").startswith("application/json")
     ok = response.status_code in (200, 503) and is_json
-    state = "healthy" if response.status_code == 200 else "degraded or missing"
+    if response.status_code == 200:
+        state = _("betriebsbereit", "healthy")
+    else:
+        state = _("eingeschränkt oder fehlend", "degraded or missing")
+    not_json = "" if is_json else _(", Inhalt ist kein JSON", ", body is not JSON")
     check = Check(
         "GET /health",
         Status.PASSED if ok else Status.FAILED,
-        "200 (healthy) or 503 (degraded) with a JSON body",
-        f"HTTP {response.status_code} ({state}){'' if is_json else ', body is not JSON'}",
+        _(
+            "200 (betriebsbereit) oder 503 (eingeschränkt) mit JSON-Inhalt",
+            "200 (healthy) or 503 (degraded) with a JSON body",
+        ),
+        f"HTTP {response.status_code} ({state}){not_json}",
         request=f"GET {url}",
         response=excerpt(response.content, 600),
         hint="" if ok else condition("DP-15").hint,
@@ -392,18 +433,18 @@ async def _main_probes(
     everyone = _everyone(run)
     sections: list[Section] = []
     # DP-01, DP-08 and DP-13 grade the valid request and this refusal.
-    unknown = await run.ask("unknown person", target.unknown)
+    unknown = await run.ask(str(_UNKNOWN), target.unknown)
 
     sections.append(Section.for_condition(condition("DP-04"), await _dp04(run, progress)))
 
     # -- DP-05
-    progress("DP-05 invalid IDNr")
+    progress(_("DP-05 ungültige IDNr", "DP-05 invalid IDNr"))
     if isinstance(target.subject, NaturalPerson) and target.subject.idnr is not None:
         wrong = _invalid_idnr(target.subject)
-        exchange = await run.ask("IDNr with a wrong check digit", wrong)
+        exchange = await run.ask(str(_WRONG_IDNR), wrong)
         dp05 = [
             _refusal(
-                "IDNr with a wrong check digit",
+                str(_WRONG_IDNR),
                 exchange,
                 EdmCode.INVALID_REQUEST,
                 [*everyone, wrong],
@@ -411,13 +452,21 @@ async def _main_probes(
             )
         ]
     else:
-        dp05 = [_skip("invalid IDNr", "the evidence type is about legal persons (no IDNr)")]
+        dp05 = [
+            _skip(
+                _("ungültige IDNr", "invalid IDNr"),
+                _(
+                    "der Nachweistyp betrifft juristische Personen (keine IDNr)",
+                    "the evidence type is about legal persons (no IDNr)",
+                ),
+            )
+        ]
     sections.append(Section.for_condition(condition("DP-05"), dp05))
 
     # -- DP-06
     dp06 = [
         _refusal(
-            "unknown person",
+            str(_UNKNOWN),
             unknown,
             EdmCode.NOT_FOUND,
             [*everyone, target.unknown],
@@ -425,35 +474,53 @@ async def _main_probes(
         )
     ]
     if target.ambiguous is not None:
-        progress("DP-06 ambiguous person")
-        exchange = await run.ask("ambiguous person", target.ambiguous)
+        progress(_("DP-06 mehrdeutige Person", "DP-06 ambiguous person"))
+        exchange = await run.ask(_("mehrdeutige Person", "ambiguous person"), target.ambiguous)
         leaks = _leaks(exchange, [target.ambiguous])
         ok = exchange.answer.is_error and not exchange.answer.has_evidence and not leaks
+        leaked = _(f"; preisgegeben: {', '.join(leaks)}", f"; leaked {', '.join(leaks)}")
         dp06.append(
             _check(
-                "ambiguous person (several entries match)",
+                _(
+                    "mehrdeutige Person (mehrere Einträge passen)",
+                    "ambiguous person (several entries match)",
+                ),
                 ok,
-                expected="a refusal (0103) without evidence or personal data",
-                actual=exchange.describe() + (f"; leaked {', '.join(leaks)}" if leaks else ""),
+                expected=_(
+                    "eine Ablehnung (0103) ohne Nachweis und ohne personenbezogene Daten",
+                    "a refusal (0103) without evidence or personal data",
+                ),
+                actual=exchange.describe() + (leaked if leaks else ""),
                 exchange=exchange,
-                hint="Several matches are no match: answer EDM:ERR:0004 without data.",
+                hint=_(
+                    "Mehrere Treffer sind kein Treffer: mit EDM:ERR:0004 ohne Daten antworten.",
+                    "Several matches are no match: answer EDM:ERR:0004 without data.",
+                ),
             )
         )
     else:
         dp06.append(
             _skip(
-                "ambiguous person",
-                "no ambiguous person named: the suite cannot tell which of your people share "
-                "basic data",
-                "--ambiguous 'Family, Given, YYYY-MM-DD' (basic data that match two or more "
-                "people of your register)",
+                _("mehrdeutige Person", "ambiguous person"),
+                _(
+                    "keine mehrdeutige Person angegeben: die Suite kann nicht wissen, welche "
+                    "Ihrer Personen gleiche Grunddaten haben",
+                    "no ambiguous person named: the suite cannot tell which of your people "
+                    "share basic data",
+                ),
+                _(
+                    "--ambiguous 'Familienname, Vorname, JJJJ-MM-TT' (Grunddaten, die zu zwei "
+                    "oder mehr Personen Ihres Registers passen)",
+                    "--ambiguous 'Family, Given, YYYY-MM-DD' (basic data that match two or "
+                    "more people of your register)",
+                ),
             )
         )
     sections.append(Section.for_condition(condition("DP-06"), dp06, requires_all=True))
 
     # -- DP-07
     if target.blocked is not None:
-        progress("DP-07 information block")
+        progress(_("DP-07 Auskunftssperre", "DP-07 information block"))
         sections.append(
             Section.for_condition(
                 condition("DP-07"), await _dp07(run, unknown, target.blocked), requires_all=True
@@ -465,11 +532,19 @@ async def _main_probes(
                 condition("DP-07"),
                 [
                     _skip(
-                        "information block",
-                        "no blocked person named: the suite cannot compare a blocked person's "
-                        "answer with an unknown one's",
-                        "--blocked 'Family, Given, YYYY-MM-DD, IDNr' (a person with an "
-                        "Auskunftssperre in your register)",
+                        _("Auskunftssperre", "information block"),
+                        _(
+                            "keine gesperrte Person angegeben: die Suite kann die Antwort für "
+                            "eine gesperrte Person nicht mit der für eine unbekannte vergleichen",
+                            "no blocked person named: the suite cannot compare a blocked "
+                            "person's answer with an unknown one's",
+                        ),
+                        _(
+                            "--blocked 'Familienname, Vorname, JJJJ-MM-TT, IDNr' (eine Person "
+                            "mit Auskunftssperre in Ihrem Register)",
+                            "--blocked 'Family, Given, YYYY-MM-DD, IDNr' (a person with an "
+                            "Auskunftssperre in your register)",
+                        ),
                     )
                 ],
                 requires_all=True,
@@ -486,16 +561,22 @@ async def _main_probes(
 
 
 async def _dp04(run: _Run, progress: Callable[[str], None]) -> list[Check]:
-    progress("DP-04 Vermittlungsstelle token")
+    progress(_("DP-04 Token der Vermittlungsstelle", "DP-04 Vermittlungsstelle token"))
     target = run.target
     everyone = _everyone(run)
     hint = condition("DP-04").hint
     now = run.clock.now()
     other_register = _other_register(run)
     probes: list[tuple[str, dict[str, Any]]] = [
-        ("no token where Noots-Vs-Token-Required is true", {"with_token": False}),
         (
-            "an expired token",
+            _(
+                "kein Token, wo Noots-Vs-Token-Required true ist",
+                "no token where Noots-Vs-Token-Required is true",
+            ),
+            {"with_token": False},
+        ),
+        (
+            _("ein abgelaufenes Token", "an expired token"),
             {
                 "token_changes": {
                     "issued_at": now - timedelta(minutes=10),
@@ -504,19 +585,37 @@ async def _dp04(run: _Run, progress: Callable[[str], None]) -> list[Check]:
             },
         ),
         (
-            "a token sealed by the consumer instead of the VS",
+            _(
+                "ein Token, das der Datennutzer statt der Vermittlungsstelle gesiegelt hat",
+                "a token sealed by the consumer instead of the VS",
+            ),
             {"token_signer": run.factory.consumer_signer(target.consumer)},
         ),
-        ("a token of another provider", {"token_changes": {"provider": other_register}}),
-        ("another purpose in Noots-Purpose than in the token", {"metadata_purpose": "Werbung"}),
         (
-            "a token where none is required, for another provider",
+            _("ein Token eines anderen Datenhalters", "a token of another provider"),
+            {"token_changes": {"provider": other_register}},
+        ),
+        (
+            _(
+                "ein anderer Zweck in Noots-Purpose als im Token",
+                "another purpose in Noots-Purpose than in the token",
+            ),
+            {"metadata_purpose": "Werbung"},
+        ),
+        (
+            _(
+                "ein Token, wo keines erforderlich ist, für einen anderen Datenhalter",
+                "a token where none is required, for another provider",
+            ),
             {"token_changes": {"provider": other_register}, "vs_token_required": False},
         ),
     ]
     if target.other_consumer is not None:
         probes.append(
-            ("a token of another consumer", {"token_changes": {"consumer": target.other_consumer}})
+            (
+                _("ein Token eines anderen Datennutzers", "a token of another consumer"),
+                {"token_changes": {"consumer": target.other_consumer}},
+            )
         )
     checks: list[Check] = []
     for name, options in probes:
@@ -529,7 +628,7 @@ async def _dp04(run: _Run, progress: Callable[[str], None]) -> list[Check]:
         evidence_type=target.evidence_type,
         subject=target.subject,
     )
-    name = "a token of another request"
+    name = _("ein Token einer anderen Nachweisanfrage", "a token of another request")
     exchange = await run.ask(name, issued_token=other.issued_token)
     checks.append(_refusal(name, exchange, EdmCode.AUTHORISATION, everyone, hint))
     if (
@@ -537,7 +636,10 @@ async def _dp04(run: _Run, progress: Callable[[str], None]) -> list[Check]:
         and target.subject.idnr is not None
         and target.other_subject is not None
     ):
-        name = "a token for a request about another person (IDNr)"
+        name = _(
+            "ein Token für eine Nachweisanfrage zu einer anderen Person (IDNr)",
+            "a token for a request about another person (IDNr)",
+        )
         original = run.factory.delivery(
             consumer=target.consumer,
             provider=target.participant,
@@ -552,11 +654,17 @@ async def _dp04(run: _Run, progress: Callable[[str], None]) -> list[Check]:
     if other_type is not None:
         for name, options in (
             (
-                f"{other_type} (not provided) without a token",
+                _(
+                    f"{other_type} (nicht geliefert) ohne Token",
+                    f"{other_type} (not provided) without a token",
+                ),
                 {"with_token": False},
             ),
             (
-                f"{other_type} (not provided) with a token of another provider",
+                _(
+                    f"{other_type} (nicht geliefert) mit einem Token eines anderen Datenhalters",
+                    f"{other_type} (not provided) with a token of another provider",
+                ),
                 {"token_changes": {"provider": other_register}},
             ),
         ):
@@ -572,49 +680,101 @@ async def _dp04(run: _Run, progress: Callable[[str], None]) -> list[Check]:
                     exchange,
                     EdmCode.AUTHORISATION,
                     everyone,
-                    "Check the token before the evidence type: an unauthorised caller must not "
-                    "learn what you provide (0002, not 0007). " + hint,
+                    _(
+                        "Das Token vor dem Nachweistyp prüfen: ein unberechtigter Aufrufer darf "
+                        "nicht erfahren, was Sie liefern (0002, nicht 0007). ",
+                        "Check the token before the evidence type: an unauthorised caller must "
+                        "not learn what you provide (0002, not 0007). ",
+                    )
+                    + hint,
                 )
             )
     # Noots-Vs-Token-Required false and no token: the transfer needs none, answer it.
-    name = "no token where none is required (Noots-Vs-Token-Required false)"
+    name = _(
+        "kein Token, wo keines erforderlich ist (Noots-Vs-Token-Required false)",
+        "no token where none is required (Noots-Vs-Token-Required false)",
+    )
     exchange = await run.ask(name, with_token=False, vs_token_required=False)
     checks.append(
         _check(
             name,
             exchange.answer.kind == "0102",
-            expected="a 0102 (a transfer without a VS token where the law needs none)",
+            expected=_(
+                "eine 0102 (eine Übermittlung ohne VS-Token, wo das Gesetz keines verlangt)",
+                "a 0102 (a transfer without a VS token where the law needs none)",
+            ),
             actual=exchange.describe(),
             exchange=exchange,
-            hint="Require a token only where Noots-Vs-Token-Required is true (or one came).",
+            hint=_(
+                "Ein Token nur verlangen, wo Noots-Vs-Token-Required true ist (oder eines kam).",
+                "Require a token only where Noots-Vs-Token-Required is true (or one came).",
+            ),
         )
     )
     return checks
 
 
 async def _dp07(run: _Run, unknown: Exchange, person: NaturalPerson) -> list[Check]:
-    blocked = await run.ask("blocked person", person)
+    blocked = await run.ask(_("gesperrte Person", "blocked person"), person)
     a, b = blocked.answer, unknown.answer
     differences = []
     if (a.kind, a.code) != (b.kind, b.code):
-        differences.append(f"code {a.kind} {a.code} vs {b.kind} {b.code}")
+        differences.append(
+            _(
+                f"Code {a.kind} {a.code} gegenüber {b.kind} {b.code}",
+                f"code {a.kind} {a.code} vs {b.kind} {b.code}",
+            )
+        )
     if a.detail != b.detail:
-        differences.append(f"detail {a.detail!r} vs {b.detail!r}")
+        differences.append(
+            _(
+                f"Detailtext {a.detail!r} gegenüber {b.detail!r}",
+                f"detail {a.detail!r} vs {b.detail!r}",
+            )
+        )
     if blocked.status != unknown.status:
-        differences.append(f"HTTP {blocked.status} vs {unknown.status}")
+        differences.append(
+            _(
+                f"HTTP {blocked.status} gegenüber {unknown.status}",
+                f"HTTP {blocked.status} vs {unknown.status}",
+            )
+        )
     if a.structure != b.structure:
-        differences.append("the answers have different elements")
+        differences.append(
+            _("die Antworten haben verschiedene Elemente", "the answers have different elements")
+        )
     leaks = _leaks(blocked, [person])
     if leaks:
-        differences.append(f"personal data of the blocked person: {', '.join(leaks)}")
+        differences.append(
+            _(
+                f"personenbezogene Daten der gesperrten Person: {', '.join(leaks)}",
+                f"personal data of the blocked person: {', '.join(leaks)}",
+            )
+        )
     if not a.is_error:
-        differences.append(f"the blocked person got {a.describe()}")
+        differences.append(
+            _(
+                f"die gesperrte Person erhielt {a.describe()}",
+                f"the blocked person got {a.describe()}",
+            )
+        )
     checks = [
         _check(
-            "blocked person answered exactly like an unknown one",
+            _(
+                "gesperrte Person genau wie eine unbekannte beantwortet",
+                "blocked person answered exactly like an unknown one",
+            ),
             not differences,
-            expected="same code, detail, HTTP status and shape as for an unknown person",
-            actual="; ".join(differences) or f"both {a.describe()}, same detail and shape",
+            expected=_(
+                "gleicher Code, Detailtext, HTTP-Status und gleiche Form wie für eine "
+                "unbekannte Person",
+                "same code, detail, HTTP status and shape as for an unknown person",
+            ),
+            actual="; ".join(differences)
+            or _(
+                f"beide {a.describe()}, gleicher Detailtext und gleiche Form",
+                f"both {a.describe()}, same detail and shape",
+            ),
             exchange=blocked,
             hint=condition("DP-07").hint,
         )
@@ -622,23 +782,37 @@ async def _dp07(run: _Run, unknown: Exchange, person: NaturalPerson) -> list[Che
     blocked_times = [blocked.seconds]
     unknown_times = [unknown.seconds]
     for index in range(1, _TIMING_SAMPLES):
-        blocked_times.append((await run.ask(f"blocked person ({index + 1})", person)).seconds)
-        unknown_times.append(
-            (await run.ask(f"unknown person ({index + 1})", run.target.unknown)).seconds
-        )
+        blocked_name = _(f"gesperrte Person ({index + 1})", f"blocked person ({index + 1})")
+        blocked_times.append((await run.ask(blocked_name, person)).seconds)
+        unknown_name = _(f"unbekannte Person ({index + 1})", f"unknown person ({index + 1})")
+        unknown_times.append((await run.ask(unknown_name, run.target.unknown)).seconds)
     slow, fast = statistics.median(blocked_times), statistics.median(unknown_times)
     gap = abs(slow - fast)
     telling = gap > _TIMING_SLACK and gap > 0.5 * max(slow, fast)
     checks.append(
         _check(
-            "blocked person answered in about the time of an unknown one",
+            _(
+                "gesperrte Person in etwa der Zeit einer unbekannten beantwortet",
+                "blocked person answered in about the time of an unknown one",
+            ),
             not telling,
-            expected=f"medians of {_TIMING_SAMPLES} answers within {_TIMING_SLACK:g} s or half "
-            "the slower one",
-            actual=f"blocked {slow:.3f} s, unknown {fast:.3f} s (median)",
+            expected=_(
+                f"Mediane aus je {_TIMING_SAMPLES} Antworten höchstens {_TIMING_SLACK:g} s "
+                "oder die Hälfte der langsameren auseinander",
+                f"medians of {_TIMING_SAMPLES} answers within {_TIMING_SLACK:g} s or half "
+                "the slower one",
+            ),
+            actual=_(
+                f"gesperrt {slow:.3f} s, unbekannt {fast:.3f} s (Median)",
+                f"blocked {slow:.3f} s, unknown {fast:.3f} s (median)",
+            ),
             exchange=blocked,
-            hint="Do the same work for a blocked person as for an unknown one (no extra "
-            "look-up, no early exit) so the answer time tells nothing.",
+            hint=_(
+                "Für eine gesperrte Person dieselbe Arbeit tun wie für eine unbekannte (keine "
+                "zusätzliche Suche, kein früher Abbruch), damit die Antwortzeit nichts verrät.",
+                "Do the same work for a blocked person as for an unknown one (no extra "
+                "look-up, no early exit) so the answer time tells nothing.",
+            ),
         )
     )
     return checks
@@ -651,8 +825,11 @@ async def _dp14(run: _Run, progress: Callable[[str], None]) -> list[Check]:
     checks: list[Check] = []
     other = _other_type(run)
     if other is not None:
-        progress("DP-14 unsupported evidence type")
-        name = f"a request for {other}, which the register does not provide"
+        progress(_("DP-14 nicht unterstützter Nachweistyp", "DP-14 unsupported evidence type"))
+        name = _(
+            f"eine Nachweisanfrage für den Nachweistyp {other}, den das Register nicht liefert",
+            f"a request for {other}, which the register does not provide",
+        )
         exchange = await run.ask(
             name,
             evidence_type=other,
@@ -662,12 +839,18 @@ async def _dp14(run: _Run, progress: Callable[[str], None]) -> list[Check]:
     else:
         checks.append(
             _skip(
-                "unsupported evidence type",
-                "the landscape has no evidence type the register does not provide",
-                "a topology (--topology) with another evidence type",
+                _("nicht unterstützter Nachweistyp", "unsupported evidence type"),
+                _(
+                    "die Landschaft hat keinen Nachweistyp, den das Register nicht liefert",
+                    "the landscape has no evidence type the register does not provide",
+                ),
+                _(
+                    "eine Topologie (--topology) mit einem weiteren Nachweistyp",
+                    "a topology (--topology) with another evidence type",
+                ),
             )
         )
-    name = "a service id of another register"
+    name = _("eine Dienstkennung eines anderen Registers", "a service id of another register")
     other_register = _other_register(run)
     exchange = await run.ask(
         name, service_id=run.topology.service_id(other_register, target.evidence_type)
@@ -677,18 +860,21 @@ async def _dp14(run: _Run, progress: Callable[[str], None]) -> list[Check]:
 
 
 async def _dp17(run: _Run, progress: Callable[[str], None]) -> list[Check]:
-    progress("DP-17 request and metadata")
+    progress(_("DP-17 Nachweisanfrage und Metadaten", "DP-17 request and metadata"))
     target = run.target
     everyone = _everyone(run)
     hint = condition("DP-17").hint
     checks: list[Check] = []
     if target.other_consumer is not None:
-        name = "a 0101 of another requester than Noots-Consumer"
+        name = _(
+            "eine 0101 eines anderen Anfragenden als Noots-Consumer",
+            "a 0101 of another requester than Noots-Consumer",
+        )
         exchange = await run.ask(
             name, consumer=target.other_consumer, metadata_consumer=target.consumer
         )
         checks.append(_refusal(name, exchange, None, everyone, hint))
-    name = "a 0101 that names another provider"
+    name = _("eine 0101, die einen anderen Datenhalter nennt", "a 0101 that names another provider")
     other_register = _other_register(run)
     exchange = await run.ask(
         name,
@@ -705,37 +891,82 @@ def _dp01(run: _Run, valid: Exchange, unknown: Exchange) -> list[Check]:
         answer = exchange.answer
         problems: list[str] = []
         if exchange.transport_error:
-            problems.append(f"no answer: {exchange.transport_error}")
+            problems.append(
+                _(
+                    f"keine Antwort: {exchange.transport_error}",
+                    f"no answer: {exchange.transport_error}",
+                )
+            )
         elif answer.kind != wanted:
-            problems.append(f"expected a {wanted}, got {answer.describe()}")
+            problems.append(
+                _(
+                    f"eine {wanted} erwartet, {answer.describe()} erhalten",
+                    f"expected a {wanted}, got {answer.describe()}",
+                )
+            )
         if answer.parse_error:
-            problems.append(f"not a valid XNachweis message: {answer.parse_error}")
+            problems.append(
+                _(
+                    f"keine gültige XNachweis-Nachricht: {answer.parse_error}",
+                    f"not a valid XNachweis message: {answer.parse_error}",
+                )
+            )
         schema = _schema_errors(answer.body_xml)
         if schema:
-            problems.append("schema: " + "; ".join(schema[:3]))
+            problems.append(_("Schema: ", "schema: ") + "; ".join(schema[:3]))
         message = answer.message
         request = run.deliveries[exchange.name].request
         if message is not None and message.request_id != request.request_id:
-            problems.append("the answer does not answer this 0101 (another request id)")
+            problems.append(
+                _(
+                    "die Antwort beantwortet nicht diese 0101 (andere Kennung der Nachweisanfrage)",
+                    "the answer does not answer this 0101 (another request id)",
+                )
+            )
         if wanted == "0102":
             if not answer.has_evidence:
-                problems.append("no evidence document in RepositoryItem")
+                problems.append(
+                    _(
+                        "kein Nachweisdokument in RepositoryItem",
+                        "no evidence document in RepositoryItem",
+                    )
+                )
             elif isinstance(message, EvidenceResponse) and message.evidence is not None:
                 wanted_type = run.topology.evidence_type(run.target.evidence_type)
                 if message.evidence.conformance.classification != wanted_type.classification:
-                    problems.append("the evidence is of another type than requested")
+                    problems.append(
+                        _(
+                            "der Nachweis hat einen anderen Nachweistyp als angefragt",
+                            "the evidence is of another type than requested",
+                        )
+                    )
             if isinstance(message, EvidenceResponse) and (
                 message.provider.identifier != run.target.participant
             ):
-                problems.append(f"the 0102 names provider {message.provider.identifier}")
-        schema_note = "official XNachweis 1.2.0 schema" if schema is not None else "structure"
+                problems.append(
+                    _(
+                        f"die 0102 nennt den Datenhalter {message.provider.identifier}",
+                        f"the 0102 names provider {message.provider.identifier}",
+                    )
+                )
+        if schema is not None:
+            schema_note = _("offizielles XNachweis-1.2.0-Schema", "official XNachweis 1.2.0 schema")
+        else:
+            schema_note = _("Struktur", "structure")
         checks.append(
             _check(
-                f"{exchange.name} answered with a valid {wanted}",
+                _(
+                    f"{exchange.name} mit einer gültigen {wanted} beantwortet",
+                    f"{exchange.name} answered with a valid {wanted}",
+                ),
                 not problems,
-                expected=f"{wanted} valid against XNachweis 1.2.0 ({schema_note} checked), "
-                "answering this 0101",
-                actual="; ".join(problems) or f"valid {wanted}",
+                expected=_(
+                    f"{wanted} gültig nach XNachweis 1.2.0 ({schema_note} geprüft), als Antwort "
+                    "auf diese 0101",
+                    f"{wanted} valid against XNachweis 1.2.0 ({schema_note} checked), "
+                    "answering this 0101",
+                ),
+                actual="; ".join(problems) or _(f"gültige {wanted}", f"valid {wanted}"),
                 exchange=exchange,
                 hint=condition("DP-01").hint,
             )
@@ -753,35 +984,62 @@ def _dp08(run: _Run, valid: Exchange, unknown: Exchange) -> list[Check]:
         echoed = (answer.request_id or "").lower()
         if echoed != f"urn:uuid:{request.request_id}":
             problems.append(
-                f"requestid {answer.request_id!r}, request id urn:uuid:{request.request_id}"
+                _(
+                    f"requestid {answer.request_id!r}, Kennung der Nachweisanfrage "
+                    f"urn:uuid:{request.request_id}",
+                    f"requestid {answer.request_id!r}, request id urn:uuid:{request.request_id}",
+                )
             )
         for label, value in (
             ("nachrichtenUUID", answer.message_uuid),
-            ("response id", answer.response_id),
+            ("EvidenceResponseIdentifier", answer.response_id),
         ):
             if not value:
-                problems.append(f"no {label}")
+                problems.append(_(f"kein {label}", f"no {label}"))
             elif value.lower().removeprefix("urn:uuid:") in {
                 str(request.message_uuid),
                 str(request.request_id),
             }:
-                problems.append(f"{label} reuses an id of the request")
+                problems.append(
+                    _(
+                        f"{label} verwendet eine Kennung der Nachweisanfrage erneut",
+                        f"{label} reuses an id of the request",
+                    )
+                )
             elif value.lower() in seen_uuids:
-                problems.append(f"{label} {value} was used in an earlier answer")
+                problems.append(
+                    _(
+                        f"{label} {value} wurde schon in einer früheren Antwort verwendet",
+                        f"{label} {value} was used in an earlier answer",
+                    )
+                )
             if value:
                 seen_uuids.add(value.lower())
         zones = time_zone_problems(answer.times)
         if zones:
-            problems.append(f"times not in UTC with zone: {', '.join(zones[:3])}")
+            problems.append(
+                _(
+                    f"Zeiten nicht in UTC mit Zone: {', '.join(zones[:3])}",
+                    f"times not in UTC with zone: {', '.join(zones[:3])}",
+                )
+            )
         if not answer.times:
-            problems.append("no date-times found")
+            problems.append(_("keine Zeitangaben gefunden", "no date-times found"))
         checks.append(
             _check(
-                f"{exchange.name}: ids and times",
+                _(f"{exchange.name}: Kennungen und Zeiten", f"{exchange.name}: ids and times"),
                 not problems,
-                expected="requestid = the 0101's id, fresh nachrichtenUUID and response id, "
-                "UTC times with Z",
-                actual="; ".join(problems) or "ids echoed and fresh, times in UTC",
+                expected=_(
+                    "requestid = Kennung der 0101, frische nachrichtenUUID und "
+                    "Antwortkennung, UTC-Zeiten mit Z",
+                    "requestid = the 0101's id, fresh nachrichtenUUID and response id, "
+                    "UTC times with Z",
+                ),
+                actual="; ".join(problems)
+                or _(
+                    "Kennungen zurückgegeben und frisch, Zeiten in UTC",
+                    "ids echoed and fresh, times in UTC",
+                ),
                 exchange=exchange,
                 hint=condition("DP-08").hint,
             )
@@ -797,14 +1055,22 @@ def _refused_call(
     if response is None:
         # A closed connection (mutual TLS refusing the certificate) is a refusal as well.
         ok = True
-        actual = f"connection refused: {error}"
+        actual = _(f"Verbindung abgelehnt: {error}", f"connection refused: {error}")
         body = b""
     else:
         body = response.content
         leaks = b"RepositoryItem" in body or b"EvidenceResponse.0102" in body
         ok = response.status_code in statuses and not leaks
-        actual = f"HTTP {response.status_code}" + ("; an answer with evidence" if leaks else "")
-    expected = "401 or 403" + (" (or no push endpoint: 404/405)" if passive else "") + ", no data"
+        actual = f"HTTP {response.status_code}" + (
+            _("; eine Antwort mit Nachweis", "; an answer with evidence") if leaks else ""
+        )
+    if passive:
+        expected = _(
+            "401 oder 403 (oder kein Push-Endpunkt: 404/405), keine Daten",
+            "401 or 403 (or no push endpoint: 404/405), no data",
+        )
+    else:
+        expected = _("401 oder 403, keine Daten", "401 or 403, no data")
     return Check(
         name,
         Status.PASSED if ok else Status.FAILED,
@@ -823,27 +1089,39 @@ async def _dp16(
     pki_dir: Path,
     tls: ProviderTls | None,
 ) -> Section:
-    progress("DP-16 only its own SAK")
+    progress(_("DP-16 nur der eigene SAK", "DP-16 only its own SAK"))
     target = run.target
     mint = run.mint
     passive = target.mode == "passive"
     other_sak = run.topology.sak_id(_other_register(run))
     calls: list[tuple[str, str | None]] = [
-        ("no access token", None),
+        (_("kein Zugriffstoken", "no access token"), None),
         (
-            f"a valid token of the online service {target.consumer}",
+            _(
+                f"ein gültiges Token des Online-Dienstes {target.consumer}",
+                f"a valid token of the online service {target.consumer}",
+            ),
             mint.bearer(target.consumer, Role.CONSUMER, target.participant),
         ),
         (
-            f"a valid token of another SAK ({other_sak})",
+            _(
+                f"ein gültiges Token eines anderen SAK ({other_sak})",
+                f"a valid token of another SAK ({other_sak})",
+            ),
             mint.bearer(other_sak, Role.SAK, target.participant),
         ),
         (
-            "its own SAK's token for another audience (the IDA)",
+            _(
+                "das Token des eigenen SAK für eine andere Zielgruppe (die IDA)",
+                "its own SAK's token for another audience (the IDA)",
+            ),
             mint.bearer(target.sak_id, Role.SAK, run.topology.ida.participant_id),
         ),
         (
-            "its own SAK's token, expired an hour ago",
+            _(
+                "das Token des eigenen SAK, vor einer Stunde abgelaufen",
+                "its own SAK's token, expired an hour ago",
+            ),
             mint.bearer(
                 target.sak_id,
                 Role.SAK,
@@ -876,7 +1154,10 @@ async def _dp16(
             _refused_call(name, response, error, passive=passive, seconds=run.timer() - started)
         )
     if tls is not None:
-        name = f"its own SAK's token over the TLS certificate of {target.consumer}"
+        name = _(
+            f"das Token des eigenen SAK über dem TLS-Zertifikat von {target.consumer}",
+            f"its own SAK's token over the TLS certificate of {target.consumer}",
+        )
         context = _tls_context(mint, pki_dir, target.consumer, Role.CONSUMER, tls)
         delivery = run.factory.delivery(
             consumer=target.consumer,
@@ -904,41 +1185,68 @@ async def _dp16(
 
 async def _dp13(run: _Run, sleep: Sleep, progress: Callable[[str], None]) -> Section:
     target = run.target
-    valid = run.exchanges["valid request"]
+    valid = run.exchanges[str(_VALID)]
     in_time = valid.transport_error is None and valid.seconds <= target.time_budget
     answered = valid.answer.kind in ("0102", "0103")
     checks = [
         _check(
-            "valid request answered in time",
+            _(
+                "gültige Nachweisanfrage rechtzeitig beantwortet",
+                "valid request answered in time",
+            ),
             in_time and answered,
-            expected=f"an answer within {target.time_budget:g} s",
-            actual=f"{valid.describe()} after {valid.seconds:.2f} s",
+            expected=_(
+                f"eine Antwort innerhalb von {target.time_budget:g} s",
+                f"an answer within {target.time_budget:g} s",
+            ),
+            actual=_(
+                f"{valid.describe()} nach {valid.seconds:.2f} s",
+                f"{valid.describe()} after {valid.seconds:.2f} s",
+            ),
             exchange=valid,
-            hint="Answer within your SAK's timeout (10 s), or announce ResponseAvailableDateTime.",
+            hint=_(
+                "Innerhalb der Zeitgrenze Ihres SAK (10 s) antworten oder "
+                "ResponseAvailableDateTime ankündigen.",
+                "Answer within your SAK's timeout (10 s), or announce ResponseAvailableDateTime.",
+            ),
         )
     ]
     subject = target.async_subject
-    option = "--asynchronous 'Family, Given, YYYY-MM-DD, IDNr' (a person your register answers "
-    option += "asynchronously)"
+    option = _(
+        "--asynchronous 'Familienname, Vorname, JJJJ-MM-TT, IDNr' (eine Person, die Ihr "
+        "Register asynchron beantwortet)",
+        "--asynchronous 'Family, Given, YYYY-MM-DD, IDNr' (a person your register answers "
+        "asynchronously)",
+    )
+    asynchronous_answer = _("asynchrone Antwort", "asynchronous answer")
     if subject is None:
         checks.append(
             _skip(
-                "asynchronous answer",
-                "no asynchronous person named: only the answer time was graded",
+                asynchronous_answer,
+                _(
+                    "keine asynchrone Person angegeben: nur die Antwortzeit wurde bewertet",
+                    "no asynchronous person named: only the answer time was graded",
+                ),
                 option,
             )
         )
         return Section.for_condition(condition("DP-13"), checks)
-    progress("DP-13 asynchronous person")
-    first = await run.ask("asynchronous person", subject)
+    progress(_("DP-13 asynchrone Person", "DP-13 asynchronous person"))
+    first = await run.ask(str(_ASYNCHRONOUS), subject)
     answer = first.answer
     if answer.kind == "0102" and answer.has_evidence and first.seconds <= target.time_budget:
         checks.append(
             _check(
-                "asynchronous person",
+                str(_ASYNCHRONOUS),
                 True,
-                expected="evidence now, or ResponseAvailableDateTime and evidence then",
-                actual=f"evidence delivered at once after {first.seconds:.2f} s",
+                expected=_(
+                    "der Nachweis sofort, oder ResponseAvailableDateTime und der Nachweis dann",
+                    "evidence now, or ResponseAvailableDateTime and evidence then",
+                ),
+                actual=_(
+                    f"Nachweis sofort geliefert nach {first.seconds:.2f} s",
+                    f"evidence delivered at once after {first.seconds:.2f} s",
+                ),
                 exchange=first,
             )
         )
@@ -946,9 +1254,13 @@ async def _dp13(run: _Run, sleep: Sleep, progress: Callable[[str], None]) -> Sec
     if answer.is_error and answer.code == EdmCode.NOT_FOUND.value:
         checks.append(
             _skip(
-                "asynchronous answer",
-                "the register does not know the asynchronous person (EDM:ERR:0004): only the "
-                "answer time was graded",
+                asynchronous_answer,
+                _(
+                    "das Register kennt die asynchrone Person nicht (EDM:ERR:0004): nur die "
+                    "Antwortzeit wurde bewertet",
+                    "the register does not know the asynchronous person (EDM:ERR:0004): only "
+                    "the answer time was graded",
+                ),
                 option,
             )
         )
@@ -956,10 +1268,16 @@ async def _dp13(run: _Run, sleep: Sleep, progress: Callable[[str], None]) -> Sec
     if answer.kind != "0102" or not answer.available_at:
         checks.append(
             _check(
-                "asynchronous person",
+                str(_ASYNCHRONOUS),
                 False,
-                expected="evidence now, or a 0102 with ResponseAvailableDateTime",
-                actual=f"{first.describe()} after {first.seconds:.2f} s",
+                expected=_(
+                    "der Nachweis sofort, oder eine 0102 mit ResponseAvailableDateTime",
+                    "evidence now, or a 0102 with ResponseAvailableDateTime",
+                ),
+                actual=_(
+                    f"{first.describe()} nach {first.seconds:.2f} s",
+                    f"{first.describe()} after {first.seconds:.2f} s",
+                ),
                 exchange=first,
                 hint=condition("DP-13").hint,
             )
@@ -970,10 +1288,16 @@ async def _dp13(run: _Run, sleep: Sleep, progress: Callable[[str], None]) -> Sec
     except ValueError:
         checks.append(
             _check(
-                "asynchronous person",
+                str(_ASYNCHRONOUS),
                 False,
-                expected="ResponseAvailableDateTime in UTC with zone",
-                actual=f"unreadable time {answer.available_at!r}",
+                expected=_(
+                    "ResponseAvailableDateTime in UTC mit Zone",
+                    "ResponseAvailableDateTime in UTC with zone",
+                ),
+                actual=_(
+                    f"unlesbare Zeitangabe {answer.available_at!r}",
+                    f"unreadable time {answer.available_at!r}",
+                ),
                 exchange=first,
                 hint=condition("DP-13").hint,
             )
@@ -982,10 +1306,16 @@ async def _dp13(run: _Run, sleep: Sleep, progress: Callable[[str], None]) -> Sec
     wait = (available - run.clock.now()).total_seconds()
     checks.append(
         _check(
-            "announces ResponseAvailableDateTime",
+            _("kündigt ResponseAvailableDateTime an", "announces ResponseAvailableDateTime"),
             wait > -1,
-            expected="a 0102 announcing a time in the future",
-            actual=f"available at {answer.available_at} ({wait:.1f} s from now)",
+            expected=_(
+                "eine 0102, die einen Zeitpunkt in der Zukunft ankündigt",
+                "a 0102 announcing a time in the future",
+            ),
+            actual=_(
+                f"verfügbar ab {answer.available_at} (in {wait:.1f} s)",
+                f"available at {answer.available_at} ({wait:.1f} s from now)",
+            ),
             exchange=first,
             hint=condition("DP-13").hint,
         )
@@ -994,16 +1324,28 @@ async def _dp13(run: _Run, sleep: Sleep, progress: Callable[[str], None]) -> Sec
         # Announced, but not collected: the condition is not fully tested and must not pass.
         checks.append(
             _skip(
-                "collect the announced evidence",
-                f"announced {wait:.0f} s ahead, more than the suite waits ({target.max_wait:g} s)",
+                _("den angekündigten Nachweis abholen", "collect the announced evidence"),
+                _(
+                    f"{wait:.0f} s im Voraus angekündigt, länger als die Suite wartet "
+                    f"({target.max_wait:g} s)",
+                    f"announced {wait:.0f} s ahead, more than the suite waits "
+                    f"({target.max_wait:g} s)",
+                ),
                 f"--max-wait {int(wait) + 30}",
             )
         )
         return Section.for_condition(condition("DP-13"), checks, requires_all=True)
-    progress(f"DP-13 waiting {max(wait, 0):.0f} s for the announced evidence")
+    progress(
+        _(
+            f"DP-13 wartet {max(wait, 0):.0f} s auf den angekündigten Nachweis",
+            f"DP-13 waiting {max(wait, 0):.0f} s for the announced evidence",
+        )
+    )
     await sleep(max(wait, 0) + 0.05)
-    again = run.factory.redeliver(run.deliveries["asynchronous person"])
-    second = await run.deliver("asynchronous person, collected", again)
+    again = run.factory.redeliver(run.deliveries[str(_ASYNCHRONOUS)])
+    second = await run.deliver(
+        _("asynchrone Person, abgeholt", "asynchronous person, collected"), again
+    )
     request_id = f"urn:uuid:{again.request.request_id}"
     ok = (
         second.answer.kind == "0102"
@@ -1012,9 +1354,14 @@ async def _dp13(run: _Run, sleep: Sleep, progress: Callable[[str], None]) -> Sec
     )
     checks.append(
         _check(
-            "the same 0101 after ResponseAvailableDateTime gets the evidence",
+            _(
+                "dieselbe 0101 nach ResponseAvailableDateTime erhält den Nachweis",
+                "the same 0101 after ResponseAvailableDateTime gets the evidence",
+            ),
             ok,
-            expected=f"0102 with evidence for {request_id}",
+            expected=_(
+                f"0102 mit Nachweis für {request_id}", f"0102 with evidence for {request_id}"
+            ),
             actual=second.describe(),
             exchange=second,
             hint=condition("DP-13").hint,
@@ -1024,18 +1371,20 @@ async def _dp13(run: _Run, sleep: Sleep, progress: Callable[[str], None]) -> Sec
 
 
 async def _dp12(run: _Run, progress: Callable[[str], None]) -> Section:
-    progress("DP-12 protocol export")
+    progress(_("DP-12 Protokollexport", "DP-12 protocol export"))
     target = run.target
     url = target.protocol_export or (target.base_url + PROVIDER_TRANSFERS_PATH)
     expectations: list[tuple[str, str, bool]] = [
-        ("valid request", "delivered", True),
-        ("unknown person", "refused:EDM:ERR:0004", True),
+        (str(_VALID), "delivered", True),
+        (str(_UNKNOWN), "refused:EDM:ERR:0004", True),
     ]
-    if "IDNr with a wrong check digit" in run.deliveries:
-        expectations.append(("IDNr with a wrong check digit", "refused:EDM:ERR:0003", False))
-    option = (
+    if str(_WRONG_IDNR) in run.deliveries:
+        expectations.append((str(_WRONG_IDNR), "refused:EDM:ERR:0003", False))
+    option = _(
+        "GET /provider/v1/transfers?requestId=… bereitstellen (docs/SAK.md, 'Protocol "
+        "export'), oder --protocol-export URL, wo Ihr Register ihn bereitstellt",
         "serve GET /provider/v1/transfers?requestId=… (docs/SAK.md, 'Protocol export'), or "
-        "--protocol-export URL where your register serves it"
+        "--protocol-export URL where your register serves it",
     )
     checks: list[Check] = []
     for name, outcome, with_idnr in expectations:
@@ -1052,8 +1401,11 @@ async def _dp12(run: _Run, progress: Callable[[str], None]) -> Section:
         except httpx.HTTPError as exc:
             checks.append(
                 _skip(
-                    f"{name} logged",
-                    f"the protocol export at {url} does not answer ({type(exc).__name__})",
+                    _(f"{name} protokolliert", f"{name} logged"),
+                    _(
+                        f"der Protokollexport unter {url} antwortet nicht ({type(exc).__name__})",
+                        f"the protocol export at {url} does not answer ({type(exc).__name__})",
+                    ),
                     option,
                 )
             )
@@ -1063,8 +1415,11 @@ async def _dp12(run: _Run, progress: Callable[[str], None]) -> Section:
                 condition("DP-12"),
                 [
                     _skip(
-                        "protocol export",
-                        f"{url} is not served (HTTP {response.status_code})",
+                        _("Protokollexport", "protocol export"),
+                        _(
+                            f"{url} wird nicht bereitgestellt (HTTP {response.status_code})",
+                            f"{url} is not served (HTTP {response.status_code})",
+                        ),
                         option,
                     )
                 ],
@@ -1074,9 +1429,12 @@ async def _dp12(run: _Run, progress: Callable[[str], None]) -> Section:
         if entries is None:
             checks.append(
                 _check(
-                    f"{name} logged",
+                    _(f"{name} protokolliert", f"{name} logged"),
                     False,
-                    expected="200 with {'transfers': [...]} for the register's own SAK",
+                    expected=_(
+                        "200 mit {'transfers': [...]} für den eigenen SAK des Registers",
+                        "200 with {'transfers': [...]} for the register's own SAK",
+                    ),
                     actual=f"HTTP {response.status_code}: {excerpt(response.content, 200)}",
                     hint=condition("DP-12").hint,
                 )
@@ -1122,24 +1480,51 @@ def _logged(
     problems: list[str] = []
     match = [e for e in entries if e.get("outcome") == outcome]
     if not match:
-        found = ", ".join(sorted(str(e.get("outcome")) for e in entries)) or "none"
-        problems.append(f"no entry with outcome {outcome} (logged: {found})")
+        found = ", ".join(sorted(str(e.get("outcome")) for e in entries)) or _("keiner", "none")
+        problems.append(
+            _(
+                f"kein Eintrag mit dem Ergebnis {outcome} (protokolliert: {found})",
+                f"no entry with outcome {outcome} (logged: {found})",
+            )
+        )
     else:
         entry = match[0]
         if entry.get("consumer") != delivery.metadata.consumer:
-            problems.append(f"consumer {entry.get('consumer')!r}")
+            problems.append(
+                _(
+                    f"Datennutzer {entry.get('consumer')!r}",
+                    f"consumer {entry.get('consumer')!r}",
+                )
+            )
         if entry.get("evidenceType") not in (type_spec.name, type_spec.classification):
-            problems.append(f"evidence type {entry.get('evidenceType')!r}")
+            problems.append(
+                _(
+                    f"Nachweistyp {entry.get('evidenceType')!r}",
+                    f"evidence type {entry.get('evidenceType')!r}",
+                )
+            )
         if entry.get("purpose") != delivery.metadata.purpose:
-            problems.append(f"purpose {entry.get('purpose')!r}")
+            problems.append(
+                _(f"Zweck {entry.get('purpose')!r}", f"purpose {entry.get('purpose')!r}")
+            )
         if with_idnr and idnr is not None and entry.get("idnr") != idnr:
-            problems.append("the IDNr is not logged (the citizen's cockpit could not show it)")
+            problems.append(
+                _(
+                    "die IDNr ist nicht protokolliert (das Datenschutzcockpit der Bürgerin oder "
+                    "des Bürgers könnte sie nicht zeigen)",
+                    "the IDNr is not logged (the citizen's cockpit could not show it)",
+                )
+            )
+    with_the_idnr = _(", die IDNr", ", the IDNr") if with_idnr and idnr else ""
     return Check(
-        f"{name} logged",
+        _(f"{name} protokolliert", f"{name} logged"),
         Status.FAILED if problems else Status.PASSED,
-        expected=f"an entry for urn:uuid:{request.request_id}: outcome {outcome}, consumer "
-        f"{delivery.metadata.consumer}, evidence type, purpose"
-        + (", the IDNr" if with_idnr and idnr else ""),
-        actual="; ".join(problems) or "logged",
+        expected=_(
+            f"ein Eintrag für urn:uuid:{request.request_id}: Ergebnis {outcome}, Datennutzer "
+            f"{delivery.metadata.consumer}, Nachweistyp, Zweck{with_the_idnr}",
+            f"an entry for urn:uuid:{request.request_id}: outcome {outcome}, consumer "
+            f"{delivery.metadata.consumer}, evidence type, purpose{with_the_idnr}",
+        ),
+        actual="; ".join(problems) or _("protokolliert", "logged"),
         hint=condition("DP-12").hint if problems else "",
     )

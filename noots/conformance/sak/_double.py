@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from noots import messages
 from noots.clock import Clock
+from noots.conformance.i18n import Text
 from noots.conformance.requests import unverified_parts
 from noots.envelope import EnvelopeHeader, build_envelope, request_digest, seal
 from noots.errors import NootsError
@@ -53,6 +54,29 @@ class Answering(StrEnum):
     OTHER_PROVIDER = "sent on behalf of another register"
     STALE = "created an hour ago"
     OTHER_REQUEST = "answering another request id"
+
+    @property
+    def description(self) -> str:
+        """How the answer is made, in the report language (the value is its English)."""
+        return str(_DESCRIPTIONS[self])
+
+
+_DESCRIPTIONS = {
+    Answering.VALID: Text("gültig", "valid"),
+    Answering.TAMPERED: Text("nach dem Signieren verändert", "tampered after signing"),
+    Answering.UNSIGNED: Text("unsigniert", "unsigned"),
+    Answering.UNBOUND: Text("an andere Anfragebytes gebunden", "bound to other request bytes"),
+    Answering.OTHER_SAK: Text(
+        "vom SAK eines anderen Registers signiert", "signed by another register's SAK"
+    ),
+    Answering.OTHER_PROVIDER: Text(
+        "im Namen eines anderen Registers gesendet", "sent on behalf of another register"
+    ),
+    Answering.STALE: Text("vor einer Stunde erstellt", "created an hour ago"),
+    Answering.OTHER_REQUEST: Text(
+        "mit der Kennung einer anderen Nachweisanfrage", "answering another request id"
+    ),
+}
 
 
 @dataclass

@@ -40,6 +40,7 @@ from noots.conformance.attacks import ATTACKS, AttackKit, personal_data
 from noots.conformance.catalogue import SAK_CONDITIONS, condition
 from noots.conformance.consumer_api import ConsumerApi, submit
 from noots.conformance.credentials import ScratchIssuer, TokenMint, revoked_credential
+from noots.conformance.i18n import _
 from noots.conformance.report import Check, Report, Section, Status, excerpt
 from noots.conformance.requests import RequestFactory, SignedRequest
 from noots.conformance.sak._double import EVIDENCE_MARKER, Answering, ProviderSakDouble
@@ -220,29 +221,56 @@ def _refused(
     wanted = [c.value for c in codes] if codes is not None else None
     problems: list[str] = []
     if exchange.transport_error:
-        problems.append(f"no answer: {exchange.transport_error}")
+        problems.append(
+            _(
+                f"keine Antwort: {exchange.transport_error}",
+                f"no answer: {exchange.transport_error}",
+            )
+        )
     elif (
         exchange.status is not None
         and exchange.status >= 500
         and not (answer.is_error or _problem_code(exchange))
     ):
-        problems.append(f"HTTP {exchange.status} without a refusal: a crash, not a clean refusal")
+        problems.append(
+            _(
+                f"HTTP {exchange.status} ohne Ablehnung: ein Absturz, keine saubere Ablehnung",
+                f"HTTP {exchange.status} without a refusal: a crash, not a clean refusal",
+            )
+        )
     else:
         code = answer.code if answer.is_error else _problem_code(exchange)
         if code is None and exchange.status is not None and exchange.status >= 400:
-            code = "(HTTP error)"
+            code = _("(HTTP-Fehler)", "(HTTP error)")
         if code is None:
-            problems.append(f"not refused: {answer.describe()}")
+            problems.append(
+                _(f"nicht abgelehnt: {answer.describe()}", f"not refused: {answer.describe()}")
+            )
         elif wanted is not None and code not in wanted:
-            problems.append(f"code {code}, expected {' or '.join(wanted)}")
+            either = _(" oder ", " or ").join(wanted)
+            problems.append(_(f"Code {code}, erwartet {either}", f"code {code}, expected {either}"))
         if answer.has_evidence or b"RepositoryItem" in exchange.body:
-            problems.append("the answer carries evidence")
+            problems.append(_("die Antwort enthält einen Nachweis", "the answer carries evidence"))
         leaks = _leaks(exchange.body, subjects)
         if leaks:
-            problems.append(f"personal data in the answer: {', '.join(leaks)}")
-    expected = (
-        f"a refusal {' or '.join(wanted)}" if wanted else "a clean refusal (any code)"
-    ) + ", no evidence, no personal data"
+            problems.append(
+                _(
+                    f"personenbezogene Daten in der Antwort: {', '.join(leaks)}",
+                    f"personal data in the answer: {', '.join(leaks)}",
+                )
+            )
+    if wanted:
+        either = _(" oder ", " or ").join(wanted)
+        expected = _(
+            f"eine Ablehnung {either}, kein Nachweis, keine personenbezogenen Daten",
+            f"a refusal {either}, no evidence, no personal data",
+        )
+    else:
+        expected = _(
+            "eine saubere Ablehnung (beliebiger Code), kein Nachweis, keine personenbezogenen "
+            "Daten",
+            "a clean refusal (any code), no evidence, no personal data",
+        )
     return Check(
         name,
         Status.FAILED if problems else Status.PASSED,
@@ -393,9 +421,16 @@ async def run_sak_suite(
                 sections = [health, *(await _consumer_side(run, double, progress))]
     order = {c.id: i for i, c in enumerate(SAK_CONDITIONS)}
     sections.sort(key=lambda s: order[s.id])
+    if target.side == "provider":
+        side = _("Seite des Datenhalters", "provider side")
+    else:
+        side = _("Seite des Online-Dienstes", "consumer side")
     return Report(
         "sak",
-        f"SAK conformance of {target.sak_id} ({target.side} side)",
+        _(
+            f"Konformität des SAK {target.sak_id} ({side})",
+            f"SAK conformance of {target.sak_id} ({side})",
+        ),
         target.base_url,
         started,
         clock.now(),
@@ -427,8 +462,12 @@ async def _health(run: _Run) -> Section:
     check = Check(
         "GET /health",
         Status.PASSED if ok else Status.FAILED,
-        "200 (healthy) or 503 (degraded) with a JSON body",
-        f"HTTP {response.status_code}" + ("" if is_json else ", body is not JSON"),
+        _(
+            "200 (betriebsbereit) oder 503 (eingeschränkt) mit JSON-Inhalt",
+            "200 (healthy) or 503 (degraded) with a JSON body",
+        ),
+        f"HTTP {response.status_code}"
+        + ("" if is_json else _(", Inhalt ist kein JSON", ", body is not JSON")),
         request=f"GET {url}",
         response=excerpt(response.content, 500),
         hint="" if ok else condition("SAK-10").hint,
@@ -468,28 +507,37 @@ async def _provider_side(
 ) -> list[Section]:
     target = run.target
     subjects: list[Subject] = [target.subject]
-    progress("a valid envelope")
-    valid = await run.post("valid envelope", run.fresh().raw)
+    progress(_("ein gültiger Umschlag", "a valid envelope"))
+    valid = await run.post(_("gültiger Umschlag", "valid envelope"), run.fresh().raw)
     if valid.transport_error is not None:
         raise UpstreamError(
             f"{target.base_url}{TRANSPORT_PATH} does not answer ({valid.transport_error})"
         )
     control = Check(
-        "a valid envelope is answered with the register's 0102",
+        _(
+            "ein gültiger Umschlag wird mit der 0102 des Registers beantwortet",
+            "a valid envelope is answered with the register's 0102",
+        ),
         Status.PASSED if valid.answer.kind == "0102" else Status.FAILED,
-        expected="HTTP 200 with a signed 0102 (the register behind the SAK delivers)",
+        expected=_(
+            "HTTP 200 mit einer signierten 0102 (das Register hinter dem SAK liefert)",
+            "HTTP 200 with a signed 0102 (the register behind the SAK delivers)",
+        ),
         actual=valid.describe(),
         request=excerpt(valid.raw, 1000),
         response=excerpt(valid.body, 1200),
         hint=""
         if valid.answer.kind == "0102"
-        else "Deliver a verified 0101 to your register and sign its 0102 back.",
+        else _(
+            "Eine geprüfte 0101 an Ihr Register übergeben und seine 0102 signiert zurückgeben.",
+            "Deliver a verified 0101 to your register and sign its 0102 back.",
+        ),
     )
     credential = revoked_credential(pki_dir, clock=run.clock)
     kit = _kit(run, XmlSigner(credential) if credential is not None else None)
     sections: list[Section] = []
 
-    progress("SAK-01 signature")
+    progress(_("SAK-01 Signatur", "SAK-01 signature"))
     sak01 = [control]
     for name in _SIGNATURE:
         attack = ATTACKS[name]
@@ -506,18 +554,36 @@ async def _provider_side(
     sak01.extend(c for c in kit_checks if not c.name.startswith("re-encoding"))
     sections.append(Section.for_condition(condition("SAK-01"), sak01))
 
-    progress("SAK-02 certificates and CRL")
+    progress(_("SAK-02 Zertifikate und Zertifikatssperrliste", "SAK-02 certificates and CRL"))
     hint = condition("SAK-02").hint
     sak02: list[Check] = []
     for name, credential_of in (
-        ("signed with an expired certificate", run.scratch.expired),
-        ("signed with a certificate that is not yet valid", run.scratch.not_yet_valid),
-        ("signed with a certificate of another CA", run.scratch.foreign),
+        (
+            _("mit einem abgelaufenen Zertifikat signiert", "signed with an expired certificate"),
+            run.scratch.expired,
+        ),
+        (
+            _(
+                "mit einem noch nicht gültigen Zertifikat signiert",
+                "signed with a certificate that is not yet valid",
+            ),
+            run.scratch.not_yet_valid,
+        ),
+        (
+            _(
+                "mit einem Zertifikat einer anderen CA signiert",
+                "signed with a certificate of another CA",
+            ),
+            run.scratch.foreign,
+        ),
     ):
         signer = XmlSigner(credential_of(run.own_sak, Role.SAK))
         exchange = await run.post(name, run.fresh(signer=signer).raw)
         sak02.append(_refused(name, exchange, [EdmCode.AUTHENTICATION], subjects, hint))
-    name = "signed by the online service itself (role consumer, not sak)"
+    name = _(
+        "vom Online-Dienst selbst signiert (Rolle consumer, nicht sak)",
+        "signed by the online service itself (role consumer, not sak)",
+    )
     raw = run.fresh(sender=target.consumer, signer=run.factory.consumer_signer(target.consumer)).raw
     sak02.append(
         _refused(name, await run.post(name, raw), [EdmCode.AUTHENTICATION], subjects, hint)
@@ -531,31 +597,47 @@ async def _provider_side(
     else:
         sak02.append(
             Check(
-                "signed by a revoked sender",
+                _("von einem gesperrten Absender signiert", "signed by a revoked sender"),
                 Status.SKIPPED,
-                actual="the PKI holds no revoked identity",
-                hint="run the command once with --prepare (it issues and revokes one)",
+                actual=_(
+                    "die PKI enthält keine gesperrte Identität",
+                    "the PKI holds no revoked identity",
+                ),
+                hint=_(
+                    "den Befehl einmal mit --prepare ausführen (es stellt eine aus und sperrt sie)",
+                    "run the command once with --prepare (it issues and revokes one)",
+                ),
             )
         )
     sections.append(Section.for_condition(condition("SAK-02"), sak02, requires_all=True))
 
-    progress("SAK-03 freshness and replay")
+    progress(_("SAK-03 Frische und Wiederholung", "SAK-03 freshness and replay"))
     hint = condition("SAK-03").hint
     sak03: list[Check] = []
     once = run.fresh().raw
-    await run.post("replay (first copy)", once)
+    await run.post(_("Wiederholung (erste Kopie)", "replay (first copy)"), once)
+    twice = _("derselbe Umschlag zweimal", "the same envelope twice")
     sak03.append(
         _refused(
-            "the same envelope twice",
-            await run.post("the same envelope twice", once),
+            twice,
+            await run.post(twice, once),
             [EdmCode.INVALID_REQUEST],
             subjects,
             hint,
         )
     )
     for name, shift in (
-        ("an envelope created an hour ago", timedelta(hours=-1)),
-        ("an envelope created an hour ahead", timedelta(hours=1)),
+        (
+            _("ein Umschlag, vor einer Stunde erstellt", "an envelope created an hour ago"),
+            timedelta(hours=-1),
+        ),
+        (
+            _(
+                "ein Umschlag, eine Stunde in der Zukunft erstellt",
+                "an envelope created an hour ahead",
+            ),
+            timedelta(hours=1),
+        ),
     ):
         raw = run.fresh(created=run.clock.now() + shift).raw
         sak03.append(
@@ -563,7 +645,7 @@ async def _provider_side(
         )
     sections.append(Section.for_condition(condition("SAK-03"), sak03))
 
-    progress("SAK-04 hostile XML")
+    progress(_("SAK-04 feindseliges XML", "SAK-04 hostile XML"))
     hint = condition("SAK-04").hint
     sak04: list[Check] = []
     for name in _HOSTILE:
@@ -573,33 +655,46 @@ async def _provider_side(
         )
         sak04.append(_refused(attack.description, exchange, None, subjects, hint))
     for encoding in ("utf-16", "utf-32", "iso-8859-1"):
-        name = f"a valid envelope re-encoded as {encoding.upper()}"
+        name = _(
+            f"ein gültiger Umschlag, umkodiert in {encoding.upper()}",
+            f"a valid envelope re-encoded as {encoding.upper()}",
+        )
         exchange = await run.post(name, _reencoded(run.fresh().raw, encoding))
         sak04.append(_refused(name, exchange, None, subjects, hint))
     sak04.extend(reencoded)
-    after = await run.post("valid envelope after the hostile ones", run.fresh().raw)
+    after = await run.post(
+        _("gültiger Umschlag nach den feindseligen", "valid envelope after the hostile ones"),
+        run.fresh().raw,
+    )
     sak04.append(
         Check(
-            "a valid envelope is still answered after the hostile ones",
+            _(
+                "ein gültiger Umschlag wird nach den feindseligen noch beantwortet",
+                "a valid envelope is still answered after the hostile ones",
+            ),
             Status.PASSED if after.answer.kind == "0102" else Status.FAILED,
-            expected="a signed 0102",
+            expected=_("eine signierte 0102", "a signed 0102"),
             actual=after.describe(),
             hint=""
             if after.answer.kind == "0102"
-            else "A hostile envelope must never stall the SAK or poison its state.",
+            else _(
+                "Ein feindseliger Umschlag darf den SAK nie blockieren oder seinen Zustand "
+                "verderben.",
+                "A hostile envelope must never stall the SAK or poison its state.",
+            ),
         )
     )
     sections.append(Section.for_condition(condition("SAK-04"), sak04))
 
-    progress("SAK-05 sender and addressing")
+    progress(_("SAK-05 Absender und Adressierung", "SAK-05 sender and addressing"))
     sections.append(
         Section.for_condition(condition("SAK-05"), await _addressing(run, kit, subjects))
     )
 
-    progress("SAK-09 access tokens")
+    progress(_("SAK-09 Zugriffstoken", "SAK-09 access tokens"))
     sections.append(Section.for_condition(condition("SAK-09"), await _tokens(run, credential)))
 
-    progress("SAK-08 TLS peer")
+    progress(_("SAK-08 TLS-Gegenstelle", "SAK-08 TLS peer"))
     sections.append(await _tls_peer(run, pki_dir, transport, tls, subjects))
 
     sections.append(Section.for_condition(condition("SAK-06"), _bound(run)))
@@ -629,14 +724,20 @@ async def _addressing(run: _Run, kit: AttackKit, subjects: Sequence[Subject]) ->
         other_sak = topology.sak_id(other_consumer)
         probes.append(
             (
-                "Sender names another SAK than the one that signed",
+                _(
+                    "Sender nennt einen anderen SAK als den, der signiert hat",
+                    "Sender names another SAK than the one that signed",
+                ),
                 run.fresh(sender=other_sak, signer=run.factory.consumer_signer(run.own_sak)).raw,
                 [EdmCode.AUTHENTICATION],
             )
         )
         probes.append(
             (
-                "OnBehalfOf another online service than the sending SAK serves",
+                _(
+                    "OnBehalfOf ein anderer Online-Dienst als der, den der sendende SAK bedient",
+                    "OnBehalfOf another online service than the sending SAK serves",
+                ),
                 run.fresh(on_behalf_of=other_consumer).raw,
                 [EdmCode.AUTHENTICATION],
             )
@@ -649,7 +750,10 @@ async def _addressing(run: _Run, kit: AttackKit, subjects: Sequence[Subject]) ->
         )
         probes.append(
             (
-                "a 0101 of another requester than OnBehalfOf",
+                _(
+                    "eine 0101 eines anderen Anfragenden als OnBehalfOf",
+                    "a 0101 of another requester than OnBehalfOf",
+                ),
                 run.factory.sign(
                     request,
                     sender=run.own_sak,
@@ -661,14 +765,14 @@ async def _addressing(run: _Run, kit: AttackKit, subjects: Sequence[Subject]) ->
         )
     probes.append(
         (
-            "Recipient another SAK",
+            _("Recipient ein anderer SAK", "Recipient another SAK"),
             run.fresh(recipient=topology.sak_id(other_register)).raw,
             [EdmCode.INVALID_REQUEST, EdmCode.UNRESOLVED_REFERENCE, EdmCode.AUTHENTICATION],
         )
     )
     probes.append(
         (
-            "a service id of another register",
+            _("eine Dienstkennung eines anderen Registers", "a service id of another register"),
             run.fresh(service_id=topology.service_id(other_register, target.evidence_type)).raw,
             [EdmCode.UNRESOLVED_REFERENCE],
         )
@@ -687,9 +791,9 @@ async def _tokens(run: _Run, revoked: Any) -> list[Check]:
     )
     mint = run.mint
     calls: list[tuple[str, str | None]] = [
-        ("no access token", None),
+        (_("kein Zugriffstoken", "no access token"), None),
         (
-            "an expired token",
+            _("ein abgelaufenes Token", "an expired token"),
             "Bearer "
             + mint.token(
                 run.own_sak,
@@ -699,11 +803,14 @@ async def _tokens(run: _Run, revoked: Any) -> list[Check]:
             ),
         ),
         (
-            "a token for another audience",
+            _("ein Token für eine andere Zielgruppe", "a token for another audience"),
             mint.bearer(run.own_sak, Role.SAK, topology.sak_id(other_register)),
         ),
         (
-            "a token of role consumer (the online service's own)",
+            _(
+                "ein Token der Rolle consumer (das des Online-Dienstes selbst)",
+                "a token of role consumer (the online service's own)",
+            ),
             mint.bearer(target.consumer, Role.CONSUMER, target.sak_id),
         ),
     ]
@@ -711,7 +818,10 @@ async def _tokens(run: _Run, revoked: Any) -> list[Check]:
     if others:
         calls.append(
             (
-                "a token of another SAK than the one that signed",
+                _(
+                    "ein Token eines anderen SAK als des signierenden",
+                    "a token of another SAK than the one that signed",
+                ),
                 mint.bearer(topology.sak_id(others[0]), Role.SAK, target.sak_id),
             )
         )
@@ -720,7 +830,10 @@ async def _tokens(run: _Run, revoked: Any) -> list[Check]:
         exchange = await run.post(name, run.fresh().raw, authorization=authorization)
         checks.append(_token_refusal(name, exchange, hint))
     if revoked is not None:
-        name = "a token bound to a revoked certificate"
+        name = _(
+            "ein Token, gebunden an ein gesperrtes Zertifikat",
+            "a token bound to a revoked certificate",
+        )
         authorization = "Bearer " + mint.token(run.own_sak, Role.SAK, target.sak_id, client=revoked)
         exchange = await run.post(name, run.fresh().raw, authorization=authorization)
         checks.append(_token_refusal(name, exchange, hint))
@@ -737,7 +850,7 @@ def _token_refusal(name: str, exchange: Exchange, hint: str) -> Check:
     return Check(
         name,
         Status.PASSED if ok else Status.FAILED,
-        expected="401 or 403, no data",
+        expected=_("401 oder 403, keine Daten", "401 or 403, no data"),
         actual=exchange.describe(),
         request=excerpt(exchange.raw, 600),
         response=excerpt(exchange.body, 900),
@@ -755,10 +868,13 @@ async def _tls_peer(
 ) -> Section:
     if tls is None:
         check = Check(
-            "a valid envelope over another participant's TLS certificate",
+            _(
+                "ein gültiger Umschlag über das TLS-Zertifikat eines anderen Teilnehmers",
+                "a valid envelope over another participant's TLS certificate",
+            ),
             Status.SKIPPED,
-            actual="the SAK was reached without TLS",
-            hint="an https:// target (or --tls)",
+            actual=_("der SAK wurde ohne TLS erreicht", "the SAK was reached without TLS"),
+            hint=_("ein https://-Ziel (oder --tls)", "an https:// target (or --tls)"),
         )
         return Section.for_condition(condition("SAK-08"), [check])
     others = [
@@ -766,12 +882,21 @@ async def _tls_peer(
     ]
     other = run.topology.sak_id(others[0]) if others else run.target.consumer
     context = _context(run.mint, pki_dir, other, Role.SAK, tls)
-    name = f"a valid envelope of {run.own_sak} over the TLS certificate of {other}"
+    name = _(
+        f"ein gültiger Umschlag von {run.own_sak} über das TLS-Zertifikat von {other}",
+        f"a valid envelope of {run.own_sak} over the TLS certificate of {other}",
+    )
     async with httpx.AsyncClient(transport=transport, trust_env=False, verify=context) as http:
         exchange = await run.post(name, run.fresh().raw, http=http)
     if exchange.transport_error is not None:
         check = Check(
-            name, Status.PASSED, "refused", f"connection refused ({exchange.transport_error})"
+            name,
+            Status.PASSED,
+            _("abgelehnt", "refused"),
+            _(
+                f"Verbindung abgelehnt ({exchange.transport_error})",
+                f"connection refused ({exchange.transport_error})",
+            ),
         )
     else:
         check = _refused(
@@ -804,13 +929,25 @@ def _bound(run: _Run) -> list[Check]:
     hint = condition("SAK-06").hint
     return [
         Check(
-            f"every answer signed for {target.register}, bound ({graded - len(bad)} of {graded})",
+            _(
+                f"jede Antwort für {target.register} signiert, gebunden "
+                f"({graded - len(bad)} von {graded})",
+                f"every answer signed for {target.register}, bound ({graded - len(bad)} of "
+                f"{graded})",
+            ),
             Status.FAILED if bad or not graded else Status.PASSED,
-            expected=f"signature of {target.sak_id} (role sak), OnBehalfOf {target.register}, "
-            "InResponseTo = SHA-256 of the request bytes",
-            actual="; ".join(bad[:6]) + (f" (+{len(bad) - 6} more)" if len(bad) > 6 else "")
+            expected=_(
+                f"Signatur von {target.sak_id} (Rolle sak), OnBehalfOf {target.register}, "
+                "InResponseTo = SHA-256 der Anfragebytes",
+                f"signature of {target.sak_id} (role sak), OnBehalfOf {target.register}, "
+                "InResponseTo = SHA-256 of the request bytes",
+            ),
+            actual="; ".join(bad[:6])
+            + (_(f" (+{len(bad) - 6} weitere)", f" (+{len(bad) - 6} more)") if len(bad) > 6 else "")
             if bad
-            else "all signed, for the register, bound",
+            else _(
+                "alle signiert, für das Register, gebunden", "all signed, for the register, bound"
+            ),
             hint=hint if bad else "",
         )
     ]
@@ -851,7 +988,7 @@ async def _signature_kit(run: _Run, subjects: Sequence[Subject]) -> list[Check]:
                 Check(
                     exchange.name,
                     Status.PASSED if ok else Status.FAILED,
-                    expected="answered, or refused cleanly",
+                    expected=_("beantwortet oder sauber abgelehnt", "answered, or refused cleanly"),
                     actual=exchange.describe(),
                     hint="" if ok else condition("SAK-01").hint,
                 )
@@ -891,25 +1028,39 @@ async def _consumer_side(
         target.time_budget,
     )
     service_id = run.topology.service_id(target.register, target.evidence_type)
-    progress("SAK-07 answers checked")
+    progress(_("SAK-07 geprüfte Antworten", "SAK-07 answers checked"))
     hint = condition("SAK-07").hint
     checks: list[Check] = []
     for answering in Answering:
         double.answering = answering
         exchange = await api.retrieve(
-            f"answer {answering.value}", target.evidence_type, target.subject, region=target.region
+            _(f"Antwort {answering.description}", f"answer {answering.description}"),
+            target.evidence_type,
+            target.subject,
+            region=target.region,
         )
         if answering is Answering.VALID:
             ok = exchange.answer.kind == "0102" and exchange.answer.has_evidence
             checks.append(
                 Check(
-                    "a correct answer is handed on (the control)",
+                    _(
+                        "eine korrekte Antwort wird weitergegeben (die Kontrolle)",
+                        "a correct answer is handed on (the control)",
+                    ),
                     Status.PASSED if ok else Status.FAILED,
-                    expected="HTTP 200 with the 0102 and its evidence",
+                    expected=_(
+                        "HTTP 200 mit der 0102 und ihrem Nachweis",
+                        "HTTP 200 with the 0102 and its evidence",
+                    ),
                     actual=exchange.describe(),
                     request=excerpt(exchange.raw, 800),
                     response=excerpt(exchange.body, 1000),
-                    hint="" if ok else "Hand a verified, bound answer to the online service.",
+                    hint=""
+                    if ok
+                    else _(
+                        "Eine geprüfte, gebundene Antwort an den Online-Dienst weitergeben.",
+                        "Hand a verified, bound answer to the online service.",
+                    ),
                 )
             )
             continue
@@ -919,11 +1070,24 @@ async def _consumer_side(
         ok = exchange.transport_error is None and not leaked and exchange.answer.kind != "0102"
         checks.append(
             Check(
-                f"an answer {answering.value} is refused, nothing handed on",
+                _(
+                    f"eine Antwort, {answering.description}, wird abgelehnt, nichts weitergegeben",
+                    f"an answer {answering.description} is refused, nothing handed on",
+                ),
                 Status.PASSED if ok else Status.FAILED,
-                expected="a refusal (0103 or problem) without the evidence",
+                expected=_(
+                    "eine Ablehnung (0103 oder Problem) ohne den Nachweis",
+                    "a refusal (0103 or problem) without the evidence",
+                ),
                 actual=exchange.describe()
-                + ("; the evidence reached the online service" if leaked else ""),
+                + (
+                    _(
+                        "; der Nachweis erreichte den Online-Dienst",
+                        "; the evidence reached the online service",
+                    )
+                    if leaked
+                    else ""
+                ),
                 request=excerpt(exchange.raw, 800),
                 response=excerpt(exchange.body, 1000),
                 hint="" if ok else hint,
@@ -932,13 +1096,16 @@ async def _consumer_side(
     double.answering = Answering.VALID
     sections.append(Section.for_condition(condition("SAK-07"), checks))
 
-    progress("SAK-09 the consumer API's callers")
+    progress(_("SAK-09 die Aufrufer der Consumer-API", "SAK-09 the consumer API's callers"))
     topology = run.topology
     others = [c.participant_id for c in topology.consumers if c.participant_id != target.consumer]
     calls: list[tuple[str, str | None]] = [
-        ("no access token", None),
+        (_("kein Zugriffstoken", "no access token"), None),
         (
-            "an expired token of its online service",
+            _(
+                "ein abgelaufenes Token seines Online-Dienstes",
+                "an expired token of its online service",
+            ),
             "Bearer "
             + run.mint.token(
                 target.consumer,
@@ -948,14 +1115,20 @@ async def _consumer_side(
             ),
         ),
         (
-            "its online service's token for another audience (the IDA)",
+            _(
+                "das Token seines Online-Dienstes für eine andere Zielgruppe (die IDA)",
+                "its online service's token for another audience (the IDA)",
+            ),
             run.mint.bearer(target.consumer, Role.CONSUMER, topology.ida.participant_id),
         ),
     ]
     if others:
         calls.append(
             (
-                f"a valid token of another online service ({others[0]})",
+                _(
+                    f"ein gültiges Token eines anderen Online-Dienstes ({others[0]})",
+                    f"a valid token of another online service ({others[0]})",
+                ),
                 run.mint.bearer(others[0], Role.CONSUMER, target.sak_id),
             )
         )
@@ -978,7 +1151,12 @@ async def _consumer_side(
         token_checks.append(_token_refusal(name, exchange, condition("SAK-09").hint))
     sections.append(Section.for_condition(condition("SAK-09"), token_checks))
 
-    progress("SAK-04 hostile bodies on the consumer API")
+    progress(
+        _(
+            "SAK-04 feindselige Inhalte an der Consumer-API",
+            "SAK-04 hostile bodies on the consumer API",
+        )
+    )
     hostile_checks = []
     kit_request = run.fresh()
     for name in ("xxe_utf16", "billion_laughs", "parameter_entity", "oversize", "deep_nesting"):
@@ -989,7 +1167,10 @@ async def _consumer_side(
             _refused(attack.description, exchange, None, [target.subject], condition("SAK-04").hint)
         )
     for encoding in ("utf-16", "iso-8859-1"):
-        name = f"a valid 0101 re-encoded as {encoding.upper()}"
+        name = _(
+            f"eine gültige 0101, umkodiert in {encoding.upper()}",
+            f"a valid 0101 re-encoded as {encoding.upper()}",
+        )
         raw = _reencoded(messages.to_bytes(kit_request.request), encoding)
         exchange = await submit(api, name, raw, purpose="Test", service_id=service_id)
         hostile_checks.append(

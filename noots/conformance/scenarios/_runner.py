@@ -51,6 +51,7 @@ from noots.conformance.credentials import (
     prepare_pki,
     revoked_credential,
 )
+from noots.conformance.i18n import _
 from noots.conformance.report import EXIT_TOOL, Check, Report, Section, Status, excerpt
 from noots.conformance.requests import RequestFactory
 from noots.conformance.scenarios import Scenario, Step, parse_duration
@@ -118,14 +119,22 @@ class _Outcome:
 
     def describe(self) -> str:
         if self.outcome == "delivered":
-            who = f" by {self.provider}" if self.provider else ""
-            return f"delivered{who} ({self.attempts} envelope(s))"
+            who = _(f" von {self.provider}", f" by {self.provider}") if self.provider else ""
+            return _(
+                f"geliefert{who} ({self.attempts} Umschlag/Umschläge)",
+                f"delivered{who} ({self.attempts} envelope(s))",
+            )
         if self.outcome == "pending":
-            return "pending (ResponseAvailableDateTime)"
-        where = f" at {self.component}" if self.component else ""
-        kind = type(self.error).__name__ if self.error is not None else "refusal"
+            return _(
+                "ausstehend (ResponseAvailableDateTime)", "pending (ResponseAvailableDateTime)"
+            )
+        where = _(f" bei {self.component}", f" at {self.component}") if self.component else ""
+        kind = type(self.error).__name__ if self.error is not None else _("Ablehnung", "refusal")
         message = f": {self.error.message}" if self.error is not None else ""
-        return f"refused {self.code}{where} ({kind}){message}"
+        return _(
+            f"abgelehnt {self.code}{where} ({kind}){message}",
+            f"refused {self.code}{where} ({kind}){message}",
+        )
 
 
 @dataclass
@@ -201,7 +210,7 @@ class ScenarioRunner:
 
     # -- the run ----------------------------------------------------------------------------
 
-    async def run(self, scenarios: Sequence[Scenario], *, title: str = "Scenario suites") -> Report:
+    async def run(self, scenarios: Sequence[Scenario], *, title: str | None = None) -> Report:
         started = self.clock.now()
         sections = []
         async with httpx.AsyncClient(
@@ -215,29 +224,46 @@ class ScenarioRunner:
         target = self.access.url("platform")
         return Report(
             "scenario",
-            title,
+            title or _("Szenario-Suiten", "Scenario suites"),
             target,
             started,
             self.clock.now(),
             tuple(sections),
             notes=(
                 *self.changes,
-                *(f"tool failure: {text}" for text in self.tool_failures),
+                *(
+                    _(f"Werkzeugfehler: {text}", f"tool failure: {text}")
+                    for text in self.tool_failures
+                ),
             ),
         )
 
     async def run_scenario(self, scenario: Scenario, http: httpx.AsyncClient) -> Section:
-        self._progress(f"scenario {scenario.id}: {scenario.name}")
+        self._progress(
+            _(
+                f"Szenario {scenario.id}: {scenario.name}",
+                f"scenario {scenario.id}: {scenario.name}",
+            )
+        )
         state = _ScenarioState(clock_before=read_shared_offset(self.access.clock_file))
         checks: list[Check] = []
         aborted: str | None = None
         try:
             for index, step in enumerate(scenario.steps, start=1):
-                where = f"{scenario.path}:{step.line}" if scenario.path else f"step {index}"
+                where = (
+                    f"{scenario.path}:{step.line}"
+                    if scenario.path
+                    else _(f"Schritt {index}", f"step {index}")
+                )
                 name = f"{index}. {step.title}"
                 if aborted is not None:
                     checks.append(
-                        Check(name, Status.SKIPPED, actual=f"not run: {aborted}", hint=where)
+                        Check(
+                            name,
+                            Status.SKIPPED,
+                            actual=_(f"nicht ausgeführt: {aborted}", f"not run: {aborted}"),
+                            hint=where,
+                        )
                     )
                     continue
                 started = time.perf_counter()
@@ -246,12 +272,17 @@ class ScenarioRunner:
                 except (StepFailed, NootsError, httpx.HTTPError, OSError) as exc:
                     text = f"{type(exc).__name__}: {exc}"
                     self.tool_failures.append(f"{scenario.id} step {index}: {text}")
-                    aborted = f"step {index} could not be carried out"
+                    aborted = _(
+                        f"Schritt {index} konnte nicht ausgeführt werden",
+                        f"step {index} could not be carried out",
+                    )
                     check = Check(
                         name,
                         Status.FAILED,
-                        expected="the step can be carried out",
-                        actual=f"tool failure: {text}",
+                        expected=_(
+                            "der Schritt lässt sich ausführen", "the step can be carried out"
+                        ),
+                        actual=_(f"Werkzeugfehler: {text}", f"tool failure: {text}"),
                         hint=where,
                     )
                 seconds = time.perf_counter() - started
@@ -274,7 +305,7 @@ class ScenarioRunner:
             id=scenario.id,
             title=scenario.name,
             rule=scenario.description,
-            hint=f"See {scenario.path}" if scenario.path else "",
+            hint=_(f"Siehe {scenario.path}", f"See {scenario.path}") if scenario.path else "",
             checks=tuple(checks),
             conditions=scenario.conditions,
             source=str(scenario.path or ""),
@@ -285,14 +316,24 @@ class ScenarioRunner:
             try:
                 await self._admin(http, "DELETE", register, "/admin/v1/faults")
             except (StepFailed, httpx.HTTPError) as exc:
-                self.tool_failures.append(f"clearing the faults of {register}: {exc}")
+                self.tool_failures.append(
+                    _(
+                        f"Aufheben der Störungen von {register}: {exc}",
+                        f"clearing the faults of {register}: {exc}",
+                    )
+                )
         if state.clock_moved:
             write_shared_offset(self.access.clock_file, state.clock_before)
         for participant in state.revoked:
             try:
                 await asyncio.to_thread(self._reissue, participant)
             except (OSError, NootsError, UnknownParticipant) as exc:
-                self.tool_failures.append(f"re-issuing {participant}: {exc}")
+                self.tool_failures.append(
+                    _(
+                        f"Neuausstellung für {participant}: {exc}",
+                        f"re-issuing {participant}: {exc}",
+                    )
+                )
 
     async def _step(self, step: Step, state: _ScenarioState, http: httpx.AsyncClient) -> Check:
         handler = getattr(self, f"_do_{step.action}")
@@ -472,7 +513,10 @@ class ScenarioRunner:
                 clock=self.clock,
                 credential=False,
             )
-            self.changes.extend(f"changed the PKI: {change}" for change in prepared.changes)
+            self.changes.extend(
+                _(f"PKI geändert: {change}", f"changed the PKI: {change}")
+                for change in prepared.changes
+            )
             revoked = revoked_credential(self.access.pki_dir, clock=self.clock)
             with ScratchIssuer(self.access.pki_dir, clock=self.clock) as scratch:
                 if sak:
@@ -753,43 +797,100 @@ class ScenarioRunner:
         if wanted_outcome is None and "code" in expect:
             wanted_outcome = "refused"
         if wanted_outcome is not None and outcome.outcome != wanted_outcome:
-            problems.append(f"outcome {outcome.outcome}, expected {wanted_outcome}")
+            problems.append(
+                _(
+                    f"outcome {outcome.outcome}, erwartet {wanted_outcome}",
+                    f"outcome {outcome.outcome}, expected {wanted_outcome}",
+                )
+            )
         if "code" in expect and outcome.code != expect["code"]:
-            problems.append(f"code {outcome.code}, expected {expect['code']}")
+            problems.append(
+                _(
+                    f"code {outcome.code}, erwartet {expect['code']}",
+                    f"code {outcome.code}, expected {expect['code']}",
+                )
+            )
         if "component" in expect:
             component = consumer if expect["component"] == "consumer" else expect["component"]
             if outcome.component != component:
-                problems.append(f"detected at {outcome.component}, expected {component}")
+                problems.append(
+                    _(
+                        f"erkannt bei {outcome.component}, erwartet {component}",
+                        f"detected at {outcome.component}, expected {component}",
+                    )
+                )
         if "error" in expect:
             names = (
                 {cls.__name__ for cls in type(outcome.error).__mro__} if outcome.error else set()
             )
             if expect["error"] not in names:
-                found = type(outcome.error).__name__ if outcome.error else "no error"
-                problems.append(f"error {found}, expected {expect['error']}")
+                found = (
+                    type(outcome.error).__name__ if outcome.error else _("kein Fehler", "no error")
+                )
+                problems.append(
+                    _(
+                        f"error {found}, erwartet {expect['error']}",
+                        f"error {found}, expected {expect['error']}",
+                    )
+                )
         if "attempts" in expect and outcome.attempts != expect["attempts"]:
-            problems.append(f"{outcome.attempts} envelope(s), expected {expect['attempts']}")
-        if "provider" in expect and outcome.provider != expect["provider"]:
-            problems.append(f"answered by {outcome.provider}, expected {expect['provider']}")
-        if "status" in expect and outcome.status != expect["status"]:
-            problems.append(f"HTTP {outcome.status}, expected {expect['status']}")
-        if "signed_by" in expect and outcome.signed_by != expect["signed_by"]:
             problems.append(
-                f"answer signed and bound by {outcome.signed_by or 'nobody (unsigned or unbound)'}"
-                f", expected {expect['signed_by']}"
+                _(
+                    f"{outcome.attempts} Umschlag/Umschläge, erwartet {expect['attempts']}",
+                    f"{outcome.attempts} envelope(s), expected {expect['attempts']}",
+                )
+            )
+        if "provider" in expect and outcome.provider != expect["provider"]:
+            problems.append(
+                _(
+                    f"beantwortet von {outcome.provider}, erwartet {expect['provider']}",
+                    f"answered by {outcome.provider}, expected {expect['provider']}",
+                )
+            )
+        if "status" in expect and outcome.status != expect["status"]:
+            problems.append(
+                _(
+                    f"HTTP {outcome.status}, erwartet {expect['status']}",
+                    f"HTTP {outcome.status}, expected {expect['status']}",
+                )
+            )
+        if "signed_by" in expect and outcome.signed_by != expect["signed_by"]:
+            signer = outcome.signed_by or _(
+                "niemandem (unsigniert oder ungebunden)", "nobody (unsigned or unbound)"
+            )
+            problems.append(
+                _(
+                    f"Antwort signiert und gebunden von {signer}, erwartet {expect['signed_by']}",
+                    f"answer signed and bound by {signer}, expected {expect['signed_by']}",
+                )
             )
         if expect.get("no_personal_data") and outcome.leaks:
-            problems.append(f"personal data in the answer: {', '.join(outcome.leaks)}")
+            problems.append(
+                _(
+                    f"personenbezogene Daten in der Antwort: {', '.join(outcome.leaks)}",
+                    f"personal data in the answer: {', '.join(outcome.leaks)}",
+                )
+            )
         fields = expect.get("fields") or {}
         if fields:
             if outcome.result is None:
-                problems.append("no document to compare fields with")
+                problems.append(
+                    _(
+                        "kein Dokument, mit dem sich Felder vergleichen ließen",
+                        "no document to compare fields with",
+                    )
+                )
             else:
                 document = document_to_dict(outcome.result.document)
                 for path, value in fields.items():
                     actual = _lookup(document, path)
                     if not _matches(actual, value):
-                        problems.append(f"field {path} = {actual!r}, expected {value!r}")
+                        problems.append(
+                            _(
+                                f"Feld {path} = {actual!r}, erwartet {value!r}",
+                                f"field {path} = {actual!r}, expected {value!r}",
+                            )
+                        )
         expected_text = ", ".join(
             f"{key} {value}" for key, value in expect.items() if key != "fields"
         )
@@ -816,7 +917,8 @@ class ScenarioRunner:
         if params.get("clear"):
             await self._admin(http, "DELETE", register, "/admin/v1/faults")
             state.faults.discard(register)
-            return Check(step.title, Status.PASSED, "faults cleared", "faults cleared")
+            cleared = _("Störungen aufgehoben", "faults cleared")
+            return Check(step.title, Status.PASSED, cleared, cleared)
         plan: dict[str, Any]
         if "set" in params:
             plan = dict(params["set"])
@@ -830,7 +932,12 @@ class ScenarioRunner:
                 plan["count"] = params["count"]
         await self._admin(http, "PUT", register, "/admin/v1/faults", plan)
         state.faults.add(register)
-        return Check(step.title, Status.PASSED, f"fault plan {plan}", "set")
+        return Check(
+            step.title,
+            Status.PASSED,
+            _(f"Störungsplan {plan}", f"fault plan {plan}"),
+            _("gesetzt", "set"),
+        )
 
     async def _do_revoke(self, step: Step, state: _ScenarioState, http: httpx.AsyncClient) -> Check:
         participant = step.params["participant"]
@@ -838,7 +945,15 @@ class ScenarioRunner:
             http, "POST", "platform", "/admin/v1/revoke", {"participantId": participant}
         )
         state.revoked.append(participant)
-        return Check(step.title, Status.PASSED, "revoked", f"{participant} revoked, CRL published")
+        return Check(
+            step.title,
+            Status.PASSED,
+            _("gesperrt", "revoked"),
+            _(
+                f"{participant} gesperrt, Zertifikatssperrliste veröffentlicht",
+                f"{participant} revoked, CRL published",
+            ),
+        )
 
     def _reissue(self, participant: str) -> None:
         role = load_credential(self.access.pki_dir, participant).role
@@ -856,7 +971,12 @@ class ScenarioRunner:
         await asyncio.to_thread(self._reissue, participant)
         if participant in state.revoked:
             state.revoked.remove(participant)
-        return Check(step.title, Status.PASSED, "re-issued", f"new certificate for {participant}")
+        return Check(
+            step.title,
+            Status.PASSED,
+            _("neu ausgestellt", "re-issued"),
+            _(f"neues Zertifikat für {participant}", f"new certificate for {participant}"),
+        )
 
     async def _do_clock(self, step: Step, state: _ScenarioState, http: httpx.AsyncClient) -> Check:
         params = step.params
@@ -870,7 +990,13 @@ class ScenarioRunner:
         write_shared_offset(self.access.clock_file, offset)
         state.clock_moved = True
         return Check(
-            step.title, Status.PASSED, "clock moved", f"landscape clock now wall clock + {offset}"
+            step.title,
+            Status.PASSED,
+            _("Uhr verstellt", "clock moved"),
+            _(
+                f"Uhr der Landschaft jetzt Echtzeit + {offset}",
+                f"landscape clock now wall clock + {offset}",
+            ),
         )
 
     async def _do_tamper(self, step: Step, state: _ScenarioState, http: httpx.AsyncClient) -> Check:
@@ -890,7 +1016,13 @@ class ScenarioRunner:
             )
         )
         return Check(
-            step.title, Status.PASSED, "armed", "the next exchange with the SAK will be changed"
+            step.title,
+            Status.PASSED,
+            _("scharf geschaltet", "armed"),
+            _(
+                "der nächste Austausch mit dem SAK wird verändert",
+                "the next exchange with the SAK will be changed",
+            ),
         )
 
     # -- a citizen in a demo online service --------------------------------------------------
@@ -932,21 +1064,44 @@ class ScenarioRunner:
         if result.error:
             problems.append(result.error)
         if result.fetched_before_consent:
-            problems.append("evidence was fetched before the citizen consented")
+            problems.append(
+                _(
+                    "Nachweise wurden abgerufen, bevor die Bürgerin oder der Bürger einwilligte",
+                    "evidence was fetched before the citizen consented",
+                )
+            )
         if not result.received:
-            problems.append("no evidence reached the preview")
+            problems.append(
+                _("kein Nachweis erreichte die Vorschau", "no evidence reached the preview")
+            )
         elif not result.previewed:
-            problems.append("the preview offers no decision")
+            problems.append(
+                _("die Vorschau bietet keine Entscheidung", "the preview offers no decision")
+            )
         used_declined = sorted(declined & (result.used or frozenset()))
         if used_declined:
-            problems.append(f"declined but used: {', '.join(used_declined)}")
-        received = ", ".join(sorted(result.received or ())) or "nothing"
-        accepted = ", ".join(sorted(result.used or ())) or "nothing"
+            problems.append(
+                _(
+                    f"abgelehnt, aber verwendet: {', '.join(used_declined)}",
+                    f"declined but used: {', '.join(used_declined)}",
+                )
+            )
+        nothing = _("nichts", "nothing")
+        received = ", ".join(sorted(result.received or ())) or nothing
+        accepted = ", ".join(sorted(result.used or ())) or nothing
         return Check(
             step.title,
             Status.FAILED if problems else Status.PASSED,
-            expected="fetch only after consent, every evidence previewed, declined ones unused",
-            actual="; ".join(problems) or f"previewed {received}; used {accepted}",
+            expected=_(
+                "Abruf erst nach der Einwilligung, jeder Nachweis in der Vorschau, abgelehnte "
+                "unverwendet",
+                "fetch only after consent, every evidence previewed, declined ones unused",
+            ),
+            actual="; ".join(problems)
+            or _(
+                f"in der Vorschau {received}; verwendet {accepted}",
+                f"previewed {received}; used {accepted}",
+            ),
         )
 
     # -- expectations on logs, the DSC and health ---------------------------------------------
@@ -985,21 +1140,42 @@ class ScenarioRunner:
         outcomes = [e.outcome for e in entries]
         problems = []
         if state.last_request_id is None and params.get("count") != 0:
-            problems.append("no request was made before this step")
+            problems.append(
+                _(
+                    "vor diesem Schritt wurde keine Nachweisanfrage gestellt",
+                    "no request was made before this step",
+                )
+            )
         if "outcome" in params and params["outcome"] not in outcomes:
-            problems.append(f"no entry with outcome {params['outcome']}")
+            problems.append(
+                _(
+                    f"kein Eintrag mit dem Ergebnis {params['outcome']}",
+                    f"no entry with outcome {params['outcome']}",
+                )
+            )
         if "count" in params and len(entries) != params["count"]:
-            problems.append(f"{len(entries)} entries, expected {params['count']}")
+            problems.append(
+                _(
+                    f"{len(entries)} Einträge, erwartet {params['count']}",
+                    f"{len(entries)} entries, expected {params['count']}",
+                )
+            )
         if "outcome" not in params and "count" not in params and not entries:
-            problems.append("no entry for the request")
-        actual = (
-            f"{party} logged {', '.join(outcomes) or 'nothing'} for request "
-            f"{state.last_request_id}"
-            + (f"; chain of {verified} entries intact" if verified else "")
+            problems.append(_("kein Eintrag für die Nachweisanfrage", "no entry for the request"))
+        logged = ", ".join(outcomes) or _("nichts", "nothing")
+        actual = _(
+            f"{party} protokollierte {logged} für die Nachweisanfrage {state.last_request_id}",
+            f"{party} logged {logged} for request {state.last_request_id}",
+        ) + (
+            _(
+                f"; Kette aus {verified} Einträgen unversehrt",
+                f"; chain of {verified} entries intact",
+            )
+            if verified
+            else ""
         )
-        expected = f"{party} logged " + ", ".join(
-            f"{k} {v}" for k, v in params.items() if k not in ("party", "verify")
-        )
+        wanted = ", ".join(f"{k} {v}" for k, v in params.items() if k not in ("party", "verify"))
+        expected = _(f"{party} protokollierte {wanted}", f"{party} logged {wanted}")
         return Check(
             step.title,
             Status.FAILED if problems else Status.PASSED,
@@ -1041,27 +1217,56 @@ class ScenarioRunner:
             if _norm_id(t.get("requestId")) == (state.last_request_id or "-")
         ]
         if state.last_request_id is None:
-            problems.append("no request was sent before this step")
+            problems.append(
+                _(
+                    "vor diesem Schritt wurde keine Nachweisanfrage gesendet",
+                    "no request was sent before this step",
+                )
+            )
         if "count" in params and len(transfers) != params["count"]:
-            problems.append(f"{len(transfers)} transfers shown, expected {params['count']}")
+            problems.append(
+                _(
+                    f"{len(transfers)} Übermittlungen angezeigt, erwartet {params['count']}",
+                    f"{len(transfers)} transfers shown, expected {params['count']}",
+                )
+            )
         elif "count" not in params and not transfers:
-            problems.append("the citizen sees no transfer for the request")
+            problems.append(
+                _(
+                    "die Bürgerin oder der Bürger sieht keine Übermittlung für die Nachweisanfrage",
+                    "the citizen sees no transfer for the request",
+                )
+            )
         if transfers:
             shown = transfers[0]
             if "outcome" in params and shown.get("outcome") != params["outcome"]:
-                problems.append(f"outcome {shown.get('outcome')}, expected {params['outcome']}")
+                problems.append(
+                    _(
+                        f"outcome {shown.get('outcome')}, erwartet {params['outcome']}",
+                        f"outcome {shown.get('outcome')}, expected {params['outcome']}",
+                    )
+                )
             parties = {r.get("party") for r in shown.get("records", [])}
             missing = [p for p in params.get("parties", []) if p not in parties]
             if missing:
-                problems.append(f"no record of {', '.join(missing)} (records: {sorted(parties)})")
-        actual = f"{len(transfers)} transfer(s) for request {state.last_request_id}" + (
-            f", outcome {transfers[0].get('outcome')}" if transfers else ""
-        )
+                problems.append(
+                    _(
+                        f"kein Eintrag von {', '.join(missing)} (Einträge: {sorted(parties)})",
+                        f"no record of {', '.join(missing)} (records: {sorted(parties)})",
+                    )
+                )
+        actual = _(
+            f"{len(transfers)} Übermittlung(en) für die Nachweisanfrage {state.last_request_id}",
+            f"{len(transfers)} transfer(s) for request {state.last_request_id}",
+        ) + (f", outcome {transfers[0].get('outcome')}" if transfers else "")
+        wanted = ", ".join(f"{k} {v}" for k, v in params.items() if k not in ("identity", "idnr"))
         return Check(
             step.title,
             Status.FAILED if problems else Status.PASSED,
-            expected="the citizen's Datenschutzcockpit shows "
-            + ", ".join(f"{k} {v}" for k, v in params.items() if k not in ("identity", "idnr")),
+            expected=_(
+                f"das Datenschutzcockpit der Bürgerin oder des Bürgers zeigt {wanted}",
+                f"the citizen's Datenschutzcockpit shows {wanted}",
+            ),
             actual="; ".join(problems) + f" — {actual}" if problems else actual,
             response=excerpt(response.content, 1500),
         )
@@ -1090,7 +1295,7 @@ async def run_scenarios(
     scenarios: Sequence[Scenario],
     *,
     on_progress: Callable[[str], None] | None = None,
-    title: str = "Scenario suites",
+    title: str | None = None,
 ) -> ScenarioRun:
     """Run ``scenarios`` in order against the landscape ``access`` reaches."""
     runner = ScenarioRunner(access, on_progress=on_progress)

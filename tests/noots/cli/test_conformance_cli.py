@@ -70,11 +70,11 @@ def test_the_install_list_comes_before_the_run(cli_report: dict[str, Any]) -> No
     before the first probe."""
     output = cli_report["result"].output
     assert cli_report["result"].exit_code == 0, output
-    needs = output.index("What your register needs installed")
-    assert needs < output.index("… DP-15 health")
+    needs = output.index("Was Ihr Register installiert haben muss")
+    assert needs < output.index("… DP-15 Health-Endpunkt")
     assert "root-cert.pem" in output[: needs + 2000]
     assert "/pki/v1/crl" in output[: needs + 2000]
-    assert f"{KBA}.sak (role sak)" in output
+    assert f"{KBA}.sak (Rolle sak)" in output
 
 
 def test_a_run_does_not_change_the_pki(cli_report: dict[str, Any]) -> None:
@@ -86,8 +86,8 @@ def test_what_could_not_be_tested_is_named_with_its_option(cli_report: dict[str,
     """The announced answer is beyond --max-wait: DP-13 is skipped (never passed) and the
     summary names the option that would test it."""
     output = cli_report["result"].output
-    assert "DP-13 not tested" in output
-    assert "to test it: --max-wait" in output
+    assert "DP-13 nicht geprüft" in output
+    assert "prüfbar mit: --max-wait" in output
     data = json.loads((cli_report["dir"] / "report.json").read_text("utf-8"))
     statuses = {s["id"]: s["status"] for s in data["sections"]}
     assert statuses["DP-13"] == Status.SKIPPED.value
@@ -107,6 +107,24 @@ def test_cli_writes_signed_reports(cli_report: dict[str, Any], landscape: Landsc
     jsonschema.validate(data, report_json_schema())
     assert data["participant"] == KBA
     assert any("root-cert.pem" in note for note in data["notes"])
+
+
+def test_the_cli_report_is_german_by_default(cli_report: dict[str, Any]) -> None:
+    """Without --lang the summary, the HTML report and the JSON texts are German; the JSON's
+    machine values (ids, statuses) stay as they are."""
+    from noots.conformance import CONDITIONS
+
+    output = cli_report["result"].output
+    assert "BESTANDEN" in output
+    assert "Erfüllungsgrad" in output
+    html = (cli_report["dir"] / "report.html").read_text("utf-8")
+    assert '<html lang="de">' in html
+    assert CONDITIONS["DP-07"].de.title in html
+    data = json.loads((cli_report["dir"] / "report.json").read_text("utf-8"))
+    assert data["language"] == "de"
+    dp04 = next(s for s in data["sections"] if s["id"] == "DP-04")
+    assert dp04["title"] == CONDITIONS["DP-04"].de.title
+    assert dp04["status"] == "pass"
 
 
 def test_cli_report_verify_detects_an_edit(
@@ -155,7 +173,7 @@ def test_an_unreachable_register_is_exit_1_and_leaves_the_pki_alone(
         ],
     )
     assert result.exit_code == 1, result.output
-    assert "What your register needs installed" in result.output
+    assert "Was Ihr Register installiert haben muss" in result.output
     assert "does not answer" in result.output
     assert _pki_state(data_dir / "pki") == before
 
@@ -215,17 +233,19 @@ def test_passive_without_a_credential_names_prepare(fresh: Path, tmp_path: Path)
 
 def test_sak_suite_against_a_served_register_sak(landscape: Landscape, tmp_path: Path) -> None:
     """`noots conformance sak` against the served KBA SAK (after --prepare, which says what it
-    changed): exit 0, TLS named as not tested, signed reports."""
+    changed): exit 0, TLS named as not tested, signed reports; English with --lang en."""
     sak = f"{KBA}.sak"
     options = ["conformance", "sak", "--target", landscape.url(sak), "--participant", sak]
     common = _options(landscape.data_dir, landscape.topology_path)
     prepared = runner.invoke(app, [*options, "--prepare", *common])
     assert prepared.exit_code == 0, prepared.output
-    result = runner.invoke(app, [*options, "--report", str(tmp_path), *common])
+    result = runner.invoke(app, [*options, "--report", str(tmp_path), "--lang", "en", *common])
     assert result.exit_code == 0, result.output
     assert "SAK-08 not tested" in result.output
     data = json.loads((tmp_path / "report.json").read_text("utf-8"))
     assert data["kind"] == "sak"
+    assert data["language"] == "en"
+    assert '<html lang="en">' in (tmp_path / "report.html").read_text("utf-8")
     statuses = {s["id"]: s["status"] for s in data["sections"]}
     assert statuses["SAK-02"] == Status.PASSED.value
     assert Status.FAILED.value not in statuses.values()
@@ -234,15 +254,16 @@ def test_sak_suite_against_a_served_register_sak(landscape: Landscape, tmp_path:
 # Last in the module: the browser runs an event loop in this thread until the module ends.
 @pytest.mark.browser
 def test_html_report_in_chromium(cli_report: dict[str, Any], browser: Any) -> None:
-    """The HTML report renders in Debian chromium: verdict, every register condition, no
-    external loads."""
+    """The HTML report renders in Debian chromium, German by default: verdict, every register
+    condition, no external loads."""
     page = browser.new_page()
     requests: list[str] = []
     page.on("request", lambda request: requests.append(request.url))
     page.goto((cli_report["dir"] / "report.html").as_uri())
-    assert page.locator("#verdict .value").inner_text() == "PASSED"
+    assert page.locator("#verdict .value").inner_text() == "BESTANDEN"
     assert page.locator("#overview tbody tr").count() == 12
-    assert page.locator("#overview tbody tr[data-section='DP-16'] .badge").inner_text() == "PASS"
+    badge = page.locator("#overview tbody tr[data-section='DP-16'] .badge")
+    assert badge.inner_text() == "BESTANDEN"
     assert [url for url in requests if not url.startswith("file://")] == []
     page.close()
 

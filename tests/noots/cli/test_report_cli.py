@@ -67,7 +67,9 @@ def test_verify_with_trust_anchor_and_crl(files: ReportFiles, pki: TestPki) -> N
 def test_edited_file_exits_two(files: ReportFiles, pki: TestPki) -> None:
     """An edited HTML report fails with exit 2 and a message saying it was changed."""
     assert files.html is not None
-    files.html.write_text(files.html.read_text("utf-8").replace("FAILED", "PASSED"), "utf-8")
+    text = files.html.read_text("utf-8")
+    assert "NICHT BESTANDEN" in text
+    files.html.write_text(text.replace("NICHT BESTANDEN", "BESTANDEN"), "utf-8")
     result = runner.invoke(
         app, ["report", "verify", str(files.html), "--pki-dir", str(pki.directory)]
     )

@@ -17,11 +17,13 @@ def test_condition_tables_are_current() -> None:
 
 
 def test_every_condition_has_a_row_with_rule_probes_and_fix() -> None:
-    """Each register and SAK condition is a table row with its rule, probes and hint."""
+    """Each register and SAK condition is a table row with its rule, probes and hint, in
+    English like the rest of the documentation."""
     for item in (*PROVIDER_CONDITIONS, *SAK_CONDITIONS):
         row = next(line for line in DOC.splitlines() if line.startswith(f"| {item.id} |"))
-        assert item.rule in row
-        assert item.hint.replace("|", "\\|") in row
+        assert item.en.rule in row
+        assert item.en.probes in row
+        assert item.en.hint.replace("|", "\\|") in row
 
 
 def test_the_operator_sections_name_no_internal_module_or_outside_page() -> None:

@@ -82,10 +82,10 @@ async def test_a_clean_component_has_no_problem(landscape: tuple[Path, Topology]
 @pytest.mark.parametrize(
     ("behaviour", "found"),
     [
-        ("crash", "server error"),
-        ("stall", "no answer within"),
-        ("oracle", "answers differ"),
-        ("accept", "was accepted"),
+        ("crash", "Serverfehler"),
+        ("stall", "keine Antwort innerhalb"),
+        ("oracle", "die Antworten unterscheiden sich"),
+        ("accept", "wurde angenommen"),
     ],
 )
 async def test_a_broken_component_is_a_problem(

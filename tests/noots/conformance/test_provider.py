@@ -197,12 +197,12 @@ async def test_the_two_missed_mutations_fail_on_their_condition(data_dir: Path) 
     before the token check are caught, on DP-16 and DP-04, by the probes made for them."""
     any_caller = await run_against(data_dir, KBA, "DP-16")
     failed = [c.name for c in any_caller.section("DP-16").checks if c.status is Status.FAILED]
-    assert any("online service" in name for name in failed)
-    assert any("another SAK" in name for name in failed)
+    assert any("Online-Dienstes" in name for name in failed)
+    assert any("anderen SAK" in name for name in failed)
     type_first = await run_against(data_dir, KBA, "DP-04-type-first")
     failed = [c.name for c in type_first.section("DP-04").checks if c.status is Status.FAILED]
     assert failed
-    assert all("not provided" in name for name in failed)
+    assert all("nicht geliefert" in name for name in failed)
     assert type_first.section("DP-14").status is Status.PASSED
 
 

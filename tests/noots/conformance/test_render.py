@@ -35,8 +35,8 @@ def test_junit_counts_match_the_report() -> None:
         assert int(suite.get("tests")) == len(section.checks)
     failure = root.find(".//failure")
     assert failure.get("type") == "DP-04"
-    assert "expected: EDM:ERR:0001" in failure.text
-    assert "hint:" in failure.text
+    assert "erwartet: EDM:ERR:0001" in failure.text
+    assert "Hinweis:" in failure.text
 
 
 def test_junit_survives_control_characters_in_excerpts() -> None:
@@ -63,7 +63,7 @@ def test_html_is_self_contained_and_escapes_content() -> None:
     assert "Provider &lt;conformance&gt;" in html
     for external in ('src="http', 'href="http', "@import", "url("):
         assert external not in html
-    assert "How to fix:" in html
+    assert "So beheben Sie es:" in html
 
 
 def test_write_report_writes_each_format_asked_for(tmp_path: Path) -> None:

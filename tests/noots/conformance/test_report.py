@@ -66,11 +66,13 @@ def test_catalogue_lists_every_condition_once() -> None:
     assert set(RETIRED) == {"DP-02", "DP-03", "DP-09", "DP-10", "DP-11"}
     assert {now for _title, now in RETIRED.values()} <= {c.id for c in SAK_CONDITIONS}
     for item in (*PROVIDER_CONDITIONS, *SAK_CONDITIONS, *CONSUMER_CONDITIONS):
-        assert item.rule.endswith(".")
-        assert item.hint
-        assert item.title
+        for text in (item.de, item.en):
+            assert text.rule.endswith(".")
+            assert text.hint
+            assert text.title
     for item in (*PROVIDER_CONDITIONS, *SAK_CONDITIONS):
-        assert item.probes
+        assert item.de.probes
+        assert item.en.probes
 
 
 def test_a_section_that_needs_every_check_is_skipped_by_one_skip() -> None:

@@ -101,7 +101,7 @@ async def _consumer_side(wired: Any) -> Report:
     )
 
 
-STALE = "an answer created an hour ago is refused, nothing handed on"
+STALE = "eine Antwort, vor einer Stunde erstellt, wird abgelehnt, nichts weitergegeben"
 
 
 @pytest.mark.slow

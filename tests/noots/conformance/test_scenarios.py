@@ -115,7 +115,7 @@ def test_a_failed_expectation_exits_two(scenario_landscape: Landscape, tmp_path:
     data = json.loads((tmp_path / "r.json").read_text("utf-8"))
     check = data["sections"][0]["checks"][0]
     assert check["status"] == "fail"
-    assert "outcome refused, expected delivered" in check["actual"]
+    assert "outcome refused, erwartet delivered" in check["actual"]
     assert "EDM:ERR:0004" in check["actual"]
 
 
