@@ -1,30 +1,16 @@
-"""One signed evidence exchange as the benchmarks drive it, and its cryptographic floor.
+"""One evidence exchange as the benchmarks drive it, and its cryptographic floor.
 
 **One exchange** (what every end-to-end figure counts) is the Bewohnerparkausweis online
-service fetching a Fahrzeughalterauskunft from the KBA register with a VS token issued
-beforehand:
-
-1. DC: seal the 0101 (with the token) in a transport envelope — 1 signature (DC key);
-2. hub: open the envelope — 1 verification (DC key), route, forward the bytes;
-3. DP: open the envelope — 1 verification (DC key); the VS token — 1 verification (VS key);
-   look the person up, build the evidence, seal the answer — 1 signature (DP key); log;
-4. hub: open the answer — 1 verification (DP key), check the binding, log, return the bytes;
-5. DC: open the answer — 1 verification (DP key), check binding, sender, request id and
-   subject, parse the evidence document.
-
-So the floor of one exchange is **2 signatures + 5 verifications**. With the token step
-(``--flow full``: DC → VS → DC before the exchange) add the token request envelope (DC sign,
-VS verify), the token (VS sign), the VS answer envelope (VS sign, DC verify) and the DC's check
-of the token (verify): **5 signatures + 8 verifications**. The floor is measured with
-``cryptography`` alone: each operation on as many bytes as the real document it covers, with
-the landscape's own keys.
+service fetching a Fahrzeughalterauskunft from the KBA register through the SAKs
+(:class:`SakConsumer` says hop by hop what happens and what it costs: 2 signatures and 2
+verifications; with a VS token across areas 2 signatures and 4 verifications). The floor is
+measured with ``cryptography`` alone: each operation on as many bytes as the real document it
+covers, with the landscape's own keys.
 """
 
 from __future__ import annotations
 
-import base64
 import re
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,8 +23,7 @@ from lxml import etree
 
 from noots import messages
 from noots.clock import Clock, SystemClock
-from noots.envelope import EnvelopeHeader, check_binding, open_envelope, seal
-from noots.participant import Participant, load_credential, load_participant
+from noots.participant import load_credential
 from noots.synthetic.identities import Behaviour, behaviour_of
 from noots.synthetic.population import PopulationStore
 from noots.testing.requests import RequestFactory
@@ -85,80 +70,6 @@ def keepers(
     if not found:
         raise RuntimeError(f"no vehicle keepers in {population}")
     return found
-
-
-class Consumer:
-    """The data consumer's side of one exchange: seal, send through the hub, verify all."""
-
-    def __init__(self, data_dir: Path, topology_path: Path, *, clock: Clock | None = None) -> None:
-        self.data_dir = data_dir
-        self.topology: Topology = load_topology(topology_path)
-        self.clock = clock or SystemClock()
-        self.participant: Participant = load_participant(
-            data_dir / "pki", _support.BPA, clock=self.clock
-        )
-        self.factory = RequestFactory.from_pki_dir(
-            data_dir / "pki", self.topology, clock=self.clock
-        )
-        self.service_id = self.topology.service_id(_support.KBA, _support.EVIDENCE_TYPE)
-        self.hub_url = self.topology.base_url("platform") + "/transport/v1/messages"
-
-    def prepare(
-        self, subjects: Sequence[tuple[str, messages.NaturalPerson]], count: int
-    ) -> list[Prepared]:
-        """``count`` fresh 0101s (new ids each) with VS tokens, cycling over ``subjects``."""
-        prepared = []
-        for index in range(count):
-            idnr, subject = subjects[index % len(subjects)]
-            request = self.factory.request(
-                consumer=_support.BPA,
-                provider=_support.KBA,
-                evidence_type=_support.EVIDENCE_TYPE,
-                subject=subject,
-            )
-            _token, issued = self.factory.token(
-                request, purpose=PURPOSE, legal_basis="§ 45 StVO (Bewohnerparken)"
-            )
-            final = request.with_token(issued)
-            prepared.append(Prepared(final, messages.build(final), idnr))
-        return prepared
-
-    def seal(self, item: Prepared) -> bytes:
-        header = EnvelopeHeader(
-            message_id=uuid.uuid4(),
-            sender=_support.BPA,
-            recipient=_support.KBA,
-            service_id=self.service_id,
-            created=self.clock.now(),
-            purpose=PURPOSE,
-        )
-        return seal(header, item.element, self.participant.signer)
-
-    def check(self, item: Prepared, raw_request: bytes, status: int, raw_response: bytes) -> None:
-        """What the client library checks on an answer (DC-05), raising on any failure."""
-        if status != 200:
-            # The refusal's text (hub: "… [failed at <component>; answered by …]").
-            found = re.search(rb"[^<>]*\[failed at [^<]*\]|EDM:ERR:\d{4}[^<]*", raw_response)
-            reason = found.group(0).decode("utf-8", "replace") if found else raw_response[:300]
-            raise RuntimeError(f"HTTP {status}: {reason}")
-        opened = open_envelope(raw_response, self.participant.verifier)
-        if opened.header.sender != _support.KBA or opened.header.recipient != _support.BPA:
-            raise RuntimeError("answer from or to the wrong participant")
-        check_binding(opened, raw_request)
-        answer = messages.parse(opened.body)
-        if not isinstance(answer, messages.EvidenceResponse) or answer.evidence is None:
-            raise RuntimeError(f"no evidence: {type(answer).__name__}")
-        if answer.request_id != item.request.request_id:
-            raise RuntimeError("answer to another request")
-        subject = answer.evidence.subject
-        if not isinstance(subject, messages.NaturalPerson) or subject.idnr != item.idnr:
-            raise RuntimeError("evidence about another person")
-        parse_xml(answer.evidence.document)
-
-    async def exchange(self, http: httpx.AsyncClient, item: Prepared) -> None:
-        raw = self.seal(item)
-        response = await http.post(self.hub_url, content=raw, headers=XML)
-        self.check(item, raw, response.status_code, response.content)
 
 
 def http_client(concurrency: int) -> httpx.AsyncClient:
@@ -229,58 +140,6 @@ def _median_cpu(action, rounds: int) -> float:  # type: ignore[no-untyped-def]
         action()
         samples.append(time.thread_time() - start)
     return _support.median(samples)
-
-
-def measure_floor(
-    data_dir: Path,
-    *,
-    request_bytes: int,
-    response_bytes: int,
-    token_bytes: int,
-    full: bool = False,
-    rounds: int = 200,
-) -> Floor:
-    """The floor with the landscape's keys (DC, DP, VS), on documents of the real sizes.
-
-    ``full`` adds the token step (see the module docstring); its envelopes are taken to be as
-    large as the token they carry plus an envelope (an upper bound is not needed: the raw
-    operations hash the bytes once, a few microseconds per KiB).
-    """
-    pki = data_dir / "pki"
-    dc = load_credential(pki, _support.BPA).private_key
-    dp = load_credential(pki, _support.KBA).private_key
-    vs = load_credential(pki, "noots-vs").private_key
-    blob = b"x"
-    sign_dc, verify_dc = _raw_pair(dc, blob * request_bytes)
-    sign_dp, verify_dp = _raw_pair(dp, blob * response_bytes)
-    _sign_vs, verify_vs = _raw_pair(vs, blob * token_bytes)
-    operations = [
-        ("sign DC request", 1, _median_cpu(sign_dc, rounds)),
-        ("verify DC request (hub, DP)", 2, _median_cpu(verify_dc, rounds)),
-        ("verify VS token (DP)", 1, _median_cpu(verify_vs, rounds)),
-        ("sign DP answer", 1, _median_cpu(sign_dp, rounds)),
-        ("verify DP answer (hub, DC)", 2, _median_cpu(verify_dp, rounds)),
-    ]
-    if full:
-        small = token_bytes + 1500
-        sign_dc_vs, verify_dc_vs = _raw_pair(dc, blob * small)
-        sign_vs_token, verify_vs_token = _raw_pair(vs, blob * token_bytes)
-        sign_vs_answer, verify_vs_answer = _raw_pair(vs, blob * (token_bytes * 4 // 3 + 1500))
-        operations += [
-            ("sign DC token request", 1, _median_cpu(sign_dc_vs, rounds)),
-            ("verify DC token request (VS)", 1, _median_cpu(verify_dc_vs, rounds)),
-            ("sign VS token", 1, _median_cpu(sign_vs_token, rounds)),
-            ("sign VS answer", 1, _median_cpu(sign_vs_answer, rounds)),
-            ("verify VS answer (DC)", 1, _median_cpu(verify_vs_answer, rounds)),
-            ("verify VS token (DC)", 1, _median_cpu(verify_vs_token, rounds)),
-        ]
-    return Floor(tuple(operations))
-
-
-def sizes(consumer: Consumer, item: Prepared) -> tuple[int, int]:
-    """(request envelope bytes, token bytes) of one prepared exchange."""
-    raw = consumer.seal(item)
-    return len(raw), len(base64.b64decode(item.request.issued_token))
 
 
 # -- through the SAKs ---------------------------------------------------------------------------

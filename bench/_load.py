@@ -2,9 +2,12 @@
 does, synchronously, over any ``requests``-like session (Locust's ``HttpSession`` or a thin
 wrapper around ``httpx.Client``).
 
-One **flow** is one online-service case with every hop: per evidence RDN look-up → VS token
-(signed envelope, sealed token checked) → hub → register → hub (signed answer checked: signer,
-binding, request id, subject). The mix (weights in :data:`PILOT_MIX`):
+One **flow** is one online-service case with every hop, each online service speaking only to
+its own SAK (consumer API) with its IAM access token (fetched once, reused until shortly
+before it expires): per evidence the route (the SAK asks the RDN) → where the law requires it
+the authorisation (the SAK asks the VS for the token) → the 0101 (the SAK signs it to the
+provider's SAK, which hands it to the register; the answer comes back verified) → the bare
+0102 checked (request id, requester, evidence). The mix (weights in :data:`PILOT_MIX`):
 
 - Bewohnerparkausweis (Korntal-Münchingen): Meldebescheinigung + Fahrzeughalterauskunft;
 - Gewerbeanmeldung (München): Handelsregisterauszug + Meldebescheinigung;
@@ -20,37 +23,24 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from consumers._platform import (
-    HUB_PATH,
-    RDN_PATH,
-    VS_PATH,
-    VS_SERVICE,
-    read_rdn_answer,
-    read_token_answer,
-)
-from consumers._results import Route
 from noots import messages, tokens
+from noots.access import CLIENT_ASSERTION_TYPE, GRANT_TYPE, TOKEN_PATH, build_client_assertion
 from noots.clock import SystemClock
-from noots.envelope import (
-    ENV_NS,
-    EnvelopeHeader,
-    check_binding,
-    open_envelope,
-    parse_error_body,
-    seal,
-)
 from noots.participant import Participant, load_participant
+from noots.sak import AUTHORISATIONS_PATH, CONSUMER_REQUESTS_PATH, ROUTES_PATH, Header
 from noots.synthetic.identities import Behaviour, behaviour_of
 from noots.topology import Topology, load_topology
+from noots.xml import parse as parse_xml
 
 XML = {"Content-Type": "application/xml"}
+#: A token is fetched anew when less than this is left of it (as the client library does).
+TOKEN_MARGIN = timedelta(seconds=30)
 
 
 class Session(Protocol):
@@ -186,6 +176,19 @@ class FlowFailed(Exception):
     """A hop answered, but not with what the client library would accept."""
 
 
+def _problem(what: str, answer: Any) -> FlowFailed:
+    """The refusal of a SAK or the IAM, as a flow failure naming its code."""
+    try:
+        body = json.loads(answer.content)
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        code = body.get("code") or body.get("error") or "?"
+        detail = body.get("detail") or body.get("error_description") or ""
+        return FlowFailed(f"{what}: HTTP {answer.status_code}: {code} {detail}")
+    return FlowFailed(f"{what}: HTTP {answer.status_code}")
+
+
 @dataclass
 class OnlineService:
     """One online service of the landscape with its own credential, running pilot flows."""
@@ -196,10 +199,16 @@ class OnlineService:
     subjects: list[Subject]
     platform: str
     rng: random.Random = field(default_factory=random.Random)
+    _token: tuple[str, datetime] | None = None
 
     @property
     def consumer(self) -> str:
         return self.participant.participant_id
+
+    @property
+    def sak(self) -> str:
+        """The base URL of this online service's SAK."""
+        return self.topology.base_url(self.topology.sak_id(self.consumer))
 
     def run(self, session: Session) -> int:
         """One flow for a random subject; the number of evidences delivered (raises on any
@@ -211,16 +220,42 @@ class OnlineService:
             self.fetch(session, step, subject)
         return len(self.pilot.steps)
 
+    def authorization(self, session: Session) -> dict[str, str]:
+        """The online service's access token for its SAK, from the IAM (client credentials
+        with a signed client assertion), reused until :data:`TOKEN_MARGIN` before expiry."""
+        clock = self.participant.clock
+        if self._token is None or clock.now() >= self._token[1]:
+            form = {
+                "grant_type": GRANT_TYPE,
+                "client_assertion_type": CLIENT_ASSERTION_TYPE,
+                "client_assertion": build_client_assertion(
+                    self.participant.credential,
+                    iam_id=self.topology.platform.iam_id,
+                    clock=clock,
+                ),
+                "audience": self.topology.sak_id(self.consumer),
+            }
+            answer = session.post(f"{self.platform}{TOKEN_PATH}", data=form, name="IAM token")
+            if answer.status_code != 200:
+                raise _problem("IAM token", answer)
+            body = json.loads(answer.content)
+            lifetime = timedelta(seconds=int(body["expires_in"]))
+            self._token = (str(body["access_token"]), clock.now() + lifetime - TOKEN_MARGIN)
+        return {"Authorization": f"Bearer {self._token[0]}"}
+
     def fetch(self, session: Session, step: Step, subject: Subject) -> messages.EvidenceResponse:
         spec = self.topology.evidence_type(step.evidence_type)
+        auth = self.authorization(session)
         params = {"evidenceType": step.evidence_type}
         region = step.region(subject)
         if region:
             params["region"] = region
-        answer = session.get(f"{self.platform}{RDN_PATH}", params=params, name="RDN look-up")
-        route: Route = read_rdn_answer(answer.status_code, answer.content, step.evidence_type)
-        name = self.topology.participant(self.consumer).name
-        provider_name = route.provider_name
+        answer = session.get(
+            f"{self.sak}{ROUTES_PATH}", params=params, headers=auth, name="SAK route"
+        )
+        if answer.status_code != 200:
+            raise _problem(f"{step.evidence_type} route", answer)
+        route = json.loads(answer.content)
         evidence_subject: messages.NaturalPerson | messages.LegalPerson
         if spec.subject == "legal":
             if subject.company is None:
@@ -228,65 +263,53 @@ class OnlineService:
             evidence_subject = subject.company
         else:
             evidence_subject = subject.person
+        provider = route["provider"]
         request = messages.EvidenceRequest.new(
-            requester=messages.Agent(self.consumer, name),
-            provider=messages.Agent(route.provider, provider_name),
+            requester=messages.Agent(self.consumer, self.topology.participant(self.consumer).name),
+            provider=messages.Agent(provider["participantId"], provider["name"]),
             evidence_type=messages.EvidenceType(spec.classification, spec.title, spec.identifier),
             subject=evidence_subject,
             clock=self.participant.clock,
             test=True,
         )
-        rows = self.topology.authorisations_for(self.consumer, step.evidence_type, route.provider)
-        legal_basis = next((r.legal_basis for r in rows if r.purpose == self.pilot.purpose), "-")
-        asked = tokens.TokenRequest(
-            consumer=self.consumer,
-            provider=route.provider,
-            evidence_type=spec.classification,
-            purpose=self.pilot.purpose,
-            legal_basis=legal_basis,
-            uses_idnr=tokens.uses_idnr(request),
-            request_hash=tokens.request_hash(messages.build(request.with_token(""))),
+        uses_idnr = tokens.uses_idnr(request)
+        rule = route["vs"]["withIdnr" if uses_idnr else "withoutIdnr"]
+        if rule["required"]:
+            rows = self.topology.authorisations_for(
+                self.consumer, step.evidence_type, provider["participantId"]
+            )
+            basis = next((r.legal_basis for r in rows if r.purpose == self.pilot.purpose), "-")
+            asked = {
+                "serviceId": route["serviceId"],
+                "purpose": self.pilot.purpose,
+                "legalBasis": basis,
+                "usesIdnr": uses_idnr,
+                "requestHash": tokens.request_hash(messages.build(request.with_token(""))),
+            }
+            answer = session.post(
+                f"{self.sak}{AUTHORISATIONS_PATH}",
+                json=asked,
+                headers=auth,
+                name="SAK authorisation (VS)",
+            )
+            if answer.status_code != 200:
+                raise _problem(f"{step.evidence_type} authorisation", answer)
+            request = request.with_token(json.loads(answer.content)["token"])
+        answer = session.post(
+            f"{self.sak}{CONSUMER_REQUESTS_PATH}",
+            data=messages.to_bytes(request),
+            headers={
+                **XML,
+                **auth,
+                Header.PURPOSE: self.pilot.purpose,
+                Header.SERVICE_ID: route["serviceId"],
+            },
+            name=f"SAK {step.evidence_type}",
         )
-        vs_id = self.topology.platform.vs_id
-        raw, status, content = self._send(
-            session,
-            f"{self.platform}{VS_PATH}",
-            "VS token",
-            EnvelopeHeader(
-                uuid.uuid4(),
-                self.consumer,
-                vs_id,
-                VS_SERVICE,
-                self.participant.clock.now(),
-                purpose=self.pilot.purpose,
-            ),
-            tokens.build_token_request(asked),
-        )
-        opened = self._open(raw, status, content, {vs_id})
-        token = read_token_answer(
-            opened.body,
-            self.participant.verifier,
-            clock=self.participant.clock,
-            expected=asked,
-            component=vs_id,
-        )
-        final = request.with_token(token.issued)
-        raw, status, content = self._send(
-            session,
-            f"{self.platform}{HUB_PATH}",
-            f"hub {step.evidence_type}",
-            EnvelopeHeader(
-                uuid.uuid4(),
-                self.consumer,
-                route.provider,
-                route.service_id,
-                self.participant.clock.now(),
-                purpose=self.pilot.purpose,
-            ),
-            messages.build(final),
-        )
-        opened = self._open(raw, status, content, {route.provider})
-        answer_message = messages.parse(opened.body)
+        if not answer.headers.get("content-type", "").startswith("application/xml"):
+            raise _problem(step.evidence_type, answer)
+        answer_message = messages.parse(parse_xml(answer.content))
+        status = answer.status_code
         if isinstance(answer_message, messages.EvidenceErrorResponse):
             error = answer_message.errors[0]
             raise FlowFailed(
@@ -296,28 +319,13 @@ class OnlineService:
             raise FlowFailed(
                 f"{step.evidence_type}: {type(answer_message).__name__} (HTTP {status})"
             )
-        if answer_message.request_id != request.request_id or answer_message.evidence is None:
+        if (
+            answer_message.request_id != request.request_id
+            or answer_message.requester.identifier != self.consumer
+            or answer_message.evidence is None
+        ):
             raise FlowFailed(f"{step.evidence_type}: answer to another request or no evidence")
         return answer_message
-
-    def _send(
-        self, session: Session, url: str, name: str, header: EnvelopeHeader, body: Any
-    ) -> tuple[bytes, int, bytes]:
-        raw = seal(header, body, self.participant.signer)
-        answer = session.post(url, data=raw, headers=XML, name=name)
-        return raw, answer.status_code, answer.content
-
-    def _open(self, raw: bytes, status: int, content: bytes, senders: set[str]) -> Any:
-        opened = open_envelope(content, self.participant.verifier)
-        if opened.header.sender not in senders | {self.topology.platform.hub_id}:
-            raise FlowFailed(f"answer signed by {opened.header.sender}")
-        if opened.header.recipient != self.consumer:
-            raise FlowFailed("answer addressed to someone else")
-        check_binding(opened, raw)
-        if opened.body.tag == f"{{{ENV_NS}}}Error":
-            code, detail, component = parse_error_body(opened.body)
-            raise FlowFailed(f"HTTP {status}: {code.value} from {component}: {detail}")
-        return opened
 
 
 def online_services(
@@ -352,5 +360,14 @@ class HttpxSession:
     def get(self, url: str, *, name: str | None = None, **kwargs: Any) -> Any:
         return self.client.get(url, **kwargs)
 
-    def post(self, url: str, *, name: str | None = None, data: bytes = b"", **kwargs: Any) -> Any:
-        return self.client.post(url, content=data, **kwargs)
+    def post(
+        self,
+        url: str,
+        *,
+        name: str | None = None,
+        data: bytes | dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        if isinstance(data, bytes):
+            return self.client.post(url, content=data, **kwargs)
+        return self.client.post(url, data=data, **kwargs)

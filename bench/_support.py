@@ -178,7 +178,8 @@ def wait_healthy(
 
 @dataclass
 class BenchLandscape:
-    """A data directory with its topology, and the platform and KBA register processes."""
+    """A data directory with its topology, and the processes of the path: the platform, the
+    registers and the SAKs."""
 
     data_dir: Path
     topology_path: Path
@@ -187,10 +188,6 @@ class BenchLandscape:
 
     def server(self, name: str) -> Server:
         return next(s for s in self.servers if s.name == name)
-
-    @property
-    def hub_url(self) -> str:
-        return self.server("platform").url + "/transport/v1/messages"
 
     def stop(self) -> None:
         for server in self.servers:
@@ -234,7 +231,7 @@ def running_landscape(
     people: int,
     population: Path | None = None,
     registers: Sequence[str] = (KBA,),
-    saks: Sequence[str] = (),
+    saks: Sequence[str] = (BPA, KBA),
     env: dict[str, str] | None = None,
 ) -> Iterator[BenchLandscape]:
     """Platform, ``registers`` and the SAKs of ``saks`` (participant ids) as ``python -m noots

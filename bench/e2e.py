@@ -1,10 +1,10 @@
 """Evidence exchanges end to end over real loopback sockets: through the SAKs (DC → its SAK →
-DP's SAK → DP and back), and for comparison the central hub of the first design.
+DP's SAK → DP and back).
 
     python bench/e2e.py                                   # RSA and ECDSA, concurrency 1 8 32 128
     python bench/e2e.py --key-types rsa2048 --concurrency 32 --exchanges 2000
-    python bench/e2e.py --path sak --token                # also a flow with a VS token
-    python bench/e2e.py --path hub --full                 # the hub path (and its token step)
+    python bench/e2e.py --token                           # also a flow with a VS token
+    python bench/e2e.py --full                            # also the client library's whole flow
 
 The platform (RDN, VS, IAM, …), the KBA register and the SAKs of the Bewohnerparkausweis
 service and of the KBA run as real ``python -m noots serve`` processes (uvicorn on uvloop and
@@ -12,7 +12,8 @@ httptools, the same as ``noots up``); this process is the online service: it pos
 prepared 0101 to its SAK's consumer API with its (cached) access token and checks the bare
 answer as the client library does. What one exchange is, and its cryptographic floor, is
 defined in ``bench/_exchange.py`` (``SakConsumer``: 2 signatures + 2 verifications; with a VS
-token 2 + 4; the hub path: 2 + 5).
+token 2 + 4). ``--full`` adds rows of the client library (``consumers.AsyncClient``) doing
+each fetch whole: route, authorisation, 0101 (the route cached by the SAK as in production).
 
 Per row: exchanges per second, latency percentiles, and CPU per exchange summed over every
 process of the path (process CPU times over the timed part divided by exchanges), next to the
@@ -158,28 +159,6 @@ async def _timed_row(
     return Row(landscape.key_type, flow, concurrency, count, errors, seconds, latencies, cpu, floor)
 
 
-async def run_prepared(
-    landscape: _support.BenchLandscape,
-    consumer: _exchange.Consumer,
-    subjects: list,  # type: ignore[type-arg]
-    *,
-    concurrency: int,
-    exchanges: int,
-    floor: float,
-) -> Row:
-    warmup = min(2 * concurrency, 64)
-    prepared = consumer.prepare(subjects, exchanges + warmup)
-    async with _exchange.http_client(concurrency) as http:
-
-        async def work(item: _exchange.Prepared) -> None:
-            await consumer.exchange(http, item)
-
-        await _drive(concurrency, iter(prepared[:warmup]), work, [])
-        return await _timed_row(
-            landscape, "token ready", concurrency, iter(prepared[warmup:]), work, floor
-        )
-
-
 async def run_sak(
     landscape: _support.BenchLandscape,
     consumer: _exchange.SakConsumer,
@@ -214,21 +193,22 @@ async def run_sak(
 
 async def run_full(
     landscape: _support.BenchLandscape,
-    consumer: _exchange.Consumer,
+    consumer: _exchange.SakConsumer,
     subjects: list,  # type: ignore[type-arg]
     *,
     concurrency: int,
     exchanges: int,
     floor: float,
 ) -> Row:
-    """RDN → VS token → hub → DP, through the client library (consumers.AsyncClient)."""
+    """Route → authorisation → 0101 through the online service's SAK, by the client library
+    (consumers.AsyncClient) with its access token, as an online service fetches evidence."""
     from consumers import AsyncClient, Endpoints, PersonQuery
+    from noots.participant import load_participant
 
+    participant = load_participant(landscape.data_dir / "pki", _support.BPA, clock=consumer.clock)
+    http = _exchange.http_client(concurrency)
     client = AsyncClient(
-        consumer.participant,
-        Endpoints.from_topology(consumer.topology),
-        consumer.topology,
-        http=_exchange.http_client(concurrency),
+        participant, Endpoints.from_topology(consumer.topology), consumer.topology, http=http
     )
 
     async def work(index: int) -> None:
@@ -244,9 +224,10 @@ async def run_full(
         warmup = min(2 * concurrency, 64)
         await _drive(concurrency, iter(range(warmup)), work, [])
         items = iter(range(warmup, warmup + exchanges))
-        return await _timed_row(landscape, "with VS token", concurrency, items, work, floor)
+        return await _timed_row(landscape, "client library", concurrency, items, work, floor)
     finally:
-        await client._http.aclose()
+        await client.aclose()
+        await http.aclose()
 
 
 def bench_sak(args: argparse.Namespace, key_type: str) -> tuple[list[Row], list[str]]:
@@ -323,76 +304,6 @@ def bench_sak(args: argparse.Namespace, key_type: str) -> tuple[list[Row], list[
                 )
                 rows.append(row)
                 print(_support.table(HEADERS, [row.cells()]).splitlines()[-1], flush=True)
-        memory = {s.name: s.memory() for s in landscape.servers}
-        memory["online service (this process)"] = _support.memory_kib()
-        notes.append(
-            f"{key_type} memory (RSS now / peak): "
-            + ", ".join(f"{k} {r / 1024:.0f}/{p / 1024:.0f} MiB" for k, (r, p) in memory.items())
-        )
-    return rows, notes
-
-
-def bench_key_type(args: argparse.Namespace, key_type: str) -> tuple[list[Row], list[str]]:
-    if args.path == "sak":
-        return bench_sak(args, key_type)
-    data_dir = args.data_dir / key_type if args.data_dir else None
-    notes: list[str] = []
-    rows: list[Row] = []
-    with _support.running_landscape(
-        data_dir, key_type=key_type, people=args.people, population=args.population
-    ) as landscape:
-        consumer = _exchange.Consumer(landscape.data_dir, landscape.topology_path)
-        subjects = _exchange.keepers(landscape.data_dir / "population.db", 200)
-        # One exchange first: it must work at all, and it gives the real document sizes.
-        probe = consumer.prepare(subjects, 1)[0]
-        raw = consumer.seal(probe)
-
-        async def once() -> int:
-            async with _exchange.http_client(1) as http:
-                response = await http.post(consumer.hub_url, content=raw, headers=_exchange.XML)
-                consumer.check(probe, raw, response.status_code, response.content)
-                return len(response.content)
-
-        response_bytes = asyncio.run(once())
-        request_bytes, token_bytes = _exchange.sizes(consumer, probe)
-        floor = _exchange.measure_floor(
-            landscape.data_dir,
-            request_bytes=request_bytes,
-            response_bytes=response_bytes,
-            token_bytes=token_bytes,
-            rounds=args.floor_rounds,
-        )
-        full_floor = _exchange.measure_floor(
-            landscape.data_dir,
-            request_bytes=request_bytes,
-            response_bytes=response_bytes,
-            token_bytes=token_bytes,
-            full=True,
-            rounds=args.floor_rounds,
-        )
-        notes.append(
-            f"{key_type}: request {request_bytes} B, answer {response_bytes} B, token "
-            f"{token_bytes} B; floor {floor.signatures} sign + {floor.verifications} verify = "
-            f"{floor.seconds * 1e3:.3f} ms ("
-            + ", ".join(
-                f"{what} {count}×{each * 1e3:.3f}" for what, count, each in floor.operations
-            )
-            + f"); with the token step {full_floor.signatures} sign + "
-            f"{full_floor.verifications} verify = {full_floor.seconds * 1e3:.3f} ms"
-        )
-        for concurrency in args.concurrency:
-            row = asyncio.run(
-                run_prepared(
-                    landscape,
-                    consumer,
-                    subjects,
-                    concurrency=concurrency,
-                    exchanges=max(args.exchanges, 2 * concurrency),
-                    floor=floor.seconds,
-                )
-            )
-            rows.append(row)
-            print(_support.table(HEADERS, [row.cells()]).splitlines()[-1], flush=True)
         if args.full:
             for concurrency in args.concurrency:
                 row = asyncio.run(
@@ -402,13 +313,13 @@ def bench_key_type(args: argparse.Namespace, key_type: str) -> tuple[list[Row], 
                         subjects,
                         concurrency=concurrency,
                         exchanges=max(args.exchanges, 2 * concurrency),
-                        floor=full_floor.seconds,
+                        floor=floors[False].seconds,
                     )
                 )
                 rows.append(row)
                 print(_support.table(HEADERS, [row.cells()]).splitlines()[-1], flush=True)
         memory = {s.name: s.memory() for s in landscape.servers}
-        memory["consumer (this process)"] = _support.memory_kib()
+        memory["online service (this process)"] = _support.memory_kib()
         notes.append(
             f"{key_type} memory (RSS now / peak): "
             + ", ".join(f"{k} {r / 1024:.0f}/{p / 1024:.0f} MiB" for k, (r, p) in memory.items())
@@ -429,29 +340,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--people", type=int, default=2000, help="population of a new data dir")
     parser.add_argument("--population", type=Path, help="use this seeded population.db")
     parser.add_argument("--data-dir", type=Path, help="keep the landscapes here (reused)")
+    parser.add_argument("--token", action="store_true", help="also a flow with a VS token")
     parser.add_argument(
-        "--path",
-        choices=["sak", "hub"],
-        default="sak",
-        help="through the SAKs (default), or the central hub of the first design",
+        "--full", action="store_true", help="also the client library's whole flow per fetch"
     )
-    parser.add_argument(
-        "--token", action="store_true", help="SAK path: also a flow with a VS token"
-    )
-    parser.add_argument("--full", action="store_true", help="hub path: also the VS token step")
     parser.add_argument("--floor-rounds", type=int, default=300)
     args = parser.parse_args(argv)
 
-    _support.print_machine(
-        "end to end: DC → its SAK → DP's SAK → DP and back, on loopback"
-        if args.path == "sak"
-        else "end to end: DC → hub → DP → hub → DC on loopback"
-    )
+    _support.print_machine("end to end: DC → its SAK → DP's SAK → DP and back, on loopback")
     print(_support.table(HEADERS, []), flush=True)
     rows: list[Row] = []
     notes: list[str] = []
     for key_type in args.key_types:
-        more, text = bench_key_type(args, key_type)
+        more, text = bench_sak(args, key_type)
         rows += more
         notes += text
     print()

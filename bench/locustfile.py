@@ -1,4 +1,4 @@
-"""Load on a running landscape with Locust: the pilot mix of online services, every hop signed.
+"""Load on a running landscape with Locust: the pilot mix of online services through their SAKs.
 
     pip install -e '.[load]'                      # Locust is an optional extra
     noots up --data-dir noots-data &              # or: docker compose up
@@ -6,10 +6,11 @@
 
 Each simulated user is a stream of citizens' cases at the online services of the landscape, in
 the mix of ``bench/_load.py`` (Bewohnerparkausweis 5 : Gewerbeanmeldung 2 : Elterngeld 3); each
-case fetches two evidences, each through RDN → VS token → hub → register, with the online
-service's own key and every answer verified as the client library verifies it. Locust's table
-shows every hop ("RDN look-up", "VS token", "hub <evidence type>") and each whole case
-("CASE <pilot>", its time from the first hop to the last check).
+case fetches two evidences, each through the online service's SAK (route → where required the
+VS token → the 0101, which the SAK signs to the register's SAK), with the online service's own
+IAM access token and every answer checked as the client library checks it. Locust's table shows
+every call ("IAM token", "SAK route", "SAK authorisation (VS)", "SAK <evidence type>") and each
+whole case ("CASE <pilot>", its time from the first call to the last check).
 
 A worker needs the landscape's data directory (``--noots-data-dir``; default
 ``NOOTS_DATA_DIR`` or ``./noots-data``): ``landscape.yaml`` for the addresses, ``pki/`` for the

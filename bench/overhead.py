@@ -3,13 +3,14 @@
     python bench/overhead.py                       # RSA-2048, concurrency 32
     python bench/overhead.py --key-type ecdsa-p256 --concurrency 8 32 --exchanges 2000
 
-Both paths run the same stack: uvicorn (uvloop, httptools) and FastAPI processes on loopback,
-the hub forwarding over one httpx connection pool, the client on httpx. The **checked** path is
-the real landscape (``bench/e2e.py``: seal, verify, route, token, look-up, evidence, sign, log,
-verify). The **bare** path is a hub that forwards the bytes it receives to a register that
-answers with a fixed answer of the same size: no parsing, no signatures, no logs, no look-up.
-The ratios say how much of an exchange is the work the system exists for. Prints numbers,
-asserts nothing.
+Both paths run the same stack and the same hops: uvicorn (uvloop, httptools) and FastAPI
+processes on loopback, the online service's SAK forwarding to the provider's SAK and that one to
+the register, each over an httpx connection pool, the client on httpx. The **checked** path is
+the real landscape (``bench/e2e.py``: access token, route, check, seal, verify, replay cache,
+look-up, evidence, log, seal, verify). The **bare** path is two forwarders in the places of the
+SAKs that pass on the bytes they receive, and a register that answers with a fixed answer of the
+same size: no parsing, no signatures, no tokens, no logs, no look-up. The ratios say how much of
+an exchange is the work the system exists for. Prints numbers, asserts nothing.
 """
 
 from __future__ import annotations
@@ -32,14 +33,16 @@ import _exchange
 import _support
 import e2e
 
-# -- the bare servers (run as ``python bench/overhead.py --serve hub|register ...``) -----------
+from noots import messages
+
+# -- the bare servers (run as ``python bench/overhead.py --serve forward|register ...``) -------
 
 
 def _bare_register(size: int):  # type: ignore[no-untyped-def]
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     answer = b"<answer>" + b"x" * max(0, size - 17) + b"</answer>"
 
-    @app.post("/evidence/v1")
+    @app.post("/provider/v1/requests")
     async def evidence(request: Request) -> Response:
         await request.body()
         return Response(answer, media_type="application/xml")
@@ -51,7 +54,7 @@ def _bare_register(size: int):  # type: ignore[no-untyped-def]
     return app
 
 
-def _bare_hub(upstream: str):  # type: ignore[no-untyped-def]
+def _bare_forwarder(upstream: str):  # type: ignore[no-untyped-def]
     state: dict[str, httpx.AsyncClient] = {}
 
     @asynccontextmanager
@@ -65,7 +68,7 @@ def _bare_hub(upstream: str):  # type: ignore[no-untyped-def]
 
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
 
-    @app.post("/transport/v1/messages")
+    @app.post("/{path:path}")
     async def messages(request: Request) -> Response:
         body = await request.body()
         answer = await state["client"].post(
@@ -85,7 +88,7 @@ def _bare_hub(upstream: str):  # type: ignore[no-untyped-def]
 def serve(args: argparse.Namespace) -> None:
     import uvicorn
 
-    app = _bare_hub(args.upstream) if args.serve == "hub" else _bare_register(args.size)
+    app = _bare_forwarder(args.upstream) if args.serve == "forward" else _bare_register(args.size)
     uvicorn.run(
         app,
         host="127.0.0.1",
@@ -102,7 +105,7 @@ def serve(args: argparse.Namespace) -> None:
 
 
 async def _bare_run(
-    hub_url: str,
+    url: str,
     body: bytes,
     *,
     concurrency: int,
@@ -112,7 +115,7 @@ async def _bare_run(
     async with _exchange.http_client(concurrency) as http:
 
         async def work(_: int) -> None:
-            response = await http.post(hub_url, content=body, headers=_exchange.XML)
+            response = await http.post(url, content=body, headers=_exchange.XML)
             if response.status_code != 200:
                 raise RuntimeError(f"HTTP {response.status_code}")
             response.content  # noqa: B018 - read, as the checked client does
@@ -121,11 +124,9 @@ async def _bare_run(
         await e2e._drive(concurrency, iter(range(warmup)), work, [])
 
         def cpu() -> dict[str, float]:
-            return {
-                "hub": servers["hub"].cpu(),
-                "register": servers["register"].cpu(),
-                "consumer": _support.cpu_seconds(),
-            }
+            cpu = {name: server.cpu() for name, server in servers.items()}
+            cpu["DC"] = _support.cpu_seconds()
+            return cpu
 
         latencies: list[float] = []
         before = cpu()
@@ -157,64 +158,74 @@ def compare(args: argparse.Namespace) -> None:
     with _support.running_landscape(
         args.data_dir, key_type=args.key_type, people=args.people
     ) as landscape:
-        consumer = _exchange.Consumer(landscape.data_dir, landscape.topology_path)
+        consumer = _exchange.SakConsumer(landscape.data_dir, landscape.topology_path)
         subjects = _exchange.keepers(landscape.data_dir / "population.db", 200)
-        sample = consumer.prepare(subjects, 1)[0]
-        request = consumer.seal(sample)
         for concurrency in args.concurrency:
             checked.append(
                 asyncio.run(
-                    e2e.run_prepared(
+                    e2e.run_sak(
                         landscape,
                         consumer,
                         subjects,
                         concurrency=concurrency,
                         exchanges=max(args.exchanges, 2 * concurrency),
                         floor=float("nan"),
+                        token=False,
                     )
                 )
             )
 
-        async def answer_size() -> int:
+        async def sizes() -> tuple[bytes, int]:
+            """The bare 0101 the online service posts, and the size of its answer."""
             async with _exchange.http_client(1) as http:
+                await consumer.authorise(http)
                 item = consumer.prepare(subjects, 1)[0]
-                raw = consumer.seal(item)
-                response = await http.post(consumer.hub_url, content=raw, headers=_exchange.XML)
-                return len(response.content)
+                body = messages.to_bytes(item.request)
+                response = await http.post(
+                    consumer.sak_url + "/consumer/v1/requests",
+                    content=body,
+                    headers=consumer.headers(item),
+                )
+                consumer.check(item, response.status_code, response.content)
+                return body, len(response.content)
 
-        size = asyncio.run(answer_size())
-    register_port, hub_port = free_port(), free_port()
+        request, size = asyncio.run(sizes())
+    ports = {name: free_port() for name in ("register", "DP-SAK", "DC-SAK")}
     script = [sys.executable, str(Path(__file__).resolve())]
     log_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="noots-bench-")) / "bench-bare"
     servers = {
-        "register": _support.start_server(
+        "DP": _support.start_server(
             "bare register",
-            [*script, "--serve", "register", "--port", str(register_port), "--size", str(size)],
+            [*script, "--serve", "register", "--port", str(ports["register"]), "--size", str(size)],
             log=log_dir / "register.log",
-            url=f"http://127.0.0.1:{register_port}",
+            url=f"http://127.0.0.1:{ports['register']}",
         ),
     }
-    servers["hub"] = _support.start_server(
-        "bare hub",
-        [
-            *script,
-            "--serve",
-            "hub",
-            "--port",
-            str(hub_port),
-            "--upstream",
-            f"http://127.0.0.1:{register_port}/evidence/v1",
-        ],
-        log=log_dir / "hub.log",
-        url=f"http://127.0.0.1:{hub_port}",
-    )
+    for name, upstream in (
+        ("DP-SAK", f"http://127.0.0.1:{ports['register']}/provider/v1/requests"),
+        ("DC-SAK", f"http://127.0.0.1:{ports['DP-SAK']}/transport/v1/messages"),
+    ):
+        servers[name] = _support.start_server(
+            f"bare {name}",
+            [
+                *script,
+                "--serve",
+                "forward",
+                "--port",
+                str(ports[name]),
+                "--upstream",
+                upstream,
+            ],
+            log=log_dir / f"{name}.log",
+            url=f"http://127.0.0.1:{ports[name]}",
+        )
     try:
         _support.wait_healthy(list(servers.values()))
         for concurrency in args.concurrency:
             bare.append(
                 asyncio.run(
                     _bare_run(
-                        f"http://127.0.0.1:{hub_port}/transport/v1/messages",
+                        f"http://127.0.0.1:{ports['DC-SAK']}/consumer/v1/requests",
                         request,
                         concurrency=concurrency,
                         exchanges=max(args.exchanges, 2 * concurrency),
@@ -271,7 +282,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--exchanges", type=int, default=1000)
     parser.add_argument("--people", type=int, default=2000)
     parser.add_argument("--data-dir", type=Path, help="keep the landscape here (reused)")
-    parser.add_argument("--serve", choices=["hub", "register"], help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=["forward", "register"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--upstream", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, default=9000, help=argparse.SUPPRESS)

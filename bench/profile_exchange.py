@@ -1,13 +1,14 @@
-"""Where an exchange's CPU goes: py-spy on the hub, the register and the consumer under load.
+"""Where an exchange's CPU goes: py-spy on the SAKs, the register and the consumer under load.
 
     python bench/profile_exchange.py                # RSA, concurrency 32, 1,500 exchanges
     python bench/profile_exchange.py --key-type ecdsa-p256 --out /tmp/profiles
     noots bench profile                             # the same
     pip install py-spy                              # needed (not a runtime dependency)
 
-The landscape of ``bench/e2e.py`` (platform and KBA register as ``python -m noots serve``
-processes, this process the online service) runs exchanges at the given concurrency while
-``py-spy record --gil`` samples each of the three processes. ``--gil`` keeps only samples of
+The landscape of ``bench/e2e.py`` (platform, the KBA register and the SAKs of the online service
+and of the KBA as ``python -m noots serve`` processes, this process the online service) runs
+exchanges through the SAKs at the given concurrency while ``py-spy record --gil`` samples the
+two SAKs, the register and this process. ``--gil`` keeps only samples of
 the thread holding the interpreter lock, i.e. CPU the process burns: without it, the event
 loop's waits and fsync would show up as work.
 
@@ -204,10 +205,13 @@ def stop_recording(name: str, recorder: subprocess.Popen[bytes], output: Path) -
     return parse_collapsed(name, output.read_text().splitlines())
 
 
-async def drive(consumer: _exchange.Consumer, prepared: list[_exchange.Prepared], conc: int) -> int:
+async def drive(
+    consumer: _exchange.SakConsumer, prepared: list[_exchange.Prepared], conc: int
+) -> int:
     items = iter(prepared)
     errors = 0
     async with _exchange.http_client(conc) as http:
+        await consumer.authorise(http)
 
         async def worker() -> None:
             nonlocal errors
@@ -234,18 +238,19 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     py_spy()
 
-    _support.print_machine("profile: DC → hub → DP → hub → DC under py-spy --gil")
+    _support.print_machine("profile: DC → its SAK → DP's SAK → DP and back under py-spy --gil")
     args.out.mkdir(parents=True, exist_ok=True)
     with _support.running_landscape(
         args.data_dir, key_type=args.key_type, people=args.people
     ) as landscape:
-        consumer = _exchange.Consumer(landscape.data_dir, landscape.topology_path)
+        consumer = _exchange.SakConsumer(landscape.data_dir, landscape.topology_path)
         subjects = _exchange.keepers(landscape.data_dir / "population.db", 200)
         warmup = consumer.prepare(subjects, min(2 * args.concurrency, 64))
         asyncio.run(drive(consumer, warmup, args.concurrency))
         prepared = consumer.prepare(subjects, args.exchanges)
         pids = {
-            "hub": landscape.server("platform").pid,
+            "consumer-sak": landscape.server(f"{_support.BPA}.sak").pid,
+            "provider-sak": landscape.server(f"{_support.KBA}.sak").pid,
             "register": landscape.server(_support.KBA).pid,
             "consumer": os.getpid(),
         }

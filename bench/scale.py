@@ -9,8 +9,8 @@ reused by later runs (seeding a million people takes a few minutes):
 1. the look-ups the registers and the IDA make (the queries of ``bench/population.py``: by
    IDNr, vehicles, birth record, by name, by address, an unknown IDNr), per CPU second of
    this process, best of nine rounds with the sizes taking turns;
-2. signed exchanges end to end at ``--concurrency`` (as ``bench/e2e.py``: a landscape of real
-   processes whose registers read that population file);
+2. signed exchanges end to end through the SAKs at ``--concurrency`` (as ``bench/e2e.py``: a
+   landscape of real processes whose registers read that population file);
 3. the resident memory of each process (current and peak) after the exchanges.
 
 The ratios compare the largest size with the smallest. Prints numbers, asserts nothing.
@@ -137,16 +137,17 @@ def exchanges(
     with _support.running_landscape(
         None, key_type=key_type, people=0, population=path
     ) as landscape:
-        consumer = _exchange.Consumer(landscape.data_dir, landscape.topology_path)
+        consumer = _exchange.SakConsumer(landscape.data_dir, landscape.topology_path)
         subjects = _exchange.keepers(landscape.data_dir / "population.db", 200)
         row = asyncio.run(
-            e2e.run_prepared(
+            e2e.run_sak(
                 landscape,
                 consumer,
                 subjects,
                 concurrency=concurrency,
                 exchanges=count,
                 floor=float("nan"),
+                token=False,
             )
         )
         memory = {s.name: s.memory() for s in landscape.servers}

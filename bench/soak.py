@@ -3,19 +3,20 @@
     python bench/soak.py                       # 150 s, KBA fails every 20 s for 5 s
     python bench/soak.py --seconds 600 --fail-every 30 --down 10 --workers 4
 
-The platform, the KBA register and the Melderegister München run as ``noots serve``
-processes; this process is two online services fetching evidence with the real client
-library (``noots.testing.load``): Fahrzeughalterauskunft from the KBA and Meldebescheinigung
-from München, ``--workers`` loops each, ``--pause`` seconds apart. Every ``--fail-every``
-seconds the KBA fails for ``--down`` seconds, alternating between ``kill -9`` followed by a
-restart, and a fault plan set through its admin API (half the requests dropped mid-answer,
-a quarter hanging until the hub gives up).
+The platform, the KBA register, the Melderegister München and the SAKs of both and of the
+two online services run as ``noots serve`` processes; this process is the two online services
+fetching evidence through their SAKs with the real client library (``noots.testing.load``):
+Fahrzeughalterauskunft from the KBA and Meldebescheinigung from München, ``--workers`` loops
+each, ``--pause`` seconds apart. Every ``--fail-every`` seconds the KBA fails for ``--down``
+seconds, alternating between ``kill -9`` followed by a restart, and a fault plan set through
+its admin API (half the requests dropped mid-answer, a quarter hanging until its SAK gives up,
+``--provider-timeout``).
 
 At the end it prints:
 
 - exchanges **attempted**, **succeeded** (evidence received and verified), **failed with a
   clear error** (a typed error with an EDM code, by code and class), **unclear** (anything
-  else) and **lost**: delivered to the consumer but missing from the hub's or the register's
+  else) and **lost**: delivered to the consumer but missing from its own or the register's
   protocol log (must be 0); plus whether every protocol log's hash chain verifies and holds
   no duplicate;
 - the resident memory (RSS) of every process sampled over the run, and the change between
@@ -109,17 +110,19 @@ async def soak(args: argparse.Namespace, data_dir: Path) -> None:
     topology = bootstrap(data_dir, people=args.people)
     env = {
         "NOOTS_ADMIN_TOKEN": ADMIN_TOKEN,
-        "NOOTS_HUB_TIMEOUT_SECONDS": str(args.hub_timeout),
+        "NOOTS_PROVIDER_TIMEOUT_SECONDS": str(args.provider_timeout),
         "NOOTS_LOG_LEVEL": "WARNING",
     }
-    print("starting platform, KBA and Melderegister München …", flush=True)
-    with component_processes(data_dir, ["platform", KBA, MUENCHEN], env=env) as landscape:
-        targets = [Target.of(data_dir, topology, topology.register(r)) for r in (KBA, MUENCHEN)]
+    targets = [Target.of(data_dir, topology, topology.register(r)) for r in (KBA, MUENCHEN)]
+    consumers = {t.consumer for t in targets}
+    saks = [topology.sak_id(p) for p in (KBA, MUENCHEN, *sorted(consumers))]
+    print("starting platform, KBA, Melderegister München and the SAKs …", flush=True)
+    names = ["platform", KBA, MUENCHEN, *saks]
+    with component_processes(data_dir, names, env=env) as landscape:
         per_register: dict[str, Tally] = {t.register.participant_id: Tally() for t in targets}
         sampler = Sampler(landscape)
         stop = asyncio.Event()
         failures: list[str] = []
-        consumers = {t.consumer for t in targets}
         async with consumer_clients(data_dir, topology, consumers) as clients:
             tasks = [
                 asyncio.create_task(
@@ -149,13 +152,13 @@ async def soak(args: argparse.Namespace, data_dir: Path) -> None:
             stop.set()
             await asyncio.gather(*tasks)
             sampler.sample()
-        report(args, data_dir, topology.platform.hub_id, per_register, sampler, failures)
+        report(args, data_dir, sorted(consumers), per_register, sampler, failures)
 
 
 def report(
     args: argparse.Namespace,
     data_dir: Path,
-    hub_id: str,
+    consumers: list[str],
     per_register: dict[str, Tally],
     sampler: Sampler,
     failures: list[str],
@@ -166,7 +169,7 @@ def report(
         total.delivered.update(tally.delivered)
         total.errors.update(tally.errors)
         total.unclear.extend(tally.unclear)
-    missing = lost(total, data_dir, hub_id)
+    missing = lost(total, data_dir, consumers)
     lost_count = len({rid for ids in missing.values() for rid in ids})
     print()
     print(f"soak: {args.seconds:g} s, KBA failing every {args.fail_every:g} s for {args.down:g} s")
@@ -189,7 +192,7 @@ def report(
     print(f"lost (delivered but not in the protocol logs): {lost_count}")
     for party, ids in missing.items():
         print(f"  {party}: {len(ids)} missing, e.g. {ids[:3]}")
-    for party in (hub_id, *per_register):
+    for party in (*consumers, *per_register):
         try:
             count, entries = protocol_log_entries(data_dir, party)
         except ChainBroken as error:
@@ -228,7 +231,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="loops per register")
     parser.add_argument("--pause", type=float, default=0.05, help="seconds between exchanges")
     parser.add_argument("--sample-every", type=float, default=2.0, help="RSS sampling period")
-    parser.add_argument("--hub-timeout", type=float, default=3.0, help="hub's wait (seconds)")
+    parser.add_argument(
+        "--provider-timeout", type=float, default=3.0, help="a register's SAK's wait (seconds)"
+    )
     parser.add_argument("--people", type=int, default=300, help="population size")
     parser.add_argument("--data-dir", type=Path, help="keep the state here (default: temp)")
     args = parser.parse_args()

@@ -1,1 +1,2 @@
-"""The NOOTS platform: transport hub, RDN, Vermittlungsstelle, IAM/PKI and Datenschutzcockpit."""
+"""The NOOTS infrastructure: a SAK for every participant (:mod:`intermediary.sak`), and the
+central components RDN, Vermittlungsstelle, IAM/PKI and Datenschutzcockpit."""

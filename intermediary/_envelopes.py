@@ -1,6 +1,6 @@
-"""Signed answers of the platform's envelope endpoints (hub, VS).
+"""Signed answers of the envelope endpoints (a provider's SAK, the VS).
 
-Every answer is signed by the answering platform participant and bound to the exact bytes of
+Every answer is signed by the answering participant and bound to the exact bytes of
 the request it answers (``InResponseTo`` = SHA-256 of those bytes), also when the request could
 not be verified: then its claimed sender and ids are used only to address the answer, never
 to decide anything.

@@ -1,20 +1,20 @@
 """The platform app factory: one FastAPI app with a router per NOOTS central component.
 
-``create_app(settings)`` mounts every component; ``components=("hub",)`` (or any subset) runs
+``create_app(settings)`` mounts every component; ``components=("vs",)`` (or any subset) runs
 some of them alone, so the platform can be deployed as one process or as several::
 
     uvicorn --factory intermediary.app:app_from_env     # everything, settings from NOOTS_*
 
 Components: ``rdn`` (Registerdatennavigation), ``pki`` (IAM/PKI: participant registry, trust
 anchor, CRL, revocation), ``iam`` (IAM für Behörden: registrations and access tokens), ``vs``
-(Vermittlungsstelle), ``hub`` (transport hub), ``dsc`` (Datenschutzcockpit) and ``eid`` (the
-*simulated* eID service). The data directory must have
-been bootstrapped (``noots.bootstrap``): the platform reads its participants' credentials from
+(Vermittlungsstelle), ``dsc`` (Datenschutzcockpit) and ``eid`` (the *simulated* eID service).
+There is no central transport: every participant sends and receives through its own SAK
+(:mod:`intermediary.sak`). The data directory must have been bootstrapped
+(``noots.bootstrap``): the platform reads its participants' credentials from
 ``<data_dir>/pki`` and operates the CA there.
 
-``transport`` replaces the network of the hub's outgoing client (tests wire hub → register
-through ``httpx.ASGITransport``); ``clock`` replaces the settings' clock and ``topology`` the
-file the settings name (already loaded by the caller).
+``clock`` replaces the settings' clock and ``topology`` the file the settings name (already
+loaded by the caller).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 from cryptography import x509
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -41,7 +40,6 @@ from noots.errors import InvalidInput
 from noots.health import CertificateProblem, certificate_problems
 from noots.participant import load_credential, load_participant, load_validator
 from noots.pki import CertificateAuthority, load_certificate
-from noots.protocol import open_protocol_log
 from noots.settings import load_settings
 from noots.signing import XmlVerifier
 from noots.state import ReplayJournal, StateFile
@@ -49,14 +47,13 @@ from noots.topology import Topology
 
 __all__ = ["COMPONENTS", "app_from_env", "create_app"]
 
-COMPONENTS = ("rdn", "pki", "iam", "vs", "hub", "dsc", "eid")
+COMPONENTS = ("rdn", "pki", "iam", "vs", "dsc", "eid")
 
 
 def create_app(
     settings: PlatformSettings,
     *,
     components: Iterable[str] = COMPONENTS,
-    transport: httpx.AsyncBaseTransport | None = None,
     clock: Clock | None = None,
     topology: Topology | None = None,
 ) -> FastAPI:
@@ -71,16 +68,13 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
-            _start(app, context, selected, transport, stack)
+            _start(app, context, selected, stack)
             yield
 
     app = FastAPI(
         title="NOOTS platform (noots simulator)",
         version=__version__,
-        summary=(
-            "Transport hub, RDN, Vermittlungsstelle, IAM für Behörden, PKI, "
-            "Datenschutzcockpit, eID."
-        ),
+        summary=("RDN, Vermittlungsstelle, IAM für Behörden, PKI, Datenschutzcockpit, eID."),
         lifespan=lifespan,
     )
     app.state.platform = context
@@ -93,7 +87,7 @@ def create_app(
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(part) for part in first.get("loc", ()))
         error = InvalidInput(f"{where}: {first.get('msg', 'invalid')}")
-        return problem(error, component=topology.platform.hub_id)
+        return problem(error, component=topology.platform.platform_id)
 
     app.state.components = selected
 
@@ -115,10 +109,6 @@ def create_app(
         from intermediary import vs
 
         app.include_router(vs.router)
-    if "hub" in selected:
-        from intermediary import hub
-
-        app.include_router(hub.router)
     if "dsc" in selected:
         from intermediary import dsc
         from noots.web import mount_assets
@@ -153,7 +143,6 @@ def _start(
     app: FastAPI,
     context: PlatformContext,
     selected: tuple[str, ...],
-    transport: httpx.AsyncBaseTransport | None,
     stack: contextlib.AsyncExitStack,
 ) -> None:
     """Open what the components need; everything opened is closed by ``stack``."""
@@ -199,35 +188,6 @@ def _start(
             replay=settings.replay_guard(clock, state),
             lifetime=timedelta(seconds=settings.vs_token_lifetime_seconds),
         )
-    if "hub" in selected:
-        from intermediary.hub import HubPolicy, TransportHub
-
-        hub_id = topology.platform.hub_id
-        hub_log = open_protocol_log(
-            settings.protocol_log_target(hub_id, topology), party=hub_id, clock=clock
-        )
-        stack.callback(hub_log.close)
-        # No pool-wide connection cap: the hub bounds connections per register itself, and a
-        # shared cap is exactly what would let one slow register starve the others.
-        client = httpx.AsyncClient(
-            transport=transport,
-            limits=httpx.Limits(max_connections=None, max_keepalive_connections=64),
-            timeout=httpx.Timeout(None),
-            follow_redirects=False,
-        )
-        stack.push_async_callback(client.aclose)
-        app.state.hub = TransportHub(
-            load_participant(pki_dir, hub_id, clock=clock),
-            topology,
-            hub_log,
-            client,
-            HubPolicy(
-                timeout=settings.hub_timeout_seconds,
-                provider_timeouts=dict(settings.hub_provider_timeouts),
-                max_in_flight=settings.hub_max_in_flight,
-            ),
-            tls=settings.tls,
-        )
     if "dsc" in selected:
         from intermediary.dsc import Datenschutzcockpit, ProtocolSources
 
@@ -249,9 +209,10 @@ def _start(
         )
 
 
+#: The platform process's own identity, which it serves TLS with whatever it runs.
+_PLATFORM_PARTICIPANT = ("platform_id", "Plattform")
 #: Which participant's certificate each component signs or authenticates with, and its title.
 _COMPONENT_PARTICIPANTS = {
-    "hub": ("hub_id", "Transport-Hub"),
     "vs": ("vs_id", "Vermittlungsstelle"),
     "iam": ("iam_id", "IAM für Behörden"),
     "eid": ("eid_id", "eID-Dienst"),
@@ -269,10 +230,8 @@ def _own_certificates(
     A certificate that cannot be read is left out here: the component that needs the
     credential fails to start, which is louder than a health check."""
     found = []
-    for component in selected:
-        if component not in _COMPONENT_PARTICIPANTS:
-            continue
-        attribute, title = _COMPONENT_PARTICIPANTS[component]
+    wanted = [_COMPONENT_PARTICIPANTS[c] for c in selected if c in _COMPONENT_PARTICIPANTS]
+    for attribute, title in (_PLATFORM_PARTICIPANT, *wanted):
         participant_id = getattr(topology.platform, attribute)
         try:
             pem = (pki_dir / "participants" / participant_id / "cert.pem").read_bytes()
@@ -295,7 +254,6 @@ def _health_problems(app: FastAPI, context: PlatformContext) -> list[str]:
         ("pki", "registry"),
         ("iam", "iam"),
         ("vs", "vs"),
-        ("hub", "hub"),
         ("dsc", "dsc"),
         ("eid", "eid"),
     ):

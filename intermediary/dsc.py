@@ -2,8 +2,8 @@
 
 ``GET /dsc/v1/transfers`` with ``Authorization: Bearer <identity token>`` answers the transfers
 logged about the token's IDNr: who asked whom, for which evidence type and purpose, when, and
-the outcome, one row per transfer (the entries of the hub, the register and the online
-service for the same request id are joined, each party's record kept). ``/dsc/`` is the same
+the outcome, one row per transfer (the entries of the register and the online service for the
+same request id are joined, each party's record kept). ``/dsc/`` is the same
 as a plain HTML page in German, with a login form for the simulated eID (:mod:`intermediary.eid`):
 the citizen picks a test person (the simulated eID stands in for the online ID card, so there is
 no number to type) at level "hoch", preselected. Times on the page are Europe/Berlin, written

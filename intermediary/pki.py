@@ -8,8 +8,8 @@
 - ``POST /admin/v1/revoke`` ``{"participantId": "…"}`` (``Authorization: Bearer <admin
   token>``; absent in strict mode or without an admin token): revokes the participant's
   certificates through the certificate authority, which writes the CRL file at once. Every
-  process of the landscape reads that file through a ``FileCrlSource``, so the hub, the VS and
-  the registers refuse the participant from their next check on.
+  process of the landscape reads that file through a ``FileCrlSource``, so the SAKs, the VS,
+  the IAM and the registers refuse the participant from their next check on.
 
 The platform operates the CA (it holds the root key under ``<data_dir>/pki/ca``); no other
 component opens it.

@@ -6,12 +6,13 @@ responsible providers, read from the landscape's topology::
     {"evidenceType": {...}, "region": "08118079",
      "services": [{"participantId": "08118079-MELD-12", "name": "…",
                    "serviceId": "urn:noots:service:08118079-MELD-12:Meldebescheinigung",
-                   "endpoint": "http://127.0.0.1:8410/evidence/v1",
-                   "transport": "http://127.0.0.1:8400/transport/v1/messages", …}]}
+                   "sak": {"participantId": "08118079-MELD-12.sak",
+                           "url": "http://127.0.0.1:8510"}, …}]}
 
 ``evidenceType`` is the short name, its classification URI or its identifier UUID (the forms a
 0101 carries). ``region`` is the AGS of the municipality; a nationwide evidence type ignores
-it. Data consumers send to ``transport`` (the hub), never to ``endpoint`` directly.
+it. The connection parameters are the provider's SAK: an online service's SAK sends the
+envelope there (``/transport/v1/messages``); nobody connects to the register itself.
 
 When nothing is responsible the answer is ``EDM:ERR:0006`` (404) with a message that says what
 was asked and what exists: the known evidence types (and the closest name to a typo), or the
@@ -45,8 +46,6 @@ __all__ = [
     "router",
 ]
 
-EVIDENCE_PATH = "/evidence/v1"
-TRANSPORT_PATH = "/transport/v1/messages"
 _AGS = re.compile(r"(0[1-9]|1[0-6])[0-9]{6}")
 
 
@@ -60,12 +59,10 @@ class ServiceEntry:
     region: str | None
     municipality: str | None
     service_id: str
-    endpoint: str
-    transport: str
     #: Connection parameters: the provider's SAK, which a consumer's SAK sends to.
-    sak_id: str = ""
-    sak_url: str = ""
-    evidence_type: str = ""
+    sak_id: str
+    sak_url: str
+    evidence_type: str
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -77,8 +74,6 @@ class ServiceEntry:
             "serviceId": self.service_id,
             "evidenceType": self.evidence_type,
             "sak": {"participantId": self.sak_id, "url": self.sak_url},
-            "endpoint": self.endpoint,
-            "transport": self.transport,
         }
 
 
@@ -226,8 +221,6 @@ def _entry(
         region=regional.region if regional else None,
         municipality=(regional.municipality.name if regional and regional.municipality else None),
         service_id=topology.service_id(register.participant_id, spec.name),
-        endpoint=topology.base_url(register.participant_id, tls=tls) + EVIDENCE_PATH,
-        transport=topology.base_url("platform", tls=tls) + TRANSPORT_PATH,
         sak_id=sak_id,
         sak_url=topology.base_url(sak_id, tls=tls),
         evidence_type=spec.name,

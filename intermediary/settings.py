@@ -1,8 +1,8 @@
 """Settings of the platform process (``NOOTS_*`` environment variables).
 
 Everything the landscape shares (data directory, topology, mode, clock) comes from
-:class:`~noots.settings.NootsSettings`; this class adds what only the platform needs: where
-the admin token and the transport hub's limits (where the protocol logs live is shared:
+:class:`~noots.settings.NootsSettings`; this class adds what only the platform needs: the
+admin token and the lifetimes of what it issues (where the protocol logs live is shared:
 :meth:`~noots.settings.NootsSettings.protocol_log_target`).
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr
 
 from noots.settings import ReplaySettings
 
@@ -18,7 +18,7 @@ __all__ = ["PlatformSettings"]
 
 
 class PlatformSettings(ReplaySettings):
-    """Settings of the platform (hub, RDN, VS, IAM für Behörden, PKI, DSC, simulated eID).
+    """Settings of the platform (RDN, VS, IAM für Behörden, PKI, DSC, simulated eID).
 
     The replay settings (:class:`~noots.settings.ReplaySettings`, the same ``NOOTS_*``
     variables as every receiver of signed requests) apply to the VS's token requests.
@@ -27,16 +27,6 @@ class PlatformSettings(ReplaySettings):
     admin_token: SecretStr | None = Field(
         default=None,
         description="Bearer token of /admin/v1/… (test mode only; unset = no admin endpoints).",
-    )
-    hub_timeout_seconds: float = Field(
-        default=10.0, gt=0, description="How long the hub waits for a data provider's answer."
-    )
-    hub_provider_timeouts: dict[str, float] = Field(
-        default_factory=dict,
-        description="Per-provider timeouts in seconds (participant id → seconds), as JSON.",
-    )
-    hub_max_in_flight: int = Field(
-        default=32, ge=1, description="Requests the hub has open to one provider at a time."
     )
     vs_token_lifetime_seconds: float = Field(
         default=300.0, gt=0, description="How long a Vermittlungsstelle token is valid."
@@ -51,14 +41,6 @@ class PlatformSettings(ReplaySettings):
         default=900.0, gt=0, description="How long an identity token of the simulated eID lasts."
     )
 
-    @field_validator("hub_provider_timeouts")
-    @classmethod
-    def _positive(cls, value: dict[str, float]) -> dict[str, float]:
-        for provider, seconds in value.items():
-            if not seconds > 0:
-                raise ValueError(f"timeout for {provider!r} must be positive")
-        return value
-
     @property
     def pki_dir(self) -> Path:
         return self.data_dir / "pki"
@@ -72,6 +54,3 @@ class PlatformSettings(ReplaySettings):
     def vs_log_path(self) -> Path:
         """The Vermittlungsstelle's abstract log (SQLite), apart from the § 9 protocol logs."""
         return self.data_dir / "vs" / "decisions.db"
-
-    def timeout_for(self, provider: str) -> float:
-        return self.hub_provider_timeouts.get(provider, self.hub_timeout_seconds)

@@ -782,7 +782,7 @@ def answer_with_error(
     error_provider: Agent | None = None,
 ) -> EvidenceErrorResponse:
     """The error answer to ``request``; ``error_provider`` defaults to the request's provider
-    (the hub passes itself when it answers on a provider's behalf)."""
+    (a SAK passes itself when it answers on a provider's behalf)."""
     now = instant(clock.now())
     provider = error_provider or request.provider
     return EvidenceErrorResponse(

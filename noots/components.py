@@ -1,7 +1,7 @@
 """The processes of a landscape: one :class:`Component` per server the topology describes.
 
 ``noots up`` starts each as ``noots serve <name>``, ``noots compose`` turns each into a
-container, and both name them the same way: ``platform`` (hub, RDN, VS, IAM/PKI, DSC, eID),
+container, and both name them the same way: ``platform`` (RDN, VS, IAM/PKI, DSC, eID),
 ``ida``, every register and every online service by its participant id (each with its SAK,
 ``<id>.sak``), the Intermediäre Plattform by its participant id and the simulated EU side
 (``eu-common-services`` and the member states' access point ids) where the topology has
@@ -95,8 +95,8 @@ def landscape_components(topology: Topology, *, dashboard: bool | None = None) -
         Component(
             "platform",
             "platform",
-            platform.hub_id,
-            "Plattform: Transport-Hub, RDN, Vermittlungsstelle, IAM/PKI, Datenschutzcockpit, eID",
+            platform.platform_id,
+            "Plattform: RDN, Vermittlungsstelle, IAM/PKI, Datenschutzcockpit, eID",
             platform.host or host,
             platform.port,
         ),
@@ -240,9 +240,10 @@ def create_component_app(
 ) -> Any:
     """The ASGI app of ``component``; ``overrides`` go into its settings (beside ``NOOTS_*``).
 
-    ``transport`` (an ``httpx.AsyncBaseTransport``) carries the component's outgoing calls: the
-    hub's to the registers, an online service's to the platform (with TLS, one that presents
-    the component's certificate).
+    ``transport`` (an ``httpx.AsyncBaseTransport``) carries the component's outgoing calls: a
+    SAK's to the platform, other SAKs and its participant, a register's or an online service's
+    to its SAK and the platform (with TLS, one that presents the component's certificate). The
+    platform makes none.
     """
     from noots.settings import load_settings
 
@@ -251,7 +252,7 @@ def create_component_app(
         from intermediary.app import create_app as create_platform
         from intermediary.settings import PlatformSettings
 
-        return create_platform(load_settings(PlatformSettings, **common), transport=transport)
+        return create_platform(load_settings(PlatformSettings, **common))
     if component.kind == "ida":
         try:
             ida = importlib.import_module("registers.ida")

@@ -185,7 +185,7 @@ class NootsError(Exception):
     """Base of every error noots raises on purpose.
 
     ``message`` is safe to show to the other party: it never contains personal data or key
-    material. ``component`` names where the failure was detected (for example ``hub`` or a
+    material. ``component`` names where the failure was detected (for example a SAK's or a
     register's participant id) when that is known.
     """
 

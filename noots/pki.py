@@ -96,7 +96,10 @@ class Role(StrEnum):
     PROVIDER = "provider"
     #: A Sicherer Anschlussknoten: signs and verifies the transport between participants.
     SAK = "sak"
-    HUB = "hub"
+    #: The platform process of the central components (RDN, PKI, IAM, VS, DSC, eID): its TLS
+    #: identity. Nothing is accepted as signed by this role: the components sign with their
+    #: own credentials (VS, IAM, eID).
+    CENTRAL = "central"
     VS = "vs"
     IDA = "ida"
     EID = "eid"

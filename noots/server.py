@@ -88,9 +88,9 @@ def build_app(plan: ServerPlan) -> Any:
     if plan.tls:
         files = TlsFiles.for_participant(settings.data_dir / "pki", component.participant_id)
         verify = client_context(files)
-    # Outgoing calls (the hub's to the registers, an online service's to the platform) go over
-    # a few small keep-alive pools: one pool's bookkeeping grows with the square of its
-    # connections (noots.http). 8 pools × 8 idle connections keep 64 alive, as one pool did.
+    # Outgoing calls (a SAK's to other SAKs and its register, an online service's to its SAK)
+    # go over a few small keep-alive pools: one pool's bookkeeping grows with the square of
+    # its connections (noots.http). 8 pools × 8 idle connections keep 64 alive, as one pool did.
     transport = ShardedTransport(
         limits=httpx.Limits(
             max_connections=None,
@@ -117,7 +117,7 @@ class WorkerThreads:
     """ASGI wrapper that caps the worker threads of the server's event loop at ``tokens`` (and
     freezes what start-up allocated, see below).
 
-    The hub and the registers check and sign on the event loop and send only what waits
+    The SAKs and the registers check and sign on the event loop and send only what waits
     (the protocol log's fsync or database) to ``run_in_threadpool``; other steps (the VS,
     the RDN, the pages) still run there whole. Its default limit is 40 threads, and with 32
     requests in flight 32 threads would take turns on one interpreter lock, which costs CPU

@@ -25,7 +25,14 @@ if TYPE_CHECKING:
     from noots.envelope import ReplayGuard
     from noots.state import StateFile
 
-__all__ = ["CLOCK_FILE", "Mode", "NootsSettings", "ReplaySettings", "load_settings"]
+__all__ = [
+    "CLOCK_FILE",
+    "Mode",
+    "NootsSettings",
+    "ReplaySettings",
+    "StateSettings",
+    "load_settings",
+]
 
 #: The shared clock offset of a landscape, below ``<data_dir>/run``.
 CLOCK_FILE = "clock.json"
@@ -164,7 +171,24 @@ class NootsSettings(BaseSettings):
         return with_hosts(topology, self.hosts)
 
 
-class ReplaySettings(NootsSettings):
+class StateSettings(NootsSettings):
+    """Where a process keeps what must survive a restart (:mod:`noots.state`)."""
+
+    state_dir: Path | None = Field(
+        default=None,
+        description="Restart-safe state (replay cache, announced answers); <data_dir>/state.",
+    )
+
+    def state_path(self, participant_id: str) -> Path:
+        """This participant's state file (:mod:`noots.state`)."""
+        from noots.bootstrap import LandscapePaths
+
+        if self.state_dir is not None:
+            return self.state_dir / f"{participant_id}.db"
+        return LandscapePaths(self.data_dir).state_file(participant_id)
+
+
+class ReplaySettings(StateSettings):
     """What every process that accepts signed envelopes needs against replays: the freshness
     window, the size of the replay cache and where it is journaled (:mod:`noots.state`)."""
 
@@ -174,22 +198,10 @@ class ReplaySettings(NootsSettings):
     replay_cache_size: int = Field(
         default=100_000, ge=1, description="Envelope ids remembered against replay."
     )
-    state_dir: Path | None = Field(
-        default=None,
-        description="Restart-safe state (replay cache, announced answers); <data_dir>/state.",
-    )
 
     @property
     def replay_window(self) -> timedelta:
         return timedelta(seconds=self.replay_window_seconds)
-
-    def state_path(self, participant_id: str) -> Path:
-        """This participant's state file (:mod:`noots.state`)."""
-        from noots.bootstrap import LandscapePaths
-
-        if self.state_dir is not None:
-            return self.state_dir / f"{participant_id}.db"
-        return LandscapePaths(self.data_dir).state_file(participant_id)
 
     def replay_guard(self, clock: Clock, state: StateFile) -> ReplayGuard:
         """A replay cache journaled in ``state``, so no envelope is accepted twice across a

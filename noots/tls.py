@@ -17,8 +17,9 @@ to the application, so this module does:
   revocation takes effect without a restart) and stores a :class:`TlsPeer` under
   ``scope["noots.tls_peer"]``;
 - the services read it with :meth:`TlsPeer.of` and call :meth:`TlsPeer.check` with the
-  participant they expect: the hub with the envelope's sender, a register with the hub. Without
-  TLS :meth:`TlsPeer.check` does nothing, so the call can stay in the code unconditionally::
+  participant they expect: a provider's SAK with the envelope's sender, a register with its own
+  SAK, a SAK with its own participant. Without TLS :meth:`TlsPeer.check` does nothing, so the
+  call can stay in the code unconditionally::
 
       peer = TlsPeer.of(request.scope)
       ...

@@ -98,7 +98,7 @@ RegisterKind = Literal["melderegister", "personenstandsregister", "kba", "handel
 ConsumerKind = Literal["bewohnerparkausweis", "elterngeld", "gewerbeanmeldung", "zeugnisbewertung"]
 #: Roles as the PKI names them (``noots.pki.Role`` values).
 ParticipantRole = Literal[
-    "consumer", "provider", "sak", "hub", "vs", "ida", "eid", "iam", "platform", "simulator"
+    "consumer", "provider", "sak", "central", "vs", "ida", "eid", "iam", "platform", "simulator"
 ]
 #: How a register's SAK hands it a request: it POSTs it (push), or the register fetches it
 #: from its SAK (passive).
@@ -155,9 +155,16 @@ class ComponentSpec(_Model):
 
 
 class PlatformSpec(ComponentSpec):
-    """The platform process: transport hub, RDN, VS, IAM/PKI, DSC and the simulated eID."""
+    """The platform process: RDN, VS, IAM/PKI, DSC and the simulated eID (the central
+    components; there is no central transport, every participant has its own SAK)."""
 
-    hub_id: ParticipantId = "noots-hub"
+    platform_id: ParticipantId = Field(
+        default="noots-platform",
+        description=(
+            "The platform process's own identity (role central): the certificate it serves "
+            "TLS with. It signs as the VS, the IAM and the eID with their credentials."
+        ),
+    )
     vs_id: ParticipantId = "noots-vs"
     eid_id: ParticipantId = "noots-eid"
     iam_id: ParticipantId = Field(
@@ -174,6 +181,18 @@ class PlatformSpec(ComponentSpec):
         default=None,
         description="Protocol log target (postgresql://… URL); SQLite in the data dir if unset.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_hub(cls, data: Any) -> Any:
+        # Topology files written before the hub went name it: say what to do, not just
+        # "extra inputs are not permitted".
+        if isinstance(data, dict) and "hub_id" in data:
+            raise ValueError(
+                "hub_id: the central transport hub is gone (every participant connects through "
+                "its own SAK); delete the line (platform_id names the platform's own identity)"
+            )
+        return data
 
 
 class IdaSpec(ComponentSpec):
@@ -371,7 +390,7 @@ class Topology(_Model):
         """Every participant: platform components, IDA, registers, consumers."""
         platform_host = self.platform.host or self.host
         p = self.platform
-        yield Participant(p.hub_id, "hub", "NOOTS Transport-Hub", None, platform_host, p.port)
+        yield Participant(p.platform_id, "central", "NOOTS-Plattform", None, platform_host, p.port)
         yield Participant(p.vs_id, "vs", "Vermittlungsstelle", None, platform_host, p.port)
         yield Participant(p.eid_id, "eid", "eID-Dienst (Simulation)", None, platform_host, p.port)
         yield Participant(p.iam_id, "iam", "IAM für Behörden", None, platform_host, p.port)
@@ -655,7 +674,7 @@ def _reference_problems(t: Topology) -> Iterator[tuple[Location, str]]:
     # platform's participants share one process, hence one address.
     p = t.platform
     ids: list[tuple[Location, str]] = [
-        (("platform", "hub_id"), p.hub_id),
+        (("platform", "platform_id"), p.platform_id),
         (("platform", "vs_id"), p.vs_id),
         (("platform", "eid_id"), p.eid_id),
         (("platform", "iam_id"), p.iam_id),

@@ -1,9 +1,10 @@
 """Flow tracing: what each hop of an exchange checked and how long it took, for the dashboard.
 
-An exchange travels DC → IDA → RDN → VS → hub → DP → hub → DC. Each component records the part
-it sees as a :class:`Span` and reports it as one :class:`FlowEvent`: the hop, the component,
-the checks it made in order (passed or failed, with a detail), start and end, and optionally
-the signed XML of the message at that hop. Events of one exchange share a **trace id**, the
+An exchange travels DC → IDA, then DC → its SAK (→ RDN, → VS) → the provider's SAK → DP and
+back the same way. Each component records the part it sees as a :class:`Span` and reports it
+as one :class:`FlowEvent`: the hop, the component, the checks it made in order (passed or
+failed, with a detail), start and end, and optionally the signed XML of the message at that
+hop. Events of one exchange share a **trace id**, the
 XNachweis request id (``DE.EvidenceRequest.0101/@id`` without ``urn:uuid:``) — every party
 reads it from the verified message, so nothing but the message itself has to travel. A client
 that looks up the IDNr or the route before the request exists opens an :func:`exchange`: its
@@ -11,9 +12,9 @@ events wait there until :func:`bind` names the request id (or get a fresh id of 
 
 Recording is one line per step, through the span that is current in this context::
 
-    with trace.span(Hop.HUB_DP, "991-01234ZFZR-41"):
-        trace.step("Signatur und Zertifikat der Anfrage gültig")
-        verified = verify_request(raw, ...)          # raises → this step is recorded as failed
+    with trace.span(Hop.SAK_DP, "991-01234ZFZR-41"):
+        trace.step("0101 vom eigenen SAK, an dieses Register")
+        verified = accept_request(raw, metadata, ...)  # raises → this step is recorded as failed
         trace.bind(str(verified.request.request_id))
         trace.step("VS-Token gültig und gebunden")
         ...
@@ -110,12 +111,6 @@ class Hop(StrEnum):
     CITIZEN_IP = "bürger→ip"
     IP_MS = "ip→ms"
     MS_IP = "ms→ip"
-    DC_RDN = "dc→rdn"
-    DC_VS = "dc→vs"
-    DC_HUB = "dc→hub"
-    HUB_DP = "hub→dp"
-    DP_HUB = "dp→hub"
-    HUB_DC = "hub→dc"
 
 
 ShortText = Annotated[str, StringConstraints(max_length=200)]

@@ -3,21 +3,22 @@
 Every step is a function of its inputs (no network, no database, no sleeping) and either
 returns the next typed value or raises a :class:`~noots.errors.NootsError`::
 
-    0101 from the SAK ──accept_request──▶ VerifiedRequest  (push or passive; the SAK did
-                                                            signature, certificates, replay)
-    raw bytes ──verify_request──▶ VerifiedRequest          DP-02, DP-03 (+ DP-10 at the edge)
+    0101 from the SAK ──accept_request──▶ VerifiedRequest  0101 and metadata agree (its
+                                                           SAK checked signature, certificate,
+                                                           freshness and replay)
               ──authorise──────▶ AuthorisedRequest        DP-04, DP-14
               ──subject_query──▶ SubjectQuery             DP-05
     (edge: source.candidates(query), the one read of register data)
               ──match_subject──▶ MatchedSubject           DP-06, DP-07
               ──decide─────────▶ Deliver | Pending        DP-13 (behaviour identities)
               ──answer_with_document / answer_pending ─▶ EvidenceResponse   DP-01, DP-08
-    any NootsError ──refusal──▶ EvidenceErrorResponse     every refusal is a signed 0103
+    any NootsError ──refusal──▶ EvidenceErrorResponse     every refusal is a 0103
 
-The edge (``registers._service``) reads the body, runs these steps, signs the answer bound to
-the request (DP-09) and logs the transfer (DP-12). Because an information block, an ambiguous
-match and an unknown person all raise the same :class:`PersonNotFound` with the same text,
-the three are indistinguishable on the wire (DP-07).
+The edge (``registers._service``) checks that the caller is its own SAK, reads the body, runs
+these steps and logs the transfer (DP-12); its SAK signs the answer and binds it to the
+request. Because an information block, an ambiguous match and an unknown person all raise the
+same :class:`PersonNotFound` with the same text, the three are indistinguishable on the wire
+(DP-07).
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from lxml import etree
 from noots import idnr as idnr_rules
 from noots import messages
 from noots.clock import Clock
-from noots.envelope import EnvelopeHeader, OpenedEnvelope, open_envelope
 from noots.errors import (
     AuthorisationError,
     EdmCode,
@@ -49,7 +49,6 @@ from noots.errors import (
     UnsupportedEvidenceType,
 )
 from noots.exchange import sender
-from noots.pki import Role
 from noots.sak import ProviderMetadata
 from noots.signing import XmlVerifier
 from noots.tokens import AuthorisationToken, check_token_binding, verify_token
@@ -81,7 +80,6 @@ __all__ = [
     "match_subject",
     "refusal",
     "subject_query",
-    "verify_request",
 ]
 
 #: What a register answers: the national 0101, and the 0301 the Intermediäre Plattform sends
@@ -128,9 +126,10 @@ class VerifiedRequest:
     """A well-formed 0101 (or 0301 from the Intermediäre Plattform) for this register and who
     verifiably sent it.
 
-    From its SAK (the provider API), ``consumer``, ``purpose`` and ``vs_token_required`` are
-    what the SAK established from the verified envelope; from a signed envelope of its own
-    (``envelope``) they were read from the signed element. Either way: safe to echo.
+    ``consumer``, ``purpose``, ``service_id``, ``message_id`` (the envelope's) and
+    ``vs_token_required`` are what the register's SAK established from the verified envelope
+    (the provider API's metadata); the register's own SAK is the only caller it accepts, so
+    they are safe to echo.
     """
 
     request: NationalOrEuRequest
@@ -141,13 +140,6 @@ class VerifiedRequest:
     service_id: str
     message_id: uuid.UUID
     vs_token_required: bool = True
-    envelope: OpenedEnvelope | None = None
-
-    @property
-    def header(self) -> EnvelopeHeader:
-        """The signed envelope's header (requests received in an envelope only)."""
-        assert self.envelope is not None
-        return self.envelope.header
 
 
 @dataclass(frozen=True)
@@ -245,30 +237,6 @@ class Pending:
 
 
 # -- the steps --------------------------------------------------------------------------------
-
-
-def verify_request(raw: bytes, *, verifier: XmlVerifier, register: Register) -> VerifiedRequest:
-    """DP-02, DP-03, DP-11: hardened parse, signature and certificate (role consumer), then a
-    well-formed 0101 addressed to a service of this register.
-
-    Raises an XML error (0003), a signature or certificate error (0001),
-    :class:`MalformedMessage` (0003) or :class:`RouteNotFound` (0006).
-    """
-    envelope = open_envelope(raw, verifier, required_role=Role.CONSUMER)
-    message = messages.parse(envelope.body)
-    if not isinstance(message, messages.EvidenceRequest):
-        raise MalformedMessage("the envelope body is not a DE.EvidenceRequest.0101")
-    header = envelope.header
-    _check_service(header.service_id, register)
-    return VerifiedRequest(
-        message,
-        envelope.body,
-        consumer=header.sender,
-        purpose=header.purpose,
-        service_id=header.service_id,
-        message_id=header.message_id,
-        envelope=envelope,
-    )
 
 
 def _check_service(service_id: str, register: Register) -> None:
@@ -504,8 +472,8 @@ def answer_pending(
 
 # -- refusals ---------------------------------------------------------------------------------
 
-# Stand-ins for an answer to a request that could not be verified: nothing from the unverified
-# bytes is echoed, so the answer reveals nothing about them and cannot be steered by them.
+# Stand-ins for an answer to bytes that are no readable 0101: nothing of them is echoed, so the
+# answer reveals nothing about them and cannot be steered by them.
 UNKNOWN_REQUEST_ID = uuid.UUID(int=0)
 UNKNOWN_PARTY = "unknown"
 
@@ -534,8 +502,8 @@ def refusal(
     clock: Clock,
     request: NationalOrEuRequest | None = None,
 ) -> messages.EvidenceErrorResponse | messages.EuEvidenceErrorResponse:
-    """The 0103 for ``error``: echoes the request only when it was verified (or, from the
-    register's own SAK, at least read: ``request``), never personal data (the detail is
+    """The 0103 for ``error``: echoes the request when it was accepted (or at least read:
+    ``request``), never personal data (the detail is
     :func:`error_detail`)."""
     detail = error_detail(error)
     answered = verified.request if verified is not None else request

@@ -1,8 +1,14 @@
 """The HTTP edge every register shares: the provider API of its SAK (``POST
 /provider/v1/requests`` in push mode, a poller in passive mode), its protocol export ``GET
-/provider/v1/transfers``, ``POST /evidence/v1`` (the hub's, until the hub goes), ``GET
-/health`` and the fault injection admin API. I/O lives here (body, population, protocol
-log, sleeping); the decisions are the pure steps of :mod:`registers._pipeline`.
+/provider/v1/transfers``, ``GET /health`` and the fault injection admin API. I/O lives here
+(body, population, protocol log, sleeping); the decisions are the pure steps of
+:mod:`registers._pipeline`.
+
+A register speaks only to its own SAK: it gets the bare ``DE.EvidenceRequest.0101`` with the
+metadata its SAK established (:class:`~noots.sak.ProviderMetadata`) and answers the bare
+``0102``/``0103``. Signatures, certificates, freshness and replays of the transport are its
+SAK's checks, and the signature of the answer is its SAK's too (also the faults of a signed
+answer, :data:`~noots.faults.SIGNATURE_FAULTS`, which a register refuses to take on).
 """
 
 from __future__ import annotations
@@ -10,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import hashlib
 import itertools
 import logging
 import threading
@@ -31,7 +36,6 @@ from noots import idnr as idnr_rules
 from noots import messages, trace
 from noots.access import AccessTokenSource, AccessTokenVerifier, bearer_challenge
 from noots.clock import Clock, format_utc
-from noots.envelope import EnvelopeHeader, build_envelope, seal
 from noots.errors import (
     AccessDenied,
     ConfigurationError,
@@ -41,17 +45,16 @@ from noots.errors import (
     XmlTooLarge,
 )
 from noots.faults import (
+    SIGNATURE_FAULTS,
     Fault,
     FaultDecision,
     FaultInjector,
     FaultPlan,
-    corrupt_signature,
-    expired_credential,
     truncate,
 )
 from noots.faults_http import ConnectionDropped, DroppedResponse, add_fault_admin, hang
 from noots.participant import Participant, load_participant
-from noots.pki import IssuedCredential, Role
+from noots.pki import Role
 from noots.protocol import ProtocolEntry, ProtocolLog, open_protocol_log
 from noots.sak import (
     PROVIDER_ANSWER_PATH,
@@ -60,18 +63,16 @@ from noots.sak import (
     ProviderMetadata,
 )
 from noots.sak import Header as SakHeader
-from noots.signing import XmlSigner
 from noots.state import AnnouncementJournal, StateFile
 from noots.synthetic.identities import Behaviour, behaviour_of, identity
 from noots.synthetic.population import PopulationStore
-from noots.tls import NO_TLS, TlsPeer
-from noots.topology import SERVICE_ID_PREFIX, RegisterKind, RegisterSpec, Topology
+from noots.tls import TlsPeer
+from noots.topology import RegisterKind, RegisterSpec, Topology
 from noots.trace import Hop
 from noots.xml import DEFAULT_LIMITS, serialize
 from noots.xml import parse as parse_xml
 from registers import documents
 from registers._pipeline import (
-    UNKNOWN_PARTY,
     AuthorisedRequest,
     NationalOrEuRequest,
     Pending,
@@ -87,7 +88,6 @@ from registers._pipeline import (
     match_subject,
     refusal,
     subject_query,
-    verify_request,
 )
 from registers._sources import (
     EvidenceSource,
@@ -109,9 +109,6 @@ __all__ = [
 log = logging.getLogger("noots.registers")
 
 XML_MEDIA_TYPE = "application/xml"
-# Bodies above the parser's limit are still hashed (so the refusal is bound to them) up to this
-# many bytes; beyond it the connection is not worth keeping.
-_HASH_LIMIT = 8 * DEFAULT_LIMITS.max_bytes
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -168,7 +165,7 @@ class PendingRequests:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What the pipeline decided for one request, before signing."""
+    """What the pipeline decided for one request."""
 
     message: RegisterAnswer
     verified: VerifiedRequest | None
@@ -205,7 +202,7 @@ def _source_for(kind: RegisterKind, store: PopulationStore, spec: RegisterSpec) 
 
 
 class RegisterService:
-    """One running register: its identity, data, log, replay cache and faults."""
+    """One running register: its identity, data, log, announced answers and faults."""
 
     def __init__(
         self,
@@ -224,6 +221,10 @@ class RegisterService:
         self.spec = settings.register_spec(self.topology, kind)
         self.clock = clock or settings.clock()
         self.sleep = sleep
+        self.sak_id = self.topology.sak_id(self.spec.participant_id)
+        # Checked before anything is opened: a plan it cannot carry out stops the start.
+        self.faults = FaultInjector(settings.faults if not settings.strict else FaultPlan())
+        self.check_plan(self.faults.baseline)
         self.participant = participant or load_participant(
             settings.pki_dir, self.spec.participant_id, clock=self.clock
         )
@@ -247,10 +248,7 @@ class RegisterService:
             )
         self.protocol_log = protocol_log
         self.state = StateFile(settings.state_path(self.spec.participant_id))
-        self.replay = settings.replay_guard(self.clock, self.state)
         self.pending = PendingRequests(settings.pending_limit, AnnouncementJournal(self.state))
-        self.faults = FaultInjector(settings.faults if not settings.strict else FaultPlan())
-        self.sak_id = self.topology.sak_id(self.spec.participant_id)
         # Only its own SAK hands the register requests: with an IAM access token for it.
         self.access = AccessTokenVerifier(
             self.participant.validator,
@@ -258,9 +256,6 @@ class RegisterService:
             audience=self.spec.participant_id,
             clock=self.clock,
         )
-        self._expired: IssuedCredential | None = None
-        self._expired_lock = threading.Lock()
-        self.check_plan(self.faults.baseline)
 
     def close(self) -> None:
         self.state.close()
@@ -272,53 +267,16 @@ class RegisterService:
     # -- faults
 
     def check_plan(self, plan: FaultPlan) -> None:
-        """Refuse a plan this register cannot carry out (an expired certificate needs the CA)."""
-        if plan.rates.get(Fault.EXPIRED_CERTIFICATE, 0) > 0:
-            self._expired_signer()
+        """Refuse a plan this register cannot carry out: it answers the bare 0102/0103, so the
+        faults of a signed answer belong to its SAK."""
+        theirs = sorted(f.value for f in SIGNATURE_FAULTS if plan.rates.get(f, 0) > 0)
+        if theirs:
+            raise ConfigurationError(
+                f"{', '.join(theirs)}: a fault of the signed answer, which {self.sak_id} signs; "
+                f"switch it on at {self.sak_id}'s /admin/v1/faults"
+            )
 
-    def _expired_signer(self) -> XmlSigner:
-        with self._expired_lock:
-            if self._expired is None or self._expired.certificate.not_valid_after_utc >= (
-                self.clock.now()
-            ):
-                try:
-                    self._expired = expired_credential(
-                        self.settings.pki_dir,
-                        self.spec.participant_id,
-                        Role.PROVIDER,
-                        clock=self.clock,
-                    )
-                except FileNotFoundError:
-                    raise ConfigurationError(
-                        "the expired-certificate fault needs the landscape's CA in the data dir"
-                    ) from None
-            return XmlSigner(self._expired)
-
-    # -- the pipeline, run in a worker thread (signatures, SQLite)
-
-    async def handle(
-        self,
-        raw: bytes,
-        *,
-        body_error: NootsError | None,
-        inject_error: bool,
-        peer: TlsPeer = NO_TLS,
-    ) -> Outcome:
-        """One request: decided, and logged before it may leave. The decision (verify,
-        authorise, match, build) is CPU-bound Python and runs on the event loop: a worker
-        thread would add hand-offs and lock convoys, no parallelism. Only the protocol log,
-        which waits on fsync or on a database, goes to a worker thread (:meth:`record`)."""
-        with self._span():
-            decided = self._handle(raw, body_error=body_error, inject_error=inject_error, peer=peer)
-            return await run_in_threadpool(self.record, decided)
-
-    def _span(self) -> trace.Span:
-        return trace.span(
-            Hop.HUB_DP,
-            self.register.participant_id,
-            peer=self.topology.platform.hub_id,
-            title="Anfrage prüfen und beantworten",
-        )
+    # -- the pipeline: decided on the event loop, logged in a worker thread
 
     async def handle_delivered(
         self,
@@ -329,7 +287,10 @@ class RegisterService:
         inject_error: bool,
     ) -> Outcome:
         """One 0101 handed over by this register's SAK (push or passive): decided, and
-        logged before the answer may leave."""
+        logged before the answer may leave. The decision (read, authorise, match, build) is
+        CPU-bound Python and runs on the event loop: a worker thread would add hand-offs and
+        lock convoys, no parallelism. Only the protocol log, which waits on fsync or on a
+        database, goes to a worker thread (:meth:`record`)."""
         with trace.span(
             Hop.SAK_DP,
             self.register.participant_id,
@@ -403,43 +364,6 @@ class RegisterService:
             if fault is Fault.MALFORMED:
                 return truncate(body)
             return body
-
-    def _handle(
-        self, raw: bytes, *, body_error: NootsError | None, inject_error: bool, peer: TlsPeer
-    ) -> Outcome:
-        verified: VerifiedRequest | None = None
-        authorised: AuthorisedRequest | None = None
-        try:
-            if body_error is not None:
-                raise body_error
-            # With mutual TLS only the transport hub connects to a register (noots.tls).
-            trace.step("Signatur und Zertifikat des Online-Dienstes, 0101 an dieses Register")
-            peer.check(self.topology.platform.hub_id, component=self.register.participant_id)
-            verified = verify_request(
-                raw, verifier=self.participant.verifier, register=self.register
-            )
-            trace.bind(str(verified.request.request_id))
-            trace.note(envelope_id=str(verified.message_id))
-            trace.step("Keine Wiederholung, Zeitstempel frisch")
-            self.replay.check(verified.header)
-            if inject_error:
-                trace.step("Simulierte Störung: interner Fehler")
-                raise QueryError("fault injection: internal error")
-            trace.step("VS-Token: Siegel, Ablauf, Partner, Zweck, Nachweistyp, Anfrage-Hash")
-            authorised = authorise(
-                verified,
-                verifier=self.participant.verifier,
-                clock=self.clock,
-                register=self.register,
-            )
-            return self._answer(authorised)
-        except NootsError as error:
-            trace.fail(error)
-            return self._refuse(error, verified, authorised)
-        except Exception as error:
-            log.exception("internal error while answering an evidence request")
-            trace.fail(error)
-            return self._refuse(QueryError("internal error"), verified, authorised)
 
     def _answer(self, authorised: AuthorisedRequest) -> Outcome:
         if isinstance(authorised.request, messages.EuEvidenceRequest):
@@ -567,59 +491,6 @@ class RegisterService:
             self.pending.discard(outcome.settles)
         return outcome
 
-    # -- signing the answer
-
-    def seal_answer(self, outcome: Outcome, digest: str, fault: Fault | None) -> bytes:
-        verified = outcome.verified
-        with trace.span(
-            Hop.DP_HUB,
-            self.register.participant_id,
-            trace_id=str(verified.request.request_id) if verified is not None else None,
-            peer=self.topology.platform.hub_id,
-            envelope_id=str(verified.message_id) if verified is not None else None,
-            title=f"Antwort signieren ({outcome.outcome})",
-        ):
-            if fault is not None:
-                trace.check("Register arbeitet ohne Störung", False, f"simuliert: {fault.value}")
-            trace.step("Antwort im Umschlag signiert und an die Anfrage gebunden (InResponseTo)")
-            sealed = self._seal_answer(outcome, digest, fault)
-            trace.attach("Antwort des Registers (signierter Transportumschlag)", sealed)
-            return sealed
-
-    def _seal_answer(self, outcome: Outcome, digest: str, fault: Fault | None) -> bytes:
-        verified = outcome.verified
-        header = EnvelopeHeader(
-            message_id=uuid.uuid4(),
-            sender=self.register.participant_id,
-            recipient=verified.consumer if verified is not None else UNKNOWN_PARTY,
-            service_id=(
-                verified.service_id
-                if verified is not None
-                else f"{SERVICE_ID_PREFIX}{self.register.participant_id}"
-            ),
-            created=self.clock.now(),
-            in_response_to=(
-                hashlib.sha256(b"another request" + uuid.uuid4().bytes).hexdigest()
-                if fault is Fault.WRONG_BINDING
-                else digest
-            ),
-            request_message_id=verified.message_id if verified is not None else None,
-        )
-        body = messages.build(outcome.message)
-        if fault is Fault.MISSING_SIGNATURE:
-            return serialize(build_envelope(header, body))
-        signer = (
-            self._expired_signer()
-            if fault is Fault.EXPIRED_CERTIFICATE
-            else self.participant.signer
-        )
-        sealed = seal(header, body, signer)
-        if fault is Fault.BAD_SIGNATURE:
-            return corrupt_signature(sealed)
-        if fault is Fault.MALFORMED:
-            return truncate(sealed)
-        return sealed
-
     # -- health
 
     def health(self) -> tuple[bool, dict[str, Any]]:
@@ -663,26 +534,18 @@ def _for_abroad(evidence: documents.EvidenceDocument) -> documents.EvidenceDocum
 # -- the HTTP edge -----------------------------------------------------------------------------
 
 
-async def read_body(request: Request) -> tuple[bytes, str, NootsError | None]:
-    """The body, its SHA-256, and an error if it is larger than the parser accepts.
-
-    An oversize body is hashed to the end (up to a hard limit) but not kept, so its refusal is
-    still bound to exactly what was sent.
-    """
+async def read_body(request: Request) -> tuple[bytes, NootsError | None]:
+    """The body, or an error once it is larger than the parser accepts (the rest is not
+    read: nothing of an oversize body is worth keeping)."""
     limit = DEFAULT_LIMITS.max_bytes
-    digest = hashlib.sha256()
     kept: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > _HASH_LIMIT:
-            break
-        digest.update(chunk)
-        if size <= limit:
-            kept.append(chunk)
-    if size > limit:
-        return b"", digest.hexdigest(), XmlTooLarge(f"body exceeds the limit of {limit} bytes")
-    return b"".join(kept), digest.hexdigest(), None
+        if size > limit:
+            return b"", XmlTooLarge(f"body exceeds the limit of {limit} bytes")
+        kept.append(chunk)
+    return b"".join(kept), None
 
 
 def _service(request: Request) -> RegisterService:
@@ -740,37 +603,13 @@ def create_register_app(
     )
     app.state.register = service
 
-    @app.post("/evidence/v1", response_class=Response)
-    async def evidence(request: Request, service: ServiceDep) -> Response:
-        raw, digest, body_error = await read_body(request)
-        decision: FaultDecision = service.faults.decide()
-        if decision.delay_seconds > 0:
-            await service.sleep(decision.delay_seconds)
-        if decision.fault is Fault.TIMEOUT:
-            await hang(request, decision.hang_seconds, service.sleep)
-            return DroppedResponse()
-        if decision.fault is Fault.DROP:
-            return DroppedResponse()
-        outcome = await service.handle(
-            raw,
-            body_error=body_error,
-            inject_error=decision.fault is Fault.ERROR,
-            peer=TlsPeer.of(request.scope),
-        )
-        if outcome.delay > 0:
-            await service.sleep(outcome.delay)
-        # Building and signing the answer is CPU-bound: on the loop (RegisterService.handle).
-        sealed = service.seal_answer(outcome, digest, decision.fault)
-        status = 200 if decision.fault is Fault.MALFORMED else http_status(outcome.message)
-        return Response(sealed, status_code=status, media_type=XML_MEDIA_TYPE)
-
     @app.post(PROVIDER_REQUESTS_PATH, response_class=Response)
     async def provider_request(request: Request, service: ServiceDep) -> Response:
         """Push mode: the register's SAK hands over one 0101 with its metadata."""
         refused = _refuse_unless_own_sak(request, service)
         if refused is not None:
             return refused
-        raw, _digest, body_error = await read_body(request)
+        raw, body_error = await read_body(request)
         decision: FaultDecision = service.faults.decide()
         if decision.delay_seconds > 0:
             await service.sleep(decision.delay_seconds)

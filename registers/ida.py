@@ -338,7 +338,7 @@ def create_ida_app(
 
     @app.post(ida.LOOKUP_PATH, response_class=Response)
     async def lookup(request: Request, service: ServiceDep) -> Response:
-        raw, _digest, body_error = await read_body(request)
+        raw, body_error = await read_body(request)
         headers = request.headers
         purpose = headers.get(SakHeader.PURPOSE)
         answer = await run_in_threadpool(

@@ -2,9 +2,10 @@
 
 The shared part (data directory, topology, mode, clock, protocol log) comes from
 :class:`~noots.settings.NootsSettings`; what registers and the IDA share (the population they
-answer from, the replay guard) from :class:`ProviderSettings`. A register is named by its
-participant id, or by its kind (and, for a Melderegister, the region AGS) as the topology
-lists it.
+answer from, where restart-safe state lives) from :class:`ProviderSettings`. Neither keeps a
+replay cache: the SAK in front of a register has it, and the IDA takes access tokens. A
+register is named by its participant id, or by its kind (and, for a Melderegister, the region
+AGS) as the topology lists it.
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from pydantic import Field, SecretStr
 
 from noots.errors import ConfigurationError
 from noots.faults import FaultPlan
-from noots.settings import ReplaySettings
+from noots.settings import StateSettings
 from noots.topology import RegisterKind, RegisterSpec, Topology
 
 __all__ = ["ProviderSettings", "RegisterSettings"]
 
 
-class ProviderSettings(ReplaySettings):
+class ProviderSettings(StateSettings):
     """What every process answering from the population has: registers and the IDA."""
 
     population: Path | None = Field(

@@ -1,10 +1,10 @@
 """Fault toggles: switch one fault on for a register through its ``/admin/v1/faults``.
 
 A fault of the signed answer (bad or missing signature, expired certificate, wrong binding)
-is the signer's: on the path through the SAKs the register answers unsigned and its SAK signs,
-so such a fault is switched at the register's SAK as well (and at the register, which signs
-on the path through the transport hub while that exists). Every other fault is the
-register's own."""
+is the signer's: the register answers unsigned and its SAK signs, so such a fault is switched
+at the register's SAK (the register refuses it). Every other fault is the register's own.
+Switching one side on resets the other, so the page's one choice per register is what is in
+force."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ FAULT_CHOICES: dict[str, str] = {
     "latency": "Verzögerung um 3 Sekunden",
 }
 _LATENCY_MS = 3000
-# The register stops hanging a little after the hub has given up (its timeout is 10 s).
+# The register stops hanging a little after its SAK has given up (its wait is 10 s).
 _HANG_SECONDS = 15
 
 
@@ -125,33 +125,29 @@ class FaultSwitch:
         return await self.http.put(url, json=_plan(choice), headers=headers)
 
     async def set(self, participant_id: str, choice: str | None) -> tuple[int, dict[str, Any]]:
-        """Switch ``choice`` on (None: back to no fault); the register's status and plan.
-
-        A signature fault is switched at the register's SAK too; a reset resets both."""
+        """Switch ``choice`` on (None: back to no fault) where it belongs, the register or its
+        SAK, and the other side back to no fault; the register's status and plan."""
         register = self.register(participant_id)
         if self.token is None:
             return 503, {"detail": "kein Admin-Token konfiguriert (NOOTS_ADMIN_TOKEN)"}
-        try:
-            response = await self._switch(register.participant_id, choice)
-        except httpx.HTTPError as exc:
-            return 502, {"detail": f"Register nicht erreichbar ({type(exc).__name__})"}
-        if response.status_code != 200:
-            return 502, {"detail": f"Register antwortet HTTP {response.status_code}"}
-        selected, text = describe_plan(response.json())
-        at_sak = choice is None or choice in {f.value for f in SIGNATURE_FAULTS}
-        if at_sak:
-            sak_id = self.topology.sak_id(register.participant_id)
+        sak_id = self.topology.sak_id(register.participant_id)
+        at_sak = choice is not None and choice in {f.value for f in SIGNATURE_FAULTS}
+        owner, other = (
+            (sak_id, register.participant_id) if at_sak else (register.participant_id, sak_id)
+        )
+        plan: dict[str, Any] = {}
+        for target, wanted in ((other, None), (owner, choice)):
+            where = "SAK" if target == sak_id else "Register"
             try:
-                sak_answer = await self._switch(sak_id, choice)
-                sak_ok = sak_answer.status_code == 200
-            except httpx.HTTPError:
-                sak_ok = False
-            if choice is not None:
-                text += (
-                    " (am Register und an seinem SAK)"
-                    if sak_ok
-                    else (" (nur am Register: sein SAK ist nicht erreichbar)")
-                )
+                response = await self._switch(target, wanted)
+            except httpx.HTTPError as exc:
+                return 502, {"detail": f"{where} nicht erreichbar ({type(exc).__name__})"}
+            if response.status_code != 200:
+                return 502, {"detail": f"{where} antwortet HTTP {response.status_code}"}
+            plan = response.json()
+        selected, text = describe_plan(plan)
+        if at_sak:
+            text += " (am SAK des Registers, der die Antwort signiert)"
         return 200, {"participantId": participant_id, "choice": selected, "text": text}
 
 

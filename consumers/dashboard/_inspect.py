@@ -43,7 +43,7 @@ XN_DE = "urn:xoev-de:bva:standard:xnachweis:schema:xnachweis-de-noots"
 ROLE_NAMES = {
     "consumer": "Datenabrufer (Online-Dienst)",
     "provider": "Datenhalter (Register)",
-    "hub": "Transport-Hub der Plattform",
+    "central": "Plattform (zentrale Komponenten)",
     "sak": "Sicherer Anschlussknoten",
     "iam": "IAM für Behörden",
     "vs": "Vermittlungsstelle",

@@ -8,7 +8,7 @@ eine französische Behörde" (the Mairie de Lyon's requester asks the IP, the us
 preview at the IP, the requester asks again).
 
 Each run is a :func:`noots.trace.flow` whose sink is the dashboard's own log, so the hops the
-client library records appear in the live view at once; the hub's and the registers' hops
+client library records appear in the live view at once; the SAKs' and the registers' hops
 arrive through the collector under the same request ids. The run itself (started, one result
 per evidence, finished) is published to the same log as ``run`` notices.
 """

@@ -8,7 +8,7 @@ costs one short timeout per batch (counted) — never the exchange that is being
 The collector takes events only from components of the landscape, each about itself: every
 POST carries the headers an ``authorization`` callable gives for the reporting component
 (:mod:`consumers.dashboard.event_auth`); a batch holding events of several components (the
-platform process reports for the hub and others) goes out as one POST per component.
+platform process reports for the VS and others) goes out as one POST per component.
 
 ``noots serve`` installs one when ``NOOTS_TRACE_URL`` is set (``noots up`` sets it to the
 dashboard's collector), authenticated with the landscape's reporting tokens::

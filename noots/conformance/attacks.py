@@ -1,4 +1,4 @@
-"""Hostile evidence requests: every attack the hub and the registers must refuse, as data.
+"""Hostile evidence requests: every attack the SAKs and the registers must refuse, as data.
 
 Each builder takes an :class:`AttackKit` (a request factory that can produce valid signed
 requests, the parties and subject of the exchange, and optional extra credentials) and returns

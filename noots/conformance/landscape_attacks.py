@@ -90,7 +90,6 @@ _XML_PATHS = (
     CONSUMER_REQUESTS_PATH,
     "/vs/v1/tokens",
     "/ida/v1/lookup",
-    "/evidence/v1",
 )
 _SERVER_ERRORS = range(500, 600)
 

@@ -6,14 +6,14 @@ metadata headers (:meth:`RequestFactory.delivery`).
 
 ::
 
-    factory = RequestFactory.from_test_pki(pki, topology)
+    factory = RequestFactory.from_test_pki(pki, topology).between_saks()
     signed = factory.signed(
         consumer="08118079-BPA-87",
         provider="991-01234ZFZR-41",
         evidence_type="Fahrzeughalterauskunft",
         subject=NaturalPerson("Mustermann", "Erika", date(1964, 8, 12), "02476291358"),
     )
-    response = await client.post("/evidence/v1", content=signed.raw)
+    response = await client.post("/transport/v1/messages", content=signed.raw, headers=token)
 
 A request is built as a data consumer builds it: the 0101 from the topology's names, a token of
 the Vermittlungsstelle (sealed by the VS credential) bound to the request hash, the 0101

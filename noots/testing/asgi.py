@@ -3,12 +3,12 @@
 ``httpx.ASGITransport`` serves one app and does not run its lifespan. :func:`running` runs an
 app's lifespan (so its start-up opens what it needs) and yields a client for it;
 :class:`RoutingTransport` sends each request to the app registered for the URL's
-``host:port``, so a hub configured with the topology's addresses reaches in-process
+``host:port``, so a SAK configured with the topology's addresses reaches in-process
 registers::
 
     routes = RoutingTransport({"127.0.0.1:8410": httpx.ASGITransport(register_app)})
-    platform = create_app(settings, transport=routes)
-    async with running(platform, base_url="http://127.0.0.1:8400") as client:
+    sak = create_sak(SakSettings(participant_id="08118079-MELD-12"), transport=routes)
+    async with running(sak, base_url="http://127.0.0.1:8510") as client:
         await client.post("/transport/v1/messages", content=envelope)
 
 A host:port without a route fails like a refused connection (``httpx.ConnectError``).

@@ -13,8 +13,8 @@ On the host, in this order (each step must hold; exit 0 only when all did):
 5. **TLS**: the published ports speak TLS; inside the network a client checks the servers'
    names against their certificates, a register refuses a client without certificate, plain
    HTTP gets nothing;
-6. **the Bewohnerparkausweis pilot** is played through the containers (eID, IDA, RDN, VS, hub,
-   registers) by a test container on the compose network acting as the online service, the
+6. **the Bewohnerparkausweis pilot** is played through the containers (eID, IDA, RDN, VS, the
+   SAKs, registers) by a test container on the compose network acting as the online service, the
    Datenschutzcockpit shows both transfers, and the protocol entries are in PostgreSQL (no
    SQLite protocol log in any container);
 7. **the pilot scenario suite** (scenarios/pilots/bewohnerparkausweis.yaml) passes against the
@@ -273,7 +273,7 @@ def _pilot(inside: _Inside) -> bool:
     )
     for result in report.evidences:
         request_id = str(result.request_id)
-        for party in (result.provider, inside.topology.platform.hub_id):
+        for party in (result.provider, inside.consumer):
             log = open_protocol_log(
                 settings.protocol_log_target(party, inside.topology),
                 party=party,

@@ -12,7 +12,8 @@ tallied: what the crash-safety test and ``bench/soak.py`` drive.
 An exchange either delivers evidence (its 0101 request id is kept), fails with a *clear*
 error (a typed :class:`~noots.errors.NootsError`, counted by code and class), or fails in any
 other way (``unclear``, which is a finding). A delivered exchange must be in the protocol logs
-of the hub and of its register; :func:`lost` names the ones that are not.
+of the online service that fetched it and of its register; :func:`lost` names the ones that are
+not.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from noots.clock import SystemClock
 from noots.errors import NootsError
 from noots.messages import LegalIdentifier, LegalPerson, NaturalPerson, Subject
 from noots.participant import load_participant
-from noots.protocol import ProtocolEntry, open_protocol_log
+from noots.protocol import ProtocolEntry, ProtocolLog, open_protocol_log
 from noots.topology import RegisterSpec, Topology
 
 __all__ = [
@@ -196,19 +197,27 @@ async def consumer_clients(
     retry: RetryPolicy = LOAD_RETRY,
     timeout: float = 20.0,
 ) -> AsyncIterator[dict[str, AsyncClient]]:
-    """One client per consumer, with the consumer's credential from the data directory."""
+    """One client per consumer, with the consumer's credential from the data directory; each
+    logs its transfers (§ 9 IDNrG) to ``<data_dir>/logs/<consumer>.db``."""
     endpoints = Endpoints.from_topology(topology)
     opened: dict[str, AsyncClient] = {}
+    logs: list[ProtocolLog] = []
     try:
         for consumer in consumers:
             participant = load_participant(data_dir / "pki", consumer, clock=SystemClock())
+            log = open_protocol_log(
+                data_dir / "logs" / f"{consumer}.db", party=consumer, clock=SystemClock()
+            )
+            logs.append(log)
             opened[consumer] = AsyncClient(
-                participant, endpoints, topology, retry=retry, timeout=timeout
+                participant, endpoints, topology, retry=retry, timeout=timeout, protocol_log=log
             )
         yield opened
     finally:
         for client in opened.values():
             await client.aclose()
+        for log in logs:
+            log.close()
 
 
 def protocol_log_entries(data_dir: Path, party: str) -> tuple[int, list[ProtocolEntry]]:
@@ -227,13 +236,17 @@ def duplicates(entries: Iterable[ProtocolEntry]) -> list[tuple[str, str]]:
     return sorted(key for key, n in counts.items() if n > 1)
 
 
-def lost(tally: Tally, data_dir: Path, hub_id: str) -> dict[str, list[str]]:
-    """Delivered request ids missing from the hub's or their register's log, by party."""
+def lost(tally: Tally, data_dir: Path, consumers: Iterable[str]) -> dict[str, list[str]]:
+    """Delivered request ids missing from the logs of the online services that fetched them
+    (``consumers``) or of their register, by party."""
     missing: dict[str, list[str]] = {}
-    _count, hub = protocol_log_entries(data_dir, hub_id)
-    logged = {e.message_id for e in hub if e.outcome == "delivered"}
+    logged: set[str] = set()
+    parties = sorted(consumers)
+    for consumer in parties:
+        _count, entries = protocol_log_entries(data_dir, consumer)
+        logged |= {e.message_id for e in entries if e.outcome == "delivered"}
     if absent := sorted(set(tally.delivered) - logged):
-        missing[hub_id] = absent
+        missing[" or ".join(parties)] = absent
     for register in sorted(set(tally.delivered.values())):
         _count, entries = protocol_log_entries(data_dir, register)
         logged = {e.message_id for e in entries if e.outcome == "delivered"}

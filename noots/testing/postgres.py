@@ -7,7 +7,7 @@ it. Authentication is ``trust`` (loopback and the private socket directory only)
 because a test server never needs to survive a crash of the machine.
 
     with postgres_server() as url:
-        log = open_protocol_log(fresh_database(url), party="hub", clock=clock)
+        log = open_protocol_log(fresh_database(url), party="noots-vs", clock=clock)
 """
 
 from __future__ import annotations

@@ -163,7 +163,7 @@ def component_processes(
     """Start ``names`` (``platform``, ``ida`` or participant ids) and stop them at the end.
 
     ``env`` is added to this process's environment (e.g. ``NOOTS_ADMIN_TOKEN``,
-    ``NOOTS_HUB_TIMEOUT_SECONDS``).
+    ``NOOTS_PROVIDER_TIMEOUT_SECONDS``).
     """
     path = topology_path or data_dir / "landscape.yaml"
     topology = load_topology(path)

@@ -5,7 +5,7 @@
     sink = RecordingSink()
     with trace.installed(sink):
         ...
-    [event] = sink.for_hop(Hop.HUB_DP)
+    [event] = sink.for_hop(Hop.SAK_DP)
     assert [c.name for c in event.checks if not c.ok] == []
 """
 

@@ -19,22 +19,23 @@ from tests.bench.test_scripts import run  # noqa: E402
 
 # Three samples' worth of stacks as py-spy --format raw writes them.
 COLLAPSED = [
-    "run (uvicorn/server.py:68);handle (intermediary/hub.py:120);"
+    "run (uvicorn/server.py:68);handle (intermediary/sak/_provider.py:120);"
     "XmlVerifier.verify (noots/signing.py:301);"
     "XMLVerifier.verify (signxml/verifier.py:353) 7",
-    "run (uvicorn/server.py:68);handle (intermediary/hub.py:120);parse (noots/xml.py:80) 2",
+    "run (uvicorn/server.py:68);handle (intermediary/sak/_provider.py:120);"
+    "parse (noots/xml.py:80) 2",
     "run (uvicorn/server.py:68);_worker (threading.py:975) 1",
 ]
 
 
 def test_collapsed_stacks_are_read_with_their_counts() -> None:
     """Each line becomes its frames (innermost last) and its sample count."""
-    profile = bench_profile.parse_collapsed("hub", COLLAPSED)
+    profile = bench_profile.parse_collapsed("provider-sak", COLLAPSED)
     assert profile.samples == 10
     assert profile.stacks[1] == (
         (
             "run (uvicorn/server.py:68)",
-            "handle (intermediary/hub.py:120)",
+            "handle (intermediary/sak/_provider.py:120)",
             "parse (noots/xml.py:80)",
         ),
         2,
@@ -44,22 +45,26 @@ def test_collapsed_stacks_are_read_with_their_counts() -> None:
 def test_a_line_without_a_count_is_refused() -> None:
     """A truncated file is an error, not a silently smaller profile."""
     with pytest.raises(ValueError, match="not a collapsed stack line"):
-        bench_profile.parse_collapsed("hub", ["run (uvicorn/server.py:68);handle (x.py:1)"])
+        bench_profile.parse_collapsed(
+            "provider-sak", ["run (uvicorn/server.py:68);handle (x.py:1)"]
+        )
 
 
 def test_samples_go_to_the_package_of_the_innermost_frame() -> None:
     """Self time by package group: signxml, the hardened parse, threads."""
-    groups = bench_profile.by_group(bench_profile.parse_collapsed("hub", COLLAPSED))
+    groups = bench_profile.by_group(bench_profile.parse_collapsed("provider-sak", COLLAPSED))
     assert groups == {"signxml": 7, "noots: hardened XML parse": 2, "threads and queues": 1}
     assert bench_profile.group_of("somewhere/else.py") == bench_profile.OTHER
 
 
 def test_project_functions_count_every_sample_below_them_once() -> None:
-    """Inclusive counts: the hub's handler holds 9 of the samples, the verifier 7."""
+    """Inclusive counts: the SAK's handler holds 9 of the samples, the verifier 7."""
     functions = bench_profile.inclusive_project_functions(
-        bench_profile.parse_collapsed("hub", [*COLLAPSED, "a (noots/x.py:1);a (noots/x.py:2) 5"])
+        bench_profile.parse_collapsed(
+            "provider-sak", [*COLLAPSED, "a (noots/x.py:1);a (noots/x.py:2) 5"]
+        )
     )
-    assert functions["intermediary/hub.py handle"] == 9
+    assert functions["intermediary/sak/_provider.py handle"] == 9
     assert functions["noots/signing.py XmlVerifier.verify"] == 7
     assert functions["noots/x.py a"] == 5  # recursion counts once
     assert not any(name.startswith("uvicorn/") for name in functions)
@@ -100,7 +105,7 @@ def py_spy_can_attach() -> bool:
 @pytest.mark.slow
 @pytest.mark.e2e
 def test_profile_prints_where_each_process_spends_its_samples(tmp_path: Path) -> None:
-    """The script samples the hub, the register and the consumer under real exchanges."""
+    """The script samples both SAKs, the register and the consumer under real exchanges."""
     if not py_spy_can_attach():
         pytest.skip("py-spy is missing or may not ptrace here (needs CAP_SYS_PTRACE)")
     output = run(
@@ -117,7 +122,7 @@ def test_profile_prints_where_each_process_spends_its_samples(tmp_path: Path) ->
         str(tmp_path),
     )
     assert "40 exchanges (0 failed)" in output
-    for process in ("hub", "register", "consumer"):
+    for process in ("consumer-sak", "provider-sak", "register", "consumer"):
         assert f"## {process}: " in output
         assert (tmp_path / f"{process}.txt").stat().st_size > 0
     assert "noots/signing.py XmlVerifier.verify" in output

@@ -1,7 +1,7 @@
 """`noots up --tls` as a subprocess: every hop HTTPS with mutual TLS from the simulator PKI, the
-TLS client must be the envelope's sender (registers: the hub), an online service's SAK serves
-only that online service, a killed register is refused clearly, Ctrl-C stops everything. A
-small landscape keeps it quick."""
+TLS client must be the envelope's sender (a register's SAK) or the register's own SAK (a
+register), an online service's SAK serves only that online service, a killed register is refused
+clearly, Ctrl-C stops everything. A small landscape keeps it quick."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from noots.envelope import EnvelopeHeader, open_envelope, parse_error_body, seal
 from noots.errors import AuthenticationError, NootsError
 from noots.participant import load_participant
 from noots.supervisor import RUN_FILE, pid_alive
+from noots.testing.iam import landscape_token
 from noots.testing.up import UpProcess, noots_up, write_landscape
 from noots.tls import TlsFiles, client_context
 from noots.topology import Topology, load_topology
@@ -68,18 +69,20 @@ def client(up: UpProcess, topology: Topology, *, tls_as: str = BPA) -> Client:
     )
 
 
-def sealed_by_bpa(up: UpProcess, recipient: str) -> bytes:
-    """A correctly signed envelope of the Bewohnerparkausweis service (its body is no 0101)."""
-    participant = load_participant(up.data_dir / "pki", BPA, clock=SystemClock())
+def sealed_by_bpas_sak(up: UpProcess, provider: str) -> bytes:
+    """A correctly signed envelope of the Bewohnerparkausweis service's SAK to ``provider``'s
+    SAK (its body is no 0101)."""
+    sak = load_participant(up.data_dir / "pki", f"{BPA}.sak", clock=SystemClock())
     header = EnvelopeHeader(
         message_id=uuid.uuid4(),
-        sender=BPA,
-        recipient=recipient,
-        service_id=f"urn:noots:service:{recipient}:Fahrzeughalterauskunft",
+        sender=f"{BPA}.sak",
+        on_behalf_of=BPA,
+        recipient=f"{provider}.sak",
+        service_id=f"urn:noots:service:{provider}:Fahrzeughalterauskunft",
         created=datetime.now(UTC),
         purpose="Bewohnerparkausweis",
     )
-    return seal(header, etree.Element("{urn:example:test}Nothing"), participant.signer)
+    return seal(header, etree.Element("{urn:example:test}Nothing"), sak.signer)
 
 
 def test_every_component_serves_https_with_client_certificates(
@@ -117,12 +120,6 @@ def test_evidence_over_mutual_tls(landscape: tuple[UpProcess, Topology]) -> None
     assert "LB-EM 1964" in [row.value for row in result.rows()]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the SAK answers a foreign TLS client with HTTP 500 instead of an EDM:ERR:0001 "
-    "problem: its consumer-API dependency raises SenderMismatch outside any handler "
-    "(intermediary/sak/_app.py, _consumer_side)",
-)
 def test_tls_client_other_than_the_online_service_is_refused_by_its_sak(
     landscape: tuple[UpProcess, Topology],
 ) -> None:
@@ -140,40 +137,47 @@ def test_tls_client_other_than_the_online_service_is_refused_by_its_sak(
     assert ELTERNGELD in err.value.message
 
 
-def test_hub_compares_tls_client_and_envelope_sender(
+def test_a_registers_sak_compares_tls_client_and_envelope_sender(
     landscape: tuple[UpProcess, Topology],
 ) -> None:
-    """The hub answers an envelope signed by one consumer but sent over another's TLS
-    connection with a signed EDM:ERR:0001; the same bytes from the signer get past that check."""
+    """The KBA's SAK answers an envelope signed by the Bewohnerparkausweis service's SAK (with
+    that SAK's access token) but sent over the Elterngeld service's SAK's TLS connection with a
+    signed EDM:ERR:0001; the same bytes from the signer get past that check."""
     up, topology = landscape
-    hub_url = topology.base_url("platform", tls=True) + "/transport/v1/messages"
-    raw = sealed_by_bpa(up, KBA)
+    url = topology.base_url(f"{KBA}.sak", tls=True) + "/transport/v1/messages"
+    raw = sealed_by_bpas_sak(up, KBA)
+    token = landscape_token(up.data_dir / "pki", f"{BPA}.sak", f"{KBA}.sak")
+    headers = {"Content-Type": "application/xml", "Authorization": f"Bearer {token}"}
     verifier = load_participant(up.data_dir / "pki", BPA, clock=SystemClock()).verifier
     codes = {}
-    for tls_as in (ELTERNGELD, BPA):
+    for tls_as in (f"{ELTERNGELD}.sak", f"{BPA}.sak"):
         with httpx.Client(verify=tls_of(up, tls_as), timeout=10, trust_env=False) as http:
-            answer = http.post(hub_url, content=raw, headers={"Content-Type": "application/xml"})
+            answer = http.post(url, content=raw, headers=headers)
         opened = open_envelope(answer.content, verifier)
-        assert opened.signer.participant_id == topology.platform.hub_id
+        assert opened.signer.participant_id == f"{KBA}.sak"
         code, detail, _component = parse_error_body(opened.body)
         codes[tls_as] = (code.value, detail)
-    assert codes[ELTERNGELD][0] == "EDM:ERR:0001"
-    assert ELTERNGELD in codes[ELTERNGELD][1]
-    assert codes[BPA][0] != "EDM:ERR:0001"
+    assert codes[f"{ELTERNGELD}.sak"][0] == "EDM:ERR:0001"
+    assert f"{ELTERNGELD}.sak" in codes[f"{ELTERNGELD}.sak"][1]
+    assert codes[f"{BPA}.sak"][0] != "EDM:ERR:0001"
 
 
-def test_register_accepts_only_the_hub(landscape: tuple[UpProcess, Topology]) -> None:
-    """A consumer that bypasses the hub and calls a register directly is refused (0001)."""
+def test_register_accepts_only_its_own_sak(landscape: tuple[UpProcess, Topology]) -> None:
+    """An online service that bypasses the SAKs and calls a register directly, even with the
+    register's SAK's access token, is refused (0001) for its TLS certificate; the SAK itself
+    gets past that check."""
     up, topology = landscape
-    with httpx.Client(verify=tls_of(up, BPA), timeout=10, trust_env=False) as http:
-        answer = http.post(
-            topology.base_url(KBA, tls=True) + "/evidence/v1",
-            content=sealed_by_bpa(up, KBA),
-            headers={"Content-Type": "application/xml"},
-        )
-    assert answer.status_code == 401
-    assert b"EDM:ERR:0001" in answer.content
-    assert b"noots-hub" in answer.content
+    token = landscape_token(up.data_dir / "pki", f"{KBA}.sak", KBA)
+    url = topology.base_url(KBA, tls=True) + "/provider/v1/requests"
+    headers = {"Content-Type": "application/xml", "Authorization": f"Bearer {token}"}
+    answers = {}
+    for tls_as in (BPA, f"{KBA}.sak"):
+        with httpx.Client(verify=tls_of(up, tls_as), timeout=10, trust_env=False) as http:
+            answers[tls_as] = http.post(url, content=b"<x/>", headers=headers)
+    assert answers[BPA].status_code == 401
+    assert answers[BPA].json()["code"] == "EDM:ERR:0001"
+    assert f"{KBA}.sak" in answers[BPA].json()["detail"]
+    assert answers[f"{KBA}.sak"].status_code == 400  # past the check: no 0101 in the body
 
 
 def test_demo_over_mutual_tls(landscape: tuple[UpProcess, Topology]) -> None:

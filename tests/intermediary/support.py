@@ -1,6 +1,6 @@
 """Helpers for the platform tests: a bootstrapped landscape per test, a data consumer that
 builds real signed requests with a real VS token (and can break each field), the real
-registers with a controllable ``sleep``, and a tap between hub and register."""
+registers with a controllable ``sleep``, and a tap between a SAK and its register."""
 
 from __future__ import annotations
 
@@ -20,9 +20,11 @@ from intermediary.settings import PlatformSettings
 from noots import messages, tokens
 from noots.clock import ManualClock
 from noots.envelope import ENV_NS, EnvelopeHeader, open_envelope, request_digest, seal
+from noots.errors import EdmCode
 from noots.participant import Participant, load_participant
 from noots.pki import Role
 from noots.topology import Topology
+from noots.xml import parse as parse_xml
 from registers._service import create_register_app
 from registers.settings import RegisterSettings
 
@@ -33,7 +35,6 @@ MELDEREGISTER = "08118079-MELD-12"  # area meldewesen
 KBA = "991-01234ZFZR-41"  # area verkehr (same as CONSUMER)
 PSTR = "992-00001PSTR-10"
 HREG = "993-00001HREG-32"
-HUB = "noots-hub"
 VS = "noots-vs"
 
 ERIKA = ("02476291358", "Mustermann", "Erika", date(1964, 8, 12))
@@ -49,11 +50,7 @@ class Landscape:
     clock: ManualClock
 
     def settings(self, **overrides: Any) -> PlatformSettings:
-        values: dict[str, Any] = {
-            "data_dir": self.data_dir,
-            "admin_token": "admin-secret",
-            "hub_timeout_seconds": 5.0,
-        }
+        values: dict[str, Any] = {"data_dir": self.data_dir, "admin_token": "admin-secret"}
         values.update(overrides)
         return PlatformSettings(**values)
 
@@ -184,7 +181,7 @@ class Consumer:
         purpose: str,
         person: tuple[str, str, str, date] | None = ERIKA,
     ) -> tuple[messages.EvidenceRequest, bytes]:
-        """A 0101 with a real VS token, sealed for the hub."""
+        """A 0101 with a real VS token, sealed as this participant sends it."""
         request = self.request(provider, evidence_type, person)
         issued = await self.fetch_token(platform, self.token_request(request, purpose))
         request = request.with_token(issued)
@@ -226,33 +223,38 @@ class Gate:
 
 
 class Tap(httpx.AsyncBaseTransport):
-    """Sits between the hub and one register: records the bytes the hub forwards and, when
-    told, replaces the register's answer (``http-500``: an empty 500; ``wrong-signer``: the
-    answer re-signed by another provider, as a man in the middle would)."""
+    """Sits between a SAK and its register: records the bytes the SAK hands over and, when
+    told, replaces the register's answer (``http-500``: an empty 500; ``another-request``: a
+    0103 that answers another request id; ``a-request``: the 0101 sent back)."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport, landscape: Landscape, pid: str) -> None:
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
         self.inner = inner
-        self.landscape = landscape
-        self.participant_id = pid
         self.received: list[bytes] = []
         self.mode = "pass"
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.received.append(await request.aread())
+        body = await request.aread()
+        if request.method == "POST" and request.url.path == "/provider/v1/requests":
+            self.received.append(body)
         response = await self.inner.handle_async_request(request)
-        if self.mode == "pass":
+        if self.mode == "pass" or request.url.path != "/provider/v1/requests":
             return response
-        content = await response.aread()
+        await response.aread()
         if self.mode == "http-500":
             return httpx.Response(500, content=b"")
-        assert self.mode == "wrong-signer"
-        other = self.landscape.participant(KBA if self.participant_id != KBA else PSTR)
-        opened = open_envelope(content, other.verifier)
-        header = dataclasses.replace(opened.header, sender=other.participant_id)
+        asked = messages.parse(parse_xml(body))
+        assert isinstance(asked, messages.EvidenceRequest)
+        if self.mode == "a-request":
+            return httpx.Response(200, headers={"Content-Type": "application/xml"}, content=body)
+        assert self.mode == "another-request"
+        other = dataclasses.replace(asked, request_id=uuid.uuid4())
+        answer = messages.answer_with_error(
+            other, EdmCode.NOT_FOUND, "kein Nachweis", clock=ManualClock()
+        )
         return httpx.Response(
-            response.status_code,
+            404,
             headers={"Content-Type": "application/xml"},
-            content=seal(header, opened.body, other.signer),
+            content=messages.to_bytes(answer),
         )
 
 

@@ -13,7 +13,7 @@ from noots.testing.asgi import running
 from tests.intermediary.support import Landscape
 
 PARTICIPANTS = [
-    ("noots-hub", "Transport-Hub"),
+    ("noots-platform", "Plattform"),
     ("noots-vs", "Vermittlungsstelle"),
     ("noots-iam", "IAM für Behörden"),
     ("noots-eid", "eID-Dienst"),

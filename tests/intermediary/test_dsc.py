@@ -21,11 +21,11 @@ from tests.intermediary.support import (
     CONSUMER,
     ELTERNGELD,
     ERIKA,
-    HUB,
     KBA,
     LENA,
     MELDEREGISTER,
     PSTR,
+    VS,
     Landscape,
 )
 
@@ -34,10 +34,10 @@ OTHER = "65929970489"  # a valid IDNr that is neither citizen's
 
 def log_transfers(landscape: Landscape, plan: list[tuple[str, str, str, str, str, str]]) -> None:
     """Write (idnr, consumer, provider, evidence type, purpose, outcome) transfers into the
-    hub's and the provider's logs, as the running landscape would."""
+    online service's and the provider's logs, as the running landscape would."""
     for idnr, consumer, provider, evidence_type, purpose, outcome in plan:
         request_id = f"urn:uuid:{uuid.uuid4()}"
-        for party in (HUB, provider):
+        for party in (consumer, provider):
             with open_protocol_log(
                 landscape.data_dir / "logs" / f"{party}.db", party=party, clock=landscape.clock
             ) as log:
@@ -80,7 +80,7 @@ def test_group_transfers_joins_parties_and_keeps_the_latest_outcome() -> None:
     """Entries for one request id (bare or as urn:uuid) are one transfer; pending then
     delivered is delivered; the newest transfer comes first."""
     clock = ManualClock()
-    with open_protocol_log(":memory:", party=HUB, clock=clock) as log:
+    with open_protocol_log(":memory:", party=CONSUMER, clock=clock) as log:
         first = str(uuid.uuid4())
         for outcome, message_id in (("pending", first), ("delivered", f"urn:uuid:{first}")):
             log.append(
@@ -114,7 +114,7 @@ async def test_citizen_sees_exactly_their_own_transfers(
     landscape: Landscape, citizen: tuple[Any, ...], count: int
 ) -> None:
     """Of five logged transfers about three people, each citizen sees exactly theirs, each
-    joined from the hub's and the register's entries, and nobody else's."""
+    joined from the online service's and the register's entries, and nobody else's."""
     log_transfers(landscape, PLAN)
     app = create_app(
         landscape.settings(),
@@ -142,7 +142,7 @@ async def test_citizen_sees_exactly_their_own_transfers(
     assert len(seen) == count
     for transfer in body["transfers"]:
         assert {r["party"] for r in transfer["records"]} == {
-            HUB,
+            transfer["consumer"]["participantId"],
             transfer["provider"]["participantId"],
         }
     text = answer.text
@@ -173,7 +173,7 @@ async def test_authentication_failures_are_401_and_low_level_is_403(
             issued_at=now,
             expires_at=now + timedelta(minutes=5),
         ),
-        landscape.participant(HUB).signer,
+        landscape.participant(VS).signer,
     )
     async with running(app) as client:
         substantial = await login(client, ERIKA[0], "substantiell")
@@ -300,11 +300,12 @@ async def test_the_page_shows_german_times_outcomes_and_names(landscape: Landsca
     assert "22.11.2026, 10:01 Uhr" in text
     assert "T09:0" not in text
     assert "Z<" not in text
-    for raw in ("delivered", "refused:", "EDM:ERR:0004<", HUB + ":"):
+    for raw in ("delivered", "refused:", "EDM:ERR:0004<", ELTERNGELD + ":"):
         assert raw not in text, raw
     assert "übermittelt" in text
     assert "kein Nachweis vorhanden" in text
-    assert "NOOTS Transport-Hub: übermittelt · 22.11.2026, 10:01:00 Uhr" in text
+    elterngeld = landscape.topology.participant(ELTERNGELD).name
+    assert f"{elterngeld}: übermittelt · 22.11.2026, 10:01:00 Uhr" in text
     transfers = answer.json()["transfers"]
     assert [t["timeText"] for t in transfers] == ["22.11.2026, 10:04 Uhr", "22.11.2026, 10:01 Uhr"]
     assert transfers[0]["time"] == "2026-11-22T09:04:00Z"  # the API keeps UTC
@@ -367,9 +368,7 @@ def record(sequence: int, seconds: int, party: str, outcome: str) -> ProtocolEnt
 
 #: A request's records: (seconds after START, party, outcome), in any order.
 STORIES = st.lists(
-    st.tuples(
-        st.integers(0, 600), st.sampled_from([HUB, KBA, CONSUMER]), st.sampled_from(OUTCOMES)
-    ),
+    st.tuples(st.integers(0, 600), st.sampled_from([KBA, CONSUMER]), st.sampled_from(OUTCOMES)),
     min_size=1,
     max_size=8,
 )
@@ -383,7 +382,9 @@ def records_of(story: list[tuple[int, str, str]], first: int = 1) -> list[Protoc
 @given(
     story=STORIES,
     answer=st.tuples(
-        st.integers(0, 600), st.sampled_from([HUB, KBA]), st.sampled_from(["delivered", "pending"])
+        st.integers(0, 600),
+        st.sampled_from([CONSUMER, KBA]),
+        st.sampled_from(["delivered", "pending"]),
     ),
     later=st.lists(st.sampled_from(REFUSALS), min_size=1, max_size=4),
     data=st.data(),
@@ -436,11 +437,11 @@ def test_the_outcome_is_the_furthest_the_transfer_got(
 
 
 def log_replayed_delivery(landscape: Landscape) -> None:
-    """A Fahrzeughalterauskunft about Erika delivered (hub, KBA), then the same request
-    replayed ten minutes later and refused by both with 0003, as issue 13 observed."""
+    """A Fahrzeughalterauskunft about Erika delivered (online service, KBA), then the same
+    request replayed ten minutes later and refused by both with 0003, as issue 13 observed."""
     request_id = f"urn:uuid:{uuid.uuid4()}"
     for outcome in ("delivered", "refused:EDM:ERR:0003"):
-        for party in (HUB, KBA):
+        for party in (CONSUMER, KBA):
             with open_protocol_log(
                 landscape.data_dir / "logs" / f"{party}.db", party=party, clock=landscape.clock
             ) as log:
@@ -483,9 +484,9 @@ async def test_a_replay_does_not_turn_a_delivered_transfer_into_a_refused_one(
     marked = [(r["party"], r["outcome"], r["refusedRepetition"]) for r in transfer["records"]]
     assert sorted(marked) == sorted(
         [
-            (HUB, "delivered", False),
+            (CONSUMER, "delivered", False),
             (KBA, "delivered", False),
-            (HUB, "refused:EDM:ERR:0003", True),
+            (CONSUMER, "refused:EDM:ERR:0003", True),
             (KBA, "refused:EDM:ERR:0003", True),
         ]
     )

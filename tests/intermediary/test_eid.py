@@ -24,7 +24,7 @@ async def test_login_with_idnr_issues_a_token_with_the_population_names(
     assert answer.status_code == 200
     body = answer.json()
     assert body["simulation"] is True
-    verifier = landscape.participant("noots-hub").verifier
+    verifier = landscape.participant("noots-vs").verifier
     identity = verify_identity(body["token"], verifier, clock=landscape.clock)
     assert (identity.idnr, identity.family_name, identity.given_name) == (
         ERIKA[0],

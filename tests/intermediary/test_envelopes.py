@@ -1,5 +1,6 @@
-"""Signed answers of the platform: addressing read from unverified bytes never fails and never
-produces a header the envelope refuses; every answer is bound to the request bytes."""
+"""Signed answers of an envelope endpoint (a provider's SAK, the VS): addressing read from
+unverified bytes never fails and never produces a header the envelope refuses; every answer is
+bound to the request bytes."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from lxml import etree
 from intermediary._envelopes import claimed_addressing, sign_answer
 from noots.envelope import ENV_NS, EnvelopeHeader, error_body, open_envelope, request_digest
 from noots.errors import EdmCode
-from tests.intermediary.support import CONSUMER, HUB, Landscape
+from tests.intermediary.support import CONSUMER, VS, Landscape
 
-DEFAULT = "urn:noots:service:noots-hub:transport"
+DEFAULT = "urn:noots:service:noots-vs:tokens"
 XML_TEXT = st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff")
 
 
@@ -44,7 +45,7 @@ def test_claimed_addressing_always_yields_a_valid_header(raw: bytes) -> None:
     addressing = claimed_addressing(raw, default_service=DEFAULT)
     EnvelopeHeader(
         message_id=uuid.uuid4(),
-        sender=HUB,
+        sender=VS,
         recipient=addressing.recipient,
         service_id=addressing.service_id,
         created=datetime(2026, 11, 22, tzinfo=UTC),
@@ -72,14 +73,14 @@ def test_claimed_addressing_reads_a_well_formed_header() -> None:
 def test_answers_are_signed_and_bound_to_the_request_bytes(
     landscape: Landscape, raw: bytes
 ) -> None:
-    """An answer to any bytes verifies as the hub's and carries their SHA-256."""
-    hub = landscape.participant(HUB)
+    """An answer to any bytes verifies as the answerer's and carries their SHA-256."""
+    vs = landscape.participant(VS)
     answer = sign_answer(
-        hub,
+        vs,
         claimed_addressing(raw, default_service=DEFAULT),
         raw,
-        error_body(EdmCode.INVALID_REQUEST, "not an envelope", HUB),
+        error_body(EdmCode.INVALID_REQUEST, "not an envelope", VS),
     )
-    opened = open_envelope(answer, hub.verifier)
-    assert opened.signer.participant_id == HUB
+    opened = open_envelope(answer, vs.verifier)
+    assert opened.signer.participant_id == VS
     assert opened.header.in_response_to == request_digest(raw)

@@ -22,8 +22,9 @@ def test_regional_type_with_region_names_the_one_melderegister() -> None:
     assert [s.participant_id for s in answer.services] == ["09162000-MELD-57"]
     service = answer.services[0]
     assert service.service_id == "urn:noots:service:09162000-MELD-57:Meldebescheinigung"
-    assert service.endpoint == "http://127.0.0.1:8411/evidence/v1"
-    assert service.transport == "http://127.0.0.1:8400/transport/v1/messages"
+    assert service.sak_id == "09162000-MELD-57.sak"
+    assert service.sak_url == TOPOLOGY.base_url("09162000-MELD-57.sak")
+    assert "endpoint" not in service.to_json()  # nobody connects to the register itself
 
 
 def test_nationwide_type_ignores_the_region_and_says_so() -> None:

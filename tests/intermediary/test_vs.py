@@ -112,7 +112,7 @@ def test_the_same_transfer_across_areas_needs_the_matrix() -> None:
         ({"purpose": "Kindergeld"}, "purpose not authorised"),
         ({"legal_basis": "§ 1 Phantasiegesetz"}, "legal basis not authorised"),
         ({"consumer": "noots-ida"}, "noots-ida is not a data consumer"),
-        ({"provider": "noots-hub"}, "noots-hub is not a data provider"),
+        ({"provider": "noots-platform"}, "noots-platform is not a data provider"),
     ],
 )
 def test_refusals_name_the_rule_broken(changes: dict[str, str], reason: str) -> None:

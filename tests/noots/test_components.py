@@ -68,9 +68,10 @@ def test_registers_and_ida_require_client_certificates() -> None:
 
 
 def test_tls_identity_of_each_component() -> None:
-    """The platform presents the hub's certificate, the others their own."""
+    """The platform presents a certificate of its own (role central), the others theirs."""
     by_name = {c.name: c for c in landscape_components(TOPOLOGY, dashboard=True)}
-    assert by_name["platform"].participant_id == TOPOLOGY.platform.hub_id
+    assert by_name["platform"].participant_id == TOPOLOGY.platform.platform_id
+    assert TOPOLOGY.participant(TOPOLOGY.platform.platform_id).role == "central"
     assert by_name["ida"].participant_id == TOPOLOGY.ida.participant_id
     assert by_name["dashboard"].participant_id == TOPOLOGY.platform.simulator_id
     for register in TOPOLOGY.registers:

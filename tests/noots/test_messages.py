@@ -403,16 +403,16 @@ def test_answers_echo_the_request_and_use_fresh_identifiers() -> None:
     assert answers[2].errors[0].timestamp == answers[2].created
 
 
-def test_error_answer_by_the_hub_names_the_hub() -> None:
-    """An error answered by another component names it as error provider and autor."""
+def test_error_answer_by_a_sak_names_the_sak() -> None:
+    """An error answered by another component (a SAK) names it as error provider and autor."""
     clock = ManualClock(START)
     request = sample_request(clock)
-    hub = Agent("noots-hub", "NOOTS Transport-Hub")
+    sak = Agent("991-01234ZFZR-41.sak", "Sicherer Anschlussknoten (KBA)")
     answer = messages.answer_with_error(
-        request, EdmCode.UNRESOLVED_REFERENCE, "hub: no route", clock=clock, error_provider=hub
+        request, EdmCode.UNRESOLVED_REFERENCE, "no such service", clock=clock, error_provider=sak
     )
-    assert answer.error_provider == hub
-    assert answer.author == Authority("noots-hub", "NOOTS Transport-Hub")
+    assert answer.error_provider == sak
+    assert answer.author == Authority("991-01234ZFZR-41.sak", "Sicherer Anschlussknoten (KBA)")
     assert answer.reader == request.author
 
 

@@ -1,6 +1,5 @@
 """The pilot of ``noots demo``: played in-process against a landscape whose parties all log to
-one PostgreSQL database, it logs there itself and reads the hub's and the register's entries
-from there."""
+one PostgreSQL database, it logs there itself and reads the register's entries from there."""
 
 from __future__ import annotations
 
@@ -24,7 +23,7 @@ async def test_pilot_logs_and_reads_where_the_landscape_database_is(
     tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With NOOTS_DATABASE_URL set the pilot writes its consumer entries to that database, the
-    hub/register checks find their entries there, and the DSC lists the consumer's records."""
+    register's checks find their entries there, and the DSC lists the consumer's records."""
     database = fresh_database(postgres_url)
     monkeypatch.setenv("NOOTS_DATABASE_URL", database)
     async with landscape_in_process(

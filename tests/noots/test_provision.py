@@ -214,7 +214,7 @@ def test_provision_command(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "certificates issued" in result.output
-    assert (tmp_path / "v" / "keys" / "platform" / "noots-hub" / "key.pem").is_file()
+    assert (tmp_path / "v" / "keys" / "platform" / "noots-platform" / "key.pem").is_file()
 
 
 def test_provision_command_refuses_a_bad_owner(tmp_path: Path) -> None:

@@ -119,10 +119,10 @@ def test_protocol_log_target_is_one_place_for_every_party(
     )
     local = load_settings(data_dir=tmp_path)
     assert local.protocol_database(topology) is None
-    assert local.protocol_log_target("noots-hub", topology) == tmp_path / "logs" / "noots-hub.db"
-    assert local.protocol_log_target("noots-hub", in_topology) == "postgresql://topology/db"
+    assert local.protocol_log_target("noots-vs", topology) == tmp_path / "logs" / "noots-vs.db"
+    assert local.protocol_log_target("noots-vs", in_topology) == "postgresql://topology/db"
     monkeypatch.setenv("NOOTS_DATABASE_URL", "postgresql://env/db")
     shared = load_settings(data_dir=tmp_path)
-    for party in ("noots-hub", "08118079-BPA-87"):
+    for party in ("noots-vs", "08118079-BPA-87"):
         assert shared.protocol_log_target(party, topology) == "postgresql://env/db"
         assert shared.protocol_log_target(party, in_topology) == "postgresql://env/db"

@@ -25,7 +25,7 @@ from noots.tls import (
     uvicorn_tls_options,
 )
 
-HUB = "noots-hub"
+PLATFORM = "noots-platform"
 CONSUMER = "08118079-BPA-87"
 OTHER = "08-ELTERNGELD-79"
 REGISTER = "991-01234ZFZR-41"
@@ -36,7 +36,7 @@ def pki() -> Iterator[TestPki]:
     # OpenSSL checks validity against the wall clock: the CA must live in the real present.
     with TestPki(clock=ManualClock(datetime.now(UTC))) as pki:
         for pid, role in (
-            (HUB, Role.HUB),
+            (PLATFORM, Role.CENTRAL),
             (CONSUMER, Role.CONSUMER),
             (OTHER, Role.CONSUMER),
             (REGISTER, Role.PROVIDER),
@@ -75,23 +75,25 @@ def register_server(pki: TestPki) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def platform_server(pki: TestPki) -> Iterator[str]:
     """A server that asks for, but does not require, client certificates (browser pages)."""
-    options = uvicorn_tls_options(files(pki, HUB), client_certificates=ClientCertificates.OPTIONAL)
+    options = uvicorn_tls_options(
+        files(pki, PLATFORM), client_certificates=ClientCertificates.OPTIONAL
+    )
     with serving(peer_app(pki), **options) as url:
         yield url
 
 
 def test_peer_participant_reaches_the_app(pki: TestPki, register_server: str) -> None:
     """The participant id of the client certificate is what the app sees as the TLS peer."""
-    with httpx.Client(verify=client_context(files(pki, HUB))) as client:
+    with httpx.Client(verify=client_context(files(pki, PLATFORM))) as client:
         answer = client.get(register_server + "/peer").json()
-    assert answer == {"enforced": True, "participant": HUB, "problem": None}
+    assert answer == {"enforced": True, "participant": PLATFORM, "problem": None}
 
 
 def test_localhost_name_is_in_the_certificate(pki: TestPki, register_server: str) -> None:
     """The server name check passes for localhost as well as for 127.0.0.1."""
     url = register_server.replace("127.0.0.1", "localhost")
-    with httpx.Client(verify=client_context(files(pki, HUB))) as client:
-        assert client.get(url + "/peer").json()["participant"] == HUB
+    with httpx.Client(verify=client_context(files(pki, PLATFORM))) as client:
+        assert client.get(url + "/peer").json()["participant"] == PLATFORM
 
 
 def test_required_client_certificate_refuses_anonymous_clients(
@@ -114,9 +116,9 @@ def test_optional_client_certificate_lets_browsers_in(pki: TestPki, platform_ser
 def test_client_refuses_a_server_of_another_ca(pki: TestPki, register_server: str) -> None:
     """A client trusts only its landscape's root: another CA's server is refused."""
     with TestPki(clock=ManualClock(datetime.now(UTC))) as stranger:
-        stranger.credential(HUB, Role.HUB)
+        stranger.credential(PLATFORM, Role.CENTRAL)
         with (
-            httpx.Client(verify=client_context(files(stranger, HUB))) as client,
+            httpx.Client(verify=client_context(files(stranger, PLATFORM))) as client,
             pytest.raises(httpx.TransportError),
         ):
             client.get(register_server + "/peer")
@@ -136,16 +138,16 @@ def test_revoked_client_certificate_is_no_peer(pki: TestPki, platform_server: st
 def test_check_accepts_the_expected_participant() -> None:
     """The peer check passes when the TLS client is the participant expected."""
     TlsPeer(enforced=True, participant_id=CONSUMER).check(CONSUMER)
-    TlsPeer(enforced=True, participant_id=HUB).check({HUB, "noots-vs"})
+    TlsPeer(enforced=True, participant_id=PLATFORM).check({PLATFORM, "noots-vs"})
 
 
 def test_check_refuses_another_participant_with_0001() -> None:
     """A TLS client that is not the envelope's sender is an authentication failure."""
     with pytest.raises(SenderMismatch) as caught:
-        TlsPeer(enforced=True, participant_id=OTHER).check(CONSUMER, component=HUB)
+        TlsPeer(enforced=True, participant_id=OTHER).check(CONSUMER, component=PLATFORM)
     assert caught.value.code.value == "EDM:ERR:0001"
     assert OTHER in caught.value.message
-    assert caught.value.component == HUB
+    assert caught.value.component == PLATFORM
 
 
 def test_check_refuses_an_unauthenticated_client() -> None:

@@ -76,7 +76,8 @@ def test_default_participant_ids_follow_the_protocol_pattern(topology: Topology)
     ids = [p.participant_id for p in topology.participants()]
     assert len(ids) == len(set(ids))
     assert all(re.fullmatch(PARTICIPANT_PATTERN, pid) for pid in ids)
-    assert {"noots-hub", "noots-vs", "noots-ida", "noots-eid", "noots-simulator"} <= set(ids)
+    assert {"noots-platform", "noots-vs", "noots-ida", "noots-eid", "noots-simulator"} <= set(ids)
+    assert not any("hub" in pid for pid in ids)  # the central hub of the first design is gone
 
 
 def test_default_classifications_and_municipalities(topology: Topology) -> None:
@@ -160,13 +161,13 @@ def test_participant_and_area(topology: Topology) -> None:
     with pytest.raises(UnresolvedReference):
         topology.participant("nobody")
     with pytest.raises(UnresolvedReference):
-        topology.area_of("noots-hub")
+        topology.area_of("noots-platform")
 
 
 def test_base_url(topology: Topology) -> None:
     """base_url serves participant ids and component names, with https when asked."""
     assert topology.base_url("991-01234ZFZR-41") == "http://127.0.0.1:8416"
-    assert topology.base_url("noots-hub") == topology.base_url("platform")
+    assert topology.base_url("noots-platform") == topology.base_url("platform")
     assert topology.base_url("ida", tls=True) == "https://127.0.0.1:8401"
     assert topology.base_url("dashboard").endswith(":8402")
 
@@ -447,3 +448,13 @@ def test_eu_ports_must_be_free(raw: dict[str, Any]) -> None:
 def test_eu_common_services_have_a_base_url(topology: Topology) -> None:
     """The common services are addressed by component name."""
     assert topology.base_url("eu-common-services") == "http://127.0.0.1:8431"
+
+
+def test_a_topology_naming_the_hub_is_refused_saying_what_to_do(raw: dict[str, Any]) -> None:
+    """platform.hub_id of a topology written for the first design: refused, naming the key and
+    that the hub is gone (not just "extra inputs are not permitted")."""
+    raw["platform"]["hub_id"] = "noots-hub"
+    [(where, message, _line)] = _problems(raw)
+    assert where.startswith("platform")
+    assert "hub_id" in message
+    assert "gone" in message

@@ -35,7 +35,7 @@ class ExplodingSink:
 def test_without_a_sink_spans_are_inert() -> None:
     """No sink installed: span() hands out the shared null span and helpers do nothing."""
     assert not trace.enabled()
-    with trace.span(Hop.HUB_DP, DP) as span:
+    with trace.span(Hop.SAK_DP, DP) as span:
         assert span is NULL_SPAN
         trace.step("Signatur gültig")
         trace.bind("abc")
@@ -46,15 +46,17 @@ def test_without_a_sink_spans_are_inert() -> None:
 
 def test_steps_pass_in_order_and_the_span_reports_once(sink: RecordingSink) -> None:
     """Each step passes when the next starts; the event carries hop, component and ids."""
-    with trace.span(Hop.HUB_DP, DP, peer="noots-hub", envelope_id="env-1", title="Anfrage"):
+    with trace.span(
+        Hop.SAK_DP, DP, peer="991-01234ZFZR-41.sak", envelope_id="env-1", title="Anfrage"
+    ):
         trace.step("Signatur gültig")
         trace.step("Token gültig")
         trace.check("Person gefunden", True, "eindeutig")
         trace.bind("req-1")
         trace.bind("req-2")  # the first name sticks
     [event] = sink.events
-    assert event.hop is Hop.HUB_DP
-    assert (event.component, event.peer, event.envelope_id) == (DP, "noots-hub", "env-1")
+    assert event.hop is Hop.SAK_DP
+    assert (event.component, event.peer, event.envelope_id) == (DP, "991-01234ZFZR-41.sak", "env-1")
     assert event.trace_id == "req-1"
     assert [(c.name, c.ok) for c in event.checks] == [
         ("Signatur gültig", True),
@@ -69,7 +71,7 @@ def test_an_exception_fails_the_pending_step_and_propagates(sink: RecordingSink)
     """The step in progress is recorded as failed with the EDM code; the error is re-raised."""
 
     def refuse() -> None:
-        with trace.span(Hop.HUB_DP, DP):
+        with trace.span(Hop.SAK_DP, DP):
             trace.step("IDNr gültig")
             trace.step("Person eindeutig gefunden")
             raise PersonNotFound("kein Nachweis", component=DP)
@@ -87,7 +89,7 @@ def test_an_exception_fails_the_pending_step_and_propagates(sink: RecordingSink)
 
 def test_fail_marks_a_caught_error_and_work_goes_on(sink: RecordingSink) -> None:
     """fail() records the caught error at the pending step; later steps are still recorded."""
-    with trace.span(Hop.HUB_DP, DP):
+    with trace.span(Hop.SAK_DP, DP):
         trace.step("VS-Token gültig")
         trace.fail(ValueError("purpose differs"))
         trace.step("Ablehnung protokolliert")
@@ -100,7 +102,7 @@ def test_fail_marks_a_caught_error_and_work_goes_on(sink: RecordingSink) -> None
 
 def test_failure_without_a_pending_step_is_named_generically(sink: RecordingSink) -> None:
     """An error outside any step still turns the span red."""
-    with pytest.raises(RuntimeError), trace.span(Hop.DC_RDN, "bpa"):
+    with pytest.raises(RuntimeError), trace.span(Hop.DC_SAK, "bpa"):
         raise RuntimeError("boom")
     [event] = sink.events
     assert event.checks == (Check(name="Verarbeitung", ok=False, detail="RuntimeError: boom"),)
@@ -108,9 +110,9 @@ def test_failure_without_a_pending_step_is_named_generically(sink: RecordingSink
 
 def test_nested_spans_restore_the_outer_one(sink: RecordingSink) -> None:
     """Steps after an inner span go to the outer span again."""
-    with trace.span(Hop.DC_HUB, "noots-hub"):
+    with trace.span(Hop.SAK_SAK, "08118079-BPA-87.sak"):
         trace.step("außen 1")
-        with trace.span(Hop.HUB_DP, DP):
+        with trace.span(Hop.SAK_DP, DP):
             trace.step("innen")
         trace.step("außen 2")
     inner, outer = sink.events
@@ -125,7 +127,7 @@ async def test_steps_in_a_worker_thread_reach_the_span(sink: RecordingSink) -> N
         trace.step("im Thread")
         trace.bind("req-thread")
 
-    with trace.span(Hop.HUB_DP, DP):
+    with trace.span(Hop.SAK_DP, DP):
         await anyio.to_thread.run_sync(work)
     [event] = sink.events
     assert event.trace_id == "req-thread"
@@ -137,17 +139,17 @@ def test_exchange_holds_events_until_the_request_id_is_known(sink: RecordingSink
     with trace.exchange():
         with trace.span(Hop.DC_IDA, "bpa"):
             trace.step("IDNr erhalten")
-        with trace.span(Hop.DC_RDN, "bpa"):
+        with trace.span(Hop.DC_SAK, "bpa"):
             trace.step("Route gefunden")
         assert sink.events == []
         trace.bind("req-42")
         assert [e.trace_id for e in sink.events] == ["req-42", "req-42"]
-        with trace.span(Hop.DC_VS, "bpa"):
+        with trace.span(Hop.SAK_VS, "bpa"):
             trace.step("Token erhalten")
     assert [(e.hop, e.trace_id) for e in sink.events] == [
         (Hop.DC_IDA, "req-42"),
-        (Hop.DC_RDN, "req-42"),
-        (Hop.DC_VS, "req-42"),
+        (Hop.DC_SAK, "req-42"),
+        (Hop.SAK_VS, "req-42"),
     ]
 
 
@@ -158,7 +160,7 @@ def test_exchange_that_never_reaches_a_request_gets_one_generated_id(
 
     def lookup() -> None:
         with trace.exchange():
-            with trace.span(Hop.DC_RDN, "bpa"):
+            with trace.span(Hop.DC_SAK, "bpa"):
                 trace.step("Route gefunden")
             with trace.span(Hop.DC_IDA, "bpa"):
                 trace.step("IDNr eindeutig")
@@ -189,9 +191,9 @@ def test_flow_tags_events_and_may_route_them_elsewhere(sink: RecordingSink) -> N
     with trace.flow("run-1", sink=own) as flow_id:
         assert flow_id == "run-1"
         assert trace.current_flow_id() == "run-1"
-        with trace.span(Hop.DC_VS, "bpa"):
+        with trace.span(Hop.SAK_VS, "bpa"):
             trace.step("Token erhalten")
-    with trace.flow() as generated, trace.span(Hop.DC_VS, "bpa"):
+    with trace.flow() as generated, trace.span(Hop.SAK_VS, "bpa"):
         pass
     assert trace.current_flow_id() is None
     assert [e.flow_id for e in own.events] == ["run-1"]
@@ -201,9 +203,9 @@ def test_flow_tags_events_and_may_route_them_elsewhere(sink: RecordingSink) -> N
 def test_flow_sink_works_without_an_installed_sink() -> None:
     """A flow's own sink enables tracing in its context only."""
     own = RecordingSink()
-    with trace.flow(sink=own), trace.span(Hop.DC_HUB, "bpa"):
+    with trace.flow(sink=own), trace.span(Hop.SAK_SAK, "bpa"):
         trace.step("gesendet")
-    with trace.span(Hop.DC_HUB, "bpa") as outside:
+    with trace.span(Hop.SAK_SAK, "bpa") as outside:
         assert outside is NULL_SPAN
     assert len(own.events) == 1
 
@@ -211,7 +213,7 @@ def test_flow_sink_works_without_an_installed_sink() -> None:
 def test_a_failing_sink_never_fails_the_exchange() -> None:
     """emit() raising is swallowed: the traced work completes normally."""
     with trace.installed(ExplodingSink()):
-        with trace.span(Hop.HUB_DP, DP):
+        with trace.span(Hop.SAK_DP, DP):
             trace.step("Signatur gültig")
         with trace.exchange():
             with trace.span(Hop.DC_IDA, "bpa"):
@@ -224,7 +226,7 @@ def test_documents_are_kept_exactly_and_oversize_ones_only_announced(
 ) -> None:
     """Signed bytes travel unchanged; a document above the limit is carried by size only."""
     signed = b"<?xml version='1.0' encoding='UTF-8'?>\n<a>\xc3\xa4</a>"
-    with trace.span(Hop.DP_HUB, DP):
+    with trace.span(Hop.DP_SAK, DP):
         trace.attach("Antwort", signed)
         trace.attach("riesig", b"x" * (MAX_DOCUMENT_BYTES + 1))
         for n in range(5):
@@ -238,7 +240,7 @@ def test_documents_are_kept_exactly_and_oversize_ones_only_announced(
 
 def test_overlong_texts_are_cut_not_refused(sink: RecordingSink) -> None:
     """A very long detail is shortened so the event stays valid."""
-    with trace.span(Hop.HUB_DP, DP):
+    with trace.span(Hop.SAK_DP, DP):
         trace.check("x" * 500, False, "y" * 5000)
     [event] = sink.events
     assert len(event.checks[0].name) == 200
@@ -265,7 +267,7 @@ def test_events_round_trip_through_json(
     event = FlowEvent(
         trace_id=trace_id,
         hop=hop,
-        component="noots-hub",
+        component="991-01234ZFZR-41.sak",
         checks=tuple(Check(name=n, ok=o, detail=d) for n, o, d in checks),
         started_at=start,
         ended_at=start + timedelta(milliseconds=millis),
@@ -280,6 +282,7 @@ def test_events_round_trip_through_json(
     "change",
     [
         {"hop": "dc→nowhere"},
+        {"hop": "hub→dp"},  # the central hub of the first design is gone
         {"surprise": 1},
         {"event_id": "not-hex"},
         {"started_at": "2026-11-22T09:00:00"},
@@ -291,7 +294,7 @@ def test_the_collector_model_refuses_malformed_events(change: dict[str, object])
     """Unknown hops and fields, naive times, empty ids and too many checks are refused."""
     data: dict[str, object] = {
         "event_id": uuid.uuid4().hex,
-        "hop": "hub→dp",
+        "hop": "sak→dp",
         "component": DP,
         "started_at": "2026-11-22T09:00:00Z",
         "ended_at": "2026-11-22T09:00:01Z",

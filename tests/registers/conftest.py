@@ -112,7 +112,7 @@ def start_register(
             "data_dir": landscape.data_dir,
             "participant_id": case.register,
             "admin_token": ADMIN_TOKEN,
-            # Each test's own replay cache and announcements, as its clock is its own.
+            # Each test's own announcements, as its clock is its own.
             "state_dir": tmp_path / "state",
         }
         settings_values.update(overrides)
@@ -123,19 +123,31 @@ def start_register(
         async def sleep(seconds: float) -> None:
             sleeps.append(seconds)
 
-        app = create_register_app(
-            settings,
-            topology=landscape.topology,
-            clock=clock,
-            population=population,
-            protocol_log=log,
-            sleep=sleep,
-        )
-        factory = RequestFactory.from_test_pki(landscape.pki, landscape.topology)
-        factory.clock = clock
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://register") as client:
-            yield Running(client, app, app.state.register, clock, factory, log, case, sleeps)
-        log.close()
+        try:
+            app = create_register_app(
+                settings,
+                topology=landscape.topology,
+                clock=clock,
+                population=population,
+                protocol_log=log,
+                sleep=sleep,
+            )
+            factory = RequestFactory.from_test_pki(landscape.pki, landscape.topology)
+            factory.clock = clock
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://register") as client:
+                yield Running(
+                    client,
+                    app,
+                    app.state.register,
+                    clock,
+                    factory,
+                    log,
+                    case,
+                    sleeps,
+                    landscape.pki,
+                )
+        finally:
+            log.close()
 
     return start

@@ -1,9 +1,13 @@
-"""Shared parts of the register tests: the registers under test and the subjects planted in
-the session's population (used by ``conftest.py`` and the test modules)."""
+"""Shared parts of the register tests: the registers under test, the subjects planted in
+the session's population, and what a register's own SAK hands it (used by ``conftest.py`` and
+the test modules)."""
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -13,10 +17,22 @@ import httpx
 
 from noots.clock import ManualClock
 from noots.idnr import generate
-from noots.messages import LegalIdentifier, LegalPerson, NaturalPerson, Subject
+from noots.messages import (
+    EvidenceRequest,
+    LegalIdentifier,
+    LegalPerson,
+    NaturalPerson,
+    Subject,
+    to_bytes,
+)
+from noots.pki import Role
 from noots.protocol import ProtocolLog
+from noots.sak import PROVIDER_REQUESTS_PATH, XML_MEDIA_TYPE, ProviderMetadata
+from noots.signing import XmlSigner
+from noots.testing.iam import TestIam
 from noots.testing.pki import TestPki
 from noots.testing.requests import RequestFactory
+from noots.tokens import AuthorisationToken, uses_idnr
 from noots.topology import Topology
 from registers._service import RegisterService
 
@@ -144,9 +160,25 @@ def plant(db_path: Path) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """A 0101 as a register's SAK hands it over (provider API): the bare bytes and the
+    metadata the SAK established from the verified envelope."""
+
+    raw: bytes
+    request: EvidenceRequest
+    metadata: ProviderMetadata
+    token: AuthorisationToken | None
+    issued_token: str
+
+    def headers(self) -> dict[str, str]:
+        """The HTTP headers of the provider API (``Noots-*`` and the content type)."""
+        return {"Content-Type": XML_MEDIA_TYPE, **self.metadata.headers()}
+
+
 @dataclass
 class Running:
-    """One register app under test, with everything a test needs to talk to it."""
+    """One register app under test, with everything a test needs to talk to it as its SAK."""
 
     client: httpx.AsyncClient
     app: Any
@@ -156,18 +188,108 @@ class Running:
     log: ProtocolLog
     case: Case
     sleeps: list[float]
+    pki: TestPki
 
-    def signed(self, subject: Subject | None = None, **options: Any) -> Any:
-        """A valid signed request of the case's consumer (``options`` as for sign())."""
-        return self.factory.signed(
-            consumer=options.pop("consumer", self.case.consumer),
-            provider=options.pop("provider", self.case.register),
-            evidence_type=options.pop("evidence_type", self.case.evidence_type),
+    @property
+    def sak_id(self) -> str:
+        return f"{self.case.register}.sak"
+
+    def sak_token(self, client: str | None = None, audience: str | None = None) -> str:
+        """An IAM access token of the register's own SAK (or of ``client``, a SAK) for the
+        register (or for ``audience``), issued at the register's clock."""
+        return TestIam(self.pki).token(
+            client or self.sak_id,
+            audience or self.case.register,
+            role=Role.SAK,
+            issued_at=self.clock.now(),
+        )
+
+    def delivered(
+        self,
+        subject: Subject | None = None,
+        *,
+        request: EvidenceRequest | None = None,
+        consumer: str | None = None,
+        provider: str | None = None,
+        evidence_type: str | None = None,
+        purpose: str | None = None,
+        legal_basis: str | None = None,
+        issued_token: str | None = None,
+        with_token: bool = True,
+        token_changes: Mapping[str, object] | None = None,
+        token_signer: XmlSigner | None = None,
+        vs_token_required: bool | None = None,
+        metadata_consumer: str | None = None,
+        metadata_purpose: str | None = None,
+        service_id: str | None = None,
+    ) -> Delivery:
+        """A fresh 0101 of the case's consumer (or ``request``) with its VS token, and the
+        metadata its SAK would send. ``purpose`` goes into token and ``Noots-Purpose`` alike;
+        ``metadata_*`` change only the metadata; ``vs_token_required`` defaults to
+        :meth:`~noots.topology.Topology.vs_rule` for the transfer."""
+        factory = self.factory
+        consumer = consumer or self.case.consumer
+        provider = provider or self.case.register
+        evidence_type = evidence_type or self.case.evidence_type
+        base = request or factory.request(
+            consumer=consumer,
+            provider=provider,
+            evidence_type=evidence_type,
             subject=subject if subject is not None else self.case.found,
-            **options,
         )
+        topology = factory.topology
+        rows = topology.authorisations_for(
+            base.requester.identifier,
+            factory.evidence_type_name(base),
+            base.provider.identifier,
+        )
+        purpose = purpose or (rows[0].purpose if rows else "Test")
+        basis = legal_basis or (rows[0].legal_basis if rows else "Test")
+        token: AuthorisationToken | None = None
+        if issued_token is None and with_token:
+            token, issued_token = factory.token(
+                base,
+                purpose=purpose,
+                legal_basis=basis,
+                changes=token_changes,
+                signer=token_signer,
+            )
+        final = base.with_token(issued_token or "")
+        if vs_token_required is None:
+            vs_token_required = topology.vs_rule(
+                base.requester.identifier, self.case.register, uses_idnr=uses_idnr(base)
+            ).required
+        metadata = ProviderMetadata(
+            consumer=metadata_consumer or base.requester.identifier,
+            purpose=metadata_purpose or purpose,
+            service_id=service_id
+            or topology.service_id(provider, factory.evidence_type_name(base)),
+            message_id=uuid.uuid4(),
+            vs_token_required=vs_token_required,
+        )
+        return Delivery(to_bytes(final), final, metadata, token, issued_token or "")
 
-    async def post(self, raw: bytes) -> httpx.Response:
-        return await self.client.post(
-            "/evidence/v1", content=raw, headers={"content-type": "application/xml"}
-        )
+    def redelivered(self, delivery: Delivery) -> Delivery:
+        """The same 0101 (same ids, same token) in a fresh envelope, as the register's SAK
+        hands it over again: a retry, or the collection of an announced answer."""
+        metadata = dataclasses.replace(delivery.metadata, message_id=uuid.uuid4())
+        return dataclasses.replace(delivery, metadata=metadata)
+
+    async def post(
+        self,
+        delivery: Delivery | bytes,
+        *,
+        token: str | None = None,
+        anonymous: bool = False,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """POST to the register's push endpoint as its SAK: ``delivery`` (its bytes and
+        metadata) or bare bytes with ``headers``, with the own SAK's access token (or
+        ``token``; ``anonymous`` sends no Authorization)."""
+        if isinstance(delivery, Delivery):
+            raw, sent = delivery.raw, {**delivery.headers(), **(headers or {})}
+        else:
+            raw, sent = delivery, {"Content-Type": XML_MEDIA_TYPE, **(headers or {})}
+        if not anonymous:
+            sent["Authorization"] = f"Bearer {token or self.sak_token()}"
+        return await self.client.post(PROVIDER_REQUESTS_PATH, content=raw, headers=sent)

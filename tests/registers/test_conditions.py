@@ -1,5 +1,12 @@
-"""The connection conditions DP-01…DP-15, checked for every register with real signed requests
-over in-process ASGI."""
+"""The connection conditions of a register (DP-01, DP-04…DP-08, DP-11…DP-15) and the provider
+API it speaks with its own SAK, for every register, over in-process ASGI.
+
+Each test plays the register's SAK: it POSTs the bare ``DE.EvidenceRequest.0101`` to
+``/provider/v1/requests`` with the metadata headers and an IAM access token of that SAK. What
+moved to the SAK with the transport (signatures, certificates, signed and bound answers,
+freshness and replay, signature wrapping: DP-02, DP-03, DP-09, DP-10) is tested against a
+SAK in ``tests/intermediary/test_sak_transport.py``.
+"""
 
 from __future__ import annotations
 
@@ -14,13 +21,12 @@ import pytest
 from lxml import etree
 
 from noots import messages
-from noots.envelope import OpenedEnvelope, check_binding, open_envelope, request_digest
 from noots.errors import EdmCode
 from noots.messages import NaturalPerson
 from noots.pki import Role
-from noots.signing import XmlSigner
-from noots.testing.pki import TestPki
-from noots.xml import serialize
+from noots.sak import Header
+from noots.testing.iam import TestIam
+from noots.xml import parse as parse_xml
 from registers.documents import parse_document, schema_errors
 from registers.identities import identity
 from tests.registers.support import Landscape, Running
@@ -29,21 +35,14 @@ REGISTERS = ["melderegister", "personenstandsregister", "kba", "handelsregister"
 NATURAL = ["melderegister", "personenstandsregister", "kba"]
 
 
-def answer(
-    landscape: Landscape, running: Running, response: httpx.Response, raw: bytes
-) -> tuple[OpenedEnvelope, Any]:
-    """Verify the register's answer as a consumer would: signature, signer, binding."""
+def answer(response: httpx.Response) -> Any:
+    """The register's bare answer (0102 or 0103), as its SAK reads it."""
     assert response.headers["content-type"].startswith("application/xml")
-    opened = open_envelope(response.content, landscape.pki.verifier(), required_role=Role.PROVIDER)
-    assert opened.signer.participant_id == running.case.register
-    check_binding(opened, raw)
-    return opened, messages.parse(opened.body)
+    return messages.parse(parse_xml(response.content))
 
 
-def refused(
-    landscape: Landscape, running: Running, response: httpx.Response, raw: bytes, code: EdmCode
-) -> messages.EvidenceErrorResponse:
-    _, message = answer(landscape, running, response, raw)
+def refused(response: httpx.Response, code: EdmCode) -> messages.EvidenceErrorResponse:
+    message = answer(response)
     assert isinstance(message, messages.EvidenceErrorResponse), message
     assert message.code is code, (message.code, message.errors[0].detail)
     expected_status = {
@@ -72,10 +71,6 @@ def no_personal_data(body: bytes, subject: messages.Subject) -> None:
         assert value not in text, f"{value!r} leaked into the refusal"
 
 
-def body_bytes(opened: OpenedEnvelope) -> bytes:
-    return serialize(opened.body)
-
-
 # -- DP-01 ----------------------------------------------------------------------------------
 
 
@@ -85,12 +80,12 @@ async def test_dp01_valid_request_gets_a_valid_0102_with_a_valid_document(
 ) -> None:
     """DP-01: a valid request is answered with a schema-valid 0102 carrying a valid document."""
     async with start_register(name) as running:
-        signed = running.signed()
-        response = await running.post(signed.raw)
+        delivery = running.delivered()
+        response = await running.post(delivery)
         assert response.status_code == 200, response.text
-        opened, message = answer(landscape, running, response, signed.raw)
+        message = answer(response)
         assert isinstance(message, messages.EvidenceResponse)
-        assert xnachweis_check(body_bytes(opened)) == []
+        assert xnachweis_check(response.content) == []
         evidence = message.evidence
         assert evidence is not None
         assert schema_errors(etree.fromstring(evidence.document)) == []
@@ -98,168 +93,118 @@ async def test_dp01_valid_request_gets_a_valid_0102_with_a_valid_document(
         spec = landscape.topology.evidence_type(running.case.evidence_type)
         assert evidence.conformance.classification == spec.classification
         assert evidence.issuing_authority.identifier == running.case.register
-        assert evidence.subject == signed.request.subject
-        if isinstance(signed.request.subject, NaturalPerson):
-            assert signed.request.subject.idnr in evidence.document.decode()
+        assert evidence.subject == delivery.request.subject
+        if isinstance(delivery.request.subject, NaturalPerson):
+            assert delivery.request.subject.idnr in evidence.document.decode()
         else:
             assert getattr(document, "number", None) == "254871"
 
 
 @pytest.mark.parametrize("name", REGISTERS)
 async def test_dp01_every_refusal_is_a_schema_valid_0103(
-    name: str, landscape: Landscape, start_register: Any, xnachweis_check: Callable[..., Any]
+    name: str, start_register: Any, xnachweis_check: Callable[..., Any]
 ) -> None:
     """DP-01: refusals are valid 0103 messages too (here: not found)."""
     async with start_register(name) as running:
-        signed = running.signed(running.case.unknown)
-        response = await running.post(signed.raw)
-        refused(landscape, running, response, signed.raw, EdmCode.NOT_FOUND)
-        opened, _ = answer(landscape, running, response, signed.raw)
-        assert xnachweis_check(body_bytes(opened)) == []
+        response = await running.post(running.delivered(running.case.unknown))
+        refused(response, EdmCode.NOT_FOUND)
+        assert xnachweis_check(response.content) == []
 
 
-async def test_dp01_melderegister_korntal_answers_erika(
-    landscape: Landscape, start_register: Any
-) -> None:
+async def test_dp01_melderegister_korntal_answers_erika(start_register: Any) -> None:
     """DP-01: the Melderegister of Korntal-Münchingen certifies Erika Mustermann's address."""
     async with start_register("melderegister", participant_id="08118079-MELD-12") as running:
         erika = NaturalPerson(
             "Mustermann", "Erika", identity("02476291358").date_of_birth, "02476291358"
         )  # type: ignore[union-attr]
-        signed = running.signed(erika, consumer="08118079-BPA-87", provider="08118079-MELD-12")
-        response = await running.post(signed.raw)
-        _, message = answer(landscape, running, response, signed.raw)
+        delivery = running.delivered(erika, consumer="08118079-BPA-87", provider="08118079-MELD-12")
+        message = answer(await running.post(delivery))
         document = parse_document(message.evidence.document)
         assert document.address.place == "Korntal-Münchingen"  # type: ignore[union-attr]
         assert document.municipality == "08118079"  # type: ignore[union-attr]
 
 
-# -- DP-02 ----------------------------------------------------------------------------------
-
-
-def _strip_signature(raw: bytes) -> bytes:
-    return re.sub(rb"<ds:Signature.*</ds:Signature>", b"", raw, flags=re.DOTALL)
+# -- only its own SAK (the provider API's access token) ---------------------------------------
 
 
 @pytest.mark.parametrize("name", REGISTERS)
-async def test_dp02_unsigned_request_is_refused_without_data(
-    name: str, landscape: Landscape, start_register: Any
+async def test_a_request_without_the_sak_token_is_refused_and_not_logged(
+    name: str, start_register: Any
 ) -> None:
-    """DP-02: an envelope without signature gets 0001 and no personal data."""
+    """No access token: 401 with a Bearer challenge, no answer of XNachweis, nothing logged."""
     async with start_register(name) as running:
-        signed = running.signed()
-        raw = _strip_signature(signed.raw)
-        assert b"Signature" not in raw
-        response = await running.post(raw)
-        message = refused(landscape, running, response, raw, EdmCode.AUTHENTICATION)
-        no_personal_data(response.content, running.case.found)
-        # Nothing of the unverified request is echoed.
-        assert message.request_id.int == 0
-        assert message.requester.identifier == "unknown"
+        response = await running.post(running.delivered(), anonymous=True)
+        assert response.status_code == 401
+        assert response.json()["code"] == "EDM:ERR:0001"
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+        assert running.log.entries() == []
 
 
-@pytest.mark.parametrize("name", REGISTERS)
-async def test_dp02_tampered_request_is_refused(
-    name: str, landscape: Landscape, start_register: Any
+async def test_a_request_with_another_saks_token_is_refused_and_not_logged(
+    start_register: Any,
 ) -> None:
-    """DP-02: a request changed after signing gets 0001 and no personal data."""
-    async with start_register(name) as running:
-        signed = running.signed()
-        raw = signed.raw.replace(b"<xn-bk:QueryDefinition>", b"<xn-bk:QueryDefinition> ", 1)
-        assert raw != signed.raw
-        response = await running.post(raw)
-        refused(landscape, running, response, raw, EdmCode.AUTHENTICATION)
-        no_personal_data(response.content, running.case.found)
-
-
-async def test_dp02_request_signed_by_someone_else_is_refused(
-    landscape: Landscape, start_register: Any
-) -> None:
-    """DP-02: a consumer signing in another consumer's name gets 0001 (sender mismatch)."""
+    """A valid token for this register, but of another register's SAK: 403, nothing logged."""
     async with start_register("kba") as running:
-        other = landscape.pki.signer("08-ELTERNGELD-79", Role.CONSUMER)
-        signed = running.signed(signer=other)
-        response = await running.post(signed.raw)
-        refused(landscape, running, response, signed.raw, EdmCode.AUTHENTICATION)
-        no_personal_data(response.content, running.case.found)
+        other = running.sak_token(client="992-00001PSTR-10.sak")
+        response = await running.post(running.delivered(), token=other)
+        assert response.status_code == 403
+        assert response.json()["code"] == "EDM:ERR:0002"
+        assert b"Fahrzeug" not in response.content
+        assert running.log.entries() == []
 
 
-async def test_dp02_request_signed_by_a_provider_is_refused(
-    landscape: Landscape, start_register: Any
+async def test_a_token_of_the_own_sak_for_another_audience_is_refused_and_not_logged(
+    start_register: Any,
 ) -> None:
-    """DP-02: only consumers may ask: a register's certificate gets 0001."""
+    """The own SAK's token, but issued for another register: refused, nothing logged."""
     async with start_register("kba") as running:
-        provider = "992-00001PSTR-10"
-        signed = running.signed(
-            consumer=provider, signer=landscape.pki.signer(provider, Role.PROVIDER)
-        )
-        response = await running.post(signed.raw)
-        refused(landscape, running, response, signed.raw, EdmCode.AUTHENTICATION)
+        elsewhere = running.sak_token(audience="992-00001PSTR-10")
+        response = await running.post(running.delivered(), token=elsewhere)
+        assert response.status_code in (401, 403)
+        assert response.json()["code"] in ("EDM:ERR:0001", "EDM:ERR:0002")
+        assert running.log.entries() == []
 
 
-# -- DP-03 ----------------------------------------------------------------------------------
-
-
-async def test_dp03_expired_certificate_is_refused(
-    landscape: Landscape, start_register: Any
-) -> None:
-    """DP-03: a consumer certificate that has expired at the register's clock gets 0001."""
+async def test_a_token_of_an_online_service_is_refused(start_register: Any) -> None:
+    """An online service with a token for the register (role consumer) is no SAK: refused."""
     async with start_register("kba") as running:
-        credential = landscape.pki.ca.issue(
-            "TEST-EXPIRED-1",
-            Role.CONSUMER,
-            validity=timedelta(hours=1),
-            not_before=running.clock.now() - timedelta(hours=2),
+        consumer = TestIam(running.pki).token(
+            running.case.consumer, running.case.register, issued_at=running.clock.now()
         )
-        signed = running.signed(consumer="TEST-EXPIRED-1", signer=XmlSigner(credential))
-        response = await running.post(signed.raw)
-        message = refused(landscape, running, response, signed.raw, EdmCode.AUTHENTICATION)
-        assert "expired" in (message.errors[0].detail or "")
-        no_personal_data(response.content, running.case.found)
+        response = await running.post(running.delivered(), token=consumer)
+        assert response.status_code in (401, 403)
+        assert running.log.entries() == []
 
 
-async def test_dp03_not_yet_valid_certificate_is_refused(
-    landscape: Landscape, start_register: Any
-) -> None:
-    """DP-03: a consumer certificate valid only from tomorrow gets 0001."""
-    async with start_register("personenstandsregister") as running:
-        credential = landscape.pki.ca.issue(
-            "TEST-FUTURE-1", Role.CONSUMER, not_before=running.clock.now() + timedelta(days=1)
-        )
-        signed = running.signed(consumer="TEST-FUTURE-1", signer=XmlSigner(credential))
-        response = await running.post(signed.raw)
-        message = refused(landscape, running, response, signed.raw, EdmCode.AUTHENTICATION)
-        assert "not valid before" in (message.errors[0].detail or "")
+async def test_an_expired_sak_token_is_refused(start_register: Any) -> None:
+    """The own SAK's token, expired at the register's clock: 401."""
+    async with start_register("kba") as running:
+        token = running.sak_token()
+        running.clock.advance(timedelta(hours=1))
+        response = await running.post(running.delivered(), token=token)
+        assert response.status_code == 401
+        assert "expired" in response.json()["detail"]
+        assert running.log.entries() == []
 
 
-async def test_dp03_revoked_certificate_is_refused(
-    landscape: Landscape, start_register: Any
-) -> None:
-    """DP-03: a revoked consumer certificate gets 0001 as soon as the CRL is published."""
-    async with start_register("melderegister") as running:
-        credential = landscape.pki.ca.issue("TEST-REVOKED-1", Role.CONSUMER)
-        signer = XmlSigner(credential)
-        before = running.signed(consumer="TEST-REVOKED-1", signer=signer)
-        response = await running.post(before.raw)
-        assert response.status_code == 200  # the same credential works until revoked
-        landscape.pki.revoke("TEST-REVOKED-1")
-        after = running.signed(consumer="TEST-REVOKED-1", signer=signer)
-        response = await running.post(after.raw)
-        message = refused(landscape, running, response, after.raw, EdmCode.AUTHENTICATION)
-        assert "revoked" in (message.errors[0].detail or "")
+async def test_the_requester_must_be_the_consumer_its_sak_names(start_register: Any) -> None:
+    """A 0101 of another requester than Noots-Consumer: 0001, nothing delivered."""
+    async with start_register("kba") as running:
+        delivery = running.delivered(metadata_consumer="08-ELTERNGELD-79")
+        response = await running.post(delivery)
+        refused(response, EdmCode.AUTHENTICATION)
+        assert b"RepositoryItem" not in response.content
 
 
-async def test_dp03_untrusted_certificate_is_refused(
-    landscape: Landscape, start_register: Any
-) -> None:
-    """DP-03: a certificate from another CA, even in the right name, gets 0001."""
-    async with start_register("handelsregister") as running:
-        with TestPki() as foreign:
-            signer = foreign.signer(running.case.consumer, Role.CONSUMER)
-            signed = running.signed(signer=signer)
-            response = await running.post(signed.raw)
-        refused(landscape, running, response, signed.raw, EdmCode.AUTHENTICATION)
-        no_personal_data(response.content, running.case.found)
+@pytest.mark.parametrize("header", [Header.CONSUMER, Header.PURPOSE, Header.MESSAGE_ID])
+async def test_missing_metadata_is_0003_and_not_logged(header: str, start_register: Any) -> None:
+    """A 0101 without the metadata its SAK must send: 0003, nothing logged."""
+    async with start_register("kba") as running:
+        delivery = running.delivered()
+        headers = {k: v for k, v in delivery.headers().items() if k != header}
+        response = await running.post(delivery.raw, headers=headers)
+        refused(response, EdmCode.INVALID_REQUEST)
+        assert running.log.entries() == []
 
 
 # -- DP-04 ----------------------------------------------------------------------------------
@@ -270,7 +215,7 @@ TOKEN_FAULTS: dict[str, dict[str, Any]] = {
     "not base64": {"issued_token": "not a token!"},
     "wrong consumer": {"token_changes": {"consumer": "08-ELTERNGELD-79"}},
     "wrong provider": {"token_changes": {"provider": "993-00001HREG-32"}},
-    "wrong purpose": {"envelope_purpose": "Neugier"},
+    "wrong purpose": {"metadata_purpose": "Neugier"},
     "wrong hash": {"token_changes": {"request_hash": "0" * 64}},
     "wrong IDNr use": {"token_changes": {"uses_idnr": "flip"}},
 }
@@ -279,9 +224,10 @@ TOKEN_FAULTS: dict[str, dict[str, Any]] = {
 @pytest.mark.parametrize("name", REGISTERS)
 @pytest.mark.parametrize("fault", sorted(TOKEN_FAULTS))
 async def test_dp04_token_faults_are_refused_without_data(
-    name: str, fault: str, landscape: Landscape, start_register: Any
+    name: str, fault: str, start_register: Any
 ) -> None:
-    """DP-04: a missing, garbled or mis-bound VS token gets 0002 and no personal data."""
+    """DP-04: for a transfer that needs a VS token, a missing, garbled or mis-bound token gets
+    0002 and no personal data."""
     async with start_register(name) as running:
         options = {
             k: (dict(v) if isinstance(v, dict) else v) for k, v in TOKEN_FAULTS[fault].items()
@@ -293,24 +239,23 @@ async def test_dp04_token_faults_are_refused_without_data(
             changes["provider"] = "991-01234ZFZR-41"
         if changes and changes.get("consumer") == running.case.consumer:
             changes["consumer"] = "08118079-BPA-87"
-        signed = running.signed(**options)
-        response = await running.post(signed.raw)
-        refused(landscape, running, response, signed.raw, EdmCode.AUTHORISATION)
+        delivery = running.delivered(vs_token_required=True, **options)
+        response = await running.post(delivery)
+        refused(response, EdmCode.AUTHORISATION)
         no_personal_data(response.content, running.case.found)
 
 
-async def test_dp04_expired_token_is_refused(landscape: Landscape, start_register: Any) -> None:
+async def test_dp04_expired_token_is_refused(start_register: Any) -> None:
     """DP-04: a token past its expiry at the register's clock gets 0002."""
     async with start_register("kba") as running:
         now = running.clock.now()
-        signed = running.signed(
+        delivery = running.delivered(
             token_changes={
                 "issued_at": now - timedelta(minutes=10),
                 "expires_at": now - timedelta(minutes=5),
             }
         )
-        response = await running.post(signed.raw)
-        message = refused(landscape, running, response, signed.raw, EdmCode.AUTHORISATION)
+        message = refused(await running.post(delivery), EdmCode.AUTHORISATION)
         assert "expired" in (message.errors[0].detail or "")
 
 
@@ -320,55 +265,73 @@ async def test_dp04_token_not_sealed_by_the_vs_is_refused(
     """DP-04: a token sealed by the consumer itself gets 0002."""
     async with start_register("kba") as running:
         forged = landscape.pki.signer(running.case.consumer, Role.CONSUMER)
-        signed = running.signed(token_signer=forged)
-        response = await running.post(signed.raw)
-        refused(landscape, running, response, signed.raw, EdmCode.AUTHORISATION)
+        delivery = running.delivered(token_signer=forged)
+        refused(await running.post(delivery), EdmCode.AUTHORISATION)
 
 
-async def test_dp04_token_of_another_request_is_refused(
-    landscape: Landscape, start_register: Any
-) -> None:
+async def test_dp04_token_of_another_request_is_refused(start_register: Any) -> None:
     """DP-04: a genuine token moved into another request gets 0002 (request hash)."""
     async with start_register("kba") as running:
-        first = running.signed()
-        second = running.factory.sign(
-            running.factory.request(
-                consumer=running.case.consumer,
-                provider=running.case.register,
-                evidence_type=running.case.evidence_type,
-                subject=running.case.blocked,
-            ),
-            issued_token=first.issued_token,
-        )
-        response = await running.post(second.raw)
-        refused(landscape, running, response, second.raw, EdmCode.AUTHORISATION)
+        first = running.delivered()
+        second = running.delivered(running.case.blocked, issued_token=first.issued_token)
+        response = await running.post(second)
+        refused(response, EdmCode.AUTHORISATION)
         no_personal_data(response.content, running.case.blocked)
+
+
+@pytest.mark.parametrize("name", REGISTERS)
+async def test_dp04_a_transfer_that_needs_no_token_is_answered_without_one(
+    name: str, start_register: Any
+) -> None:
+    """DP-04: where the SAK says no token is needed (§ 7 Abs. 2, § 12 Abs. 2 IDNrG), the 0101
+    without IssuedToken gets the evidence."""
+    async with start_register(name) as running:
+        delivery = running.delivered(with_token=False, vs_token_required=False)
+        assert delivery.metadata.headers()[Header.VS_TOKEN_REQUIRED] == "false"
+        response = await running.post(delivery)
+        assert response.status_code == 200, response.text
+        assert isinstance(answer(response), messages.EvidenceResponse)
+
+
+async def test_dp04_a_token_that_comes_is_checked_even_when_none_is_needed(
+    start_register: Any,
+) -> None:
+    """DP-04: no token needed, but one that is not bound to this 0101 comes: 0002, no data."""
+    async with start_register("kba") as running:
+        delivery = running.delivered(
+            vs_token_required=False, token_changes={"request_hash": "0" * 64}
+        )
+        response = await running.post(delivery)
+        refused(response, EdmCode.AUTHORISATION)
+        no_personal_data(response.content, running.case.found)
+
+
+def test_the_vs_rule_decides_the_default_metadata(landscape: Landscape) -> None:
+    """Noots-Vs-Token-Required follows the topology's VS rule: across areas with the IDNr
+    yes, within one area no (the cases below are both)."""
+    topology = landscape.topology
+    kba, melde = landscape.cases["kba"], landscape.cases["melderegister"]
+    assert topology.vs_rule(kba.consumer, kba.register, uses_idnr=True).required is False
+    assert topology.vs_rule(melde.consumer, melde.register, uses_idnr=True).required is True
 
 
 # -- DP-05 ----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", NATURAL)
-async def test_dp05_invalid_idnr_is_refused(
-    name: str, landscape: Landscape, start_register: Any
-) -> None:
+async def test_dp05_invalid_idnr_is_refused(name: str, start_register: Any) -> None:
     """DP-05: an IDNr with a wrong check digit gets 0003."""
     async with start_register(name) as running:
-        signed = running.signed(running.case.invalid_idnr)
-        response = await running.post(signed.raw)
-        message = refused(landscape, running, response, signed.raw, EdmCode.INVALID_REQUEST)
+        response = await running.post(running.delivered(running.case.invalid_idnr))
+        message = refused(response, EdmCode.INVALID_REQUEST)
         assert "check digit" in (message.errors[0].detail or "")
         no_personal_data(response.content, running.case.found)
 
 
-async def test_dp05_test_numbers_are_refused_in_strict_mode(
-    landscape: Landscape, start_register: Any
-) -> None:
+async def test_dp05_test_numbers_are_refused_in_strict_mode(start_register: Any) -> None:
     """DP-05: in strict mode a test IDNr (leading 0) is an invalid IDNr."""
     async with start_register("kba", mode="strict") as running:
-        signed = running.signed()
-        response = await running.post(signed.raw)
-        refused(landscape, running, response, signed.raw, EdmCode.INVALID_REQUEST)
+        refused(await running.post(running.delivered()), EdmCode.INVALID_REQUEST)
 
 
 async def test_dp05_subject_kind_must_fit_the_evidence_type(
@@ -376,33 +339,26 @@ async def test_dp05_subject_kind_must_fit_the_evidence_type(
 ) -> None:
     """A Handelsregisterauszug about a natural person gets 0003."""
     async with start_register("handelsregister") as running:
-        signed = running.signed(landscape.cases["kba"].found)
-        response = await running.post(signed.raw)
-        refused(landscape, running, response, signed.raw, EdmCode.INVALID_REQUEST)
+        delivery = running.delivered(landscape.cases["kba"].found)
+        refused(await running.post(delivery), EdmCode.INVALID_REQUEST)
 
 
 # -- DP-06, DP-07 -----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", REGISTERS)
-async def test_dp06_unknown_and_ambiguous_get_not_found(
-    name: str, landscape: Landscape, start_register: Any
-) -> None:
+async def test_dp06_unknown_and_ambiguous_get_not_found(name: str, start_register: Any) -> None:
     """DP-06: an unknown subject and an ambiguous one both get 0004 without data."""
     async with start_register(name) as running:
         for subject in (running.case.unknown, running.case.ambiguous):
-            signed = running.signed(subject)
-            response = await running.post(signed.raw)
-            refused(landscape, running, response, signed.raw, EdmCode.NOT_FOUND)
+            response = await running.post(running.delivered(subject))
+            refused(response, EdmCode.NOT_FOUND)
             no_personal_data(response.content, subject)
 
 
 _VARIABLE = [
     re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"),
     re.compile(rb"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z"),
-    re.compile(rb"[0-9a-f]{64}"),
-    re.compile(rb"<ds:SignatureValue>[^<]*</ds:SignatureValue>"),
-    re.compile(rb"<ds:DigestValue>[^<]*</ds:DigestValue>"),
 ]
 
 
@@ -414,15 +370,14 @@ def _masked(body: bytes) -> bytes:
 
 @pytest.mark.parametrize("name", NATURAL)
 async def test_dp07_information_block_is_indistinguishable_from_unknown(
-    name: str, landscape: Landscape, start_register: Any
+    name: str, start_register: Any
 ) -> None:
     """DP-07: blocked, unknown and ambiguous answers are byte-identical but for ids and times."""
     async with start_register(name) as running:
         answers = []
         for subject in (running.case.blocked, running.case.unknown, running.case.ambiguous):
-            signed = running.signed(subject)
-            response = await running.post(signed.raw)
-            message = refused(landscape, running, response, signed.raw, EdmCode.NOT_FOUND)
+            response = await running.post(running.delivered(subject))
+            message = refused(response, EdmCode.NOT_FOUND)
             answers.append(
                 (response.status_code, message.errors[0].detail, _masked(response.content))
             )
@@ -433,92 +388,35 @@ async def test_dp07_information_block_is_indistinguishable_from_unknown(
         assert running.service.population.person_by_idnr(blocked.idnr or "") is not None
 
 
-# -- DP-08, DP-09 -----------------------------------------------------------------------------
+# -- DP-08 ----------------------------------------------------------------------------------
 
 _UTC = rb"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z"
 
 
 @pytest.mark.parametrize("name", REGISTERS)
 async def test_dp08_answer_echoes_the_request_id_with_fresh_ids_and_utc_times(
-    name: str, landscape: Landscape, start_register: Any
+    name: str, start_register: Any
 ) -> None:
-    """DP-08: requestid echoes the request id; message, response and envelope ids are fresh;
-    every time carries the UTC zone."""
+    """DP-08: requestid echoes the request id; message and response ids are fresh; every time
+    carries the UTC zone."""
     async with start_register(name) as running:
         for subject in (running.case.found, running.case.unknown):
-            signed = running.signed(subject)
-            response = await running.post(signed.raw)
-            opened, message = answer(landscape, running, response, signed.raw)
-            assert message.request_id == signed.request.request_id
-            assert message.message_uuid != signed.request.message_uuid
-            assert opened.header.message_id != signed.header.message_id
-            assert opened.header.request_message_id == signed.header.message_id
-            body = serialize(opened.body)
-            assert f'requestid="urn:uuid:{signed.request.request_id}"'.encode() in body
+            delivery = running.delivered(subject)
+            response = await running.post(delivery)
+            message = answer(response)
+            assert message.request_id == delivery.request.request_id
+            assert message.message_uuid != delivery.request.message_uuid
+            body = response.content
+            assert f'requestid="urn:uuid:{delivery.request.request_id}"'.encode() in body
             for tag in (b"erstellungszeitpunkt", b"IssueDateTime"):
                 values = re.findall(rb"<[^>]*" + tag + rb">([^<]*)<", body)
                 assert values
                 assert all(re.fullmatch(_UTC, v) for v in values), values
-        again = running.signed()
-        first = answer(landscape, running, await running.post(again.raw), again.raw)[1]
-        retry = running.factory.resend(again)
-        second = answer(landscape, running, await running.post(retry.raw), retry.raw)[1]
+        again = running.delivered()
+        first = answer(await running.post(again))
+        second = answer(await running.post(running.redelivered(again)))
         assert second.request_id == first.request_id
         assert second.response_id != first.response_id
-
-
-@pytest.mark.parametrize("name", REGISTERS)
-async def test_dp09_every_answer_is_signed_and_bound_to_the_bytes_received(
-    name: str, landscape: Landscape, start_register: Any
-) -> None:
-    """DP-09: success, refusal and even garbage get a signed answer whose InResponseTo is the
-    SHA-256 of the exact bytes posted."""
-    async with start_register(name) as running:
-        valid = running.signed().raw
-        unknown = running.signed(running.case.unknown).raw
-        for raw in (valid, unknown, b"this is not XML", b""):
-            response = await running.post(raw)
-            opened, _ = answer(landscape, running, response, raw)
-            assert opened.header.in_response_to == request_digest(raw)
-            assert opened.header.sender == running.case.register
-
-
-# -- DP-10 ----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("name", REGISTERS)
-async def test_dp10_replay_is_refused(name: str, landscape: Landscape, start_register: Any) -> None:
-    """DP-10: the same envelope sent twice is answered once; the replay gets 0003, no data."""
-    async with start_register(name) as running:
-        signed = running.signed()
-        first = await running.post(signed.raw)
-        assert first.status_code == 200
-        second = await running.post(signed.raw)
-        message = refused(landscape, running, second, signed.raw, EdmCode.INVALID_REQUEST)
-        assert "already received" in (message.errors[0].detail or "")
-        assert b"RepositoryItem" not in second.content
-
-
-@pytest.mark.parametrize("skew", [timedelta(minutes=-10), timedelta(minutes=10)])
-async def test_dp10_stale_and_future_envelopes_are_refused(
-    skew: timedelta, landscape: Landscape, start_register: Any
-) -> None:
-    """DP-10: an envelope created outside ±300 s of the register's clock gets 0003."""
-    async with start_register("kba") as running:
-        signed = running.signed(created=running.clock.now() + skew)
-        response = await running.post(signed.raw)
-        refused(landscape, running, response, signed.raw, EdmCode.INVALID_REQUEST)
-        no_personal_data(response.content, running.case.found)
-
-
-async def test_dp10_replay_window_is_configurable(
-    landscape: Landscape, start_register: Any
-) -> None:
-    """DP-10: with a 30 s window a one-minute-old envelope is already stale."""
-    async with start_register("kba", replay_window_seconds=30) as running:
-        signed = running.signed(created=running.clock.now() - timedelta(minutes=1))
-        response = await running.post(signed.raw)
-        refused(landscape, running, response, signed.raw, EdmCode.INVALID_REQUEST)
 
 
 # -- DP-11 ----------------------------------------------------------------------------------
@@ -538,68 +436,35 @@ def _deep(levels: int) -> bytes:
     return b"<a>" * levels + b"</a>" * levels
 
 
-def _wrapped(raw: bytes, evil_subject: bytes) -> bytes:
-    """Signature wrapping: the signed envelope moves into a wrapper, a forged body is added."""
-    root = etree.fromstring(raw)
-    ns = "urn:noots:transport:1"
-    forged = etree.fromstring(raw)
-    body = forged.find(f"{{{ns}}}Body")
-    assert body is not None
-    text = etree.tostring(body).replace(b"Mustermann Digital GmbH", evil_subject)
-    forged.replace(body, etree.fromstring(text))
-    signature = root.find("{http://www.w3.org/2000/09/xmldsig#}Signature")
-    assert signature is not None
-    forged.remove(forged.find("{http://www.w3.org/2000/09/xmldsig#}Signature"))  # type: ignore[arg-type]
-    wrapper = etree.SubElement(forged, f"{{{ns}}}Wrapper")
-    wrapper.append(root)
-    return etree.tostring(forged)
-
-
 @pytest.mark.parametrize("name", REGISTERS)
 async def test_dp11_hostile_xml_gets_an_error_answer_not_a_crash(
-    name: str, landscape: Landscape, start_register: Any, xnachweis_check: Callable[..., Any]
+    name: str, start_register: Any, xnachweis_check: Callable[..., Any]
 ) -> None:
-    """DP-11: entities, billion laughs, oversize and deep nesting get a signed, bound 0103;
-    the register stays healthy."""
+    """DP-11: entities, billion laughs, oversize and deep nesting from its own SAK get a valid
+    0103 that echoes nothing; the register stays healthy and logs nothing."""
     async with start_register(name) as running:
+        headers = running.delivered().headers()
         oversize = b"<a>" + b"x" * (6 * 1024 * 1024) + b"</a>"
         for raw in (BILLION_LAUGHS, EXTERNAL_ENTITY, oversize, _deep(200), b"<a><b></a>"):
-            response = await running.post(raw)
-            message = refused(landscape, running, response, raw, EdmCode.INVALID_REQUEST)
-            opened, _ = answer(landscape, running, response, raw)
-            assert xnachweis_check(body_bytes(opened)) == []
+            response = await running.post(raw, headers=headers)
+            message = refused(response, EdmCode.INVALID_REQUEST)
+            assert xnachweis_check(response.content) == []
             assert message.request_id.int == 0
         assert (await running.client.get("/health")).status_code == 200
-
-
-async def test_dp11_signature_wrapping_is_refused(
-    landscape: Landscape, start_register: Any
-) -> None:
-    """DP-11: a forged body next to a wrapped signed envelope gets 0001 (or 0003), no data."""
-    async with start_register("handelsregister") as running:
-        signed = running.signed()
-        raw = _wrapped(signed.raw, b"Evil GmbH")
-        response = await running.post(raw)
-        _, message = answer(landscape, running, response, raw)
-        assert isinstance(message, messages.EvidenceErrorResponse)
-        assert message.code in (EdmCode.AUTHENTICATION, EdmCode.INVALID_REQUEST)
-        assert b"RepositoryItem" not in response.content
+        assert running.log.entries() == []
 
 
 # -- DP-12 ----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", REGISTERS)
-async def test_dp12_every_transfer_is_logged(
-    name: str, landscape: Landscape, start_register: Any
-) -> None:
-    """DP-12: deliveries and refusals of authenticated requests are in the protocol log."""
+async def test_dp12_every_transfer_is_logged(name: str, start_register: Any) -> None:
+    """DP-12: deliveries and refusals of accepted requests are in the protocol log."""
     async with start_register(name) as running:
-        valid = running.signed()
-        await running.post(valid.raw)
-        unknown = running.signed(running.case.unknown)
-        await running.post(unknown.raw)
-        await running.post(b"garbage")  # unauthenticated: nobody to log it for
+        valid = running.delivered()
+        await running.post(valid)
+        await running.post(running.delivered(running.case.unknown))
+        await running.post(b"garbage", headers=valid.headers())  # no 0101: nobody to log for
         entries = running.log.entries()
         assert [e.outcome for e in entries] == ["delivered", "refused:EDM:ERR:0004"]
         delivered = entries[0]
@@ -607,21 +472,20 @@ async def test_dp12_every_transfer_is_logged(
         assert delivered.provider == running.case.register
         assert delivered.evidence_type == running.case.evidence_type
         assert delivered.message_id == f"urn:uuid:{valid.request.request_id}"
-        assert delivered.purpose == valid.header.purpose
+        assert delivered.purpose == valid.metadata.purpose
         subject = valid.request.subject
         assert delivered.idnr == (subject.idnr if isinstance(subject, NaturalPerson) else None)
         assert running.log.verify() == 2
 
 
 async def test_dp12_a_delivery_that_cannot_be_logged_is_not_delivered(
-    landscape: Landscape, start_register: Any
+    start_register: Any,
 ) -> None:
     """DP-12: when the protocol log fails, the register answers 0008 instead of the evidence."""
     async with start_register("kba") as running:
         running.log.close()
-        signed = running.signed()
-        response = await running.post(signed.raw)
-        refused(landscape, running, response, signed.raw, EdmCode.QUERY_ERROR)
+        response = await running.post(running.delivered())
+        refused(response, EdmCode.QUERY_ERROR)
         assert b"RepositoryItem" not in response.content
 
 
@@ -636,10 +500,10 @@ def _identity_person(idnr: str) -> NaturalPerson:
     return NaturalPerson(person.family_name, person.given_names, person.date_of_birth, idnr)
 
 
-async def collect(landscape: Landscape, running: Running, signed: Any) -> Any:
-    """DP-13: the same request in a fresh envelope, as a consumer collects it; the answer."""
-    again = running.factory.resend(signed)
-    return answer(landscape, running, await running.post(again.raw), again.raw)[1]
+async def collect(running: Running, delivery: Any) -> Any:
+    """DP-13: the same request handed over again, as the SAK does when the consumer collects
+    it; the answer."""
+    return answer(await running.post(running.redelivered(delivery)))
 
 
 @pytest.mark.parametrize(
@@ -651,87 +515,81 @@ async def collect(landscape: Landscape, running: Running, signed: Any) -> Any:
     ],
 )
 async def test_dp13_asynchronous_answer_and_later_collection(
-    name: str, participant: str | None, landscape: Landscape, start_register: Any
+    name: str, participant: str | None, start_register: Any
 ) -> None:
-    """DP-13: an asynchronous subject gets ResponseAvailableDateTime; the same request id in a
-    fresh envelope is answered "still pending" before that time and with the evidence after."""
+    """DP-13: an asynchronous subject gets ResponseAvailableDateTime; the same request id
+    handed over again is answered "still pending" before that time and with the evidence
+    after."""
     overrides = {"participant_id": participant} if participant else {}
     async with start_register(name, **overrides) as running:
-        signed = running.signed(_identity_person(CLARA))
-        response = await running.post(signed.raw)
+        delivery = running.delivered(_identity_person(CLARA))
+        response = await running.post(delivery)
         assert response.status_code == 200
-        _, first = answer(landscape, running, response, signed.raw)
+        first = answer(response)
         assert isinstance(first, messages.EvidenceResponse)
         assert first.pending
         assert first.available_at == running.clock.now() + timedelta(minutes=2)
         assert b"ResponseAvailableDateTime" in response.content
 
         running.clock.advance(timedelta(minutes=1))
-        still = await collect(landscape, running, signed)
+        still = await collect(running, delivery)
         assert still.pending
         assert still.available_at == first.available_at
 
         running.clock.advance(timedelta(minutes=1, seconds=1))
-        final = await collect(landscape, running, signed)
+        final = await collect(running, delivery)
         assert final.evidence is not None
-        assert final.request_id == signed.request.request_id
+        assert final.request_id == delivery.request.request_id
         assert CLARA.encode() in final.evidence.document
         # One entry per outcome: the second "pending" answer is the same transfer, logged once.
         assert [e.outcome for e in running.log.entries()] == ["pending", "delivered"]
 
 
-async def test_a_restarted_register_keeps_its_announcements_and_refuses_replays(
-    landscape: Landscape, start_register: Any, tmp_path: Path
+async def test_a_restarted_register_keeps_its_announcements(
+    start_register: Any, tmp_path: Path
 ) -> None:
-    """DP-10/DP-13 across a restart: the new process refuses an envelope the old one accepted,
-    answers "still pending" with the old announced time, and delivers after it."""
+    """DP-13 across a restart: the new process answers "still pending" with the old announced
+    time, and delivers after it (its SAK's replay cache survives a restart on its own:
+    tests/intermediary/test_sak_transport.py)."""
     kept = {"state_dir": tmp_path / "kept"}
     async with start_register("kba", **kept) as before:
-        signed = before.signed(_identity_person(CLARA))
-        _, first = answer(landscape, before, await before.post(signed.raw), signed.raw)
+        delivery = before.delivered(_identity_person(CLARA))
+        first = answer(await before.post(delivery))
         assert first.pending
     async with start_register("kba", **kept) as after:
         after.clock.advance(timedelta(minutes=1))
-        replayed = await after.post(signed.raw)
-        message = refused(landscape, after, replayed, signed.raw, EdmCode.INVALID_REQUEST)
-        assert "already received" in (message.errors[0].detail or "")
-
-        still = await collect(landscape, after, signed)
+        still = await collect(after, delivery)
         assert still.pending
         assert still.available_at == first.available_at
 
         after.clock.advance(timedelta(minutes=1, seconds=1))
-        final = await collect(landscape, after, signed)
+        final = await collect(after, delivery)
         assert final.evidence is not None
-        assert final.request_id == signed.request.request_id
+        assert final.request_id == delivery.request.request_id
 
 
-async def test_dp13_async_delay_is_configurable(landscape: Landscape, start_register: Any) -> None:
+async def test_dp13_async_delay_is_configurable(start_register: Any) -> None:
     """DP-13: NOOTS_ASYNC_DELAY_SECONDS overrides the identity's delay."""
     async with start_register("kba", async_delay_seconds=30) as running:
-        signed = running.signed(_identity_person(CLARA))
-        _, first = answer(landscape, running, await running.post(signed.raw), signed.raw)
+        first = answer(await running.post(running.delivered(_identity_person(CLARA))))
         assert first.available_at == running.clock.now() + timedelta(seconds=30)
 
 
-async def test_dp13_slow_subject_is_answered_after_its_delay(
-    landscape: Landscape, start_register: Any
-) -> None:
+async def test_dp13_slow_subject_is_answered_after_its_delay(start_register: Any) -> None:
     """DP-13: the slow identity is answered with the evidence after its 8 s delay."""
     async with start_register("kba") as running:
-        signed = running.signed(_identity_person("01234567870"))
-        response = await running.post(signed.raw)
+        response = await running.post(running.delivered(_identity_person("01234567870")))
         assert response.status_code == 200
         assert running.sleeps == [8.0]
 
 
-async def test_internal_error_identity_gets_0008(landscape: Landscape, start_register: Any) -> None:
+async def test_internal_error_identity_gets_0008(start_register: Any) -> None:
     """The internal-error identity gets 0008 (HTTP 500) and no data."""
     async with start_register("personenstandsregister") as running:
-        signed = running.signed(_identity_person("01987654302"))
-        response = await running.post(signed.raw)
-        refused(landscape, running, response, signed.raw, EdmCode.QUERY_ERROR)
-        no_personal_data(response.content, signed.request.subject)
+        delivery = running.delivered(_identity_person("01987654302"))
+        response = await running.post(delivery)
+        refused(response, EdmCode.QUERY_ERROR)
+        no_personal_data(response.content, delivery.request.subject)
 
 
 # -- DP-14, DP-15 -----------------------------------------------------------------------------
@@ -746,14 +604,35 @@ async def test_dp14_unsupported_evidence_type_gets_0007(
     async with start_register(name) as running:
         other = "Geburtsurkunde" if name != "personenstandsregister" else "Meldebescheinigung"
         subject = landscape.cases["kba"].found
-        signed = running.signed(subject, evidence_type=other)
-        response = await running.post(signed.raw)
-        refused(landscape, running, response, signed.raw, EdmCode.UNSUPPORTED_CAPABILITY)
+        delivery = running.delivered(subject, evidence_type=other, provider=running.case.register)
+        response = await running.post(delivery)
+        refused(response, EdmCode.UNSUPPORTED_CAPABILITY)
         no_personal_data(response.content, subject)
 
 
 @pytest.mark.parametrize("name", REGISTERS)
-async def test_dp15_health(name: str, landscape: Landscape, start_register: Any) -> None:
+async def test_dp14_the_token_is_checked_before_the_evidence_type(
+    name: str, landscape: Landscape, start_register: Any
+) -> None:
+    """DP-04 before DP-14: an unsupported evidence type without the token the transfer needs
+    gets 0002, and without the SAK's access token 401: nobody learns what the register provides
+    before they are authorised."""
+    async with start_register(name) as running:
+        other = "Geburtsurkunde" if name != "personenstandsregister" else "Meldebescheinigung"
+        delivery = running.delivered(
+            landscape.cases["kba"].found,
+            evidence_type=other,
+            with_token=False,
+            vs_token_required=True,
+        )
+        refused(await running.post(delivery), EdmCode.AUTHORISATION)
+        unauthenticated = await running.post(delivery, anonymous=True)
+        assert unauthenticated.status_code == 401
+        assert b"0007" not in unauthenticated.content
+
+
+@pytest.mark.parametrize("name", REGISTERS)
+async def test_dp15_health(name: str, start_register: Any) -> None:
     """DP-15: /health answers 200 with JSON naming the register."""
     async with start_register(name) as running:
         response = await running.client.get("/health")
@@ -764,9 +643,7 @@ async def test_dp15_health(name: str, landscape: Landscape, start_register: Any)
         assert body["checks"] == {"certificate": "ok", "population": "ok"}
 
 
-async def test_dp15_health_is_degraded_when_the_certificate_expired(
-    landscape: Landscape, start_register: Any
-) -> None:
+async def test_dp15_health_is_degraded_when_the_certificate_expired(start_register: Any) -> None:
     """DP-15: with its own certificate expired the register reports 503 degraded."""
     async with start_register("kba") as running:
         running.clock.advance(timedelta(days=400))
@@ -776,13 +653,10 @@ async def test_dp15_health_is_degraded_when_the_certificate_expired(
         assert response.json()["checks"]["certificate"].startswith("failed")
 
 
-async def test_service_id_of_another_register_is_unresolved(
-    landscape: Landscape, start_register: Any
-) -> None:
+async def test_service_id_of_another_register_is_unresolved(start_register: Any) -> None:
     """A service id that names another register gets 0006."""
     async with start_register("kba") as running:
-        signed = running.signed(
+        delivery = running.delivered(
             service_id="urn:noots:service:992-00001PSTR-10:Fahrzeughalterauskunft"
         )
-        response = await running.post(signed.raw)
-        refused(landscape, running, response, signed.raw, EdmCode.UNRESOLVED_REFERENCE)
+        refused(await running.post(delivery), EdmCode.UNRESOLVED_REFERENCE)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -19,15 +20,13 @@ import pytest
 import uvicorn
 
 from noots.clock import SystemClock
-from noots.envelope import check_binding, open_envelope
-from noots.errors import EdmCode
-from noots.messages import EvidenceErrorResponse, EvidenceResponse, NaturalPerson, parse
-from noots.participant import load_validator
-from noots.pki import Role
-from noots.signing import XmlVerifier
+from noots.messages import EvidenceResponse, NaturalPerson, parse, to_bytes
+from noots.sak import PROVIDER_REQUESTS_PATH, XML_MEDIA_TYPE, ProviderMetadata
+from noots.testing.iam import landscape_token
 from noots.testing.landscape import bootstrap, free_port
 from noots.testing.requests import RequestFactory
 from noots.topology import Topology
+from noots.xml import parse as parse_xml
 from registers._service import create_register_app
 from registers.documents import Fahrzeughalterauskunft, parse_document
 from registers.faults import Fault, FaultPlan
@@ -48,12 +47,27 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Topology]:
     return directory, bootstrap(directory, people=200)
 
 
-def _verifier(directory: Path) -> XmlVerifier:
-    return XmlVerifier(load_validator(directory / "pki", clock=SystemClock()))
-
-
-def _factory(directory: Path, topology: Topology) -> RequestFactory:
-    return RequestFactory.from_pki_dir(directory / "pki", topology, clock=SystemClock())
+def _delivery(directory: Path, topology: Topology) -> tuple[bytes, dict[str, str]]:
+    """A 0101 of the Bewohnerparkausweis service to the KBA as the KBA's SAK hands it over:
+    the bare bytes, the metadata headers and the SAK's access token for the KBA."""
+    factory = RequestFactory.from_pki_dir(directory / "pki", topology, clock=SystemClock())
+    request = factory.request(
+        consumer=CONSUMER, provider=KBA, evidence_type="Fahrzeughalterauskunft", subject=ERIKA
+    )
+    metadata = ProviderMetadata(
+        consumer=CONSUMER,
+        purpose="Bewohnerparkausweis",
+        service_id=topology.service_id(KBA, "Fahrzeughalterauskunft"),
+        message_id=uuid.uuid4(),
+        vs_token_required=False,  # both in the area verkehr
+    )
+    token = landscape_token(directory / "pki", f"{KBA}.sak", KBA)
+    headers = {
+        "Content-Type": XML_MEDIA_TYPE,
+        "Authorization": f"Bearer {token}",
+        **metadata.headers(),
+    }
+    return to_bytes(request), headers
 
 
 def _wait_healthy(url: str, process: subprocess.Popen[bytes] | None = None) -> httpx.Response:
@@ -98,27 +112,23 @@ def _cli(directory: Path, *args: str) -> Iterator[subprocess.Popen[bytes]]:
             process.wait()
 
 
-def test_register_run_serves_signed_evidence_over_a_socket(
+def test_register_run_serves_evidence_to_its_sak_over_a_socket(
     data_dir: tuple[Path, Topology],
 ) -> None:
-    """`noots register run kba` answers a real signed request over TCP with verifiable,
-    bound evidence, and an unsigned one with a signed 0001."""
+    """`noots register run kba` answers a 0101 its SAK pushes over TCP with the evidence, and
+    refuses the same request without the SAK's access token (401)."""
     directory, topology = data_dir
     url = topology.base_url(KBA)
     with _cli(directory, "kba") as process:
         health = _wait_healthy(url, process).json()
         assert health["participant"] == KBA
-        signed = _factory(directory, topology).signed(
-            consumer=CONSUMER, provider=KBA, evidence_type="Fahrzeughalterauskunft", subject=ERIKA
-        )
+        raw, headers = _delivery(directory, topology)
+        anonymous = {k: v for k, v in headers.items() if k != "Authorization"}
         with httpx.Client(base_url=url, timeout=10) as client:
-            response = client.post("/evidence/v1", content=signed.raw)
-            unsigned = signed.raw.split(b"<ds:Signature")[0] + b"</env:TransportEnvelope>"
-            refusal = client.post("/evidence/v1", content=unsigned)
-    assert response.status_code == 200
-    opened = open_envelope(response.content, _verifier(directory), required_role=Role.PROVIDER)
-    check_binding(opened, signed.raw)
-    message = parse(opened.body)
+            response = client.post(PROVIDER_REQUESTS_PATH, content=raw, headers=headers)
+            refusal = client.post(PROVIDER_REQUESTS_PATH, content=raw, headers=anonymous)
+    assert response.status_code == 200, response.text
+    message = parse(parse_xml(response.content))
     assert isinstance(message, EvidenceResponse)
     assert message.evidence is not None
     document = parse_document(message.evidence.document)
@@ -126,11 +136,7 @@ def test_register_run_serves_signed_evidence_over_a_socket(
     assert document.vehicles[0].plate == "LB-EM 1964"
 
     assert refusal.status_code == 401
-    opened = open_envelope(refusal.content, _verifier(directory))
-    check_binding(opened, unsigned)
-    error = parse(opened.body)
-    assert isinstance(error, EvidenceErrorResponse)
-    assert error.code is EdmCode.AUTHENTICATION
+    assert refusal.json()["code"] == "EDM:ERR:0001"
 
 
 def test_register_run_picks_a_melderegister_by_region_and_port(
@@ -185,27 +191,24 @@ def test_drop_and_timeout_faults_over_a_real_socket(data_dir: tuple[Path, Topolo
         admin_token=TOKEN,
     )
     app = create_register_app(settings, topology=topology)
-    factory = _factory(directory, topology)
     auth = {"Authorization": f"Bearer {TOKEN}"}
 
-    def request() -> bytes:
-        return factory.signed(
-            consumer=CONSUMER, provider=KBA, evidence_type="Fahrzeughalterauskunft", subject=ERIKA
-        ).raw
+    def post(client: httpx.Client, **options: float) -> httpx.Response:
+        raw, headers = _delivery(directory, topology)
+        return client.post(PROVIDER_REQUESTS_PATH, content=raw, headers=headers, **options)
 
     with _threaded(app, free_port()) as url, httpx.Client(base_url=url, timeout=5) as client:
         drop = FaultPlan.always(Fault.DROP).model_dump(mode="json")
         assert client.put("/admin/v1/faults", json=drop, headers=auth).status_code == 200
         with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
-            client.post("/evidence/v1", content=request())
+            post(client)
 
         hang = FaultPlan.always(Fault.TIMEOUT, hang_seconds=60).model_dump(mode="json")
         assert client.put("/admin/v1/faults", json=hang, headers=auth).status_code == 200
         with pytest.raises(httpx.ReadTimeout):
-            client.post("/evidence/v1", content=request(), timeout=0.5)
+            post(client, timeout=0.5)
 
         assert client.delete("/admin/v1/faults", headers=auth).status_code == 200
-        raw = request()
-        response = client.post("/evidence/v1", content=raw)
+        response = post(client)
         assert response.status_code == 200
-        check_binding(open_envelope(response.content, _verifier(directory)), raw)
+        assert isinstance(parse(parse_xml(response.content)), EvidenceResponse)

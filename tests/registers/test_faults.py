@@ -1,31 +1,21 @@
-"""Fault injection: the plan and its random draws, the admin API, and what a client sees for
-every fault kind (real signatures, in-process ASGI)."""
+"""Fault injection: the plan and its random draws, the admin API, and what the register's SAK
+sees for every fault a register carries out (in-process ASGI). The faults of a signed answer
+belong to the register's SAK (tests/intermediary/test_sak_transport.py); a register refuses
+them."""
 
 from __future__ import annotations
 
-import base64
 import json
-import re
-import shutil
 import statistics
-from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from cryptography import x509
 from pydantic import ValidationError
 
 from noots import messages
-from noots.envelope import check_binding, open_envelope
-from noots.errors import (
-    CertificateExpired,
-    EdmCode,
-    ResponseBindingError,
-    SignatureInvalid,
-    SignatureMissing,
-    XmlSyntaxError,
-)
-from noots.pki import Role, participant_id_of
+from noots.errors import ConfigurationError, EdmCode, XmlSyntaxError
+from noots.faults import SIGNATURE_FAULTS
 from noots.xml import parse as parse_xml
 from registers._service import ConnectionDropped
 from registers.faults import Fault, FaultInjector, FaultPlan, LogNormalLatency
@@ -162,103 +152,63 @@ async def test_strict_mode_ignores_configured_faults(start_register: Any) -> Non
         assert running.service.faults.plan == FaultPlan()
 
 
-# -- what a client sees -----------------------------------------------------------------------
+# -- faults that belong to the register's SAK -------------------------------------------------
 
 
-async def _with_fault(running: Running, fault: Fault) -> tuple[bytes, Any]:
+@pytest.mark.parametrize("fault", sorted(SIGNATURE_FAULTS))
+async def test_a_register_refuses_the_faults_of_a_signed_answer(
+    fault: Fault, start_register: Any
+) -> None:
+    """bad/missing signature, expired certificate, wrong binding: the register answers
+    unsigned, so it refuses the plan (409) and names its SAK's admin API; nothing changes."""
+    async with start_register("kba") as running:
+        plan = FaultPlan.always(fault).model_dump(mode="json")
+        response = await running.client.put("/admin/v1/faults", json=plan, headers=AUTH)
+        assert response.status_code == 409
+        detail = response.json()["detail"]
+        assert f"{running.case.register}.sak" in detail
+        assert "/admin/v1/faults" in detail
+        assert running.service.faults.plan == FaultPlan()
+
+
+async def test_a_register_configured_with_a_signature_fault_does_not_start(
+    start_register: Any,
+) -> None:
+    """NOOTS_FAULTS with a fault of the signed answer: the register refuses to start."""
+    with pytest.raises(ConfigurationError, match=r"\.sak"):
+        async with start_register("kba", faults=FaultPlan.always(Fault.BAD_SIGNATURE)):
+            pass
+
+
+# -- what the register's SAK sees -------------------------------------------------------------
+
+
+async def _with_fault(running: Running, fault: Fault) -> httpx.Response:
     response = await running.client.put(
         "/admin/v1/faults", json=FaultPlan.always(fault).model_dump(mode="json"), headers=AUTH
     )
     assert response.status_code == 200, response.text
-    signed = running.signed()
-    return signed.raw, await running.post(signed.raw)
+    return await running.post(running.delivered())
 
 
-async def test_error_fault_gives_a_signed_0008(landscape: Landscape, start_register: Any) -> None:
-    """error: a valid request gets a signed, bound 0103 with 0008 and HTTP 500."""
+async def test_error_fault_gives_a_0008(start_register: Any) -> None:
+    """error: a valid request gets a 0103 with 0008 (HTTP 500) that answers it."""
     async with start_register("kba") as running:
-        raw, response = await _with_fault(running, Fault.ERROR)
+        response = await _with_fault(running, Fault.ERROR)
         assert response.status_code == 500
-        opened = open_envelope(response.content, landscape.pki.verifier())
-        check_binding(opened, raw)
-        message = messages.parse(opened.body)
+        message = messages.parse(parse_xml(response.content))
         assert isinstance(message, messages.EvidenceErrorResponse)
         assert message.code is EdmCode.QUERY_ERROR
-        assert message.request_id != 0
+        assert message.request_id.int != 0
 
 
 async def test_malformed_fault_gives_a_body_that_does_not_parse(start_register: Any) -> None:
     """malformed: HTTP 200 with a body that is not well-formed XML."""
     async with start_register("kba") as running:
-        _, response = await _with_fault(running, Fault.MALFORMED)
+        response = await _with_fault(running, Fault.MALFORMED)
         assert response.status_code == 200
         with pytest.raises(XmlSyntaxError):
             parse_xml(response.content)
-
-
-@pytest.mark.parametrize(
-    ("fault", "error"),
-    [
-        (Fault.BAD_SIGNATURE, SignatureInvalid),
-        (Fault.MISSING_SIGNATURE, SignatureMissing),
-        (Fault.EXPIRED_CERTIFICATE, CertificateExpired),
-    ],
-)
-async def test_signature_faults_fail_verification(
-    fault: Fault, error: type[Exception], landscape: Landscape, start_register: Any
-) -> None:
-    """bad/missing signature and expired certificate: the answer fails verification."""
-    async with start_register("melderegister") as running:
-        _, response = await _with_fault(running, fault)
-        assert response.status_code == 200
-        with pytest.raises(error):
-            open_envelope(response.content, landscape.pki.verifier(), required_role=Role.PROVIDER)
-
-
-async def test_expired_certificate_is_genuine_but_expired(
-    landscape: Landscape, start_register: Any
-) -> None:
-    """expired_certificate: the certificate is the register's, from the real CA, expired."""
-    async with start_register("kba") as running:
-        _, response = await _with_fault(running, Fault.EXPIRED_CERTIFICATE)
-        text = re.search(rb"<ds:X509Certificate>([^<]+)<", response.content)
-        assert text is not None
-        certificate = x509.load_der_x509_certificate(base64.b64decode(text.group(1)))
-        anchor = landscape.pki.ca.trust_anchor
-        certificate.verify_directly_issued_by(anchor)  # issued by the landscape's own root
-        assert participant_id_of(certificate) == running.case.register
-        assert certificate.not_valid_after_utc < running.clock.now()
-        assert certificate != running.service.participant.credential.certificate
-
-
-async def test_expired_certificate_needs_the_ca(
-    landscape: Landscape, start_register: Any, tmp_path: Path
-) -> None:
-    """Without the CA's key in the data dir the expired-certificate fault is refused (409)."""
-    pki = tmp_path / "pki"
-    (pki / "ca").mkdir(parents=True)
-    for name in ("root-cert.pem", "crl.pem"):
-        shutil.copy(landscape.data_dir / "pki" / "ca" / name, pki / "ca" / name)
-    register = landscape.cases["kba"].register
-    shutil.copytree(
-        landscape.data_dir / "pki" / "participants" / register, pki / "participants" / register
-    )
-    async with start_register("kba", data_dir=tmp_path) as running:
-        plan = FaultPlan.always(Fault.EXPIRED_CERTIFICATE).model_dump(mode="json")
-        response = await running.client.put("/admin/v1/faults", json=plan, headers=AUTH)
-        assert response.status_code == 409
-        assert running.service.faults.plan == FaultPlan()
-
-
-async def test_wrong_binding_fault_is_caught_by_the_binding_check(
-    landscape: Landscape, start_register: Any
-) -> None:
-    """wrong_binding: a genuinely signed answer whose InResponseTo names another request."""
-    async with start_register("handelsregister") as running:
-        raw, response = await _with_fault(running, Fault.WRONG_BINDING)
-        opened = open_envelope(response.content, landscape.pki.verifier())
-        with pytest.raises(ResponseBindingError):
-            check_binding(opened, raw)
 
 
 async def test_drop_fault_closes_the_connection_mid_answer(start_register: Any) -> None:
@@ -275,25 +225,34 @@ async def test_timeout_fault_waits_then_drops(start_register: Any) -> None:
         plan = FaultPlan.always(Fault.TIMEOUT, hang_seconds=2).model_dump(mode="json")
         await running.client.put("/admin/v1/faults", json=plan, headers=AUTH)
         with pytest.raises(ConnectionDropped):
-            await running.post(running.signed().raw)
+            await running.post(running.delivered())
         assert sum(running.sleeps) == pytest.approx(2.0)
 
 
 async def test_latency_is_added_before_the_answer(start_register: Any) -> None:
     """Fixed latency delays a normal answer by exactly the configured time."""
     async with start_register("kba", faults=FaultPlan(latency_ms=250)) as running:
-        response = await running.post(running.signed().raw)
+        response = await running.post(running.delivered())
         assert response.status_code == 200
         assert running.sleeps == [0.25]
 
 
-async def test_a_fault_for_one_step(landscape: Landscape, start_register: Any) -> None:
+async def test_a_fault_for_one_step(start_register: Any) -> None:
     """count=1 spoils exactly one answer; the next one is fine again."""
     async with start_register("personenstandsregister") as running:
-        plan = FaultPlan.always(Fault.BAD_SIGNATURE, count=1).model_dump(mode="json")
+        plan = FaultPlan.always(Fault.ERROR, count=1).model_dump(mode="json")
         await running.client.put("/admin/v1/faults", json=plan, headers=AUTH)
-        first = await running.post(running.signed().raw)
-        second = await running.post(running.signed().raw)
-        with pytest.raises(SignatureInvalid):
-            open_envelope(first.content, landscape.pki.verifier())
-        open_envelope(second.content, landscape.pki.verifier())
+        first = await running.post(running.delivered())
+        second = await running.post(running.delivered())
+        assert (first.status_code, second.status_code) == (500, 200)
+
+
+async def test_faults_are_drawn_only_for_the_own_saks_requests(start_register: Any) -> None:
+    """A caller without the SAK's token is refused before any fault is drawn: a count=1 plan
+    is still there for the SAK's next request."""
+    async with start_register("kba") as running:
+        plan = FaultPlan.always(Fault.ERROR, count=1).model_dump(mode="json")
+        await running.client.put("/admin/v1/faults", json=plan, headers=AUTH)
+        refused = await running.post(running.delivered(), anonymous=True)
+        assert refused.status_code == 401
+        assert (await running.post(running.delivered())).status_code == 500

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from noots import _messages_tags as t
 from noots import messages
 from noots.clock import ManualClock
-from noots.envelope import EnvelopeHeader, seal
 from noots.errors import (
     EdmCode,
     InvalidInput,
@@ -25,8 +24,10 @@ from noots.errors import (
     UnsupportedEvidenceType,
 )
 from noots.pki import Role
+from noots.sak import ProviderMetadata
 from noots.tokens import AuthorisationToken, TokenRequest, issue_token, request_hash
 from noots.topology import load_topology
+from noots.xml import serialize
 from registers._pipeline import (
     NOT_FOUND_DETAIL,
     AuthorisedRequest,
@@ -39,6 +40,7 @@ from registers._pipeline import (
     Pending,
     Register,
     _legal_query,
+    accept_request,
     authorise,
     decide,
     error_detail,
@@ -46,7 +48,6 @@ from registers._pipeline import (
     match_subject,
     refusal,
     subject_query,
-    verify_request,
 )
 
 TOPOLOGY = load_topology()
@@ -287,8 +288,7 @@ SUBJECT = messages.NaturalPerson(
 
 @pytest.fixture(scope="module")
 def senders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A test PKI with the online service, the VS and the KBA; the request factory and the
-    register's verifier."""
+    """A test PKI with the VS and the KBA; the request factory and the register's verifier."""
     from noots.testing.pki import TestPki
     from noots.testing.requests import RequestFactory
 
@@ -297,10 +297,10 @@ def senders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         yield RequestFactory.from_test_pki(pki, TOPOLOGY), pki.verifier(), pki.clock
 
 
-def _signed_with(factory: Any, tag: str, value: str) -> bytes:
+def _delivered_with(factory: Any, tag: str, value: str) -> tuple[bytes, ProviderMetadata]:
     """A 0101 about SUBJECT with ``value`` as the text of its ``tag``, with a VS token over
-    exactly that 0101 (so no check before the one for the field refuses it) and signed by the
-    online service."""
+    exactly that 0101 (so no check before the one for the field refuses it), and the metadata
+    its SAK hands the register."""
     request = factory.request(
         consumer=BPA,
         provider=KBA.participant_id,
@@ -325,22 +325,22 @@ def _signed_with(factory: Any, tag: str, value: str) -> bytes:
         clock=factory.clock,
     )
     next(element.iter(t.ISSUED_TOKEN)).text = issue_token(token, factory.vs_signer)
-    header = EnvelopeHeader(
-        message_id=uuid.uuid4(),
-        sender=BPA,
-        recipient=KBA.participant_id,
-        service_id=TOPOLOGY.service_id(KBA.participant_id, "Fahrzeughalterauskunft"),
-        created=factory.clock.now(),
+    metadata = ProviderMetadata(
+        consumer=BPA,
         purpose=purpose,
+        service_id=TOPOLOGY.service_id(KBA.participant_id, "Fahrzeughalterauskunft"),
+        message_id=uuid.uuid4(),
+        vs_token_required=True,
     )
-    return seal(header, element, factory.consumer_signer(BPA))
+    return serialize(element), metadata
 
 
-def _refusal_detail(raw: bytes, verifier: Any, clock: Any) -> str:
+def _refusal_detail(delivered: tuple[bytes, ProviderMetadata], verifier: Any, clock: Any) -> str:
     """What the register's steps answer (no match in its data, as for anyone unknown)."""
+    raw, metadata = delivered
     verified = None
     try:
-        verified = verify_request(raw, verifier=verifier, register=KBA)
+        verified = accept_request(raw, metadata, register=KBA)
         authorised = authorise(verified, verifier=verifier, clock=clock, register=KBA)
         query = subject_query(authorised, register=KBA)
         match_subject(authorised, query, [])
@@ -378,7 +378,8 @@ def test_no_refusal_detail_quotes_a_personal_value(senders: Any, field: str, val
     """Whatever a personal field (name, date of birth, IDNr, address) holds, the detail of
     the refusal names the field and the rule, never the value or a part of it."""
     factory, verifier, clock = senders
-    detail = _refusal_detail(_signed_with(factory, PERSONAL_FIELDS[field], value), verifier, clock)
+    delivered = _delivered_with(factory, PERSONAL_FIELDS[field], value)
+    detail = _refusal_detail(delivered, verifier, clock)
     for part in {value, value.strip(), *value.split()}:
         if len(part) >= 5:
             assert part not in detail, (field, value, detail)
@@ -388,6 +389,7 @@ def test_malformed_date_of_birth_is_named_not_quoted(senders: Any) -> None:
     """The case of issue 13: a date of birth 1964-13-45 is refused (0003) naming the field
     and the rule only."""
     factory, verifier, clock = senders
-    detail = _refusal_detail(_signed_with(factory, t.DATE_OF_BIRTH, "1964-13-45"), verifier, clock)
+    delivered = _delivered_with(factory, t.DATE_OF_BIRTH, "1964-13-45")
+    detail = _refusal_detail(delivered, verifier, clock)
     assert "DateOfBirth" in detail
     assert "1964" not in detail

@@ -1,5 +1,6 @@
 """Shared parts of the reliability and security tests: subjects each register holds, attack
-kits for every register, and reading signed answers."""
+kits for every register (envelopes as an online service's SAK sends them to the register's
+SAK), and reading signed answers."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from noots.participant import load_credential, load_validator
 from noots.pki import CertificateAuthority, Role
 from noots.signing import XmlSigner, XmlVerifier
 from noots.testing.attacks import AttackKit
+from noots.testing.iam import landscape_token
 from noots.testing.load import consumer_for, subject_of
 from noots.testing.pki import TestPki
 from noots.testing.requests import RequestFactory
@@ -58,7 +60,8 @@ class Armoury:
     @classmethod
     def prepare(cls, data_dir: Path, topology: Topology) -> Armoury:
         """Revoke a dedicated consumer credential in the landscape's own CA (the services
-        follow the CRL file) and make a CA the landscape does not trust."""
+        follow the CRL file) and make a CA the landscape does not trust. The request factory
+        builds envelopes between SAKs, signed with the SAKs' credentials."""
         clock = SystemClock()
         pki_dir = data_dir / "pki"
         authority = CertificateAuthority.open(pki_dir, clock=clock)
@@ -74,9 +77,16 @@ class Armoury:
             clock=clock,
             consumer_signer=signers,
             vs_signer=signers(topology.platform.vs_id),
+            via_saks=True,
         )
         verifier = XmlVerifier(load_validator(pki_dir, clock=clock))
         return cls(data_dir, topology, factory, revoked, TestPki(), verifier)
+
+    def token(self, register: RegisterSpec) -> str:
+        """An access token of the asking online service's SAK for ``register``'s SAK."""
+        consumer, _evidence_type = consumer_for(self.topology, register)
+        sak = self.topology.sak_id
+        return landscape_token(self.data_dir / "pki", sak(consumer), sak(register.participant_id))
 
     def kit(self, register: RegisterSpec) -> AttackKit:
         consumer, evidence_type = consumer_for(self.topology, register)

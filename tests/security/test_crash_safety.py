@@ -1,6 +1,6 @@
-"""Crash safety of the protocol logs: kill -9 a register and the hub (platform) under load,
-restart them, and every transfer a consumer got evidence for is in both logs, once, with
-hash chains that verify."""
+"""Crash safety of the protocol logs: kill -9 a register, its SAK and the platform under load,
+restart them, and every transfer an online service got evidence for is in its log and the
+register's, once, with hash chains that verify."""
 
 from __future__ import annotations
 
@@ -36,15 +36,16 @@ async def until(condition: Callable[[], bool], what: str) -> None:
     assert condition(), what
 
 
-async def test_kill_9_of_register_and_hub_under_load_loses_and_duplicates_nothing(
+async def test_kill_9_of_register_sak_and_platform_under_load_loses_and_duplicates_nothing(
     running: Running,
 ) -> None:
-    """Load through the hub to two registers; kill -9 KBA, restart; kill -9 the platform,
-    restart; then every delivered request id is logged as delivered exactly once by the hub
-    and by its register, every chain verifies, and no log holds a duplicate."""
+    """Load through the SAKs to two registers; kill -9 KBA, restart; kill -9 KBA's SAK,
+    restart; kill -9 the platform, restart; then every delivered request id is logged as
+    delivered exactly once by the online service and by its register, every chain verifies,
+    and no log holds a duplicate."""
     data_dir, topology = running.processes.data_dir, running.processes.topology
-    hub_id = topology.platform.hub_id
     targets = [Target.of(data_dir, topology, topology.register(r)) for r in (KBA, MUENCHEN)]
+    consumers = sorted({t.consumer for t in targets})
     tally = Tally()
     stop = asyncio.Event()
     async with consumer_clients(data_dir, topology, {t.consumer for t in targets}) as by_consumer:
@@ -59,9 +60,15 @@ async def test_kill_9_of_register_and_hub_under_load_loses_and_duplicates_nothin
             running.processes[KBA].kill()
             await loop.run_in_executor(None, running.processes[KBA].start)
             await until(lambda: len(tally.delivered) >= 2 * STEP, "no deliveries after KBA")
+            sak = running.processes[topology.sak_id(KBA)]
+            sak.kill()
+            await loop.run_in_executor(None, sak.start)
+            await until(lambda: len(tally.delivered) >= 3 * STEP, "no deliveries after its SAK")
             running.processes["platform"].kill()
             await loop.run_in_executor(None, running.processes["platform"].start)
-            await until(lambda: len(tally.delivered) >= 3 * STEP, "no deliveries after the hub")
+            await until(
+                lambda: len(tally.delivered) >= 4 * STEP, "no deliveries after the platform"
+            )
         finally:
             stop.set()
             await asyncio.gather(*tasks)
@@ -72,9 +79,9 @@ async def test_kill_9_of_register_and_hub_under_load_loses_and_duplicates_nothin
     assert tally.unclear == []
     assert tally.attempted == len(tally.delivered) + tally.failed
     assert tally.failed > 0  # the crashes did hit exchanges under way
-    for party in (hub_id, KBA, MUENCHEN):
+    for party in (*consumers, KBA, MUENCHEN):
         count, entries = protocol_log_entries(data_dir, party)  # ChainBroken if not intact
         assert count == len(entries)
         assert duplicates(entries) == [], party
     assert set(tally.delivered.values()) == {KBA, MUENCHEN}
-    assert lost(tally, data_dir, hub_id) == {}
+    assert lost(tally, data_dir, consumers) == {}

@@ -18,13 +18,14 @@ from pydantic import SecretStr
 
 from intermediary.settings import PlatformSettings
 from noots.clock import SystemClock
+from noots.faults import SIGNATURE_FAULTS, Fault
 from noots.participant import load_credential, load_participant
 from noots.pki import CertificateAuthority
 from noots.signing import XmlSigner
 from noots.testing.attacks import ATTACKS
+from noots.testing.iam import landscape_token
 from noots.testing.landscape import bootstrap, landscape_in_process
 from noots.testing.secrets import KeyMaterial
-from registers.faults import Fault
 from registers.settings import RegisterSettings
 from tests.security.conftest import ADMIN_TOKEN, KBA, Running
 from tests.security.support import Armoury
@@ -41,29 +42,43 @@ def armoury(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Armoury]:
 
 
 async def drive_errors(
-    client: httpx.AsyncClient, platform: str, kba: str, armoury: Armoury, admin: str
+    client: httpx.AsyncClient, platform: str, kba: str, kba_sak: str, armoury: Armoury, admin: str
 ) -> list[bytes]:
     """Make every component fail in every way we know; the answers' bodies."""
     bodies: list[bytes] = []
-    kit = armoury.kit(armoury.topology.register(KBA))
-    hub = platform + "/transport/v1/messages"
-    for target in (hub, kba + "/evidence/v1"):
+    spec = armoury.topology.register(KBA)
+    kit = armoury.kit(spec)
+    transport = kba_sak + "/transport/v1/messages"
+    as_sak = {"Authorization": f"Bearer {armoury.token(spec)}"}
+    # Every attack at the KBA's SAK, and its bytes at the KBA's push endpoint, as its SAK.
+    own_sak = landscape_token(armoury.data_dir / "pki", f"{KBA}.sak", KBA)
+    for target, headers in (
+        (transport, as_sak),
+        (kba + "/provider/v1/requests", {"Authorization": f"Bearer {own_sak}"}),
+    ):
         for attack in ATTACKS.values():
             hostile = attack.build(kit)
             for raw in (*hostile.prelude, hostile.raw):
-                bodies.append((await client.post(target, content=raw)).content)
-    faults = f"{kba}/admin/v1/faults"
+                response = await client.post(target, content=raw, headers=headers)
+                bodies.append(response.content)
     bearer = {"Authorization": f"Bearer {admin}"}
     for fault in Fault:
+        at = kba_sak if fault in SIGNATURE_FAULTS else kba
         plan = {"rates": {fault.value: 1.0}, "hang_seconds": 0.5, "count": 1}
-        assert (await client.put(faults, json=plan, headers=bearer)).status_code == 200
-        bodies.append((await client.post(hub, content=kit.fresh().raw)).content)
-    await client.delete(faults, headers=bearer)
+        switched = await client.put(f"{at}/admin/v1/faults", json=plan, headers=bearer)
+        assert switched.status_code == 200, switched.text
+        response = await client.post(transport, content=kit.fresh().raw, headers=as_sak)
+        bodies.append(response.content)
+    for at in (kba, kba_sak):
+        await client.delete(f"{at}/admin/v1/faults", headers=bearer)
+    faults = f"{kba}/admin/v1/faults"
     bad_bearer = {"Authorization": "Bearer not-a-token"}
     calls = [
         ("POST", platform + "/vs/v1/tokens", GARBAGE, {}),
         ("POST", platform + "/vs/v1/tokens", ATTACKS["unsigned"].build(kit).raw, {}),
-        ("POST", platform + "/transport/v1/messages", GARBAGE, {}),
+        ("POST", transport, GARBAGE, {}),
+        ("POST", kba + "/provider/v1/requests", GARBAGE, {}),
+        ("PUT", f"{kba}/admin/v1/faults", b'{"rates": {"bad_signature": 1}}', bearer),
         ("GET", platform + "/dsc/v1/transfers", None, {}),
         ("GET", platform + "/dsc/v1/transfers", None, bad_bearer),
         ("POST", platform + "/admin/v1/revoke", b'{"participantId": "x"}', bad_bearer),
@@ -84,8 +99,9 @@ async def drive_errors(
 async def test_in_process_errors_of_every_component_leak_no_key(
     armoury: Armoury, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Attacks, register faults (the expired-certificate one reads the CA key) and bad calls
-    to hub, VS, IDA, DSC, eID, RDN and IAM/PKI, with DEBUG logging: no key anywhere."""
+    """Attacks, faults of the register and its SAK (the expired-certificate one reads the CA
+    key) and bad calls to the SAK, the register, VS, IDA, DSC, eID, RDN and IAM/PKI, with
+    DEBUG logging: no key anywhere."""
     keys = KeyMaterial.from_pki_dir(armoury.data_dir / "pki")
     caplog.set_level(logging.DEBUG)
     async with (
@@ -96,7 +112,12 @@ async def test_in_process_errors_of_every_component_leak_no_key(
         httpx.AsyncClient(transport=routes) as client,
     ):
         bodies = await drive_errors(
-            client, landscape.url("platform"), landscape.url(KBA), armoury, landscape.admin_token
+            client,
+            landscape.url("platform"),
+            landscape.url(KBA),
+            landscape.url(f"{KBA}.sak"),
+            armoury,
+            landscape.admin_token,
         )
         ida = landscape.url("ida") + "/ida/v1/lookup"
         bodies.append((await client.post(ida, content=GARBAGE)).content)
@@ -132,6 +153,7 @@ async def test_process_logs_cli_output_and_reports_leak_no_key(
             client,
             running.processes["platform"].url,
             running.processes[KBA].url,
+            running.sak_url(KBA),
             running.armoury,
             ADMIN_TOKEN,
         )

@@ -11,8 +11,7 @@ Steps (docs/SCENARIOS.md has every field):
 
 - ``fetch``: one retrieval with the client library through the online service's SAK;
 - ``send``: a crafted request (valid, or an attack of :mod:`noots.conformance.attacks`): an
-  envelope to a register's SAK, a 0101 to a register's provider API as its SAK, or an
-  envelope to the hub while a landscape has one;
+  envelope to a register's SAK, or a 0101 to a register's provider API as its SAK;
 - ``fault``: a register's fault plan (``/admin/v1/faults``);
 - ``revoke`` / ``reissue``: a participant's certificate (``/admin/v1/revoke``; the CA);
 - ``clock``: the landscape's shared simulated clock (``<data_dir>/run/clock.json``);
@@ -79,7 +78,6 @@ from noots.synthetic.identities import BEHAVIOUR_IDENTITIES, Behaviour, Behaviou
 
 __all__ = ["ScenarioRun", "ScenarioRunner", "StepFailed", "run_scenarios"]
 
-_HUB_PATH = "/transport/v1/messages"
 
 _TOKEN_VARIANTS = frozenset(
     {
@@ -548,8 +546,7 @@ class ScenarioRunner:
     async def _do_send(self, step: Step, state: _ScenarioState, http: httpx.AsyncClient) -> Check:
         """One crafted request: ``to: sak`` (the default) an envelope to the provider's SAK as
         the consumer's SAK would send it; ``to: register`` a 0101 to the register's provider
-        API as its own SAK would hand it over; ``to: hub`` an envelope to the central hub (as
-        long as the landscape has one)."""
+        API as its own SAK would hand it over. Any other ``to`` fails saying what exists."""
         params = step.params
         consumer, evidence = params["as"], params["evidence"]
         provider = params.get("provider")
@@ -564,15 +561,17 @@ class ScenarioRunner:
         where = params.get("to", "sak")
         if where == "register":
             return await self._send_to_register(step, state, http, consumer, provider, subject)
-        sak = where == "sak"
-        factory = self.factory.between_saks() if sak else self.factory
+        if where != "sak":
+            raise StepFailed(
+                f"to: {where}: send to: sak (the provider's SAK, the default) or to: register"
+            )
+        sak = True
+        factory = self.factory.between_saks()
         prelude: tuple[bytes, ...] = ()
         expected_default: dict[str, Any]
-        authorization: str | None = None
-        if sak:
-            mint = await self._mint()
-            sender = self.topology.sak_id(consumer)
-            authorization = mint.bearer(sender, Role.SAK, self.topology.sak_id(provider))
+        mint = await self._mint()
+        sender = self.topology.sak_id(consumer)
+        authorization: str | None = mint.bearer(sender, Role.SAK, self.topology.sak_id(provider))
         if variant in ("valid", "no_access_token"):
             signed = await asyncio.to_thread(
                 factory.signed,
@@ -618,25 +617,20 @@ class ScenarioRunner:
             hostile = await asyncio.to_thread(attack.build, kit)
             raw, prelude, request_id = hostile.raw, hostile.prelude, ""
             expected_default = {"code": hostile.code.value, "no_personal_data": True}
-        target = self.topology.sak_id(provider) if sak else self.topology.platform.hub_id
-        url = (
-            self.access.url(target) + TRANSPORT_PATH
-            if sak
-            else self.access.url("platform") + _HUB_PATH
-        )
+        target = self.topology.sak_id(provider)
+        url = self.access.url(target) + TRANSPORT_PATH
         headers = {"Content-Type": "application/xml"}
         if authorization is not None:
             headers["Authorization"] = authorization
         for earlier in prelude:
             await http.post(url, content=earlier, headers=headers)
         response = await http.post(url, content=raw, headers=headers)
-        role = Role.SAK if sak else None
         answer = read_answer(
             response.content,
             raw,
             verifier=self.verifier,
             participant=target,
-            role=role or Role.HUB,
+            role=Role.SAK,
         )
         signed_by = None
         try:

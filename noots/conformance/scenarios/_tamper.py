@@ -1,10 +1,11 @@
-"""In transit between the scenario's client and its SAK (the consumer API's
-``POST /consumer/v1/requests``; the hub's endpoint while a landscape has one): record every
-exchange, and change the next ones on purpose when a ``tamper`` step asks for it.
+"""In transit between the scenario's client and a SAK (the consumer API's
+``POST /consumer/v1/requests``, and ``POST /transport/v1/messages`` of a provider's SAK for the
+envelopes a ``send`` step crafts): record every exchange, and change the next ones on purpose
+when a ``tamper`` step asks for it.
 
-The change happens on the wire, after the consumer signed the request (the hub must refuse
-it) or after the hub or register signed the answer (the consumer must refuse it): exactly what
-a man in the middle could do.
+The change happens on the wire, after the request was made (the SAK must refuse what no longer
+holds) or after the answer was made (the consumer must refuse it): exactly what a man in the
+middle could do.
 """
 
 from __future__ import annotations
@@ -17,21 +18,20 @@ from lxml import etree
 
 from noots.envelope import ENV_NS
 from noots.errors import XmlError
-from noots.sak import CONSUMER_REQUESTS_PATH
+from noots.sak import CONSUMER_REQUESTS_PATH, TRANSPORT_PATH
 from noots.signing import DS_NS
 from noots.xml import parse as parse_xml
 
-__all__ = ["HubExchange", "Tamper", "TamperTransport", "tamper_bytes"]
+__all__ = ["Exchange", "Tamper", "TamperTransport", "tamper_bytes"]
 
-HUB_PATH = "/transport/v1/messages"
 #: The paths whose exchanges are recorded and tampered with.
-PATHS = (HUB_PATH, CONSUMER_REQUESTS_PATH)
+PATHS = (TRANSPORT_PATH, CONSUMER_REQUESTS_PATH)
 
 
 @dataclass
 class Tamper:
     """A pending change: ``direction`` request or response, ``action`` flip,
-    strip_signature, truncate or replace (``old`` → ``new``), for the next ``times`` hub
+    strip_signature, truncate or replace (``old`` → ``new``), for the next ``times``
     exchanges."""
 
     direction: str
@@ -42,7 +42,7 @@ class Tamper:
 
 
 @dataclass
-class HubExchange:
+class Exchange:
     request: bytes
     response: bytes = b""
     status: int | None = None
@@ -109,11 +109,11 @@ def _request_id(raw: bytes) -> str | None:
 @dataclass
 class _State:
     pending: list[Tamper] = field(default_factory=list)
-    exchanges: list[HubExchange] = field(default_factory=list)
+    exchanges: list[Exchange] = field(default_factory=list)
 
 
 class TamperTransport(httpx.AsyncBaseTransport):
-    """Passes everything to ``inner``; records hub exchanges and applies pending tampering."""
+    """Passes everything to ``inner``; records the exchanges and applies pending tampering."""
 
     def __init__(self, inner: httpx.AsyncBaseTransport, *, owns_inner: bool = True) -> None:
         self.inner = inner
@@ -124,7 +124,7 @@ class TamperTransport(httpx.AsyncBaseTransport):
         self.state.pending.append(tamper)
 
     @property
-    def exchanges(self) -> list[HubExchange]:
+    def exchanges(self) -> list[Exchange]:
         return self.state.exchanges
 
     def _take(self, direction: str) -> Tamper | None:
@@ -140,7 +140,7 @@ class TamperTransport(httpx.AsyncBaseTransport):
         if request.method != "POST" or not request.url.path.endswith(PATHS):
             return await self.inner.handle_async_request(request)
         raw = await request.aread()
-        exchange = HubExchange(raw, request_id=_request_id(raw))
+        exchange = Exchange(raw, request_id=_request_id(raw))
         self.state.exchanges.append(exchange)
         tamper = self._take("request")
         if tamper is not None:

@@ -29,7 +29,8 @@ pytestmark = pytest.mark.e2e
 BPA_REGISTERS = [MELDE_KORNTAL, KBA]
 NILS_NOT_FOUND = "01234567837"
 SABINE_BLOCKED = "01234567845"
-HUB = "noots-hub"
+BPA = "08118079-BPA-87"
+BPA_SAK = f"{BPA}.sak"
 
 
 def by_trace(events: list[dict[str, Any]], trace_id: str) -> list[dict[str, Any]]:
@@ -101,36 +102,46 @@ async def test_pilot_draws_every_hop_of_both_exchanges_green(landscape: Landscap
         exchange = by_trace(events, result["requestId"])
         hops = {(e["hop"], e["component"]) for e in exchange}
         provider = MELDE_KORNTAL if result["evidenceType"] == "Meldebescheinigung" else KBA
-        assert hops == {
-            ("dc→ida", "08118079-BPA-87"),
-            ("dc→rdn", "08118079-BPA-87"),
-            ("dc→vs", "08118079-BPA-87"),
-            ("dc→hub", "08118079-BPA-87"),
-            ("dc→hub", HUB),
-            ("hub→dp", HUB),
-            ("hub→dp", provider),
-            ("dp→hub", provider),
-            ("dp→hub", HUB),
-            ("hub→dc", "08118079-BPA-87"),
+        provider_sak = f"{provider}.sak"
+        expected = {
+            ("dc→ida", BPA),
+            ("dc→sak", BPA),
+            ("dc→sak", BPA_SAK),
+            ("sak→rdn", BPA_SAK),
+            ("sak→sak", BPA_SAK),
+            ("sak→sak", provider_sak),
+            ("sak→dp", provider_sak),
+            ("sak→dp", provider),
+            ("dp→sak", provider),
+            ("dp→sak", provider_sak),
+            ("sak←sak", provider_sak),
+            ("sak←sak", BPA_SAK),
+            ("sak→dc", BPA_SAK),
+            ("sak→dc", BPA),
         }
+        if provider == MELDE_KORNTAL:  # across areas with the IDNr: the SAK asks the VS
+            expected.add(("sak→vs", BPA_SAK))
+        assert hops == expected
         assert all(e["ok"] for e in exchange), [(e["hop"], failed(e)) for e in exchange]
-        client_events = [e for e in exchange if e["component"] == "08118079-BPA-87"]
+        client_events = [e for e in exchange if e["component"] == BPA]
         assert {e["flowId"] for e in client_events} == {run["runId"]}
         [dp_checks] = [
             [c["name"] for c in e["checks"]]
             for e in exchange
-            if e["hop"] == "hub→dp" and e["component"] == provider
+            if e["hop"] == "sak→dp" and e["component"] == provider
         ]
-        assert dp_checks[0].startswith("Signatur und Zertifikat des Online-Dienstes")
+        assert dp_checks[0].startswith("0101 vom eigenen SAK")
         assert any(name.startswith("VS-Token") for name in dp_checks)
         assert any(name.startswith("Person eindeutig gefunden") for name in dp_checks)
         assert dp_checks[-1] == "Übermittlung protokolliert (§ 9 IDNrG)"
-        # the hub and the register name the same attempt: the envelope id of the request
-        assert len({e["envelopeId"] for e in exchange if e["hop"] in ("hub→dp", "dp→hub")}) == 1
+        # both SAKs and the register name the same attempt: the envelope id of the request
+        between = {"sak→sak", "sak→dp", "sak←sak"}
+        assert len({e["envelopeId"] for e in exchange if e["hop"] in between}) == 1
 
 
 async def test_register_fault_turns_the_path_red_until_reset(landscape: Landscape) -> None:
-    """A corrupted KBA signature: the hub refuses it, the DC gets 0008, the rest stays green."""
+    """A corrupted signature of the KBA's SAK: the online service's SAK refuses the answer, the
+    online service gets 0008, the rest stays green."""
     async with wired_dashboard(landscape, registers=BPA_REGISTERS) as dash:
         switched = await dash.client.put(f"/api/v1/faults/{KBA}", json={"fault": "bad_signature"})
         assert switched.status_code == 200
@@ -147,29 +158,28 @@ async def test_register_fault_turns_the_path_red_until_reset(landscape: Landscap
     assert kfz["code"] == "EDM:ERR:0008"
     [kfz_trace] = {e["traceId"] for e in events if e["component"] == KBA}
     exchange = by_trace(events, kfz_trace)
-    hub_answer = [e for e in exchange if e["hop"] == "dp→hub" and e["component"] == HUB]
-    assert hub_answer
+    checked = [e for e in exchange if e["hop"] == "sak←sak" and e["component"] == BPA_SAK]
+    assert checked
     assert all(
-        failed(e) == ["Signatur und Zertifikat des Registers gültig (Rolle provider)"]
-        for e in hub_answer
+        failed(e) == ["Signatur des SAK des Datenhalters, an die Anfrage gebunden"] for e in checked
     )
-    register_answer = [e for e in exchange if e["hop"] == "dp→hub" and e["component"] == KBA]
-    assert all(failed(e) == ["Register arbeitet ohne Störung"] for e in register_answer)
-    assert any(e["hop"] == "hub→dc" and not e["ok"] for e in exchange)  # the DC sees the hub's 0008
+    spoiled = [e for e in exchange if e["hop"] == "sak←sak" and e["component"] == f"{KBA}.sak"]
+    assert all(failed(e) == ["SAK arbeitet ohne Störung"] for e in spoiled)
+    assert any(e["hop"] == "sak→dc" and not e["ok"] for e in exchange)  # the DC sees the 0008
     assert all(e["ok"] for e in by_trace(events, melde["requestId"]))
     assert reset.json() == {"participantId": KBA, "choice": None, "text": "keine Störung"}
     assert [r["state"] for r in after["results"]] == ["geliefert", "geliefert"]
 
 
 async def test_unknown_person_stops_at_the_ida(landscape: Landscape) -> None:
-    """Nils Niemand is in no register: the IDA finds no IDNr, nothing reaches the hub."""
+    """Nils Niemand is in no register: the IDA finds no IDNr, nothing reaches a SAK."""
     async with wired_dashboard(landscape, registers=BPA_REGISTERS) as dash:
         run = await dash.run_pilot("bewohnerparkausweis", NILS_NOT_FOUND)
         events = await dash.flow_events()
     assert {r["state"] for r in run["results"]} == {"fehlgeschlagen"}
     mine = [e for e in events if e["flowId"] == run["runId"]]
     assert {e["hop"] for e in mine} == {"dc→ida"}
-    assert all(failed(e) == ["Antwort ohne Fehlermeldung"] for e in mine)
+    assert all(failed(e) == ["Antwort ist ein Ergebnis der IDA"] for e in mine)
     assert all(e["traceId"] for e in mine)  # a generated flow id: no request ever existed
 
 
@@ -186,7 +196,7 @@ async def test_information_block_fails_at_the_register_like_not_found(
     register_steps = [
         e
         for e in events
-        if e["hop"] == "hub→dp" and e["component"] == "09162000-MELD-57" and not e["ok"]
+        if e["hop"] == "sak→dp" and e["component"] == "09162000-MELD-57" and not e["ok"]
     ]
     assert [failed(e) for e in register_steps] == [
         ["Person eindeutig gefunden (sonst: kein Nachweis, wie bei Auskunftssperre)"]
@@ -194,8 +204,9 @@ async def test_information_block_fails_at_the_register_like_not_found(
 
 
 async def test_hop_document_is_explained_with_signature_and_chain(landscape: Landscape) -> None:
-    """The signed 0101 of the dc→hub hop: verified, its parts named, the VS token inside."""
-    async with wired_dashboard(landscape, registers=[KBA]) as dash:
+    """The signed envelope of the sak→sak hop across areas: verified, its parts named, the VS
+    token inside."""
+    async with wired_dashboard(landscape, registers=BPA_REGISTERS) as dash:
         await dash.client.put(f"/api/v1/faults/{KBA}", json={"fault": None})
         await dash.runner.wait(
             (
@@ -207,18 +218,26 @@ async def test_hop_document_is_explained_with_signature_and_chain(landscape: Lan
             timeout=60,
         )
         events = await dash.flow_events()
-        request = next(e for e in events if e["hop"] == "dc→hub" and e["documents"])
+        melde = {e["traceId"] for e in events if e["component"] == MELDE_KORNTAL}
+        request = next(
+            e
+            for e in events
+            if e["hop"] == "sak→sak"
+            and e["component"] == BPA_SAK
+            and e["documents"]
+            and e["traceId"] in melde
+        )
         doc = (await dash.client.get(f"/api/v1/events/{request['eventId']}/documents/0")).json()
         answer = next(
-            e for e in events if e["hop"] == "dp→hub" and e["component"] == KBA and e["documents"]
+            e for e in events if e["hop"] == "dp→sak" and e["component"] == KBA and e["documents"]
         )
         evidence = (await dash.client.get(f"/api/v1/events/{answer['eventId']}/documents/0")).json()
         missing = await dash.client.get(f"/api/v1/events/{'0' * 32}/documents/0")
     assert "DE.EvidenceRequest.0101" in doc["kind"]
     assert doc["verification"]["ok"], doc["verification"]
-    assert "08118079-BPA-87" in doc["verification"]["text"]
+    assert BPA_SAK in doc["verification"]["text"]
     header = dict(doc["header"])
-    assert header["Absender"] == "08118079-BPA-87"
+    assert header["Absender"] == BPA_SAK
     assert header["Zweck"] == "Bewohnerparkausweis"
     names = [item["name"] for item in doc["signature"]["items"]]
     assert names[:3] == ["Kanonisierung", "Signaturverfahren", "Referenz"]
@@ -248,7 +267,7 @@ async def test_collector_accepts_valid_batches_only(landscape: Landscape) -> Non
     now = datetime.now(UTC)
     event = FlowEvent(
         trace_id="abc",
-        hop=Hop.HUB_DP,
+        hop=Hop.SAK_DP,
         component=KBA,
         started_at=now,
         ended_at=now + timedelta(milliseconds=5),
@@ -271,7 +290,7 @@ async def test_collector_accepts_valid_batches_only(landscape: Landscape) -> Non
     assert accepted.json() == {"accepted": 1}
     assert (as_form.status_code, broken.status_code, huge.status_code) == (415, 422, 413)
     assert [(e["eventId"], e["traceId"], e["hop"]) for e in stored] == [
-        (event.event_id, "abc", "hub→dp")
+        (event.event_id, "abc", "sak→dp")
     ]
 
 
@@ -372,7 +391,7 @@ async def test_pilot_consumer_logs_to_the_landscape_database(
     landscape: Landscape, postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With NOOTS_DATABASE_URL set (docker compose) the dashboard's online service logs to that
-    database beside hub and register, so the DSC shows the consumer's own records."""
+    database beside the register, so the DSC shows the consumer's own records."""
     from noots.testing.postgres import fresh_database
 
     monkeypatch.setenv("NOOTS_DATABASE_URL", fresh_database(postgres_url))

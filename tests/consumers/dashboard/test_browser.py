@@ -25,7 +25,18 @@ from tests.consumers.dashboard.conftest import ERIKA, KBA, fetch_through_sak
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
-HOPS = ["dc→ida", "dc→rdn", "dc→vs", "dc→hub", "hub→dp", "dp→hub", "hub→dc"]
+#: Every hop of a pilot's retrieval, in the order the live view draws them.
+PILOT_HOPS = [
+    "dc→ida",
+    "dc→sak",
+    "sak→rdn",
+    "sak→vs",
+    "sak→sak",
+    "sak→dp",
+    "dp→sak",
+    "sak←sak",
+    "sak→dc",
+]
 #: One retrieval through the SAKs, KBA for the Bewohnerparkausweis (one area: no VS token).
 SAK_HOPS = ["dc→sak", "sak→sak", "sak→dp", "dp→sak", "sak←sak", "sak→dc"]
 TIMEOUT = 45_000
@@ -113,17 +124,23 @@ def test_the_login_link_opens_the_live_view_with_one_click(
 def test_a_pilot_appears_hop_by_hop_with_every_check_green(
     page: Any, traced: ServedDashboard
 ) -> None:
-    """Bewohnerparkausweis for Erika: two exchanges drawn one hop at a time, all green."""
+    """Bewohnerparkausweis for Erika: two exchanges through the SAKs drawn one hop at a time,
+    all green (the Meldebescheinigung across areas with the VS, the Fahrzeughalterauskunft
+    within Verkehr without)."""
     open_live(page, traced)
     page.evaluate(RECORD_ROWS)
     start_pilot(page, "bewohnerparkausweis", ERIKA)
-    for evidence in ("Meldebescheinigung", "Fahrzeughalterauskunft"):
+    expected = {
+        "Meldebescheinigung": PILOT_HOPS,
+        "Fahrzeughalterauskunft": [hop for hop in PILOT_HOPS if hop != "sak→vs"],
+    }
+    for evidence, hops in expected.items():
         card = exchange(page, evidence, state="ok")
-        # Each process reports its own hops: the register's dp→hub may arrive after the DC's
-        # hub→dc, and the page files it in its place. Wait for all of them, then check the order.
-        card.locator("li.schritt").nth(len(HOPS) - 1).wait_for()
+        # Each process reports its own hops: the register's dp→sak may arrive after the SAK's
+        # sak→dc, and the page files it in its place. Wait for all of them, then check the order.
+        card.locator("li.schritt").nth(len(hops) - 1).wait_for()
         assert card.locator("li.schritt").evaluate_all("rows => rows.map(r => r.dataset.hop)") == (
-            HOPS
+            hops
         )
         assert card.locator("li.schritt.fehler").count() == 0
         assert card.locator(".pruefung.fehler").count() == 0
@@ -131,12 +148,12 @@ def test_a_pilot_appears_hop_by_hop_with_every_check_green(
         assert "alle Prüfungen bestanden" in card.locator(".gesamt").inner_text()
     kfz = exchange(page, "Fahrzeughalterauskunft", state="ok")
     assert "Kraftfahrt-Bundesamt" in kfz.locator(".bahn").last.inner_text()
-    register_step = kfz.locator("li.schritt[data-hop='hub→dp']")
+    register_step = kfz.locator("li.schritt[data-hop='sak→dp']")
     assert "Person eindeutig gefunden" in register_step.inner_text()
     assert "✓" in register_step.locator(".ergebnis-text").inner_text()
     batches = page.evaluate("window.__rows")
     assert all(len(batch) == 1 for batch in batches), batches  # one hop at a time
-    assert sorted(hop for [hop] in batches) == sorted(HOPS * 2)
+    assert sorted(hop for [hop] in batches) == sorted(hop for h in expected.values() for hop in h)
     results = page.locator("#lauf .ergebnis.geliefert")
     results.nth(1).wait_for()  # the run's summary follows its last hop
     assert results.count() == 2
@@ -147,16 +164,17 @@ def test_a_pilot_appears_hop_by_hop_with_every_check_green(
 def test_a_hops_signed_xml_opens_with_signature_and_chain_explained(
     page: Any, traced: ServedDashboard
 ) -> None:
-    """Clicking dc→hub shows the signed 0101, its signature parts and the verified chain."""
+    """Clicking sak→sak shows the envelope the online service's SAK signed, with the 0101, its
+    signature parts, the verified chain and the VS token inside (across areas)."""
     open_live(page, traced)
     start_pilot(page, "bewohnerparkausweis", ERIKA)
-    card = exchange(page, "Fahrzeughalterauskunft", state="ok")
-    step = card.locator("li.schritt[data-hop='dc→hub'] .schritt-knopf")
+    card = exchange(page, "Meldebescheinigung", state="ok")
+    step = card.locator("li.schritt[data-hop='sak→sak'] .schritt-knopf")
     step.click()
     assert step.get_attribute("aria-expanded") == "true"
     panel = page.locator("#details")
     panel.wait_for(state="visible")
-    assert "Online-Dienst → Transport-Hub" in page.inner_text("#details-h")
+    assert "SAK → SAK des Registers" in page.inner_text("#details-h")
     panel.locator(".dokument-knopf", has_text="Nachweisanfrage").click()
     xml = panel.locator("pre.xml").first
     xml.wait_for()
@@ -164,7 +182,7 @@ def test_a_hops_signed_xml_opens_with_signature_and_chain_explained(
     assert "<ds:SignatureValue>" in xml.inner_text()
     verdict = panel.locator(".urteil").first
     assert "ok" in verdict.get_attribute("class")
-    assert "Signatur gültig: signiert von 08118079-BPA-87" in verdict.inner_text()
+    assert "Signatur gültig: signiert von 08118079-BPA-87.sak" in verdict.inner_text()
     chain = panel.locator("ol.kette").first.inner_text()
     for step_name in ("Vertrauensanker", "Ausgestellt vom Vertrauensanker", "Sperrliste (CRL)"):
         assert step_name in chain
@@ -178,7 +196,9 @@ def test_a_hops_signed_xml_opens_with_signature_and_chain_explained(
 
 
 def test_a_register_fault_shows_the_red_path(page: Any, traced: ServedDashboard) -> None:
-    """A corrupted KBA signature: dp→hub turns red at the hub's signature check, the DC fails."""
+    """A corrupted signature of the KBA's SAK in a pilot: sak←sak turns red at the online
+    service's SAK's signature check, the online service fails, the Meldebescheinigung is
+    delivered."""
     open_live(page, traced)
     row = page.locator(f"#stoerungen-tabelle tr[data-register='{KBA}']")
     row.locator("select.stoerung-wahl").select_option("bad_signature")
@@ -189,18 +209,18 @@ def test_a_register_fault_shows_the_red_path(page: Any, traced: ServedDashboard)
     )
     start_pilot(page, "bewohnerparkausweis", ERIKA)
     card = exchange(page, "Fahrzeughalterauskunft", state="fehler")
-    red = card.locator("li.schritt.fehler[data-hop='dp→hub']").first
+    red = card.locator("li.schritt.fehler[data-hop='sak←sak']").first
     red.wait_for()
-    # the register's own report (the simulated fault) and the hub's refusal, as they arrive
-    red.locator(".pruefung.fehler", has_text="Signatur und Zertifikat des Registers").wait_for()
+    # the SAK's own report (the simulated fault) and the online service's SAK's refusal
+    red.locator(".pruefung.fehler", has_text="Signatur des SAK des Datenhalters").wait_for()
     simulated = red.locator(".pruefung.simuliert").first
     simulated.wait_for()
     assert simulated.inner_text() == "⚠ Störung simuliert: Antwortsignatur verfälscht"
-    # the hub's refusal reaches the DC a moment after the hub reported dp→hub: wait, not count
-    card.locator("li.schritt.fehler[data-hop='hub→dc']").first.wait_for()
+    # the refusal reaches the online service a moment later: wait, not count
+    card.locator("li.schritt.fehler[data-hop='sak→dc']").first.wait_for()
     badge = card.locator(".gesamt", has_text="nicht bestanden")
     badge.wait_for()
-    assert "Signatur und Zertifikat des Registers" in badge.inner_text()
+    assert badge.inner_text().startswith("✗ nicht bestanden: ")
     assert "Störung simuliert: Antwortsignatur verfälscht" in badge.inner_text()
     assert "arbeitet ohne Störung" not in badge.inner_text()  # a statement, not the error
     assert (
@@ -272,7 +292,7 @@ def test_a_fault_at_the_registers_sak_shows_as_simulated_not_as_an_error_stateme
     row.locator("select.stoerung-wahl").select_option("bad_signature")
     row.locator(".stoerung-setzen").click()
     page.wait_for_function(
-        "row => row.querySelector('.stoerung-zustand').textContent.includes('an seinem SAK')",
+        "row => row.querySelector('.stoerung-zustand').textContent.includes('am SAK')",
         arg=row.element_handle(),
     )
     try:

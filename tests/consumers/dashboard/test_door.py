@@ -21,7 +21,7 @@ from noots.testing.landscape import Landscape
 from noots.trace import FlowEvent, Hop, TracedDocument
 from tests.consumers.dashboard.conftest import KBA, WiredDashboard, wired_dashboard
 
-HUB = "noots-hub"
+VS = "noots-vs"
 SIMULATOR = "noots-simulator"
 SIGNED = (
     b"<?xml version='1.0' encoding='UTF-8'?>\n"
@@ -34,7 +34,7 @@ def flow_event(component: str = KBA, trace_id: str = "door") -> FlowEvent:
     now = datetime.now(UTC)
     return FlowEvent(
         trace_id=trace_id,
-        hop=Hop.DP_HUB,
+        hop=Hop.DP_SAK,
         component=component,
         started_at=now,
         ended_at=now,
@@ -437,17 +437,17 @@ async def test_forged_events_are_refused(landscape: Landscape) -> None:
 
 @pytest.mark.e2e
 async def test_an_event_claiming_another_component_is_refused(landscape: Landscape) -> None:
-    """The KBA may report its own hops, not the hub's: the whole batch is refused."""
+    """The KBA may report its own hops, not the VS's: the whole batch is refused."""
     async with wired_dashboard(landscape, registers=[]) as dash:
         as_kba = dict(dash.reporting(KBA))
-        foreign = await post_events(dash, batch(flow_event(HUB, "as-hub")), as_kba)
+        foreign = await post_events(dash, batch(flow_event(VS, "as-vs")), as_kba)
         mixed = await post_events(
-            dash, batch(flow_event(KBA, "mixed"), flow_event(HUB, "mixed")), as_kba
+            dash, batch(flow_event(KBA, "mixed"), flow_event(VS, "mixed")), as_kba
         )
         own = await post_events(dash, batch(flow_event(KBA, "own")), as_kba)
         traces = stored_traces(dash)
     assert (foreign.status_code, mixed.status_code, own.status_code) == (403, 403, 202)
-    assert HUB in foreign.json()["detail"]
+    assert VS in foreign.json()["detail"]
     assert traces == {"own"}
 
 
@@ -484,7 +484,7 @@ async def test_an_injected_authenticator_decides_who_reports(landscape: Landscap
     ) as dash:
         tokens = await post_events(dash, batch(flow_event(KBA, "t")), dict(dash.reporting(KBA)))
         fake = await post_events(dash, batch(flow_event(KBA, "fake")), {"X-Fake-Reporter": KBA})
-        other = await post_events(dash, batch(flow_event(HUB, "other")), {"X-Fake-Reporter": KBA})
+        other = await post_events(dash, batch(flow_event(VS, "other")), {"X-Fake-Reporter": KBA})
         traces = stored_traces(dash)
     assert (tokens.status_code, fake.status_code, other.status_code) == (401, 202, 403)
     assert traces == {"fake"}

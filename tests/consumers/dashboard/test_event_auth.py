@@ -48,7 +48,7 @@ def test_a_changed_payload_is_refused() -> None:
     issuer, checker = pair()
     version, payload, mac = issuer.token(KBA).split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
-    claims["sub"] = "noots-hub"
+    claims["sub"] = "noots-vs"
     forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
     with pytest.raises(AuthenticationError, match="key"):
         checker.verify(f"Bearer {version}.{forged}.{mac}")

@@ -18,7 +18,7 @@ def event(n: int, xml: bytes = b"") -> FlowEvent:
     now = datetime.now(UTC)
     return FlowEvent(
         trace_id=f"t-{n}",
-        hop=Hop.HUB_DC,
+        hop=Hop.SAK_DC,
         component="08118079-BPA-87",
         started_at=now,
         ended_at=now,
@@ -104,7 +104,7 @@ def test_local_sink_is_a_trace_sink() -> None:
     log = EventLog(capacity=10)
     sink = LocalSink(log)
     assert isinstance(sink, trace.TraceSink)
-    with trace.flow("run", sink=sink), trace.span(Hop.DC_RDN, "08118079-BPA-87"):
+    with trace.flow("run", sink=sink), trace.span(Hop.DC_SAK, "08118079-BPA-87"):
         trace.step("RDN erreichbar")
     [notice] = log.notices()
     assert json.loads(notice.data)["flowId"] == "run"

@@ -32,24 +32,30 @@ def recording_switch(*, sak_answers: bool = True) -> tuple[FaultSwitch, list[tup
     return FaultSwitch(http, TOPOLOGY, tls=False, token="t"), calls
 
 
-@pytest.mark.parametrize("fault", ["bad_signature", "missing_signature", "wrong_binding"])
-async def test_a_signature_fault_is_switched_at_the_register_and_its_sak(fault: str) -> None:
-    """The SAK signs the answer on the path through the SAKs: it gets the fault too."""
+REGISTER = TOPOLOGY.base_url(KBA).removeprefix("http://")
+SAK = TOPOLOGY.base_url(TOPOLOGY.sak_id(KBA)).removeprefix("http://")
+
+
+@pytest.mark.parametrize(
+    "fault", ["bad_signature", "missing_signature", "expired_certificate", "wrong_binding"]
+)
+async def test_a_signature_fault_is_switched_at_the_registers_sak_only(fault: str) -> None:
+    """The SAK signs the answer, the register answers unsigned (and refuses such a fault): the
+    register is reset, the SAK gets the fault."""
     switch, calls = recording_switch()
     status, answer = await switch.set(KBA, fault)
-    register = TOPOLOGY.base_url(KBA).removeprefix("http://")
-    sak = TOPOLOGY.base_url(TOPOLOGY.sak_id(KBA)).removeprefix("http://")
     assert status == 200
-    assert calls == [("PUT", register), ("PUT", sak)]
+    assert calls == [("DELETE", REGISTER), ("PUT", SAK)]
     assert answer["choice"] == fault
-    assert answer["text"].endswith("(am Register und an seinem SAK)")
+    assert answer["text"].endswith("(am SAK des Registers, der die Antwort signiert)")
 
 
 async def test_a_register_fault_stays_at_the_register_and_a_reset_resets_both() -> None:
-    """An internal error is the register's own; "keine Störung" clears register and SAK."""
+    """An internal error is the register's own (the SAK is reset); "keine Störung" clears
+    register and SAK."""
     switch, calls = recording_switch()
     await switch.set(KBA, "error")
-    assert [method for method, _ in calls] == ["PUT"]
+    assert calls == [("DELETE", SAK), ("PUT", REGISTER)]
     calls.clear()
     status, answer = await switch.set(KBA, None)
     assert status == 200
@@ -58,8 +64,8 @@ async def test_a_register_fault_stays_at_the_register_and_a_reset_resets_both() 
 
 
 async def test_an_unreachable_sak_is_said_not_hidden() -> None:
-    """Without the SAK the fault holds at the register only, and the text says so."""
+    """Without the SAK a signature fault cannot be switched: 502 naming the SAK."""
     switch, _ = recording_switch(sak_answers=False)
     status, answer = await switch.set(KBA, "bad_signature")
-    assert status == 200
-    assert answer["text"].endswith("(nur am Register: sein SAK ist nicht erreichbar)")
+    assert status == 502
+    assert answer["detail"].startswith("SAK nicht erreichbar")

@@ -36,8 +36,8 @@ TIMEOUT = 45_000
 
 @pytest.fixture(scope="module")
 def shown(traced: ServedDashboard) -> ServedDashboard:
-    """The landscape after what a demo does: a pilot through the hub, a retrieval through the
-    SAKs, a signed conformance report."""
+    """The landscape after what a demo does: a pilot and a retrieval through the SAKs, a signed
+    conformance report."""
     with httpx.Client(timeout=30) as client:
         headers = operator_login(client, traced.url, traced.operator_token)
         started = client.post(
@@ -105,7 +105,6 @@ def live(page: Any, dashboard: ServedDashboard) -> None:
     _logged_in(page, dashboard)
     page.wait_for_selector("#verbindung[data-state='offen']")
     page.wait_for_selector("article.austausch[data-layout='sak'] li.schritt[data-hop='sak→dc']")
-    page.wait_for_selector("article.austausch[data-layout='hub'] li.schritt[data-hop='hub→dc']")
 
 
 def live_with_xml(page: Any, dashboard: ServedDashboard) -> None:

@@ -25,7 +25,7 @@ def event(trace_id: str = "t-1", xml: bytes = b"") -> FlowEvent:
     documents = (trace.TracedDocument(label="Antwort", xml=xml),) if xml else ()
     return FlowEvent(
         trace_id=trace_id,
-        hop=Hop.DP_HUB,
+        hop=Hop.DP_SAK,
         component=DP,
         checks=(trace.Check(name="Antwort signiert", ok=True),),
         started_at=now,
@@ -172,15 +172,15 @@ def test_each_component_posts_its_events_with_its_own_authorization() -> None:
         transport=httpx.MockTransport(collector),
         authorization=authorization,
     )
-    hub = event("hub").model_copy(update={"component": "noots-hub"})
+    vs = event("vs").model_copy(update={"component": "noots-vs"})
     sink.emit(event("first"))
-    for emitted in (event("a"), hub, event("b")):
+    for emitted in (event("a"), vs, event("b")):
         sink.emit(emitted)
     release.set()
     assert sink.flush(10)
     sink.close()
     assert sink.sent == 4
-    assert ("Bearer for-noots-hub", ["noots-hub"]) in posts
+    assert ("Bearer for-noots-vs", ["noots-vs"]) in posts
     assert all(header == f"Bearer for-{c}" for header, components in posts for c in components)
 
 
@@ -231,7 +231,7 @@ def test_install_http_sink_enables_tracing_for_the_process() -> None:
     try:
         sink = install_http_sink("http://127.0.0.1:9/events/v1", authorization=lambda _c: {})
         assert trace.enabled()
-        with trace.span(Hop.HUB_DP, DP) as span:
+        with trace.span(Hop.SAK_DP, DP) as span:
             assert span is not trace.NULL_SPAN
         trace.install(None)
         sink.close()

@@ -48,8 +48,9 @@ def events_of(client: httpx.Client, url: str, trace_id: str, *, wanted: int) -> 
     return found
 
 
-def hub_answers(client: httpx.Client, url: str) -> list[Any]:
-    """The hub's checks of register answers (dp→hub), once a refused one has arrived."""
+def answers_checked(client: httpx.Client, url: str) -> list[Any]:
+    """The online service's SAK's checks of the answers of the KBA's SAK (sak←sak), once a
+    refused one has arrived."""
     deadline = time.monotonic() + 20
     found: list[Any] = []
     while time.monotonic() < deadline:
@@ -58,8 +59,8 @@ def hub_answers(client: httpx.Client, url: str) -> list[Any]:
             n["data"]
             for n in notices
             if n["kind"] == "flow"
-            and n["data"]["hop"] == "dp→hub"
-            and n["data"]["component"] == "noots-hub"
+            and n["data"]["hop"] == "sak←sak"
+            and n["data"]["component"] == f"{BPA}.sak"
         ]
         if any(not e["ok"] for e in found):
             return found
@@ -68,8 +69,9 @@ def hub_answers(client: httpx.Client, url: str) -> list[Any]:
 
 
 def test_noots_up_with_tls_traces_every_process_to_the_dashboard(tmp_path: Path) -> None:
-    """A pilot through real processes: hub and register hops arrive, authenticated with the key
-    `noots up` wrote; a fault turns them red; the operator logs in with the printed link."""
+    """A pilot through real processes: the SAKs' and the register's hops arrive, authenticated
+    with the key `noots up` wrote; a fault turns them red; the operator logs in with the printed
+    link."""
     topology = write_landscape(tmp_path / "landscape.yaml", keep={BPA, MELDE_KORNTAL, KBA})
     data_dir = tmp_path / "data"
     with noots_up(data_dir, topology, tls=True) as up:
@@ -91,7 +93,12 @@ def test_noots_up_with_tls_traces_every_process_to_the_dashboard(tmp_path: Path)
             components = {
                 (e["hop"], e["component"]) for e in events_of(client, url, kfz, wanted=10)
             }
-            assert {("dc→hub", "noots-hub"), ("hub→dp", KBA), ("dp→hub", "noots-hub")} <= components
+            assert {
+                ("sak→sak", f"{BPA}.sak"),
+                ("sak→sak", f"{KBA}.sak"),
+                ("sak→dp", KBA),
+                ("sak←sak", f"{BPA}.sak"),
+            } <= components
 
             switched = client.put(url + f"/api/v1/faults/{KBA}", json={"fault": "wrong_binding"})
             assert switched.json()["choice"] == "wrong_binding"
@@ -99,10 +106,10 @@ def test_noots_up_with_tls_traces_every_process_to_the_dashboard(tmp_path: Path)
             client.put(url + f"/api/v1/faults/{KBA}", json={"fault": None})
             refused = [
                 [c["name"] for c in e["checks"] if not c["ok"]]
-                for e in hub_answers(client, url)
+                for e in answers_checked(client, url)
                 if not e["ok"]
             ]
-    binding = "Antwort an die Anfrage gebunden (InResponseTo = SHA-256 der Anfrage)"
+    binding = "Signatur des SAK des Datenhalters, an die Anfrage gebunden"
     assert refused
     assert all(names == [binding] for names in refused)
     assert [r["state"] for r in red["results"]] == ["geliefert", "fehlgeschlagen"]

@@ -131,7 +131,7 @@ def test_unknown_person_is_explained(landscape: Landscape) -> None:
 
 def test_wrong_participant_is_a_tool_failure(landscape: Landscape) -> None:
     """--as with a participant that is no consumer: a one-line error, exit 1."""
-    code, _, err = run(landscape, "--evidence", "Meldebescheinigung", *ERIKA, "--as", "noots-hub")
+    code, _, err = run(landscape, "--evidence", "Meldebescheinigung", *ERIKA, "--as", "noots-vs")
     assert code == 1
     assert "wrong --as?" in err
 

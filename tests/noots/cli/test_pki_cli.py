@@ -72,7 +72,7 @@ def test_reissue_through_cli_revokes_the_old_serial(tmp_path: Path) -> None:
     for _ in range(2):
         assert (
             _run(
-                "issue", "--pki-dir", d, "-p", "x1", "-r", "hub", "--key-type", "ecdsa-p256"
+                "issue", "--pki-dir", d, "-p", "x1", "-r", "central", "--key-type", "ecdsa-p256"
             ).exit_code
             == 0
         )

@@ -35,7 +35,7 @@ steps:
     expect: {outcome: delivered, fields: {Person.Familienname: Mustermann}}
   - fault: {register: 991-01234ZFZR-41, always: error, count: 1}
   - clock: {advance: 6m}
-  - expect_protocol: {party: noots-hub, outcome: delivered}
+  - expect_protocol: {party: 991-01234ZFZR-41, outcome: delivered}
 """
 
 
