@@ -866,12 +866,13 @@ class ScenarioRunner:
                 )
             )
         elif "forwarded" in expect and bool(outcome.forwarded) != bool(expect["forwarded"]):
+            wanted = _("eine", "one") if expect["forwarded"] else _("keine", "none")
             problems.append(
                 _(
                     f"{outcome.forwarded} Übermittlung(en) im Protokoll des Registers, "
-                    f"erwartet {'eine' if expect['forwarded'] else 'keine'}",
+                    f"erwartet {wanted}",
                     f"{outcome.forwarded} transfer(s) in the register's protocol, expected "
-                    f"{'one' if expect['forwarded'] else 'none'}",
+                    f"{wanted}",
                 )
             )
         if "attempts" in expect and outcome.attempts != expect["attempts"]:
