@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
 
-from noots.errors import EdmCode, NootsError, XmlTooLarge
+from noots.errors import EdmCode, InvalidInput, NootsError, XmlTooLarge
 from noots.xml import DEFAULT_LIMITS
 
-__all__ = ["XML_MEDIA_TYPE", "http_status", "problem", "read_body"]
+__all__ = ["XML_MEDIA_TYPE", "http_status", "problem", "read_body", "refuse_invalid_input"]
 
 XML_MEDIA_TYPE = "application/xml"
 
@@ -44,6 +45,33 @@ def problem(
         status_code=status or http_status(error.code),
         media_type="application/problem+json",
     )
+
+
+def invalid_input(exc: RequestValidationError) -> InvalidInput:
+    """EDM:ERR:0003 naming the first field that did not validate, never the input."""
+    first = exc.errors()[0] if exc.errors() else {}
+    where = ".".join(str(part) for part in first.get("loc", ()))
+    return InvalidInput(f"{where}: {first.get('msg', 'invalid')}")
+
+
+def refuse_invalid_input(app: FastAPI, *, component: str) -> None:
+    """Answer a body or query that does not validate, and a body over the size limit that a
+    route did not catch itself, with a JSON problem (EDM:ERR:0003, 400) instead of a 500.
+
+    FastAPI's default handler echoes the input and fails on bytes that are not UTF-8: a 500
+    and a dropped keep-alive connection for a UTF-16 body (issue 13's attack kit).
+    """
+
+    async def invalid(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return problem(invalid_input(exc), component=component)
+
+    async def too_large(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, XmlTooLarge)
+        return problem(exc, component=component)
+
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(XmlTooLarge, too_large)
 
 
 async def read_body(request: Request, limit: int = DEFAULT_LIMITS.max_bytes) -> bytes:

@@ -26,17 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 
 from intermediary._context import PlatformContext
-from intermediary._edge import problem
+from intermediary._edge import refuse_invalid_input
 from intermediary.settings import PlatformSettings
 from noots import __version__
 from noots.clock import Clock
 from noots.envelope import ReplayGuard
-from noots.errors import InvalidInput
 from noots.health import CertificateProblem, certificate_problems
 from noots.participant import load_credential, load_participant, load_validator
 from noots.pki import CertificateAuthority, load_certificate
@@ -79,15 +77,7 @@ def create_app(
     )
     app.state.platform = context
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_request: Request, exc: RequestValidationError) -> Response:
-        # A body or query that does not validate is EDM:ERR:0003, and the refusal names the
-        # field, never the input: FastAPI's default handler echoes the input and fails on
-        # bytes that are not UTF-8 (a 500 and a dropped connection, issue 13's attack kit).
-        first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(part) for part in first.get("loc", ()))
-        error = InvalidInput(f"{where}: {first.get('msg', 'invalid')}")
-        return problem(error, component=topology.platform.platform_id)
+    refuse_invalid_input(app, component=topology.platform.platform_id)
 
     app.state.components = selected
 

@@ -94,7 +94,7 @@ def run_pilot(page: Any, idnr: str = ERIKA) -> None:
     page.select_option("#identitaet", idnr)
     page.click("#pilot-start")
     page.wait_for_selector("#lauf-zustand[data-state='fertig']")
-    page.wait_for_timeout(2500)  # let the last hops of the hub and the register arrive
+    page.wait_for_timeout(2500)  # let the last hops of the SAKs and the register arrive
 
 
 def show(page: Any, locator: Any) -> None:
@@ -169,7 +169,7 @@ def shoot(dashboard: ServedDashboard, out: Path, chromium: str) -> list[Path]:
         save("live-ablauf.png")
 
         card = page.locator("article.austausch", has_text="Fahrzeughalterauskunft").first
-        card.locator("li.schritt[data-hop='dc→hub'] .schritt-knopf").click()
+        card.locator("li.schritt[data-hop='sak→sak'] .schritt-knopf").click()
         page.locator("#details .dokument-knopf", has_text="Nachweisanfrage").click()
         page.locator("#details pre.xml").first.wait_for()
         save("hop-signatur.png")

@@ -20,6 +20,7 @@ from fastapi.responses import Response
 from lxml import etree
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from intermediary._edge import refuse_invalid_input
 from intermediary.eu.catalogue import Catalogue, default_catalogue
 from noots import xml
 from noots.errors import InvalidInput, UpstreamError, UpstreamTimeout
@@ -66,6 +67,7 @@ def create_app(
     settings = settings or CommonServicesSettings()
     app = FastAPI(title="noots EU common services (simulated)", docs_url=None, redoc_url=None)
     app.state.catalogue = catalogue or default_catalogue()
+    refuse_invalid_input(app, component="eu-common-services")
 
     @app.get("/health")
     async def health() -> dict[str, str]:

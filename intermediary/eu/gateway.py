@@ -266,7 +266,8 @@ class Gateway:
 
 
 async def read_form(request: Request, limit: int = 8192) -> dict[str, str]:
-    """The urlencoded form of a POST (first value per name); larger bodies are cut off."""
+    """The urlencoded form of a POST (first value per name); a larger body raises
+    :class:`~noots.errors.XmlTooLarge` (a 0003 problem at the edge)."""
     body = await read_body(request, limit)
     return {
         key: values[0]

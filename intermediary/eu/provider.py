@@ -34,7 +34,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from intermediary._edge import read_body
+from intermediary._edge import read_body, refuse_invalid_input
 from intermediary.eu.catalogue import AUSTRIAN_GATEWAY, AUSTRIAN_UNIVERSITY, DEGREE
 from intermediary.eu.gateway import (
     AS4_MEDIA_TYPE,
@@ -217,11 +217,12 @@ class _Provider:
         return self._evidence(request, preview.degree)
 
 
-def _page(title: str, body: str) -> HTMLResponse:
+def _page(title: str, body: str, *, status: int = 200) -> HTMLResponse:
     return HTMLResponse(
         "<!doctype html><html lang='de'><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
-        f"{body}</body></html>"
+        f"{body}</body></html>",
+        status_code=status,
     )
 
 
@@ -246,6 +247,7 @@ def create_app(
     provider = _Provider(settings, participant, degrees)
     app = FastAPI(title="noots simulated EU provider (AT)", docs_url=None, redoc_url=None)
     app.state.provider = provider
+    refuse_invalid_input(app, component=settings.participant_id)
 
     @app.get("/health")
     async def health() -> dict[str, str]:
@@ -272,7 +274,7 @@ def create_app(
         with provider.lock:
             preview = provider.previews.get(token)
         if preview is None:
-            return _page("Vorschau nicht gefunden", "<p>Dieser Link ist ungültig.</p>")
+            return _page("Vorschau nicht gefunden", "<p>Dieser Link ist ungültig.</p>", status=404)
         degree = preview.degree
         form = (
             f"<form method='post'><input type='hidden' name='returnurl' "
@@ -294,7 +296,9 @@ def create_app(
         with provider.lock:
             preview = provider.previews.get(token)
             if preview is None or decision not in ("approve", "decline"):
-                return _page("Vorschau nicht gefunden", "<p>Dieser Link ist ungültig.</p>")
+                return _page(
+                    "Vorschau nicht gefunden", "<p>Dieser Link ist ungültig.</p>", status=404
+                )
             preview.decision = decision == "approve"
         if re.fullmatch(r"https?://[^\s]+", returnurl):
             return RedirectResponse(returnurl, status_code=303)

@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from intermediary._edge import refuse_invalid_input
 from intermediary.eu.catalogue import BIRTH_CERTIFICATE, FRENCH_AUTHORITY, FRENCH_GATEWAY
 from intermediary.eu.common import CommonServicesClient
 from intermediary.eu.gateway import Gateway
@@ -173,6 +174,7 @@ def create_app(
     )
     app = FastAPI(title="noots simulated EU requester (FR)", docs_url=None, redoc_url=None)
     app.state.requester = requester
+    refuse_invalid_input(app, component=settings.participant_id)
     app.state.outcomes = {}
     lock = threading.Lock()
     app.router.add_event_handler("shutdown", client.aclose)

@@ -42,7 +42,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from intermediary._edge import XML_MEDIA_TYPE, read_body
+from intermediary._edge import XML_MEDIA_TYPE, read_body, refuse_invalid_input
 from intermediary.eu.catalogue import GERMAN_GATEWAY, GERMAN_IP
 from intermediary.eu.common import CommonServicesClient
 from intermediary.eu.gateway import (
@@ -195,6 +195,7 @@ def create_app(
     )
     app = FastAPI(title="noots Intermediäre Plattform", docs_url=None, redoc_url=None)
     app.state.platform = platform
+    refuse_invalid_input(app, component=settings.participant_id)
     app.router.add_event_handler("shutdown", client.aclose)
     for close in on_shutdown:
         app.router.add_event_handler("shutdown", close)

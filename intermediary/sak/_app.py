@@ -10,11 +10,10 @@ from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from intermediary._edge import problem, read_body
+from intermediary._edge import problem, read_body, refuse_invalid_input
 from intermediary.sak._consumer import ConsumerSide, SubmitAnswer
 from intermediary.sak._network import AiohttpNetwork, Network
 from intermediary.sak._node import SakNode
@@ -142,13 +141,7 @@ def create_app(
         answer.headers["WWW-Authenticate"] = bearer_challenge(exc.error)
         return answer
 
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_request: Request, exc: RequestValidationError) -> Response:
-        # Refusals speak EDM everywhere: a body or query that does not validate is 0003.
-        first = exc.errors()[0] if exc.errors() else {}
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        error = InvalidInput(f"{where}: {first.get('msg', 'invalid')}")
-        return problem(error, component=node.sak_id)
+    refuse_invalid_input(app, component=node.sak_id)
 
     if consumer is not None:
         app.state.consumer_side = consumer

@@ -52,6 +52,7 @@ from noots.conformance.i18n import _
 from noots.conformance.report import Check, Report, Section, Status, excerpt
 from noots.conformance.requests import RequestFactory
 from noots.errors import NootsError, UpstreamError
+from noots.eu.registry import QUERY_DATA_SERVICES, QUERY_EVIDENCE_TYPES
 from noots.messages import NaturalPerson, Subject
 from noots.pki import Role
 from noots.sak import (
@@ -440,6 +441,8 @@ async def _component(run: _Run, component: Component) -> Section:
         )
     elif kind == "dashboard":
         await _dashboard(run, component)
+    elif kind == "eu-common-services":
+        await _eu_directory(run, component)
     await _health(run, url)
     return Section(
         component.name,
@@ -1117,6 +1120,47 @@ def _jwt(header: dict[str, Any], claims: dict[str, Any]) -> str:
         return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
     return f"{part(header)}.{part(claims)}."
+
+
+async def _eu_directory(run: _Run, component: Component) -> None:
+    """The Evidence Broker and the Data Service Directory take only query strings: hostile
+    ones are refused (400, or 404 for a well-formed query nothing matches), never a 500."""
+    url = component.url()
+    searches = (
+        ("/eb/rest/search", QUERY_EVIDENCE_TYPES, "requirement-id"),
+        ("/dsd/rest/search", QUERY_DATA_SERVICES, "evidence-type-classification"),
+    )
+    judge = _status_in(400, 404, 414, 431)
+    for path, query_id, key in searches:
+        good = f"queryId={query_id}&country-code=AT"
+        variants = (
+            (_("ohne Parameter", "no parameters"), ""),
+            (_("unbekannte queryId", "unknown queryId"), "queryId=urn:x&country-code=AT"),
+            (_("Wert von 32 KB", "a 32 KB value"), f"{good}&{key}=https://x/{'a' * 32768}"),
+            (
+                _("ungültiges UTF-8 (prozentkodiert)", "invalid UTF-8 (percent-encoded)"),
+                f"{good}&{key}=%ff%fe%00",
+            ),
+            (
+                _("DOCTYPE im Wert", "a DOCTYPE in the value"),
+                f"{good}&{key}=%3C!DOCTYPE%20x%20SYSTEM%20%22file:///etc/passwd%22%3E",
+            ),
+            (
+                _("Parameter doppelt", "a parameter twice"),
+                f"{good}&country-code=FR&{key}=https://a&{key}=https://b",
+            ),
+            (
+                _("Ländercode mit Steuerzeichen", "a country code with control characters"),
+                f"queryId={query_id}&country-code=A%0aT&{key}=https://a",
+            ),
+        )
+        for label, query in variants:
+            await run.send(
+                f"GET {path}: {label}",
+                "GET",
+                f"{url}{path}?{query}",
+                expect=judge,
+            )
 
 
 async def _dashboard(run: _Run, component: Component) -> None:

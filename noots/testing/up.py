@@ -45,7 +45,8 @@ def write_landscape(
 
     ``keep`` (participant ids): only these registers and online services stay, and the
     authorisation rows that still make sense; the platform, the IDA and the dashboard always
-    stay.
+    stay. The Intermediäre Plattform (and with it the simulated EU side) stays only when its
+    participant id is kept too.
     """
     data: dict[str, Any] = yaml.safe_load(source.read_text(encoding="utf-8"))
     if keep is not None:
@@ -54,7 +55,16 @@ def write_landscape(
         data["consumers"] = [
             c for c in data.get("consumers") or [] if c["participant_id"] in wanted
         ]
+        ip = data.get("intermediary_platform")
+        if ip is not None and ip["participant_id"] not in wanted:
+            data.pop("intermediary_platform")
+            data.pop("eu", None)
+        # The IP is an evidence provider too (use case 4), so rows naming it stay with it.
         registers = {r["participant_id"]: r for r in data["registers"]}
+        if "intermediary_platform" in data:
+            registers[data["intermediary_platform"]["participant_id"]] = data[
+                "intermediary_platform"
+            ]
         consumers = {c["participant_id"] for c in data["consumers"]}
         rows = []
         for row in data.get("authorisations") or []:

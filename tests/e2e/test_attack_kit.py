@@ -2,8 +2,8 @@
 to every POST endpoint of every component stalls nothing, and the whole kit finds no problem.
 
 A reduced landscape (platform, IDA, the KBA and the Melderegister Korntal-Münchingen, the
-Bewohnerparkausweis service, their SAKs and the dashboard) keeps the run short; every kind of
-component is in it. The counts are printed (``-s`` shows them)."""
+Bewohnerparkausweis service, the Intermediäre Plattform with the simulated EU side, their SAKs
+and the dashboard) keeps the run short; every kind of component is in it. The counts are printed (``-s`` shows them)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from tests.e2e.conftest import copy_data_dir
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-KEEP = {"991-01234ZFZR-41", "08118079-MELD-12", "08118079-BPA-87"}
+KEEP = {"991-01234ZFZR-41", "08118079-MELD-12", "08118079-BPA-87", "noots-ip"}
 
 
 @pytest.fixture(scope="module")

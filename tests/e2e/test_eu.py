@@ -65,7 +65,7 @@ def landscape(
 ) -> Iterator[tuple[UpProcess, Topology]]:
     base = tmp_path_factory.mktemp("up-eu")
     data_dir = copy_data_dir(bootstrapped, base / "data")
-    topology_path = write_landscape(base / "landscape.yaml", keep={PSTR, ZAB})
+    topology_path = write_landscape(base / "landscape.yaml", keep={PSTR, ZAB, IP})
     with pytest.MonkeyPatch.context() as patch:
         # The register's SAK waits 3 s for its register (the timeout test needs no 10 s).
         patch.setenv("NOOTS_PROVIDER_TIMEOUT_SECONDS", "3")

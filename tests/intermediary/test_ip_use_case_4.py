@@ -199,3 +199,13 @@ async def test_national_endpoint_refuses_other_messages() -> None:
             content=messages.to_bytes(sample_request(ManualClock(land.clock.now()))),
         )
         assert response.status_code == 400
+
+
+async def test_an_unknown_preview_link_is_not_found() -> None:
+    """The Austrian preview page for a token it never issued answers 404, GET and POST."""
+    with eu_landscape() as land:
+        page = await land.client.get(HOSTS["at"] + "/preview/unknown")
+        decided = await land.client.post(
+            HOSTS["at"] + "/preview/unknown", data={"decision": "approve"}
+        )
+        assert (page.status_code, decided.status_code) == (404, 404)

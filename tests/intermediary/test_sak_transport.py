@@ -619,7 +619,7 @@ async def test_a_register_too_slow_is_0005_naming_it(landscape: Landscape) -> No
         (Fault.DROP, "failed"),
         ("http-500", "XML"),
         ("another-request", "another request id"),
-        ("a-request", "request instead of"),
+        ("a-request", "does not answer"),
     ],
 )
 async def test_a_bad_answer_of_the_register_is_0008_naming_it(

@@ -5,11 +5,10 @@
   const { el, json, keyValueTable } = window.noots;
   const participants = JSON.parse(document.getElementById("teilnehmer").textContent);
 
-  // Two layouts of lifelines. Through the SAKs (the NOOTS shape): the online service talks
-  // only to the IDA and its own SAK, which asks RDN and VS and carries the request to the
-  // register's SAK. Through the central transport hub (the first shape of noots): drawn as
-  // long as components still report its hops. An exchange starts in the SAK layout and
-  // switches when a hub hop arrives.
+  // Lifelines through the SAKs (the NOOTS shape): the online service talks only to the IDA
+  // and its own SAK, which asks RDN and VS and carries the request to the register's SAK. The
+  // Intermediäre Plattform's exchanges get lifelines of their own (eu3, eu4): an exchange
+  // starts in the SAK layout and switches when an event shows it is one of those.
   const LAYOUTS = {
     sak: {
       lanes: [
@@ -30,24 +29,6 @@
       },
       carried: ["sak→sak", "sak→dp", "dp→sak", "sak←sak"],
       answered: "sak→dc",
-    },
-    hub: {
-      lanes: [
-        ["Online-Dienst", "Dienst"], ["IDA", "IDA"], ["RDN", "RDN"], ["Vermittlungsstelle", "VS"],
-        ["Transport-Hub", "Hub"], ["Register", "Reg."],
-      ],
-      dc: 0, dp: 5,
-      hops: {
-        "dc→ida": { from: 0, to: 1, both: true, order: 0, name: "Online-Dienst ⇄ IDA" },
-        "dc→rdn": { from: 0, to: 2, both: true, order: 1, name: "Online-Dienst ⇄ RDN" },
-        "dc→vs": { from: 0, to: 3, both: true, order: 2, name: "Online-Dienst ⇄ Vermittlungsstelle" },
-        "dc→hub": { from: 0, to: 4, order: 3, name: "Online-Dienst → Transport-Hub" },
-        "hub→dp": { from: 4, to: 5, order: 4, name: "Transport-Hub → Register" },
-        "dp→hub": { from: 5, to: 4, order: 5, name: "Register → Transport-Hub" },
-        "hub→dc": { from: 4, to: 0, order: 6, name: "Transport-Hub → Online-Dienst" },
-      },
-      carried: ["dc→hub", "hub→dp", "dp→hub", "hub→dc"],
-      answered: "hub→dc",
     },
     // Use case 3: a member state's authority asks the Intermediäre Plattform (EDM over
     // eDelivery); the IP asks the German register through its own SAK like an online service.
@@ -98,7 +79,6 @@
       answered: "sak→dc",
     },
   };
-  const HUB_ONLY = Object.keys(LAYOUTS.hub.hops).filter((hop) => !LAYOUTS.sak.hops[hop]);
   function hopOf(exchange, hop) {
     return LAYOUTS[exchange.layout].hops[hop];
   }
@@ -149,7 +129,7 @@
   function nameOf(id) {
     return participants[id] ? participants[id].name : id;
   }
-  const ROLE_SHORT = { consumer: "Online-Dienst", provider: "Register", hub: "Hub", vs: "VS", ida: "IDA", rdn: "RDN", iam: "IAM", eid: "eID", platform: "IP", simulator: "EU" };
+  const ROLE_SHORT = { consumer: "Online-Dienst", provider: "Register", vs: "VS", ida: "IDA", rdn: "RDN", iam: "IAM", eid: "eID", platform: "IP", simulator: "EU" };
   function shortName(id) {
     const entry = participants[id];
     if (entry && entry.role === "sak") {
@@ -224,13 +204,9 @@
     return `pfeil von-${low + 1} bis-${high + 1} span-${high - low + 1} ${direction}`;
   }
 
-  /** A hop of the central hub arrived: this exchange went through the hub, draw it so; a hop
-   *  of the Intermediäre Plattform: draw the exchange on the lifelines of its use case. */
+  /** A hop of the Intermediäre Plattform: draw the exchange on the lifelines of its use case. */
   function useLayoutOf(exchange, event) {
-    const hop = event.hop;
-    let layout = null;
-    if (exchange.layout === "sak") layout = euLayoutOf(event);
-    if (!layout && exchange.layout !== "hub" && HUB_ONLY.includes(hop)) layout = "hub";
+    const layout = exchange.layout === "sak" ? euLayoutOf(event) : null;
     if (!layout || layout === exchange.layout) return;
     exchange.layout = layout;
     drawLanes(exchange);
@@ -274,7 +250,7 @@
     }
     // The online service names what it asks for ("Meldebescheinigung anfragen"); through the
     // SAKs the route look-up names the evidence type ("Meldebescheinigung: Datenhalter finden").
-    if (event.title && roleOf(event.component) === "consumer" && ["dc→hub", "dc→sak"].includes(event.hop)) {
+    if (event.title && roleOf(event.component) === "consumer" && event.hop === "dc→sak") {
       exchange.title = event.title;
     } else if (event.title && !exchange.title && ["dc→rdn", "sak→rdn"].includes(event.hop)) {
       const route = /^(.+): Datenhalter finden$/.exec(event.title);

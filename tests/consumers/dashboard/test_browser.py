@@ -175,7 +175,7 @@ def test_a_hops_signed_xml_opens_with_signature_and_chain_explained(
     panel = page.locator("#details")
     panel.wait_for(state="visible")
     assert "SAK → SAK des Registers" in page.inner_text("#details-h")
-    panel.locator(".dokument-knopf", has_text="Nachweisanfrage").click()
+    panel.locator(".dokument-knopf", has_text="signierter Umschlag mit 0101").click()
     xml = panel.locator("pre.xml").first
     xml.wait_for()
     assert "<xn-de:DE.EvidenceRequest.0101" in xml.inner_text()
