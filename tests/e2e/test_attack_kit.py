@@ -3,7 +3,8 @@ to every POST endpoint of every component stalls nothing, and the whole kit find
 
 A reduced landscape (platform, IDA, the KBA and the Melderegister Korntal-Münchingen, the
 Bewohnerparkausweis service, the Intermediäre Plattform with the simulated EU side, their SAKs
-and the dashboard) keeps the run short; every kind of component is in it. The counts are printed (``-s`` shows them)."""
+and the dashboard) keeps the run short; every kind of component is in it. The counts are
+printed (``-s`` shows them)."""
 
 from __future__ import annotations
 
