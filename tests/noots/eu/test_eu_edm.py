@@ -108,7 +108,7 @@ FOREIGN_REQUEST = b"""<?xml version="1.0" encoding="UTF-8"?>
       <r:SlotValue x:type="r:AnyValueType">
         <s:DataServiceEvidenceType xmlns="urn:oasis:names:tc:ebxml-regrep:xsd:rim:4.0">
           <s:Identifier>0f1b6c56-2b1c-4d8f-9f3e-6c5f1d2a7b11</s:Identifier>
-          <s:EvidenceTypeClassification>https://sr.oots.tech.ec.europa.eu/evidencetypeclassifications/ec/3b7ab8e0-5ba4-4f59-a2f0-9c2d2d7b9c1a</s:EvidenceTypeClassification>
+          <s:EvidenceTypeClassification>https://sr.oots.tech.ec.europa.eu/evidencetypeclassifications/ec/12cf6fb9-4dcf-4419-933a-04d11f8eef36</s:EvidenceTypeClassification>
           <s:Title lang="EN">Certificate of Birth</s:Title>
           <s:Title lang="FR">Acte de naissance</s:Title>
           <s:DistributedAs><s:Format>application/xml</s:Format><s:Language>DE</s:Language></s:DistributedAs>
