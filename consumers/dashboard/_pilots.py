@@ -23,12 +23,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
-from urllib.parse import unquote
 
 import httpx
 
 from consumers._client import AsyncClient, Endpoints
 from consumers._eu import EuEvidencePending
+from consumers._eu_citizen import ask_from_member_state, walk_citizen
 from consumers._explain import ExchangeContext, explain
 from consumers._person import PersonQuery, company
 from consumers._retry import RetryPolicy
@@ -443,23 +443,10 @@ class PilotRunner:
         result.rows = found.rows()
 
     async def _citizen_at_the_ip(self, consumer: str, url_to_ip: str) -> None:
-        """The citizen's part, simulated: the IP's page, the EU login (simulated eIDAS), the
-        member state's preview space (approve), back through the IP."""
+        """The citizen's part, simulated (:func:`consumers._eu_citizen.walk_citizen`)."""
         http = self._http_for(consumer)
         try:
-            page = await http.get(url_to_ip)
-            identified = await http.post(url_to_ip + "/identify", data={"eid": "yes"})
-            preview = identified.headers.get("location", "")
-            if page.status_code != 200 or identified.status_code != 303 or "?" not in preview:
-                raise UpstreamError("the IP's citizen pages did not lead to the preview space")
-            path, _, query = preview.partition("?")
-            back = unquote(query.removeprefix("returnurl="))
-            decided = await http.post(path, data={"decision": "approve", "returnurl": back})
-            await http.get(decided.headers.get("location", back))
-        except httpx.HTTPError as exc:
-            raise UpstreamError(
-                f"the citizen's pages are unreachable ({type(exc).__name__})"
-            ) from None
+            await walk_citizen(http, url_to_ip)
         finally:
             await http.aclose()
 
@@ -471,26 +458,20 @@ class PilotRunner:
         base = self.topology.base_url(pilot.party_id, tls=self.settings.tls)
         # The dashboard plays the member state here: with its own certificate under TLS.
         http = self._http_for(self.topology.platform.simulator_id)
-        body = {
-            "familyName": person.family_name,
-            "givenName": person.given_names.split()[0],
-            "dateOfBirth": person.date_of_birth.isoformat(),
-            "preview": True,
-        }
         try:
-            answer = (await http.post(base + "/requests", json=body, timeout=60)).json()
-            if answer.get("outcome") == "preview":
-                await http.post(
-                    answer["previewLocation"], data={"decision": "approve", "eid": "yes"}
-                )
-                answer = (
-                    await http.post(f"{base}/requests/{answer['id']}/continue", timeout=60)
-                ).json()
-        except (httpx.HTTPError, ValueError, KeyError) as exc:
-            result.state, result.text = "fehlgeschlagen", f"Anfrage nicht möglich: {exc!r}"[:300]
+            asked = await ask_from_member_state(
+                http,
+                base,
+                family_name=person.family_name,
+                given_name=person.given_names.split()[0],
+                date_of_birth=person.date_of_birth,
+            )
+        except UpstreamError as exc:
+            result.state, result.text = "fehlgeschlagen", f"Anfrage nicht möglich: {exc.message}"
             return
         finally:
             await http.aclose()
+        answer = asked.final
         outcome = answer.get("outcome")
         if outcome == "evidence":
             result.state = "geliefert"

@@ -10,9 +10,11 @@ sealed answer message at once. Which URL serves an access point comes from a sta
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qs
+from uuid import UUID, uuid4
 
 import httpx
 from fastapi import Request
@@ -21,9 +23,12 @@ from intermediary._edge import read_body
 from noots import xml
 from noots.clock import Clock
 from noots.errors import (
+    EdmCode,
     MalformedMessage,
+    NootsError,
     ResponseBindingError,
     RouteNotFound,
+    SenderMismatch,
     UpstreamError,
     UpstreamTimeout,
 )
@@ -38,9 +43,14 @@ __all__ = [
     "GATEWAY_ROLES",
     "Gateway",
     "ReceivedRequest",
+    "check_original_sender",
+    "open_message",
     "open_request",
     "read_form",
+    "read_query",
     "sealed_answer",
+    "structural_detail",
+    "unreadable_request_answer",
 ]
 
 AS4_PATH = "/as4"
@@ -58,21 +68,92 @@ class ReceivedRequest:
     request: QueryRequest
 
 
-def open_request(raw: bytes, participant: Participant) -> ReceivedRequest:
-    """Open a sealed message addressed to ``participant``'s access point and read its EDM
-    ``QueryRequest`` (typed errors for anything else)."""
+def open_message(raw: bytes, participant: Participant) -> ebms.UserMessage:
+    """Open a sealed request message addressed to ``participant``'s access point: signature,
+    certificate path, sender = signer, ``To`` = this access point, action
+    ``ExecuteQueryRequest`` (typed errors for anything else). The EDM document inside is not
+    read yet (:func:`read_query`)."""
     opened = ebms.open_user_message(raw, participant.verifier, required_role=GATEWAY_ROLES)
     message = opened.message
     if message.to_party != participant.participant_id:
         raise MalformedMessage(f"message for {message.to_party!r}, not for this access point")
     if message.action != ebms.ACTION_REQUEST:
         raise MalformedMessage(f"expected {ebms.ACTION_REQUEST}, got {message.action}")
+    return message
+
+
+def read_query(message: ebms.UserMessage) -> QueryRequest:
+    """The EDM ``QueryRequest`` a verified message carries (``MalformedMessage`` naming what
+    is wrong, ``UnsupportedCapability`` for valid EDM noots does not implement)."""
     document = edm.parse(xml.parse(message.edm_document), message.attachments)
     if not isinstance(document, QueryRequest):
         raise MalformedMessage("the payload is not a QueryRequest")
-    if message.original_sender != ebms.PartyProperty.of(document.requester):
-        raise MalformedMessage("originalSender is not the request's evidence requester")
+    return document
+
+
+def check_original_sender(message: ebms.UserMessage, request: QueryRequest) -> None:
+    """The ebMS ``originalSender`` must be the request's evidence requester."""
+    if message.original_sender != ebms.PartyProperty.of(request.requester):
+        raise SenderMismatch("originalSender is not the request's evidence requester")
+
+
+def open_request(raw: bytes, participant: Participant) -> ReceivedRequest:
+    """Open a sealed message addressed to ``participant``'s access point and read its EDM
+    ``QueryRequest`` (typed errors for anything else)."""
+    message = open_message(raw, participant)
+    document = read_query(message)
+    check_original_sender(message, document)
     return ReceivedRequest(message, document)
+
+
+def unreadable_request_answer(
+    message: ebms.UserMessage,
+    error: NootsError,
+    participant: Participant,
+    *,
+    error_provider: EdmAgent,
+    clock: Clock,
+) -> bytes | None:
+    """The sealed EDM error answer to a verified message whose ``QueryRequest`` could not be
+    read (``error``: ``EDM:ERR:0003`` for a malformed request, ``0007`` for one noots does
+    not implement), addressed by the request id the document carries; None when not even that
+    can be read (the caller refuses without an EDM answer). The detail names what is wrong in
+    the request's structure, never a value of it."""
+    try:
+        root = xml.parse(message.edm_document)
+        request_id = UUID(str(root.get("id", "")).removeprefix("urn:uuid:"))
+        requester = EdmAgent(
+            message.original_sender.value,
+            message.original_sender.type,
+            message.original_sender.value,
+        )
+    except (NootsError, ValueError):
+        return None
+    code = error.code if isinstance(error.code, EdmCode) else EdmCode.INVALID_REQUEST
+    answer = edm.QueryErrorResponse(
+        request_id,
+        uuid4(),
+        error_provider.classified(edm.ERRP),
+        requester,
+        edm.EdmError.of(code, structural_detail(error.message), clock=clock),
+    )
+    return sealed_answer(message, answer, participant, clock=clock)
+
+
+# The words of the EDM a refusal may quote back: slot and element names, never a value.
+_VOCABULARY = re.compile(r"'(?:[A-Z][A-Za-z]*|rim:[A-Za-z]+|query:[A-Za-z]+|sdg:[A-Za-z]+)'")
+_QUOTED = re.compile(r"'[^']*'")
+
+
+def structural_detail(text: str) -> str:
+    """``text`` (a parser's message) with every quoted value but the EDM's own names
+    replaced by '…': the refusal goes abroad and must carry nothing of the person."""
+
+    def keep(match: re.Match[str]) -> str:
+        quoted = match.group(0)
+        return quoted if _VOCABULARY.fullmatch(quoted) else "'…'"
+
+    return _QUOTED.sub(keep, " ".join(text.split()))[:300]
 
 
 def sealed_answer(

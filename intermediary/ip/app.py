@@ -32,6 +32,7 @@ import re
 import uuid
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -48,14 +49,19 @@ from intermediary.eu.gateway import (
     AS4_MEDIA_TYPE,
     AS4_PATH,
     Gateway,
-    open_request,
+    ReceivedRequest,
+    check_original_sender,
+    open_message,
     read_form,
+    read_query,
     sealed_answer,
+    unreadable_request_answer,
 )
 from intermediary.ip.platform import IntermediaryPlatform, NationalSide, PlatformConfig
 from noots import messages, trace, xml
 from noots.access import AccessTokenVerifier, bearer_challenge
 from noots.clock import Clock, SystemClock
+from noots.envelope import ReplayGuard
 from noots.errors import (
     AccessDenied,
     EdmCode,
@@ -100,6 +106,13 @@ class IpSettings(BaseSettings):
         description="Simulated eDelivery discovery: access point id → base URL (JSON).",
     )
     eu_timeout_seconds: float = Field(default=10.0, gt=0)
+    replay_window_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        le=86_400,
+        description="Accepted age (±) of an incoming ebMS message's Timestamp; message ids "
+        "are remembered this long against replay.",
+    )
     national_timeout_seconds: float = Field(default=20.0, gt=0)
     test: bool = Field(default=True, description="Mark XNachweis messages as test messages.")
 
@@ -146,15 +159,22 @@ def create_app(
     clock: Clock | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     provider_gate: ProviderGate | None = None,
+    replay: ReplayGuard | None = None,
     on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
 ) -> FastAPI:
     """The IP. ``national`` is the NOOTS side (RDN and SAK, wired by the landscape);
     ``transport`` lets tests route the IP's outgoing calls (common services, access points);
     ``provider_gate`` mounts the provider API its SAK pushes to (else the loopback-only
-    ``/ip/v1/xnachweis``); ``on_shutdown`` closes what the caller opened for it."""
+    ``/ip/v1/xnachweis``); ``replay`` remembers the ebMS message ids it accepted (a journaled
+    guard in the landscape; in memory by default); ``on_shutdown`` closes what the caller
+    opened for it."""
     participant = load_participant(
         settings.pki_dir, settings.participant_id, clock=clock or SystemClock()
     )
+    if replay is None:
+        replay = ReplayGuard(
+            participant.clock, window=timedelta(seconds=settings.replay_window_seconds)
+        )
     client = httpx.AsyncClient(transport=transport)
     config = PlatformConfig(
         platform=Agent(settings.platform_id, settings.platform_name),
@@ -201,10 +221,39 @@ def create_app(
                     )
                     try:
                         raw = await read_body(request)
-                        received = await asyncio.to_thread(open_request, raw, participant)
+                        message = await asyncio.to_thread(open_message, raw, participant)
+                        # Single use: the same message id, or a Timestamp outside the window,
+                        # never reaches the German side.
+                        replay.admit(
+                            uuid.uuid5(uuid.NAMESPACE_URL, "ebms:" + message.message_id),
+                            message.timestamp,
+                            kind="ebMS message",
+                        )
                     except NootsError:
                         trace.bind(str(national_id))
                         raise
+                    try:
+                        query = await asyncio.to_thread(read_query, message)
+                    except NootsError as unreadable:
+                        trace.bind(str(national_id))
+                        trace.fail(unreadable)
+                        refused = await asyncio.to_thread(
+                            unreadable_request_answer,
+                            message,
+                            unreadable,
+                            participant,
+                            error_provider=platform.config.edm_agent,
+                            clock=platform.clock,
+                        )
+                        if refused is None:
+                            raise
+                        return Response(refused, media_type=AS4_MEDIA_TYPE)
+                    try:
+                        check_original_sender(message, query)
+                    except NootsError:
+                        trace.bind(str(national_id))
+                        raise
+                    received = ReceivedRequest(message, query)
                     # A request repeated after the preview joins the exchange it refers to.
                     held = platform.held_request_id(received.request)
                     trace.bind(str(held or national_id))

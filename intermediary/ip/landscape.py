@@ -22,14 +22,16 @@ from noots.access import AccessTokenSource, AccessTokenVerifier
 from noots.clock import Clock
 from noots.messages import Agent
 from noots.participant import load_participant
-from noots.settings import NootsSettings
+from noots.settings import ReplaySettings
+from noots.state import StateFile
 from noots.topology import EU_COMMON_SERVICES
 
 __all__ = ["IpLandscapeSettings", "create_landscape_app"]
 
 
-class IpLandscapeSettings(NootsSettings):
-    """The landscape's settings and the IP's own (``NOOTS_IP_*``)."""
+class IpLandscapeSettings(ReplaySettings):
+    """The landscape's settings, the replay window and cache of its access point (journaled
+    under the state dir, like the SAKs'), and the IP's own (``NOOTS_IP_*``)."""
 
     ip_national_timeout_seconds: float = Field(
         default=25.0,
@@ -88,14 +90,21 @@ def create_landscape_app(
         common_services_url=topology.base_url(EU_COMMON_SERVICES, tls=tls),
         access_points=access_points(topology, tls=tls),
         eu_timeout_seconds=settings.ip_eu_timeout_seconds,
+        replay_window_seconds=settings.replay_window_seconds,
         national_timeout_seconds=settings.ip_national_timeout_seconds,
         test=not settings.strict,
     )
+    state = StateFile(settings.state_path(ip.access_point))
+
+    async def close_state() -> None:
+        state.close()
+
     return create_app(
         ip_settings,
         national=national,
         clock=clock,
         transport=transport,
         provider_gate=gate,
-        on_shutdown=(http.aclose,),
+        replay=settings.replay_guard(clock, state),
+        on_shutdown=(http.aclose, close_state),
     )

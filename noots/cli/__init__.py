@@ -14,6 +14,7 @@ def _register() -> None:
     import noots.cli._compose
     import noots.cli._conformance
     import noots.cli._conformance_attack
+    import noots.cli._conformance_eu
     import noots.cli._conformance_provider
     import noots.cli._conformance_sak
     import noots.cli._demo

@@ -1,6 +1,7 @@
 """``noots conformance``: the command group and what its commands share (settings, reports);
-the consumer suite's command. The provider, SAK and attack commands are in
-:mod:`noots.cli._conformance_provider` and :mod:`noots.cli._conformance_sak`.
+the consumer suite's command. The provider, SAK, IP and attack commands are in
+:mod:`noots.cli._conformance_provider`, :mod:`noots.cli._conformance_sak`,
+:mod:`noots.cli._conformance_eu` and :mod:`noots.cli._conformance_attack`.
 
 Exit codes (:mod:`noots.cli._exit`): 0 every condition passed (or was skipped); 1 the tool
 could not run (no PKI, unreachable target); 2 at least one condition failed; 64 called
@@ -33,8 +34,9 @@ if TYPE_CHECKING:
 
 conformance_app = typer.Typer(
     name="conformance",
-    help="Test a register (provider), a SAK implementation (sak) or an online service "
-    "(consumer) against the connection conditions; attack a running landscape (attack).",
+    help="Test a register (provider), a SAK implementation (sak), an online service "
+    "(consumer) or an Intermediäre Plattform's EU side (eu) against the connection "
+    "conditions; attack a running landscape (attack).",
     no_args_is_help=True,
 )
 app.add_typer(conformance_app)

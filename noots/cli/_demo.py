@@ -1,4 +1,7 @@
-"""``noots demo``: the "Bewohnerparkausweis beantragen" pilot, end to end, hop by hop.
+"""``noots demo``: a pilot end to end, hop by hop: the "Bewohnerparkausweis beantragen"
+(default), or across the EU border (``--pilot geburtsurkunde-eu``: the Mairie de Lyon asks
+for a Geburtsurkunde, use case 3; ``--pilot hochschulabschluss-eu``: the ZAB orders an
+Austrian degree, use case 4; ``--pilot all``: the three in turn).
 
 Uses the landscape running for the data dir, or starts one (as ``noots up`` does) and stops
 it again at the end, unless ``--keep-running``. Exit codes (noots.cli._exit): 0 the pilot
@@ -13,7 +16,8 @@ terminal is not cut to 80 columns (noots.cli._console).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -36,10 +40,29 @@ from noots.cli._up import load_cli_settings
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from noots.pilot import PilotReport
+    from noots.pilot import Hop, PilotReport
+    from noots.pilot_eu import EuPilotReport
     from noots.supervisor import RunInfo
 
 EXIT_PILOT_FAILED = CHECK_FAILED
+
+
+class DemoPilot(StrEnum):
+    """The pilots ``noots demo`` plays (noots.pilot, noots.pilot_eu)."""
+
+    BEWOHNERPARKAUSWEIS = "bewohnerparkausweis"
+    GEBURTSURKUNDE_EU = "geburtsurkunde-eu"
+    HOCHSCHULABSCHLUSS_EU = "hochschulabschluss-eu"
+    ALL = "all"
+
+    def kinds(self) -> tuple[DemoPilot, ...]:
+        if self is DemoPilot.ALL:
+            return (
+                DemoPilot.BEWOHNERPARKAUSWEIS,
+                DemoPilot.GEBURTSURKUNDE_EU,
+                DemoPilot.HOCHSCHULABSCHLUSS_EU,
+            )
+        return (self,)
 
 
 @app.command("demo")
@@ -64,6 +87,15 @@ def demo(
             help="Seconds until every /health must be 200 (when the demo starts the landscape).",
         ),
     ] = 120.0,
+    pilot: Annotated[
+        DemoPilot,
+        typer.Option(
+            "--pilot",
+            case_sensitive=False,
+            help="Which pilot: the national Bewohnerparkausweis, the EU Geburtsurkunde for "
+            "the Mairie de Lyon (use case 3), the EU degree for the ZAB (use case 4), or all.",
+        ),
+    ] = DemoPilot.BEWOHNERPARKAUSWEIS,
     person: Annotated[
         str | None,
         typer.Option(
@@ -74,7 +106,7 @@ def demo(
         ),
     ] = None,
 ) -> None:
-    """Play the Bewohnerparkausweis pilot end to end and show every hop with its checks."""
+    """Play a pilot (default: the Bewohnerparkausweis) end to end, every hop with its checks."""
     from noots.cli._console import console as make_console
     from noots.cli._up import print_landscape, start_landscape, supervise
     from noots.supervisor import running_landscape, signals_ignored, signals_raise_interrupt
@@ -97,14 +129,21 @@ def demo(
             f"Using the landscape of {info.data_dir} (noots up pid {info.supervisor_pid}, "
             f"{'HTTPS' if info.tls else 'HTTP'})."
         )
+    completed = True
     try:
         with signals_raise_interrupt():
-            report = _play(console, info, citizen)
+            for kind in pilot.kinds():
+                if kind == DemoPilot.BEWOHNERPARKAUSWEIS:
+                    national = _play(console, info, citizen)
+                    _print_report(console, national, info)
+                    done = national.completed
+                else:
+                    abroad = _play_eu(console, info, kind)
+                    _print_eu_report(console, abroad)
+                    done = abroad.completed
+                completed = completed and done
     except KeyboardInterrupt:
-        report = None
-    if report is not None:
-        _print_report(console, report, info)
-    completed = report is not None and report.completed
+        completed = False
     if supervisor is None:
         _print_urls(console, info, "In the browser:")
         raise typer.Exit(OK if completed else EXIT_PILOT_FAILED)
@@ -215,22 +254,7 @@ def _print_report(console: Console, report: PilotReport, info: RunInfo) -> None:
     console.print(Rule(f"[bold]Bewohnerparkausweis beantragen[/bold] — {report.consumer_name}"))
     if report.citizen:
         console.print(f"Bürgerin: [bold]{report.citizen}[/bold]  IDNr: {report.idnr or '—'}")
-    for number, hop in enumerate(report.hops, 1):
-        exchange = hop.exchange
-        mark = "[green]✓[/green]" if hop.passed else "[red]✗[/red]"
-        console.print(
-            f"\n{mark} [bold]{number}. {hop.title}[/bold]  [dim]{hop.sender} → {hop.receiver}[/dim]"
-        )
-        console.print(
-            f"   {exchange.method} {exchange.url} → HTTP {exchange.status} "
-            f"({exchange.millis:.0f} ms, {len(exchange.request_body)} → "
-            f"{len(exchange.response_body)} bytes)"
-        )
-        console.print(f"   {hop.summary}")
-        for check in hop.checks:
-            tick = "[green]✓[/green]" if check.passed else "[red]✗[/red]"
-            detail = f" [dim]({check.detail})[/dim]" if check.detail else ""
-            console.print(f"     {tick} {check.label}{detail}")
+    _print_hops(console, report.hops)
     for result in report.evidences:
         _print_preview(console, result)
     if report.dsc is not None:
@@ -246,6 +270,108 @@ def _print_report(console: Console, report: PilotReport, info: RunInfo) -> None:
         console.print(
             "\n[green bold]Pilot completed:[/green bold] both evidences verified, "
             "both transfers in the Datenschutzcockpit."
+        )
+    else:
+        console.print("\n[red bold]The pilot did not complete[/red bold]: see the ✗ above.")
+
+
+def _print_hops(console: Console, hops: Sequence[Hop]) -> None:
+    """Each hop: who to whom, the exchange, what it carried, its checks."""
+    from rich.markup import escape
+
+    for number, hop in enumerate(hops, 1):
+        exchange = hop.exchange
+        mark = "[green]✓[/green]" if hop.passed else "[red]✗[/red]"
+        console.print(
+            f"\n{mark} [bold]{number}. {escape(hop.title)}[/bold]  "
+            f"[dim]{escape(hop.sender)} → {escape(hop.receiver)}[/dim]"
+        )
+        console.print(
+            f"   {exchange.method} {exchange.url} → HTTP {exchange.status} "
+            f"({exchange.millis:.0f} ms, {len(exchange.request_body)} → "
+            f"{len(exchange.response_body)} bytes)"
+        )
+        console.print(f"   {escape(hop.summary)}")
+        for check in hop.checks:
+            tick = "[green]✓[/green]" if check.passed else "[red]✗[/red]"
+            detail = f" [dim]({escape(check.detail)})[/dim]" if check.detail else ""
+            console.print(f"     {tick} {escape(check.label)}{detail}")
+
+
+def _play_eu(console: Console, info: RunInfo, pilot: DemoPilot) -> EuPilotReport:
+    """Play an EU pilot against the running landscape: as the ZAB (use case 4), or driving
+    the Mairie de Lyon's requester as the dashboard does, with the simulator's credential."""
+    import asyncio
+
+    from noots.clock import SystemClock
+    from noots.errors import NootsError
+    from noots.participant import load_participant
+    from noots.pilot_eu import DEGREE_KIND, EU_BIRTH_PILOT, EU_DEGREE_PILOT, play_eu_pilot
+    from noots.pki import UnknownParticipant
+    from noots.topology import load_topology
+
+    topology = load_topology(Path(info.topology))
+    if pilot == DemoPilot.GEBURTSURKUNDE_EU:
+        kind, party = EU_BIRTH_PILOT, topology.platform.simulator_id
+    else:
+        consumer = next((c for c in topology.consumers if c.kind == DEGREE_KIND), None)
+        if consumer is None:
+            console.print(f"[red]error[/red] the topology has no {DEGREE_KIND} online service")
+            raise typer.Exit(TOOL_FAILED)
+        kind, party = EU_DEGREE_PILOT, consumer.participant_id
+    pki = Path(info.data_dir) / "pki"
+    try:
+        participant = load_participant(pki, party, clock=SystemClock())
+    except (UnknownParticipant, FileNotFoundError, NootsError):
+        console.print(f"[red]error[/red] no credential for {party} in {pki}")
+        raise typer.Exit(TOOL_FAILED) from None
+    verify: Any = True
+    if info.tls:
+        from noots.tls import TlsFiles, client_context
+
+        verify = client_context(TlsFiles.for_participant(pki, party))
+    with _quiet("consumers"), console.status("Playing the pilot …"):
+        return asyncio.run(
+            play_eu_pilot(
+                kind,
+                participant,
+                topology,
+                tls=info.tls,
+                data_dir=Path(info.data_dir),
+                verify=verify,
+            )
+        )
+
+
+def _print_eu_report(console: Console, report: EuPilotReport) -> None:
+    from rich.markup import escape
+    from rich.rule import Rule
+    from rich.table import Table
+
+    console.print(Rule(f"[bold]{escape(report.title)}[/bold] — {escape(report.party_name)}"))
+    console.print(f"Bürgerin: [bold]{escape(report.citizen)}[/bold]  (ohne IDNr: EU-Grenze)")
+    _print_hops(console, report.hops)
+    if report.rows:
+        table = Table(
+            title=f"Nachweis bei {escape(report.party_name)}",
+            caption="nach der Vorschau und der Zustimmung der Bürgerin",
+        )
+        table.add_column("Feld", style="bold")
+        table.add_column("Wert")
+        for label, value in report.rows:
+            table.add_row(escape(label), escape(value))
+        console.print(table)
+    if report.error is not None:
+        error = report.error
+        where = f" at {error.component}" if error.component else ""
+        console.print(
+            f"\n[red bold]The pilot failed{escape(where)}: {error.code.value} "
+            f"{escape(error.code.title)}[/red bold]\n{escape(error.message)}"
+        )
+    elif report.completed:
+        console.print(
+            "\n[green bold]Pilot completed:[/green bold] the evidence crossed the border through "
+            "the Intermediäre Plattform, after the citizen's preview and consent."
         )
     else:
         console.print("\n[red bold]The pilot did not complete[/red bold]: see the ✗ above.")

@@ -6,6 +6,7 @@ The public API, for the CLI and for anyone who runs the suites from Python::
     report = await run_sak_suite(target, topology=topology, pki_dir=pki, clock=clock)
     run = await run_scenarios(access, load_scenarios([Path("scenarios")]))
     report = await run_attacks(AttackTarget(topology, data_dir), clock=clock)
+    report = await run_ip_suite(default_ip_target(topology), pki_dir=pki, clock=clock)
     report.statuses()   # {"DP-01": Status.PASSED, …}; report.exit_code: 0 passed, 2 failed
 
 Inside, kept apart:
@@ -16,13 +17,14 @@ Inside, kept apart:
   signature over report files (:mod:`~noots.conformance.signature`);
 - the suites, which sit above the protocol core like :mod:`noots.testing` (they speak HTTP and
   use the landscape's test identities): the provider suite (:mod:`.provider`, plays a
-  register's SAK), the SAK suite (:mod:`.sak`), the scenario runner (:mod:`.scenarios`), the
-  attack kit against a running landscape (:mod:`.landscape_attacks`), the consumer suite
-  (slotted in by the online-service side), and what they share: crafted requests
-  (:mod:`.requests`), the attacks (:mod:`.attacks`), reading answers (:mod:`.answers`), the
-  consumer API as an online service calls it (:mod:`.consumer_api`), the certificates and
-  tokens a run needs (:mod:`.credentials`), and registers and SAKs broken on purpose to prove
-  the suites (:mod:`.broken`).
+  register's SAK), the SAK suite (:mod:`.sak`), the IP suite (:mod:`.ip`, plays a member
+  state's eDelivery gateway towards an Intermediäre Plattform), the scenario runner
+  (:mod:`.scenarios`), the attack kit against a running landscape (:mod:`.landscape_attacks`),
+  the consumer suite (slotted in by the online-service side), and what they share: crafted
+  requests (:mod:`.requests`, EDM ones in :mod:`.eu_requests`), the attacks (:mod:`.attacks`),
+  reading answers (:mod:`.answers`), the consumer API as an online service calls it
+  (:mod:`.consumer_api`), the certificates and tokens a run needs (:mod:`.credentials`), and
+  registers, SAKs and IPs broken on purpose to prove the suites (:mod:`.broken`).
 
 The suites are imported on first use, so reading a report pulls in no HTTP client. No suite
 imports another's private modules; what two of them share lives in a public module here.
@@ -35,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from noots.conformance.catalogue import (
     CONDITIONS,
     CONSUMER_CONDITIONS,
+    IP_CONDITIONS,
     PROVIDER_CONDITIONS,
     RETIRED,
     SAK_CONDITIONS,
@@ -70,6 +73,7 @@ from noots.conformance.signature import (
 )
 
 if TYPE_CHECKING:
+    from noots.conformance.ip import run_ip_suite
     from noots.conformance.landscape_attacks import run_attacks
     from noots.conformance.provider import run_provider_suite
     from noots.conformance.sak import run_sak_suite
@@ -81,6 +85,7 @@ __all__ = [
     "EXIT_FAILED",
     "EXIT_PASSED",
     "EXIT_TOOL",
+    "IP_CONDITIONS",
     "PROVIDER_CONDITIONS",
     "RETIRED",
     "SAK_CONDITIONS",
@@ -101,6 +106,7 @@ __all__ = [
     "render_junit",
     "report_json_schema",
     "run_attacks",
+    "run_ip_suite",
     "run_provider_suite",
     "run_sak_suite",
     "run_scenarios",
@@ -116,6 +122,7 @@ __all__ = [
 _LAZY = {
     "ScenarioRun": "noots.conformance.scenarios",
     "run_attacks": "noots.conformance.landscape_attacks",
+    "run_ip_suite": "noots.conformance.ip",
     "run_provider_suite": "noots.conformance.provider",
     "run_sak_suite": "noots.conformance.sak",
     "run_scenarios": "noots.conformance.scenarios",

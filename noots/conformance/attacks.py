@@ -81,6 +81,7 @@ __all__ = [
     "duplicate_id_reference",
     "duplicated_body",
     "external_dtd",
+    "find_personal_data",
     "header_only_signature",
     "idnr_of_another_person",
     "leaked_personal_data",
@@ -781,7 +782,12 @@ def leaked_personal_data(answer: bytes, kit: AttackKit) -> list[str]:
     matched as whole words in the answer's text and in any base64 it carries, but not inside
     signature values and certificates, where they would only match by chance.
     """
-    subjects: list[Subject] = [kit.subject, kit.forged_subject]
+    return find_personal_data(answer, [kit.subject, kit.forged_subject])
+
+
+def find_personal_data(answer: bytes, subjects: Iterable[Subject]) -> list[str]:
+    """Which markers of ``subjects`` (:func:`personal_data`) appear in ``answer``: whole words
+    in its text and in any base64 it carries, not inside signature values and certificates."""
     text = _readable_text(answer)
     return [
         marker

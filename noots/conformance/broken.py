@@ -1,5 +1,6 @@
-"""Registers that are wrong on purpose: one per connection condition (the online services
-wrong on purpose are the consumer suite's, :mod:`noots.testing.broken_consumers`).
+"""Registers, SAKs and Intermediäre Plattformen that are wrong on purpose: one per connection
+condition (the online services wrong on purpose are the consumer suite's,
+:mod:`noots.testing.broken_consumers`).
 
 The conformance suites are only worth something if they catch what they claim to catch. Each
 broken register here breaks **exactly one** condition of a correct mock register, so a run of
@@ -50,9 +51,11 @@ if TYPE_CHECKING:
     from registers.settings import RegisterSettings
 
 __all__ = [
+    "BROKEN_IPS",
     "BROKEN_REGISTERS",
     "BROKEN_SAKS",
     "BrokenRegister",
+    "broken_ip_app",
     "broken_register_app",
     "broken_sak_app",
     "credulous_transport",
@@ -778,3 +781,135 @@ def credulous_transport(
     """SAK-07's double: the transport to ``provider_sak`` repairs every answer the online
     service's SAK would have to refuse (see :class:`_Credulous`)."""
     return _Credulous(inner, _SakParts(pki_dir, topology, clock, provider_sak))
+
+
+# -- Intermediäre Plattformen that are wrong on purpose ----------------------------------------
+
+#: Variant → the IP condition it fails and what the IP does wrong. Each wraps the real IP app
+#: (an ASGI layer in front of its access point ``…/as4``) in a simulated landscape, whose PKI
+#: it signs with.
+BROKEN_IPS: Mapping[str, BrokenRegister] = MappingProxyType(
+    {
+        "IP-04": BrokenRegister(
+            "IP-04", "answers with the evidence at once when the requester asks for a preview"
+        ),
+        "IP-05": BrokenRegister(
+            "IP-05",
+            "passes on a message whose signature does not verify (signs it again as its sender)",
+        ),
+        "IP-10": BrokenRegister(
+            "IP-10", "names the person (name, date of birth) in the detail of every rs:Exception"
+        ),
+    }
+)
+
+
+class _BrokenIp:
+    """The IP with one thing wrong at its access point, in front of the real app."""
+
+    def __init__(self, inner: Any, variant: str, pki_dir: Any, clock: Any) -> None:
+        self.inner = inner
+        self.state = getattr(inner, "state", None)
+        self.router = getattr(inner, "router", None)
+        self.variant = variant
+        self.pki_dir = pki_dir
+        self.clock = clock
+
+    def _signer(self, participant_id: str) -> XmlSigner | None:
+        try:
+            return XmlSigner(load_credential(self.pki_dir, participant_id))
+        except (UnknownParticipant, OSError, ValueError):
+            return None
+
+    async def __call__(self, scope: dict[str, Any], receive: _Receive, send: _Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or not scope["path"].endswith("/as4")
+        ):
+            await self.inner(scope, receive, send)
+            return
+        original = await _read_body(receive)
+        forwarded = await asyncio.to_thread(self._request, original)
+        status, headers, answer = await _call(self.inner, scope, forwarded)
+        if self.variant == "IP-10":
+            answer = await asyncio.to_thread(self._leak, original, answer)
+        out = [(k, v) for k, v in headers if k.lower() != b"content-length"]
+        out.append((b"content-length", str(len(answer)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": out})
+        await send({"type": "http.response.body", "body": answer})
+
+    def _request(self, raw: bytes) -> bytes:
+        """What the real IP gets: a repaired signature (IP-05), no preview asked (IP-04)."""
+        import dataclasses as dc
+
+        from noots.eu import ebms, edm
+        from noots.participant import load_validator
+        from noots.signing import XmlVerifier
+
+        message = ebms.unverified_message(raw)
+        if message is None:
+            return raw
+        signer = self._signer(message.from_party)
+        if signer is None:
+            return raw
+        if self.variant == "IP-05":
+            try:
+                verifier = XmlVerifier(load_validator(self.pki_dir, clock=self.clock))
+                verifier.verify(parse(raw))
+            except NootsError:
+                return ebms.seal_user_message(message, signer)
+            return raw
+        if self.variant == "IP-04":
+            try:
+                query = edm.parse(parse(message.edm_document))
+            except NootsError:
+                return raw
+            if (
+                isinstance(query, edm.QueryRequest)
+                and query.possibility_for_preview
+                and query.preview_location is None
+            ):
+                plain = dc.replace(query, possibility_for_preview=False)
+                document = dc.replace(message.parts[0], data=edm.to_bytes(plain))
+                return ebms.seal_user_message(
+                    dc.replace(message, parts=(document, *message.parts[1:])), signer
+                )
+        return raw
+
+    def _leak(self, request: bytes, answer: bytes) -> bytes:
+        """The answer's rs:Exception with the person's name and date of birth in its detail,
+        sealed again as the IP's access point (IP-10)."""
+        import dataclasses as dc
+
+        from noots.eu import ebms, edm
+
+        asked, message = ebms.unverified_message(request), ebms.unverified_message(answer)
+        if asked is None or message is None or message.action != ebms.ACTION_EXCEPTION:
+            return answer
+        signer = self._signer(message.from_party)
+        try:
+            root = parse(asked.edm_document)
+            document = edm.parse(parse(message.edm_document))
+        except NootsError:
+            return answer
+        sdg = "{http://data.europa.eu/p4s}"
+        names = [
+            (element.text or "").strip()
+            for local in ("GivenName", "FamilyName", "DateOfBirth")
+            for element in root.iter(sdg + local)
+        ]
+        if signer is None or not isinstance(document, edm.QueryErrorResponse) or not any(names):
+            return answer
+        error = dc.replace(document.error, detail=f"person {' '.join(names)}")
+        leaky = edm.to_bytes(dc.replace(document, error=error))
+        part = dc.replace(message.parts[0], data=leaky)
+        return ebms.seal_user_message(dc.replace(message, parts=(part, *message.parts[1:])), signer)
+
+
+def broken_ip_app(variant: str, inner: Any, *, pki_dir: Any, clock: Any) -> Any:
+    """The IP app ``inner`` broken as ``variant`` says (:data:`BROKEN_IPS`); ``pki_dir`` is
+    the simulated landscape's PKI (the double signs with it)."""
+    if variant not in BROKEN_IPS:
+        raise KeyError(f"no broken IP {variant!r}; known: {sorted(BROKEN_IPS)}")
+    return _BrokenIp(inner, variant, pki_dir, clock)

@@ -6,7 +6,9 @@ German unless English is asked for, :mod:`noots.conformance.i18n`):
 
 - ``DP-xx``: a register (data provider) behind its SAK, in push and in passive mode;
 - ``SAK-xx``: a Sicherer Anschlussknoten, for operators who run their own implementation;
-- ``DC-xx``: an online service (data consumer) behind its SAK.
+- ``DC-xx``: an online service (data consumer) behind its SAK;
+- ``IP-xx``: the EU-facing side of an Intermediäre Plattform, as a member state's eDelivery
+  gateway and evidence requester reach it (use case 3).
 
 The ids are stable: a condition keeps its id as long as its meaning stays. The register
 conditions that became the SAK's job when every participant got one (signatures,
@@ -29,6 +31,7 @@ __all__ = [
     "CONDITIONS",
     "CONSUMER_CONDITIONS",
     "DOC_BLOCKS",
+    "IP_CONDITIONS",
     "PROVIDER_CONDITIONS",
     "RETIRED",
     "SAK_CONDITIONS",
@@ -41,7 +44,7 @@ __all__ = [
     "refresh_doc",
 ]
 
-Side = Literal["provider", "consumer", "sak"]
+Side = Literal["provider", "consumer", "sak", "ip"]
 
 
 @dataclass(frozen=True)
@@ -1151,7 +1154,393 @@ CONSUMER_CONDITIONS: tuple[Condition, ...] = (
     ),
 )
 
-_ALL = {c.id: c for c in (*PROVIDER_CONDITIONS, *SAK_CONDITIONS, *CONSUMER_CONDITIONS)}
+IP_CONDITIONS: tuple[Condition, ...] = (
+    Condition(
+        "IP-01",
+        "ip",
+        de=ConditionText(
+            title="Nachweis auf eine gültige EDM-Anfrage",
+            rule=(
+                "Beantwortet eine gültig signierte EDM-QueryRequest für einen Nachweistyp, den "
+                "ein deutsches Register liefert, mit einer signierten ExecuteQueryResponse: "
+                "QueryResponse mit Status Success, derselben requestId, genau einem "
+                "EvidenceProvider (EP) und dem Nachweis als RepositoryItemRef auf einen "
+                "Payload-Teil der Nachricht."
+            ),
+            hint=(
+                "Die Antwort mit dem Zertifikat des eigenen Zugangspunkts signieren, "
+                "RefToMessageId und ConversationId der Anfrage übernehmen, originalSender und "
+                "finalRecipient tauschen; die 0302 des Registers als RegistryPackage → "
+                "ExtrinsicObject (Klassifikation MainEvidence) mit RepositoryItemRef "
+                'xlink:href="cid:…" abbilden und das Dokument als Payload-Teil mitsenden '
+                "(docs/EU.md)."
+            ),
+            probes=(
+                "eine gültige Anfrage ohne Vorschau für einen Nachweistyp eines deutschen "
+                "Registers (Standard: Geburtsurkunde, Erika Mustermann): Signatur und "
+                "Zertifikat der Antwort, ebMS-Kopf, EDM-Struktur, der Nachweis selbst"
+            ),
+        ),
+        en=ConditionText(
+            title="Evidence for a valid EDM request",
+            rule=(
+                "Answers a validly signed EDM QueryRequest for an evidence type a German "
+                "register provides with a signed ExecuteQueryResponse: QueryResponse with "
+                "status Success, the same requestId, exactly one EvidenceProvider (EP) and the "
+                "evidence as a RepositoryItemRef to a payload part of the message."
+            ),
+            hint=(
+                "Sign the answer with your access point's certificate, take RefToMessageId and "
+                "ConversationId from the request, swap originalSender and finalRecipient; map "
+                "the register's 0302 to RegistryPackage → ExtrinsicObject (classification "
+                'MainEvidence) with RepositoryItemRef xlink:href="cid:…" and send the '
+                "document as a payload part (docs/EU.md)."
+            ),
+            probes=(
+                "a valid request without preview for an evidence type of a German register "
+                "(default: Geburtsurkunde, Erika Mustermann): the answer's signature and "
+                "certificate, ebMS header, EDM structure, the evidence itself"
+            ),
+        ),
+    ),
+    Condition(
+        "IP-02",
+        "ip",
+        de=ConditionText(
+            title="Nicht unterstützter Nachweistyp",
+            rule=(
+                "Beantwortet eine Anfrage für einen Nachweistyp, den kein deutsches Register "
+                "liefert, mit rs:UnsupportedCapabilityExceptionType EDM:ERR:0007 und fragt "
+                "niemanden."
+            ),
+            hint=(
+                "Den Nachweistyp über die Registerdatennavigation nach seiner Klassifikation "
+                "suchen; ohne deutschen Datenhalter mit 0007 antworten, ohne eine 0301 zu "
+                "senden und ohne die Liste deutscher Nachweistypen preiszugeben."
+            ),
+            probes="eine Klassifikation, die kein Nachweistyp der Landschaft trägt",
+        ),
+        en=ConditionText(
+            title="Unsupported evidence type",
+            rule=(
+                "Answers a request for an evidence type no German register provides with "
+                "rs:UnsupportedCapabilityExceptionType EDM:ERR:0007 and asks nobody."
+            ),
+            hint=(
+                "Look the evidence type up in the RDN by its classification; without a German "
+                "provider answer 0007, send no 0301 and do not reveal the list of German "
+                "evidence types."
+            ),
+            probes="a classification no evidence type of the landscape carries",
+        ),
+    ),
+    Condition(
+        "IP-03",
+        "ip",
+        de=ConditionText(
+            title="Unbekannte Person",
+            rule=(
+                "Gibt die Ablehnung des Registers für eine unbekannte Person als "
+                "rs:ObjectNotFoundExceptionType EDM:ERR:0004 weiter."
+            ),
+            hint=(
+                "Die 0303 des Registers mit demselben Code abbilden (EDM:ERR:0004 → "
+                "rs:ObjectNotFoundExceptionType, Nachricht 'Object not found')."
+            ),
+            probes="eine Person, die kein Register kennt (Standard: die Identität not_found)",
+        ),
+        en=ConditionText(
+            title="Unknown person",
+            rule=(
+                "Passes the register's refusal for an unknown person on as "
+                "rs:ObjectNotFoundExceptionType EDM:ERR:0004."
+            ),
+            hint=(
+                "Map the register's 0303 with the same code (EDM:ERR:0004 → "
+                "rs:ObjectNotFoundExceptionType, message 'Object not found')."
+            ),
+            probes="a person no register knows (default: the not_found identity)",
+        ),
+    ),
+    Condition(
+        "IP-04",
+        "ip",
+        de=ConditionText(
+            title="Vorschau",
+            rule=(
+                "Antwortet mit PossibilityForPreview auf den Nachweis eines Registers mit "
+                "EDM:ERR:0002, rs:AuthorizationExceptionType, Schweregrad PreviewRequired und "
+                "PreviewLocation; liefert auf die wiederholte Anfrage mit PreviewLocation den "
+                "Nachweis erst nach der Zustimmung der Person, bis dahin wieder die Vorschau, "
+                "nach einer Ablehnung EDM:ERR:0004."
+            ),
+            hint=(
+                "Den Nachweis des Registers halten, eine Vorschauseite unter https:// "
+                "anbieten (PreviewMethod GET), die Entscheidung der Person dort aufnehmen und "
+                "die Wiederholung derselben Anfrage (gleicher Anfragender, Nachweistyp, "
+                "Person) mit PreviewLocation an dieser Entscheidung messen."
+            ),
+            probes=(
+                "eine Anfrage mit Vorschau; GET der PreviewLocation; die Wiederholung vor der "
+                "Entscheidung; Zustimmung auf der Vorschauseite (Formular decision=approve, "
+                "eid=yes) und die Wiederholung; eine zweite Anfrage, abgelehnt, und ihre "
+                "Wiederholung"
+            ),
+        ),
+        en=ConditionText(
+            title="Preview",
+            rule=(
+                "With PossibilityForPreview, answers a register's evidence with EDM:ERR:0002, "
+                "rs:AuthorizationExceptionType, severity PreviewRequired and a "
+                "PreviewLocation; delivers the evidence to the request repeated with the "
+                "PreviewLocation only after the person agreed, the preview again until then, "
+                "EDM:ERR:0004 after a refusal."
+            ),
+            hint=(
+                "Hold the register's evidence, offer a preview page at https:// (PreviewMethod "
+                "GET), record the person's decision there and judge the repetition of the same "
+                "request (same requester, evidence type, person) with the PreviewLocation by "
+                "that decision."
+            ),
+            probes=(
+                "a request with preview; GET of the PreviewLocation; the repetition before the "
+                "decision; approval on the preview page (form decision=approve, eid=yes) and "
+                "the repetition; a second request, declined, and its repetition"
+            ),
+        ),
+    ),
+    Condition(
+        "IP-05",
+        "ip",
+        de=ConditionText(
+            title="Signatur und Zertifikat",
+            rule=(
+                "Lehnt eine eDelivery-Nachricht ohne gültige Signatur eines vertrauten "
+                "Zugangspunkts ab (verändert, unsigniert, fremde CA), ohne Nachweis und ohne "
+                "etwas an ein Register weiterzugeben."
+            ),
+            hint=(
+                "Die Signatur über die ganze Nachricht prüfen, das Zertifikat gegen den "
+                "Vertrauensanker, seine Rolle und die Sperrliste; nur lesen, was der Prüfer als "
+                "signiert zurückgibt; erst danach irgendetwas fragen."
+            ),
+            probes=(
+                "eine nach dem Signieren veränderte Nachricht, eine unsignierte, eine mit dem "
+                "Zertifikat einer fremden CA signierte; danach das Protokoll des Registers: "
+                "keine weitere Übermittlung"
+            ),
+        ),
+        en=ConditionText(
+            title="Signature and certificate",
+            rule=(
+                "Refuses an eDelivery message without a valid signature of a trusted access "
+                "point (tampered, unsigned, foreign CA), with no evidence and without passing "
+                "anything to a register."
+            ),
+            hint=(
+                "Verify the signature over the whole message, the certificate against the "
+                "trust anchor, its role and the CRL; read only what the verifier returns as "
+                "signed; ask nothing before that."
+            ),
+            probes=(
+                "a message changed after signing, an unsigned one, one signed with a "
+                "certificate of a foreign CA; then the register's protocol: no further "
+                "transfer"
+            ),
+        ),
+    ),
+    Condition(
+        "IP-06",
+        "ip",
+        de=ConditionText(
+            title="Absender und Adressierung",
+            rule=(
+                "Nimmt eine Nachricht nur an, wenn der Signierende der Absender (From) ist, "
+                "sie an den eigenen Zugangspunkt (To) geht, originalSender der "
+                "EvidenceRequester der Anfrage ist und der EvidenceProvider die IP; sonst "
+                "Ablehnung ohne Nachweis, nichts weitergegeben."
+            ),
+            hint=(
+                "From/PartyId mit dem Teilnehmer des Signaturzertifikats vergleichen, "
+                "To/PartyId mit dem eigenen Zugangspunkt, originalSender mit dem "
+                "EvidenceRequester der EDM-Anfrage, den EvidenceProvider mit der IP "
+                "(EDM:ERR:0006)."
+            ),
+            probes=(
+                "signiert von einem anderen Zugangspunkt als From; an einen anderen "
+                "Zugangspunkt adressiert; originalSender einer anderen Behörde; eine Anfrage "
+                "an einen anderen EvidenceProvider"
+            ),
+        ),
+        en=ConditionText(
+            title="Sender and addressing",
+            rule=(
+                "Accepts a message only when the signer is the sender (From), it is addressed "
+                "to its own access point (To), originalSender is the request's "
+                "EvidenceRequester and the EvidenceProvider is the IP; otherwise a refusal "
+                "without evidence, nothing passed on."
+            ),
+            hint=(
+                "Compare From/PartyId with the participant of the signing certificate, "
+                "To/PartyId with your own access point, originalSender with the EDM request's "
+                "EvidenceRequester, the EvidenceProvider with the IP (EDM:ERR:0006)."
+            ),
+            probes=(
+                "signed by another access point than From; addressed to another access point; "
+                "originalSender another authority; a request to another EvidenceProvider"
+            ),
+        ),
+    ),
+    Condition(
+        "IP-07",
+        "ip",
+        de=ConditionText(
+            title="Wiederholung und Aktualität",
+            rule=(
+                "Lehnt eine MessageId, die sie schon angenommen hat, und einen Timestamp "
+                "außerhalb ihres Fensters (±300 s) ab, ohne etwas an ein Register "
+                "weiterzugeben."
+            ),
+            hint=(
+                "Die angenommenen MessageIds für die Dauer des Fensters merken (auch über einen "
+                "Neustart) und Wiederholungen sowie Nachrichten außerhalb des Fensters vor "
+                "jeder Weitergabe ablehnen."
+            ),
+            probes=(
+                "dieselbe gültige Nachricht zweimal; eine mit Timestamp vor einer Stunde, eine "
+                "in einer Stunde"
+            ),
+        ),
+        en=ConditionText(
+            title="Replay and freshness",
+            rule=(
+                "Refuses a MessageId it accepted before and a Timestamp outside its window "
+                "(±300 s), without passing anything to a register."
+            ),
+            hint=(
+                "Remember the accepted MessageIds for the window (also across a restart) and "
+                "refuse repeats and messages outside the window before passing anything on."
+            ),
+            probes=(
+                "the same valid message twice; one with a Timestamp an hour ago, one an hour ahead"
+            ),
+        ),
+    ),
+    Condition(
+        "IP-08",
+        "ip",
+        de=ConditionText(
+            title="Feindliches XML",
+            rule=(
+                "Nimmt nur UTF-8 ohne DTD innerhalb der Grenzen (5 MiB) an, lehnt alles andere "
+                "sauber ab, ohne Nachweis und ohne Weitergabe, und antwortet danach weiter."
+            ),
+            hint=(
+                "Andere Kodierungen und jeden DOCTYPE ablehnen, bevor der Parser die Bytes "
+                "sieht; nie etwas Externes laden; Größe, Tiefe und Elemente begrenzen."
+            ),
+            probes=(
+                "DOCTYPE mit internen Entitäten; eine externe Entität; die gültige Nachricht "
+                "in UTF-16; mehr als 5 MiB; danach muss eine gültige Anfrage beantwortet "
+                "werden"
+            ),
+        ),
+        en=ConditionText(
+            title="Hostile XML",
+            rule=(
+                "Accepts UTF-8 only, without a DTD, within the limits (5 MiB); refuses "
+                "anything else cleanly, with no evidence and nothing passed on, and keeps "
+                "answering."
+            ),
+            hint=(
+                "Refuse other encodings and any DOCTYPE before the parser sees the bytes; "
+                "never load anything external; bound size, depth and elements."
+            ),
+            probes=(
+                "a DOCTYPE with internal entities; an external entity; the valid message "
+                "re-encoded as UTF-16; more than 5 MiB; then a valid request must be answered"
+            ),
+        ),
+    ),
+    Condition(
+        "IP-09",
+        "ip",
+        de=ConditionText(
+            title="Fehlerhafte EDM-Anfrage",
+            rule=(
+                "Beantwortet eine verifizierte Nachricht, deren QueryRequest die EDM-Struktur "
+                "verletzt, mit rs:InvalidRequestExceptionType EDM:ERR:0003 für die requestId "
+                "der Anfrage und gibt nichts weiter."
+            ),
+            hint=(
+                "Die EDM-Anfrage streng lesen (Slots nach Name, Typ und Anzahl) und bei einem "
+                "Fehler mit 0003 antworten, adressiert an die id der Anfrage; die Details "
+                "nennen den Slot, nie einen Wert."
+            ),
+            probes=(
+                "eine QueryRequest ohne den Slot IssueDateTime; PossibilityForPreview als "
+                "rim:StringValueType"
+            ),
+        ),
+        en=ConditionText(
+            title="Malformed EDM request",
+            rule=(
+                "Answers a verified message whose QueryRequest breaks the EDM structure with "
+                "rs:InvalidRequestExceptionType EDM:ERR:0003 for the request's requestId and "
+                "passes nothing on."
+            ),
+            hint=(
+                "Read the EDM request strictly (slots by name, type and count) and answer a "
+                "failure with 0003, addressed to the request's id; the detail names the slot, "
+                "never a value."
+            ),
+            probes=(
+                "a QueryRequest without the IssueDateTime slot; PossibilityForPreview as "
+                "rim:StringValueType"
+            ),
+        ),
+    ),
+    Condition(
+        "IP-10",
+        "ip",
+        de=ConditionText(
+            title="Keine personenbezogenen Daten in Ablehnungen",
+            rule=(
+                "Keine Ablehnung und keine Vorschau-Aufforderung, die ins Ausland geht, nennt "
+                "Namen oder Geburtsdatum der Person, nach der gefragt wurde."
+            ),
+            hint=(
+                "In rs:Exception (message, detail) und in Ablehnungen auf eDelivery-Ebene nur "
+                "Code, Grund und Beteiligte nennen; Details des Registers vor dem Weitergeben "
+                "prüfen."
+            ),
+            probes=(
+                "jede Ablehnung und jede Vorschau-Aufforderung des Durchlaufs (EDM-Dokument "
+                "und ebMS-Nachricht) auf Familienname, Vorname und Geburtsdatum der Person"
+            ),
+        ),
+        en=ConditionText(
+            title="No personal data in refusals",
+            rule=(
+                "No refusal and no preview request that goes abroad names the name or date of "
+                "birth of the person asked about."
+            ),
+            hint=(
+                "Name only the code, the reason and the parties in rs:Exception (message, "
+                "detail) and in refusals at the eDelivery level; check a register's detail "
+                "before passing it on."
+            ),
+            probes=(
+                "every refusal and preview request of the run (EDM document and ebMS message) "
+                "for the person's family name, given name and date of birth"
+            ),
+        ),
+    ),
+)
+
+_ALL = {
+    c.id: c for c in (*PROVIDER_CONDITIONS, *SAK_CONDITIONS, *CONSUMER_CONDITIONS, *IP_CONDITIONS)
+}
 
 #: Every condition by id.
 CONDITIONS: Mapping[str, Condition] = MappingProxyType(_ALL)
@@ -1172,6 +1561,8 @@ def conditions_of(side: Side) -> tuple[Condition, ...]:
         return PROVIDER_CONDITIONS
     if side == "sak":
         return SAK_CONDITIONS
+    if side == "ip":
+        return IP_CONDITIONS
     return CONSUMER_CONDITIONS
 
 
@@ -1194,7 +1585,7 @@ def markdown_table(side: Side, language: Language = "en") -> str:
 
 #: The generated blocks of docs/CONFORMANCE.md, by name.
 DOC_BLOCKS: Mapping[str, Side] = MappingProxyType(
-    {"provider-conditions": "provider", "sak-conditions": "sak"}
+    {"provider-conditions": "provider", "sak-conditions": "sak", "ip-conditions": "ip"}
 )
 
 

@@ -27,6 +27,7 @@ from noots import __version__
 from noots.clock import format_utc, parse_utc
 from noots.conformance.catalogue import (
     CONSUMER_CONDITIONS,
+    IP_CONDITIONS,
     PROVIDER_CONDITIONS,
     SAK_CONDITIONS,
     Condition,
@@ -56,8 +57,8 @@ EXIT_PASSED = 0
 EXIT_TOOL = 1
 EXIT_FAILED = 2
 
-ReportKind = Literal["provider", "consumer", "scenario", "sak", "attack"]
-REPORT_KINDS: tuple[ReportKind, ...] = ("provider", "consumer", "scenario", "sak", "attack")
+ReportKind = Literal["provider", "consumer", "scenario", "sak", "attack", "ip"]
+REPORT_KINDS: tuple[ReportKind, ...] = ("provider", "consumer", "scenario", "sak", "attack", "ip")
 
 
 class Status(StrEnum):
@@ -231,9 +232,11 @@ def _catalogue(kind: ReportKind) -> tuple[Condition, ...]:
         return CONSUMER_CONDITIONS
     if kind == "sak":
         return SAK_CONDITIONS
+    if kind == "ip":
+        return IP_CONDITIONS
     if kind == "attack":
         return ()  # sections per component, not per condition
-    return (*PROVIDER_CONDITIONS, *SAK_CONDITIONS, *CONSUMER_CONDITIONS)
+    return (*PROVIDER_CONDITIONS, *SAK_CONDITIONS, *CONSUMER_CONDITIONS, *IP_CONDITIONS)
 
 
 @dataclass(frozen=True)

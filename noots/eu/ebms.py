@@ -61,6 +61,7 @@ __all__ = [
     "UserMessage",
     "open_user_message",
     "seal_user_message",
+    "unverified_message",
 ]
 
 NS_SOAP = "http://www.w3.org/2003/05/soap-envelope"
@@ -401,3 +402,20 @@ def open_user_message(
             f"{verified.signer.participant_id!r}"
         )
     return OpenedUserMessage(message, verified.signer, bytes(raw))
+
+
+def unverified_message(raw: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> UserMessage | None:
+    """The header and parts of a sealed message **without** checking its signature: for test
+    doubles and reports that must say what a refused message claimed. Never act on it; None
+    when it cannot be read at all."""
+    from noots.errors import NootsError
+
+    try:
+        root = parse(raw, limits)
+        if root.tag != f"{{{NS_SOAP}}}Envelope":
+            return None
+        for signature in root.findall("{http://www.w3.org/2000/09/xmldsig#}Signature"):
+            root.remove(signature)
+        return _read(root)
+    except (NootsError, ValueError, TypeError):
+        return None

@@ -11,6 +11,7 @@ official XNachweis schemas.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -39,6 +40,8 @@ from noots.testing.up import UpProcess, noots_up, write_landscape
 from noots.topology import Topology, load_topology
 from noots.xml import parse
 from tests.e2e.conftest import copy_data_dir
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -353,3 +356,53 @@ def test_declined_in_vienna_is_object_not_found(landscape: tuple[UpProcess, Topo
         _citizen(placed, "decline")
         with pytest.raises(NotFound):
             client.get_evidence(placed)
+
+
+# -- the EU commands against the running landscape ------------------------------------------------
+
+
+def test_conformance_eu_passes_against_the_running_ip(
+    landscape: tuple[UpProcess, Topology], tmp_path: Path
+) -> None:
+    """`noots conformance eu` finds the running IP: every IP condition passes (exit 0), the
+    signed report names them."""
+    up, _topology = landscape
+    result = noots("conformance", "eu", "--data-dir", str(up.data_dir), "--report", str(tmp_path))
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    report = json.loads((tmp_path / "report.json").read_text("utf-8"))
+    checks = [c for s in report["sections"] for c in s["checks"]]
+    assert checks
+    assert all(c["status"] in ("pass", "skip") for c in checks)
+    assert {s["id"] for s in report["sections"]} >= {"IP-01", "IP-05", "IP-07"}
+
+
+@pytest.mark.parametrize("pilot", ["geburtsurkunde-eu", "hochschulabschluss-eu"])
+def test_demo_plays_the_eu_pilot_through_the_processes(
+    landscape: tuple[UpProcess, Topology], pilot: str
+) -> None:
+    """`noots demo --pilot …` against the running landscape: exit 0, every hop ✓."""
+    up, _topology = landscape
+    result = noots("demo", "--data-dir", str(up.data_dir), "--pilot", pilot)
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    assert "Pilot completed" in result.stdout
+    assert "✗" not in result.stdout
+
+
+def test_the_shipped_eu_scenarios_pass(
+    landscape: tuple[UpProcess, Topology], tmp_path: Path
+) -> None:
+    """`noots scenario run scenarios/pilots/eu-*.yaml` against the running landscape: exit 0."""
+    up, _topology = landscape
+    suites = sorted(str(p) for p in (ROOT / "scenarios" / "pilots").glob("eu-*.yaml"))
+    assert len(suites) == 2
+    result = noots(
+        "scenario",
+        "run",
+        *suites,
+        "--data-dir",
+        str(up.data_dir),
+        "--no-start",
+        "--json",
+        str(tmp_path / "run.json"),
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]

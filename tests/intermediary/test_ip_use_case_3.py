@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from typing import Any
 from urllib.parse import urlparse
 
 import pytest
@@ -15,7 +16,8 @@ from noots.eu.edm import EdmNaturalPerson, QueryErrorResponse, QueryResponse
 from noots.pki import Role
 from noots.signing import XmlSigner
 from noots.testing.eu import BIRTH_CERTIFICATE, DEGREE, GERMAN_IP, sample_query
-from tests.intermediary.eu_support import HOSTS, eu_landscape
+from noots.xml import parse
+from tests.intermediary.eu_support import HOSTS, EuLandscape, eu_landscape
 
 Check = Callable[[bytes], list[str]]
 ERIKA = EdmNaturalPerson("Mustermann", "Erika", date(1964, 8, 12))
@@ -158,3 +160,116 @@ async def test_misaddressed_message_is_refused(field: str) -> None:
         response = await land.client.post(HOSTS["ip"] + "/ip/v1/as4", content=body)
         assert response.status_code == 400
         assert land.national.asked == []
+
+
+def _sealed(land: EuLandscape, query: edm.QueryRequest | bytes, **changes: Any) -> bytes:
+    """``query`` (or EDM bytes) in a message from the French access point, sealed."""
+    import dataclasses
+
+    document = query if isinstance(query, bytes) else edm.to_bytes(query)
+    message = ebms.UserMessage.new(
+        edm_document=document,
+        from_party="eu-gw-fr",
+        to_party="eu-gw-de",
+        action=ebms.ACTION_REQUEST,
+        original_sender=ebms.PartyProperty.of(sample_query(land.clock).requester),
+        final_recipient=ebms.PartyProperty.of(GERMAN_IP),
+        clock=land.clock,
+    )
+    message = dataclasses.replace(message, **changes)
+    signer = XmlSigner(land.pki.credential("eu-gw-fr", Role.SIMULATOR))
+    return ebms.seal_user_message(message, signer)
+
+
+def _opened_answer(land: EuLandscape, raw: bytes) -> edm.EdmMessage:
+    from noots.participant import load_participant
+
+    french = load_participant(land.pki.directory, "eu-gw-fr", clock=land.clock)
+    opened = ebms.open_user_message(raw, french.verifier)
+    return edm.parse(parse(opened.message.edm_document), opened.message.attachments)
+
+
+async def test_a_replayed_message_is_refused_and_not_asked_again() -> None:
+    """The same ebMS message twice: answered once, the second refused before anything is
+    asked (the register is asked once)."""
+    with eu_landscape() as land:
+        body = _sealed(land, sample_query(land.clock))
+        first = await land.client.post(HOSTS["ip"] + "/ip/v1/as4", content=body)
+        again = await land.client.post(HOSTS["ip"] + "/ip/v1/as4", content=body)
+        assert first.status_code == 200
+        assert again.status_code == 400
+        assert b"already received" in again.content
+        assert len(land.national.asked) == 1
+
+
+@pytest.mark.parametrize("minutes", [-60, 60])
+async def test_a_stale_or_future_timestamp_is_refused(minutes: int) -> None:
+    """An ebMS Timestamp an hour old (or ahead) is outside the window: refused, not asked."""
+    from datetime import timedelta
+
+    with eu_landscape() as land:
+        body = _sealed(
+            land,
+            sample_query(land.clock),
+            timestamp=land.clock.now() + timedelta(minutes=minutes),
+        )
+        response = await land.client.post(HOSTS["ip"] + "/ip/v1/as4", content=body)
+        assert response.status_code == 400
+        assert land.national.asked == []
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        (
+            lambda text: text.replace(
+                b'<rim:Slot name="Procedure">', b'<rim:Slot name="Procedur">', 1
+            ),
+            EdmCode.INVALID_REQUEST,
+        ),
+        (
+            lambda text: text.replace(
+                b'<rim:Slot name="PossibilityForPreview"><rim:SlotValue '
+                b'xsi:type="rim:BooleanValueType">',
+                b'<rim:Slot name="PossibilityForPreview"><rim:SlotValue '
+                b'xsi:type="rim:StringValueType">',
+                1,
+            ),
+            EdmCode.INVALID_REQUEST,
+        ),
+    ],
+    ids=["unknown-slot", "wrong-slot-type"],
+)
+async def test_a_malformed_edm_request_is_an_invalid_request_exception(
+    change: Callable[[bytes], bytes], code: EdmCode
+) -> None:
+    """A verified message whose QueryRequest breaks the EDM structure: a signed
+    ExceptionResponse with EDM:ERR:0003 (rs:InvalidRequestExceptionType) for the request id
+    it carries, without personal data, and nothing asked."""
+    with eu_landscape() as land:
+        query = sample_query(land.clock)
+        document = edm.to_bytes(query)
+        broken = change(document)
+        assert broken != document
+        response = await land.client.post(HOSTS["ip"] + "/ip/v1/as4", content=_sealed(land, broken))
+        assert response.status_code == 200
+        answer = _opened_answer(land, response.content)
+        assert isinstance(answer, QueryErrorResponse)
+        assert answer.request_id == query.request_id
+        assert answer.code is code
+        assert answer.error.exception_type is not None
+        assert answer.error.exception_type[1] == "InvalidRequestExceptionType"
+        assert b"Mustermann" not in response.content
+        assert land.national.asked == []
+
+
+def test_structural_detail_keeps_names_and_drops_values() -> None:
+    """A parser message quoted back abroad keeps the EDM's names, never a value."""
+    from intermediary.eu.gateway import structural_detail
+
+    assert structural_detail("QueryRequest: missing slot 'Procedure'") == (
+        "QueryRequest: missing slot 'Procedure'"
+    )
+    assert structural_detail("DateOfBirth: not a date: '1964-13-12'") == (
+        "DateOfBirth: not a date: '…'"
+    )

@@ -46,6 +46,11 @@ def reference_problems(scenario: Scenario, topology: Topology) -> list[Problem]:
     participant = _known(participants, "participant")
     component = _known([*participants, *_COMPONENTS], "component")
     member = _known((m.participant_id for m in topology.members()), "register or online service")
+    eu = topology.eu
+    gateway = _known(
+        () if eu is None else (eu.requester.participant_id, eu.provider.participant_id),
+        "member state access point",
+    )
 
     def answered_by(value: str) -> str | None:
         return None if value == "consumer" else component(value)
@@ -60,6 +65,8 @@ def reference_problems(scenario: Scenario, topology: Topology) -> list[Problem]:
         "expect_dsc": (("parties", participant),),
         "health": (("component", component),),
         "visit": (("service", consumer), ("decline", evidence)),
+        "eu_query": (("as", gateway), ("evidence", evidence)),
+        "eu_order": (("as", consumer), ("evidence", evidence)),
         "expect": (
             ("provider", register),
             ("component", answered_by),

@@ -16,7 +16,10 @@ Steps (docs/SCENARIOS.md has every field):
 - ``revoke`` / ``reissue``: a participant's certificate (``/admin/v1/revoke``; the CA);
 - ``clock``: the landscape's shared simulated clock (``<data_dir>/run/clock.json``);
 - ``tamper``: change the next exchange of the online service with its SAK in transit;
-- ``expect_protocol`` / ``expect_dsc``: what a party logged, what the citizen sees in the DSC.
+- ``expect_protocol`` / ``expect_dsc``: what a party logged, what the citizen sees in the DSC;
+- ``eu_query`` / ``eu_order``: the EU border (:mod:`~noots.conformance.scenarios._eu`): a
+  member state's access point asks the IP (use case 3), an online service orders EU evidence
+  through it (use case 4).
 """
 
 from __future__ import annotations
@@ -56,6 +59,12 @@ from noots.conformance.report import EXIT_TOOL, Check, Report, Section, Status, 
 from noots.conformance.requests import RequestFactory
 from noots.conformance.scenarios import Scenario, Step, parse_duration
 from noots.conformance.scenarios._access import LandscapeAccess
+from noots.conformance.scenarios._eu import (
+    EuResult,
+    EuStepFailed,
+    order_eu_evidence,
+    query_the_ip,
+)
 from noots.conformance.scenarios._tamper import Tamper, TamperTransport
 from noots.envelope import check_binding, open_envelope
 from noots.errors import NootsError
@@ -116,8 +125,15 @@ class _Outcome:
     request: bytes = b""
     response: bytes = b""
     leaks: list[str] = field(default_factory=list)
+    #: eu_query: the rs:Exception's type; the EU steps' own findings and summary.
+    exception_type: str | None = None
+    problems: list[str] = field(default_factory=list)
+    summary: str = ""
+    forwarded: int | None = None
 
     def describe(self) -> str:
+        if self.summary:
+            return self.summary
         if self.outcome == "delivered":
             who = _(f" von {self.provider}", f" by {self.provider}") if self.provider else ""
             return _(
@@ -792,7 +808,7 @@ class ScenarioRunner:
     def _grade(
         self, step: Step, expect: Mapping[str, Any], outcome: _Outcome, consumer: str
     ) -> Check:
-        problems: list[str] = []
+        problems: list[str] = list(outcome.problems)
         wanted_outcome = expect.get("outcome")
         if wanted_outcome is None and "code" in expect:
             wanted_outcome = "refused"
@@ -833,6 +849,32 @@ class ScenarioRunner:
                         f"error {found}, expected {expect['error']}",
                     )
                 )
+        if "exception_type" in expect:
+            wanted_type = str(expect["exception_type"]).rpartition(":")[2]
+            if outcome.exception_type != wanted_type:
+                problems.append(
+                    _(
+                        f"rs:Exception {outcome.exception_type}, erwartet {wanted_type}",
+                        f"rs:Exception {outcome.exception_type}, expected {wanted_type}",
+                    )
+                )
+        if "forwarded" in expect and outcome.forwarded is None:
+            problems.append(
+                _(
+                    "ob weitergegeben wurde, misst nur ein eu_query-Schritt",
+                    "whether anything was passed on is measured by eu_query steps only",
+                )
+            )
+        elif "forwarded" in expect and bool(outcome.forwarded) != bool(expect["forwarded"]):
+            wanted = _("eine", "one") if expect["forwarded"] else _("keine", "none")
+            problems.append(
+                _(
+                    f"{outcome.forwarded} Übermittlung(en) im Protokoll des Registers, "
+                    f"erwartet {wanted}",
+                    f"{outcome.forwarded} transfer(s) in the register's protocol, expected "
+                    f"{wanted}",
+                )
+            )
         if "attempts" in expect and outcome.attempts != expect["attempts"]:
             problems.append(
                 _(
@@ -1102,6 +1144,77 @@ class ScenarioRunner:
                 f"in der Vorschau {received}; verwendet {accepted}",
                 f"previewed {received}; used {accepted}",
             ),
+        )
+
+    # -- the EU border (use cases 3 and 4) ------------------------------------------------------
+
+    async def _do_eu_query(
+        self, step: Step, state: _ScenarioState, http: httpx.AsyncClient
+    ) -> Check:
+        """A member state's access point asks the IP (use case 3)."""
+        ip = self.topology.intermediary_platform
+        if ip is None:
+            raise StepFailed("the landscape has no Intermediäre Plattform")
+        inbox = self.access.url(ip.participant_id) + "/ip/v1/as4"
+        try:
+            result = await query_the_ip(
+                http,
+                step.params,
+                topology=self.topology,
+                pki_dir=self.access.pki_dir,
+                clock=self.clock,
+                verifier=self.verifier,
+                inbox=inbox,
+                protocol_target=self.access.protocol_target,
+            )
+        except EuStepFailed as exc:
+            raise StepFailed(str(exc)) from None
+        state.last_request_id = None  # the 0301's id is the IP's, not known abroad
+        variant = str(step.params.get("variant", "valid"))
+        default: dict[str, Any] = {"outcome": "delivered"}
+        if variant not in ("valid",):
+            default = {"outcome": "refused", "no_personal_data": True}
+        return self._grade(step, dict(step.expect) or default, self._eu_outcome(result), "")
+
+    async def _do_eu_order(
+        self, step: Step, state: _ScenarioState, http: httpx.AsyncClient
+    ) -> Check:
+        """An online service orders EU evidence through the IP (use case 4)."""
+        params = step.params
+        consumer, evidence = str(params["as"]), str(params["evidence"])
+        try:
+            result = await order_eu_evidence(
+                params,
+                topology=self.topology,
+                pki_dir=self.access.pki_dir,
+                clock=self.clock,
+                transport=self.access.transport,
+                protocol_target=self.access.protocol_target(consumer),
+                back_url=self.access.url(consumer) + "/zurueck",
+                purpose=self._purpose(consumer, evidence, params.get("purpose")),
+            )
+        except EuStepFailed as exc:
+            raise StepFailed(str(exc)) from None
+        state.last_request_id = _norm_id(result.request_id) if result.request_id else None
+        return self._grade(
+            step, dict(step.expect) or {"outcome": "delivered"}, self._eu_outcome(result), consumer
+        )
+
+    @staticmethod
+    def _eu_outcome(result: EuResult) -> _Outcome:
+        return _Outcome(
+            result.outcome,
+            result.code,
+            error=result.error,
+            status=result.status,
+            request=result.request,
+            response=result.response,
+            leaks=result.leaks,
+            exception_type=result.exception_type,
+            problems=result.problems,
+            summary=result.summary,
+            forwarded=result.forwarded,
+            attempts=1,
         )
 
     # -- expectations on logs, the DSC and health ---------------------------------------------

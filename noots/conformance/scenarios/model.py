@@ -3,8 +3,9 @@
 A scenario is a YAML document with a ``name``, optional ``description``, ``conditions`` (the
 connection conditions it exercises) and ``tags``, and a list of ``steps``. Each step has
 exactly one action — ``fetch``, ``send``, ``fault``, ``revoke``, ``reissue``, ``clock``,
-``tamper``, ``expect_protocol``, ``expect_dsc``, ``health``, ``visit`` — an optional ``name``,
-and for ``fetch`` and ``send`` an ``expect`` block. docs/SCENARIOS.md describes every field; the
+``tamper``, ``expect_protocol``, ``expect_dsc``, ``health``, ``visit``, ``eu_query``,
+``eu_order`` — an optional ``name``, and for ``fetch``, ``send``, ``eu_query`` and
+``eu_order`` an ``expect`` block. docs/SCENARIOS.md describes every field; the
 JSON Schema is ``scenario.schema.json`` beside this module (``noots scenario schema`` prints
 it).
 
@@ -54,7 +55,11 @@ ACTIONS = (
     "expect_dsc",
     "health",
     "visit",
+    "eu_query",
+    "eu_order",
 )
+#: The actions whose step may carry an ``expect`` block.
+EXPECTING = ("fetch", "send", "eu_query", "eu_order")
 _SUBJECT_KEYS = ("identity", "idnr", "person", "company")
 _DURATION = re.compile(r"^(-?\d+(?:\.\d+)?)(ms|s|m|h|d)?$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
@@ -140,8 +145,11 @@ def _schema_problems(data: Any, root: yaml.Node) -> Iterator[tuple[str, str, int
                 message = f"a step needs exactly one action of {', '.join(ACTIONS)}" + (
                     f"; found {', '.join(keys)}" if keys else ""
                 )
-            elif "expect" in error.instance and keys[0] not in ("fetch", "send"):
-                message = f"'expect' belongs to fetch and send steps, not to {keys[0]}"
+            elif "expect" in error.instance and keys[0] not in EXPECTING:
+                message = (
+                    f"'expect' belongs to {', '.join(EXPECTING[:-1])} and {EXPECTING[-1]} "
+                    f"steps, not to {keys[0]}"
+                )
             else:
                 # The action itself is invalid: report its own, more precise errors instead.
                 message = ""

@@ -23,6 +23,7 @@ REPORT_COMMANDS = [
     ("conformance", "sak"),
     ("conformance", "consumer"),
     ("conformance", "attack"),
+    ("conformance", "eu"),
     ("scenario", "run"),
 ]
 

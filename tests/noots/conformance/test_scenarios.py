@@ -96,6 +96,30 @@ def test_every_shipped_suite_passes(scenario_landscape: Landscape, tmp_path: Pat
     assert faults["rates"] == {}
 
 
+def test_a_wrong_eu_expectation_fails_at_its_line(
+    scenario_landscape: Landscape, tmp_path: Path
+) -> None:
+    """eu_query steps are graded: a refusal expected to reach the register, and the wrong
+    exception type, fail (exit 2) naming what came back."""
+    path = tmp_path / "eu.yaml"
+    path.write_text(
+        "name: eu wrong\nsteps:\n"
+        "  - eu_query: {as: eu-gw-fr, evidence: Geburtsurkunde, identity: normal, "
+        "variant: tampered}\n"
+        "    expect: {outcome: refused, forwarded: true}\n"
+        "  - eu_query: {as: eu-gw-fr, evidence: Geburtsurkunde, identity: not_found}\n"
+        "    expect: {outcome: refused, exception_type: UnsupportedCapabilityExceptionType}\n",
+        encoding="utf-8",
+    )
+    result = run(scenario_landscape, str(path), "--json", str(tmp_path / "r.json"), "--lang", "en")
+    assert result.exit_code == 2, result.output
+    checks = json.loads((tmp_path / "r.json").read_text("utf-8"))["sections"][0]["checks"]
+    assert [c["status"] for c in checks] == ["fail", "fail"]
+    assert "0 transfer(s) in the register's protocol, expected one" in checks[0]["actual"]
+    assert "expected UnsupportedCapabilityExceptionType" in checks[1]["actual"]
+    assert "ObjectNotFoundExceptionType" in checks[1]["actual"]
+
+
 def _clock(landscape: Landscape) -> Clock:
     return NootsSettings(data_dir=landscape.data_dir).clock()
 

@@ -10,7 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from noots.conformance.catalogue import CONSUMER_CONDITIONS, PROVIDER_CONDITIONS, SAK_CONDITIONS
+from noots.conformance.catalogue import (
+    CONSUMER_CONDITIONS,
+    IP_CONDITIONS,
+    PROVIDER_CONDITIONS,
+    SAK_CONDITIONS,
+)
 from noots.conformance.scenarios import (
     find_scenario_files,
     load_scenarios,
@@ -80,7 +85,7 @@ def test_expect_only_on_fetch_and_send() -> None:
     text = GOOD.replace(
         "  - clock: {advance: 6m}", "  - clock: {advance: 6m}\n    expect: {outcome: delivered}"
     )
-    assert "'expect' belongs to fetch and send" in problems_of(text)[0][1]
+    assert "'expect' belongs to fetch, send, eu_query and eu_order" in problems_of(text)[0][1]
 
 
 def test_fetch_without_subject() -> None:
@@ -151,13 +156,21 @@ def test_a_wrong_value_is_reported_once_not_also_as_unexpected() -> None:
 
 def test_every_shipped_scenario_is_valid() -> None:
     """The suites under scenarios/ load, and together name every connection condition a
-    landscape can show: all but SAK-07 and SAK-08, which need a SAK played wrongly or TLS
-    (the SAK suite tests them)."""
+    landscape can show, the IP's included: all but SAK-07 and SAK-08, which need a SAK played
+    wrongly or TLS (the SAK suite tests them)."""
     scenarios = load_scenarios([PROJECT_ROOT / "scenarios"])
     ids = {s.id for s in scenarios}
-    assert {"bewohnerparkausweis", "elterngeld", "gewerbeanmeldung"} <= ids
+    assert {
+        "bewohnerparkausweis",
+        "elterngeld",
+        "gewerbeanmeldung",
+        "eu-geburtsurkunde-lyon",
+        "eu-hochschulabschluss",
+    } <= ids
     covered = {c for s in scenarios for c in s.conditions}
-    catalogue = {c.id for c in (*PROVIDER_CONDITIONS, *SAK_CONDITIONS, *CONSUMER_CONDITIONS)}
+    catalogue = {
+        c.id for c in (*PROVIDER_CONDITIONS, *SAK_CONDITIONS, *CONSUMER_CONDITIONS, *IP_CONDITIONS)
+    }
     assert covered == catalogue - {"SAK-07", "SAK-08"}
 
 
@@ -171,3 +184,21 @@ def test_durations(amount: int, unit: str) -> None:
     factor = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "": 1}[unit]
     assert parse_duration(f"{amount}{unit}") == timedelta(seconds=amount * factor)
     assert parse_duration(amount) == timedelta(seconds=amount)
+
+
+def test_eu_steps_take_expectations_and_their_variants() -> None:
+    """eu_query and eu_order carry an expect block; an unknown eu_query variant is refused at
+    its line."""
+    text = (
+        "name: eu\nsteps:\n"
+        "  - eu_query: {as: eu-gw-fr, evidence: Geburtsurkunde, variant: replay}\n"
+        "    expect: {outcome: refused, forwarded: false}\n"
+        "  - eu_order: {as: 991-00001ZAB-89, evidence: Hochschulabschluss-EU, decide: decline}\n"
+        "    expect: {outcome: refused, code: 'EDM:ERR:0004'}\n"
+    )
+    scenario = parse_scenario(text, source="eu.yaml")
+    assert [step.action for step in scenario.steps] == ["eu_query", "eu_order"]
+    assert scenario.steps[0].expect["forwarded"] is False
+    bad = text.replace("variant: replay", "variant: teleport")
+    [(location, _message, line)] = problems_of(bad)
+    assert (location, line) == ("steps[0].eu_query.variant", 3)

@@ -20,6 +20,10 @@ steps:
   - expect_dsc: {identity: normal, parties: [08118079-BPA-87, 991-01234ZFZR-41]}
   - health: {component: platform}
   - visit: {service: 08118079-BPA-87, decline: [Fahrzeughalterauskunft]}
+  - eu_query: {as: eu-gw-fr, evidence: Geburtsurkunde, identity: normal, preview: true}
+    expect: {outcome: delivered}
+  - eu_order: {as: 991-00001ZAB-89, evidence: Hochschulabschluss-EU}
+    expect: {outcome: delivered}
 """
 
 
@@ -44,6 +48,9 @@ def test_a_scenario_naming_only_what_exists_has_no_problems(topology: Topology) 
         (("991-01234ZFZR-41]", "991-NOPE]"), "steps[4].expect_dsc.parties[1]", 8),
         (("component: platform", "component: hub"), "steps[5].health.component", 9),
         (("[Fahrzeughalterauskunft]", "[Zulassung]"), "steps[6].visit.decline[0]", 10),
+        (("as: eu-gw-fr", "as: eu-gw-xx"), "steps[7].eu_query.as", 11),
+        (("evidence: Geburtsurkunde", "evidence: Acte"), "steps[7].eu_query.evidence", 11),
+        (("as: 991-00001ZAB-89", "as: 991-NOPE"), "steps[8].eu_order.as", 13),
     ],
 )
 def test_an_unknown_name_is_a_problem_at_its_line(
