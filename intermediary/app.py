@@ -37,7 +37,7 @@ from noots.clock import Clock
 from noots.envelope import ReplayGuard
 from noots.health import CertificateProblem, certificate_problems
 from noots.participant import load_credential, load_participant, load_validator
-from noots.pki import CertificateAuthority, load_certificate
+from noots.pki import CertificateAuthority, PublishedPki, load_certificate
 from noots.settings import load_settings
 from noots.signing import XmlVerifier
 from noots.state import ReplayJournal, StateFile
@@ -144,7 +144,13 @@ def _start(
     if "pki" in selected:
         from intermediary.pki import IdentityRegistry
 
-        authority = CertificateAuthority.open(pki_dir, clock=clock)
+        # The CA's key is here under `noots up`; in containers the CA is operated apart and
+        # the platform serves what it published (noots.provision), never opening a CA key.
+        authority: CertificateAuthority | PublishedPki
+        if (pki_dir / "ca" / "root-key.pem").exists():
+            authority = CertificateAuthority.open(pki_dir, clock=clock)
+        else:
+            authority = PublishedPki.open(pki_dir)
         app.state.registry = IdentityRegistry(topology, authority)
     if "iam" in selected:
         from intermediary.iam import REPLAY_WINDOW, IamService

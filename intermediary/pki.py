@@ -11,8 +11,11 @@
   process of the landscape reads that file through a ``FileCrlSource``, so the SAKs, the VS,
   the IAM and the registers refuse the participant from their next check on.
 
-The platform operates the CA (it holds the root key under ``<data_dir>/pki/ca``); no other
-component opens it.
+Where the root key is at hand (``noots up``: ``<data_dir>/pki/ca``), the platform operates the
+CA; no other component opens it. Where it is not (containers, Kubernetes: the CA is operated
+apart, by the one-shot ``noots provision``), the platform serves what the CA published
+(:class:`~noots.pki.PublishedPki`) and a revocation through the admin API is refused with
+409 naming the command that revokes (``noots provision --revoke``).
 """
 
 from __future__ import annotations
@@ -28,21 +31,29 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from intermediary._context import Context
-from noots.pki import CertificateAuthority, CertificateRecord, UnknownParticipant
+from noots.pki import CertificateAuthority, CertificateRecord, PublishedPki, UnknownParticipant
 from noots.topology import Participant as TopologyParticipant
 from noots.topology import Topology
 
-__all__ = ["IdentityRegistry", "admin_router", "require_admin", "router"]
+__all__ = ["CaOperatedApart", "IdentityRegistry", "admin_router", "require_admin", "router"]
+
+#: What the admin API answers when the CA is operated apart (docs/DEPLOYMENT.md).
+REVOKE_APART = (
+    "this platform serves the PKI the certificate authority published and holds no CA key; "
+    "the CA's operator revokes: `noots provision --revoke PARTICIPANT` (compose: "
+    "`docker compose run --rm bootstrap noots provision … --revoke PARTICIPANT`)"
+)
 
 PEM_MEDIA_TYPE = "application/x-pem-file"
 
 
 @dataclass(frozen=True)
 class IdentityRegistry:
-    """The participant registry: the topology's participants joined with the CA's records."""
+    """The participant registry: the topology's participants joined with the CA's records
+    (the CA itself, or what it published where it is operated apart)."""
 
     topology: Topology
-    authority: CertificateAuthority
+    authority: CertificateAuthority | PublishedPki
 
     def _records(self) -> dict[str, list[CertificateRecord]]:
         by_participant: dict[str, list[CertificateRecord]] = {}
@@ -97,20 +108,27 @@ class IdentityRegistry:
                     self.topology.base_url(participant_id, tls=tls),
                 )
                 try:
-                    credential_cert = self.authority.credential(participant_id).certificate
+                    certificate = self.authority.certificate(participant_id)
                 except UnknownParticipant:
                     entry["certificatePem"] = None
                 else:
-                    entry["certificatePem"] = credential_cert.public_bytes(
+                    entry["certificatePem"] = certificate.public_bytes(
                         serialization.Encoding.PEM
                     ).decode("ascii")
                 return entry
         raise UnknownParticipant(participant_id)
 
     def revoke(self, participant_id: str) -> None:
+        """Revoke through the CA; :class:`CaOperatedApart` where this process does not hold it."""
         if participant_id not in {p.participant_id for p in self.topology.participants()}:
             raise UnknownParticipant(participant_id)
+        if not isinstance(self.authority, CertificateAuthority):
+            raise CaOperatedApart(participant_id)
         self.authority.revoke(participant_id)
+
+
+class CaOperatedApart(Exception):
+    """The platform serves the published PKI; the CA's operator revokes, not this process."""
 
 
 def get_registry(request: Request) -> IdentityRegistry:
@@ -189,4 +207,6 @@ async def revoke(body: RevokeRequest, registry: Registry) -> JSONResponse:
             {"detail": f"no participant {body.participant_id!r} in this landscape"},
             status_code=404,
         )
+    except CaOperatedApart:
+        return JSONResponse({"detail": REVOKE_APART}, status_code=409)
     return JSONResponse({"revoked": body.participant_id, "crl": "/pki/v1/crl"})

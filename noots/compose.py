@@ -6,11 +6,12 @@ an operator would:
 
 - **TLS on** (mutual TLS on every hop); the certificates name the services' DNS names;
 - a one-shot ``bootstrap`` service (``noots provision``, :mod:`noots.provision`) is the only
-  container that opens the certificate authority's volume ``ca``, besides the workload that
-  operates the CA at run time (:data:`noots.deployment.KIND_RULES`); it gives each workload a
-  volume ``keys-<workload>`` with only its own participants' keys (mounted read-only), the
-  trust anchor and CRL in ``trust`` (read-only for all), and a state volume ``data-<workload>``
-  (with the synthetic population where the kind answers from it);
+  container that opens the certificate authority's volume ``ca`` (it also revokes:
+  ``--revoke``); it gives each workload a volume ``keys-<workload>`` with only its own
+  participants' keys (mounted read-only), what the CA publishes in ``trust`` (trust anchor,
+  CRL, the register of issued certificates; read-only for all: the platform's IAM/PKI serves
+  it, :class:`noots.pki.PublishedPki`), and a state volume ``data-<workload>`` (with the
+  synthetic population where the kind answers from it);
 - the protocol logs of every party go to PostgreSQL (``NOOTS_DATABASE_URL``), whose files live
   in the ``postgres`` volume;
 - health checks (``python -m noots.healthcheck``, presenting the container's own certificate),
@@ -32,7 +33,6 @@ from pathlib import PurePosixPath
 
 from noots import __version__
 from noots.deployment import (
-    CA_MOUNT,
     DATA_DIR,
     KEYS_MOUNT,
     TOPOLOGY_PATH,
@@ -82,14 +82,14 @@ def _list(values: list[str]) -> str:
 
 
 def service_volumes(workload: Workload, topology_file: str) -> list[str]:
-    """What one workload's container mounts: its state, its own keys (read-only), the trust
-    anchor and CRL (read-only) or, operating the CA, the CA's volume, and the topology."""
-    volumes = [f"data-{workload.name}:{DATA_DIR}"]
-    if workload.operates_ca:
-        volumes.append(f"ca:{CA_MOUNT}")
-    else:
-        volumes.append(f"trust:{TRUST_MOUNT}:ro")
-    volumes.append(f"keys-{workload.name}:{KEYS_MOUNT}:ro")
+    """What one workload's container mounts: its state, its own keys (read-only), what the CA
+    published (trust anchor, CRL, the register of certificates; read-only) and the topology.
+    No workload mounts the CA's volume: only the one-shot bootstrap opens it."""
+    volumes = [
+        f"data-{workload.name}:{DATA_DIR}",
+        f"trust:{TRUST_MOUNT}:ro",
+        f"keys-{workload.name}:{KEYS_MOUNT}:ro",
+    ]
     volumes.append(f"{topology_file}:{TOPOLOGY_PATH}:ro")
     return volumes
 

@@ -24,7 +24,6 @@ from noots.errors import ConfigurationError
 from noots.topology import Topology
 
 __all__ = [
-    "CA_MOUNT",
     "CENTRAL",
     "DATA_DIR",
     "DEFAULT_NAMESPACE",
@@ -54,12 +53,12 @@ RESERVED_NAMES = frozenset({"postgres", "bootstrap", "e2e"})
 DATA_DIR = "/data"
 #: ... the topology file, the same the host's ``noots up`` reads (mounted read-only) ...
 TOPOLOGY_PATH = "/etc/noots/landscape.yaml"
-#: ... the trust anchor and the CRL (read-only, shared by all) ...
+#: ... what the CA publishes: trust anchor, CRL, the register of issued certificates
+#: (read-only, shared by all; noots.pki.PublishedPki) ...
 TRUST_MOUNT = f"{DATA_DIR}/pki/ca"
-#: ... the workload's own participants' certificates and keys (read-only, its own) ...
+#: ... and the workload's own participants' certificates and keys (read-only, its own). No
+#: workload mounts the CA: only the one-shot ``noots provision`` opens it.
 KEYS_MOUNT = f"{DATA_DIR}/pki/participants"
-#: ... and, only where a workload operates the CA, the CA directory itself.
-CA_MOUNT = f"{DATA_DIR}/pki"
 
 ParticipantsRule = Callable[[Component, Topology], tuple[str, ...]]
 OrganisationRule = Callable[[Component, Topology], str]
@@ -119,10 +118,6 @@ class KindRules:
     participants: ParticipantsRule = own_participant
     #: Answers from the synthetic population (registers, the IDA, the platform's eID).
     population: bool = False
-    #: Opens the certificate authority at run time (signs CRLs, revokes): today the platform's
-    #: IAM/PKI does (intermediary.app, ``CertificateAuthority.open``), so it mounts the CA's
-    #: volume. Every other workload sees neither the CA's key nor its index.
-    operates_ca: bool = False
     #: Who operates the workload: ``central`` (the NOOTS operator) or a participant's
     #: organisation, which deploys it apart from the central components.
     organisation: OrganisationRule = own_organisation
@@ -134,7 +129,6 @@ KIND_RULES: dict[str, KindRules] = {
     "platform": KindRules(
         participants=platform_participants,
         population=True,
-        operates_ca=True,
         organisation=central,
     ),
     "ida": KindRules(population=True, organisation=central),
@@ -169,7 +163,6 @@ class Workload:
     component: Component
     participants: tuple[str, ...]
     population: bool
-    operates_ca: bool
     organisation: str
 
     @property
@@ -239,7 +232,6 @@ def workloads(topology: Topology) -> list[Workload]:
                 component=component,
                 participants=participants,
                 population=rules.population,
-                operates_ca=rules.operates_ca,
                 organisation=rules.organisation(component, topology),
             )
         )

@@ -14,8 +14,9 @@ pilot in which several organisations take part:
 Each workload is one Deployment and one Service named like its compose service, so the
 certificates' names (:func:`noots.deployment.dns_names`) hold in the cluster too. Its state is
 a PersistentVolumeClaim, its keys a Secret mounted read-only (only its own participants'),
-the trust anchor and CRL a ConfigMap. With ``--pki`` the Secrets and the trust ConfigMap are
-filled from a CA kept *outside* the cluster (:func:`noots.provision.provision`): no workload
+what the CA published (trust anchor, CRL, the register of issued certificates and each
+participant's certificate, which the platform's IAM/PKI serves) a ConfigMap. With ``--pki``
+the Secrets and the trust ConfigMap are filled from a CA kept *outside* the cluster (:func:`noots.provision.provision`): no workload
 and no manifest ever carries the CA's key. Workloads that answer from the synthetic population
 seed it in an init container, deterministically (same seed, same people everywhere).
 """
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -42,6 +44,7 @@ from noots.deployment import (
     environment,
     workloads,
 )
+from noots.pki import PublishedPki
 from noots.provision import CONTAINER_USER, VolumeLayout, provision
 from noots.topology import Topology
 
@@ -77,11 +80,32 @@ class Pki:
                 data[f"{participant}.{name}"] = (directory / participant / name).read_bytes()
         return data
 
-    def trust(self) -> dict[str, str]:
-        return {
-            name: (self.layout.trust / name).read_text(encoding="ascii")
-            for name in ("root-cert.pem", "crl.pem")
+    def trust(self, participants: Iterable[str]) -> dict[str, str]:
+        """What the CA published, as ConfigMap keys (no "/" allowed there: the certificates
+        are ``cert.<participant>.pem``, mounted as ``certificates/<participant>.pem``)."""
+        data = {
+            name: (self.layout.trust / name).read_text(encoding="ascii") for name in TRUST_FILES
         }
+        for participant in participants:
+            path = self.layout.trust / PublishedPki.CERTIFICATES / f"{participant}.pem"
+            data[_trust_key(participant)] = path.read_text(encoding="ascii")
+        return data
+
+
+#: What every workload reads from the trust ConfigMap besides the published certificates.
+TRUST_FILES = ("root-cert.pem", "crl.pem", "index.json")
+
+
+def _trust_key(participant: str) -> str:
+    return f"cert.{participant}.pem"
+
+
+def trust_items(participants: Iterable[str]) -> list[dict[str, str]]:
+    """The trust volume's files: the anchor, the CRL, the register of issued certificates and
+    each participant's published certificate (the platform's IAM/PKI serves them)."""
+    return [{"key": name, "path": name} for name in TRUST_FILES] + [
+        {"key": _trust_key(p), "path": f"{PublishedPki.CERTIFICATES}/{p}.pem"} for p in participants
+    ]
 
 
 def _meta(name: str, namespace: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
@@ -147,6 +171,8 @@ class Manifests:
         self.database_password = database_password
         self.workloads = workloads(topology)
         self.names = {w.component.name: w.name for w in self.workloads}
+        #: Whose certificates the trust ConfigMap carries: every participant a workload acts as.
+        self.published_participants = sorted({p for w in self.workloads for p in w.participants})
 
     # -- shared objects
 
@@ -165,7 +191,7 @@ class Manifests:
             "apiVersion": "v1",
             "kind": "ConfigMap",
             "metadata": _meta(TRUST_CONFIGMAP, self.namespace),
-            "data": self.pki.trust(),
+            "data": self.pki.trust(self.published_participants),
         }
 
     def database_secret(self) -> dict[str, Any] | None:
@@ -348,7 +374,13 @@ class Manifests:
                         "defaultMode": 0o440,
                     },
                 },
-                {"name": "trust", "configMap": {"name": TRUST_CONFIGMAP}},
+                {
+                    "name": "trust",
+                    "configMap": {
+                        "name": TRUST_CONFIGMAP,
+                        "items": trust_items(self.published_participants),
+                    },
+                },
                 {"name": "topology", "configMap": {"name": TOPOLOGY_CONFIGMAP}},
                 {"name": "tmp", "emptyDir": {}},
             ],
@@ -393,10 +425,6 @@ class Manifests:
 
     def annotations(self, workload: Workload) -> dict[str, str]:
         notes = {"noots.io/component": workload.component.name}
-        if workload.operates_ca:
-            # The cluster never holds the CA's key (it stays with `noots k8s --pki`), but this
-            # kind opens the CA at start today (docs/DEPLOYMENT.md, "Kubernetes").
-            notes["noots.io/needs"] = "a platform that publishes the PKI without the CA key"
         return notes
 
     def service(self, workload: Workload) -> dict[str, Any]:

@@ -62,6 +62,7 @@ __all__ = [
     "KeyType",
     "PrivateKey",
     "PublicKey",
+    "PublishedPki",
     "Role",
     "StaticCrlSource",
     "UnknownParticipant",
@@ -901,6 +902,63 @@ class CertificateAuthority:
 
     def _write_index(self, index: dict[str, Any]) -> None:
         _write_atomic(self.index_path, json.dumps(index, indent=2).encode("utf-8") + b"\n")
+
+
+class PublishedPki:
+    """What the certificate authority publishes, read without its key: the trust anchor, the
+    CRL, the register of issued certificates (``index.json``) and each participant's current
+    certificate (``certificates/<id>.pem``), all below ``<directory>/ca``.
+
+    The platform's IAM/PKI serves from this where the CA is operated apart from every running
+    component (containers: the one-shot ``noots provision`` publishes these files into the
+    shared ``trust`` volume and is the only container that opens the CA). The CRL is served as
+    published: only the CA's operator signs a new one (``noots provision`` does when it is due
+    within a week, and on ``--revoke``); a CRL past its next update fails closed in every
+    validator, as it should.
+    """
+
+    #: Below the CA directory: the participants' current certificates, published.
+    CERTIFICATES = "certificates"
+
+    def __init__(self, directory: Path, *, root_certificate: x509.Certificate) -> None:
+        self.directory = directory
+        self._root_certificate = root_certificate
+
+    @classmethod
+    def open(cls, directory: str | os.PathLike[str]) -> PublishedPki:
+        path = Path(directory)
+        cert_path = path / "ca" / "root-cert.pem"
+        if not cert_path.exists():
+            raise FileNotFoundError(f"{path} holds no published trust anchor")
+        return cls(path, root_certificate=load_certificate(cert_path.read_bytes()))
+
+    @property
+    def ca_dir(self) -> Path:
+        return self.directory / "ca"
+
+    @property
+    def trust_anchor(self) -> x509.Certificate:
+        return self._root_certificate
+
+    def crl(self) -> x509.CertificateRevocationList:
+        """The CRL as the CA's operator published it."""
+        return load_crl((self.ca_dir / "crl.pem").read_bytes())
+
+    def records(self) -> list[CertificateRecord]:
+        """Every certificate the CA has issued, oldest first (empty before the first)."""
+        try:
+            index = json.loads((self.ca_dir / "index.json").read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return []
+        return [CertificateRecord.from_json(item) for item in index["certificates"]]
+
+    def certificate(self, participant_id: str) -> x509.Certificate:
+        """The participant's current certificate as published."""
+        name = _check_participant_id(participant_id)
+        try:
+            return load_certificate((self.ca_dir / self.CERTIFICATES / f"{name}.pem").read_bytes())
+        except FileNotFoundError:
+            raise UnknownParticipant(participant_id) from None
 
 
 # --------------------------------------------------------------------------------------------

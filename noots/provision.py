@@ -12,6 +12,8 @@ that runs:
   gets what it needs and nothing else::
 
       trust/root-cert.pem, trust/crl.pem        the trust anchor and the CRL (every workload)
+      trust/index.json, trust/certificates/     what the CA issued, public: the platform's
+                                                IAM/PKI serves it (noots.pki.PublishedPki)
       keys/<workload>/<participant>/cert.pem    the certificates and private keys of the
       keys/<workload>/<participant>/key.pem     participants the workload acts as
       data/<workload>/population.db             the synthetic population (where its kind
@@ -41,7 +43,14 @@ from cryptography.hazmat.primitives import serialization
 from noots.clock import Clock, SystemClock
 from noots.deployment import DEFAULT_NAMESPACE, Workload, dns_names, workloads
 from noots.errors import ConfigurationError
-from noots.pki import CertificateAuthority, PrivateKey, Role, generate_private_key
+from noots.pki import (
+    CertificateAuthority,
+    PrivateKey,
+    PublishedPki,
+    Role,
+    UnknownParticipant,
+    generate_private_key,
+)
 from noots.topology import Topology
 
 __all__ = [
@@ -260,6 +269,19 @@ class _Provisioner:
         layout = self.layout
         _write(layout.trust / "root-cert.pem", self.authority.root_cert_path.read_bytes(), 0o444)
         _write(layout.trust / "crl.pem", crl.public_bytes(serialization.Encoding.PEM), 0o444)
+        # What the platform's IAM/PKI serves without the CA (noots.pki.PublishedPki): the
+        # register of issued certificates and each participant's current certificate.
+        _write(layout.trust / "index.json", self.authority.index_path.read_bytes(), 0o444)
+        published = layout.trust / PublishedPki.CERTIFICATES
+        published.mkdir(parents=True, exist_ok=True)
+        for participant_id in self.authority.participants():
+            with contextlib.suppress(UnknownParticipant):
+                certificate = self.authority.certificate(participant_id)
+                _write(
+                    published / f"{participant_id}.pem",
+                    certificate.public_bytes(serialization.Encoding.PEM),
+                    0o444,
+                )
 
 
 def _is_default(name: str) -> bool:
@@ -318,9 +340,13 @@ def provision(
     owner: tuple[int, int] | None = None,
     namespace: str = DEFAULT_NAMESPACE,
     clock: Clock | None = None,
+    revoke: Iterable[str] = (),
 ) -> ProvisionReport:
     """Open (or create) the CA in ``ca_dir`` and give every workload its files below
     ``volumes`` (:class:`VolumeLayout`); see the module docstring.
+
+    ``revoke`` (participant ids): revoked first, as the CA's operator does; they are then
+    left revoked (never issued anew here) and the CRL published says so.
 
     ``owner`` (uid, gid): who owns each workload's keys and data and, where a workload
     operates the CA, the CA directory (the one-shot runs as root; the workloads do not).
@@ -329,6 +355,10 @@ def provision(
     layout = VolumeLayout(Path(volumes))
     report = ProvisionReport()
     authority = CertificateAuthority.open_or_create(Path(ca_dir), clock=clock or SystemClock())
+    for participant_id in revoke:
+        if participant_id not in {p.participant_id for p in topology.participants()}:
+            raise ConfigurationError(f"cannot revoke {participant_id!r}: not in the topology")
+        authority.revoke(participant_id)
     provisioner = _Provisioner(authority, layout, topology, namespace=namespace, report=report)
     provisioner.run()
     provisioner.trust()
@@ -348,6 +378,4 @@ def provision(
         for workload in all_workloads:
             _chown_tree(layout.keys(workload.name), owner)
             _chown_tree(layout.data(workload.name), owner)
-        if any(w.operates_ca for w in all_workloads):
-            _chown_tree(Path(ca_dir), owner)
     return report

@@ -111,9 +111,19 @@ def provision(
     population: Annotated[
         bool, typer.Option("--population/--no-population", help="Copy the population.")
     ] = True,
+    revoke: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--revoke",
+            metavar="PARTICIPANT",
+            help="Revoke this participant's certificates first (repeatable); the CRL every "
+            "container reads says so at once.",
+        ),
+    ] = None,
 ) -> None:
     """Give each container of a deployment its own keys, the trust anchor, the CRL and the
-    population from the CA (what the one-shot bootstrap service of docker-compose.yml runs)."""
+    population from the CA (what the one-shot bootstrap service of docker-compose.yml runs).
+    The only command that opens the CA of a container deployment: it also revokes."""
     from noots.errors import NootsError
     from noots.provision import provision as run_provision
     from noots.settings import load_settings
@@ -133,12 +143,15 @@ def provision(
             seed=seed,
             owner=owner_ids,
             population=population,
+            revoke=revoke or (),
         )
     except NootsError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from None
     typer.echo(
-        f"provisioned {volumes}: {len(report.issued)} certificates issued, "
+        f"provisioned {volumes}: "
+        + (f"revoked {', '.join(revoke)}, " if revoke else "")
+        + f"{len(report.issued)} certificates issued, "
         f"{len(set(report.reused))} reused"
         + (", population seeded" if report.population_seeded else "")
         + (

@@ -57,7 +57,6 @@ from noots.containers import (
     podman_global_options,
 )
 from noots.deployment import (
-    CA_MOUNT,
     DATA_DIR,
     KEYS_MOUNT,
     TOPOLOGY_PATH,
@@ -513,10 +512,7 @@ class Run:
                 DATA_DIR: (engine.volume_name(f"data-{workload.name}"), False),
                 KEYS_MOUNT: (engine.volume_name(f"keys-{workload.name}"), True),
             }
-            if workload.operates_ca:
-                expected[CA_MOUNT] = (engine.volume_name("ca"), False)
-            else:
-                expected[TRUST_MOUNT] = (engine.volume_name("trust"), True)
+            expected[TRUST_MOUNT] = (engine.volume_name("trust"), True)
             mounts = engine.mounts(workload.name)
             seen = {m.target: (m.volume, m.read_only) for m in mounts if m.kind == "volume"}
             binds = {m.target: m.read_only for m in mounts if m.kind == "bind"}
@@ -536,8 +532,6 @@ class Run:
             seen_files = json.loads(probe.stdout.strip().splitlines()[-1])
             keys = set(seen_files["private_keys"])
             own = {f"{KEYS_MOUNT}/{p}/key.pem" for p in workload.participants}
-            if workload.operates_ca:
-                own.add(f"{CA_MOUNT}/ca/root-key.pem")
             if keys != own:
                 problems.append(
                     f"{workload.name} can read the private keys {sorted(keys)}, expected "
@@ -545,10 +539,9 @@ class Run:
                 )
             if seen_files["sqlite_logs"]:
                 problems.append(f"{workload.name} keeps SQLite protocol logs: {seen_files}")
-            ca_key = "the CA's key (as the CA's operator)" if workload.operates_ca else "no CA key"
             self.say(
                 f"  {workload.name}: mounts only its own volumes, reads {len(keys)} private "
-                f"key(s): its own participants' ({', '.join(workload.participants)}), {ca_key}"
+                f"key(s): its own participants' ({', '.join(workload.participants)}), no CA key"
             )
         if problems:
             raise StepFailed("key isolation:\n  " + "\n  ".join(problems))

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 from cryptography import x509
 
 from intermediary.app import create_app
 from noots.pki import load_certificate, load_crl, participant_id_of
+from noots.provision import VolumeLayout, provision
 from noots.testing.asgi import running
 from tests.intermediary.support import CONSUMER, Landscape
 
@@ -115,3 +119,59 @@ async def test_health_reports_the_mounted_components(landscape: Landscape) -> No
     assert healthy.json()["components"] == ["pki", "rdn"]
     assert degraded.status_code == 503
     assert "CRL" in degraded.json()["problems"][0]
+
+
+def _container_data_dir(landscape: Landscape, target: Path) -> Path:
+    """A data dir as the platform's container sees it: what `noots provision` published
+    (trust volume) and the platform workload's own keys, no CA key anywhere."""
+    provision(target / "ca", target / "volumes", landscape.topology, people=0)
+    layout = VolumeLayout(target / "volumes")
+    data_dir = target / "data"
+    shutil.copytree(layout.trust, data_dir / "pki" / "ca")
+    shutil.copytree(layout.keys("platform"), data_dir / "pki" / "participants")
+    assert not list(data_dir.rglob("root-key.pem"))
+    return data_dir
+
+
+async def test_without_the_ca_key_the_published_pki_is_served(
+    landscape: Landscape, tmp_path: Path
+) -> None:
+    """In a container (no CA key) the platform serves the published trust anchor, CRL and
+    registry with each participant's current certificate."""
+    data_dir = _container_data_dir(landscape, tmp_path / "container")
+    app = create_app(
+        landscape.settings(data_dir=data_dir),
+        components=("pki",),
+        clock=landscape.clock,
+        topology=landscape.topology,
+    )
+    async with running(app) as client:
+        crl = await client.get("/pki/v1/crl")
+        one = (await client.get(f"/pki/v1/participants/{CONSUMER}")).json()
+    published = (data_dir / "pki" / "ca" / "crl.pem").read_bytes()
+    assert crl.content == published
+    assert one["status"] == "active"
+    certificate = x509.load_pem_x509_certificate(one["certificatePem"].encode())
+    assert participant_id_of(certificate) == CONSUMER
+
+
+async def test_without_the_ca_key_revoke_names_the_operators_command(
+    landscape: Landscape, tmp_path: Path
+) -> None:
+    """The admin API cannot revoke without the CA: 409 naming `noots provision --revoke`,
+    and the published CRL is unchanged."""
+    data_dir = _container_data_dir(landscape, tmp_path / "container")
+    app = create_app(
+        landscape.settings(data_dir=data_dir),
+        components=("pki",),
+        clock=landscape.clock,
+        topology=landscape.topology,
+    )
+    before = (data_dir / "pki" / "ca" / "crl.pem").read_bytes()
+    async with running(app) as client:
+        answer = await client.post(
+            "/admin/v1/revoke", json={"participantId": CONSUMER}, headers=ADMIN
+        )
+    assert answer.status_code == 409
+    assert "noots provision --revoke" in answer.json()["detail"]
+    assert (data_dir / "pki" / "ca" / "crl.pem").read_bytes() == before

@@ -23,7 +23,6 @@ from noots.components import Component
 from noots.compose import BASE_IMAGE, IMAGE, POSTGRES_IMAGE, render_compose, service_name
 from noots.containers import load_compose
 from noots.deployment import (
-    CA_MOUNT,
     DATA_DIR,
     KEYS_MOUNT,
     TOPOLOGY_PATH,
@@ -160,31 +159,29 @@ def test_environment(compose: dict[str, Any]) -> None:
 
 
 def test_each_container_mounts_only_its_own_keys(compose: dict[str, Any]) -> None:
-    """A workload mounts its own state volume, its own keys read-only, the trust anchor and
-    CRL read-only and the topology read-only: nothing else. Only the workload whose kind
-    operates the CA mounts the CA's volume (instead of the trust volume)."""
+    """A workload mounts its own state volume, its own keys read-only, what the CA published
+    read-only and the topology read-only: nothing else (the platform too)."""
     for workload in WORKLOADS:
         volumes = compose["services"][workload.name]["volumes"]
-        trust = f"ca:{CA_MOUNT}" if workload.operates_ca else f"trust:{TRUST_MOUNT}:ro"
         assert sorted(volumes) == sorted(
             [
                 f"data-{workload.name}:{DATA_DIR}",
                 f"keys-{workload.name}:{KEYS_MOUNT}:ro",
-                trust,
+                f"trust:{TRUST_MOUNT}:ro",
                 f"./landscape.yaml:{TOPOLOGY_PATH}:ro",
             ]
         ), workload.name
 
 
-def test_the_ca_volume_is_the_one_shots_and_the_ca_operators(compose: dict[str, Any]) -> None:
-    """Besides the one-shot bootstrap, only workloads of a kind that operates the CA mount
-    the `ca` volume; no key or state volume is shared between two services."""
+def test_the_ca_volume_is_the_one_shots_alone(compose: dict[str, Any]) -> None:
+    """Only the one-shot bootstrap mounts the `ca` volume; no key or state volume is shared
+    between two services."""
     mounting_ca = {
         name
         for name, spec in compose["services"].items()
         if any(v.split(":")[0] == "ca" for v in spec.get("volumes", []))
     }
-    assert mounting_ca == {"bootstrap"} | {w.name for w in WORKLOADS if w.operates_ca}
+    assert mounting_ca == {"bootstrap"}
     owners: dict[str, str] = {}
     for name, spec in _noots_services(compose).items():
         for volume in spec["volumes"]:

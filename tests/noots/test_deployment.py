@@ -64,11 +64,6 @@ def test_who_answers_from_the_population() -> None:
     assert needing == {"register", "ida", "platform"}
 
 
-def test_only_the_platform_operates_the_ca() -> None:
-    """The one run-time CA operator is the platform's IAM/PKI."""
-    assert [w.kind for w in workloads(TOPOLOGY) if w.operates_ca] == ["platform"]
-
-
 def test_central_components_apart_from_the_participants() -> None:
     """Platform, IDA, dashboard and the Intermediäre Plattform (with its SAK) are central;
     each register and online service belongs to its own participant's organisation, and so
@@ -86,7 +81,7 @@ def test_central_components_apart_from_the_participants() -> None:
 
 def test_a_new_kind_gets_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     """A component of a kind the table does not know (say, a monitoring probe) is a workload
-    with its own key only, no population, no CA, in its own organisation: no special-casing
+    with its own key only, no population, in its own organisation: no special-casing
     needed."""
     extra = Component(
         "08118079-MELD-12-PROBE", "probe", "08118079-MELD-12-PROBE", "Probe", "h", 8500
@@ -102,7 +97,6 @@ def test_a_new_kind_gets_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     assert probe.name == "08118079-meld-12-probe"
     assert probe.participants == ("08118079-MELD-12-PROBE",)
     assert probe.population is DEFAULT_RULES.population is False
-    assert probe.operates_ca is False
     assert probe.organisation == "08118079-MELD-12-PROBE"
 
 

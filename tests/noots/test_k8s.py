@@ -148,8 +148,8 @@ def test_each_secret_holds_only_its_workloads_keys(
 
 
 def test_no_manifest_carries_the_ca_key(files: dict[str, list[dict[str, Any]]], pki: Path) -> None:
-    """The CA's root key (and its index) stay with `noots k8s --pki-dir`: no document contains
-    them, encoded or not, and no workload mounts anything but its own Secret."""
+    """The CA's root key stays with `noots k8s --pki-dir`: no document contains it, encoded
+    or not, and no workload mounts anything but its own Secret."""
     root_key = (pki / "ca" / "ca" / "root-key.pem").read_bytes()
     encoded = base64.b64encode(root_key).decode("ascii")
     body = root_key.decode("ascii").split("-----")[2].strip().splitlines()[1]
@@ -158,7 +158,6 @@ def test_no_manifest_carries_the_ca_key(files: dict[str, list[dict[str, Any]]], 
         assert encoded not in text, path
         assert body not in text, path
         assert "root-key" not in text, path
-        assert "index.json" not in text, path
     for name, deployment in _of_kind(files, "Deployment").items():
         secret_volumes = [
             v["secret"]["secretName"]
@@ -171,10 +170,30 @@ def test_no_manifest_carries_the_ca_key(files: dict[str, list[dict[str, Any]]], 
 def test_trust_configmap_is_the_cas_anchor_and_crl(
     files: dict[str, list[dict[str, Any]]], pki: Path
 ) -> None:
-    """noots-trust holds the root certificate and the CRL the CA published."""
+    """noots-trust holds what the CA published: root certificate, CRL, the register of issued
+    certificates and the platform's current certificate (as the platform's IAM/PKI serves)."""
     trust = _of_kind(files, "ConfigMap")["noots-trust"]["data"]
     assert trust["root-cert.pem"] == (pki / "ca" / "ca" / "root-cert.pem").read_text()
     assert trust["crl.pem"] == (pki / "ca" / "ca" / "crl.pem").read_text()
+    assert trust["index.json"] == (pki / "ca" / "ca" / "index.json").read_text()
+    platform = (pki / "ca" / "participants" / "noots-platform" / "cert.pem").read_text()
+    assert trust["cert.noots-platform.pem"] == platform
+
+
+def test_the_trust_volume_mounts_every_published_file(
+    files: dict[str, list[dict[str, Any]]],
+) -> None:
+    """Every key the trust volume names is in the ConfigMap (a missing one stops the pod)."""
+    trust = _of_kind(files, "ConfigMap")["noots-trust"]["data"]
+    mounting = set()
+    for name, deployment in _of_kind(files, "Deployment").items():
+        volumes = deployment["spec"]["template"]["spec"]["volumes"]
+        for volume in [v for v in volumes if v["name"] == "trust"]:
+            mounting.add(name)
+            items = volume["configMap"]["items"]
+            assert {item["key"] for item in items} <= set(trust)
+            assert {"certificates/noots-platform.pem", "crl.pem"} <= {i["path"] for i in items}
+    assert "platform" in mounting
 
 
 def test_certificates_name_the_services_in_the_namespace(pki: Path) -> None:

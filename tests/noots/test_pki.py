@@ -32,6 +32,7 @@ from noots.pki import (
     CertificateValidator,
     FileCrlSource,
     KeyType,
+    PublishedPki,
     Role,
     StaticCrlSource,
     UnknownParticipant,
@@ -591,3 +592,46 @@ def test_oversized_request_is_refused_before_parsing() -> None:
 
     with pytest.raises(CertificateRequestRejected, match="too large"):
         _load_request(b"-----BEGIN" + b"A" * MAX_REQUEST_BYTES)
+
+
+def _published(ca: CertificateAuthority, target: Path) -> Path:
+    """What `noots provision` publishes, copied by hand: anchor, CRL, index, certificates."""
+    (target / "ca" / PublishedPki.CERTIFICATES).mkdir(parents=True)
+    for name in ("root-cert.pem", "crl.pem", "index.json"):
+        (target / "ca" / name).write_bytes((ca.ca_dir / name).read_bytes())
+    for participant_id in ca.participants():
+        pem = ca.certificate(participant_id).public_bytes(serialization.Encoding.PEM)
+        (target / "ca" / PublishedPki.CERTIFICATES / f"{participant_id}.pem").write_bytes(pem)
+    return target
+
+
+def test_the_published_pki_reads_what_the_ca_published(
+    ca: CertificateAuthority, tmp_path: Path
+) -> None:
+    """Anchor, CRL, records and certificates as the CA has them, without its key."""
+    issued = ca.issue(CONSUMER, Role.CONSUMER, key_type=KeyType.ECDSA_P256)
+    ca.revoke(CONSUMER)
+    published = PublishedPki.open(_published(ca, tmp_path / "published"))
+    assert published.trust_anchor == ca.trust_anchor
+    assert published.crl() == ca.crl()
+    assert published.records() == ca.records()
+    assert published.certificate(CONSUMER) == issued.certificate
+    assert not list((tmp_path / "published").rglob("*key*"))
+
+
+def test_the_published_pki_does_not_know_an_unpublished_participant(
+    ca: CertificateAuthority, tmp_path: Path
+) -> None:
+    """A participant without a published certificate is UnknownParticipant; a path-like id
+    is refused before any file is read."""
+    published = PublishedPki.open(_published(ca, tmp_path / "published"))
+    with pytest.raises(UnknownParticipant):
+        published.certificate(PROVIDER)
+    with pytest.raises(ValueError, match="participant"):
+        published.certificate("../ca/root-key")
+
+
+def test_no_published_trust_anchor_is_a_clear_error(tmp_path: Path) -> None:
+    """Opening a directory without a published root certificate says so."""
+    with pytest.raises(FileNotFoundError, match="no published trust anchor"):
+        PublishedPki.open(tmp_path)

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from noots.cli import app
 from noots.clock import ManualClock, SystemClock
 from noots.deployment import dns_names, workloads
+from noots.errors import ConfigurationError
 from noots.paths import PROJECT_ROOT
 from noots.pki import CertificateAuthority, load_crl
 from noots.provision import CRL_REFRESH_MARGIN, VolumeLayout, provision
@@ -84,21 +85,30 @@ def test_the_ca_keeps_no_participant_key(provisioned: tuple[Path, VolumeLayout])
 
 
 def test_no_workload_volume_holds_the_ca_key(provisioned: tuple[Path, VolumeLayout]) -> None:
-    """Nothing below the volumes root is the CA's root key or index."""
+    """Nothing below the volumes root is the CA's root key; the CA's index is only in trust/
+    (what the CA publishes)."""
     ca, layout = provisioned
     root_key = (ca / "ca" / "root-key.pem").read_bytes()
     for path in layout.root.rglob("*"):
         if path.is_file():
             assert path.read_bytes() != root_key, path
-            assert path.name not in ("root-key.pem", "index.json"), path
+            assert path.name != "root-key.pem", path
+            assert path.name != "index.json" or path.parent == layout.trust, path
 
 
 def test_trust_volume_has_the_anchor_and_the_current_crl(
     provisioned: tuple[Path, VolumeLayout],
 ) -> None:
-    """trust/ holds the root certificate and the CRL the CA publishes, nothing else."""
+    """trust/ holds what the CA publishes: root certificate, CRL, the register of issued
+    certificates and each participant's current certificate; nothing else."""
     ca, layout = provisioned
-    assert sorted(p.name for p in layout.trust.iterdir()) == ["crl.pem", "root-cert.pem"]
+    assert sorted(p.name for p in layout.trust.iterdir()) == [
+        "certificates",
+        "crl.pem",
+        "index.json",
+        "root-cert.pem",
+    ]
+    assert (layout.trust / "index.json").read_bytes() == (ca / "ca" / "index.json").read_bytes()
     assert (layout.trust / "root-cert.pem").read_bytes() == (
         ca / "ca" / "root-cert.pem"
     ).read_bytes()
@@ -186,13 +196,14 @@ def test_a_crl_near_its_next_update_is_signed_anew(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="handing files to another user needs root")
-def test_owner_gets_the_workloads_files_and_the_operated_ca(tmp_path: Path) -> None:
-    """With --owner the workloads' keys and state, and the CA its operator opens, belong to
-    the containers' user; the trust volume stays readable by all."""
+def test_owner_gets_the_workloads_files_but_never_the_ca(tmp_path: Path) -> None:
+    """With --owner the workloads' keys and state belong to the containers' user; the CA
+    stays the one-shot's (no container opens it); the trust volume stays readable by all."""
     provision(tmp_path / "ca", tmp_path / "v", TOPOLOGY, people=0, owner=(12345, 12346))
     layout = VolumeLayout(tmp_path / "v")
-    for path in [*layout.keys("ida").rglob("*"), layout.data("ida"), *(tmp_path / "ca").rglob("*")]:
+    for path in [*layout.keys("ida").rglob("*"), layout.data("ida")]:
         assert (path.stat().st_uid, path.stat().st_gid) == (12345, 12346), path
+    assert (tmp_path / "ca" / "ca" / "root-key.pem").stat().st_uid == os.geteuid()
     assert (layout.trust / "root-cert.pem").stat().st_mode & 0o004
 
 
@@ -285,3 +296,42 @@ def test_provision_accepts_the_old_ca_option_with_a_note(tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     assert "--ca is deprecated, use --pki-dir" in result.stderr
     assert (tmp_path / "ca" / "ca" / "root-cert.pem").is_file()
+
+
+def test_published_certificates_are_the_participants_current_ones(
+    provisioned: tuple[Path, VolumeLayout],
+) -> None:
+    """trust/certificates/<id>.pem is the certificate the participant's workload holds."""
+    _ca, layout = provisioned
+    platform = layout.keys("platform") / "noots-platform" / "cert.pem"
+    published = layout.trust / "certificates" / "noots-platform.pem"
+    assert published.read_bytes() == platform.read_bytes()
+
+
+def test_revoke_revokes_and_publishes_the_crl(tmp_path: Path) -> None:
+    """`provision(revoke=[id])`: the participant's certificate is on the published CRL and
+    in the published index as revoked; it is not issued anew."""
+    provision(tmp_path / "ca", tmp_path / "v", TOPOLOGY, people=0)
+    layout = VolumeLayout(tmp_path / "v")
+    before = _certificate(layout.keys("ida") / "noots-ida" / "cert.pem")
+    report = provision(tmp_path / "ca", tmp_path / "v", TOPOLOGY, people=0, revoke=["noots-ida"])
+    crl = load_crl((layout.trust / "crl.pem").read_bytes())
+    assert crl.get_revoked_certificate_by_serial_number(before.serial_number) is not None
+    assert "noots-ida" in report.revoked
+    assert '"revoked"' in (layout.trust / "index.json").read_text("utf-8")
+
+
+def test_revoke_of_a_participant_outside_the_topology_is_refused(tmp_path: Path) -> None:
+    """A typo in --revoke revokes nothing and says why."""
+    with pytest.raises(ConfigurationError, match="not in the topology"):
+        provision(tmp_path / "ca", tmp_path / "v", TOPOLOGY, people=0, revoke=["noots-idaa"])
+
+
+def test_provision_command_revokes(tmp_path: Path) -> None:
+    """`noots provision --revoke ID` revokes and says so."""
+    args = ["provision", "--pki-dir", str(tmp_path / "ca"), "--volumes", str(tmp_path / "v")]
+    args += ["--topology", str(PROJECT_ROOT / "landscape.yaml"), "--no-population"]
+    CliRunner().invoke(app, args)
+    result = CliRunner().invoke(app, [*args, "--revoke", "noots-ida"])
+    assert result.exit_code == 0, result.output
+    assert "revoked noots-ida" in result.output
