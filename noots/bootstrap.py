@@ -13,40 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from noots.clock import Clock, SystemClock
+from noots.paths import LandscapePaths
 from noots.pki import CertificateAuthority, KeyType, Role
 from noots.topology import Topology
 
-__all__ = ["BootstrapReport", "LandscapePaths", "bootstrap_landscape", "ensure_pki"]
-
-
-@dataclass(frozen=True)
-class LandscapePaths:
-    """Where a landscape keeps its state below one data directory."""
-
-    data_dir: Path
-
-    @property
-    def pki_dir(self) -> Path:
-        return self.data_dir / "pki"
-
-    @property
-    def population_db(self) -> Path:
-        return self.data_dir / "population.db"
-
-    @property
-    def logs_dir(self) -> Path:
-        return self.data_dir / "logs"
-
-    def protocol_log(self, participant_id: str) -> Path:
-        return self.logs_dir / f"{participant_id}.db"
-
-    @property
-    def state_dir(self) -> Path:
-        return self.data_dir / "state"
-
-    def state_file(self, participant_id: str) -> Path:
-        """A receiving participant's restart-safe state (:mod:`noots.state`)."""
-        return self.state_dir / f"{participant_id}.db"
+__all__ = ["BootstrapReport", "bootstrap_landscape", "ensure_pki"]
 
 
 @dataclass

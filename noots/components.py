@@ -7,14 +7,12 @@ container, and both name them the same way: ``platform`` (RDN, VS, IAM/PKI, DSC,
 (``eu-common-services`` and the member states' access point ids) where the topology has
 them, and ``dashboard`` when the dashboard app is installed.
 
-:func:`create_component_app` builds a component's ASGI app through its owner's
-``create_app(settings)`` factory; the settings come from ``NOOTS_*`` variables plus the
-overrides the caller passes (data directory, topology, TLS).
+Derived from the topology alone: this module belongs to the core and imports nothing of the
+components it names (:func:`noots.server.create_component_app` builds their apps).
 """
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,7 +25,6 @@ from noots.topology import EU_COMMON_SERVICES, Topology
 __all__ = [
     "Component",
     "ComponentKind",
-    "create_component_app",
     "dashboard_available",
     "landscape_components",
     "with_hosts",
@@ -46,7 +43,8 @@ ComponentKind = Literal[
     "dashboard",
 ]
 
-_DASHBOARD_MODULE = "consumers.dashboard"
+#: Where the dashboard app lives (it is optional: a checkout without it runs without it).
+DASHBOARD_MODULE = "consumers.dashboard"
 
 
 @dataclass(frozen=True)
@@ -77,7 +75,7 @@ class Component:
 def dashboard_available() -> bool:
     """Whether the dashboard app (``consumers.dashboard``) is installed."""
     try:
-        spec = importlib.util.find_spec(_DASHBOARD_MODULE)
+        spec = importlib.util.find_spec(DASHBOARD_MODULE)
     except ModuleNotFoundError:
         return False
     # A directory without __init__.py (a package still being written) is no dashboard.
@@ -230,72 +228,3 @@ def with_hosts(topology: Topology, hosts: Mapping[str, str]) -> Topology:
         if parts:
             update["eu"] = eu.model_copy(update=parts)
     return topology.model_copy(update=update)
-
-
-def create_component_app(
-    component: Component,
-    overrides: Mapping[str, Any],
-    *,
-    transport: Any = None,
-) -> Any:
-    """The ASGI app of ``component``; ``overrides`` go into its settings (beside ``NOOTS_*``).
-
-    ``transport`` (an ``httpx.AsyncBaseTransport``) carries the component's outgoing calls: a
-    SAK's to the platform, other SAKs and its participant, a register's or an online service's
-    to its SAK and the platform (with TLS, one that presents the component's certificate). The
-    platform makes none.
-    """
-    from noots.settings import load_settings
-
-    common = dict(overrides)
-    if component.kind == "platform":
-        from intermediary.app import create_app as create_platform
-        from intermediary.settings import PlatformSettings
-
-        return create_platform(load_settings(PlatformSettings, **common))
-    if component.kind == "ida":
-        try:
-            ida = importlib.import_module("registers.ida")
-        except ModuleNotFoundError as exc:
-            raise ConfigurationError(
-                "the IDA app (registers.ida) is not installed in this version"
-            ) from exc
-        return ida.create_ida_app(load_settings(ida.IdaSettings, **common))
-    if component.kind == "register":
-        from registers.settings import RegisterSettings
-
-        register = load_settings(RegisterSettings, participant_id=component.name, **common)
-        kind = register.register_spec(register.load_topology()).kind
-        module = importlib.import_module(f"registers.{kind}")
-        return module.create_app(register, transport=transport)
-    if component.kind == "sak":
-        from intermediary.sak import SakSettings
-        from intermediary.sak import create_app as create_sak
-
-        served = component.name.removesuffix(".sak")
-        sak = load_settings(SakSettings, participant_id=served, **common)
-        return create_sak(sak, transport=transport)
-    if component.kind == "ip":
-        from intermediary.ip.landscape import IpLandscapeSettings, create_landscape_app
-
-        return create_landscape_app(
-            load_settings(IpLandscapeSettings, **common), transport=transport
-        )
-    if component.kind in ("eu-common-services", "eu-provider", "eu-requester"):
-        from intermediary.eu.landscape import EuLandscapeSettings
-        from intermediary.eu.landscape import create_app as create_eu
-
-        eu_settings = load_settings(EuLandscapeSettings, **common)
-        if component.kind == "eu-common-services":
-            return create_eu("common-services", eu_settings, transport=transport)
-        if component.kind == "eu-provider":
-            return create_eu("provider", eu_settings, transport=transport)
-        return create_eu("requester", eu_settings, transport=transport)
-    if component.kind == "consumer":
-        from consumers.demo import DemoSettings
-        from consumers.demo import create_app as create_demo
-
-        demo = load_settings(DemoSettings, consumer_id=component.name, **common)
-        return create_demo(demo, transport=transport)
-    dashboard = importlib.import_module(_DASHBOARD_MODULE)
-    return dashboard.create_app(load_settings(dashboard.DashboardSettings, **common))

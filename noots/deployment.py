@@ -70,10 +70,10 @@ def own_participant(component: Component, _topology: Topology) -> tuple[str, ...
 
 
 def platform_participants(_component: Component, topology: Topology) -> tuple[str, ...]:
-    """The platform process serves TLS as itself (``platform_id``) and signs as the VS and the
-    simulated eID."""
+    """The platform process serves TLS as itself (``platform_id``) and signs as the VS, the
+    IAM für Behörden (its access tokens) and the simulated eID."""
     platform = topology.platform
-    return (platform.platform_id, platform.vs_id, platform.eid_id)
+    return (platform.platform_id, platform.vs_id, platform.iam_id, platform.eid_id)
 
 
 def dashboard_participants(component: Component, topology: Topology) -> tuple[str, ...]:

@@ -16,9 +16,10 @@ certificates' names (:func:`noots.deployment.dns_names`) hold in the cluster too
 a PersistentVolumeClaim, its keys a Secret mounted read-only (only its own participants'),
 what the CA published (trust anchor, CRL, the register of issued certificates and each
 participant's certificate, which the platform's IAM/PKI serves) a ConfigMap. With ``--pki``
-the Secrets and the trust ConfigMap are filled from a CA kept *outside* the cluster (:func:`noots.provision.provision`): no workload
-and no manifest ever carries the CA's key. Workloads that answer from the synthetic population
-seed it in an init container, deterministically (same seed, same people everywhere).
+the Secrets and the trust ConfigMap are filled from a CA kept *outside* the cluster
+(:func:`noots.provision.provision`): no workload and no manifest ever carries the CA's key.
+Workloads that answer from the synthetic population seed it in an init container,
+deterministically (same seed, same people everywhere).
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Run one component of the landscape as a server process (``noots serve COMPONENT``).
 
-The component's app comes from its owner's ``create_app(settings)``; it listens on the
+The component's app comes from its owner's ``create_app(settings)``
+(:func:`create_component_app`: the one place of the landscape layer that imports the
+components' packages); it listens on the
 topology's host and port (or ``listen_host``, e.g. ``0.0.0.0`` in a container) with uvicorn on
 uvloop and httptools. With ``tls`` it serves HTTPS with its participant's certificate, asks for
 client certificates (:mod:`noots.tls`), and its outgoing calls present its own certificate.
@@ -10,11 +12,12 @@ SIGINT and SIGTERM shut it down gracefully (uvicorn's handlers).
 from __future__ import annotations
 
 import gc
+import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from noots.components import Component, create_component_app, landscape_components
+from noots.components import DASHBOARD_MODULE, Component, landscape_components
 from noots.errors import ConfigurationError
 from noots.settings import NootsSettings, load_settings
 
@@ -22,6 +25,7 @@ __all__ = [
     "ServerPlan",
     "WorkerThreads",
     "build_app",
+    "create_component_app",
     "find_component",
     "install_trace_sink",
     "plan_server",
@@ -204,3 +208,72 @@ def run_server(plan: ServerPlan) -> None:
 
     install_trace_sink(plan, os.environ.get(TRACE_URL_VARIABLE))
     uvicorn.Server(server_config(plan)).run()
+
+
+def create_component_app(
+    component: Component,
+    overrides: Mapping[str, Any],
+    *,
+    transport: Any = None,
+) -> Any:
+    """The ASGI app of ``component``; ``overrides`` go into its settings (beside ``NOOTS_*``).
+
+    ``transport`` (an ``httpx.AsyncBaseTransport``) carries the component's outgoing calls: a
+    SAK's to the platform, other SAKs and its participant, a register's or an online service's
+    to its SAK and the platform (with TLS, one that presents the component's certificate). The
+    platform makes none.
+    """
+    from noots.settings import load_settings
+
+    common = dict(overrides)
+    if component.kind == "platform":
+        from intermediary.app import create_app as create_platform
+        from intermediary.settings import PlatformSettings
+
+        return create_platform(load_settings(PlatformSettings, **common))
+    if component.kind == "ida":
+        try:
+            ida = importlib.import_module("registers.ida")
+        except ModuleNotFoundError as exc:
+            raise ConfigurationError(
+                "the IDA app (registers.ida) is not installed in this version"
+            ) from exc
+        return ida.create_ida_app(load_settings(ida.IdaSettings, **common))
+    if component.kind == "register":
+        from registers.settings import RegisterSettings
+
+        register = load_settings(RegisterSettings, participant_id=component.name, **common)
+        kind = register.register_spec(register.load_topology()).kind
+        module = importlib.import_module(f"registers.{kind}")
+        return module.create_app(register, transport=transport)
+    if component.kind == "sak":
+        from intermediary.sak import SakSettings
+        from intermediary.sak import create_app as create_sak
+
+        served = component.name.removesuffix(".sak")
+        sak = load_settings(SakSettings, participant_id=served, **common)
+        return create_sak(sak, transport=transport)
+    if component.kind == "ip":
+        from intermediary.ip.landscape import IpLandscapeSettings, create_landscape_app
+
+        return create_landscape_app(
+            load_settings(IpLandscapeSettings, **common), transport=transport
+        )
+    if component.kind in ("eu-common-services", "eu-provider", "eu-requester"):
+        from intermediary.eu.landscape import EuLandscapeSettings
+        from intermediary.eu.landscape import create_app as create_eu
+
+        eu_settings = load_settings(EuLandscapeSettings, **common)
+        if component.kind == "eu-common-services":
+            return create_eu("common-services", eu_settings, transport=transport)
+        if component.kind == "eu-provider":
+            return create_eu("provider", eu_settings, transport=transport)
+        return create_eu("requester", eu_settings, transport=transport)
+    if component.kind == "consumer":
+        from consumers.demo import DemoSettings
+        from consumers.demo import create_app as create_demo
+
+        demo = load_settings(DemoSettings, consumer_id=component.name, **common)
+        return create_demo(demo, transport=transport)
+    dashboard = importlib.import_module(DASHBOARD_MODULE)
+    return dashboard.create_app(load_settings(dashboard.DashboardSettings, **common))

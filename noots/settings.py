@@ -156,7 +156,7 @@ class NootsSettings(BaseSettings):
 
     def protocol_log_target(self, party: str, topology: Topology) -> str | Path:
         """Where ``party`` keeps its protocol log (for :func:`noots.protocol.open_protocol_log`)."""
-        from noots.bootstrap import LandscapePaths
+        from noots.paths import LandscapePaths
 
         return self.protocol_database(topology) or LandscapePaths(self.data_dir).protocol_log(party)
 
@@ -181,7 +181,7 @@ class StateSettings(NootsSettings):
 
     def state_path(self, participant_id: str) -> Path:
         """This participant's state file (:mod:`noots.state`)."""
-        from noots.bootstrap import LandscapePaths
+        from noots.paths import LandscapePaths
 
         if self.state_dir is not None:
             return self.state_dir / f"{participant_id}.db"

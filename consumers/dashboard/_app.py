@@ -60,7 +60,6 @@ from consumers.dashboard.event_auth import (
     ReportingTokenAuthenticator,
 )
 from consumers.dashboard.sink import EventBatch
-from noots.bootstrap import LandscapePaths
 from noots.errors import (
     AuthenticationError,
     AuthorisationError,
@@ -70,6 +69,7 @@ from noots.errors import (
 )
 from noots.health import problem_of
 from noots.participant import Participant, load_participant
+from noots.paths import LandscapePaths
 from noots.topology import Topology
 from noots.web import FAVICON, STYLESHEET, german_time, mount_assets
 

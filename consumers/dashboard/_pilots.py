@@ -36,7 +36,6 @@ from consumers.dashboard._events import EventLog, LocalSink
 from consumers.demo import SERVICES, EvidenceNeed, ServiceKind
 from consumers.demo._services import EuOrder
 from noots import trace
-from noots.bootstrap import LandscapePaths
 from noots.errors import (
     ConfigurationError,
     InvalidInput,
@@ -45,6 +44,7 @@ from noots.errors import (
     error_for_code,
 )
 from noots.participant import Participant, load_participant
+from noots.paths import LandscapePaths
 from noots.protocol import ProtocolLog, open_protocol_log
 from noots.settings import NootsSettings
 from noots.synthetic.identities import BEHAVIOUR_IDENTITIES, DEMO_COMPANY, BehaviourIdentity

@@ -44,11 +44,11 @@ from consumers.demo._flow import (
     unsign_session_id,
 )
 from consumers.demo._services import EuOrder, EvidenceNeed, ServiceKind, service_kind
-from noots.bootstrap import LandscapePaths
 from noots.eid import verify_identity
 from noots.errors import EvidencePending, NootsError
 from noots.german import berlin_time, von
 from noots.participant import Participant, load_participant
+from noots.paths import LandscapePaths
 from noots.protocol import open_protocol_log
 from noots.settings import NootsSettings, load_settings
 from noots.topology import ConsumerSpec, Topology

@@ -102,9 +102,9 @@ async def _token(
     import httpx
 
     from noots.access import AccessTokenSource
-    from noots.bootstrap import LandscapePaths
     from noots.errors import ConfigurationError
     from noots.participant import load_credential
+    from noots.paths import LandscapePaths
     from noots.pki import UnknownParticipant
     from noots.tls import TlsFiles, client_context
 

@@ -90,7 +90,8 @@ def bootstrap_with_progress(
     """PKI and population for the data dir (only what is missing), with progress bars."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from noots.bootstrap import BootstrapReport, LandscapePaths, bootstrap_landscape, ensure_pki
+    from noots.bootstrap import BootstrapReport, bootstrap_landscape, ensure_pki
+    from noots.paths import LandscapePaths
 
     topology = settings.load_topology()
     paths = LandscapePaths(settings.data_dir)

@@ -148,7 +148,8 @@ def _apps(
     ida: bool,
 ) -> dict[str, Any]:
     """The apps of the selected components (as ``noots up`` builds them), by ``host:port``."""
-    from noots.components import create_component_app, landscape_components
+    from noots.components import landscape_components
+    from noots.server import create_component_app
 
     wanted = None if registers is None else set(registers)
     overrides = {

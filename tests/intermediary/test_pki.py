@@ -124,7 +124,9 @@ async def test_health_reports_the_mounted_components(landscape: Landscape) -> No
 def _container_data_dir(landscape: Landscape, target: Path) -> Path:
     """A data dir as the platform's container sees it: what `noots provision` published
     (trust volume) and the platform workload's own keys, no CA key anywhere."""
-    provision(target / "ca", target / "volumes", landscape.topology, people=0)
+    provision(
+        target / "ca", target / "volumes", landscape.topology, people=0, clock=landscape.clock
+    )
     layout = VolumeLayout(target / "volumes")
     data_dir = target / "data"
     shutil.copytree(layout.trust, data_dir / "pki" / "ca")
@@ -175,3 +177,17 @@ async def test_without_the_ca_key_revoke_names_the_operators_command(
     assert answer.status_code == 409
     assert "noots provision --revoke" in answer.json()["detail"]
     assert (data_dir / "pki" / "ca" / "crl.pem").read_bytes() == before
+
+
+async def test_the_whole_platform_starts_with_its_containers_files_alone(
+    landscape: Landscape, tmp_path: Path
+) -> None:
+    """Every platform component (RDN, IAM, VS, DSC, eID, PKI) starts from what its container
+    mounts: the keys `noots.deployment` gives the platform workload and the published PKI."""
+    data_dir = _container_data_dir(landscape, tmp_path / "container")
+    app = create_app(
+        landscape.settings(data_dir=data_dir), clock=landscape.clock, topology=landscape.topology
+    )
+    async with running(app) as client:
+        health = await client.get("/health")
+    assert health.status_code == 200, health.text

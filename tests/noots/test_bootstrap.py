@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from noots.bootstrap import LandscapePaths, bootstrap_landscape
+from noots.bootstrap import bootstrap_landscape
 from noots.clock import ManualClock
 from noots.participant import load_participant
+from noots.paths import LandscapePaths
 from noots.pki import Role
 from noots.topology import load_topology
 

@@ -37,11 +37,12 @@ def test_a_workload_serves_as_its_own_participant_first() -> None:
         assert len(set(workload.participants)) == len(workload.participants)
 
 
-def test_platform_holds_its_own_vs_and_eid_keys() -> None:
-    """The platform process serves TLS as itself and signs as the VS and the eID: three keys."""
+def test_platform_holds_its_own_vs_iam_and_eid_keys() -> None:
+    """The platform process serves TLS as itself and signs as the VS, the IAM (access
+    tokens) and the eID: four keys."""
     (platform,) = _by_kind("platform")
     spec = TOPOLOGY.platform
-    assert platform.participants == (spec.platform_id, spec.vs_id, spec.eid_id)
+    assert platform.participants == (spec.platform_id, spec.vs_id, spec.iam_id, spec.eid_id)
 
 
 def test_registers_and_online_services_hold_only_their_own_key() -> None:

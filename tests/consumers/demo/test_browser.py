@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from noots.bootstrap import LandscapePaths
 from noots.clock import SystemClock
+from noots.paths import LandscapePaths
 from noots.protocol import open_protocol_log
 from noots.testing.landscape import Landscape
 
