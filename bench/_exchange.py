@@ -23,10 +23,10 @@ from lxml import etree
 
 from noots import messages
 from noots.clock import Clock, SystemClock
+from noots.conformance.requests import RequestFactory
 from noots.participant import load_credential
 from noots.synthetic.identities import Behaviour, behaviour_of
 from noots.synthetic.population import PopulationStore
-from noots.testing.requests import RequestFactory
 from noots.topology import Topology, load_topology
 from noots.xml import parse as parse_xml
 

@@ -57,9 +57,9 @@ from noots.errors import (
 )
 from noots.protocol import ProtocolEntry, ProtocolLog, open_protocol_log
 from noots.signing import XmlVerifier
+from noots.synthetic.identities import BEHAVIOUR_IDENTITIES
 from noots.topology import Topology
 from noots.web import FAVICON, STYLESHEET, german_datetime, outcome_text
-from registers.identities import BEHAVIOUR_IDENTITIES
 
 __all__ = [
     "Datenschutzcockpit",
@@ -334,7 +334,7 @@ _SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 _LEVELS = {value for value, _ in LEVELS_DE}
-#: The people the simulated eID offers: the fixed test identities (registers.identities).
+#: The people the simulated eID offers: the fixed test identities (noots.synthetic.identities).
 _PEOPLE = [
     {"idnr": i.idnr, "name": f"{i.given_names} {i.family_name}"} for i in BEHAVIOUR_IDENTITIES
 ]

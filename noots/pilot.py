@@ -52,7 +52,7 @@ __all__ = [
     "play_pilot",
 ]
 
-#: Erika Mustermann: the normal case in every register (see registers.identities).
+#: Erika Mustermann: the normal case in every register (see noots.synthetic.identities).
 PILOT_CITIZEN = "02476291358"
 PILOT_KIND = "bewohnerparkausweis"
 #: The evidence types of the pilot, in the order the online service asks for them.

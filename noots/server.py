@@ -1,8 +1,8 @@
 """Run one component of the landscape as a server process (``noots serve COMPONENT``).
 
 The component's app comes from its owner's ``create_app(settings)``
-(:func:`create_component_app`: the one place of the landscape layer that imports the
-components' packages); it listens on the
+(:func:`create_component_app`: the one place that builds every component's app from its
+kind); it listens on the
 topology's host and port (or ``listen_host``, e.g. ``0.0.0.0`` in a container) with uvicorn on
 uvloop and httptools. With ``tls`` it serves HTTPS with its participant's certificate, asks for
 client certificates (:mod:`noots.tls`), and its outgoing calls present its own certificate.

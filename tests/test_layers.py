@@ -20,7 +20,6 @@ LANDSCAPE = (
     "noots.conformance",
     "noots.containers",
     "noots.deployment",
-    "noots.exchange",
     "noots.healthcheck",
     "noots.k8s",
     "noots.pilot",

@@ -6,8 +6,8 @@ import re
 
 from noots.paths import PROJECT_ROOT
 from noots.readme import identities_table, landscape_table, refresh
+from noots.synthetic.identities import BEHAVIOUR_IDENTITIES
 from noots.topology import load_topology
-from registers.identities import BEHAVIOUR_IDENTITIES
 
 README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
 MAKEFILE = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")

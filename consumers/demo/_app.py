@@ -51,8 +51,8 @@ from noots.participant import Participant, load_participant
 from noots.paths import LandscapePaths
 from noots.protocol import open_protocol_log
 from noots.settings import NootsSettings, load_settings
+from noots.synthetic.identities import BEHAVIOUR_IDENTITIES
 from noots.topology import ConsumerSpec, Topology
-from registers.identities import BEHAVIOUR_IDENTITIES
 
 __all__ = ["DemoSettings", "app_from_env", "cookie_name", "create_app", "shown_value"]
 

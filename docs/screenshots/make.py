@@ -35,12 +35,12 @@ from noots.conformance import (
     sign_report_files,
     write_report,
 )
+from noots.conformance.requests import RequestFactory
 from noots.participant import load_credential, load_participant
+from noots.synthetic.identities import identity
 from noots.testing.browser import CHROMIUM, CHROMIUM_ARGS
 from noots.testing.dashboard import ServedDashboard, serve_dashboard
 from noots.testing.landscape import Landscape, serve_landscape
-from noots.testing.requests import RequestFactory
-from registers.identities import identity
 
 HERE = Path(__file__).resolve().parent
 KBA = "991-01234ZFZR-41"

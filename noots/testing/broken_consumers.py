@@ -247,7 +247,7 @@ def broken_demo_app(
 
     from consumers._person import PersonQuery
     from consumers.demo import create_app
-    from registers.identities import identity
+    from noots.synthetic.identities import identity
 
     inner = create_app(settings, transport=transport, sleep=sleep)
 

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 import httpx
 
 from noots.conformance.i18n import _
-from registers.identities import DEMO_COMPANY
+from noots.synthetic.identities import DEMO_COMPANY
 
 __all__ = [
     "ConsumerDriver",

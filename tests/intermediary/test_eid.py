@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from intermediary.app import create_app
 from noots.eid import verify_identity
+from noots.synthetic.identities import BEHAVIOUR_IDENTITIES, Behaviour
 from noots.testing.asgi import running
-from registers.identities import BEHAVIOUR_IDENTITIES, Behaviour
 from tests.intermediary.support import ERIKA, Landscape
 
 

@@ -15,13 +15,13 @@ import httpx
 import pytest
 
 from noots.clock import ManualClock
+from noots.conformance.requests import RequestFactory
 from noots.pki import Role
 from noots.protocol import open_protocol_log
+from noots.synthetic.population import PopulationStore, seed_population
 from noots.testing.pki import TestPki
-from noots.testing.requests import RequestFactory
 from noots.topology import load_topology
 from registers._service import create_register_app
-from registers.population import PopulationStore, seed_population
 from registers.settings import RegisterSettings
 from tests.registers.support import (
     ADMIN_TOKEN,

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from noots.clock import ManualClock
+from noots.conformance.requests import RequestFactory
 from noots.idnr import generate
 from noots.messages import (
     EvidenceRequest,
@@ -31,7 +32,6 @@ from noots.sak import PROVIDER_REQUESTS_PATH, XML_MEDIA_TYPE, ProviderMetadata
 from noots.signing import XmlSigner
 from noots.testing.iam import TestIam
 from noots.testing.pki import TestPki
-from noots.testing.requests import RequestFactory
 from noots.tokens import AuthorisationToken, uses_idnr
 from noots.topology import Topology
 from registers._service import RegisterService

@@ -25,10 +25,10 @@ from noots.errors import EdmCode
 from noots.messages import NaturalPerson
 from noots.pki import Role
 from noots.sak import Header
+from noots.synthetic.identities import identity
 from noots.testing.iam import TestIam
 from noots.xml import parse as parse_xml
 from registers.documents import parse_document, schema_errors
-from registers.identities import identity
 from tests.registers.support import Landscape, Running
 
 REGISTERS = ["melderegister", "personenstandsregister", "kba", "handelsregister"]

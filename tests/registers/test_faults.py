@@ -15,10 +15,9 @@ from pydantic import ValidationError
 
 from noots import messages
 from noots.errors import ConfigurationError, EdmCode, XmlSyntaxError
-from noots.faults import SIGNATURE_FAULTS
+from noots.faults import SIGNATURE_FAULTS, Fault, FaultInjector, FaultPlan, LogNormalLatency
 from noots.xml import parse as parse_xml
 from registers._service import ConnectionDropped
-from registers.faults import Fault, FaultInjector, FaultPlan, LogNormalLatency
 from registers.settings import RegisterSettings
 from tests.registers.support import ADMIN_TOKEN, Landscape, Running
 

@@ -289,8 +289,8 @@ SUBJECT = messages.NaturalPerson(
 @pytest.fixture(scope="module")
 def senders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A test PKI with the VS and the KBA; the request factory and the register's verifier."""
+    from noots.conformance.requests import RequestFactory
     from noots.testing.pki import TestPki
-    from noots.testing.requests import RequestFactory
 
     with TestPki(tmp_path_factory.mktemp("pki")) as pki:
         pki.credential(KBA.participant_id, Role.PROVIDER)

@@ -14,6 +14,7 @@ import pytest
 from noots import messages
 from noots.access import issue_access_token
 from noots.clock import SystemClock
+from noots.conformance.requests import RequestFactory
 from noots.participant import load_credential, load_validator
 from noots.sak import (
     PROVIDER_REQUESTS_PATH,
@@ -22,7 +23,6 @@ from noots.sak import (
     ProviderMetadata,
 )
 from noots.testing.landscape import bootstrap
-from noots.testing.requests import RequestFactory
 from noots.topology import Topology
 from registers._service import create_register_app
 from registers.settings import RegisterSettings

@@ -12,17 +12,17 @@ from pathlib import Path
 
 from noots import messages
 from noots.clock import SystemClock
+from noots.conformance.attacks import AttackKit
+from noots.conformance.requests import RequestFactory
 from noots.envelope import ENV_NS, OpenedEnvelope, open_envelope, parse_error_body
 from noots.errors import EdmCode
 from noots.messages import NaturalPerson, Subject
 from noots.participant import load_credential, load_validator
 from noots.pki import CertificateAuthority, Role
 from noots.signing import XmlSigner, XmlVerifier
-from noots.testing.attacks import AttackKit
 from noots.testing.iam import landscape_token
 from noots.testing.load import consumer_for, subject_of
 from noots.testing.pki import TestPki
-from noots.testing.requests import RequestFactory
 from noots.topology import RegisterSpec, Topology
 
 REVOKED_CONSUMER = "attacker-revoked-1"

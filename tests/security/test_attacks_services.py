@@ -1,4 +1,4 @@
-"""Every attack of noots.testing.attacks against the SAK of every register, as the asking
+"""Every attack of noots.conformance.attacks against the SAK of every register, as the asking
 online service's SAK (in-process ASGI): refused with the right code, signed and bound, and
 without personal data; what the register itself checks (the VS token) it refuses behind its
 SAK."""
@@ -13,10 +13,10 @@ import pytest
 import pytest_asyncio
 
 from noots.clock import SystemClock
+from noots.conformance.attacks import ATTACKS, AttackKit, leaked_personal_data
 from noots.envelope import request_digest
 from noots.errors import EdmCode
 from noots.protocol import open_protocol_log
-from noots.testing.attacks import ATTACKS, AttackKit, leaked_personal_data
 from noots.testing.landscape import Landscape, bootstrap, landscape_in_process
 from noots.tokens import uses_idnr
 from noots.topology import RegisterSpec, load_topology

@@ -18,11 +18,11 @@ from pydantic import SecretStr
 
 from intermediary.settings import PlatformSettings
 from noots.clock import SystemClock
+from noots.conformance.attacks import ATTACKS
 from noots.faults import SIGNATURE_FAULTS, Fault
 from noots.participant import load_credential, load_participant
 from noots.pki import CertificateAuthority
 from noots.signing import XmlSigner
-from noots.testing.attacks import ATTACKS
 from noots.testing.iam import landscape_token
 from noots.testing.landscape import bootstrap, landscape_in_process
 from noots.testing.secrets import KeyMaterial

@@ -18,12 +18,12 @@ from consumers.dashboard.sink import HttpTraceSink, landscape_reporting
 from noots import messages, trace
 from noots.access import AccessTokenSource
 from noots.clock import SystemClock
+from noots.conformance.requests import RequestFactory
 from noots.participant import load_credential
+from noots.synthetic.identities import identity
 from noots.testing.asgi import RoutingTransport
 from noots.testing.dashboard import ServedDashboard, serve_dashboard
 from noots.testing.landscape import Landscape, landscape_in_process
-from noots.testing.requests import RequestFactory
-from registers.identities import identity
 
 KBA = "991-01234ZFZR-41"
 BPA = "08118079-BPA-87"

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from noots.cli import app
-from registers.population import PopulationStore
+from noots.synthetic.population import PopulationStore
 
 runner = CliRunner()
 
