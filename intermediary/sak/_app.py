@@ -458,7 +458,30 @@ OwnRegisterDep = Annotated[ProviderSide, Depends(_own_register)]
 def provider_router() -> APIRouter:
     router = APIRouter(tags=["Provider API"])
 
-    @router.get(PROVIDER_REQUESTS_PATH, response_class=Response)
+    @router.get(
+        PROVIDER_REQUESTS_PATH,
+        response_class=Response,
+        responses={
+            200: {
+                "description": "the next request: the XNachweis 0101 (or 0301) as XML; the "
+                "request's metadata in the headers, as a push delivery carries them",
+                "content": {"application/xml": {"schema": {"type": "string"}}},
+                "headers": {
+                    name: {"schema": {"type": "string"}}
+                    for name in (
+                        H.CONSUMER,
+                        H.PURPOSE,
+                        H.SERVICE_ID,
+                        H.MESSAGE_ID,
+                        H.VS_TOKEN_REQUIRED,
+                        H.DELIVERY_ID,
+                    )
+                },
+            },
+            204: {"description": "no request arrived within `wait` seconds: fetch again"},
+            **{k: v for k, v in _PROBLEMS.items() if k in (400, 401, 403)},
+        },
+    )
     async def fetch(
         side: OwnRegisterDep,
         wait: Annotated[float, Query(ge=0, le=300)] = 20.0,
@@ -481,7 +504,18 @@ def provider_router() -> APIRouter:
             headers=delivery.metadata.headers(),
         )
 
-    @router.post(PROVIDER_REQUESTS_PATH + "/{delivery_id}/answer")
+    @router.post(
+        PROVIDER_REQUESTS_PATH + "/{delivery_id}/answer",
+        status_code=204,
+        response_class=Response,
+        responses={
+            204: {"description": "answer taken: the SAK signs it and sends it back"},
+            **{k: v for k, v in _PROBLEMS.items() if k in (400, 401, 403)},
+            404: {"model": Problem, "description": "no open request with this delivery id"},
+            409: {"model": Problem, "description": "this request was already answered"},
+        },
+        openapi_extra=_XML_BODY,
+    )
     async def answer(delivery_id: uuid.UUID, request: Request, side: OwnRegisterDep) -> Response:
         """Passive mode: the register's 0102/0103 to a request it fetched."""
         try:
