@@ -34,8 +34,12 @@ format:
 	$(PYTHON) -m ruff format .
 	$(PYTHON) -m ruff check --fix .
 
+# Two workers, each test file on one of them (module fixtures start a landscape once):
+# 11 min instead of 19 on the project's 2-core machine. `make test TEST_WORKERS=0` runs serially.
+TEST_WORKERS ?= 2
+
 test: .setup-stamp
-	$(PYTHON) -m pytest
+	$(PYTHON) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 demo: .setup-stamp
 	$(PYTHON) -m noots demo $(DEMO_ARGS)

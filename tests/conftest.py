@@ -3,6 +3,7 @@ library), not here."""
 
 from __future__ import annotations
 
+import os
 import runpy
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,6 +12,13 @@ import pytest
 
 from noots.paths import shared_dir
 from noots.testing.landscape import Landscape
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # pytest-xdist's workers (`make test` runs two) get COLUMNS=80 and LINES=24, which a serial
+    # run does not: the commands' consoles would wrap their output at 80 columns where the
+    # tests read it whole. The workers see the environment a serial run sees.
+    for _name in ("COLUMNS", "LINES"):
+        os.environ.pop(_name, None)
 
 
 @pytest.fixture(scope="session")

@@ -20,6 +20,9 @@ Two ways to run it, over one data directory bootstrapped with
 from __future__ import annotations
 
 import contextlib
+import os
+import random
+import re
 import secrets
 import socket
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -35,6 +38,7 @@ from noots.topology import DEFAULT_TOPOLOGY_PATH, Topology, load_topology
 
 __all__ = [
     "Landscape",
+    "bind_free_port",
     "bootstrap",
     "free_port",
     "landscape_in_process",
@@ -48,11 +52,51 @@ DEFAULT_SEED = 20261122
 ADMIN_TOKEN = "noots-test-admin"  # noqa: S105 - a test landscape's admin token, not a secret
 
 
+#: Where the ports for test servers start (below the OS's ephemeral range, see _port_band).
+PORT_BAND_START = 10_000
+
+
+def _port_band() -> range:
+    """The ports a test server may get: below the OS's ephemeral range, split between the
+    pytest-xdist workers.
+
+    A port the OS hands out for ``bind(0)`` comes from the ephemeral range, where every
+    outgoing connection's source port comes from too: between choosing it and the server
+    binding it, another process's connection may take it (seen with two test workers:
+    "address already in use"). Below that range nothing is handed out by the OS, and each
+    worker has a band of its own. Empty where the range is unknown: the OS picks then.
+    """
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return range(0)
+    workers = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1), 1)
+    worker = int(re.sub(r"\D", "", os.environ.get("PYTEST_XDIST_WORKER", "")) or 0) % workers
+    size = (low - PORT_BAND_START) // workers
+    if size < 500:
+        return range(0)
+    start = PORT_BAND_START + worker * size
+    return range(start, start + size)
+
+
+def bind_free_port(sock: socket.socket, host: str = "127.0.0.1") -> int:
+    """Bind ``sock`` to a free port of :func:`_port_band` (else one the OS picks); the port."""
+    band = _port_band()
+    for _attempt in range(200 if band else 0):
+        port = random.choice(band)  # noqa: S311 - spreading ports, not a secret
+        try:
+            sock.bind((host, port))
+        except OSError:
+            continue
+        return port
+    sock.bind((host, 0))
+    return int(sock.getsockname()[1])
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A port nothing listens on right now (the OS picks it)."""
+    """A port nothing listens on right now (:func:`bind_free_port`)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
+        return bind_free_port(sock, host)
 
 
 def on_free_ports(data: dict[str, Any], host: str = "127.0.0.1") -> dict[str, Any]:
@@ -64,8 +108,7 @@ def on_free_ports(data: dict[str, Any], host: str = "127.0.0.1") -> dict[str, An
 
         def port() -> int:
             sock = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
-            sock.bind((host, 0))
-            return int(sock.getsockname()[1])
+            return bind_free_port(sock, host)
 
         data["host"] = host
         for section in ("platform", "ida", "dashboard"):

@@ -12,6 +12,7 @@ import yaml
 from consumers import AsyncClient, Endpoints, PersonQuery
 from noots.clock import SystemClock
 from noots.participant import load_participant
+from noots.testing import landscape
 from noots.testing.landscape import Landscape, landscape_in_process, write_topology
 
 pytestmark = pytest.mark.e2e
@@ -49,3 +50,18 @@ async def test_in_process_landscape_delivers_evidence(landscape: Landscape) -> N
             )
     assert result.provider == "991-01234ZFZR-41"
     assert "LB-EM 1964" in [row.value for row in result.rows()]
+
+
+def test_test_servers_get_ports_below_the_ephemeral_range(monkeypatch: pytest.MonkeyPatch) -> None:
+    """free_port stays below the OS's ephemeral ports (where outgoing connections take theirs)
+    and inside the band of this xdist worker; two workers' bands do not overlap."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "2")
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw1")
+    second = landscape._port_band()
+    port = landscape.free_port()
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw0")
+    first = landscape._port_band()
+    assert port in second
+    assert max(first) < min(second)
+    assert max(second) < low
