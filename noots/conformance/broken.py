@@ -44,6 +44,7 @@ from noots.pki import CertificateAuthority, Role, UnknownParticipant, ValidatedC
 from noots.sak import PROVIDER_ANSWER_PATH, PROVIDER_REQUESTS_PATH
 from noots.sak import Header as SakHeader
 from noots.signing import XmlSigner
+from noots.testing.asgi import call_app, read_request_body
 from noots.xml import parse, serialize
 
 if TYPE_CHECKING:
@@ -361,7 +362,7 @@ class _BrokenApp:
         if scope["path"] != PROVIDER_REQUESTS_PATH or scope["method"] != "POST":
             await self.inner(scope, receive, send)
             return
-        raw = await _read_body(receive)
+        raw = await read_request_body(receive)
         headers: Headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         if self.callers is not None:
             authorization = self.callers.authorization(_header(headers, "authorization"))
@@ -376,7 +377,7 @@ class _BrokenApp:
                 (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
             ],
         }
-        status, answer_headers, answer = await _call(self.inner, inner_scope, raw)
+        status, answer_headers, answer = await call_app(self.inner, inner_scope, raw)
         if answer.lstrip().startswith(b"<"):  # a 0102/0103, not a refusal of the caller
             answer = _answered(self.change, raw, answer)
             if self.change.delay is not None:
@@ -484,46 +485,6 @@ def register_app(settings: RegisterSettings, **options: Any) -> Any:
     return factory(settings, **options)
 
 
-async def _read_body(receive: _Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            break
-    return b"".join(chunks)
-
-
-async def _call(
-    app: Any, scope: dict[str, Any], body: bytes
-) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    sent = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    status = 500
-    headers: list[tuple[bytes, bytes]] = []
-    chunks: list[bytes] = []
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status, headers
-        if message["type"] == "http.response.start":
-            status = message["status"]
-            headers = list(message.get("headers", []))
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-
-    await app(scope, receive, send)
-    return status, headers, b"".join(chunks)
-
-
 async def _plain(send: _Send, status: int, body: bytes, media_type: bytes) -> None:
     await send(
         {
@@ -623,7 +584,7 @@ class _BrokenSak:
         if scope["path"] != TRANSPORT_PATH or scope["method"] != "POST":
             await self.inner(scope, receive, send)
             return
-        original = await _read_body(receive)
+        original = await read_request_body(receive)
         if self.variant == "SAK-04" and (
             b"<!DOCTYPE" in original
             or original[:2]
@@ -642,7 +603,7 @@ class _BrokenSak:
                 (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()
             ],
         }
-        status, answer_headers, answer = await _call(self.inner, inner_scope, forwarded)
+        status, answer_headers, answer = await call_app(self.inner, inner_scope, forwarded)
         if forwarded != original or self.variant == "SAK-06":
             answer = self._rebind(answer, original)
         out = [(k, v) for k, v in answer_headers if k.lower() != b"content-length"]
@@ -829,9 +790,9 @@ class _BrokenIp:
         ):
             await self.inner(scope, receive, send)
             return
-        original = await _read_body(receive)
+        original = await read_request_body(receive)
         forwarded = await asyncio.to_thread(self._request, original)
-        status, headers, answer = await _call(self.inner, scope, forwarded)
+        status, headers, answer = await call_app(self.inner, scope, forwarded)
         if self.variant == "IP-10":
             answer = await asyncio.to_thread(self._leak, original, answer)
         out = [(k, v) for k, v in headers if k.lower() != b"content-length"]

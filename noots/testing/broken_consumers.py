@@ -26,6 +26,7 @@ from typing import Any
 
 from noots import messages, tokens
 from noots.errors import AuthorisationRefused, NootsError, UpstreamError
+from noots.testing.asgi import call_app, read_request_body
 
 __all__ = [
     "BROKEN_CONSUMERS",
@@ -259,8 +260,8 @@ def broken_demo_app(
             if scope["type"] != "http" or scope["path"] != "/anmelden" or scope["method"] != "POST":
                 await inner(scope, receive, send)
                 return
-            body = await _read_body(receive)
-            status, headers, answer = await _call(inner, scope, body)
+            body = await read_request_body(receive)
+            status, headers, answer = await call_app(inner, scope, body)
             form = dict(parse_qsl(body.decode("utf-8", errors="replace")))
             person = identity(form.get("idnr", ""))
             st = inner.state.noots
@@ -283,43 +284,3 @@ def broken_demo_app(
             await send({"type": "http.response.body", "body": answer})
 
     return FetchAtLogin()
-
-
-async def _read_body(receive: _Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body"):
-            break
-    return b"".join(chunks)
-
-
-async def _call(
-    app: Any, scope: dict[str, Any], body: bytes
-) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    sent = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if sent:
-            return {"type": "http.disconnect"}
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    status = 500
-    headers: list[tuple[bytes, bytes]] = []
-    chunks: list[bytes] = []
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status, headers
-        if message["type"] == "http.response.start":
-            status = message["status"]
-            headers = list(message.get("headers", []))
-        elif message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-
-    await app(scope, receive, send)
-    return status, headers, b"".join(chunks)
