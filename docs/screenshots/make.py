@@ -107,7 +107,7 @@ def sample_report(dashboard: ServedDashboard) -> None:
     start = datetime.now(UTC)
     checks = {
         "DP-01": [Check("0101 → 0102 gültig nach XNachweis 1.2.0", Status.PASSED)],
-        "DP-02": [Check("unsignierte Anfrage → EDM:ERR:0001", Status.PASSED)],
+        "DP-16": [Check("Anfrage ohne Zugriffstoken des SAK → 401", Status.PASSED)],
         "DP-04": [Check("fremder Zweck im Token → EDM:ERR:0002", Status.PASSED)],
         "DP-05": [
             Check(
@@ -170,7 +170,7 @@ def shoot(dashboard: ServedDashboard, out: Path, chromium: str) -> list[Path]:
 
         card = page.locator("article.austausch", has_text="Fahrzeughalterauskunft").first
         card.locator("li.schritt[data-hop='sak→sak'] .schritt-knopf").click()
-        page.locator("#details .dokument-knopf", has_text="Nachweisanfrage").click()
+        page.locator("#details .dokument-knopf", has_text="signierter Umschlag mit 0101").click()
         page.locator("#details pre.xml").first.wait_for()
         save("hop-signatur.png")
         page.locator("#details ol.kette").first.scroll_into_view_if_needed()
