@@ -394,12 +394,15 @@ def test_the_eu_pilots_are_drawn_on_the_lifelines_of_the_ip(
     lyon.wait_for()
     lyon.locator("li.schritt[data-hop='ip→eu']").wait_for()
     assert "Intermediäre Plattform" in lyon.locator(".bahnen").inner_text()
+    # Each process reports its hops in the background: wait for every one, then count.
     for hop in ("eu→ip", "dc→sak", "sak→sak", "sak→dp", "bürger→ip", "ip→eu"):
+        lyon.locator(f"li.schritt[data-hop='{hop}']").first.wait_for()
         assert lyon.locator(f"li.schritt[data-hop='{hop}']").count() == 1, hop
     start_pilot(page, "zeugnisbewertung", ERIKA)
     order = page.locator("article.austausch[data-layout='eu4']", has_text="bestellen").first
     order.wait_for()
     order.locator("li.schritt[data-hop='ms→ip']").wait_for()
     for hop in ("dc→sak", "sak→sak", "sak→dp", "ip→cs", "bürger→ip", "ip→ms", "ms→ip"):
+        order.locator(f"li.schritt[data-hop='{hop}']").first.wait_for()
         assert order.locator(f"li.schritt[data-hop='{hop}']").count() == 1, hop
     assert "Universität Wien" in order.locator(".bahnen").inner_text()
