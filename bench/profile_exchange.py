@@ -68,8 +68,8 @@ PROJECT = ("noots/", "intermediary/", "registers/", "consumers/")
 ENTRY = (
     "noots/__main__.py",
     "noots/cli/",
-    "noots/server.py run_server",
-    "noots/server.py WorkerThreads.__call__",
+    "noots/landscape/server.py run_server",
+    "noots/landscape/server.py WorkerThreads.__call__",
 )
 
 

@@ -8,7 +8,7 @@ container, and both name them the same way: ``platform`` (RDN, VS, IAM/PKI, DSC,
 them, and ``dashboard`` when the dashboard app is installed.
 
 Derived from the topology alone: this module belongs to the core and imports nothing of the
-components it names (:func:`noots.server.create_component_app` builds their apps).
+components it names (:func:`noots.landscape.server.create_component_app` builds their apps).
 """
 
 from __future__ import annotations

@@ -75,8 +75,8 @@ DEFAULT_SEED = 20261122
 #: How long every component together may take to become healthy.
 START_TIMEOUT = 120.0
 #: How long the components get to stop after SIGTERM before they are killed (seconds). Their
-#: own graceful shutdown gives open requests 5 s (noots.server), so a healthy component is gone
-#: well before this.
+#: own graceful shutdown gives open requests 5 s (noots.landscape.server), so a healthy
+#: component is gone well before this.
 GRACE_PERIOD = 10.0
 #: How long killed (SIGKILL) processes may take to be gone before stopping gives up on them.
 KILL_TIMEOUT = 5.0

@@ -22,11 +22,9 @@ LANDSCAPE = (
     "noots.deployment",
     "noots.healthcheck",
     "noots.k8s",
-    "noots.pilot",
-    "noots.pilot_eu",
+    "noots.landscape",
     "noots.provision",
     "noots.readme",
-    "noots.server",
     "noots.supervisor",
     "noots.testing",
 )

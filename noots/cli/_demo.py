@@ -40,15 +40,15 @@ from noots.cli._up import load_cli_settings
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from noots.pilot import Hop, PilotReport
-    from noots.pilot_eu import EuPilotReport
+    from noots.landscape.pilot import Hop, PilotReport
+    from noots.landscape.pilot_eu import EuPilotReport
     from noots.supervisor import RunInfo
 
 EXIT_PILOT_FAILED = CHECK_FAILED
 
 
 class DemoPilot(StrEnum):
-    """The pilots ``noots demo`` plays (noots.pilot, noots.pilot_eu)."""
+    """The pilots ``noots demo`` plays (noots.landscape.pilot, noots.landscape.pilot_eu)."""
 
     BEWOHNERPARKAUSWEIS = "bewohnerparkausweis"
     GEBURTSURKUNDE_EU = "geburtsurkunde-eu"
@@ -166,7 +166,7 @@ def demo(
 def _citizen(person: str | None) -> str:
     """The IDNr the citizen logs in with at the simulated eID."""
     from noots.cli._person import parse_person_option
-    from noots.pilot import PILOT_CITIZEN
+    from noots.landscape.pilot import PILOT_CITIZEN
 
     if person is None:
         return PILOT_CITIZEN
@@ -185,8 +185,8 @@ def _play(console: Console, info: RunInfo, citizen: str) -> PilotReport:
 
     from noots.clock import SystemClock
     from noots.errors import NootsError
+    from noots.landscape.pilot import PILOT_KIND, play_pilot
     from noots.participant import load_participant
-    from noots.pilot import PILOT_KIND, play_pilot
     from noots.pki import UnknownParticipant
     from noots.topology import load_topology
 
@@ -305,8 +305,8 @@ def _play_eu(console: Console, info: RunInfo, pilot: DemoPilot) -> EuPilotReport
 
     from noots.clock import SystemClock
     from noots.errors import NootsError
+    from noots.landscape.pilot_eu import DEGREE_KIND, EU_BIRTH_PILOT, EU_DEGREE_PILOT, play_eu_pilot
     from noots.participant import load_participant
-    from noots.pilot_eu import DEGREE_KIND, EU_BIRTH_PILOT, EU_DEGREE_PILOT, play_eu_pilot
     from noots.pki import UnknownParticipant
     from noots.topology import load_topology
 

@@ -400,7 +400,7 @@ def serve(
 
     from noots.cli._register import REGISTER_KINDS, resolve_register
     from noots.errors import NootsError
-    from noots.server import plan_server, run_server
+    from noots.landscape.server import plan_server, run_server
 
     settings = load_cli_settings(data_dir, topology, tls)
     if not (settings.data_dir / "pki" / "ca" / "root-cert.pem").is_file():

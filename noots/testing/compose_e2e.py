@@ -158,7 +158,7 @@ class _Inside:
 
     @classmethod
     def load(cls) -> _Inside:
-        from noots.pilot import PILOT_KIND
+        from noots.landscape.pilot import PILOT_KIND
         from noots.settings import load_settings
 
         settings = load_settings()
@@ -225,8 +225,8 @@ def _tls_checks(inside: _Inside) -> bool:
 
 def _pilot(inside: _Inside) -> bool:
     from noots.clock import SystemClock
+    from noots.landscape.pilot import play_pilot
     from noots.participant import load_participant
-    from noots.pilot import play_pilot
     from noots.protocol import open_protocol_log
     from noots.settings import NootsSettings
 
@@ -606,7 +606,7 @@ class Run:
         self.say("pilot completed, Datenschutzcockpit entries seen, scenario suite passed")
 
     def register_down(self) -> None:
-        from noots.pilot import PILOT_EVIDENCE, PILOT_KIND
+        from noots.landscape.pilot import PILOT_EVIDENCE, PILOT_KIND
         from noots.topology import load_topology
 
         topology = load_topology(self.root / "landscape.yaml")

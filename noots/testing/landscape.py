@@ -192,7 +192,7 @@ def _apps(
 ) -> dict[str, Any]:
     """The apps of the selected components (as ``noots up`` builds them), by ``host:port``."""
     from noots.components import landscape_components
-    from noots.server import create_component_app
+    from noots.landscape.server import create_component_app
 
     wanted = None if registers is None else set(registers)
     overrides = {

@@ -29,7 +29,7 @@ def _apps(
 ) -> dict[str, Any]:
     """Every component but the online services (the one under test is outside), by address."""
     from noots.components import landscape_components
-    from noots.server import create_component_app
+    from noots.landscape.server import create_component_app
 
     # In process the components talk plain HTTP through ``routes``, whatever NOOTS_TLS says.
     overrides: dict[str, Any] = {"data_dir": data_dir, "topology": topology_path, "tls": False}

@@ -78,7 +78,7 @@ def test_entry_point_frames_are_not_listed() -> None:
             "register",
             [
                 "<module> (noots/__main__.py:3);serve (noots/cli/_up.py:90);"
-                "run_server (noots/server.py:200);handle (registers/_service.py:10) 3"
+                "run_server (noots/landscape/server.py:200);handle (registers/_service.py:10) 3"
             ],
         )
     )

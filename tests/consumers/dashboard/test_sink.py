@@ -244,7 +244,7 @@ def test_noots_serve_installs_the_sink_for_every_component_but_the_dashboard(
     served_dashboard: ServedDashboard,
 ) -> None:
     """With NOOTS_TRACE_URL a served register reports to the collector; the dashboard does not."""
-    from noots.server import build_app, plan_server
+    from noots.landscape.server import build_app, plan_server
 
     landscape = served_dashboard.landscape
     overrides = {**landscape.settings_overrides, "trace_url": served_dashboard.url + "/events/v1"}

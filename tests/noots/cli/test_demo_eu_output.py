@@ -13,8 +13,7 @@ import pytest
 from rich.console import Console
 
 from noots.cli._demo import DemoPilot, _print_eu_report
-from noots.participant import load_participant
-from noots.pilot_eu import (
+from noots.landscape.pilot_eu import (
     DEGREE_KIND,
     EU_BIRTH_PILOT,
     EU_DEGREE_PILOT,
@@ -22,6 +21,7 @@ from noots.pilot_eu import (
     EuPilotReport,
     play_eu_pilot,
 )
+from noots.participant import load_participant
 from noots.settings import NootsSettings
 from noots.testing.landscape import landscape_in_process
 

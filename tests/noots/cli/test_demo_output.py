@@ -12,8 +12,8 @@ import pytest
 from rich.console import Console
 
 from noots.cli._demo import _print_report
+from noots.landscape.pilot import PILOT_KIND, PilotReport, play_pilot
 from noots.participant import load_participant
-from noots.pilot import PILOT_KIND, PilotReport, play_pilot
 from noots.settings import NootsSettings
 from noots.testing.landscape import landscape_in_process
 

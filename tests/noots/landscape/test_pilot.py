@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from noots.landscape.pilot import PILOT_CITIZEN, PILOT_EVIDENCE, PILOT_KIND, play_pilot
 from noots.participant import load_participant
-from noots.pilot import PILOT_CITIZEN, PILOT_EVIDENCE, PILOT_KIND, play_pilot
 from noots.protocol import open_protocol_log
 from noots.settings import NootsSettings
 from noots.testing.landscape import landscape_in_process

@@ -1,4 +1,5 @@
-"""noots.server: what every ``noots serve`` process gets (worker thread cap, pooled clients)."""
+"""noots.landscape.server: what every ``noots serve`` process gets (worker thread cap, pooled
+clients)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,11 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from noots import server
 from noots.bootstrap import bootstrap_landscape
 from noots.http import ShardedTransport
+from noots.landscape import server
+from noots.landscape.server import WorkerThreads, build_app, plan_server, server_config
 from noots.pki import KeyType
-from noots.server import WorkerThreads, build_app, plan_server, server_config
 from noots.testing.landscape import write_topology
 from noots.testing.servers import serving
 from noots.topology import load_topology

@@ -1,5 +1,5 @@
 """The two EU pilots of ``noots demo``, played end to end against a running landscape and drawn
-hop by hop like the national one (:mod:`noots.pilot`), docs/EU.md:
+hop by hop like the national one (:mod:`noots.landscape.pilot`), docs/EU.md:
 
 - ``geburtsurkunde-eu`` (use case 3): the Mairie de Lyon's requester (``eu-gw-fr``) asks the
   Intermediäre Plattform for Erika Mustermann's Geburtsurkunde with preview; the IP asks the
@@ -27,8 +27,8 @@ import httpx
 
 from noots import messages
 from noots.errors import NootsError, UpstreamError
+from noots.landscape.pilot import Check, Exchange, Hop, _Recorder
 from noots.participant import Participant
-from noots.pilot import Check, Exchange, Hop, _Recorder
 from noots.settings import NootsSettings
 from noots.topology import Topology
 from noots.xml import parse as parse_xml
