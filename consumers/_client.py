@@ -25,12 +25,13 @@ synchronous callers (no second implementation).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
 import random
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import partial
@@ -409,7 +410,7 @@ class AsyncClient:
             order = dataclasses.replace(order, order_id=order_id)
             raw = messages.to_bytes(order)
             message_id = f"urn:uuid:{order_id}"
-            try:
+            with self._refusal_logged(route.provider, evidence_type, purpose, None, message_id):
                 status, content, message = await self._send_eu(
                     raw, purpose, route, f"{evidence_type} bestellen", "0401"
                 )
@@ -422,11 +423,6 @@ class AsyncClient:
                     raw_request=raw,
                     raw_response=content,
                 )
-            except NootsError as exc:
-                self._log(
-                    route.provider, evidence_type, purpose, None, message_id, f"refused:{exc.code}"
-                )
-                raise
             self._log(route.provider, evidence_type, purpose, None, message_id, "delivered")
             log.info(
                 "order %s → %s: HTTP %d, %s",
@@ -477,7 +473,7 @@ class AsyncClient:
         message_id = f"urn:uuid:{request.request_id}"
         with trace.exchange():
             trace.bind(str(request.request_id))
-            try:
+            with self._refusal_logged(route.provider, evidence_type, purpose, None, message_id):
                 _status, content, message = await self._send_eu(
                     raw, purpose, route, f"{evidence_type} abholen", "0411"
                 )
@@ -489,11 +485,6 @@ class AsyncClient:
                     raw_request=raw,
                     raw_response=content,
                 )
-            except NootsError as exc:
-                self._log(
-                    route.provider, evidence_type, purpose, None, message_id, f"refused:{exc.code}"
-                )
-                raise
         outcome = "pending" if isinstance(found, EuEvidencePending) else "delivered"
         self._log(route.provider, evidence_type, purpose, None, message_id, outcome)
         return found
@@ -915,12 +906,9 @@ class AsyncClient:
             envelope_id=str(look_up),
             title="IDNr-Abfrage",
         ):
-            try:
+            with self._refusal_logged(ida_id, "IDNr", purpose, asked, message):
                 result = await self._ida_call(query, ida_id, purpose, look_up)
                 trace.step("IDNr eindeutig ermittelt")
-            except NootsError as exc:
-                self._log(ida_id, "IDNr", purpose, asked, message, f"refused:{exc.code}")
-                raise
             self._log(ida_id, "IDNr", purpose, result.idnr, message, "delivered")
             return result
 
@@ -982,6 +970,22 @@ class AsyncClient:
             f"urn:uuid:{exchange.request.request_id}",
             outcome,
         )
+
+    @contextlib.contextmanager
+    def _refusal_logged(
+        self,
+        provider: str,
+        evidence_type: str,
+        purpose: str | None,
+        idnr: str | None,
+        message_id: str,
+    ) -> Iterator[None]:
+        """A refusal (any NootsError) inside is logged as ``refused:<code>`` and raised on."""
+        try:
+            yield
+        except NootsError as exc:
+            self._log(provider, evidence_type, purpose, idnr, message_id, f"refused:{exc.code}")
+            raise
 
     def _log(
         self,
