@@ -348,16 +348,19 @@ def provision(
     ``revoke`` (participant ids): revoked first, as the CA's operator does; they are then
     left revoked (never issued anew here) and the CRL published says so.
 
-    ``owner`` (uid, gid): who owns each workload's keys and data and, where a workload
-    operates the CA, the CA directory (the one-shot runs as root; the workloads do not).
+    ``owner`` (uid, gid): who owns each workload's keys and data (the one-shot runs as root;
+    the workloads do not; the CA stays the one-shot's).
     ``population`` False: no population files (Kubernetes workloads seed their own).
     """
     layout = VolumeLayout(Path(volumes))
     report = ProvisionReport()
     authority = CertificateAuthority.open_or_create(Path(ca_dir), clock=clock or SystemClock())
+    revoke = list(revoke)
+    known = {p.participant_id for p in topology.participants()}
+    unknown = [participant_id for participant_id in revoke if participant_id not in known]
+    if unknown:  # checked before any revocation: a typo revokes nothing
+        raise ConfigurationError(f"cannot revoke {unknown[0]!r}: not in the topology")
     for participant_id in revoke:
-        if participant_id not in {p.participant_id for p in topology.participants()}:
-            raise ConfigurationError(f"cannot revoke {participant_id!r}: not in the topology")
         authority.revoke(participant_id)
     provisioner = _Provisioner(authority, layout, topology, namespace=namespace, report=report)
     provisioner.run()

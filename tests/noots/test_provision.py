@@ -322,9 +322,14 @@ def test_revoke_revokes_and_publishes_the_crl(tmp_path: Path) -> None:
 
 
 def test_revoke_of_a_participant_outside_the_topology_is_refused(tmp_path: Path) -> None:
-    """A typo in --revoke revokes nothing and says why."""
+    """A typo in --revoke revokes nothing, not even the valid ids before it, and says why."""
+    provision(tmp_path / "ca", tmp_path / "v", TOPOLOGY, people=0)
     with pytest.raises(ConfigurationError, match="not in the topology"):
-        provision(tmp_path / "ca", tmp_path / "v", TOPOLOGY, people=0, revoke=["noots-idaa"])
+        provision(
+            tmp_path / "ca", tmp_path / "v", TOPOLOGY, people=0, revoke=["noots-ida", "noots-idaa"]
+        )
+    authority = CertificateAuthority.open(tmp_path / "ca", clock=SystemClock())
+    assert all(r.status == "valid" for r in authority.records() if r.participant_id == "noots-ida")
 
 
 def test_provision_command_revokes(tmp_path: Path) -> None:
