@@ -98,6 +98,16 @@ class UpProcess:
         with open(self.log.name, "rb") as out:
             return out.read().decode("utf-8", errors="replace")
 
+    def output_with(self, text: str, *, timeout: float = 60.0) -> str:
+        """The output once it contains ``text`` (``noots up`` goes on printing its links after
+        the run file that :func:`noots_up` waits for); AssertionError after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while text not in (output := self.output()):
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise AssertionError(f"{text!r} not in the output of noots up:\n{output}")
+            time.sleep(0.2)
+        return output
+
     @property
     def returncode(self) -> int | None:
         return self.process.poll()

@@ -77,7 +77,7 @@ def test_noots_up_with_tls_traces_every_process_to_the_dashboard(tmp_path: Path)
     with noots_up(data_dir, topology, tls=True) as up:
         url = up.info.component("dashboard").url
         assert url.startswith("https://")
-        assert f"{url}/login#token={operator_token(data_dir)}" in up.output()  # one click
+        up.output_with(f"{url}/login#token={operator_token(data_dir)}")  # one click
         verify = client_context(TlsFiles.for_participant(data_dir / "pki", "noots-simulator"))
         with httpx.Client(verify=verify, timeout=30) as client:
             client.headers.update(operator_login(client, url, operator_token(data_dir)))
