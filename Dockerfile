@@ -34,12 +34,8 @@ RUN python3 -m venv /opt/venv \
     && pip install --no-cache-dir -r /tmp/requirements.txt \
     && rm /tmp/requirements.txt
 COPY noots ./noots
-COPY registers ./registers
-COPY intermediary ./intermediary
-COPY consumers ./consumers
 RUN pip install --no-cache-dir --no-deps . \
-    && rm -rf /opt/noots/noots /opt/noots/registers /opt/noots/intermediary /opt/noots/consumers \
-        /opt/noots/build /opt/noots/*.egg-info
+    && rm -rf /opt/noots/noots /opt/noots/build /opt/noots/*.egg-info
 
 # The project's own schemas and the default topology (compose mounts the same file over it).
 COPY xsd ./xsd

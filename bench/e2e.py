@@ -12,7 +12,7 @@ httptools, the same as ``noots up``); this process is the online service: it pos
 prepared 0101 to its SAK's consumer API with its (cached) access token and checks the bare
 answer as the client library does. What one exchange is, and its cryptographic floor, is
 defined in ``bench/_exchange.py`` (``SakConsumer``: 2 signatures + 2 verifications; with a VS
-token 2 + 4). ``--full`` adds rows of the client library (``consumers.AsyncClient``) doing
+token 2 + 4). ``--full`` adds rows of the client library (``noots.consumers.AsyncClient``) doing
 each fetch whole: route, authorisation, 0101 (the route cached by the SAK as in production).
 
 Per row: exchanges per second, latency percentiles, and CPU per exchange summed over every
@@ -201,8 +201,8 @@ async def run_full(
     floor: float,
 ) -> Row:
     """Route → authorisation → 0101 through the online service's SAK, by the client library
-    (consumers.AsyncClient) with its access token, as an online service fetches evidence."""
-    from consumers import AsyncClient, Endpoints, PersonQuery
+    (noots.consumers.AsyncClient) with its access token, as an online service fetches evidence."""
+    from noots.consumers import AsyncClient, Endpoints, PersonQuery
     from noots.participant import load_participant
 
     participant = load_participant(landscape.data_dir / "pki", _support.BPA, clock=consumer.clock)

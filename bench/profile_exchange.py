@@ -47,10 +47,13 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("noots: hardened XML parse", ("noots/xml.py",)),
     ("noots: signature checks", ("noots/signing.py", "noots/pki.py")),
     ("noots: protocol log", ("noots/protocol",)),
+    ("platform (noots/intermediary/)", ("noots/intermediary/",)),
+    ("noots/registers/", ("noots/registers/",)),
+    (
+        "noots/consumers/ and bench/",
+        ("noots/consumers/", "bench/", "_exchange.py", "profile_exchange.py"),
+    ),
     ("noots: envelope, token, other core", ("noots/",)),
-    ("platform (intermediary/)", ("intermediary/",)),
-    ("registers/", ("registers/",)),
-    ("consumers/ and bench/", ("consumers/", "bench/", "_exchange.py", "profile_exchange.py")),
     ("signxml", ("signxml/",)),
     ("cryptography", ("cryptography/",)),
     ("lxml", ("lxml/",)),
@@ -63,7 +66,7 @@ GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("sqlite3", ("sqlite3/",)),
 )
 OTHER = "other (standard library, …)"
-PROJECT = ("noots/", "intermediary/", "registers/", "consumers/")
+PROJECT = ("noots/",)
 #: Frames under every sample of a server (its entry point): listing them says nothing.
 ENTRY = (
     "noots/__main__.py",

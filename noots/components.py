@@ -44,7 +44,7 @@ ComponentKind = Literal[
 ]
 
 #: Where the dashboard app lives (it is optional: a checkout without it runs without it).
-DASHBOARD_MODULE = "consumers.dashboard"
+DASHBOARD_MODULE = "noots.consumers.dashboard"
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class Component:
 
 
 def dashboard_available() -> bool:
-    """Whether the dashboard app (``consumers.dashboard``) is installed."""
+    """Whether the dashboard app (``noots.consumers.dashboard``) is installed."""
     try:
         spec = importlib.util.find_spec(DASHBOARD_MODULE)
     except ModuleNotFoundError:

@@ -78,7 +78,7 @@ def platform_participants(_component: Component, topology: Topology) -> tuple[st
 
 def dashboard_participants(component: Component, topology: Topology) -> tuple[str, ...]:
     """The dashboard is the simulator's own tool: it plays the pilots *as* the online services
-    (consumers.dashboard._pilots), so it holds their keys beside its own."""
+    (noots.consumers.dashboard._pilots), so it holds their keys beside its own."""
     return (component.participant_id, *(c.participant_id for c in topology.consumers))
 
 

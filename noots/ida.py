@@ -10,7 +10,7 @@ IAM access token for the IDA) and gets an ``ida:LookupResult`` (or an ``env:Erro
 
 No unique match gives no data: ``EDM:ERR:0004`` with :data:`NOT_UNIQUE_DETAIL`, the same for
 an unknown person, an ambiguous match and a person with an information block. The IDA app is
-:mod:`registers.ida`; consumers build queries and read results with the functions here.
+:mod:`noots.registers.ida`; consumers build queries and read results with the functions here.
 """
 
 from __future__ import annotations

@@ -361,7 +361,7 @@ async def _run_consumer(
 
     import uvicorn
 
-    from registers.consumer_conformance import (
+    from noots.registers.consumer_conformance import (
         ConsumerDriver,
         ConsumerTarget,
         DemoServiceDriver,

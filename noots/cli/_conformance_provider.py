@@ -420,7 +420,7 @@ def _subject(
 ) -> Any:
     """The person (or company) the register knows: ``--person`` in any form
     (:mod:`noots.cli._person`) with its IDNr, from ``--idnr`` or from the test identity."""
-    from consumers import company as company_subject
+    from noots.consumers import company as company_subject
     from noots.messages import NaturalPerson
 
     if company is not None:

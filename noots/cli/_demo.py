@@ -211,7 +211,7 @@ def _play(console: Console, info: RunInfo, citizen: str) -> PilotReport:
         from noots.components import dashboard_available
 
         if dashboard_available():
-            from consumers.dashboard.sink import install_http_sink
+            from noots.consumers.dashboard.sink import install_http_sink
             from noots.settings import NootsSettings, load_settings
 
             # Authenticated with the landscape's events key, which lives in its data dir.
@@ -221,7 +221,7 @@ def _play(console: Console, info: RunInfo, citizen: str) -> PilotReport:
             install_http_sink(info.trace_url, verify=verify, settings=landscape)
     # The client's retries and waits are part of the hops shown below; its log lines would
     # only interleave with the status line.
-    with _quiet("consumers"), console.status("Playing the pilot …"):
+    with _quiet("noots.consumers"), console.status("Playing the pilot …"):
         return asyncio.run(
             play_pilot(
                 participant,
@@ -330,7 +330,7 @@ def _play_eu(console: Console, info: RunInfo, pilot: DemoPilot) -> EuPilotReport
         from noots.tls import TlsFiles, client_context
 
         verify = client_context(TlsFiles.for_participant(pki, party))
-    with _quiet("consumers"), console.status("Playing the pilot …"):
+    with _quiet("noots.consumers"), console.status("Playing the pilot …"):
         return asyncio.run(
             play_eu_pilot(
                 kind,

@@ -21,7 +21,7 @@ from noots.cli._app import app
 from noots.cli._exit import CHECK_FAILED, OK, TOOL_FAILED
 from noots.cli._options import DataDirOption, TopologyOption
 
-# The simulated member states' access points (intermediary.eu.catalogue; not imported, so
+# The simulated member states' access points (noots.intermediary.eu.catalogue; not imported, so
 # the CLI does not load the EU side before it is needed).
 FRENCH_GATEWAY = "eu-gw-fr"
 GERMAN_GATEWAY = "eu-gw-de"
@@ -100,7 +100,7 @@ def _target(
     access_point: str | None,
 ) -> _Target:
     """The IP of the running landscape (or the topology's) unless ``--ip-url`` names one."""
-    from consumers import find_landscape
+    from noots.consumers import find_landscape
     from noots.errors import ConfigurationError
 
     landscape = find_landscape(data_dir, topology) if ip_url is None or pki_dir is None else None
@@ -131,11 +131,11 @@ def _target(
 async def _send(file: Path, target: _Target, out: Path | None, timeout: float) -> int:
     import httpx
 
-    from intermediary.eu.gateway import Gateway
     from noots import xml
     from noots.clock import SystemClock
     from noots.errors import MalformedMessage
     from noots.eu import edm
+    from noots.intermediary.eu.gateway import Gateway
     from noots.participant import load_participant
 
     request = edm.parse(xml.parse(file.read_bytes()))

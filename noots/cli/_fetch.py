@@ -28,7 +28,7 @@ from noots.cli._person import PERSON_HELP, PersonArgument, parse_person_option
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from consumers import EvidenceResult, Explanation, PendingEvidence
+    from noots.consumers import EvidenceResult, Explanation, PendingEvidence
     from noots.errors import EvidencePending, NootsError
     from noots.topology import Topology
 
@@ -125,8 +125,8 @@ def fetch(
     announced for later is awaited (up to 2 minutes) with progress on stderr, or with
     --no-wait left to be collected later: the request id says which.
     """
-    from consumers import ExchangeContext, explain, find_landscape
     from noots.cli._console import console
+    from noots.consumers import ExchangeContext, explain, find_landscape
     from noots.errors import EvidencePending, NootsError
 
     subject = _subject(idnr, person, company)
@@ -262,8 +262,8 @@ def _subject(idnr: str | None, person: str | None, company: str | None) -> Perso
 
 def _extra(born: str | None, company: str | None, register_number: str | None) -> dict[str, Any]:
     """--born and --company as the client takes them; usage errors for values it cannot read."""
-    from consumers import company as company_subject
-    from consumers import parse_date
+    from noots.consumers import company as company_subject
+    from noots.consumers import parse_date
     from noots.errors import InvalidInput
 
     extra: dict[str, Any] = {}
@@ -283,7 +283,7 @@ def _extra(born: str | None, company: str | None, register_number: str | None) -
 def _refused(exc: NootsError) -> bool:
     """Refused by another party (or by our checks of its answer), not a failure of the tool:
     those errors name the component; configuration, argument and transport failures do not."""
-    from consumers import TransportFailed
+    from noots.consumers import TransportFailed
     from noots.errors import ConfigurationError
 
     if isinstance(exc, TransportFailed | ConfigurationError):
@@ -314,7 +314,7 @@ def _defaults(
     topology: Topology, consumer: str, evidence: str, purpose: str | None, region: str | None
 ) -> tuple[str, str | None]:
     """The purpose of the consumer's only matrix row, and its own region for regional types."""
-    from consumers._matrix import matrix_rows
+    from noots.consumers._matrix import matrix_rows
     from noots.errors import ConfigurationError
 
     spec = topology.evidence_type(evidence)
@@ -346,7 +346,7 @@ def _run(
     no_wait: bool,
     on_pending: Any,
 ) -> EvidenceResult:
-    from consumers import Client, RetryPolicy
+    from noots.consumers import Client, RetryPolicy
 
     named: dict[str, Any] = dict(extra)
     if subject.idnr is not None:
@@ -400,7 +400,7 @@ def _failure_json(exc: Exception, explanation: Explanation) -> dict[str, Any]:
 
 def _title(exc: NootsError) -> str:
     """The title of the error's code (a code outside the EDM list has none of its own)."""
-    from consumers import UnlistedCodeError
+    from noots.consumers import UnlistedCodeError
 
     if isinstance(exc, UnlistedCodeError):
         return "error code outside the EDM list"

@@ -67,7 +67,7 @@ def token(
     """Print an access token of the landscape's IAM for one participant and one audience."""
     import asyncio
 
-    from consumers import find_landscape
+    from noots.consumers import find_landscape
     from noots.errors import ConfigurationError, NootsError, UpstreamError
 
     try:

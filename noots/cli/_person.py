@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from noots.cli._exit import usage_error
 
 if TYPE_CHECKING:
-    from consumers import PersonQuery
+    from noots.consumers import PersonQuery
 
 __all__ = ["FORMS", "PERSON_HELP", "PersonArgument", "parse_person_option"]
 
@@ -47,7 +47,7 @@ class PersonArgument:
 
 def parse_person_option(text: str, *, option: str = "--person") -> PersonArgument:
     """``--person``'s value; a usage error naming ``option`` and the accepted forms."""
-    from consumers import PersonQuery, parse_person
+    from noots.consumers import PersonQuery, parse_person
     from noots.errors import InvalidInput
     from noots.synthetic.identities import BEHAVIOUR_IDENTITIES, BehaviourIdentity
 

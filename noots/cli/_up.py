@@ -222,14 +222,14 @@ def renew_dashboard_secrets(supervisor: Supervisor) -> None:
     """A new operator token and events key for the dashboard of this run (the login link of
     an earlier run stops working); the processes read them from the data dir."""
     if any(c.kind == "dashboard" for c in supervisor.components):
-        from consumers.dashboard import renew_secrets
+        from noots.consumers.dashboard import renew_secrets
 
         renew_secrets(supervisor.data_dir)
 
 
 def dashboard_login_link(info: RunInfo, url: str) -> str:
     """The dashboard's one-click operator login (its token in the link's fragment)."""
-    from consumers.dashboard import DashboardSettings, operator_login_link
+    from noots.consumers.dashboard import DashboardSettings, operator_login_link
     from noots.settings import load_settings
 
     settings = load_settings(

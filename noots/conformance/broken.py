@@ -48,8 +48,8 @@ from noots.testing.asgi import call_app, read_request_body
 from noots.xml import parse, serialize
 
 if TYPE_CHECKING:
-    from registers._service import RegisterService  # the type of app.state.register
-    from registers.settings import RegisterSettings
+    from noots.registers._service import RegisterService  # the type of app.state.register
+    from noots.registers.settings import RegisterSettings
 
 __all__ = [
     "BROKEN_IPS",

@@ -177,7 +177,7 @@ class EuParties:
 def ip_parties(topology: Topology) -> EuParties:
     """The landscape's IP and its French requester (the Austrian access point signs for the
     wrong-signer probe)."""
-    from intermediary.eu.catalogue import FRENCH_AUTHORITY, GERMAN_IP
+    from noots.intermediary.eu.catalogue import FRENCH_AUTHORITY, GERMAN_IP
 
     ip, eu = topology.intermediary_platform, topology.eu
     if ip is None or eu is None:
@@ -196,7 +196,7 @@ def ip_parties(topology: Topology) -> EuParties:
 def edm_evidence_type(topology: Topology, name: str) -> EdmEvidenceType:
     """The EDM evidence type an EU requester asks for to get the German type ``name``: the
     Data Service Directory's entry where it has one, else the German type's classification."""
-    from intermediary.eu.catalogue import BIRTH_CERTIFICATE
+    from noots.intermediary.eu.catalogue import BIRTH_CERTIFICATE
 
     spec = topology.evidence_type(name)
     if spec.classification == BIRTH_CERTIFICATE.classification:
@@ -300,7 +300,7 @@ class EuRequestFactory:
         changes: dict[str, Any] = {}
         signer = self.signer
         if variant == "other_provider":
-            from intermediary.eu.catalogue import AUSTRIAN_UNIVERSITY
+            from noots.intermediary.eu.catalogue import AUSTRIAN_UNIVERSITY
 
             query = dataclasses.replace(query, provider=AUSTRIAN_UNIVERSITY.classified(None))
             document = edm.to_bytes(query)

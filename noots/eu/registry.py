@@ -16,7 +16,7 @@ Both answer ``GET …/rest/search?queryId=…&…`` with a ``query:QueryResponse
   (the provider's eDelivery access point) and its publisher (the evidence provider).
 
 Nothing found is a ``Failure`` with an ``rs:ObjectNotFoundExceptionType`` (``EB:ERR:0001`` /
-``DSD:ERR:0001``). Protocol code only: the services are in :mod:`intermediary.eu`.
+``DSD:ERR:0001``). Protocol code only: the services are in :mod:`noots.intermediary.eu`.
 """
 
 from __future__ import annotations

@@ -57,7 +57,7 @@ PILOT_CITIZEN = "02476291358"
 PILOT_KIND = "bewohnerparkausweis"
 #: The evidence types of the pilot, in the order the online service asks for them.
 PILOT_EVIDENCE = ("Meldebescheinigung", "Fahrzeughalterauskunft")
-#: The audience of identity tokens for the Datenschutzcockpit (intermediary.eid.DSC_AUDIENCE;
+#: The audience of identity tokens for the Datenschutzcockpit (noots.intermediary.eid.DSC_AUDIENCE;
 #: not imported, so the CLI does not load the platform's web stack).
 DSC_AUDIENCE = "noots-dsc"
 
@@ -111,7 +111,7 @@ class PilotReport:
     citizen: str = ""
     idnr: str | None = None
     hops: list[Hop] = field(default_factory=list)
-    evidences: list[Any] = field(default_factory=list)  # consumers.EvidenceResult
+    evidences: list[Any] = field(default_factory=list)  # noots.consumers.EvidenceResult
     dsc: dict[str, Any] | None = None
     error: NootsError | None = None
 
@@ -227,7 +227,7 @@ class _Pilot:
             return participant_id
 
     async def run(self) -> PilotReport:
-        from consumers import AsyncClient, Endpoints, PersonQuery
+        from noots.consumers import AsyncClient, Endpoints, PersonQuery
         from noots.protocol import open_protocol_log
 
         identity = await self.login(audience=self.spec.participant_id, level="substantiell")

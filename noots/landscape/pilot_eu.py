@@ -11,7 +11,7 @@ hop by hop like the national one (:mod:`noots.landscape.pilot`), docs/EU.md:
   collects (``DE.GetEvidence.0411`` → 0412).
 
 The people are simulated exactly as the dashboard's pilots do it
-(:mod:`consumers._eu_citizen`); every HTTP exchange of the one who asks (and of the simulated
+(:mod:`noots.consumers._eu_citizen`); every HTTP exchange of the one who asks (and of the simulated
 person) is recorded and each becomes a hop with the checks made on its bytes; the register's
 protocol (§ 9 IDNrG) is read from the data directory when it is at hand.
 """
@@ -147,7 +147,7 @@ class _Play:
     # -- use case 3 --------------------------------------------------------------------------
 
     async def birth(self, person: Any) -> None:
-        from consumers._eu_citizen import ask_from_member_state
+        from noots.consumers._eu_citizen import ask_from_member_state
 
         eu, ip = self.topology.eu, self.topology.intermediary_platform
         assert eu is not None
@@ -268,9 +268,9 @@ class _Play:
     # -- use case 4 --------------------------------------------------------------------------
 
     async def degree(self, participant: Participant, person: Any) -> None:
-        from consumers import AsyncClient, Endpoints, EuEvidence, PersonQuery
-        from consumers._eu_citizen import walk_citizen
-        from consumers.demo import SERVICES
+        from noots.consumers import AsyncClient, Endpoints, EuEvidence, PersonQuery
+        from noots.consumers._eu_citizen import walk_citizen
+        from noots.consumers.demo import SERVICES
 
         spec = next(
             c for c in self.topology.consumers if c.participant_id == participant.participant_id

@@ -105,10 +105,10 @@ def build_app(plan: ServerPlan) -> Any:
     )
     if settings.trace_url is not None and component.kind != "dashboard":
         # Every component reports its hops to the dashboard (which traces its own pilots).
-        from consumers.dashboard.sink import install_http_sink
+        from noots.consumers.dashboard.sink import install_http_sink
 
         install_http_sink(settings.trace_url, verify=verify, settings=settings)
-    # A SAK makes its own connections (its hot path on aiohttp, intermediary.sak._network).
+    # A SAK makes its own connections (its hot path on aiohttp, noots.intermediary.sak._network).
     outgoing = None if component.kind == "sak" else transport
     app = create_component_app(component, plan.overrides, transport=outgoing)
     if plan.tls:
@@ -186,7 +186,7 @@ def install_trace_sink(plan: ServerPlan, url: str | None) -> bool:
 
     if not url or not dashboard_available():
         return False
-    from consumers.dashboard.sink import install_http_sink
+    from noots.consumers.dashboard.sink import install_http_sink
 
     verify: Any = True
     if plan.tls:
@@ -227,41 +227,41 @@ def create_component_app(
 
     common = dict(overrides)
     if component.kind == "platform":
-        from intermediary.app import create_app as create_platform
-        from intermediary.settings import PlatformSettings
+        from noots.intermediary.app import create_app as create_platform
+        from noots.intermediary.settings import PlatformSettings
 
         return create_platform(load_settings(PlatformSettings, **common))
     if component.kind == "ida":
         try:
-            ida = importlib.import_module("registers.ida")
+            ida = importlib.import_module("noots.registers.ida")
         except ModuleNotFoundError as exc:
             raise ConfigurationError(
-                "the IDA app (registers.ida) is not installed in this version"
+                "the IDA app (noots.registers.ida) is not installed in this version"
             ) from exc
         return ida.create_ida_app(load_settings(ida.IdaSettings, **common))
     if component.kind == "register":
-        from registers.settings import RegisterSettings
+        from noots.registers.settings import RegisterSettings
 
         register = load_settings(RegisterSettings, participant_id=component.name, **common)
         kind = register.register_spec(register.load_topology()).kind
         module = importlib.import_module(f"registers.{kind}")
         return module.create_app(register, transport=transport)
     if component.kind == "sak":
-        from intermediary.sak import SakSettings
-        from intermediary.sak import create_app as create_sak
+        from noots.intermediary.sak import SakSettings
+        from noots.intermediary.sak import create_app as create_sak
 
         served = component.name.removesuffix(".sak")
         sak = load_settings(SakSettings, participant_id=served, **common)
         return create_sak(sak, transport=transport)
     if component.kind == "ip":
-        from intermediary.ip.landscape import IpLandscapeSettings, create_landscape_app
+        from noots.intermediary.ip.landscape import IpLandscapeSettings, create_landscape_app
 
         return create_landscape_app(
             load_settings(IpLandscapeSettings, **common), transport=transport
         )
     if component.kind in ("eu-common-services", "eu-provider", "eu-requester"):
-        from intermediary.eu.landscape import EuLandscapeSettings
-        from intermediary.eu.landscape import create_app as create_eu
+        from noots.intermediary.eu.landscape import EuLandscapeSettings
+        from noots.intermediary.eu.landscape import create_app as create_eu
 
         eu_settings = load_settings(EuLandscapeSettings, **common)
         if component.kind == "eu-common-services":
@@ -270,8 +270,8 @@ def create_component_app(
             return create_eu("provider", eu_settings, transport=transport)
         return create_eu("requester", eu_settings, transport=transport)
     if component.kind == "consumer":
-        from consumers.demo import DemoSettings
-        from consumers.demo import create_app as create_demo
+        from noots.consumers.demo import DemoSettings
+        from noots.consumers.demo import create_app as create_demo
 
         demo = load_settings(DemoSettings, consumer_id=component.name, **common)
         return create_demo(demo, transport=transport)

@@ -56,12 +56,12 @@ _Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 def broken_client_class(condition_id: str) -> type[Any]:
-    """A subclass of :class:`consumers.AsyncClient` that violates ``condition_id`` (DC-01 …
+    """A subclass of :class:`noots.consumers.AsyncClient` that violates ``condition_id`` (DC-01 …
     DC-06, DC-08; DC-09 is the unbroken client without a protocol log)."""
-    from consumers._client import AsyncClient, _Exchange
-    from consumers._person import PersonQuery
-    from consumers._results import EvidenceResult, Route
-    from consumers._sak import Answer, Authorisation
+    from noots.consumers._client import AsyncClient, _Exchange
+    from noots.consumers._person import PersonQuery
+    from noots.consumers._results import EvidenceResult, Route
+    from noots.consumers._sak import Answer, Authorisation
 
     class NoRoute(AsyncClient):
         async def find_route(self, evidence_type: str, region: str | None) -> Route:
@@ -161,7 +161,7 @@ def consumer_hook_app(
     sleep: Callable[[float], Awaitable[None]] | None = None,
 ) -> Any:
     """A minimal online service with the test hook ``POST /retrieve`` that
-    :class:`~registers.consumer_conformance.HttpTriggerDriver` calls: it fetches one evidence
+    :class:`~noots.registers.consumer_conformance.HttpTriggerDriver` calls: it fetches one evidence
     through the client library (``client_class``) from its SAK at ``sak_url`` (which also
     serves the IDA's path) and answers ``{"received": [...], "shown": "..."}``. ``settings``
     is a :class:`~noots.settings.NootsSettings` (data dir and topology); ``sleep`` is how the
@@ -172,9 +172,9 @@ def consumer_hook_app(
     from fastapi import Body, FastAPI
     from fastapi.responses import JSONResponse
 
-    from consumers._client import AsyncClient, Endpoints
-    from consumers._explain import ExchangeContext, explain
-    from consumers._person import PersonQuery
+    from noots.consumers._client import AsyncClient, Endpoints
+    from noots.consumers._explain import ExchangeContext, explain
+    from noots.consumers._person import PersonQuery
     from noots.participant import load_participant
     from noots.protocol import open_protocol_log
 
@@ -246,8 +246,8 @@ def broken_demo_app(
     its first evidence right after the citizen logged in — before consent (DC-07)."""
     from urllib.parse import parse_qsl
 
-    from consumers._person import PersonQuery
-    from consumers.demo import create_app
+    from noots.consumers._person import PersonQuery
+    from noots.consumers.demo import create_app
     from noots.synthetic.identities import identity
 
     inner = create_app(settings, transport=transport, sleep=sleep)

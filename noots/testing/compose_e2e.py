@@ -354,8 +354,8 @@ def _scenarios(inside: _Inside, suite: Path) -> bool:
 def _register_down(inside: _Inside, register: str, evidence: str) -> bool:
     import httpx
 
-    from consumers import AsyncClient, Endpoints, PersonQuery
     from noots.clock import SystemClock
+    from noots.consumers import AsyncClient, Endpoints, PersonQuery
     from noots.errors import NootsError
     from noots.participant import load_participant
     from noots.synthetic.identities import BEHAVIOUR_IDENTITIES, Behaviour

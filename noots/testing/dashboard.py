@@ -6,7 +6,7 @@
         page.goto(dashboard.login_url)          # the one-click login of `noots up`
         page.goto(dashboard.url + "/ablauf")
 
-:func:`serve_dashboard` runs ``consumers.dashboard`` under uvicorn on the topology's
+:func:`serve_dashboard` runs ``noots.consumers.dashboard`` under uvicorn on the topology's
 ``dashboard`` address and, with ``trace=True``, installs an HTTP trace sink for this process,
 authenticated with the landscape's reporting tokens, so the components
 :func:`~noots.testing.landscape.serve_landscape` runs in threads here report their hops to the
@@ -53,8 +53,8 @@ class ServedDashboard:
 
 def operator_token(data_dir: Path) -> str:
     """The operator token of the landscape in ``data_dir`` (``NOOTS_OPERATOR_TOKEN`` aside)."""
-    from consumers.dashboard import operator_token_path
-    from consumers.dashboard._secrets import read_or_create_secret
+    from noots.consumers.dashboard import operator_token_path
+    from noots.consumers.dashboard._secrets import read_or_create_secret
 
     return read_or_create_secret(operator_token_path(data_dir))
 
@@ -79,8 +79,8 @@ def serve_dashboard(
     """Serve the dashboard for ``landscape`` until the block ends."""
     import uvicorn
 
-    from consumers.dashboard import DashboardSettings, create_app
-    from consumers.dashboard.sink import HttpTraceSink, landscape_reporting
+    from noots.consumers.dashboard import DashboardSettings, create_app
+    from noots.consumers.dashboard.sink import HttpTraceSink, landscape_reporting
 
     settings = DashboardSettings(
         **landscape.settings_overrides, admin_token=SecretStr(landscape.admin_token)

@@ -11,15 +11,6 @@ from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import strategies as st
 
-from intermediary.eu.catalogue import (
-    AUSTRIAN_UNIVERSITY,
-    BIRTH_CERTIFICATE,
-    BIRTH_REQUIREMENT,
-    DEGREE,
-    DEGREE_REQUIREMENT,
-    FRENCH_AUTHORITY,
-    GERMAN_IP,
-)
 from noots.clock import Clock
 from noots.errors import EdmCode
 from noots.eu.edm import (
@@ -34,6 +25,15 @@ from noots.eu.edm import (
     QueryErrorResponse,
     QueryRequest,
     QueryResponse,
+)
+from noots.intermediary.eu.catalogue import (
+    AUSTRIAN_UNIVERSITY,
+    BIRTH_CERTIFICATE,
+    BIRTH_REQUIREMENT,
+    DEGREE,
+    DEGREE_REQUIREMENT,
+    FRENCH_AUTHORITY,
+    GERMAN_IP,
 )
 from noots.messages import EVIDENCE_TYPE_CLASSIFICATION_PREFIX
 

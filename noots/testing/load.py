@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from consumers import AsyncClient, Endpoints, PersonQuery, RetryPolicy
 from noots.clock import SystemClock
+from noots.consumers import AsyncClient, Endpoints, PersonQuery, RetryPolicy
 from noots.errors import NootsError
 from noots.messages import LegalIdentifier, LegalPerson, NaturalPerson, Subject
 from noots.participant import load_participant

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from consumers import AsyncClient, Client
+    from noots.consumers import AsyncClient, Client
     from noots.testing.landscape import Landscape
     from noots.topology import Topology
 
@@ -98,7 +98,7 @@ class NootsLandscape:
 
     def client(self, consumer_id: str, **options: Any) -> Client:
         """The client library of online service ``consumer_id`` (closed after the session)."""
-        from consumers import Client
+        from noots.consumers import Client
 
         client = Client.from_landscape(
             consumer_id, data_dir=self.data_dir, topology=self.topology_path, **options
@@ -108,7 +108,7 @@ class NootsLandscape:
 
     def async_client(self, consumer_id: str, **options: Any) -> AsyncClient:
         """The asynchronous client of ``consumer_id``; close it yourself (``async with``)."""
-        from consumers import AsyncClient
+        from noots.consumers import AsyncClient
 
         return AsyncClient.from_landscape(
             consumer_id, data_dir=self.data_dir, topology=self.topology_path, **options

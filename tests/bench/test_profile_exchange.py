@@ -20,10 +20,10 @@ from tests.bench.test_scripts import run  # noqa: E402
 
 # Three samples' worth of stacks as py-spy --format raw writes them.
 COLLAPSED = [
-    "run (uvicorn/server.py:68);handle (intermediary/sak/_provider.py:120);"
+    "run (uvicorn/server.py:68);handle (noots/intermediary/sak/_provider.py:120);"
     "XmlVerifier.verify (noots/signing.py:301);"
     "XMLVerifier.verify (signxml/verifier.py:353) 7",
-    "run (uvicorn/server.py:68);handle (intermediary/sak/_provider.py:120);"
+    "run (uvicorn/server.py:68);handle (noots/intermediary/sak/_provider.py:120);"
     "parse (noots/xml.py:80) 2",
     "run (uvicorn/server.py:68);_worker (threading.py:975) 1",
 ]
@@ -36,7 +36,7 @@ def test_collapsed_stacks_are_read_with_their_counts() -> None:
     assert profile.stacks[1] == (
         (
             "run (uvicorn/server.py:68)",
-            "handle (intermediary/sak/_provider.py:120)",
+            "handle (noots/intermediary/sak/_provider.py:120)",
             "parse (noots/xml.py:80)",
         ),
         2,
@@ -65,7 +65,7 @@ def test_project_functions_count_every_sample_below_them_once() -> None:
             "provider-sak", [*COLLAPSED, "a (noots/x.py:1);a (noots/x.py:2) 5"]
         )
     )
-    assert functions["intermediary/sak/_provider.py handle"] == 9
+    assert functions["noots/intermediary/sak/_provider.py handle"] == 9
     assert functions["noots/signing.py XmlVerifier.verify"] == 7
     assert functions["noots/x.py a"] == 5  # recursion counts once
     assert not any(name.startswith("uvicorn/") for name in functions)
@@ -78,11 +78,12 @@ def test_entry_point_frames_are_not_listed() -> None:
             "register",
             [
                 "<module> (noots/__main__.py:3);serve (noots/cli/_up.py:90);"
-                "run_server (noots/landscape/server.py:200);handle (registers/_service.py:10) 3"
+                "run_server (noots/landscape/server.py:200);"
+                "handle (noots/registers/_service.py:10) 3"
             ],
         )
     )
-    assert functions == {"registers/_service.py handle": 3}
+    assert functions == {"noots/registers/_service.py handle": 3}
 
 
 def py_spy_can_attach() -> bool:

@@ -24,9 +24,9 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from consumers import AsyncClient, Endpoints, RetryPolicy
 from noots import ida, messages, tokens
 from noots.clock import ManualClock
+from noots.consumers import AsyncClient, Endpoints, RetryPolicy
 from noots.envelope import error_body
 from noots.errors import EdmCode
 from noots.participant import Participant

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from consumers import (
+from noots import messages, tokens
+from noots.consumers import (
     AsyncClient,
     Client,
     Endpoints,
@@ -22,7 +23,6 @@ from consumers import (
     UnlistedCodeError,
     explain,
 )
-from noots import messages, tokens
 from noots.errors import (
     AuthorisationRefused,
     EdmCode,

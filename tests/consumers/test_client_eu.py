@@ -16,7 +16,9 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from consumers import (
+from noots import messages
+from noots.clock import SystemClock
+from noots.consumers import (
     AsyncClient,
     Endpoints,
     EuEvidence,
@@ -26,8 +28,6 @@ from consumers import (
     RetryPolicy,
     UnlistedCodeError,
 )
-from noots import messages
-from noots.clock import SystemClock
 from noots.errors import (
     EdmCode,
     InvalidInput,

@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from consumers import AsyncClient, Endpoints, PersonQuery
 from noots import messages
 from noots.clock import read_shared_offset, write_shared_offset
+from noots.consumers import AsyncClient, Endpoints, PersonQuery
 from noots.errors import AuthorisationRefused, NotFound
 from noots.participant import load_participant
 from noots.protocol import open_protocol_log

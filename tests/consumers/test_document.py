@@ -1,8 +1,8 @@
-"""Tests for consumers._document: evidence documents as readable rows and JSON."""
+"""Tests for noots.consumers._document: evidence documents as readable rows and JSON."""
 
 from __future__ import annotations
 
-from consumers._document import document_rows, document_to_dict, label_of
+from noots.consumers._document import document_rows, document_to_dict, label_of
 from noots.xml import parse
 
 DOC = b"""<mb:Meldebescheinigung xmlns:mb="urn:noots:evidence:meldebescheinigung:1" version="1">

@@ -1,12 +1,12 @@
-"""Tests for consumers._explain: one actionable line per failure."""
+"""Tests for noots.consumers._explain: one actionable line per failure."""
 
 from __future__ import annotations
 
 import pytest
 
-from consumers._explain import ExchangeContext, explain
-from consumers._retry import TransportFailed
-from consumers._sak import UnlistedCodeError
+from noots.consumers._explain import ExchangeContext, explain
+from noots.consumers._retry import TransportFailed
+from noots.consumers._sak import UnlistedCodeError
 from noots.errors import (
     AuthorisationRefused,
     EdmCode,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from consumers import AsyncClient, find_landscape
+from noots.consumers import AsyncClient, find_landscape
 from noots.errors import ConfigurationError
 from noots.supervisor import RUN_FILE, RunInfo
 from noots.testing.landscape import bootstrap

@@ -1,4 +1,4 @@
-"""Tests for consumers._person: reading a person from one line of text."""
+"""Tests for noots.consumers._person: reading a person from one line of text."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consumers._person import PersonQuery, parse_person
+from noots.consumers._person import PersonQuery, parse_person
 from noots.errors import InvalidInput
 
 

@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consumers import UnlistedCodeError, company
-from consumers._sak import Answer, read_answer, read_authorisation, read_problem, read_route
 from noots import messages
 from noots.clock import SystemClock
+from noots.consumers import UnlistedCodeError, company
+from noots.consumers._sak import Answer, read_answer, read_authorisation, read_problem, read_route
 from noots.errors import EdmCode, InvalidInput, MalformedMessage, NootsError
 from noots.topology import load_topology
 from noots.xml import parse

@@ -1,4 +1,4 @@
-"""Tests for consumers._retry: backoff bounds and which failures are retried (DC-08)."""
+"""Tests for noots.consumers._retry: backoff bounds and which failures are retried (DC-08)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consumers._retry import RetryPolicy, TransportFailed, is_retryable
-from consumers._sak import UnlistedCodeError
+from noots.consumers._retry import RetryPolicy, TransportFailed, is_retryable
+from noots.consumers._sak import UnlistedCodeError
 from noots.errors import (
     AuthorisationRefused,
     NotFound,

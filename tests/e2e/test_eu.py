@@ -26,9 +26,9 @@ import httpx
 import pytest
 from lxml import etree
 
-from consumers import Client, EuEvidence, EuEvidencePending, OrderPlaced, PersonQuery
 from noots import messages
 from noots.clock import SystemClock
+from noots.consumers import Client, EuEvidence, EuEvidencePending, OrderPlaced, PersonQuery
 from noots.errors import NotFound
 from noots.eu import ebms, edm
 from noots.eu.edm import EdmEvidenceType, EdmNaturalPerson

@@ -16,9 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from consumers import Client, Endpoints, PersonQuery, RetryPolicy
 from noots.clock import SystemClock
 from noots.components import landscape_components
+from noots.consumers import Client, Endpoints, PersonQuery, RetryPolicy
 from noots.errors import NootsError
 from noots.participant import load_participant
 from noots.supervisor import RUN_FILE, pid_alive

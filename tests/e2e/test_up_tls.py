@@ -21,9 +21,9 @@ import pytest
 from lxml import etree
 from typer.testing import CliRunner, Result
 
-from consumers import Client, Endpoints, PersonQuery, RetryPolicy, parse_person
 from noots.cli import app as cli
 from noots.clock import SystemClock
+from noots.consumers import Client, Endpoints, PersonQuery, RetryPolicy, parse_person
 from noots.envelope import EnvelopeHeader, open_envelope, parse_error_body, seal
 from noots.errors import AuthenticationError, NootsError
 from noots.participant import load_participant

@@ -13,18 +13,18 @@ from uuid import UUID
 import httpx
 from fastapi import FastAPI
 
-from intermediary.eu import common, provider, requester
-from intermediary.eu.catalogue import (
+from noots import messages
+from noots.clock import ManualClock
+from noots.errors import EdmCode
+from noots.intermediary.eu import common, provider, requester
+from noots.intermediary.eu.catalogue import (
     AUSTRIAN_GATEWAY,
     BIRTH_CERTIFICATE,
     FRENCH_GATEWAY,
     GERMAN_GATEWAY,
 )
-from intermediary.eu.gateway import Gateway
-from intermediary.ip import app as ip_app
-from noots import messages
-from noots.clock import ManualClock
-from noots.errors import EdmCode
+from noots.intermediary.eu.gateway import Gateway
+from noots.intermediary.ip import app as ip_app
 from noots.messages import (
     Agent,
     EuEvidenceErrorResponse,

@@ -16,17 +16,17 @@ import httpx
 from fastapi import FastAPI
 from lxml import etree
 
-from intermediary.settings import PlatformSettings
 from noots import messages, tokens
 from noots.clock import ManualClock
 from noots.envelope import ENV_NS, EnvelopeHeader, open_envelope, request_digest, seal
 from noots.errors import EdmCode
+from noots.intermediary.settings import PlatformSettings
 from noots.participant import Participant, load_participant
 from noots.pki import Role
+from noots.registers._service import create_register_app
+from noots.registers.settings import RegisterSettings
 from noots.topology import Topology
 from noots.xml import parse as parse_xml
-from registers._service import create_register_app
-from registers.settings import RegisterSettings
 
 CONSUMER = "08118079-BPA-87"  # area verkehr
 ELTERNGELD = "08-ELTERNGELD-79"  # area familie
@@ -259,7 +259,7 @@ class Tap(httpx.AsyncBaseTransport):
 
 
 def register_app(landscape: Landscape, participant_id: str, gate: Gate) -> FastAPI:
-    """The real register (registers._service) on the landscape, with the test's clock."""
+    """The real register (noots.registers._service) on the landscape, with the test's clock."""
     return create_register_app(
         RegisterSettings(data_dir=landscape.data_dir, participant_id=participant_id),
         clock=landscape.clock,

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from intermediary.app import create_app
+from noots.intermediary.app import create_app
 from noots.pki import CertificateAuthority
 from noots.testing.asgi import running
 from tests.intermediary.support import Landscape

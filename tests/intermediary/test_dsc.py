@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intermediary.app import create_app
-from intermediary.dsc import group_transfers
 from noots.clock import ManualClock
 from noots.eid import IdentityToken, issue_identity
+from noots.intermediary.app import create_app
+from noots.intermediary.dsc import group_transfers
 from noots.protocol import ProtocolEntry, open_protocol_log
 from noots.testing.asgi import running
 from tests.intermediary.support import (

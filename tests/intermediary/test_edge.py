@@ -6,7 +6,7 @@ import httpx
 from fastapi import FastAPI, Request
 from pydantic import BaseModel
 
-from intermediary._edge import read_body, refuse_invalid_input
+from noots.intermediary._edge import read_body, refuse_invalid_input
 
 
 class _Body(BaseModel):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from intermediary.app import create_app
 from noots.eid import verify_identity
+from noots.intermediary.app import create_app
 from noots.synthetic.identities import BEHAVIOUR_IDENTITIES, Behaviour
 from noots.testing.asgi import running
 from tests.intermediary.support import ERIKA, Landscape

@@ -1,5 +1,5 @@
 """The landscape end to end through the SAKs, with the real registers and the real client
-library (consumers.AsyncClient): in process, with the protocol logs in a real PostgreSQL
+library (noots.consumers.AsyncClient): in process, with the protocol logs in a real PostgreSQL
 server, and on real uvicorn servers over loopback sockets. Every transfer is logged by the
 online service and by the register (there is no central party in between), and the
 Datenschutzcockpit shows each citizen exactly their transfers from those logs."""
@@ -18,8 +18,8 @@ import httpx
 import pytest
 import yaml
 
-from consumers import AsyncClient, Endpoints, PersonQuery
 from noots.clock import SystemClock
+from noots.consumers import AsyncClient, Endpoints, PersonQuery
 from noots.errors import AuthorisationRefused, EdmCode, NootsError
 from noots.participant import load_participant
 from noots.protocol import ProtocolLog, open_protocol_log
@@ -234,8 +234,8 @@ async def test_demo_service_logs_where_the_dsc_reads(
 ) -> None:
     """A demo online service given the landscape's database (as in docker compose) logs its
     transfers there, so the DSC shows the online service's own records beside the register's."""
-    from consumers.demo import DemoSettings
-    from consumers.demo import create_app as create_demo
+    from noots.consumers.demo import DemoSettings
+    from noots.consumers.demo import create_app as create_demo
 
     database = fresh_database(postgres_url)
     world_dir = _copy(template, tmp_path / "data", database=database)

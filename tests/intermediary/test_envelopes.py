@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from intermediary._envelopes import claimed_addressing, sign_answer
 from noots.envelope import ENV_NS, EnvelopeHeader, error_body, open_envelope, request_digest
 from noots.errors import EdmCode
+from noots.intermediary._envelopes import claimed_addressing, sign_answer
 from tests.intermediary.support import CONSUMER, VS, Landscape
 
 DEFAULT = "urn:noots:service:noots-vs:tokens"

@@ -5,11 +5,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from intermediary.eu import common
-from intermediary.eu.catalogue import AUSTRIAN_GATEWAY, DEGREE, DEGREE_REQUIREMENT
 from noots import xml
 from noots.errors import NotFound
 from noots.eu import registry
+from noots.intermediary.eu import common
+from noots.intermediary.eu.catalogue import AUSTRIAN_GATEWAY, DEGREE, DEGREE_REQUIREMENT
 
 
 @pytest.fixture

@@ -12,8 +12,6 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from intermediary.app import create_app
-from intermediary.iam import IamService, OAuthError, registrations
 from noots.access import (
     CLIENT_ASSERTION_TYPE,
     AccessTokenSource,
@@ -23,6 +21,8 @@ from noots.access import (
 from noots.clock import ManualClock
 from noots.envelope import ReplayGuard
 from noots.errors import AccessDenied, AccessTokenRevoked
+from noots.intermediary.app import create_app
+from noots.intermediary.iam import IamService, OAuthError, registrations
 from noots.participant import load_credential, load_validator
 from noots.pki import CertificateAuthority, KeyType, Role
 from noots.testing.asgi import running
@@ -507,7 +507,7 @@ def test_an_iam_needs_an_iam_certificate(landscape: Landscape) -> None:
 
 def test_token_lifetime_is_validated() -> None:
     """A lifetime below 10 s or above a day is refused at start."""
-    from intermediary.settings import PlatformSettings
+    from noots.intermediary.settings import PlatformSettings
 
     for seconds in (1, 100_000):
         with pytest.raises(ValueError, match="iam_token_lifetime_seconds"):

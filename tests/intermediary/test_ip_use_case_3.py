@@ -265,7 +265,7 @@ async def test_a_malformed_edm_request_is_an_invalid_request_exception(
 
 def test_structural_detail_keeps_names_and_drops_values() -> None:
     """A parser message quoted back abroad keeps the EDM's names, never a value."""
-    from intermediary.eu.gateway import structural_detail
+    from noots.intermediary.eu.gateway import structural_detail
 
     assert structural_detail("QueryRequest: missing slot 'Procedure'") == (
         "QueryRequest: missing slot 'Procedure'"

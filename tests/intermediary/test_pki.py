@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from intermediary.app import create_app
+from noots.intermediary.app import create_app
 from noots.pki import load_certificate, load_crl, participant_id_of
 from noots.provision import VolumeLayout, provision
 from noots.testing.asgi import running

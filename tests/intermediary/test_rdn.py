@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intermediary.app import create_app
-from intermediary.rdn import find_services, resolve_service
 from noots.errors import InvalidInput, RouteNotFound
+from noots.intermediary.app import create_app
+from noots.intermediary.rdn import find_services, resolve_service
 from noots.testing.asgi import running
 from noots.topology import load_topology
 from tests.intermediary.support import Landscape

@@ -20,12 +20,12 @@ import httpx
 import pytest
 import yaml
 
-from intermediary.sak._openapi import DOCS_DIR, openapi_documents, render
 from noots import messages
 from noots.access import AccessTokenSource, BearerAuth
 from noots.clock import ManualClock, SystemClock
 from noots.envelope import open_envelope, parse_error_body
 from noots.errors import EdmCode
+from noots.intermediary.sak._openapi import DOCS_DIR, openapi_documents, render
 from noots.participant import load_credential, load_validator
 from noots.pki import CertificateAuthority
 from noots.protocol import open_protocol_log
@@ -272,7 +272,7 @@ async def test_an_asynchronous_submission_is_collected_by_handle(wired: Any) -> 
 
 def test_the_committed_openapi_documents_are_current() -> None:
     """docs/openapi/*.json are what the SAK's routers describe (python -m
-    intermediary.sak.openapi rewrites them)."""
+    noots.intermediary.sak.openapi rewrites them)."""
     for name, document in openapi_documents().items():
         committed = (DOCS_DIR / name).read_text(encoding="utf-8")
         assert committed == render(document), f"{name} is stale"

@@ -14,7 +14,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from intermediary.sak._network import (
+from noots.faults_http import DroppedResponse
+from noots.intermediary.sak._network import (
     AiohttpNetwork,
     HttpxNetwork,
     Network,
@@ -22,7 +23,6 @@ from intermediary.sak._network import (
     PeerTooLarge,
     PeerUnreachable,
 )
-from noots.faults_http import DroppedResponse
 from noots.testing.servers import serving
 
 

@@ -30,9 +30,6 @@ import pytest
 from cryptography import x509
 from lxml import etree
 
-from intermediary.app import create_app as create_platform
-from intermediary.sak import create_app as create_sak
-from intermediary.sak._settings import SakSettings
 from noots import messages, tokens
 from noots.envelope import (
     ENV_NS,
@@ -45,6 +42,9 @@ from noots.envelope import (
 )
 from noots.errors import EdmCode
 from noots.faults import Fault, FaultPlan
+from noots.intermediary.app import create_app as create_platform
+from noots.intermediary.sak import create_app as create_sak
+from noots.intermediary.sak._settings import SakSettings
 from noots.participant import Participant, load_validator
 from noots.pki import CertificateAuthority, Role, participant_id_of
 from noots.sak import AUTHORISATIONS_PATH, CONSUMER_REQUESTS_PATH, ROUTES_PATH, TRANSPORT_PATH
@@ -558,7 +558,7 @@ async def test_a_bug_below_becomes_a_signed_refusal(
 
     async with wired(landscape) as w:
         raw = w.envelope()
-        monkeypatch.setattr("intermediary.sak._provider.open_envelope", broken)
+        monkeypatch.setattr("noots.intermediary.sak._provider.open_envelope", broken)
         response = await w.send(raw)
         assert response.status_code == 500
         code, detail, _ = code_of(*w.answer(response, raw))

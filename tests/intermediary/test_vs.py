@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from intermediary.app import create_app
-from intermediary.vs import VS_SERVICE_ID, authorise
 from noots import messages, tokens
 from noots.envelope import ENV_NS, EnvelopeHeader, open_envelope, request_digest, seal
 from noots.errors import AuthorisationRefused, TokenMismatch
+from noots.intermediary.app import create_app
+from noots.intermediary.vs import VS_SERVICE_ID, authorise
 from noots.pki import Role
 from noots.testing.asgi import running
 from noots.topology import VsDecision, load_topology
@@ -283,7 +283,7 @@ async def test_a_bug_below_is_refused_without_a_token(
     raw = dc.token_envelope(
         dc.token_request(dc.request(MELDEREGISTER, "Meldebescheinigung"), "Bewohnerparkausweis")
     )
-    monkeypatch.setattr("intermediary.vs.issue_token", broken)
+    monkeypatch.setattr("noots.intermediary.vs.issue_token", broken)
     async with running(app) as client:
         answer = await client.post("/vs/v1/tokens", content=raw)
     assert answer.status_code == 500

@@ -254,10 +254,10 @@ def test_every_party_logs_where_the_dsc_reads(
 ) -> None:
     """Each component's own settings, read from its compose environment, put its protocol log
     into the PostgreSQL database the platform's Datenschutzcockpit reads (online services too)."""
-    from consumers.demo import DemoSettings
-    from intermediary.settings import PlatformSettings
-    from registers.ida import IdaSettings
-    from registers.settings import RegisterSettings
+    from noots.consumers.demo import DemoSettings
+    from noots.intermediary.settings import PlatformSettings
+    from noots.registers.ida import IdaSettings
+    from noots.registers.settings import RegisterSettings
 
     classes: dict[str, Any] = {
         "platform": PlatformSettings,

@@ -18,11 +18,11 @@ from noots.clock import ManualClock
 from noots.conformance.requests import RequestFactory
 from noots.pki import Role
 from noots.protocol import open_protocol_log
+from noots.registers._service import create_register_app
+from noots.registers.settings import RegisterSettings
 from noots.synthetic.population import PopulationStore, seed_population
 from noots.testing.pki import TestPki
 from noots.topology import load_topology
-from registers._service import create_register_app
-from registers.settings import RegisterSettings
 from tests.registers.support import (
     ADMIN_TOKEN,
     PEOPLE,

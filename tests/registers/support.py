@@ -28,13 +28,13 @@ from noots.messages import (
 )
 from noots.pki import Role
 from noots.protocol import ProtocolLog
+from noots.registers._service import RegisterService
 from noots.sak import PROVIDER_REQUESTS_PATH, XML_MEDIA_TYPE, ProviderMetadata
 from noots.signing import XmlSigner
 from noots.testing.iam import TestIam
 from noots.testing.pki import TestPki
 from noots.tokens import AuthorisationToken, uses_idnr
 from noots.topology import Topology
-from registers._service import RegisterService
 
 PEOPLE = 600
 SEED = 7

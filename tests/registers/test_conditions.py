@@ -24,11 +24,11 @@ from noots import messages
 from noots.errors import EdmCode
 from noots.messages import NaturalPerson
 from noots.pki import Role
+from noots.registers.documents import parse_document, schema_errors
 from noots.sak import Header
 from noots.synthetic.identities import identity
 from noots.testing.iam import TestIam
 from noots.xml import parse as parse_xml
-from registers.documents import parse_document, schema_errors
 from tests.registers.support import Landscape, Running
 
 REGISTERS = ["melderegister", "personenstandsregister", "kba", "handelsregister"]

@@ -19,12 +19,20 @@ import httpx
 import pytest
 from typer.testing import CliRunner, Result
 
-from consumers.demo import DemoSettings
-from consumers.demo import create_app as create_demo
 from noots.cli import app as cli
 from noots.clock import read_shared_offset, write_shared_offset
 from noots.conformance import Report, Status, verify_report_file
+from noots.consumers.demo import DemoSettings
+from noots.consumers.demo import create_app as create_demo
 from noots.participant import load_validator
+from noots.registers.consumer_conformance import (
+    ConsumerTarget,
+    DemoServiceDriver,
+    Gateway,
+    HttpTriggerDriver,
+    conformance_sak,
+    run_consumer_suite,
+)
 from noots.settings import NootsSettings
 from noots.signing import XmlVerifier
 from noots.testing.asgi import RoutingTransport
@@ -37,14 +45,6 @@ from noots.testing.broken_consumers import (
 from noots.testing.iam import landscape_token
 from noots.testing.landscape import bootstrap, free_port
 from noots.topology import Topology
-from registers.consumer_conformance import (
-    ConsumerTarget,
-    DemoServiceDriver,
-    Gateway,
-    HttpTriggerDriver,
-    conformance_sak,
-    run_consumer_suite,
-)
 
 BPA = "08118079-BPA-87"
 GATEWAY = "gateway.test:8999"
@@ -206,7 +206,7 @@ async def test_by_hand_driver_waits_for_the_person_at_the_service(
     import re
     from datetime import date
 
-    from registers.consumer_conformance import ManualDriver, RetrievalCase
+    from noots.registers.consumer_conformance import ManualDriver, RetrievalCase
 
     prompts: list[str] = []
     pending: list[asyncio.Task[Any]] = []
@@ -261,7 +261,7 @@ async def test_by_hand_driver_quieter_than_the_announced_wait_is_refused(
     """A quiet period not longer than the asynchronous wait (1.5 s) is refused before any
     round: the round would end while the service still waits for the announced time."""
     from noots.errors import ConfigurationError
-    from registers.consumer_conformance import ManualDriver
+    from noots.registers.consumer_conformance import ManualDriver
 
     said: list[str] = []
     async with sak(settings, BPA) as gateway:
@@ -275,7 +275,7 @@ async def test_by_hand_driver_gives_up_when_the_service_never_calls() -> None:
     """Nobody starts the retrieval: the round ends after the timeout and says so."""
     from datetime import date
 
-    from registers.consumer_conformance import ManualDriver, RetrievalCase
+    from noots.registers.consumer_conformance import ManualDriver, RetrievalCase
 
     said: list[str] = []
     polls: list[float] = []
@@ -295,7 +295,7 @@ async def test_by_hand_driver_gives_up_when_the_service_never_calls() -> None:
 async def test_gateway_records_and_refuses_the_authorisation(settings: NootsSettings) -> None:
     """The gateway records each call; in the refusal round the authorisation is a 403 problem
     EDM:ERR:0002 naming the Vermittlungsstelle, and the SAK's routes pass through."""
-    from registers.consumer_conformance import Mode
+    from noots.registers.consumer_conformance import Mode
 
     async with sak(settings, BPA) as gateway:
         gateway.start_round(Mode.AUTHORISATION_REFUSED)
@@ -325,9 +325,9 @@ async def test_gateway_answers_an_unlisted_code_the_client_names(
     library reads it and raises UnlistedCodeError naming it."""
     from datetime import date
 
-    from consumers import AsyncClient, Endpoints, PersonQuery, UnlistedCodeError
+    from noots.consumers import AsyncClient, Endpoints, PersonQuery, UnlistedCodeError
     from noots.participant import load_participant
-    from registers.consumer_conformance import UNLISTED_CODE, Mode
+    from noots.registers.consumer_conformance import UNLISTED_CODE, Mode
 
     url = f"http://{GATEWAY}"
     participant = load_participant(settings.data_dir / "pki", BPA, clock=settings.clock())
@@ -520,11 +520,11 @@ async def test_error_rounds_answer_with_the_http_status_of_each_edm_code(
     does (EdmCode.http_status; 0008 from behind the SAK is 502), for every EDM code."""
     from datetime import date
 
-    from consumers import AsyncClient, Endpoints, PersonQuery
-    from consumers._retry import RetryPolicy
+    from noots.consumers import AsyncClient, Endpoints, PersonQuery
+    from noots.consumers._retry import RetryPolicy
     from noots.errors import EdmCode, NootsError
     from noots.participant import load_participant
-    from registers.consumer_conformance import Mode
+    from noots.registers.consumer_conformance import Mode
 
     async def no_sleep(_seconds: float) -> None:
         return None

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from noots.errors import MalformedMessage, QueryError, XmlForbiddenConstruct
-from registers.documents import (
+from noots.registers.documents import (
     Address,
     Fahrzeughalterauskunft,
     Geburtsurkunde,

@@ -23,14 +23,14 @@ from noots.clock import SystemClock
 from noots.conformance.requests import RequestFactory
 from noots.faults import Fault, FaultPlan
 from noots.messages import EvidenceResponse, NaturalPerson, parse, to_bytes
+from noots.registers._service import create_register_app
+from noots.registers.documents import Fahrzeughalterauskunft, parse_document
+from noots.registers.settings import RegisterSettings
 from noots.sak import PROVIDER_REQUESTS_PATH, XML_MEDIA_TYPE, ProviderMetadata
 from noots.testing.iam import landscape_token
 from noots.testing.landscape import bootstrap, free_port
 from noots.topology import Topology
 from noots.xml import parse as parse_xml
-from registers._service import create_register_app
-from registers.documents import Fahrzeughalterauskunft, parse_document
-from registers.settings import RegisterSettings
 
 pytestmark = pytest.mark.e2e
 

@@ -16,9 +16,9 @@ from pydantic import ValidationError
 from noots import messages
 from noots.errors import ConfigurationError, EdmCode, XmlSyntaxError
 from noots.faults import SIGNATURE_FAULTS, Fault, FaultInjector, FaultPlan, LogNormalLatency
+from noots.registers._service import ConnectionDropped
+from noots.registers.settings import RegisterSettings
 from noots.xml import parse as parse_xml
-from registers._service import ConnectionDropped
-from registers.settings import RegisterSettings
 from tests.registers.support import ADMIN_TOKEN, Landscape, Running
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

@@ -19,11 +19,11 @@ from noots.clock import ManualClock
 from noots.envelope import parse_error_body
 from noots.pki import Role
 from noots.protocol import ProtocolLog, open_protocol_log
+from noots.registers.ida import IdaSettings, create_ida_app
 from noots.synthetic.identities import BehaviourIdentity, identity
 from noots.synthetic.population import PopulationStore
 from noots.testing.iam import TestIam
 from noots.xml import parse, serialize
-from registers.ida import IdaSettings, create_ida_app
 from tests.registers.support import Landscape
 
 CONSUMER = "08118079-BPA-87"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from noots.registers._service import PendingRequests
 from noots.state import AnnouncementJournal, StateFile
-from registers._service import PendingRequests
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 CONSUMER = "dc-00001-BPA-11"

@@ -24,11 +24,7 @@ from noots.errors import (
     UnsupportedEvidenceType,
 )
 from noots.pki import Role
-from noots.sak import ProviderMetadata
-from noots.tokens import AuthorisationToken, TokenRequest, issue_token, request_hash
-from noots.topology import load_topology
-from noots.xml import serialize
-from registers._pipeline import (
+from noots.registers._pipeline import (
     NOT_FOUND_DETAIL,
     AuthorisedRequest,
     Deliver,
@@ -49,6 +45,10 @@ from registers._pipeline import (
     refusal,
     subject_query,
 )
+from noots.sak import ProviderMetadata
+from noots.tokens import AuthorisationToken, TokenRequest, issue_token, request_hash
+from noots.topology import load_topology
+from noots.xml import serialize
 
 TOPOLOGY = load_topology()
 KBA = Register(

@@ -16,6 +16,8 @@ from noots.access import issue_access_token
 from noots.clock import SystemClock
 from noots.conformance.requests import RequestFactory
 from noots.participant import load_credential, load_validator
+from noots.registers._service import create_register_app
+from noots.registers.settings import RegisterSettings
 from noots.sak import (
     PROVIDER_REQUESTS_PATH,
     PROVIDER_TRANSFERS_PATH,
@@ -24,8 +26,6 @@ from noots.sak import (
 )
 from noots.testing.landscape import bootstrap
 from noots.topology import Topology
-from registers._service import create_register_app
-from registers.settings import RegisterSettings
 
 KBA = "991-01234ZFZR-41"
 BPA = "08118079-BPA-87"

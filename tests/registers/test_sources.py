@@ -1,4 +1,4 @@
-"""Tests of registers._sources: the Handelsregister looks at every court the population has."""
+"""noots.registers._sources: the Handelsregister looks at every court the population has."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 
 import yaml
 
+from noots.registers._pipeline import LegalCandidate, LegalQuery
+from noots.registers._sources import HandelsregisterSource
 from noots.synthetic.population import PopulationStore, seed_population
 from noots.topology import DEFAULT_TOPOLOGY_PATH, parse_topology
-from registers._pipeline import LegalCandidate, LegalQuery
-from registers._sources import HandelsregisterSource
 
 
 def test_company_without_court_is_found_at_a_court_of_a_custom_topology(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from consumers import AsyncClient, PersonQuery
+from noots.consumers import AsyncClient, PersonQuery
 from noots.errors import EdmCode, NootsError
 from noots.faults import SIGNATURE_FAULTS, Fault
 from noots.sak import TRANSPORT_PATH

@@ -16,17 +16,17 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from intermediary.settings import PlatformSettings
 from noots.clock import SystemClock
 from noots.conformance.attacks import ATTACKS
 from noots.faults import SIGNATURE_FAULTS, Fault
+from noots.intermediary.settings import PlatformSettings
 from noots.participant import load_credential, load_participant
 from noots.pki import CertificateAuthority
+from noots.registers.settings import RegisterSettings
 from noots.signing import XmlSigner
 from noots.testing.iam import landscape_token
 from noots.testing.landscape import bootstrap, landscape_in_process
 from noots.testing.secrets import KeyMaterial
-from registers.settings import RegisterSettings
 from tests.security.conftest import ADMIN_TOKEN, KBA, Running
 from tests.security.support import Armoury
 

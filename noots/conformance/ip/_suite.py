@@ -57,7 +57,7 @@ __all__ = [
     "run_ip_suite",
 ]
 
-#: Where a simulated access point takes messages (intermediary.eu.gateway.AS4_PATH).
+#: Where a simulated access point takes messages (noots.intermediary.eu.gateway.AS4_PATH).
 AS4_PATH = "/as4"
 #: How many requests of the member state's authority the German registers have answered so
 #: far (their protocol entries): the suite compares it before and after each probe.

@@ -4,7 +4,7 @@ the IP) and ``eu_order`` (use case 4, an online service orders EU evidence throu
 ``eu_query`` sends what :mod:`noots.conformance.eu_requests` crafts (the variants of the IP
 suite) and reads the answer as a member state does; ``eu_order`` uses the client library as
 the online service and walks the citizen's pages like the dashboard's pilot
-(:func:`consumers._eu_citizen.walk_citizen`).
+(:func:`noots.consumers._eu_citizen.walk_citizen`).
 """
 
 from __future__ import annotations
@@ -17,14 +17,6 @@ from typing import Any
 
 import httpx
 
-from consumers import (
-    AsyncClient,
-    Endpoints,
-    EuEvidence,
-    PersonQuery,
-    parse_person,
-)
-from consumers._eu_citizen import Decision, decide_preview, walk_citizen
 from noots.clock import Clock
 from noots.conformance.attacks import find_personal_data
 from noots.conformance.eu_requests import (
@@ -35,6 +27,14 @@ from noots.conformance.eu_requests import (
     person_of,
 )
 from noots.conformance.i18n import _
+from noots.consumers import (
+    AsyncClient,
+    Endpoints,
+    EuEvidence,
+    PersonQuery,
+    parse_person,
+)
+from noots.consumers._eu_citizen import Decision, decide_preview, walk_citizen
 from noots.errors import NootsError
 from noots.eu import ebms, edm
 from noots.eu.edm import EdmNaturalPerson, QueryErrorResponse, QueryResponse
@@ -240,7 +240,7 @@ async def order_eu_evidence(
     purpose: str,
 ) -> EuResult:
     """``eu_order``: see the module docstring."""
-    from consumers.demo import SERVICES
+    from noots.consumers.demo import SERVICES
 
     consumer = str(params["as"])
     evidence = str(params["evidence"])

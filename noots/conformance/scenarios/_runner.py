@@ -35,16 +35,6 @@ from typing import Any
 
 import httpx
 
-from consumers import (
-    AsyncClient,
-    Endpoints,
-    EvidenceResult,
-    PersonQuery,
-    RetryPolicy,
-    company,
-    document_to_dict,
-    parse_person,
-)
 from noots.clock import LandscapeClock, read_shared_offset, write_shared_offset
 from noots.conformance.answers import read_answer, read_message
 from noots.conformance.attacks import ATTACKS, AttackKit, personal_data
@@ -66,6 +56,16 @@ from noots.conformance.scenarios._eu import (
     query_the_ip,
 )
 from noots.conformance.scenarios._tamper import Tamper, TamperTransport
+from noots.consumers import (
+    AsyncClient,
+    Endpoints,
+    EvidenceResult,
+    PersonQuery,
+    RetryPolicy,
+    company,
+    document_to_dict,
+    parse_person,
+)
 from noots.envelope import check_binding, open_envelope
 from noots.errors import NootsError
 from noots.messages import NaturalPerson, Subject
@@ -1070,7 +1070,7 @@ class ScenarioRunner:
     # -- a citizen in a demo online service --------------------------------------------------
 
     async def _do_visit(self, step: Step, state: _ScenarioState, http: httpx.AsyncClient) -> Check:
-        from registers.consumer_conformance import DemoServiceDriver, RetrievalCase
+        from noots.registers.consumer_conformance import DemoServiceDriver, RetrievalCase
 
         params = step.params
         service = params["service"]

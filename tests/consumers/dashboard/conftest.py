@@ -13,12 +13,12 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from consumers.dashboard import DashboardSettings, create_app, operator_token
-from consumers.dashboard.sink import HttpTraceSink, landscape_reporting
 from noots import messages, trace
 from noots.access import AccessTokenSource
 from noots.clock import SystemClock
 from noots.conformance.requests import RequestFactory
+from noots.consumers.dashboard import DashboardSettings, create_app, operator_token
+from noots.consumers.dashboard.sink import HttpTraceSink, landscape_reporting
 from noots.participant import load_credential
 from noots.synthetic.identities import identity
 from noots.testing.asgi import RoutingTransport

@@ -341,7 +341,7 @@ async def test_dashboard_health_names_its_own_revoked_certificate(
 ) -> None:
     """The dashboard's /health is 503 once the CA revoked its own certificate, and its own
     row on the Landschaft turns degraded, naming the certificate."""
-    from consumers.dashboard import DashboardSettings, create_app
+    from noots.consumers.dashboard import DashboardSettings, create_app
     from noots.pki import Role
     from noots.testing.pki import TestPki
 

@@ -13,9 +13,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from starlette.requests import Request
 
-from consumers.dashboard._door import OperatorSessions, allowed_hosts, host_of
-from consumers.dashboard.event_auth import ReportingKey, ReportingTokens
 from noots.clock import ManualClock
+from noots.consumers.dashboard._door import OperatorSessions, allowed_hosts, host_of
+from noots.consumers.dashboard.event_auth import ReportingKey, ReportingTokens
 from noots.errors import AuthenticationError
 from noots.testing.landscape import Landscape
 from noots.trace import FlowEvent, Hop, TracedDocument

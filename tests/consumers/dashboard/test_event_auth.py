@@ -1,4 +1,4 @@
-"""consumers.dashboard.event_auth: the reporting tokens a component posts its events with."""
+"""noots.consumers.dashboard.event_auth: the reporting tokens a component posts its events with."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consumers.dashboard.event_auth import (
+from noots.clock import ManualClock
+from noots.consumers.dashboard.event_auth import (
     TOKEN_LIFETIME,
     EventAuthenticator,
     ReportingKey,
     ReportingTokenAuthenticator,
     ReportingTokens,
 )
-from noots.clock import ManualClock
 from noots.errors import AuthenticationError, AuthorisationError, NootsError
 
 KEY = ReportingKey.from_secret("k" * 43)

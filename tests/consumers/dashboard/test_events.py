@@ -1,4 +1,4 @@
-"""consumers.dashboard._events: the bounded log, its replay and the live fan-out."""
+"""noots.consumers.dashboard._events: the bounded log, its replay and the live fan-out."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from consumers.dashboard._events import EventLog, LocalSink, event_summary
 from noots import trace
+from noots.consumers.dashboard._events import EventLog, LocalSink, event_summary
 from noots.trace import FlowEvent, Hop, TracedDocument
 
 
@@ -161,6 +161,6 @@ def test_summaries_are_german_with_berlin_time() -> None:
 )
 def test_outcome_keys_in_titles_are_german(title: str, german: str) -> None:
     """Components quote outcome keys in their titles; the page shows German."""
-    from consumers.dashboard._events import german_title
+    from noots.consumers.dashboard._events import german_title
 
     assert german_title(title) == german

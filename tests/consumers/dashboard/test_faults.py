@@ -1,4 +1,4 @@
-"""consumers.dashboard._faults: which component a fault toggle switches."""
+"""noots.consumers.dashboard._faults: which component a fault toggle switches."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import httpx
 import pytest
 
-from consumers.dashboard._faults import FaultSwitch
+from noots.consumers.dashboard._faults import FaultSwitch
 from noots.topology import load_topology
 
 KBA = "991-01234ZFZR-41"

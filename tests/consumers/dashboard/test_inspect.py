@@ -1,4 +1,4 @@
-"""consumers.dashboard._inspect: a signed message explained, including broken and hostile ones."""
+"""noots.consumers.dashboard._inspect: a signed message explained, broken and hostile ones too."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from consumers.dashboard._inspect import explain_document
 from noots import messages
+from noots.consumers.dashboard._inspect import explain_document
 from noots.envelope import EnvelopeHeader, seal
 from noots.pki import Role
 from noots.testing.messages import sample_request

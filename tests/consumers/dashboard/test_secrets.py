@@ -1,4 +1,4 @@
-"""consumers.dashboard._secrets: the operator token and the events key in <data_dir>/run."""
+"""noots.consumers.dashboard._secrets: the operator token and the events key in <data_dir>/run."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from consumers.dashboard._secrets import (
+from noots.consumers.dashboard._secrets import (
     events_key_path,
     login_link,
     operator_token_path,

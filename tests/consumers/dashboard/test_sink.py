@@ -1,4 +1,4 @@
-"""consumers.dashboard.sink: events posted to the collector over a real socket, streamed live;
+"""noots.consumers.dashboard.sink: events posted to the collector over a real socket, streamed live;
 and how `noots serve`/`noots up` wire it."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from consumers.dashboard.sink import MAX_BATCH, HttpTraceSink, install_http_sink
 from noots import trace
+from noots.consumers.dashboard.sink import MAX_BATCH, HttpTraceSink, install_http_sink
 from noots.testing.dashboard import ServedDashboard, operator_login
 from noots.trace import FlowEvent, Hop
 

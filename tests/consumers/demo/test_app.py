@@ -7,8 +7,8 @@ import re
 import httpx
 import pytest
 
-from consumers.demo import SERVICES
-from consumers.demo._app import cookie_name
+from noots.consumers.demo import SERVICES
+from noots.consumers.demo._app import cookie_name
 from noots.testing.landscape import Landscape
 
 pytestmark = pytest.mark.e2e

@@ -1,4 +1,4 @@
-"""Tests for consumers.demo._flow: step order and the accepted-data-only rule (DC-07)."""
+"""Tests for noots.consumers.demo._flow: step order and the accepted-data-only rule (DC-07)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from consumers._document import DocumentRow
-from consumers._explain import Explanation
-from consumers.demo._flow import (
+from noots.consumers._document import DocumentRow
+from noots.consumers._explain import Explanation
+from noots.consumers.demo._flow import (
     Citizen,
     FlowError,
     SessionStore,
@@ -16,7 +16,7 @@ from consumers.demo._flow import (
     sign_session_id,
     unsign_session_id,
 )
-from consumers.demo._services import SERVICES
+from noots.consumers.demo._services import SERVICES
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 ERIKA = Citizen("02476291358", "Erika", "Mustermann", date(1964, 8, 12), "hoch")

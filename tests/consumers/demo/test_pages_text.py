@@ -9,7 +9,7 @@ import re
 import httpx
 import pytest
 
-from consumers.demo._app import shown_value
+from noots.consumers.demo._app import shown_value
 from noots.testing.landscape import Landscape
 from tests.consumers.demo.test_app import client, csrf_of
 

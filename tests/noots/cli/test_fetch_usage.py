@@ -12,10 +12,10 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from consumers import PendingEvidence
 from noots.cli import app
 from noots.cli._exit import USAGE
 from noots.cli._fetch import _Progress
+from noots.consumers import PendingEvidence
 
 
 def fetch(*args: str) -> tuple[int, str]:

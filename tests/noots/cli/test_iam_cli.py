@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from intermediary.app import create_app
-from intermediary.settings import PlatformSettings
 from noots.access import AccessTokenVerifier
 from noots.bootstrap import ensure_pki
 from noots.cli import app
 from noots.clock import SystemClock
+from noots.intermediary.app import create_app
+from noots.intermediary.settings import PlatformSettings
 from noots.participant import load_validator
 from noots.pki import KeyType
 from noots.testing.landscape import write_topology

@@ -39,7 +39,7 @@ from tests.noots.conformance.test_report import sample_report
 SUITE_SOURCES = sorted(
     [
         *(PROJECT_ROOT / "noots" / "conformance").rglob("*.py"),
-        *(PROJECT_ROOT / "registers" / "consumer_conformance").glob("*.py"),
+        *(PROJECT_ROOT / "noots" / "registers" / "consumer_conformance").glob("*.py"),
     ]
 )
 # Where else report texts are made: the notes the commands put into their reports.
@@ -190,7 +190,7 @@ _NOT_REPORT_TEXT: dict[str, set[str]] = {
         "created an hour ago",
     },
     # the refusal the suite's SAK answers the online service under test (protocol)
-    "registers/consumer_conformance/_gateway.py": {
+    "noots/registers/consumer_conformance/_gateway.py": {
         "no authorisation for this transfer (conformance suite: the Vermittlungsstelle refuses "
         "this round)",
     },

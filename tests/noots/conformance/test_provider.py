@@ -31,10 +31,10 @@ from noots.conformance.provider import (
     sak_double_for,
 )
 from noots.errors import ConfigurationError, InvalidInput, UpstreamError
+from noots.registers.settings import RegisterSettings
 from noots.testing.asgi import RoutingTransport
 from noots.testing.landscape import bootstrap
 from noots.topology import load_topology
-from registers.settings import RegisterSettings
 
 KBA = "991-01234ZFZR-41"
 MELD = "08118079-MELD-12"

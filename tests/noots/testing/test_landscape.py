@@ -9,8 +9,8 @@ import httpx
 import pytest
 import yaml
 
-from consumers import AsyncClient, Endpoints, PersonQuery
 from noots.clock import SystemClock
+from noots.consumers import AsyncClient, Endpoints, PersonQuery
 from noots.participant import load_participant
 from noots.testing import landscape
 from noots.testing.landscape import Landscape, landscape_in_process, write_topology

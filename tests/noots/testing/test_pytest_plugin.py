@@ -7,7 +7,7 @@ import pytest
 pytest_plugins = ["pytester"]
 
 OWN_TESTS = """
-from consumers import parse_person
+from noots.consumers import parse_person
 import httpx
 
 

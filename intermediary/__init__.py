@@ -1,2 +1,0 @@
-"""The NOOTS infrastructure: a SAK for every participant (:mod:`intermediary.sak`), and the
-central components RDN, Vermittlungsstelle, IAM/PKI and Datenschutzcockpit."""
