@@ -14,7 +14,6 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    NOOTS_XSD_DIR=/opt/noots/xsd \
     NOOTS_TOPOLOGY=/etc/noots/landscape.yaml \
     NOOTS_DATA_DIR=/data \
     PATH=/opt/venv/bin:$PATH
@@ -37,9 +36,9 @@ COPY noots ./noots
 RUN pip install --no-cache-dir --no-deps . \
     && rm -rf /opt/noots/noots /opt/noots/build /opt/noots/*.egg-info
 
-# The project's own schemas and the default topology (compose mounts the same file over it).
-COPY xsd ./xsd
-COPY landscape.yaml /etc/noots/landscape.yaml
+# The default topology where NOOTS_TOPOLOGY names it (compose mounts its own file over it);
+# the schemas are package data.
+COPY noots/landscape/landscape.yaml /etc/noots/landscape.yaml
 
 # An unprivileged user owns the data directory; a fresh named volume inherits the ownership.
 # (The one-shot `bootstrap` runs as root only to hand each volume's files to this user.)

@@ -1,15 +1,45 @@
-"""Where the project's own files are found at run time."""
+"""Where the project's own files are found at run time.
+
+What noots needs to run (its schemas, the default topology) is package data, found through
+:mod:`importlib.resources`, so an installed wheel runs anywhere. ``PROJECT_ROOT`` (the
+checkout) is only for the developer tools that regenerate files kept in the repository.
+"""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
-__all__ = ["PROJECT_ROOT", "XSD_DIR", "LandscapePaths", "shared_dir"]
+__all__ = [
+    "DEFAULT_TOPOLOGY_PATH",
+    "PROJECT_ROOT",
+    "XSD_DIR",
+    "LandscapePaths",
+    "package_path",
+    "shared_dir",
+]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-XSD_DIR = Path(os.environ.get("NOOTS_XSD_DIR", PROJECT_ROOT / "xsd"))
+
+
+def package_path(*parts: str) -> Path:
+    """A file or folder of the installed ``noots`` package as a path on disk.
+
+    Servers, schema compilers and ``docker compose`` need real paths; a package imported from
+    a zip file has none, and that is refused at import rather than failing later.
+    """
+    traversable = resources.files("noots").joinpath(*parts)
+    if not isinstance(traversable, Path):
+        raise RuntimeError(f"noots must be installed as files on disk, not {traversable!r}")
+    return traversable
+
+
+#: The project's own XML schemas; NOOTS_XSD_DIR points elsewhere (a schema under development).
+XSD_DIR = Path(os.environ.get("NOOTS_XSD_DIR") or package_path("xsd"))
+#: The topology shipped with noots (``landscape.yaml`` at the checkout's root links to it).
+DEFAULT_TOPOLOGY_PATH = package_path("landscape", "landscape.yaml")
 
 
 def shared_dir() -> Path | None:

@@ -1,9 +1,9 @@
 """The landscape topology: who takes part, where they listen, and who may ask whom for what.
 
-One YAML file (``landscape.yaml`` at the project root by default) describes the whole simulated
-landscape. ``noots up``, ``docker compose``, the RDN, the Vermittlungsstelle, the registers and
-the online services all read the same file through :func:`load_topology`, so they agree on
-participant ids, ports, evidence types and the authorisation matrix.
+One YAML file (by default the ``landscape.yaml`` shipped in the package) describes the whole
+simulated landscape. ``noots up``, ``docker compose``, the RDN, the Vermittlungsstelle, the
+registers and the online services all read the same file through :func:`load_topology`, so
+they agree on participant ids, ports, evidence types and the authorisation matrix.
 
 A broken file is refused at start with a :class:`~noots.errors.TopologyError` that names the
 file, the path inside the document and the line.
@@ -36,7 +36,7 @@ from noots.errors import (
     UnresolvedReference,
     UnsupportedEvidenceType,
 )
-from noots.paths import PROJECT_ROOT
+from noots.paths import DEFAULT_TOPOLOGY_PATH
 
 __all__ = [
     "DEFAULT_TOPOLOGY_PATH",
@@ -67,7 +67,6 @@ __all__ = [
     "topology_json_schema",
 ]
 
-DEFAULT_TOPOLOGY_PATH = PROJECT_ROOT / "landscape.yaml"
 SERVICE_ID_PREFIX = "urn:noots:service:"
 CLASSIFICATION_PREFIX = "https://sr.oots.tech.ec.europa.eu/evidencetypeclassifications/ec/"
 #: Component names :meth:`Topology.base_url` accepts besides participant ids.
@@ -843,7 +842,7 @@ def _duplicates(
 
 
 def load_topology(path: Path | str | None = None) -> Topology:
-    """Read and validate the topology file (default: ``landscape.yaml`` at the project root)."""
+    """Read and validate the topology file (default: the ``landscape.yaml`` noots ships)."""
     path = Path(path) if path is not None else DEFAULT_TOPOLOGY_PATH
     try:
         text = path.read_text(encoding="utf-8")

@@ -481,7 +481,7 @@ def register_app(settings: RegisterSettings, **options: Any) -> Any:
     import importlib
 
     spec = settings.register_spec(settings.load_topology())
-    factory = importlib.import_module(f"registers.{spec.kind}").create_app
+    factory = importlib.import_module(f"noots.registers.{spec.kind}").create_app
     return factory(settings, **options)
 
 

@@ -244,7 +244,7 @@ def create_component_app(
 
         register = load_settings(RegisterSettings, participant_id=component.name, **common)
         kind = register.register_spec(register.load_topology()).kind
-        module = importlib.import_module(f"registers.{kind}")
+        module = importlib.import_module(f"noots.registers.{kind}")
         return module.create_app(register, transport=transport)
     if component.kind == "sak":
         from noots.intermediary.sak import SakSettings
