@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -144,10 +144,17 @@ def noots_up(
     people: int = 300,
     timeout: float = 240.0,
     extra: Collection[str] = (),
+    python: str | Path = sys.executable,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[UpProcess]:
-    """Start ``noots up`` and wait until its run file says the landscape is up."""
+    """Start ``noots up`` and wait until its run file says the landscape is up.
+
+    ``python`` runs ``-m noots`` (another interpreter: an installed wheel's virtual
+    environment), in ``cwd`` with ``env`` (default: this process's environment).
+    """
     command = [
-        sys.executable,
+        str(python),
         "-m",
         "noots",
         "up",
@@ -160,9 +167,11 @@ def noots_up(
         "--tls" if tls else "--no-tls",
         *extra,
     ]
-    env = dict(os.environ, COLUMNS="160", NO_COLOR="1")
+    environment = dict(os.environ if env is None else env, COLUMNS="160", NO_COLOR="1")
     with tempfile.NamedTemporaryFile(prefix="noots-up-", suffix=".log") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, env=environment, cwd=cwd
+        )
         up = UpProcess(process, data_dir, log, None)  # type: ignore[arg-type]
         try:
             deadline = time.monotonic() + timeout
