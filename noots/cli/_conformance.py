@@ -83,6 +83,23 @@ def _pki_dir(settings: NootsSettings, pki_dir: Path | None) -> Path:
     return directory
 
 
+def listening_socket(host: str, port: int) -> Any:
+    """A socket bound to ``host:port`` for a uvicorn server the suite runs, or an ``OSError``
+    naming the address. Bound here rather than by uvicorn, which on a busy address exits the
+    whole process (SystemExit 3, past the event loop) instead of raising."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise OSError(f"could not listen on {host}:{port}: {error.strerror or error}") from None
+    return sock
+
+
 def default_report_dir(settings: NootsSettings, name: str) -> Path:
     """``<data_dir>/reports/<name>-<UTC time>``: where the dashboard finds reports."""
     from datetime import UTC, datetime
@@ -404,7 +421,7 @@ async def _run_consumer(
             app, host=host, port=port, log_level="warning", lifespan="off", **options
         )
         server = uvicorn.Server(config)
-        serving = asyncio.create_task(server.serve())
+        serving = asyncio.create_task(server.serve(sockets=[listening_socket(host, port)]))
         while not server.started:
             if serving.done():
                 serving.result()

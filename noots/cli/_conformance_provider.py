@@ -25,6 +25,7 @@ from noots.cli._conformance import (
     _settings,
     conformance_app,
     default_report_dir,
+    listening_socket,
     publish_report,
 )
 from noots.cli._exit import TOOL_FAILED, existing_file, usage_error
@@ -45,11 +46,6 @@ if TYPE_CHECKING:
 
 #: Where the suite serves its SAK (passive) or the trust anchor and CRL when no landscape does.
 DEFAULT_LISTEN = "127.0.0.1:8609"
-
-PersonOption = Annotated[
-    str | None,
-    typer.Option(help="'Family, Given, YYYY-MM-DD[, IDNr]' of such a person in your register."),
-]
 
 
 def _listen(topology: Topology, target: ProviderTarget, listen: str | None) -> tuple[str, int]:
@@ -135,13 +131,25 @@ def _install_notes(
             purposes.append(_("für sein TLS-Serverzertifikat", "for its TLS server certificate"))
         why = _(" und ", " and ").join(purposes)
         cert, key = files.participant_dir / "cert.pem", files.participant_dir / "key.pem"
-        if files.has_credential:
+        if files.has_credential and key.is_file():
             notes.append(
                 _(
                     f"Schlüsselmaterial Ihres Registers ({why}): {cert} und {key} (Teilnehmer "
                     f"{target.participant}, Rolle provider)",
                     f"Your register's credential ({why}): {cert} and {key} (participant "
                     f"{target.participant}, role provider)",
+                )
+            )
+        elif files.has_credential:
+            # Signed from the operator's own request (noots pki issue --csr): no key here.
+            notes.append(
+                _(
+                    f"Zertifikat Ihres Registers ({why}): {cert}, mit Ihrem eigenen Schlüssel "
+                    f"(aus Ihrem Zertifikatsantrag; Teilnehmer {target.participant}, Rolle "
+                    "provider)",
+                    f"Your register's certificate ({why}): {cert}, with your own key (from "
+                    f"your certificate request; participant {target.participant}, role "
+                    "provider)",
                 )
             )
         else:
@@ -233,7 +241,9 @@ def provider(
     blocked: Annotated[
         str | None,
         typer.Option(
-            "--blocked", help="A person with an information block: 'Family, Given, DATE, IDNr'."
+            "--blocked",
+            help="A person with an information block: 'Family, Given, YYYY-MM-DD[, IDNr]' "
+            "(without the IDNr: asked for by basic data).",
         ),
     ] = None,
     ambiguous: Annotated[
@@ -247,7 +257,8 @@ def provider(
         str | None,
         typer.Option(
             "--asynchronous",
-            help="A person answered with ResponseAvailableDateTime: 'Family, Given, DATE, IDNr'.",
+            help="A person answered with ResponseAvailableDateTime: "
+            "'Family, Given, YYYY-MM-DD[, IDNr]' (without the IDNr: asked for by basic data).",
         ),
     ] = None,
     protocol_export: Annotated[
@@ -480,7 +491,7 @@ async def _serving(
         app, host=host, port=port, log_level="warning", lifespan="off", **options
     )
     server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=[listening_socket(host, port)]))
     while not server.started:
         if task.done():
             task.result()

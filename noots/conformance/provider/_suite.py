@@ -540,9 +540,9 @@ async def _main_probes(
                             "person's answer with an unknown one's",
                         ),
                         _(
-                            "--blocked 'Familienname, Vorname, JJJJ-MM-TT, IDNr' (eine Person "
+                            "--blocked 'Familienname, Vorname, JJJJ-MM-TT[, IDNr]' (eine Person "
                             "mit Auskunftssperre in Ihrem Register)",
-                            "--blocked 'Family, Given, YYYY-MM-DD, IDNr' (a person with an "
+                            "--blocked 'Family, Given, YYYY-MM-DD[, IDNr]' (a person with an "
                             "Auskunftssperre in your register)",
                         ),
                     )
@@ -1213,9 +1213,9 @@ async def _dp13(run: _Run, sleep: Sleep, progress: Callable[[str], None]) -> Sec
     ]
     subject = target.async_subject
     option = _(
-        "--asynchronous 'Familienname, Vorname, JJJJ-MM-TT, IDNr' (eine Person, die Ihr "
+        "--asynchronous 'Familienname, Vorname, JJJJ-MM-TT[, IDNr]' (eine Person, die Ihr "
         "Register asynchron beantwortet)",
-        "--asynchronous 'Family, Given, YYYY-MM-DD, IDNr' (a person your register answers "
+        "--asynchronous 'Family, Given, YYYY-MM-DD[, IDNr]' (a person your register answers "
         "asynchronously)",
     )
     asynchronous_answer = _("asynchrone Antwort", "asynchronous answer")

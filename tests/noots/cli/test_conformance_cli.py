@@ -314,3 +314,92 @@ def test_a_missing_scenario_file_is_a_usage_error(tmp_path: Path) -> None:
     """noots scenario check on a path that does not exist: exit 64."""
     result = runner.invoke(app, ["scenario", "check", str(tmp_path / "absent.yaml")])
     assert result.exit_code == 64, result.output
+
+
+def _invoke_apart(args: list[str]) -> Any:
+    """``runner.invoke`` on a thread of its own: the suite runs ``asyncio.run``, which refuses
+    to start where a test before left an event loop running (the browser test's)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(runner.invoke, app, args).result()
+
+
+def test_an_address_in_use_at_listen_is_exit_1_naming_it(fresh: Path, tmp_path: Path) -> None:
+    """Passive mode with --listen on a busy address: exit 1 naming the address (uvicorn's own
+    bind failure would exit the process with 3 past the CLI), the PKI left as it was."""
+    import socket
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(fresh, data_dir)
+    base = [
+        "conformance",
+        "provider",
+        "--participant",
+        "999-EXTERN-01",
+        "--evidence",
+        "Geburtsurkunde",
+        "--mode",
+        "passive",
+        *_options(data_dir, data_dir / "landscape.yaml"),
+    ]
+    assert runner.invoke(app, [*base, "--prepare"]).exit_code == 0
+    before = _pki_state(data_dir / "pki")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        address = f"127.0.0.1:{busy.getsockname()[1]}"
+        result = _invoke_apart([*base, "--target", "http://127.0.0.1:9", "--listen", address])
+    assert result.exit_code == 1, result.output
+    assert f"could not listen on {address}" in result.output
+    assert _pki_state(data_dir / "pki") == before
+
+
+def test_a_certificate_from_a_request_is_named_with_the_operators_own_key(
+    fresh: Path, tmp_path: Path
+) -> None:
+    """A register whose certificate was signed from its operator's request (no key in the
+    PKI): the install list names the certificate and the operator's own key, not a key.pem."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    from noots.pki import CertificateAuthority, Role
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(fresh, data_dir)
+    key = ec.generate_private_key(ec.SECP256R1())
+    request = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "999-EXTERN-01")]))
+        .sign(key, hashes.SHA256())
+    )
+    authority = CertificateAuthority.open(data_dir / "pki", clock=SystemClock())
+    authority.sign_request(
+        request.public_bytes(serialization.Encoding.PEM), "999-EXTERN-01", Role.PROVIDER
+    )
+    participant = data_dir / "pki" / "participants" / "999-EXTERN-01"
+    assert (participant / "cert.pem").is_file()
+    assert not (participant / "key.pem").exists()
+    result = _invoke_apart(
+        [
+            "conformance",
+            "provider",
+            "--participant",
+            "999-EXTERN-01",
+            "--evidence",
+            "Geburtsurkunde",
+            "--mode",
+            "passive",
+            "--target",
+            "http://127.0.0.1:9",
+            "--listen",
+            "127.0.0.1:0",
+            "--lang",
+            "en",
+            *_options(data_dir, data_dir / "landscape.yaml"),
+        ],
+    )
+    assert "with your own key" in result.output, result.output
+    assert "key.pem" not in result.output

@@ -35,3 +35,59 @@ def test_the_operator_sections_name_no_internal_module_or_outside_page() -> None
     assert "../shared" not in operator.replace("when ../shared is present", "")
     assert not re.search(r"\b(registers|intermediary|consumers)\.[a-z_]+", operator)
     assert "ARCHITECTURE" not in operator
+
+
+def _provider_options() -> set[str]:
+    from typer.main import get_command
+
+    from noots.cli import app
+
+    command = get_command(app).commands["conformance"].commands["provider"]  # type: ignore[attr-defined]
+    return {name for param in command.params for name in (*param.opts, *param.secondary_opts)}
+
+
+def _provider_command_lines(text: str) -> list[str]:
+    """Each `noots conformance provider` command of the shell blocks, continuation lines
+    joined."""
+    commands = []
+    for block in re.findall(r"```sh\n(.*?)```", text, flags=re.DOTALL):
+        for command in block.replace("\\\n", " ").splitlines():
+            if command.startswith("noots conformance provider"):
+                commands.append(command)
+    return commands
+
+
+def test_every_provider_option_the_docs_name_exists() -> None:
+    """The options of the provider options table and of every `noots conformance provider`
+    command in README.md and docs/SAK.md are options of the command (`--help`)."""
+    known = _provider_options()
+    table = DOC[DOC.index("### Options") : DOC.index("**Limits and codes.**")]
+    named = set(re.findall(r"`(--[a-z][a-z-]*)", table))
+    named |= set(re.findall(r"\|(--[a-z][a-z-]*)", table))
+    texts = [
+        (PROJECT_ROOT / name).read_text(encoding="utf-8") for name in ("README.md", "docs/SAK.md")
+    ]
+    commands = [line for text in texts for line in _provider_command_lines(text)]
+    assert len(commands) >= 3
+    for command in commands:
+        named |= set(re.findall(r"\s(--[a-z][a-z-]*)", command))
+    assert {"--listen", "--blocked", "--asynchronous", "--prepare"} <= named
+    assert named <= known, sorted(named - known)
+
+
+def test_the_person_options_read_as_the_docs_say() -> None:
+    """--blocked and --asynchronous take the IDNr as optional, as the options table says, and
+    their --help says so too."""
+    from noots.conformance.provider import parse_test_person
+
+    assert '"Family, Given, YYYY-MM-DD[, IDNr]"' in DOC
+    assert parse_test_person("Verborgen, Sabine, 1975-11-02").idnr is None
+    assert parse_test_person("Verborgen, Sabine, 1975-11-02, 01234567845").idnr == "01234567845"
+    from typer.main import get_command
+
+    from noots.cli import app
+
+    command = get_command(app).commands["conformance"].commands["provider"]  # type: ignore[attr-defined]
+    helps = {p.opts[0]: p.help or "" for p in command.params}
+    assert "[, IDNr]" in helps["--blocked"]
+    assert "[, IDNr]" in helps["--asynchronous"]
