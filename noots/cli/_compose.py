@@ -41,7 +41,13 @@ def compose(
 
     path = topology or DEFAULT_TOPOLOGY_PATH
     base = (output.parent if output is not None else Path.cwd()).resolve()
-    relative = Path(os.path.relpath(path.resolve(), base)).as_posix()
+    beside = base / "landscape.yaml"
+    if topology is None and beside.is_file() and beside.samefile(path):
+        # The checkout's landscape.yaml links to the packaged one: mount the file a reader
+        # of the compose file sees beside it.
+        path = beside
+    # abspath, not resolve: a topology named through a link is mounted by that name.
+    relative = Path(os.path.relpath(os.path.abspath(path), base)).as_posix()
     mount = relative if relative.startswith("../") else f"./{relative}"
     try:
         text = render_compose(load_topology(path), topology_file=mount, people=people, tls=tls)

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from noots.clock import ManualClock, SystemClock
 from noots.conformance import Report, Status, run_provider_suite
-from noots.conformance.answers import read_message, time_zone_problems
+from noots.conformance.answers import official_validator, read_message, time_zone_problems
 from noots.conformance.broken import BROKEN_REGISTERS, broken_register_app, register_app
 from noots.conformance.provider import (
     ProviderTarget,
@@ -169,12 +169,17 @@ ALL = [
 )
 async def test_mock_register_passes_every_condition(data_dir: Path, participant: str) -> None:
     """Every mock register fails no condition, in push and in passive mode; the only skips are
-    what the register's test data cannot show (no IDNr or information block for companies)."""
+    what the register's test data cannot show (no IDNr or information block for companies, no
+    asynchronous test person outside Korntal-Münchingen, the Personenstandsregister and the
+    KBA)."""
     report = await run_against(data_dir, participant)
     assert failures(report) == {}
     assert [s.id for s in report.sections] == ALL
     skipped = {s.id for s in report.sections if s.status is Status.SKIPPED}
-    assert skipped == ({"DP-05", "DP-06", "DP-07"} if participant == HREG else set())
+    expected = {"DP-05", "DP-06", "DP-07"} if participant == HREG else set()
+    if participant not in (MELD, "992-00001PSTR-10", KBA):
+        expected.add("DP-13")
+    assert skipped == expected
 
 
 @pytest.mark.slow
@@ -223,8 +228,8 @@ async def test_an_announcement_beyond_max_wait_leaves_dp13_skipped(data_dir: Pat
 
 @pytest.mark.slow
 async def test_own_people_without_special_cases_are_skipped_not_passed(data_dir: Path) -> None:
-    """An operator who names only the person their register knows gets DP-06 and DP-07
-    skipped, each with the option that would test it; DP-13 grades the answer time only."""
+    """An operator who names only the person their register knows gets DP-06, DP-07 and
+    DP-13 skipped (DP-13 grades the answer time only), each with the option that would test it."""
     erika = parse_test_person("Mustermann, Erika, 1964-08-12, 02476291358")
     report = await run_against(data_dir, KBA, subject=erika)
     assert failures(report) == {}
@@ -236,7 +241,25 @@ async def test_own_people_without_special_cases_are_skipped_not_passed(data_dir:
     assert "--ambiguous" in hints["DP-06"][0]
     assert "--blocked" in hints["DP-07"][0]
     assert "--asynchronous" in hints["DP-13"][0]
-    assert report.section("DP-13").status is Status.PASSED
+    assert report.section("DP-13").status is Status.SKIPPED
+
+
+@pytest.mark.slow
+async def test_without_the_official_schemas_dp01_is_skipped_naming_the_setting(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the official XNachweis schemas are not at hand, DP-01 checks the structure but
+    is skipped, not passed, and names NOOTS_SHARED_DIR."""
+    monkeypatch.setenv("NOOTS_SHARED_DIR", str(tmp_path / "nothing-here"))
+    official_validator.cache_clear()
+    try:
+        report = await run_against(data_dir, KBA)
+    finally:
+        official_validator.cache_clear()
+    section = report.section("DP-01")
+    assert section.status is Status.SKIPPED
+    assert section.count(Status.PASSED) == 2
+    assert any("NOOTS_SHARED_DIR" in c.hint for c in section.checks if c.status is Status.SKIPPED)
 
 
 @pytest.mark.slow
