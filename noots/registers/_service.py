@@ -631,7 +631,8 @@ def create_register_app(
         request_id: Annotated[str, Query(alias="requestId", min_length=1, max_length=128)],
     ) -> JSONResponse:
         """The protocol export: what this register logged for one request id (§ 9 IDNrG),
-        for its own SAK only (the DSC report and the conformance suite read it here)."""
+        for its own SAK only. The conformance suite reads it here (DP-12); the
+        Datenschutzcockpit reads the landscape's log stores instead (docs/SAK.md)."""
         refused = _refuse_unless_own_sak(request, service)
         if refused is not None:
             return refused
