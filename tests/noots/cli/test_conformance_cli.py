@@ -25,6 +25,17 @@ KBA = "991-01234ZFZR-41"
 runner = CliRunner()
 
 
+#: The provider suite for a register outside the topology.
+EXTERNAL = (
+    "conformance",
+    "provider",
+    "--participant",
+    "999-EXTERN-01",
+    "--evidence",
+    "Geburtsurkunde",
+)
+
+
 def _options(data_dir: Path, topology: Path) -> list[str]:
     return ["--data-dir", str(data_dir), "--topology", str(topology)]
 
@@ -159,14 +170,9 @@ def test_an_unreachable_register_is_exit_1_and_leaves_the_pki_alone(
     result = runner.invoke(
         app,
         [
-            "conformance",
-            "provider",
+            *EXTERNAL,
             "--target",
             "http://127.0.0.1:9",
-            "--participant",
-            "999-EXTERN-01",
-            "--evidence",
-            "Geburtsurkunde",
             "--listen",
             "127.0.0.1:0",
             *_options(data_dir, data_dir / "landscape.yaml"),
@@ -184,12 +190,7 @@ def test_prepare_says_what_it_changed_and_stops(fresh: Path, tmp_path: Path) -> 
     data_dir = tmp_path / "data"
     shutil.copytree(fresh, data_dir)
     options = [
-        "conformance",
-        "provider",
-        "--participant",
-        "999-EXTERN-01",
-        "--evidence",
-        "Geburtsurkunde",
+        *EXTERNAL,
         "--mode",
         "passive",
         "--prepare",
@@ -214,14 +215,9 @@ def test_passive_without_a_credential_names_prepare(fresh: Path, tmp_path: Path)
     result = runner.invoke(
         app,
         [
-            "conformance",
-            "provider",
+            *EXTERNAL,
             "--target",
             "http://127.0.0.1:9",
-            "--participant",
-            "999-EXTERN-01",
-            "--evidence",
-            "Geburtsurkunde",
             "--mode",
             "passive",
             *_options(data_dir, data_dir / "landscape.yaml"),
@@ -333,12 +329,7 @@ def test_an_address_in_use_at_listen_is_exit_1_naming_it(fresh: Path, tmp_path: 
     data_dir = tmp_path / "data"
     shutil.copytree(fresh, data_dir)
     base = [
-        "conformance",
-        "provider",
-        "--participant",
-        "999-EXTERN-01",
-        "--evidence",
-        "Geburtsurkunde",
+        *EXTERNAL,
         "--mode",
         "passive",
         *_options(data_dir, data_dir / "landscape.yaml"),
@@ -384,12 +375,7 @@ def test_a_certificate_from_a_request_is_named_with_the_operators_own_key(
     assert not (participant / "key.pem").exists()
     result = _invoke_apart(
         [
-            "conformance",
-            "provider",
-            "--participant",
-            "999-EXTERN-01",
-            "--evidence",
-            "Geburtsurkunde",
+            *EXTERNAL,
             "--mode",
             "passive",
             "--target",
