@@ -988,7 +988,10 @@ def _dp01(run: _Run, valid: Exchange, unknown: Exchange) -> list[Check]:
                     "the official schemas are not at hand (../shared beside the checkout or "
                     "NOOTS_SHARED_DIR): only the structure was checked",
                 ),
-                "NOOTS_SHARED_DIR=<folder with xnachweis/ and tools/xnachweis_check.py>",
+                _(
+                    "NOOTS_SHARED_DIR=<Ordner mit xnachweis/ und tools/xnachweis_check.py>",
+                    "NOOTS_SHARED_DIR=<folder with xnachweis/ and tools/xnachweis_check.py>",
+                ),
             )
         )
     return checks
