@@ -348,6 +348,7 @@ def provider(
             protocol_export=protocol_export,
             time_budget=time_budget,
             max_wait=max_wait,
+            asks=not prepare,
         )
         host, port = _listen(landscape, spec, listen)
     except typer.BadParameter:

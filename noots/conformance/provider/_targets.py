@@ -167,12 +167,15 @@ def default_target(
     protocol_export: str | None = None,
     time_budget: float = 10.0,
     max_wait: float = DEFAULT_MAX_WAIT,
+    asks: bool = True,
 ) -> ProviderTarget:
     """The target with defaults filled in; :class:`ConfigurationError` says what is missing.
 
     A register of the topology needs only its id and URL; ``mode`` defaults to its SAK's
     mode there. A register outside the topology needs ``evidence_type`` (and is reached in
-    push mode unless ``mode`` says otherwise)."""
+    push mode unless ``mode`` says otherwise). ``asks=False``: the target only prepares the
+    PKI (``--prepare``) and asks the register nothing, so a Melderegister where no test
+    identity lives needs no person named."""
     spec = next((r for r in topology.registers if r.participant_id == participant), None)
     if evidence_type is None:
         if spec is None:
@@ -233,7 +236,7 @@ def default_target(
         )
     asynchronous = _first(Behaviour.ASYNCHRONOUS)
     if spec is not None and spec.kind == "melderegister":
-        resident = _resident(spec)
+        resident = _resident(spec) or (None if asks else _by_idnr(ERIKA))
         if resident is None:
             raise ConfigurationError(
                 f"no test identity lives in {spec.region}: name a person your register knows "

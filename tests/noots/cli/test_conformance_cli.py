@@ -389,3 +389,43 @@ def test_a_certificate_from_a_request_is_named_with_the_operators_own_key(
     )
     assert "with your own key" in result.output, result.output
     assert "key.pem" not in result.output
+
+
+def test_prepare_needs_no_person_where_no_test_identity_lives(fresh: Path, tmp_path: Path) -> None:
+    """--prepare for a Melderegister whose municipality holds no test identity issues its
+    credential without --idnr/--person; a run against it still asks for a person."""
+    import yaml
+
+    data_dir = tmp_path / "data"
+    shutil.copytree(fresh, data_dir)
+    topology = data_dir / "landscape.yaml"
+    raw = yaml.safe_load(topology.read_text(encoding="utf-8"))
+    raw["registers"].append(
+        {
+            "participant_id": "08118048-MELD-76",
+            "kind": "melderegister",
+            "name": "Stadt Ludwigsburg, Melderegister",
+            "area": "meldewesen",
+            "region": "08118048",
+            "municipality": {
+                "name": "Ludwigsburg",
+                "postcodes": ["71634"],
+                "plate_prefix": "LB",
+                "inhabitants": 93000,
+            },
+            "evidence_types": ["Meldebescheinigung"],
+            # Only written down: --prepare and a run that fails before serving bind nothing.
+            "port": 1,
+            "sak": {"port": 2, "mode": "passive"},
+        }
+    )
+    topology.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    command = ["conformance", "provider", "--participant", "08118048-MELD-76"]
+    prepared = runner.invoke(app, [*command, "--prepare", *_options(data_dir, topology)])
+    assert prepared.exit_code == 0, prepared.output
+    assert "issued 08118048-MELD-76 (role provider)" in prepared.output
+    run = runner.invoke(
+        app, [*command, "--target", "http://127.0.0.1:9", *_options(data_dir, topology)]
+    )
+    assert run.exit_code == 1, run.output
+    assert "no test identity lives in 08118048" in run.output
