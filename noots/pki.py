@@ -806,6 +806,17 @@ class CertificateAuthority:
     def participants(self) -> list[str]:
         return sorted({record.participant_id for record in self.records()})
 
+    def holds_valid_certificate(self, participant_id: str) -> bool:
+        """Whether the participant has a certificate that is neither revoked nor outside its
+        validity now (a revoked or expired one is no credential to hand out)."""
+        now = self.clock.now()
+        return any(
+            record.participant_id == participant_id
+            and record.status == "valid"
+            and record.not_before <= now < record.not_after
+            for record in self.records()
+        )
+
     # -- revocation
 
     def revoke(self, participant_id: str) -> None:

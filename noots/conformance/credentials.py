@@ -259,7 +259,7 @@ def pki_files(pki_dir: Path, participant: str, *, clock: Clock) -> PkiFiles:
         crl=crl_path,
         crl_next_update=next_update,
         participant_dir=authority.participant_dir(participant),
-        has_credential=participant in authority.participants(),
+        has_credential=authority.holds_valid_certificate(participant),
         has_revoked=revoked_credential(pki_dir, clock=clock) is not None,
     )
 
@@ -280,11 +280,12 @@ def prepare_pki(
     credential: bool = True,
 ) -> PreparedPki:
     """Issue what a run needs that only the PKI can hold: the target's credential (when
-    ``credential`` and it has none) and a revoked identity whose serial the CRL lists (when
-    there is none yet, which republishes the CRL). Returns what it did."""
+    ``credential`` and it has no valid one: none, revoked or expired) and a revoked identity
+    whose serial the CRL lists (when there is none yet, which republishes the CRL). Returns
+    what it did."""
     authority = CertificateAuthority.open(pki_dir, clock=clock)
     changes: list[str] = []
-    if credential and participant not in authority.participants():
+    if credential and not authority.holds_valid_certificate(participant):
         issued = authority.issue(participant, role)
         changes.append(
             f"issued {participant} (role {role.value}): {issued.cert_path} and {issued.key_path}"

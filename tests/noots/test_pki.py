@@ -354,6 +354,22 @@ def test_validation_at_an_explicit_time(ca: CertificateAuthority, clock: ManualC
         ca.validator().validate(cred.certificate, at=clock.now() + timedelta(days=2))
 
 
+def test_a_revoked_or_expired_certificate_is_no_valid_credential(
+    ca: CertificateAuthority, clock: ManualClock
+) -> None:
+    """holds_valid_certificate: yes after issue, no after revocation, and no once the
+    certificate's validity has passed."""
+    assert not ca.holds_valid_certificate(CONSUMER)
+    _issue(ca)
+    assert ca.holds_valid_certificate(CONSUMER)
+    ca.revoke(CONSUMER)
+    assert not ca.holds_valid_certificate(CONSUMER)
+    _issue(ca, PROVIDER, Role.PROVIDER)
+    (record,) = [r for r in ca.records() if r.participant_id == PROVIDER]
+    clock.advance(record.not_after - clock.now() + timedelta(seconds=1))
+    assert not ca.holds_valid_certificate(PROVIDER)
+
+
 def test_revoked_certificate(ca: CertificateAuthority) -> None:
     """A revoked certificate is CertificateRevoked for a validator created before the revocation."""
     cred = _issue(ca)
