@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from tests.consumers.conftest import browser
+from tests.noots.consumers.conftest import browser
 
 __all__ = ["browser"]

@@ -13,7 +13,7 @@ from noots.eu import edm
 from noots.eu.edm import EdmNaturalPerson
 from noots.testing.eu import sample_query
 from noots.testing.servers import serving
-from tests.intermediary.eu_support import eu_landscape
+from tests.noots.intermediary.eu_support import eu_landscape
 
 runner = CliRunner()
 

@@ -20,7 +20,7 @@ from noots.intermediary.vs import VS_SERVICE_ID, authorise
 from noots.pki import Role
 from noots.testing.asgi import running
 from noots.topology import VsDecision, load_topology
-from tests.intermediary.support import (
+from tests.noots.intermediary.support import (
     CONSUMER,
     ELTERNGELD,
     ERIKA,

@@ -17,7 +17,7 @@ from noots.pki import Role
 from noots.signing import XmlSigner
 from noots.testing.eu import BIRTH_CERTIFICATE, DEGREE, GERMAN_IP, sample_query
 from noots.xml import parse
-from tests.intermediary.eu_support import HOSTS, EuLandscape, eu_landscape
+from tests.noots.intermediary.eu_support import HOSTS, EuLandscape, eu_landscape
 
 Check = Callable[[bytes], list[str]]
 ERIKA = EdmNaturalPerson("Mustermann", "Erika", date(1964, 8, 12))

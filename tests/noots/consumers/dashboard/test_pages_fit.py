@@ -26,8 +26,8 @@ from noots.conformance import (
 from noots.participant import load_participant
 from noots.testing.browser import WIDTHS, axe_path, check_page
 from noots.testing.dashboard import ServedDashboard, operator_login
-from tests.consumers.dashboard.conftest import ERIKA, KBA
-from tests.consumers.dashboard.test_browser import fetch_through_sak
+from tests.noots.consumers.dashboard.conftest import ERIKA, KBA
+from tests.noots.consumers.dashboard.test_browser import fetch_through_sak
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 

@@ -33,7 +33,7 @@ from noots.signing import XmlVerifier
 from noots.testing.iam import landscape_token
 from noots.testing.landscape import Landscape, bootstrap, landscape_in_process
 from noots.xml import parse
-from tests.intermediary.sak_support import fetch, prepare, submit
+from tests.noots.intermediary.sak_support import fetch, prepare, submit
 
 BPA = "08118079-BPA-87"
 KBA = "991-01234ZFZR-41"

@@ -11,7 +11,7 @@ from noots.intermediary.app import create_app
 from noots.intermediary.rdn import find_services, resolve_service
 from noots.testing.asgi import running
 from noots.topology import load_topology
-from tests.intermediary.support import Landscape
+from tests.noots.intermediary.support import Landscape
 
 TOPOLOGY = load_topology()
 

@@ -23,7 +23,7 @@ from noots.registers.settings import RegisterSettings
 from noots.synthetic.population import PopulationStore, seed_population
 from noots.testing.pki import TestPki
 from noots.topology import load_topology
-from tests.registers.support import (
+from tests.noots.registers.support import (
     ADMIN_TOKEN,
     PEOPLE,
     SEED,

@@ -24,7 +24,7 @@ from noots.synthetic.identities import BehaviourIdentity, identity
 from noots.synthetic.population import PopulationStore
 from noots.testing.iam import TestIam
 from noots.xml import parse, serialize
-from tests.registers.support import Landscape
+from tests.noots.registers.support import Landscape
 
 CONSUMER = "08118079-BPA-87"
 IDA_ID = "noots-ida"

@@ -42,7 +42,7 @@ from noots.protocol import ProtocolLog, open_protocol_log
 from noots.testing.pki import TestPki
 from noots.topology import Topology, load_topology
 from noots.xml import parse
-from tests.consumers.fake_sak import (
+from tests.noots.consumers.fake_sak import (
     CONSUMER,
     IDNR,
     PROVIDER,

@@ -10,7 +10,7 @@ import pytest
 from noots.intermediary.app import create_app
 from noots.pki import CertificateAuthority
 from noots.testing.asgi import running
-from tests.intermediary.support import Landscape
+from tests.noots.intermediary.support import Landscape
 
 PARTICIPANTS = [
     ("noots-platform", "Plattform"),

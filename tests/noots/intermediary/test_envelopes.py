@@ -14,7 +14,7 @@ from lxml import etree
 from noots.envelope import ENV_NS, EnvelopeHeader, error_body, open_envelope, request_digest
 from noots.errors import EdmCode
 from noots.intermediary._envelopes import claimed_addressing, sign_answer
-from tests.intermediary.support import CONSUMER, VS, Landscape
+from tests.noots.intermediary.support import CONSUMER, VS, Landscape
 
 DEFAULT = "urn:noots:service:noots-vs:tokens"
 XML_TEXT = st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff")

@@ -6,7 +6,7 @@ from noots.eid import verify_identity
 from noots.intermediary.app import create_app
 from noots.synthetic.identities import BEHAVIOUR_IDENTITIES, Behaviour
 from noots.testing.asgi import running
-from tests.intermediary.support import ERIKA, Landscape
+from tests.noots.intermediary.support import ERIKA, Landscape
 
 
 async def test_login_with_idnr_issues_a_token_with_the_population_names(

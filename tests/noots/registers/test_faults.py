@@ -1,6 +1,6 @@
 """Fault injection: the plan and its random draws, the admin API, and what the register's SAK
 sees for every fault a register carries out (in-process ASGI). The faults of a signed answer
-belong to the register's SAK (tests/intermediary/test_sak_transport.py); a register refuses
+belong to the register's SAK (tests/noots/intermediary/test_sak_transport.py); a register refuses
 them."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from noots.faults import SIGNATURE_FAULTS, Fault, FaultInjector, FaultPlan, LogN
 from noots.registers._service import ConnectionDropped
 from noots.registers.settings import RegisterSettings
 from noots.xml import parse as parse_xml
-from tests.registers.support import ADMIN_TOKEN, Landscape, Running
+from tests.noots.registers.support import ADMIN_TOKEN, Landscape, Running
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 

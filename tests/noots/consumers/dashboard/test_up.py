@@ -13,7 +13,7 @@ import pytest
 from noots.testing.dashboard import operator_login, operator_token
 from noots.testing.up import noots_up, write_landscape
 from noots.tls import TlsFiles, client_context
-from tests.consumers.dashboard.conftest import ERIKA, KBA, MELDE_KORNTAL
+from tests.noots.consumers.dashboard.conftest import ERIKA, KBA, MELDE_KORNTAL
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

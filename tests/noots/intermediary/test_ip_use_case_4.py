@@ -22,7 +22,7 @@ from noots.messages import (
 )
 from noots.testing.eu import DEGREE, DEGREE_REQUIREMENT
 from noots.testing.messages import sample_person
-from tests.intermediary.eu_support import HOSTS, EuLandscape, eu_landscape
+from tests.noots.intermediary.eu_support import HOSTS, EuLandscape, eu_landscape
 
 Check = Callable[[bytes], list[str]]
 ONLINE_SERVICE = Agent("08111000-ANE-07", "Stadt Stuttgart, Anerkennung ausländischer Abschlüsse")

@@ -17,7 +17,7 @@ from noots.intermediary.app import create_app
 from noots.intermediary.dsc import group_transfers
 from noots.protocol import ProtocolEntry, open_protocol_log
 from noots.testing.asgi import running
-from tests.intermediary.support import (
+from tests.noots.intermediary.support import (
     CONSUMER,
     ELTERNGELD,
     ERIKA,

@@ -32,7 +32,7 @@ from noots.testing.landscape import (
     write_topology,
 )
 from noots.testing.postgres import fresh_database
-from tests.intermediary.support import (
+from tests.noots.intermediary.support import (
     CONSUMER,
     ELTERNGELD,
     ERIKA,

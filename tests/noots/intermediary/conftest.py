@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from noots.bootstrap import bootstrap_landscape
 from noots.clock import ManualClock
 from noots.topology import load_topology
-from tests.intermediary.support import Landscape
+from tests.noots.intermediary.support import Landscape
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from noots.consumers.dashboard.event_auth import ReportingKey, ReportingTokens
 from noots.errors import AuthenticationError
 from noots.testing.landscape import Landscape
 from noots.trace import FlowEvent, Hop, TracedDocument
-from tests.consumers.dashboard.conftest import KBA, WiredDashboard, wired_dashboard
+from tests.noots.consumers.dashboard.conftest import KBA, WiredDashboard, wired_dashboard
 
 VS = "noots-vs"
 SIMULATOR = "noots-simulator"

@@ -29,7 +29,7 @@ from noots.testing.asgi import running
 from noots.testing.iam import TestIam, resign, unverified_parts
 from noots.testing.pki import TestPki
 from noots.topology import DEFAULT_TOPOLOGY_PATH, Topology, load_topology, parse_topology
-from tests.intermediary.support import CONSUMER, KBA, MELDEREGISTER, Landscape
+from tests.noots.intermediary.support import CONSUMER, KBA, MELDEREGISTER, Landscape
 
 IAM = "noots-iam"
 RDN = "noots-rdn"

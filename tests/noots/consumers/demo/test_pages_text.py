@@ -11,7 +11,7 @@ import pytest
 
 from noots.consumers.demo._app import shown_value
 from noots.testing.landscape import Landscape
-from tests.consumers.demo.test_app import client, csrf_of
+from tests.noots.consumers.demo.test_app import client, csrf_of
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ from noots.intermediary.app import create_app
 from noots.pki import load_certificate, load_crl, participant_id_of
 from noots.provision import VolumeLayout, provision
 from noots.testing.asgi import running
-from tests.intermediary.support import CONSUMER, Landscape
+from tests.noots.intermediary.support import CONSUMER, Landscape
 
 ADMIN = {"Authorization": "Bearer admin-secret"}
 

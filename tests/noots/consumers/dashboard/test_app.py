@@ -22,7 +22,7 @@ from noots.conformance import (
 from noots.participant import load_participant
 from noots.testing.landscape import Landscape
 from noots.trace import FlowEvent, Hop
-from tests.consumers.dashboard.conftest import ERIKA, KBA, MELDE_KORNTAL, wired_dashboard
+from tests.noots.consumers.dashboard.conftest import ERIKA, KBA, MELDE_KORNTAL, wired_dashboard
 
 pytestmark = pytest.mark.e2e
 

@@ -5,7 +5,7 @@ Each test plays the register's SAK: it POSTs the bare ``DE.EvidenceRequest.0101`
 ``/provider/v1/requests`` with the metadata headers and an IAM access token of that SAK. What
 moved to the SAK with the transport (signatures, certificates, signed and bound answers,
 freshness and replay, signature wrapping: DP-02, DP-03, DP-09, DP-10) is tested against a
-SAK in ``tests/intermediary/test_sak_transport.py``.
+SAK in ``tests/noots/intermediary/test_sak_transport.py``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from noots.sak import Header
 from noots.synthetic.identities import identity
 from noots.testing.iam import TestIam
 from noots.xml import parse as parse_xml
-from tests.registers.support import Landscape, Running
+from tests.noots.registers.support import Landscape, Running
 
 REGISTERS = ["melderegister", "personenstandsregister", "kba", "handelsregister"]
 NATURAL = ["melderegister", "personenstandsregister", "kba"]
@@ -550,7 +550,7 @@ async def test_a_restarted_register_keeps_its_announcements(
 ) -> None:
     """DP-13 across a restart: the new process answers "still pending" with the old announced
     time, and delivers after it (its SAK's replay cache survives a restart on its own:
-    tests/intermediary/test_sak_transport.py)."""
+    tests/noots/intermediary/test_sak_transport.py)."""
     kept = {"state_dir": tmp_path / "kept"}
     async with start_register("kba", **kept) as before:
         delivery = before.delivered(_identity_person(CLARA))

@@ -21,7 +21,7 @@ from noots.conformance import (
 )
 from noots.participant import load_participant
 from noots.testing.dashboard import ServedDashboard
-from tests.consumers.dashboard.conftest import ERIKA, KBA, fetch_through_sak
+from tests.noots.consumers.dashboard.conftest import ERIKA, KBA, fetch_through_sak
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 

@@ -52,7 +52,7 @@ from noots.signing import XmlSigner, XmlVerifier
 from noots.testing.asgi import RoutingTransport
 from noots.testing.iam import landscape_token
 from noots.testing.pki import TestPki
-from tests.intermediary.support import (
+from tests.noots.intermediary.support import (
     CONSUMER,
     ERIKA,
     GEWERBE,
