@@ -475,6 +475,14 @@ class Topology(_Model):
         """The participant id of ``participant_id``'s SAK (formatting only)."""
         return f"{participant_id}{SAK_SUFFIX}"
 
+    @staticmethod
+    def acts_for(client_id: str) -> str:
+        """Whom a client's access tokens act for (``acts_for``): a SAK the participant it
+        serves, everyone else itself (docs/PROTOCOL.md, "Access tokens")."""
+        if client_id.endswith(SAK_SUFFIX):
+            return client_id[: -len(SAK_SUFFIX)]
+        return client_id
+
     def sak_of(self, participant_id: str) -> Participant:
         """The SAK of a register or online service; :class:`UnresolvedReference` if none."""
         return self.participant(self.sak_id(participant_id))

@@ -74,7 +74,8 @@ class BrokenRegister:
 
 #: Variant → the condition it fails and what it does wrong. Two variants fail DP-04: one
 #: ignores the token, one answers "unsupported evidence type" before checking it (so an
-#: unauthorised caller learns what the register provides); DP-16's accepts any caller.
+#: unauthorised caller learns what the register provides). Two fail DP-16: one accepts any
+#: caller, one does not check whom its own SAK's token acts for.
 BROKEN_REGISTERS: Mapping[str, BrokenRegister] = MappingProxyType(
     {
         "DP-01": BrokenRegister("DP-01", "adds an element XNachweis does not allow to every 0102"),
@@ -97,6 +98,9 @@ BROKEN_REGISTERS: Mapping[str, BrokenRegister] = MappingProxyType(
         "DP-16": BrokenRegister(
             "DP-16",
             "accepts any participant with a valid access token as caller, not only its own SAK",
+        ),
+        "DP-16-acts-for": BrokenRegister(
+            "DP-16", "takes its own SAK's token whomever it acts for (acts_for not checked)"
         ),
         "DP-17": BrokenRegister(
             "DP-17", "takes the 0101's requester as the consumer instead of Noots-Consumer"
@@ -142,6 +146,8 @@ class _Change:
     hide_health: bool = False
     #: The push endpoint's caller check: any valid token of anybody is taken as its SAK's.
     any_caller: bool = False
+    #: The push endpoint's caller check: its own SAK's token counts whomever it acts for.
+    any_acts_for: bool = False
 
 
 def _request_of(raw: bytes) -> messages.EvidenceRequest | None:
@@ -290,6 +296,8 @@ def _variant(name: str, service: RegisterService) -> _Change:
         return _Change(hide_health=True)
     if name == "DP-16":
         return _Change(any_caller=True)
+    if name == "DP-16-acts-for":
+        return _Change(any_acts_for=True)
     if name == "DP-17":
 
         def requester_is_consumer(raw: bytes, headers: Headers) -> tuple[bytes, Headers]:
@@ -308,11 +316,13 @@ def _variant(name: str, service: RegisterService) -> _Change:
 
 
 class _CallerCheck:
-    """DP-16's fault: a valid access token of *anybody* for this register counts as its own
-    SAK's (the real check of the subject is bypassed by presenting a token of the SAK)."""
+    """DP-16's faults: a valid access token of *anybody* for this register counts as its own
+    SAK's, or (``own_sak_only``) its own SAK's token counts whomever it acts for. The real
+    check is bypassed by presenting a proper token of the SAK instead."""
 
-    def __init__(self, service: RegisterService) -> None:
+    def __init__(self, service: RegisterService, *, own_sak_only: bool = False) -> None:
         self.service = service
+        self.own_sak_only = own_sak_only
         self.verifier = AccessTokenVerifier(
             service.participant.validator,
             iam_id=service.topology.platform.iam_id,
@@ -326,8 +336,10 @@ class _CallerCheck:
 
     def authorization(self, header: str | None) -> str | None:
         try:
-            self.verifier.verify_authorization(header)
+            grant = self.verifier.verify_authorization(header)
         except NootsError:
+            return header
+        if self.own_sak_only and grant.subject != self.service.sak_id:
             return header
         token = issue_access_token(
             self.iam,
@@ -350,7 +362,11 @@ class _BrokenApp:
         self.router = inner.router
         self.change = change
         self.sleep = sleep
-        self.callers = _CallerCheck(service) if change.any_caller else None
+        self.callers = (
+            _CallerCheck(service, own_sak_only=change.any_acts_for)
+            if change.any_caller or change.any_acts_for
+            else None
+        )
 
     async def __call__(self, scope: dict[str, Any], receive: _Receive, send: _Send) -> None:
         if scope["type"] != "http":
@@ -548,7 +564,7 @@ class _SakParts:
             iam,
             client=ValidatedCertificate(subject, Role.SAK, client.certificate),
             audience=audience,
-            acts_for=subject,
+            acts_for=self.topology.acts_for(subject),
             clock=self.clock,
         )
 

@@ -455,15 +455,17 @@ PROVIDER_CONDITIONS: tuple[Condition, ...] = (
             hint=(
                 "Das Bearer-Zugriffstoken prüfen (Signatur des IAM, Vertrauensanker, "
                 "Zertifikatssperrliste, Ablauf, Zielgruppe = Ihre Teilnehmerkennung, Rolle "
-                "sak) und verlangen, dass sein Subjekt Ihr eigener SAK ist; mit TLS auch das "
+                "sak) und verlangen, dass sein Subjekt Ihr eigener SAK ist und es für Ihr "
+                "Register handelt (acts_for = Ihre Teilnehmerkennung); mit TLS auch das "
                 "Client-Zertifikat. Ablehnen, bevor der Inhalt gelesen wird."
             ),
             probes=(
-                "POST /provider/v1/requests ohne Token; mit einem gültigen Token eines "
+                "Im Push-Modus: das gültige Token Ihres SAK wird angenommen. POST "
+                "/provider/v1/requests ohne Token; mit einem gültigen Token eines "
                 "Online-Dienstes, des SAK eines anderen Registers, für eine andere "
-                "Zielgruppe, abgelaufen; mit TLS: das Token Ihres SAK über dem Zertifikat "
-                "eines anderen Teilnehmers. Im Passivmodus dasselbe (der Endpunkt darf auch "
-                "fehlen)"
+                "Zielgruppe, abgelaufen, handelnd für einen anderen Teilnehmer; mit TLS: das "
+                "Token Ihres SAK über dem Zertifikat eines anderen Teilnehmers. Im "
+                "Passivmodus dasselbe (der Endpunkt darf auch fehlen)"
             ),
         ),
         en=ConditionText(
@@ -476,14 +478,17 @@ PROVIDER_CONDITIONS: tuple[Condition, ...] = (
             hint=(
                 "Verify the Bearer access token (IAM signature, trust anchor, CRL, expiry, "
                 "audience = your participant id, role sak) and require its subject to be "
-                "your own SAK; with TLS also the client certificate. Refuse before reading "
-                "the body."
+                "your own SAK and that it acts for your register (acts_for = your "
+                "participant id); with TLS also the client certificate. Refuse before "
+                "reading the body."
             ),
             probes=(
-                "POST /provider/v1/requests without a token; with a valid token of an online "
-                "service, of another register's SAK, for another audience, expired; with "
-                "TLS: your SAK's token over another participant's certificate. In passive "
-                "mode the same (the endpoint may also not exist)"
+                "In push mode: your SAK's valid token is accepted. POST "
+                "/provider/v1/requests without a token; with a valid token of an online "
+                "service, of another register's SAK, for another audience, expired, acting "
+                "for another participant; with TLS: your SAK's token over another "
+                "participant's certificate. In passive mode the same (the endpoint may also "
+                "not exist)"
             ),
         ),
     ),

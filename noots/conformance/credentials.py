@@ -212,7 +212,7 @@ class TokenMint:
             self.iam,
             client=ValidatedCertificate(participant_id, role, certificate),
             audience=audience,
-            acts_for=acts_for or participant_id,
+            acts_for=acts_for or Topology.acts_for(participant_id),
             clock=ManualClock(issued_at or self.clock.now()),
             lifetime=lifetime,
             roles=roles,

@@ -659,10 +659,9 @@ def _refuse_unless_own_sak(request: Request, service: RegisterService) -> JSONRe
         grant = service.access.verify_authorization(
             request.headers.get("authorization"), roles=(Role.SAK,)
         )
-        if grant.subject != service.sak_id:
-            raise AccessDenied(
-                f"{service.register.participant_id} accepts requests only from its own SAK"
-            )
+        own = service.register.participant_id
+        if grant.subject != service.sak_id or grant.acts_for != own:
+            raise AccessDenied(f"{own} accepts requests only from its own SAK, acting for it")
         TlsPeer.of(request.scope).check(service.sak_id, component=service.register.participant_id)
     except NootsError as error:
         return JSONResponse(

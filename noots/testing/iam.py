@@ -35,6 +35,7 @@ from noots.access import AccessTokenVerifier, build_client_assertion, issue_acce
 from noots.clock import Clock
 from noots.pki import IssuedCredential, Role, ValidatedCertificate
 from noots.testing.pki import TestPki
+from noots.topology import Topology
 
 __all__ = [
     "TestIam",
@@ -103,7 +104,7 @@ class TestIam:
             self.credential,
             client=self.client(participant_id, role),
             audience=audience,
-            acts_for=acts_for or participant_id,
+            acts_for=acts_for or Topology.acts_for(participant_id),
             clock=_At(issued_at or self.clock.now()),
             lifetime=lifetime or self.lifetime,
             roles=roles,

@@ -1116,7 +1116,26 @@ async def _dp16(
     target = run.target
     mint = run.mint
     passive = target.mode == "passive"
-    other_sak = run.topology.sak_id(_other_register(run))
+    acting_for = _other_register(run)
+    other_sak = run.topology.sak_id(acting_for)
+    checks: list[Check] = []
+    valid = run.exchanges[str(_VALID)]
+    if not passive and valid.transport_error is None:
+        # The other half of "only its own SAK": the own SAK's valid token must get through.
+        refused = _own_token_refused(target, valid.status)
+        checks.append(
+            _check(
+                _(
+                    "das gültige Token des eigenen SAK wird angenommen",
+                    "its own SAK's valid token is accepted",
+                ),
+                refused is None,
+                expected=_("keine Ablehnung mit 401/403", "no refusal with 401/403"),
+                actual=valid.describe(),
+                exchange=valid,
+                hint=refused or condition("DP-16").hint,
+            )
+        )
     calls: list[tuple[str, str | None]] = [
         (_("kein Zugriffstoken", "no access token"), None),
         (
@@ -1142,6 +1161,13 @@ async def _dp16(
         ),
         (
             _(
+                f"das Token des eigenen SAK, handelnd für einen anderen ({acting_for})",
+                f"its own SAK's token acting for another participant ({acting_for})",
+            ),
+            mint.bearer(target.sak_id, Role.SAK, target.participant, acts_for=acting_for),
+        ),
+        (
+            _(
                 "das Token des eigenen SAK, vor einer Stunde abgelaufen",
                 "its own SAK's token, expired an hour ago",
             ),
@@ -1154,7 +1180,6 @@ async def _dp16(
         ),
     ]
     url = target.base_url + PROVIDER_REQUESTS_PATH
-    checks: list[Check] = []
     for name, authorization in calls:
         delivery = run.factory.delivery(
             consumer=target.consumer,
@@ -1460,12 +1485,30 @@ async def _dp12(run: _Run, progress: Callable[[str], None]) -> Section:
                         "200 with {'transfers': [...]} for the register's own SAK",
                     ),
                     actual=f"HTTP {response.status_code}: {excerpt(response.content, 200)}",
-                    hint=condition("DP-12").hint,
+                    hint=_own_token_refused(run.target, response.status_code)
+                    or condition("DP-12").hint,
                 )
             )
             continue
         checks.append(_logged(run, name, delivery, outcome, with_idnr, entries))
     return Section.for_condition(condition("DP-12"), checks, requires_all=True)
+
+
+def _own_token_refused(target: ProviderTarget, status: int | None) -> str | None:
+    """What to check when the register refused a call made with its own SAK's valid token:
+    every condition would otherwise fail with a hint about something else."""
+    if status not in (401, 403):
+        return None
+    claims = (
+        f"sub {target.sak_id}, aud {target.participant}, acts_for {target.participant}, roles [sak]"
+    )
+    return _(
+        f"Ihr Register hat ein gültiges Zugriffstoken seines eigenen SAK abgelehnt (HTTP "
+        f"{status}; {claims}): prüfen Sie Ihre Tokenprüfung (docs/SAK.md, "
+        "„Access tokens, both ways“).",
+        f"Your register refused a valid access token of its own SAK (HTTP {status}; "
+        f"{claims}): check your token check (docs/SAK.md, “Access tokens, both ways”).",
+    )
 
 
 def _is_export(response: httpx.Response) -> bool:

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from noots import __version__, trace
 from noots.access import bearer_challenge
 from noots.clock import Clock
-from noots.errors import InvalidInput, NootsError, SenderMismatch
+from noots.errors import InvalidInput, NootsError
 from noots.faults import Fault
 from noots.faults_http import DroppedResponse, add_fault_admin, hang
 from noots.intermediary._edge import problem, read_body, refuse_invalid_input
@@ -528,7 +528,8 @@ def provider_router() -> APIRouter:
         if result == AnswerResult.ANSWERED:
             error: NootsError = InvalidInput("this request was already answered")
             return problem(error, component=side.node.sak_id, status=409)
-        error = SenderMismatch(
+        # Not an authentication failure: the caller is the register, the id is unknown.
+        error = InvalidInput(
             "no open request with this delivery id (never fetched, or its time ran out)"
         )
         return problem(error, component=side.node.sak_id, status=404)

@@ -263,6 +263,30 @@ async def test_without_the_official_schemas_dp01_is_skipped_naming_the_setting(
 
 
 @pytest.mark.slow
+async def test_a_register_refusing_its_own_sak_is_told_so_naming_the_token(data_dir: Path) -> None:
+    """A register that refuses even its own SAK's valid token (as one checking acts_for
+    against the SAK's id would) is told so, with the token's claims: on DP-16's first check in
+    push mode, on the protocol export's checks (DP-12) in passive mode."""
+    time = FakeTime()
+    async with wired(data_dir, KBA, time) as (spec, options):
+        register = options["transport"].app
+
+        async def refusing(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if scope["type"] == "http" and scope["path"].startswith("/provider/v1/"):
+                await send({"type": "http.response.start", "status": 403, "headers": []})
+                await send({"type": "http.response.body", "body": b"refused"})
+                return
+            await register(scope, receive, send)
+
+        options["transport"] = httpx.ASGITransport(app=refusing)
+        report = await run_provider_suite(spec, **options)
+    section = report.section("DP-12" if spec.mode == "passive" else "DP-16")
+    failed = [c for c in section.checks if c.status is Status.FAILED]
+    assert failed
+    assert f"acts_for {KBA}" in failed[0].hint
+
+
+@pytest.mark.slow
 async def test_named_special_people_are_tested(data_dir: Path) -> None:
     """--blocked, --ambiguous and --asynchronous with the people of the register's data make
     DP-06, DP-07 and DP-13 run in full."""

@@ -53,14 +53,16 @@ async def kba(data_dir: Path) -> AsyncIterator[tuple[httpx.AsyncClient, Topology
         yield http, app.state.register.topology
 
 
-def token(data_dir: Path, topology: Topology, client: str, audience: str = KBA) -> str:
+def token(
+    data_dir: Path, topology: Topology, client: str, audience: str = KBA, acts_for: str = ""
+) -> str:
     pki = data_dir / "pki"
     validated = load_validator(pki, clock=CLOCK).validate(load_credential(pki, client).certificate)
     return issue_access_token(
         load_credential(pki, topology.platform.iam_id),
         client=validated,
         audience=audience,
-        acts_for=client,
+        acts_for=acts_for or topology.acts_for(client),
         clock=CLOCK,
     )
 
@@ -122,3 +124,23 @@ async def test_the_export_is_for_the_registers_own_sak_only(
     assert (missing.status_code, foreign.status_code) == (401, 403)
     assert "transfers" not in missing.json()
     assert "transfers" not in foreign.json()
+
+
+async def test_a_token_of_its_own_sak_acting_for_another_is_refused(
+    kba: tuple[httpx.AsyncClient, Topology], data_dir: Path
+) -> None:
+    """A token of the register's own SAK whose acts_for is not the register (docs/SAK.md:
+    acts_for is your id) is refused with 403, as an operator's register must refuse it."""
+    http, topology = kba
+    params = {"requestId": f"urn:uuid:{uuid.uuid4()}"}
+    sak = topology.sak_id(KBA)
+    wrong = token(data_dir, topology, sak, acts_for=sak)
+    refused = await http.get(
+        PROVIDER_TRANSFERS_PATH, params=params, headers={"Authorization": f"Bearer {wrong}"}
+    )
+    assert refused.status_code == 403
+    right = token(data_dir, topology, sak)
+    taken = await http.get(
+        PROVIDER_TRANSFERS_PATH, params=params, headers={"Authorization": f"Bearer {right}"}
+    )
+    assert taken.status_code == 200
