@@ -164,12 +164,13 @@ def _install_notes(
     if target.mode == "passive" and served_at:
         notes.append(
             _(
-                f"Passivmodus: SAK-URL und IAM-URL Ihres Registers auf {served_at} richten (es "
-                "holt dort GET /provider/v1/requests ab und sendet die Antworten dorthin, mit "
-                f"einem eigenen Zugriffstoken des IAM für {sak_id})",
-                f"Passive mode: point your register's SAK URL and IAM URL at {served_at} (it "
-                "fetches GET /provider/v1/requests and posts answers there, with an IAM access "
-                f"token of its own for {sak_id})",
+                f"Passivmodus: die SAK-URL Ihres Registers auf {served_at} richten, seinen "
+                f"IAM-Token-Endpunkt auf {served_at}/iam/v1/token (es holt dort GET "
+                "/provider/v1/requests ab und sendet die Antworten dorthin, mit einem eigenen "
+                f"Zugriffstoken des IAM für {sak_id})",
+                f"Passive mode: point your register's SAK URL at {served_at} and its IAM token "
+                f"endpoint at {served_at}/iam/v1/token (it fetches GET /provider/v1/requests "
+                f"and posts answers there, with an IAM access token of its own for {sak_id})",
             )
         )
     notes.append(
@@ -453,7 +454,7 @@ def _subject(
 
 
 def _prepare(console: Console, spec: ProviderTarget, pki: Path, *, clock: Any, tls: bool) -> None:
-    from noots.conformance.credentials import prepare_pki
+    from noots.conformance.credentials import pki_files, prepare_pki
     from noots.pki import Role
 
     prepared = prepare_pki(
@@ -467,10 +468,17 @@ def _prepare(console: Console, spec: ProviderTarget, pki: Path, *, clock: Any, t
         console.print("The PKI already holds what the run needs: nothing was changed.")
     for change in prepared.changes:
         console.print(f"[yellow]changed the PKI[/yellow] {change}")
-    console.print(
-        "Install the trust anchor and the CRL in your register (and its credential where "
-        "named), then run the same command without --prepare."
-    )
+    files = pki_files(pki, spec.participant, clock=clock)
+    console.print(f"  • trust anchor: {files.trust_anchor}")
+    console.print(f"  • CRL: {files.crl}")
+    if spec.mode == "passive" or tls:
+        # Named here too, not only at the start of a run: the operator installs it now.
+        cert, key = files.participant_dir / "cert.pem", files.participant_dir / "key.pem"
+        own_key = "" if key.is_file() else " (with your own key, from your certificate request)"
+        console.print(f"  • your register's certificate: {cert}{own_key}")
+        if key.is_file():
+            console.print(f"  • its key: {key}")
+    console.print("Install these in your register, then run the same command without --prepare.")
 
 
 @contextlib.asynccontextmanager

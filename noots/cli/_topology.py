@@ -1,4 +1,4 @@
-"""``noots topology``: the JSON Schema of the landscape file and a check of a file."""
+"""``noots topology``: the shipped landscape file, its JSON Schema and a check of a file."""
 
 from __future__ import annotations
 
@@ -29,6 +29,31 @@ def schema(
         typer.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
+
+
+@topology_app.command("show")
+def show(
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write to this file instead of stdout."),
+    ] = None,
+) -> None:
+    """Print the landscape.yaml noots ships (the default topology), to start your own from.
+
+    An installed noots keeps it inside the package: noots topology show -o landscape.yaml
+    copies it; --topology landscape.yaml or NOOTS_TOPOLOGY then uses your copy.
+    """
+    from noots.topology import DEFAULT_TOPOLOGY_PATH
+
+    text = DEFAULT_TOPOLOGY_PATH.read_text(encoding="utf-8")
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    if output.exists():
+        typer.echo(f"error: {output} exists; not overwritten", err=True)
+        raise typer.Exit(1)
+    output.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {output} (from {DEFAULT_TOPOLOGY_PATH})", err=True)
 
 
 @topology_app.command("check")

@@ -186,7 +186,8 @@ def test_an_unreachable_register_is_exit_1_and_leaves_the_pki_alone(
 
 def test_prepare_says_what_it_changed_and_stops(fresh: Path, tmp_path: Path) -> None:
     """--prepare for a passive register outside the topology issues its credential and the
-    revoked identity, says so, and stops; a second --prepare changes nothing."""
+    revoked identity, says so, and stops; a second --prepare changes nothing and still names
+    what to install."""
     data_dir = tmp_path / "data"
     shutil.copytree(fresh, data_dir)
     options = [
@@ -205,6 +206,10 @@ def test_prepare_says_what_it_changed_and_stops(fresh: Path, tmp_path: Path) -> 
     second = runner.invoke(app, options)
     assert second.exit_code == 0, second.output
     assert "nothing was changed" in second.output
+    # Also when nothing changed, it names what to install, the credential included.
+    participant = data_dir / "pki" / "participants" / "999-EXTERN-01"
+    assert "trust anchor:" in second.output
+    assert f"{participant / 'cert.pem'}" in second.output.replace("\n", "")
 
 
 def test_passive_without_a_credential_names_prepare(fresh: Path, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Tests of ``noots topology schema`` and ``noots topology check``."""
+"""Tests of ``noots topology show``, ``schema`` and ``check``."""
 
 from __future__ import annotations
 
@@ -40,3 +40,22 @@ def test_check_reports_the_line(tmp_path: Path) -> None:
     assert result.exit_code == 1
     line = next(i for i, row in enumerate(text.splitlines(), 1) if "area: unbekannt" in row)
     assert f"{path}:{line}: registers[7].area: unknown administrative area" in result.stderr
+
+
+def test_show_prints_the_shipped_topology() -> None:
+    """`noots topology show` prints the packaged landscape.yaml byte for byte."""
+    result = runner.invoke(app, ["topology", "show"])
+    assert result.exit_code == 0
+    assert result.stdout == DEFAULT_TOPOLOGY_PATH.read_text(encoding="utf-8")
+
+
+def test_show_writes_a_copy_and_never_overwrites(tmp_path: Path) -> None:
+    """`noots topology show -o FILE` writes a copy that checks valid; an existing FILE is
+    left alone with exit 1."""
+    target = tmp_path / "landscape.yaml"
+    assert runner.invoke(app, ["topology", "show", "-o", str(target)]).exit_code == 0
+    assert runner.invoke(app, ["topology", "check", str(target)]).exit_code == 0
+    target.write_text("mine", encoding="utf-8")
+    again = runner.invoke(app, ["topology", "show", "-o", str(target)])
+    assert again.exit_code == 1
+    assert target.read_text(encoding="utf-8") == "mine"
