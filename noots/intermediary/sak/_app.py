@@ -251,6 +251,21 @@ _PROBLEMS: dict[int | str, dict[str, Any]] = {
         (504, "EDM:ERR:0005: timeout"),
     )
 }
+#: The provider API's own refusals: only the SAK's own register may fetch and answer.
+_REGISTER_ONLY: dict[int | str, dict[str, Any]] = {
+    400: _PROBLEMS[400],
+    401: {
+        "model": Problem,
+        "description": "EDM:ERR:0001: no valid IAM access token (Bearer) of this SAK's register",
+    },
+    403: {
+        "model": Problem,
+        "description": (
+            "EDM:ERR:0002: a valid access token, but not of this SAK's own register (another "
+            "client, audience or role), or with TLS another client certificate"
+        ),
+    },
+}
 _XML_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -479,7 +494,7 @@ def provider_router() -> APIRouter:
                 },
             },
             204: {"description": "no request arrived within `wait` seconds: fetch again"},
-            **{k: v for k, v in _PROBLEMS.items() if k in (400, 401, 403)},
+            **_REGISTER_ONLY,
         },
     )
     async def fetch(
@@ -510,7 +525,7 @@ def provider_router() -> APIRouter:
         response_class=Response,
         responses={
             204: {"description": "answer taken: the SAK signs it and sends it back"},
-            **{k: v for k, v in _PROBLEMS.items() if k in (400, 401, 403)},
+            **_REGISTER_ONLY,
             404: {"model": Problem, "description": "no open request with this delivery id"},
             409: {"model": Problem, "description": "this request was already answered"},
         },

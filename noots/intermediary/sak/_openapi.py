@@ -33,6 +33,17 @@ _OWN_CHOICE = (
 )
 
 
+_OWN_SAK_AUTHORIZATION = (
+    "Bearer <IAM access token> of the register's own SAK: issuer noots-iam, aud the register, "
+    "role sak, sub <register>.sak, acts_for the register, certificate not on the CRL "
+    "(docs/PROTOCOL.md, Checks at the resource)."
+)
+_NOT_OWN_SAK: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No valid access token (answer with WWW-Authenticate: Bearer)"},
+    403: {"description": "A valid token, but not of the register's own SAK acting for it"},
+}
+
+
 def register_router() -> APIRouter:
     """The endpoint a register serves in push mode, as its SAK calls it (documentation of the
     contract; noots' own registers implement it in ``noots.registers._service``)."""
@@ -60,10 +71,12 @@ def register_router() -> APIRouter:
                 "description": "DE.EvidenceErrorResponse.0103 (EDM:ERR:0008)",
                 "content": {"application/xml": {"schema": {"type": "string"}}},
             },
+            **_NOT_OWN_SAK,
         },
     )
     async def receive(
         request: Request,
+        authorization: Annotated[str, Header(description=_OWN_SAK_AUTHORIZATION)],
         consumer: Annotated[
             str, Header(alias=H.CONSUMER, description="The online service the request is for.")
         ],
@@ -98,20 +111,18 @@ def register_router() -> APIRouter:
         PROVIDER_TRANSFERS_PATH,
         response_model=ProtocolExport,
         summary="The protocol export: what the register logged for one request",
-        responses={
-            401: {"description": "No valid access token of the register's own SAK"},
-            403: {"description": "A token, but not of the register's own SAK"},
-        },
+        responses=_NOT_OWN_SAK,
     )
     async def transfers(
+        authorization: Annotated[str, Header(description=_OWN_SAK_AUTHORIZATION)],
         request_id: Annotated[
             str,
             Query(alias="requestId", min_length=1, max_length=128, description="The 0101's id."),
         ],
     ) -> ProtocolExport:
         """What the register logged for one request id (§ 9 IDNrG), for its own SAK only; an
-        unknown id answers an empty list. The Datenschutzcockpit's report and the conformance
-        suite (DP-12) read it here."""
+        unknown id answers an empty list. The conformance suite (DP-12) reads it here; the
+        Datenschutzcockpit does not (docs/SAK.md)."""
         raise NotImplementedError  # documentation only; never mounted on a server
 
     return router
