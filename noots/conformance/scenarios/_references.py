@@ -1,5 +1,6 @@
 """Scenario files against a topology: every participant, evidence type and component a step
-names must exist there, reported as ``file:line: location: message`` before anything runs.
+names must exist there, and every expectation must be one its step can meet, reported as
+``file:line: location: message`` before anything runs.
 
 The schema checks the shape of a file; only the topology knows whether ``as: 08118079-BPA-87``
 is an online service or ``evidence: Einhornlizenz`` an evidence type. ``noots scenario check``
@@ -24,6 +25,18 @@ _COMPONENTS = ("platform", "ida", "dashboard")
 
 Problem = tuple[str, str, int | None]
 
+#: Expectations only some steps can meet, and those steps: a fetch sees the bare 0102 the
+#: client library returns (no HTTP status, no signer), a send one exchange (no attempts),
+#: the EU steps their own findings. Anywhere else the expectation would fail on every run.
+_EXPECT_ONLY: dict[str, tuple[str, ...]] = {
+    "signed_by": ("send",),
+    "status": ("send", "eu_query", "eu_order"),
+    "attempts": ("fetch",),
+    "provider": ("fetch", "send"),
+    "forwarded": ("eu_query", "eu_order"),
+    "exception_type": ("eu_query", "eu_order"),
+}
+
 
 def _known(names: Iterable[str], what: str) -> Callable[[str], str | None]:
     listed = sorted(names)
@@ -38,7 +51,8 @@ def _known(names: Iterable[str], what: str) -> Callable[[str], str | None]:
 
 
 def reference_problems(scenario: Scenario, topology: Topology) -> list[Problem]:
-    """Every name in ``scenario`` the topology does not have."""
+    """Every name in ``scenario`` the topology does not have, and every expectation its step
+    cannot meet."""
     consumer = _known((c.participant_id for c in topology.consumers), "online service")
     register = _known((r.participant_id for r in topology.registers), "register")
     evidence = _known((e.name for e in topology.evidence_types), "evidence type")
@@ -78,6 +92,17 @@ def reference_problems(scenario: Scenario, topology: Topology) -> list[Problem]:
         blocks: list[tuple[str, Any]] = [(step.action, step.params)]
         if step.expect:
             blocks.append(("expect", step.expect))
+        for key in step.expect or {}:
+            steps = _EXPECT_ONLY.get(key, (step.action,))
+            if step.action not in steps:
+                where: Location = ("steps", index, "expect", key)
+                problems.append(
+                    (
+                        format_location(where),
+                        f"a {step.action} step cannot meet {key!r} (only {', '.join(steps)})",
+                        line_of(scenario.root, where),
+                    )
+                )
         for block, params in blocks:
             for key, check in rules.get(block, ()):
                 problems.extend(

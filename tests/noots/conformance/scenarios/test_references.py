@@ -1,4 +1,5 @@
-"""Scenario files against the topology: unknown names are problems with file and line."""
+"""Scenario files against the topology: unknown names, and expectations a step cannot meet,
+are problems with file and line."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ GOOD = """\
 name: sample
 steps:
   - fetch: {as: 08118079-BPA-87, evidence: Meldebescheinigung, identity: normal}
-    expect: {outcome: delivered, provider: 08118079-MELD-12, signed_by: 08118079-MELD-12.sak}
+    expect: {outcome: delivered, provider: 08118079-MELD-12}
   - fault: {register: 991-01234ZFZR-41, always: error, count: 1}
   - revoke: {participant: 08118079-BPA-87}
   - expect_protocol: {party: 08118079-MELD-12, outcome: delivered}
@@ -24,6 +25,8 @@ steps:
     expect: {outcome: delivered}
   - eu_order: {as: 991-00001ZAB-89, evidence: Hochschulabschluss-EU}
     expect: {outcome: delivered}
+  - send: {as: 08-ELTERNGELD-79, evidence: Fahrzeughalterauskunft, identity: normal}
+    expect: {outcome: delivered, signed_by: 08118079-MELD-12.sak}
 """
 
 
@@ -51,6 +54,11 @@ def test_a_scenario_naming_only_what_exists_has_no_problems(topology: Topology) 
         (("as: eu-gw-fr", "as: eu-gw-xx"), "steps[7].eu_query.as", 11),
         (("evidence: Geburtsurkunde", "evidence: Acte"), "steps[7].eu_query.evidence", 11),
         (("as: 991-00001ZAB-89", "as: 991-NOPE"), "steps[8].eu_order.as", 13),
+        (
+            ("signed_by: 08118079-MELD-12.sak", "signed_by: 08-X.sak"),
+            "steps[9].expect.signed_by",
+            16,
+        ),
     ],
 )
 def test_an_unknown_name_is_a_problem_at_its_line(
@@ -71,3 +79,30 @@ def test_problems_of_several_files_are_reported_together(topology: Topology) -> 
     with pytest.raises(ScenarioError) as caught:
         check_references([first, second], topology)
     assert [line.split(": ")[0] for line in caught.value.lines()] == ["a.yaml:3", "b.yaml:9"]
+
+
+@pytest.mark.parametrize(
+    ("change", "location", "line"),
+    [
+        (
+            ("provider: 08118079-MELD-12}", "signed_by: 08118079-MELD-12.sak}"),
+            "steps[0].expect.signed_by",
+            4,
+        ),
+        (
+            ("{outcome: delivered, provider: 08118079-MELD-12}", "{status: 200}"),
+            "steps[0].expect.status",
+            4,
+        ),
+        (("signed_by: 08118079-MELD-12.sak}", "attempts: 1}"), "steps[9].expect.attempts", 16),
+    ],
+)
+def test_an_expectation_the_step_cannot_meet_is_a_problem_at_its_line(
+    topology: Topology, change: tuple[str, str], location: str, line: int
+) -> None:
+    """signed_by or status on a fetch (it sees only the bare 0102), attempts on a send: a
+    problem naming the steps that can meet it, instead of a failure on every run."""
+    scenario = parse_scenario(GOOD.replace(*change), source="bad.yaml")
+    [(found, text, at)] = reference_problems(scenario, topology)
+    assert (found, at) == (location, line)
+    assert "cannot meet" in text
