@@ -205,7 +205,8 @@ def publish_report(
     if signed:
         console.print(
             f"{t('summary.signed_by')} {simulator_id}: {', '.join(p.name for p in signed)} "
-            f"({t('summary.check_with')} `noots report verify FILE`)"
+            # The PKI named: with a data dir other than the default, a bare command fails.
+            f"({t('summary.check_with')} `noots report verify FILE --pki-dir {pki_dir}`)"
         )
 
 

@@ -141,9 +141,13 @@ def test_the_cli_report_is_german_by_default(cli_report: dict[str, Any]) -> None
 def test_cli_report_verify_detects_an_edit(
     cli_report: dict[str, Any], landscape: Landscape
 ) -> None:
-    """`noots report verify` accepts the CLI's report and exits 2 once it is edited."""
+    """`noots report verify` as the summary prints it (with the PKI of this data dir) accepts
+    the CLI's report and exits 2 once it is edited."""
     path = cli_report["dir"] / "report.xml"
     pki = ["--pki-dir", str(landscape.data_dir / "pki")]
+    assert f"noots report verify FILE --pki-dir {landscape.data_dir / 'pki'}" in " ".join(
+        cli_report["result"].output.split()
+    )
     ok = runner.invoke(app, ["report", "verify", str(path), *pki])
     assert ok.exit_code == 0, ok.output
     path.write_text(path.read_text("utf-8").replace('failures="0"', 'failures="1"', 1), "utf-8")
