@@ -182,6 +182,13 @@ def _refusal(
     """Print a refusal (or a tool failure) with its explanation; the exit to raise."""
     if as_json:
         out.print_json(json.dumps(_failure_json(exc, explanation)))
+    elif not _refused(exc):
+        # The tool could not ask (no credential, no landscape): no component refused anything,
+        # so no EDM code; the cause only where it says more than the message.
+        err.print(f"[red]error[/red] {exc.message}")
+        if exc.message not in explanation.cause:
+            err.print(f"likely cause: {explanation.cause}")
+        err.print(f"fix: {explanation.fix}")
     else:
         where = f" ({exc.component})" if exc.component else ""
         err.print(f"[red]{explanation.code}[/red] {_title(exc)}{where}: {exc.message}")

@@ -248,3 +248,17 @@ def test_no_wait_prints_the_request_of_evidence_announced_for_later(landscape: L
     assert data["pending"] is True
     assert data["request_id"].startswith("urn:uuid:")
     assert data["available_at"]
+
+
+def test_a_data_dir_without_credentials_is_an_error_without_an_edm_code(tmp_path: Path) -> None:
+    """An empty data dir (no PKI): exit 1, 'error' and the message once, no EDM code (nobody
+    refused anything), and the fix names --data-dir."""
+    result = CliRunner().invoke(
+        app,
+        ["fetch", "--data-dir", str(tmp_path), "--evidence", "Meldebescheinigung", *ERIKA],
+    )
+    assert result.exit_code == 1
+    assert "EDM:ERR" not in result.stderr
+    assert result.stderr.startswith("error no credential for 08118079-BPA-87")
+    assert result.stderr.count("no credential") == 1
+    assert "--data-dir" in result.stderr
