@@ -129,10 +129,15 @@ def _english(error: NootsError, c: ExchangeContext) -> tuple[str, str]:
             "check the person data or IDNr and the evidence type",
         )
     if isinstance(error, NotFound):
-        how = "this IDNr" if c.by_idnr else "these basic data"
+        if c.by_idnr:
+            return (
+                "no unique person found for this IDNr and these basic data (unknown, ambiguous "
+                "or blocked: these look alike on purpose)",
+                "check the IDNr and that names and date of birth are the same person's",
+            )
         return (
-            f"no unique person found for {how} (unknown, ambiguous or blocked: these look alike "
-            "on purpose)",
+            "no unique person found for these basic data (unknown, ambiguous or blocked: these "
+            "look alike on purpose)",
             "check names and date of birth (add the place of birth), or pass --idnr",
         )
     if isinstance(error, EvidencePending):

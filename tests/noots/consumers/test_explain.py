@@ -53,6 +53,17 @@ def test_unknown_person_suggests_idnr() -> None:
     assert "--idnr" in explain(PersonNotFound("none"), CTX).fix
 
 
+def test_unknown_person_asked_by_idnr_does_not_suggest_idnr() -> None:
+    """Asked with an IDNr already: the fix is to check that IDNr and basic data belong
+    together, not to pass --idnr."""
+    by_idnr = ExchangeContext(
+        "08118079-BPA-87", "Meldebescheinigung", "Bewohnerparkausweis", by_idnr=True
+    )
+    text = explain(PersonNotFound("none"), by_idnr)
+    assert "--idnr" not in text.fix
+    assert "IDNr" in text.fix
+
+
 @pytest.mark.parametrize("code", [c.value for c in EdmCode])
 def test_every_code_has_a_distinct_english_and_german_line(code: str) -> None:
     """Each EDM code yields a cause and fix in both languages, never empty."""
