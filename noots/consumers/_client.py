@@ -649,8 +649,13 @@ class AsyncClient:
                 collections >= self.retry.max_collections
                 or waited + delay > self.retry.max_pending_wait
             ):
+                why = (
+                    "not collected (RetryPolicy.max_collections)"
+                    if collections >= self.retry.max_collections
+                    else "beyond the wait bound (RetryPolicy.max_pending_wait)"
+                )
                 raise EvidencePending(
-                    f"evidence announced for {available_at.isoformat()} is beyond the wait bound",
+                    f"evidence announced for {available_at.isoformat()} is {why}",
                     available_at=available_at,
                     request_id=exchange.request.request_id,
                     component=exchange.route.provider,

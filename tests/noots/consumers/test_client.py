@@ -421,6 +421,7 @@ async def test_dc06_not_waiting_raises_evidence_pending_with_the_request(sak: Fa
     assert caught.value.component == PROVIDER
     assert isinstance(caught.value, UpstreamTimeout)
     assert heard == []
+    assert "not collected (RetryPolicy.max_collections)" in caught.value.message
 
 
 # -- DC-08: bounded retries that keep the XNachweis ids --------------------------------------
