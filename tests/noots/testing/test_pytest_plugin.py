@@ -43,6 +43,24 @@ def test_a_project_s_own_tests_use_the_landscape_fixture(pytester: pytest.Pytest
     result.assert_outcomes(passed=2)
 
 
+@pytest.mark.e2e
+def test_the_fixture_examples_of_the_docs_pass(pytester: pytest.Pytester) -> None:
+    """The tests docs/consumers.md shows under "Testing your online service" pass as written:
+    a regional fetch with region=, the asynchronous person announced (EvidencePending at
+    once) and collected with a sleep= that moves the landscape clock."""
+    import re
+
+    from noots.paths import PROJECT_ROOT
+
+    text = (PROJECT_ROOT / "docs" / "consumers.md").read_text(encoding="utf-8")
+    section = text.split("## Testing your online service", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    files = {f"test_docs_{i}": block for i, block in enumerate(blocks)}
+    pytester.makepyfile(**files)
+    result = pytester.runpytest_subprocess("--noots-people", "150", timeout=300)
+    result.assert_outcomes(passed=5)
+
+
 def test_the_plugin_is_installed_as_an_entry_point() -> None:
     """pip installs the plugin (pytest11), so projects get the fixture without configuration."""
     from importlib.metadata import entry_points
