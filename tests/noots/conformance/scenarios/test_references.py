@@ -95,13 +95,22 @@ def test_problems_of_several_files_are_reported_together(topology: Topology) -> 
             4,
         ),
         (("signed_by: 08118079-MELD-12.sak}", "attempts: 1}"), "steps[9].expect.attempts", 16),
+        (
+            (
+                "identity: normal}\n    expect: {outcome: delivered, signed",
+                "identity: normal, to: register}\n    expect: {outcome: delivered, signed",
+            ),
+            "steps[9].expect.signed_by",
+            16,
+        ),
     ],
 )
 def test_an_expectation_the_step_cannot_meet_is_a_problem_at_its_line(
     topology: Topology, change: tuple[str, str], location: str, line: int
 ) -> None:
-    """signed_by or status on a fetch (it sees only the bare 0102), attempts on a send: a
-    problem naming the steps that can meet it, instead of a failure on every run."""
+    """signed_by or status on a fetch (it sees only the bare 0102), attempts on a send,
+    signed_by on a send straight to the register: a problem naming the steps that can meet
+    it, instead of a failure on every run."""
     scenario = parse_scenario(GOOD.replace(*change), source="bad.yaml")
     [(found, text, at)] = reference_problems(scenario, topology)
     assert (found, at) == (location, line)
