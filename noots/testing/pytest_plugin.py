@@ -87,6 +87,30 @@ class NootsLandscape:
     def topology_path(self) -> Path:
         return self.landscape.topology_path
 
+    @property
+    def clock_file(self) -> Path:
+        """The shared clock every component of the landscape follows (``run/clock.json``)."""
+        from noots.settings import CLOCK_FILE
+
+        return self.data_dir / "run" / CLOCK_FILE
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the clock of every component forward by ``seconds`` (never back: replay
+        caches would refuse what then looks older than what they have forgotten)."""
+        from datetime import timedelta
+
+        from noots.clock import read_shared_offset, write_shared_offset
+
+        if seconds < 0:
+            raise ValueError("the landscape's clock only moves forward")
+        offset = read_shared_offset(self.clock_file) + timedelta(seconds=seconds)
+        write_shared_offset(self.clock_file, offset)
+
+    async def sleep(self, seconds: float) -> None:
+        """For a client's ``sleep=``: move the landscape's clock instead of waiting, so an
+        announced evidence is collected at once."""
+        self.advance_clock(max(seconds, 0.0) + 0.01)
+
     def url(self, component: str) -> str:
         """Base URL of ``platform``, ``ida``, ``dashboard`` or any participant id (SAKs too:
         ``<participant id>.sak``)."""
