@@ -261,7 +261,7 @@ def landscape_token(
         load_credential(pki_dir, iam_id),
         client=validated,
         audience=audience,
-        acts_for=client,
+        acts_for=Topology.acts_for(client),
         clock=clock or SystemClock(),
         **options,
     )
