@@ -130,8 +130,8 @@ def _install_notes(
         if tls:
             purposes.append(_("für sein TLS-Serverzertifikat", "for its TLS server certificate"))
         why = _(" und ", " and ").join(purposes)
-        cert, key = files.participant_dir / "cert.pem", files.participant_dir / "key.pem"
-        if files.has_credential and key.is_file():
+        cert, key = files.certificate, files.key
+        if files.has_credential and key is not None:
             notes.append(
                 _(
                     f"Schlüsselmaterial Ihres Registers ({why}): {cert} und {key} (Teilnehmer "
@@ -473,11 +473,10 @@ def _prepare(console: Console, spec: ProviderTarget, pki: Path, *, clock: Any, t
     console.print(f"  • CRL: {files.crl}")
     if spec.mode == "passive" or tls:
         # Named here too, not only at the start of a run: the operator installs it now.
-        cert, key = files.participant_dir / "cert.pem", files.participant_dir / "key.pem"
-        own_key = "" if key.is_file() else " (with your own key, from your certificate request)"
-        console.print(f"  • your register's certificate: {cert}{own_key}")
-        if key.is_file():
-            console.print(f"  • its key: {key}")
+        own_key = "" if files.key else " (with your own key, from your certificate request)"
+        console.print(f"  • your register's certificate: {files.certificate}{own_key}")
+        if files.key is not None:
+            console.print(f"  • its key: {files.key}")
     console.print("Install these in your register, then run the same command without --prepare.")
 
 

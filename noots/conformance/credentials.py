@@ -232,7 +232,10 @@ class PkiFiles:
     trust_anchor: Path
     crl: Path
     crl_next_update: datetime | None
-    participant_dir: Path
+    #: The target's certificate, and its key: None where the certificate was signed from the
+    #: operator's own request (``noots pki issue --csr``), so the PKI holds no key.
+    certificate: Path
+    key: Path | None
     has_credential: bool
     has_revoked: bool
 
@@ -254,11 +257,14 @@ def pki_files(pki_dir: Path, participant: str, *, clock: Clock) -> PkiFiles:
     next_update: datetime | None = None
     with contextlib.suppress(FileNotFoundError, ValueError):
         next_update = load_crl(crl_path.read_bytes()).next_update_utc
+    directory = authority.participant_dir(participant)
+    key = directory / "key.pem"
     return PkiFiles(
         trust_anchor=authority.root_cert_path,
         crl=crl_path,
         crl_next_update=next_update,
-        participant_dir=authority.participant_dir(participant),
+        certificate=directory / "cert.pem",
+        key=key if key.is_file() else None,
         has_credential=authority.holds_valid_certificate(participant),
         has_revoked=revoked_credential(pki_dir, clock=clock) is not None,
     )
