@@ -594,6 +594,23 @@ class AccessTokenVerifier:
             raise AccessTokenInvalid("the Authorization header is not 'Bearer <token>'")
         return self.verify(token, roles=roles)
 
+    def verify_caller(
+        self,
+        header_value: str | None,
+        *,
+        role: Role,
+        subject: str,
+        acts_for: str | None = None,
+    ) -> AccessGrant:
+        """:meth:`verify_authorization` of a call only ``subject`` (in ``role``) may make, and,
+        where ``acts_for`` is given, only acting for that participant (a SAK's token acts
+        for the participant it serves); :class:`~noots.errors.AccessDenied` otherwise."""
+        grant = self.verify_authorization(header_value, roles=(role,))
+        if grant.subject != subject or (acts_for is not None and grant.acts_for != acts_for):
+            who = subject if acts_for is None else f"{subject} acting for {acts_for}"
+            raise AccessDenied(f"{self.audience} accepts this call only from {who}")
+        return grant
+
     def __len__(self) -> int:
         """How many verified tokens are cached."""
         with self._lock:

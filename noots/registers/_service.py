@@ -37,7 +37,6 @@ from noots import messages, trace
 from noots.access import AccessTokenSource, AccessTokenVerifier, bearer_challenge
 from noots.clock import Clock, format_utc
 from noots.errors import (
-    AccessDenied,
     ConfigurationError,
     NootsError,
     QueryError,
@@ -656,12 +655,12 @@ def _refuse_unless_own_sak(request: Request, service: RegisterService) -> JSONRe
     """None for a call of this register's own SAK (its access token, and with TLS its
     certificate); the refusal (401/403 with ``WWW-Authenticate``) for anybody else."""
     try:
-        grant = service.access.verify_authorization(
-            request.headers.get("authorization"), roles=(Role.SAK,)
+        service.access.verify_caller(
+            request.headers.get("authorization"),
+            role=Role.SAK,
+            subject=service.sak_id,
+            acts_for=service.register.participant_id,
         )
-        own = service.register.participant_id
-        if grant.subject != service.sak_id or grant.acts_for != own:
-            raise AccessDenied(f"{own} accepts requests only from its own SAK, acting for it")
         TlsPeer.of(request.scope).check(service.sak_id, component=service.register.participant_id)
     except NootsError as error:
         return JSONResponse(

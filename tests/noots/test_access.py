@@ -87,6 +87,21 @@ def test_valid_token_gives_the_grant(iam: TestIam, pki: TestPki) -> None:
     assert grant.certificate_serial == certificate.serial_number
 
 
+def test_verify_caller_takes_only_the_subject_acting_for_whom_it_must(iam: TestIam) -> None:
+    """verify_caller: the named subject acting for the named participant passes; another
+    subject, or the subject acting for someone else, is AccessDenied."""
+    verifier = iam.verifier(RDN)
+    own = iam.token(SAK, RDN, role=Role.SAK, acts_for=CONSUMER)
+    header = f"Bearer {own}"
+    assert verifier.verify_caller(header, role=Role.SAK, subject=SAK).subject == SAK
+    grant = verifier.verify_caller(header, role=Role.SAK, subject=SAK, acts_for=CONSUMER)
+    assert grant.acts_for == CONSUMER
+    with pytest.raises(AccessDenied, match=f"only from {CONSUMER}"):
+        verifier.verify_caller(header, role=Role.SAK, subject=CONSUMER)
+    with pytest.raises(AccessDenied, match=f"only from {SAK} acting for {RDN}"):
+        verifier.verify_caller(header, role=Role.SAK, subject=SAK, acts_for=RDN)
+
+
 def test_token_carries_the_rfc_9068_header_and_claims(iam: TestIam) -> None:
     """typ at+jwt, the IAM certificate in x5c, and the claims of RFC 9068 plus roles/acts_for."""
     header, claims = unverified_parts(iam.token(CONSUMER, RDN))

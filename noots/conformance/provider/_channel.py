@@ -45,7 +45,7 @@ from noots.clock import Clock
 from noots.conformance.answers import Exchange, read_message
 from noots.conformance.i18n import _
 from noots.conformance.requests import Delivery
-from noots.errors import AccessDenied, NootsError
+from noots.errors import NootsError
 from noots.pki import CertificateValidator, IssuedCredential, Role
 from noots.sak import PROVIDER_REQUESTS_PATH, XML_MEDIA_TYPE
 from noots.sak import Header as SakHeader
@@ -154,9 +154,7 @@ class SakDouble:
 
     def check_caller(self, authorization: str | None) -> None:
         """Only the register itself fetches and answers (its token for this SAK)."""
-        grant = self.verifier.verify_authorization(authorization, roles=(Role.PROVIDER,))
-        if grant.subject != self.register:
-            raise AccessDenied(f"{self.sak_id} accepts this call only from {self.register}")
+        self.verifier.verify_caller(authorization, role=Role.PROVIDER, subject=self.register)
 
     def offer(self, delivery: Delivery) -> _Pending:
         loop = asyncio.get_running_loop()

@@ -16,7 +16,6 @@ from noots import messages
 from noots.access import AccessGrant, AccessTokenSource, AccessTokenVerifier
 from noots.clock import Clock
 from noots.errors import (
-    AccessDenied,
     ConfigurationError,
     NootsError,
     UnresolvedReference,
@@ -125,10 +124,7 @@ class SakNode:
     def caller(self, authorization: str | None, *, role: Role, subject: str) -> AccessGrant:
         """The grant of the access token a caller presents: for this SAK, of ``role``, and
         issued to ``subject`` (:class:`~noots.errors.AccessDenied` for anybody else)."""
-        grant = self.access.verify_authorization(authorization, roles=(role,))
-        if grant.subject != subject:
-            raise AccessDenied(f"{self.sak_id} accepts this call only from {subject}")
-        return grant
+        return self.access.verify_caller(authorization, role=role, subject=subject)
 
     async def authorization(self, audience: str) -> dict[str, str]:
         """The ``Authorization`` header for a call to ``audience``."""
