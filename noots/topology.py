@@ -489,8 +489,8 @@ class Topology(_Model):
 
     def served_by(self, sak_id: str) -> Member:
         """The register, online service or IP whose SAK ``sak_id`` is."""
-        if sak_id.endswith(SAK_SUFFIX):
-            served = sak_id[: -len(SAK_SUFFIX)]
+        served = self.acts_for(sak_id)
+        if served != sak_id:
             for member in self.members():
                 if member.participant_id == served:
                     return member
