@@ -18,6 +18,7 @@ __all__ = [
     "LandscapeClock",
     "ManualClock",
     "SystemClock",
+    "advance_shared_offset",
     "format_utc",
     "parse_utc",
     "read_shared_offset",
@@ -65,6 +66,14 @@ def write_shared_offset(path: Path, offset: timedelta) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps({"offsetSeconds": offset.total_seconds()}), encoding="utf-8")
     os.replace(tmp, path)
+
+
+def advance_shared_offset(path: Path, delta: timedelta) -> timedelta:
+    """Move the shared clock at ``path`` forward by ``delta``; the new offset. What a test or
+    a scenario does instead of sleeping (readers of the file follow at once)."""
+    offset = read_shared_offset(path) + delta
+    write_shared_offset(path, offset)
+    return offset
 
 
 class LandscapeClock(SystemClock):

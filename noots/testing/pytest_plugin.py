@@ -99,12 +99,11 @@ class NootsLandscape:
         caches would refuse what then looks older than what they have forgotten)."""
         from datetime import timedelta
 
-        from noots.clock import read_shared_offset, write_shared_offset
+        from noots.clock import advance_shared_offset
 
         if seconds < 0:
             raise ValueError("the landscape's clock only moves forward")
-        offset = read_shared_offset(self.clock_file) + timedelta(seconds=seconds)
-        write_shared_offset(self.clock_file, offset)
+        advance_shared_offset(self.clock_file, timedelta(seconds=seconds))
 
     async def sleep(self, seconds: float) -> None:
         """For a client's ``sleep=``: move the landscape's clock instead of waiting, so an

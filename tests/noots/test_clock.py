@@ -8,7 +8,13 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from noots.clock import LandscapeClock, SystemClock, read_shared_offset, write_shared_offset
+from noots.clock import (
+    LandscapeClock,
+    SystemClock,
+    advance_shared_offset,
+    read_shared_offset,
+    write_shared_offset,
+)
 from noots.settings import NootsSettings
 
 
@@ -24,6 +30,14 @@ def test_offset_written_by_one_party_is_seen_by_another(tmp_path: Path) -> None:
     write_shared_offset(path, timedelta(0))
     assert not path.exists()
     assert b.shared_offset == timedelta(0)
+
+
+def test_advancing_adds_to_the_offset_already_there(tmp_path: Path) -> None:
+    """advance_shared_offset moves from where the clock stands (a first advance from zero)."""
+    path = tmp_path / "run" / "clock.json"
+    assert advance_shared_offset(path, timedelta(seconds=30)) == timedelta(seconds=30)
+    assert advance_shared_offset(path, timedelta(minutes=2)) == timedelta(seconds=150)
+    assert read_shared_offset(path) == timedelta(seconds=150)
 
 
 def test_own_offset_adds_to_the_shared_one(tmp_path: Path) -> None:

@@ -35,7 +35,12 @@ from typing import Any
 
 import httpx
 
-from noots.clock import LandscapeClock, read_shared_offset, write_shared_offset
+from noots.clock import (
+    LandscapeClock,
+    advance_shared_offset,
+    read_shared_offset,
+    write_shared_offset,
+)
 from noots.conformance.answers import read_answer, read_message
 from noots.conformance.attacks import ATTACKS, AttackKit, personal_data
 from noots.conformance.credentials import (
@@ -436,10 +441,7 @@ class ScenarioRunner:
                 await asyncio.sleep(seconds)
                 return
             # Pending answers and back-off are waited for by moving the landscape's clock.
-            offset = read_shared_offset(self.access.clock_file)
-            write_shared_offset(
-                self.access.clock_file, offset + timedelta(seconds=max(seconds, 0) + 0.01)
-            )
+            advance_shared_offset(self.access.clock_file, timedelta(seconds=max(seconds, 0) + 0.01))
             state.clock_moved = True
 
         self.access.logs_dir.mkdir(parents=True, exist_ok=True)
