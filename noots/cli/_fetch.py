@@ -184,10 +184,9 @@ def _refusal(
         out.print_json(json.dumps(_failure_json(exc, explanation)))
     elif not _refused(exc):
         # The tool could not ask (no credential, no landscape): no component refused anything,
-        # so no EDM code; the cause only where it says more than the message.
+        # so no EDM code.
         err.print(f"[red]error[/red] {exc.message}")
-        if exc.message not in explanation.cause:
-            err.print(f"likely cause: {explanation.cause}")
+        err.print(f"likely cause: {explanation.cause}")
         err.print(f"fix: {explanation.fix}")
     else:
         where = f" ({exc.component})" if exc.component else ""

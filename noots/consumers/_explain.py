@@ -87,7 +87,8 @@ def _english(error: NootsError, c: ExchangeContext) -> tuple[str, str]:
         )
     if isinstance(error, ConfigurationError):
         return (
-            f"the landscape data for {c.consumer} is missing or unusable ({error.message})",
+            # Shown beside the error's own message: the cause does not repeat it.
+            f"the landscape data for {c.consumer} is missing or unusable",
             "bootstrap the data dir with `noots up` once, or pass the right --data-dir",
         )
     if _own_check(error, c):
